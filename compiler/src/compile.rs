@@ -1,0 +1,61 @@
+use std::path::{Path, PathBuf};
+
+use cairn_lockfiles::Lockfile;
+
+use crate::diagnostic::{CompileError, Diagnostic};
+use crate::graph::build_lockfile;
+use crate::secrets::fingerprint_secrets;
+use crate::source_file::SourceFile;
+use crate::spec::parse_spec;
+
+/// How to compile.
+#[derive(Debug, Clone)]
+pub struct CompileOptions {
+    /// Where the lockfile will be written: secret file paths are recorded relative to its
+    /// folder.
+    pub lockfile_path: PathBuf,
+    /// The lockfile already there, if any: where a secret cannot be read, its fingerprint
+    /// is kept from it.
+    pub previous: Option<Lockfile>,
+}
+
+/// A compiled lockfile and what the compile has to say about it.
+#[derive(Debug)]
+pub struct Compiled {
+    pub lockfile: Lockfile,
+    pub notes: Vec<String>,
+}
+
+/// Compiles the spec at `spec_path`. Errors name the spec by `spec_path` as given.
+pub fn compile(spec_path: &Path, options: &CompileOptions) -> Result<Compiled, CompileError> {
+    let text = std::fs::read_to_string(spec_path).map_err(|error| {
+        Diagnostic::new(format!("cannot read the spec {}: {error}", spec_path.display()))
+            .hint("give the path of a cluster spec, such as examples/quickstart/cluster.toml")
+    })?;
+    let directory = match spec_path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    compile_source(SourceFile::new(spec_path.display().to_string(), text), &directory, options)
+}
+
+/// Compiles a spec already read; `directory` is the folder it lives in.
+pub fn compile_source(
+    source: SourceFile,
+    directory: &Path,
+    options: &CompileOptions,
+) -> Result<Compiled, CompileError> {
+    let spec = parse_spec(source, directory)?;
+    let lockfile_directory = match options.lockfile_path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let (secrets, secret_notes) = fingerprint_secrets(&spec, &lockfile_directory, options.previous.as_ref())?;
+    let lockfile = build_lockfile(&spec, secrets)?;
+    let notes = secret_notes
+        .reused
+        .into_iter()
+        .map(|name| format!("secret `{name}` could not be read here; its fingerprint is kept from the existing lockfile"))
+        .collect();
+    Ok(Compiled { lockfile, notes })
+}

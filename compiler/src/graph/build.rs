@@ -1,0 +1,93 @@
+use std::collections::{BTreeMap, HashMap};
+
+use cairn_lockfiles::{ClusterInfo, GraphError, HostEntry, Lockfile, NodeName, SecretEntry, UnhashedNode};
+
+use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
+use crate::graph::dependencies::resolve_dependencies;
+use crate::graph::emit::emit_nodes;
+use crate::render::{Renderer, TemplateContext, build_environment};
+use crate::spec::ClusterSpec;
+
+/// Renders the spec's modules and builds the lockfile, ids and all.
+pub fn build_lockfile(spec: &ClusterSpec, secrets: BTreeMap<String, SecretEntry>) -> Result<Lockfile, CompileError> {
+    let environment = build_environment(&spec.library)?;
+    let renderer = Renderer::new(&environment, &spec.library);
+    let context = TemplateContext::new(spec, &spec.library.roles());
+    let nodes = emit_nodes(spec, &context, &renderer).map_err(into_error)?;
+
+    let mut first_declaration: HashMap<&NodeName, usize> = HashMap::with_capacity(nodes.len());
+    let mut diagnostics = Diagnostics::default();
+    for (position, node) in nodes.iter().enumerate() {
+        if let Some(&first) = first_declaration.get(&node.name) {
+            diagnostics.push(
+                Diagnostic::new(format!("two declarations emit the node `{}`", node.name))
+                    .at_location(node.declared_at.location())
+                    .note(format!("the first is at {}", nodes[first].declared_at.display()))
+                    .hint("give one of them another key, or a `when` that keeps them apart"),
+            );
+        } else {
+            first_declaration.insert(&node.name, position);
+        }
+    }
+    diagnostics.finish(())?;
+    let (dependencies, edges) = resolve_dependencies(spec, &nodes).map_err(into_error)?;
+
+    let position_of: HashMap<NodeName, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(position, node)| (node.name.clone(), position))
+        .collect();
+    let hosts = spec
+        .hosts
+        .values()
+        .map(|host| {
+            (
+                host.name.clone(),
+                HostEntry {
+                    address: host.address.clone(),
+                    user: host.user.clone(),
+                    port: host.port,
+                    roles: host.roles.clone(),
+                },
+            )
+        })
+        .collect();
+    let unhashed: Vec<UnhashedNode> = nodes
+        .iter()
+        .zip(dependencies)
+        .map(|(node, deps)| UnhashedNode {
+            name: node.name.clone(),
+            deps,
+            spec: node.spec.clone(),
+        })
+        .collect();
+    let cluster = ClusterInfo {
+        name: spec.name.clone(),
+        domain: spec.domain.clone(),
+    };
+    Lockfile::from_unhashed(cluster, hosts, secrets, unhashed).map_err(|error| match error {
+        GraphError::Cycle { nodes: cycle } => {
+            let mut diagnostic = Diagnostic::new(format!("dependency cycle: {}", GraphError::Cycle { nodes: cycle.clone() }.to_string().trim_start_matches("dependency cycle: ")));
+            for (index, name) in cycle.iter().enumerate() {
+                let next = &cycle[(index + 1) % cycle.len()];
+                if let Some(at) = edges.get(&(position_of[name], position_of[next])) {
+                    if diagnostic.location.is_none() {
+                        diagnostic = diagnostic.at_location(at.location());
+                    }
+                    diagnostic = diagnostic.note(format!("`{name}` depends on `{next}` ({})", at.display()));
+                }
+            }
+            diagnostic
+                .hint("remove one of these dependencies; a node cannot wait for something that waits for it")
+                .into()
+        }
+        other => Diagnostic::new(other.to_string()).into(),
+    })
+}
+
+fn into_error(diagnostics: Diagnostics) -> CompileError {
+    match diagnostics.finish(()) {
+        Err(error) => error,
+        Ok(()) => CompileError { diagnostics: Vec::new() },
+    }
+}

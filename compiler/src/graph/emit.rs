@@ -1,0 +1,255 @@
+use std::collections::BTreeMap;
+
+use cairn_lockfiles::{FieldError, FieldReader, NodeKind, NodeName, NodeSpec, Scope, TextSource, Value};
+use minijinja::Value as TemplateValue;
+
+use crate::diagnostic::{Diagnostic, Diagnostics, SourceSpan};
+use crate::module::manifest::Module;
+use crate::module::node_declaration::{DeclaredValue, DependencyReference, NodeDeclaration};
+use crate::render::{Rendered, Renderer, TemplateContext, to_lock_value};
+use crate::spec::ClusterSpec;
+use crate::suggest::did_you_mean;
+use crate::toml_reader::Located;
+
+/// A dependency after its key was rendered.
+#[derive(Debug, Clone)]
+pub enum RenderedDependency {
+    Local { kind: NodeKind, key: String },
+    Role { role: String, kind: NodeKind, key: String },
+}
+
+/// A node rendered from a declaration, its dependencies not yet resolved.
+#[derive(Debug)]
+pub struct EmittedNode<'m> {
+    pub name: NodeName,
+    pub spec: NodeSpec,
+    pub dependencies: Vec<(RenderedDependency, SourceSpan<'m>)>,
+    pub declared_at: SourceSpan<'m>,
+}
+
+/// The field that holds a module file to render as the node's (or the image file's)
+/// `content`.
+const TEMPLATE_FIELD: &str = "template";
+
+/// Renders every declaration of every module that applies.
+pub fn emit_nodes<'m>(
+    spec: &'m ClusterSpec,
+    context: &TemplateContext,
+    renderer: &Renderer<'m>,
+) -> Result<Vec<EmittedNode<'m>>, Diagnostics> {
+    let mut diagnostics = Diagnostics::default();
+    let mut emitted = Vec::new();
+    let modules = spec.library.modules();
+
+    let cluster_context = context.for_cluster();
+    for module in modules {
+        let used = spec.hosts.values().any(|host| module.applies_to(&host.roles));
+        if !used {
+            continue;
+        }
+        for declaration in &module.images {
+            emit_declaration(module, declaration, &Scope::Cluster, &cluster_context, renderer, &mut emitted, &mut diagnostics);
+        }
+    }
+    for host in spec.hosts.values() {
+        let host_context = context.for_host(&host.name);
+        let scope = Scope::Host(host.name.clone());
+        for module in modules.iter().filter(|module| module.applies_to(&host.roles)) {
+            for declaration in &module.nodes {
+                emit_declaration(module, declaration, &scope, &host_context, renderer, &mut emitted, &mut diagnostics);
+            }
+        }
+        // One broken declaration would otherwise report once per host.
+        if !diagnostics.is_empty() {
+            break;
+        }
+    }
+    if diagnostics.is_empty() { Ok(emitted) } else { Err(diagnostics) }
+}
+
+fn emit_declaration<'m>(
+    module: &'m Module,
+    declaration: &'m NodeDeclaration,
+    scope: &Scope,
+    context: &TemplateValue,
+    renderer: &Renderer<'m>,
+    out: &mut Vec<EmittedNode<'m>>,
+    diagnostics: &mut Diagnostics,
+) {
+    let declared_at = SourceSpan::new(&module.manifest, declaration.span.clone());
+    let contexts = match &declaration.for_each {
+        None => vec![context.clone()],
+        Some(expression) => {
+            let at = SourceSpan::new(&module.manifest, expression.span.clone());
+            let items = match renderer.evaluate(&expression.value, context, &at) {
+                Ok(items) => items,
+                Err(diagnostic) => return diagnostics.push(diagnostic),
+            };
+            match items.try_iter() {
+                Ok(iterator) => iterator.map(|item| TemplateContext::with_item(context, item)).collect(),
+                Err(_) => {
+                    return diagnostics.push(
+                        Diagnostic::new(format!("`for_each` must give a list, but `{}` is {}", expression.value, items.kind()))
+                            .at_location(at.location()),
+                    );
+                }
+            }
+        }
+    };
+    for item_context in contexts {
+        if let Some(when) = &declaration.when {
+            let at = SourceSpan::new(&module.manifest, when.span.clone());
+            match renderer.evaluate(&when.value, &item_context, &at) {
+                Ok(value) if !value.is_true() => continue,
+                Ok(_) => {}
+                Err(diagnostic) => {
+                    diagnostics.push(diagnostic);
+                    continue;
+                }
+            }
+        }
+        match emit_one(module, declaration, scope, &item_context, renderer, &declared_at) {
+            Ok(node) => out.push(node),
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+    }
+}
+
+fn emit_one<'m>(
+    module: &'m Module,
+    declaration: &'m NodeDeclaration,
+    scope: &Scope,
+    context: &TemplateValue,
+    renderer: &Renderer<'m>,
+    declared_at: &SourceSpan<'m>,
+) -> Result<EmittedNode<'m>, Diagnostic> {
+    let host = scope.host().unwrap_or_default();
+    let mut fields = BTreeMap::new();
+    for (key, value) in &declaration.fields {
+        render_field(module, key, value, host, context, renderer, &mut fields)?;
+    }
+    let spec = NodeSpec::from_fields(declaration.kind, FieldReader::new(fields, TextSource::Inline))
+        .map_err(|error| field_diagnostic(module, declaration, &error))?;
+    let name = NodeName::new(scope.clone(), declaration.kind, spec.key());
+    let mut dependencies = Vec::with_capacity(declaration.deps.len());
+    for dependency in &declaration.deps {
+        let at = SourceSpan::new(&module.manifest, dependency.span.clone());
+        let render_key = |key: &'m str| -> Result<String, Diagnostic> {
+            match renderer.render_string(key, context, &at)? {
+                Rendered::Text(text) => Ok(text),
+                Rendered::Value(value) => Ok(value.to_string()),
+            }
+        };
+        let rendered = match &dependency.value {
+            DependencyReference::Local { kind, key } => RenderedDependency::Local { kind: *kind, key: render_key(key)? },
+            DependencyReference::Role { role, kind, key } => RenderedDependency::Role {
+                role: role.clone(),
+                kind: *kind,
+                key: render_key(key)?,
+            },
+        };
+        dependencies.push((rendered, at));
+    }
+    Ok(EmittedNode {
+        name,
+        spec,
+        dependencies,
+        declared_at: declared_at.clone(),
+    })
+}
+
+/// Renders one declared field into `fields`. A `template` field becomes `content`, the
+/// rendered module file; in nested tables too (an image's files).
+fn render_field<'m>(
+    module: &'m Module,
+    key: &'m Located<String>,
+    value: &'m Located<DeclaredValue>,
+    host: &str,
+    context: &TemplateValue,
+    renderer: &Renderer<'m>,
+    fields: &mut BTreeMap<String, Value>,
+) -> Result<(), Diagnostic> {
+    let at = SourceSpan::new(&module.manifest, value.span.clone());
+    if key.value == TEMPLATE_FIELD {
+        let DeclaredValue::String(path) = &value.value else {
+            return Err(Diagnostic::new("`template` must name a file of the module").at_location(at.location()));
+        };
+        let Some(file) = module.templates.get(path) else {
+            return Err(Diagnostic::new(format!("module `{}` has no file `{path}`", module.name))
+                .at_location(at.location())
+                .maybe_hint(did_you_mean(path, module.templates.keys().map(String::as_str))));
+        };
+        if fields.contains_key("content") {
+            return Err(Diagnostic::new("a node takes `template` or `content`, not both").at_location(at.location()));
+        }
+        let text = renderer.render_file(file, host, context, &at)?;
+        fields.insert("content".to_string(), Value::Text(text));
+        return Ok(());
+    }
+    if let Some(rendered) = render_value(module, value, host, context, renderer)? {
+        fields.insert(key.value.clone(), rendered);
+    }
+    Ok(())
+}
+
+fn render_value<'m>(
+    module: &'m Module,
+    value: &'m Located<DeclaredValue>,
+    host: &str,
+    context: &TemplateValue,
+    renderer: &Renderer<'m>,
+) -> Result<Option<Value>, Diagnostic> {
+    let at = SourceSpan::new(&module.manifest, value.span.clone());
+    Ok(Some(match &value.value {
+        DeclaredValue::String(text) => match renderer.render_string(text, context, &at)? {
+            Rendered::Text(text) => Value::String(text),
+            Rendered::Value(result) => {
+                return to_lock_value(&result).map_err(|message| Diagnostic::new(message).at_location(at.location()));
+            }
+        },
+        DeclaredValue::Integer(number) => Value::Integer(*number),
+        DeclaredValue::Boolean(flag) => Value::Bool(*flag),
+        DeclaredValue::List(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                if let Some(rendered) = render_value(module, item, host, context, renderer)? {
+                    out.push(rendered);
+                }
+            }
+            Value::List(out)
+        }
+        DeclaredValue::Table(entries) => {
+            let mut out = BTreeMap::new();
+            for (key, item) in entries {
+                render_field(module, key, item, host, context, renderer, &mut out)?;
+            }
+            Value::Table(out)
+        }
+    }))
+}
+
+fn field_diagnostic(module: &Module, declaration: &NodeDeclaration, error: &FieldError) -> Diagnostic {
+    let field = error.field();
+    let span = declaration
+        .fields
+        .iter()
+        .find(|(key, _)| key.value == field || (field == "content" && key.value == TEMPLATE_FIELD))
+        .map_or_else(|| declaration.span.clone(), |(key, _)| key.span.clone());
+    let mut diagnostic = Diagnostic::new(format!("a {} node of module `{}`: {error}", declaration.kind, module.name))
+        .at(&module.manifest, &span);
+    match error {
+        FieldError::Unknown { field, expected } => {
+            let mut candidates: Vec<&str> = expected.clone();
+            candidates.extend(["when", "for_each", "deps"]);
+            if declaration.kind == NodeKind::File {
+                candidates.push(TEMPLATE_FIELD);
+            }
+            diagnostic = diagnostic.maybe_hint(did_you_mean(field, candidates));
+        }
+        FieldError::Missing { field } if field == "content" => {
+            diagnostic = diagnostic.hint("add `template = \"file-of-the-module\"` or `content = \"...\"`");
+        }
+        _ => {}
+    }
+    diagnostic
+}

@@ -1,0 +1,30 @@
+//! The cairn compiler: one cluster spec in, one validated lockfile out.
+//!
+//! Design notes:
+//! - Data flow: spec text → [`spec::parse_spec`] (checked against the modules' settings
+//!   schemas) → secrets fingerprinted → every module declaration rendered with minijinja
+//!   (`graph::emit`) → dependencies resolved (`graph::dependencies`) → the lockfile crate
+//!   checks the graph and computes the Merkle ids.
+//! - Everything the compiler reads is a [`SourceFile`]; every error is a [`Diagnostic`]
+//!   pointing into one, with a hint where the fix is known. A compile reports as many
+//!   problems as it can find at once.
+//! - Determinism: hosts, modules, sections and nodes are walked in sorted order; rendered
+//!   text depends only on the spec and the modules; nothing about the compiling machine
+//!   (paths, time, names) reaches the lockfile.
+//! - The compiler never touches a host. The executor never imports the compiler.
+
+mod compile;
+pub mod diagnostic;
+mod graph;
+pub mod module;
+mod render;
+mod secrets;
+pub mod source_file;
+pub mod spec;
+mod suggest;
+mod toml_reader;
+
+pub use compile::{CompileOptions, Compiled, compile, compile_source};
+pub use diagnostic::{CompileError, Diagnostic, Location};
+pub use module::library::ModuleLibrary;
+pub use source_file::SourceFile;

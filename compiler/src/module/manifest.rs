@@ -1,0 +1,160 @@
+use std::collections::BTreeMap;
+
+use cairn_lockfiles::NodeKind;
+use toml::de::DeValue;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::module::node_declaration::{NodeDeclaration, read_declaration};
+use crate::module::setting::{SettingSchema, read_schema};
+use crate::source_file::SourceFile;
+use crate::toml_reader::{Located, TableReader, parse_document};
+
+/// The manifest's file name inside a module's folder.
+pub const MANIFEST_FILE: &str = "module.toml";
+
+/// A module: one component as data. Its manifest says which hosts it applies to (by role),
+/// which settings it accepts, which images it defines and which nodes it emits; its other
+/// files are templates.
+#[derive(Debug, Clone)]
+pub struct Module {
+    pub name: String,
+    pub description: String,
+    /// Hosts with any of these roles get the module's nodes; `*` means every host.
+    pub roles: Vec<Located<String>>,
+    pub settings: Vec<SettingSchema>,
+    pub images: Vec<NodeDeclaration>,
+    pub nodes: Vec<NodeDeclaration>,
+    pub manifest: SourceFile,
+    /// Every other file of the module, by path relative to its folder.
+    pub templates: BTreeMap<String, SourceFile>,
+    pub builtin: bool,
+}
+
+/// A role that puts a module on every host.
+pub const ALL_HOSTS: &str = "*";
+
+impl Module {
+    pub fn applies_to(&self, host_roles: &[String]) -> bool {
+        self.roles
+            .iter()
+            .any(|role| role.value == ALL_HOSTS || host_roles.contains(&role.value))
+    }
+
+    pub fn applies_to_every_host(&self) -> bool {
+        self.roles.iter().any(|role| role.value == ALL_HOSTS)
+    }
+
+    /// Parses a manifest; `templates` are the module's other files.
+    pub fn parse(
+        manifest: SourceFile,
+        templates: BTreeMap<String, SourceFile>,
+        builtin: bool,
+    ) -> Result<Self, Vec<Diagnostic>> {
+        let mut diagnostics = Diagnostics::default();
+        let parsed = parse_document(&manifest).map_err(|diagnostic| vec![diagnostic])?;
+        let document = parsed.get_ref();
+        let mut top = TableReader::new(&manifest, document, parsed.span(), "the module manifest");
+
+        let mut name = String::new();
+        let mut description = String::new();
+        let mut roles = Vec::new();
+        match top.optional_table("module") {
+            Ok(Some((table, span))) => {
+                let mut reader = TableReader::new(&manifest, table, span, "[module]");
+                if let Some(located) = diagnostics.ok(reader.string("name", "\"my-service\"")) {
+                    if valid_module_name(&located.value) {
+                        name = located.value;
+                    } else {
+                        diagnostics.push(
+                            reader
+                                .error(&located.span, format!("`{}` is not a module name", located.value))
+                                .hint("use lowercase letters, digits and `-`, starting with a letter"),
+                        );
+                    }
+                }
+                if let Some(located) = diagnostics.ok(reader.string("description", "\"what it installs\"")) {
+                    description = located.value;
+                }
+                if let Some(located) = diagnostics.ok(reader.string_array("roles")).flatten() {
+                    roles = located.value;
+                } else {
+                    diagnostics.push(reader.missing("roles", "[\"master\"]"));
+                }
+                diagnostics.extend(reader.unknown_keys());
+            }
+            Ok(None) => diagnostics.push(
+                Diagnostic::new("the module manifest has no [module] table")
+                    .at(&manifest, &(0..0))
+                    .hint("start it with [module], holding `name`, `description` and `roles`"),
+            ),
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+
+        let mut settings = Vec::new();
+        if let Some((sections, _)) = diagnostics.ok(top.optional_table("settings")).flatten() {
+            for (section_key, section_item) in sections.iter() {
+                let section = section_key.get_ref().to_string();
+                let DeValue::Table(keys) = section_item.get_ref() else {
+                    diagnostics.push(top.wrong_type(&section, section_item, "a table of settings"));
+                    continue;
+                };
+                for (key, declaration) in keys.iter() {
+                    let key = Located::new(key.get_ref().to_string(), key.span());
+                    let DeValue::Table(table) = declaration.get_ref() else {
+                        diagnostics.push(top.wrong_type(&key.value, declaration, "a table"));
+                        continue;
+                    };
+                    let mut reader = TableReader::new(
+                        &manifest,
+                        table,
+                        declaration.span(),
+                        format!("[settings.{section}.{}]", key.value),
+                    );
+                    if let Some(schema) = diagnostics.ok(read_schema(&section, &key, &mut reader)) {
+                        settings.push(schema);
+                    }
+                    diagnostics.extend(reader.unknown_keys());
+                }
+            }
+        }
+
+        let mut images = Vec::new();
+        let mut nodes = Vec::new();
+        for (key, kind, out) in [
+            ("image", Some(NodeKind::Image), &mut images),
+            ("node", None, &mut nodes),
+        ] {
+            let Some(item) = top.get(key) else { continue };
+            let DeValue::Array(items) = item.get_ref() else {
+                diagnostics.push(top.wrong_type(key, item, &format!("an array of tables, written [[{key}]]")));
+                continue;
+            };
+            for (position, element) in items.iter().enumerate() {
+                let context = format!("[[{key}]] #{}", position + 1);
+                if let Some(declaration) = diagnostics.ok(read_declaration(&manifest, element, &context, kind)) {
+                    out.push(declaration);
+                }
+            }
+        }
+        diagnostics.extend(top.unknown_keys());
+        let module = Self {
+            name,
+            description,
+            roles,
+            settings,
+            images,
+            nodes,
+            manifest,
+            templates,
+            builtin,
+        };
+        diagnostics.finish(module).map_err(|error| error.diagnostics)
+    }
+}
+
+pub fn valid_module_name(name: &str) -> bool {
+    name.starts_with(|character: char| character.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-')
+}

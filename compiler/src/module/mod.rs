@@ -1,0 +1,13 @@
+//! Modules as data: a folder with a `module.toml` manifest and minijinja templates.
+//!
+//! A manifest declares the roles it applies to, the settings it accepts (a schema per spec
+//! section, so the spec is checked and documented from the modules themselves), the images
+//! it defines (`[[image]]`, built once per cluster) and the nodes it emits on each host it
+//! applies to (`[[node]]`, with `when`, `for_each` and `deps`). The built-in modules are
+//! embedded in the binary; a spec loads more from its own folders in the same format.
+
+pub mod library;
+pub mod manifest;
+pub mod node_declaration;
+pub mod reference;
+pub mod setting;

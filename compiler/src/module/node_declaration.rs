@@ -1,0 +1,188 @@
+use std::ops::Range;
+
+use cairn_lockfiles::NodeKind;
+use toml::de::DeValue;
+
+use crate::diagnostic::Diagnostic;
+use crate::source_file::SourceFile;
+use crate::toml_reader::{Item, Located, TableReader, integer_of, type_name};
+
+/// A field value as a module declares it. Strings are templates: `"{{ expr }}"` alone keeps
+/// the expression's type (an integer, a list, a secret); any other string renders to text.
+#[derive(Debug, Clone)]
+pub enum DeclaredValue {
+    String(String),
+    Integer(i64),
+    Boolean(bool),
+    List(Vec<Located<DeclaredValue>>),
+    Table(Vec<(Located<String>, Located<DeclaredValue>)>),
+}
+
+/// A dependency as a module declares it.
+#[derive(Debug, Clone)]
+pub enum DependencyReference {
+    /// `"kind:key"`: the node of that kind and key on the same host (for `image:`, the
+    /// cluster's image). A key of `*` means every node of that kind on the host.
+    Local { kind: NodeKind, key: String },
+    /// `{ role = "master", node = "kind:key" }`: that node on every host with the role.
+    Role {
+        role: String,
+        kind: NodeKind,
+        key: String,
+    },
+}
+
+/// One `[[node]]` (or `[[image]]`) of a module manifest, before rendering.
+#[derive(Debug, Clone)]
+pub struct NodeDeclaration {
+    pub kind: NodeKind,
+    /// The span of the declaration's table, for errors about the node as a whole.
+    pub span: Range<usize>,
+    /// An expression; the node is emitted only where it is true.
+    pub when: Option<Located<String>>,
+    /// An expression giving a list; the node is emitted once per element, as `item`.
+    pub for_each: Option<Located<String>>,
+    pub deps: Vec<Located<DependencyReference>>,
+    /// Every other field, in the order declared.
+    pub fields: Vec<(Located<String>, Located<DeclaredValue>)>,
+}
+
+const DECLARATION_KEYS: [&str; 4] = ["kind", "when", "for_each", "deps"];
+
+pub fn read_declaration(
+    source: &SourceFile,
+    item: &Item<'_>,
+    context: &str,
+    fixed_kind: Option<NodeKind>,
+) -> Result<NodeDeclaration, Diagnostic> {
+    let DeValue::Table(table) = item.get_ref() else {
+        return Err(Diagnostic::new(format!("{context} must be a table")).at(source, &item.span()));
+    };
+    let mut reader = TableReader::new(source, table, item.span(), context.to_string());
+    let kind = match fixed_kind {
+        Some(kind) => kind,
+        None => {
+            let text = reader.string("kind", "\"file\"")?;
+            text.value.parse::<NodeKind>().map_err(|message| {
+                reader
+                    .error(&text.span, message)
+                    .maybe_hint(crate::suggest::did_you_mean(&text.value, NodeKind::names()))
+            })?
+        }
+    };
+    let when = reader.optional_string("when")?;
+    let for_each = reader.optional_string("for_each")?;
+    let mut deps = Vec::new();
+    if let Some(deps_item) = reader.get("deps") {
+        let DeValue::Array(items) = deps_item.get_ref() else {
+            return Err(reader.wrong_type("deps", deps_item, "an array"));
+        };
+        for element in items.iter() {
+            deps.push(read_dependency(source, element)?);
+        }
+    }
+    let mut fields = Vec::new();
+    for (key, value) in table.iter() {
+        let name = key.get_ref().as_ref();
+        if DECLARATION_KEYS.contains(&name) {
+            continue;
+        }
+        fields.push((
+            Located::new(name.to_string(), key.span()),
+            read_value(source, value)?,
+        ));
+    }
+    Ok(NodeDeclaration {
+        kind,
+        span: item.span(),
+        when,
+        for_each,
+        deps,
+        fields,
+    })
+}
+
+fn read_value(source: &SourceFile, item: &Item<'_>) -> Result<Located<DeclaredValue>, Diagnostic> {
+    let value = match item.get_ref() {
+        DeValue::String(text) => DeclaredValue::String(text.to_string()),
+        DeValue::Integer(_) => DeclaredValue::Integer(integer_of(item.get_ref()).ok_or_else(|| {
+            Diagnostic::new("integer out of range").at(source, &item.span())
+        })?),
+        DeValue::Boolean(flag) => DeclaredValue::Boolean(*flag),
+        DeValue::Array(items) => DeclaredValue::List(
+            items
+                .iter()
+                .map(|element| read_value(source, element))
+                .collect::<Result<_, _>>()?,
+        ),
+        DeValue::Table(table) => DeclaredValue::Table(
+            table
+                .iter()
+                .map(|(key, element)| {
+                    read_value(source, element)
+                        .map(|value| (Located::new(key.get_ref().to_string(), key.span()), value))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        other => {
+            return Err(Diagnostic::new(format!(
+                "{} is not a value a node field can hold",
+                type_name(other)
+            ))
+            .at(source, &item.span()));
+        }
+    };
+    Ok(Located::new(value, item.span()))
+}
+
+fn read_dependency(
+    source: &SourceFile,
+    item: &Item<'_>,
+) -> Result<Located<DependencyReference>, Diagnostic> {
+    let parse_target = |text: &str, span: &Range<usize>| -> Result<(NodeKind, String), Diagnostic> {
+        let Some((kind_text, key)) = text.split_once(':') else {
+            return Err(Diagnostic::new(format!("`{text}` is not a dependency"))
+                .at(source, span)
+                .hint("write `kind:key`, such as \"file:/etc/hosts\" or \"check:*\""));
+        };
+        let kind = kind_text.parse::<NodeKind>().map_err(|message| {
+            Diagnostic::new(message)
+                .at(source, span)
+                .maybe_hint(crate::suggest::did_you_mean(kind_text, NodeKind::names()))
+        })?;
+        if key.is_empty() {
+            return Err(Diagnostic::new(format!("`{text}` names no key"))
+                .at(source, span)
+                .hint("write `kind:key`, or `kind:*` for every node of that kind"));
+        }
+        Ok((kind, key.to_string()))
+    };
+    let reference = match item.get_ref() {
+        DeValue::String(text) => {
+            let (kind, key) = parse_target(text, &item.span())?;
+            DependencyReference::Local { kind, key }
+        }
+        DeValue::Table(table) => {
+            let mut reader = TableReader::new(source, table, item.span(), "a dependency".to_string());
+            let role = reader.string("role", "\"master\"")?;
+            let node = reader.string("node", "\"container:zookeeper\"")?;
+            if let Some(unknown) = reader.unknown_keys().into_iter().next() {
+                return Err(unknown);
+            }
+            let (kind, key) = parse_target(&node.value, &node.span)?;
+            DependencyReference::Role {
+                role: role.value,
+                kind,
+                key,
+            }
+        }
+        other => {
+            return Err(Diagnostic::new(format!(
+                "a dependency must be a string or a table, found {}",
+                type_name(other)
+            ))
+            .at(source, &item.span()));
+        }
+    };
+    Ok(Located::new(reference, item.span()))
+}

@@ -1,0 +1,122 @@
+use std::collections::BTreeMap;
+use minijinja::Value as TemplateValue;
+
+use crate::module::setting::SettingValue;
+use crate::render::secret_value::SecretValue;
+use crate::spec::{ClusterSpec, HostSpec};
+
+/// The values templates see. Cluster-wide values are built once; `for_host` adds `host`.
+#[derive(Debug)]
+pub struct TemplateContext {
+    base: BTreeMap<String, TemplateValue>,
+    hosts: BTreeMap<String, TemplateValue>,
+}
+
+impl TemplateContext {
+    pub fn new(spec: &ClusterSpec, roles: &[&str]) -> Self {
+        let mut role_members: BTreeMap<&str, Vec<&HostSpec>> =
+            roles.iter().map(|role| (*role, Vec::new())).collect();
+        for host in spec.hosts.values() {
+            for role in &host.roles {
+                role_members.entry(role.as_str()).or_default().push(host);
+            }
+        }
+        let hosts: BTreeMap<String, TemplateValue> = spec
+            .hosts
+            .values()
+            .map(|host| {
+                let role_index: BTreeMap<String, TemplateValue> = host
+                    .roles
+                    .iter()
+                    .map(|role| {
+                        let position = role_members[role.as_str()]
+                            .iter()
+                            .position(|member| member.name == host.name)
+                            .unwrap_or_default();
+                        (role.clone(), TemplateValue::from(position as i64 + 1))
+                    })
+                    .collect();
+                let object: BTreeMap<&str, TemplateValue> = BTreeMap::from([
+                    ("name", TemplateValue::from(host.name.as_str())),
+                    ("fqdn", TemplateValue::from(format!("{}.{}", host.name, spec.domain))),
+                    ("address", TemplateValue::from(host.address.as_str())),
+                    ("user", TemplateValue::from(host.user.as_str())),
+                    ("port", TemplateValue::from(i64::from(host.port))),
+                    ("roles", TemplateValue::from(host.roles.iter().map(|role| TemplateValue::from(role.as_str())).collect::<Vec<_>>())),
+                    ("role_index", TemplateValue::from(role_index)),
+                ]);
+                (host.name.clone(), TemplateValue::from(object))
+            })
+            .collect();
+
+        let mut base: BTreeMap<String, TemplateValue> = BTreeMap::new();
+        base.insert(
+            "cluster".into(),
+            TemplateValue::from(BTreeMap::from([
+                ("name", TemplateValue::from(spec.name.as_str())),
+                ("domain", TemplateValue::from(spec.domain.as_str())),
+            ])),
+        );
+        base.insert("hosts".into(), TemplateValue::from(hosts.values().cloned().collect::<Vec<_>>()));
+        let roles_value: BTreeMap<&str, TemplateValue> = role_members
+            .iter()
+            .map(|(role, members)| {
+                (*role, TemplateValue::from(members.iter().map(|member| hosts[&member.name].clone()).collect::<Vec<_>>()))
+            })
+            .collect();
+        base.insert("roles".into(), TemplateValue::from(roles_value));
+        for (section, values) in &spec.sections {
+            let table: BTreeMap<&str, TemplateValue> = values
+                .values
+                .iter()
+                .map(|(key, value)| (key.as_str(), setting_value(value)))
+                .collect();
+            base.insert(section.clone(), TemplateValue::from(table));
+        }
+        Self { base, hosts }
+    }
+
+    /// The context for cluster-wide nodes (images): no `host`.
+    pub fn for_cluster(&self) -> TemplateValue {
+        TemplateValue::from(self.base.clone())
+    }
+
+    /// The context for the nodes of one host.
+    pub fn for_host(&self, host: &str) -> TemplateValue {
+        let mut map = self.base.clone();
+        map.insert("host".into(), self.hosts[host].clone());
+        TemplateValue::from(map)
+    }
+
+    /// `context` with `item` added, for a `for_each` node.
+    pub fn with_item(context: &TemplateValue, item: TemplateValue) -> TemplateValue {
+        let mut map: BTreeMap<String, TemplateValue> = BTreeMap::new();
+        if let Ok(keys) = context.try_iter() {
+            for key in keys {
+                if let (Some(name), Ok(value)) = (key.as_str(), context.get_item(&key)) {
+                    map.insert(name.to_string(), value);
+                }
+            }
+        }
+        map.insert("item".into(), item);
+        TemplateValue::from(map)
+    }
+}
+
+fn setting_value(value: &SettingValue) -> TemplateValue {
+    match value {
+        SettingValue::String(text) => TemplateValue::from(text.as_str()),
+        SettingValue::Integer(number) => TemplateValue::from(*number),
+        SettingValue::Boolean(flag) => TemplateValue::from(*flag),
+        SettingValue::Strings(items) => {
+            TemplateValue::from(items.iter().map(|item| TemplateValue::from(item.as_str())).collect::<Vec<_>>())
+        }
+        SettingValue::PathSizes(sizes) => TemplateValue::from(
+            sizes
+                .iter()
+                .map(|(path, bytes)| (path.as_str(), TemplateValue::from(*bytes)))
+                .collect::<BTreeMap<_, _>>(),
+        ),
+        SettingValue::Secret(name) => TemplateValue::from_object(SecretValue { name: name.clone() }),
+    }
+}

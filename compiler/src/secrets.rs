@@ -1,0 +1,158 @@
+//! Secret fingerprints: what the lockfile holds in place of a secret's value.
+//!
+//! A fingerprint is blake3, keyed by a key derived from the cluster's `fingerprint_key`
+//! secret (or, without one, from the cluster name), over the secret's name and value. A
+//! rotated secret changes its fingerprint, so the nodes that use it change id and re-run;
+//! the value itself is read, hashed and dropped, and never written anywhere.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use cairn_lockfiles::{Lockfile, SecretEntry, SecretSource};
+
+use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
+use crate::module::setting::SecretReference;
+use crate::spec::ClusterSpec;
+
+const KEY_CONTEXT: &str = "cairn secret fingerprint key v1";
+
+/// What compile learned about secrets, besides their fingerprints.
+#[derive(Debug, Default)]
+pub struct SecretNotes {
+    /// Secrets whose value was not available, whose fingerprint was kept from the previous
+    /// lockfile.
+    pub reused: Vec<String>,
+}
+
+/// Fingerprints every secret of the spec. A secret whose value cannot be read keeps the
+/// fingerprint of the previous lockfile, when that lockfile names the same source.
+pub fn fingerprint_secrets(
+    spec: &ClusterSpec,
+    lockfile_directory: &Path,
+    previous: Option<&Lockfile>,
+) -> Result<(BTreeMap<String, SecretEntry>, SecretNotes), CompileError> {
+    let mut diagnostics = Diagnostics::default();
+    let mut notes = SecretNotes::default();
+    let key_material = match &spec.fingerprint_key {
+        Some(reference) => match read_secret(reference, &spec.directory) {
+            Ok(value) => value,
+            Err(problem) => {
+                return Err(Diagnostic::new(format!("cannot read `fingerprint_key` in [cluster]: {problem}"))
+                    .hint("the fingerprint key must be readable at compile time")
+                    .into());
+            }
+        },
+        None => spec.name.as_bytes().to_vec(),
+    };
+    let key = blake3::derive_key(KEY_CONTEXT, &key_material);
+
+    let mut entries = BTreeMap::new();
+    for (name, reference) in &spec.secrets {
+        let source = match &reference.value {
+            SecretReference::Env(variable) => SecretSource::Env(variable.clone()),
+            SecretReference::File(path) => SecretSource::File(relative_to(&spec.directory.join(path), lockfile_directory)),
+        };
+        let fingerprint = match read_secret(&reference.value, &spec.directory) {
+            Ok(value) => fingerprint(&key, name, &value),
+            Err(problem) => {
+                let kept = previous
+                    .and_then(|lockfile| lockfile.secrets.get(name))
+                    .filter(|entry| entry.source == source)
+                    .map(|entry| entry.fingerprint.clone());
+                match kept {
+                    Some(fingerprint) => {
+                        notes.reused.push(name.clone());
+                        fingerprint
+                    }
+                    None => {
+                        diagnostics.push(
+                            Diagnostic::new(format!("cannot read secret `{name}`: {problem}"))
+                                .at(&spec.source, &reference.span)
+                                .hint(match &reference.value {
+                                    SecretReference::Env(variable) => format!("set the environment variable {variable} where cairn compiles"),
+                                    SecretReference::File(path) => format!("create {path} (relative to the spec's folder)"),
+                                })
+                                .note("compile fingerprints every secret, so that a rotated secret changes the nodes that use it"),
+                        );
+                        continue;
+                    }
+                }
+            }
+        };
+        entries.insert(name.clone(), SecretEntry { source, fingerprint });
+    }
+    diagnostics.finish((entries, notes))
+}
+
+fn read_secret(reference: &SecretReference, directory: &Path) -> Result<Vec<u8>, String> {
+    match reference {
+        SecretReference::Env(variable) => std::env::var_os(variable)
+            .map(|value| value.into_encoded_bytes())
+            .ok_or_else(|| format!("the environment variable {variable} is not set")),
+        SecretReference::File(path) => {
+            std::fs::read(directory.join(path)).map_err(|error| format!("cannot read {path}: {error}"))
+        }
+    }
+}
+
+fn fingerprint(key: &[u8; 32], name: &str, value: &[u8]) -> String {
+    let mut hasher = blake3::Hasher::new_keyed(key);
+    hasher.update(&(name.len() as u64).to_le_bytes());
+    hasher.update(name.as_bytes());
+    hasher.update(value);
+    hasher.finalize().to_hex()[..32].to_string()
+}
+
+/// `target` as a path relative to `base` (both made absolute lexically), with `/`
+/// separators, so no absolute path of the compiling machine lands in the lockfile.
+pub fn relative_to(target: &Path, base: &Path) -> String {
+    let absolute = |path: &Path| -> Vec<String> {
+        let full = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(path)
+        };
+        let mut parts: Vec<String> = Vec::new();
+        for component in full.components() {
+            match component {
+                Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+                Component::ParentDir => {
+                    parts.pop();
+                }
+                _ => {}
+            }
+        }
+        parts
+    };
+    let target_parts = absolute(target);
+    let base_parts = absolute(base);
+    let common = target_parts
+        .iter()
+        .zip(&base_parts)
+        .take_while(|(left, right)| left == right)
+        .count();
+    let mut out: Vec<String> = vec!["..".to_string(); base_parts.len() - common];
+    out.extend(target_parts[common..].iter().cloned());
+    out.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_climb_out_of_the_lockfile_folder() {
+        assert_eq!(relative_to(Path::new("/a/b/secrets/x"), Path::new("/a/b")), "secrets/x");
+        assert_eq!(relative_to(Path::new("/a/b/secrets/x"), Path::new("/a/c")), "../b/secrets/x");
+        assert_eq!(relative_to(Path::new("/a/./b/../b/x"), Path::new("/a/b")), "x");
+    }
+
+    #[test]
+    fn a_fingerprint_changes_with_the_value_and_the_key() {
+        let key = blake3::derive_key(KEY_CONTEXT, b"one");
+        let other_key = blake3::derive_key(KEY_CONTEXT, b"two");
+        assert_ne!(fingerprint(&key, "a", b"x"), fingerprint(&key, "a", b"y"));
+        assert_ne!(fingerprint(&key, "a", b"x"), fingerprint(&other_key, "a", b"x"));
+        assert_ne!(fingerprint(&key, "a", b"x"), fingerprint(&key, "b", b"x"));
+    }
+}

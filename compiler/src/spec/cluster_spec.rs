@@ -1,0 +1,54 @@
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use crate::module::library::ModuleLibrary;
+use crate::module::setting::{SecretReference, SettingValue};
+use crate::source_file::SourceFile;
+use crate::toml_reader::Located;
+
+#[derive(Debug, Clone)]
+pub struct HostSpec {
+    pub name: String,
+    pub address: String,
+    pub user: String,
+    pub port: u16,
+    /// Sorted, without duplicates.
+    pub roles: Vec<String>,
+    pub span: Range<usize>,
+    pub roles_span: Range<usize>,
+}
+
+/// A settings section with every key of its schema: the spec's value or the default.
+#[derive(Debug, Clone, Default)]
+pub struct SectionValues {
+    /// The span of the section in the spec, when the spec has it.
+    pub span: Option<Range<usize>>,
+    pub values: BTreeMap<String, SettingValue>,
+}
+
+/// A checked cluster spec and the modules it uses.
+#[derive(Debug, Clone)]
+pub struct ClusterSpec {
+    pub source: SourceFile,
+    /// The folder holding the spec: module folders and secret files are relative to it.
+    pub directory: PathBuf,
+    pub name: String,
+    pub domain: String,
+    pub fingerprint_key: Option<SecretReference>,
+    pub hosts: BTreeMap<String, HostSpec>,
+    pub sections: BTreeMap<String, SectionValues>,
+    /// Secret settings by name (`section.key`), with the span of their reference.
+    pub secrets: BTreeMap<String, Located<SecretReference>>,
+    pub library: ModuleLibrary,
+}
+
+impl ClusterSpec {
+    /// The names of the hosts with `role`, sorted.
+    pub fn hosts_with_role(&self, role: &str) -> Vec<&HostSpec> {
+        self.hosts
+            .values()
+            .filter(|host| host.roles.iter().any(|candidate| candidate == role))
+            .collect()
+    }
+}

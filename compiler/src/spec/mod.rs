@@ -1,0 +1,11 @@
+//! The cluster spec: one TOML file holding everything an install needs.
+//!
+//! `[cluster]` and `[hosts.<name>]` are fixed; every other table is a settings section
+//! declared by a module (`[zookeeper]`, `[preflight]`, `[repository]`), checked against
+//! that module's schema, defaults filled in. Every error names file, line and column.
+
+mod cluster_spec;
+mod parse;
+
+pub use cluster_spec::{ClusterSpec, HostSpec, SectionValues};
+pub use parse::parse_spec;

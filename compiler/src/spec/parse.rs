@@ -1,0 +1,339 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use cairn_lockfiles::Scope;
+use toml::de::DeValue;
+
+use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
+use crate::module::library::ModuleLibrary;
+use crate::module::setting::{SettingType, SettingValue, check_value, secret_reference};
+use crate::source_file::SourceFile;
+use crate::spec::cluster_spec::{ClusterSpec, HostSpec, SectionValues};
+use crate::suggest::did_you_mean;
+use crate::toml_reader::{Located, TableReader, parse_document};
+
+const FIXED_SECTIONS: [&str; 2] = ["cluster", "hosts"];
+
+/// Parses and checks a spec. `directory` is the folder holding it.
+pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, CompileError> {
+    let mut diagnostics = Diagnostics::default();
+    let parsed = parse_document(&source)?;
+    let document = parsed.get_ref();
+    let mut top = TableReader::new(&source, document, parsed.span(), "the spec");
+
+    // [cluster]
+    let mut name = String::new();
+    let mut domain = String::new();
+    let mut fingerprint_key = None;
+    let mut module_folders = Vec::new();
+    match top.optional_table("cluster")? {
+        None => diagnostics.push(
+            Diagnostic::new("the spec has no [cluster] table")
+                .at(&source, &(0..0))
+                .hint("start the spec with [cluster], holding `name` and `domain`"),
+        ),
+        Some((table, span)) => {
+            let mut reader = TableReader::new(&source, table, span, "[cluster]");
+            if let Some(located) = diagnostics.ok(reader.string("name", "\"production\"")) {
+                if valid_label(&located.value) {
+                    name = located.value;
+                } else {
+                    diagnostics.push(
+                        reader
+                            .error(&located.span, format!("`{}` is not a cluster name", located.value))
+                            .hint("use lowercase letters, digits and `-`, starting with a letter"),
+                    );
+                }
+            }
+            if let Some(located) = diagnostics.ok(reader.string("domain", "\"cluster.example\"")) {
+                domain = located.value;
+            }
+            if let Some(folders) = diagnostics.ok(reader.string_array("modules")).flatten() {
+                module_folders = folders.value;
+            }
+            if let Some(item) = reader.get("fingerprint_key") {
+                fingerprint_key = diagnostics.ok(secret_reference(item, &source, "`fingerprint_key` in [cluster]"));
+            }
+            diagnostics.extend(reader.unknown_keys());
+        }
+    }
+
+    // Modules: the built-in ones and the spec's folders.
+    let mut library = ModuleLibrary::builtin()?;
+    for folder in &module_folders {
+        let path = directory.join(&folder.value);
+        if !path.is_dir() {
+            diagnostics.push(
+                Diagnostic::new(format!("module folder `{}` does not exist", folder.value))
+                    .at(&source, &folder.span)
+                    .hint("module folders are relative to the spec's own folder"),
+            );
+            continue;
+        }
+        if let Err(errors) = library.load_directory(&path, &folder.value) {
+            diagnostics.extend(errors);
+        }
+    }
+    let known_roles = library.roles();
+
+    // [hosts.<name>]
+    let mut hosts = BTreeMap::new();
+    match top.optional_table("hosts")? {
+        None => diagnostics.push(
+            Diagnostic::new("the spec has no hosts")
+                .at(&source, &(0..0))
+                .hint("add a [hosts.<name>] table for each host, with `address` and `roles`"),
+        ),
+        Some((table, _)) => {
+            for (host_key, host_item) in table.iter() {
+                let host_name = host_key.get_ref().to_string();
+                if let Some(host) = diagnostics.ok(read_host(&source, &host_name, &host_key.span(), host_item, &known_roles)) {
+                    hosts.insert(host_name, host);
+                }
+            }
+        }
+    }
+
+    // Settings sections, every one a module declares.
+    let mut schemas_by_section: BTreeMap<&str, Vec<&crate::module::setting::SettingSchema>> = BTreeMap::new();
+    let mut section_owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for (module, schema) in library.settings() {
+        match section_owner.get(schema.section.as_str()) {
+            Some(owner) if *owner != module.name => {
+                diagnostics.push(
+                    Diagnostic::new(format!(
+                        "module `{}` declares settings in [{}], which belongs to module `{owner}`",
+                        module.name, schema.section
+                    ))
+                    .at(&module.manifest, &schema.span)
+                    .hint("a section of the spec belongs to one module; name the section after your module"),
+                );
+                continue;
+            }
+            _ => {
+                section_owner.insert(&schema.section, &module.name);
+            }
+        }
+        schemas_by_section.entry(&schema.section).or_default().push(schema);
+    }
+    let mut sections = BTreeMap::new();
+    let mut secrets = BTreeMap::new();
+    for (section, schemas) in &schemas_by_section {
+        let mut values = SectionValues::default();
+        let table = match top.optional_table(section) {
+            Ok(table) => table,
+            Err(diagnostic) => {
+                diagnostics.push(diagnostic);
+                continue;
+            }
+        };
+        let empty = toml::de::DeTable::new();
+        let (table, span) = match table {
+            Some((table, span)) => {
+                values.span = Some(span.clone());
+                (table, span)
+            }
+            None => (&empty, 0..0),
+        };
+        let mut reader = TableReader::new(&source, table, span.clone(), format!("[{section}]"));
+        for schema in schemas {
+            match reader.get(&schema.key) {
+                Some(item) => match check_value(schema, item, &source) {
+                    Ok((value, reference)) => {
+                        if let Some(reference) = reference {
+                            secrets.insert(format!("{section}.{}", schema.key), Located::new(reference, item.span()));
+                        }
+                        if let Some(diagnostic) = check_host_setting(schema, &value, &hosts, &source, &item.span()) {
+                            diagnostics.push(diagnostic);
+                        }
+                        values.values.insert(schema.key.clone(), value);
+                    }
+                    Err(diagnostic) => diagnostics.push(diagnostic),
+                },
+                None => match &schema.default {
+                    Some(default) => {
+                        values.values.insert(schema.key.clone(), default.clone());
+                    }
+                    None if schema.setting_type == SettingType::Secret => {}
+                    None => diagnostics.push(
+                        Diagnostic::new(format!("[{section}] is missing the required key `{}`", schema.key))
+                            .at(&source, &if values.span.is_some() { reader.header_span() } else { 0..0 })
+                            .hint(format!("add `{} = ...` to [{section}]: {}", schema.key, schema.doc)),
+                    ),
+                },
+            }
+        }
+        diagnostics.extend(reader.unknown_keys());
+        sections.insert((*section).to_string(), values);
+    }
+
+    // Tables of the spec that no module declares.
+    let valid_sections: BTreeSet<&str> = FIXED_SECTIONS
+        .iter()
+        .copied()
+        .chain(schemas_by_section.keys().copied())
+        .collect();
+    for (key, _) in document.iter() {
+        let section = key.get_ref().as_ref();
+        if !valid_sections.contains(section) {
+            diagnostics.push(
+                Diagnostic::new(format!("unknown section [{section}]"))
+                    .at(&source, &key.span())
+                    .maybe_hint(did_you_mean(section, valid_sections.iter().copied()))
+                    .note("sections other than [cluster] and [hosts.*] are the settings of modules"),
+            );
+        }
+    }
+
+    // A module whose settings the spec gives, on roles no host has.
+    for module in library.modules() {
+        if module.applies_to_every_host() {
+            continue;
+        }
+        let module_roles: Vec<&str> = module.roles.iter().map(|role| role.value.as_str()).collect();
+        let used = hosts.values().any(|host: &HostSpec| host.roles.iter().any(|role| module_roles.contains(&role.as_str())));
+        if used {
+            continue;
+        }
+        for schema_section in module.settings.iter().map(|schema| schema.section.as_str()).collect::<BTreeSet<_>>() {
+            if let Some(span) = sections.get(schema_section).and_then(|values: &SectionValues| values.span.clone()) {
+                let header = TableReader::new(&source, document, span, String::new()).header_span();
+                diagnostics.push(
+                    Diagnostic::new(format!(
+                        "[{schema_section}] configures module `{}`, but no host has the role{} it runs on: {}",
+                        module.name,
+                        if module_roles.len() == 1 { "" } else { "s" },
+                        module_roles.iter().map(|role| format!("`{role}`")).collect::<Vec<_>>().join(", ")
+                    ))
+                    .at(&source, &header)
+                    .hint(format!(
+                        "add `{}` to the roles of a host, or remove [{schema_section}]",
+                        module_roles.first().copied().unwrap_or_default()
+                    )),
+                );
+            }
+        }
+    }
+
+    let spec = ClusterSpec {
+        directory: directory.to_path_buf(),
+        name,
+        domain,
+        fingerprint_key,
+        hosts,
+        sections,
+        secrets,
+        library,
+        source: source.clone(),
+    };
+    diagnostics.finish(spec)
+}
+
+fn read_host(
+    source: &SourceFile,
+    name: &str,
+    name_span: &std::ops::Range<usize>,
+    item: &crate::toml_reader::Item<'_>,
+    known_roles: &[&str],
+) -> Result<HostSpec, Diagnostic> {
+    let context = format!("[hosts.{name}]");
+    if !valid_label(name) {
+        return Err(Diagnostic::new(format!("`{name}` is not a host name"))
+            .at(source, name_span)
+            .hint("use lowercase letters, digits and `-`, starting with a letter or digit"));
+    }
+    if name == Scope::CLUSTER_NAME {
+        return Err(Diagnostic::new("`cluster` cannot name a host: it names the cluster-wide nodes")
+            .at(source, name_span)
+            .hint("rename the host"));
+    }
+    let DeValue::Table(table) = item.get_ref() else {
+        return Err(Diagnostic::new(format!("{context} must be a table")).at(source, &item.span()));
+    };
+    let mut reader = TableReader::new(source, table, item.span(), context.clone());
+    let address = reader.string("address", "\"10.0.0.1\"")?;
+    if address.value.is_empty() || address.value.contains(char::is_whitespace) {
+        return Err(reader.error(&address.span, format!("`{}` is not a host address", address.value)));
+    }
+    let user = reader
+        .optional_string("user")?
+        .map_or_else(|| "root".to_string(), |located| located.value);
+    let port = reader
+        .optional_integer("port", 1, 65535)?
+        .map_or(22, |located| located.value as u16);
+    let roles_located = reader
+        .string_array("roles")?
+        .ok_or_else(|| reader.missing("roles", "[\"master\"]"))?;
+    let mut roles = Vec::new();
+    for role in &roles_located.value {
+        if !known_roles.contains(&role.value.as_str()) {
+            return Err(reader
+                .error(&role.span, format!("unknown role `{}` on host `{name}`", role.value))
+                .maybe_hint(did_you_mean(&role.value, known_roles.iter().copied()))
+                .note("a role is known when a module applies to it"));
+        }
+        roles.push(role.value.clone());
+    }
+    roles.sort();
+    roles.dedup();
+    if let Some(unknown) = reader.unknown_keys().into_iter().next() {
+        return Err(unknown);
+    }
+    Ok(HostSpec {
+        name: name.to_string(),
+        address: address.value,
+        user,
+        port,
+        roles,
+        span: item.span(),
+        roles_span: roles_located.span,
+    })
+}
+
+/// A host setting must name a host of the spec, with the role the setting asks for.
+fn check_host_setting(
+    schema: &crate::module::setting::SettingSchema,
+    value: &SettingValue,
+    hosts: &BTreeMap<String, HostSpec>,
+    source: &SourceFile,
+    span: &std::ops::Range<usize>,
+) -> Option<Diagnostic> {
+    let names: Vec<&String> = match (schema.setting_type, value) {
+        (SettingType::Host, SettingValue::String(name)) => vec![name],
+        (SettingType::Hosts, SettingValue::Strings(names)) => names.iter().collect(),
+        _ => return None,
+    };
+    for name in names {
+        let Some(host) = hosts.get(name) else {
+            return Some(
+                Diagnostic::new(format!("`{}` in [{}] names host `{name}`, which the spec does not have", schema.key, schema.section))
+                    .at(source, span)
+                    .maybe_hint(did_you_mean(name, hosts.keys().map(String::as_str))),
+            );
+        };
+        if let Some(role) = &schema.role
+            && !host.roles.contains(role)
+        {
+            return Some(
+                Diagnostic::new(format!(
+                    "`{}` in [{}] names host `{name}`, which does not have the role `{role}`",
+                    schema.key, schema.section
+                ))
+                .at(source, span)
+                .hint(format!("add `{role}` to the roles of [hosts.{name}], or name a host that has it")),
+            );
+        }
+    }
+    None
+}
+
+/// A DNS label: lowercase letters, digits and `-`, not starting or ending with `-`.
+fn valid_label(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 63
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+        && text
+            .chars()
+            .all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-')
+}

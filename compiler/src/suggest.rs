@@ -1,0 +1,40 @@
+/// The candidate closest to `word`, if any is close enough to be what was meant.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::jaro_winkler(word, candidate), candidate))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|left, right| left.0.total_cmp(&right.0).then(right.1.cmp(left.1)))
+        .map(|(_, candidate)| candidate)
+}
+
+/// `did you mean `x`?` for the nearest candidate, else the list of valid ones.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> Option<String> {
+    if let Some(best) = nearest(word, candidates.clone()) {
+        return Some(format!("did you mean `{best}`?"));
+    }
+    let all: Vec<String> = candidates
+        .into_iter()
+        .map(|candidate| format!("`{candidate}`"))
+        .collect();
+    if all.is_empty() {
+        None
+    } else {
+        Some(format!("expected one of {}", all.join(", ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typo_finds_the_key_it_meant() {
+        assert_eq!(nearest("prot", ["address", "port", "roles"]), Some("port"));
+        assert_eq!(nearest("adress", ["address", "port"]), Some("address"));
+        assert_eq!(nearest("zzz", ["address", "port"]), None);
+    }
+}

@@ -1,0 +1,86 @@
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::node_id::parse_hex;
+
+/// The address of a piece of text in a lockfile's content table: the first 128 bits of
+/// blake3 over the text's bytes, as 32 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ContentHash([u8; ContentHash::LENGTH]);
+
+impl ContentHash {
+    pub const LENGTH: usize = 16;
+
+    pub fn of(text: &str) -> Self {
+        let hash = blake3::hash(text.as_bytes());
+        let mut bytes = [0u8; Self::LENGTH];
+        bytes.copy_from_slice(&hash.as_bytes()[..Self::LENGTH]);
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; Self::LENGTH] {
+        &self.0
+    }
+}
+
+impl fmt::Display for ContentHash {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(formatter, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ContentHash {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "ContentHash({self})")
+    }
+}
+
+impl FromStr for ContentHash {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        parse_hex(text).map(Self)
+    }
+}
+
+/// Rendered text (a config file, a Dockerfile, an entrypoint script) with its content hash.
+///
+/// The body is shared: the same text used by ten thousand nodes is held, hashed and written
+/// once.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Text {
+    hash: ContentHash,
+    body: Arc<str>,
+}
+
+impl Text {
+    pub fn new(body: impl Into<Arc<str>>) -> Self {
+        let body = body.into();
+        Self {
+            hash: ContentHash::of(&body),
+            body,
+        }
+    }
+
+    pub fn hash(&self) -> ContentHash {
+        self.hash
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.body
+    }
+
+    pub fn shared_body(&self) -> &Arc<str> {
+        &self.body
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "Text({}, {} bytes)", self.hash, self.body.len())
+    }
+}

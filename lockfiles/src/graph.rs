@@ -1,0 +1,161 @@
+use std::collections::HashMap;
+
+use petgraph::algo::{tarjan_scc, toposort};
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::error::GraphError;
+use crate::node_name::NodeName;
+
+/// Orders nodes so that every node comes after its dependencies.
+///
+/// `nodes` is a list of (name, dependency names). The result is a list of indices into it.
+/// Ties are broken by position, so the order is deterministic for a sorted input.
+pub fn topological_order(nodes: &[(&NodeName, &[NodeName])]) -> Result<Vec<usize>, GraphError> {
+    let mut index_of: HashMap<&NodeName, usize> = HashMap::with_capacity(nodes.len());
+    for (position, (name, _)) in nodes.iter().enumerate() {
+        if index_of.insert(name, position).is_some() {
+            return Err(GraphError::DuplicateName((*name).clone()));
+        }
+    }
+    let mut graph: DiGraph<usize, ()> = DiGraph::with_capacity(nodes.len(), nodes.len() * 2);
+    for position in 0..nodes.len() {
+        graph.add_node(position);
+    }
+    for (position, (name, dependencies)) in nodes.iter().enumerate() {
+        for dependency in *dependencies {
+            let Some(&dependency_position) = index_of.get(dependency) else {
+                return Err(GraphError::DanglingDependency {
+                    node: (*name).clone(),
+                    dependency: dependency.clone(),
+                });
+            };
+            // An edge from the dependency to the dependant: toposort yields dependencies first.
+            graph.add_edge(
+                NodeIndex::new(dependency_position),
+                NodeIndex::new(position),
+                (),
+            );
+        }
+    }
+    match toposort(&graph, None) {
+        Ok(order) => Ok(order.into_iter().map(|index| graph[index]).collect()),
+        Err(_) => Err(GraphError::Cycle {
+            nodes: find_cycle(&graph, nodes),
+        }),
+    }
+}
+
+/// One cycle of the graph, as names, each node depending on the next.
+fn find_cycle(graph: &DiGraph<usize, ()>, nodes: &[(&NodeName, &[NodeName])]) -> Vec<NodeName> {
+    let mut components: Vec<Vec<NodeIndex>> = tarjan_scc(graph)
+        .into_iter()
+        .filter(|component| {
+            component.len() > 1
+                || component
+                    .first()
+                    .is_some_and(|index| graph.contains_edge(*index, *index))
+        })
+        .collect();
+    // The component whose smallest member comes first: deterministic for a given input.
+    components.sort_by_key(|component| component.iter().map(|index| graph[*index]).min());
+    let Some(component) = components.into_iter().next() else {
+        return Vec::new();
+    };
+    let members: std::collections::BTreeSet<usize> =
+        component.iter().map(|index| graph[*index]).collect();
+    // Walk dependency edges inside the component from its smallest member until a node
+    // repeats; the repeated stretch is a cycle.
+    let Some(&start) = members.iter().next() else {
+        return Vec::new();
+    };
+    let position_of: HashMap<&NodeName, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(position, (name, _))| (*name, position))
+        .collect();
+    let mut path = vec![start];
+    let mut seen = HashMap::from([(start, 0usize)]);
+    let mut current = start;
+    loop {
+        let mut next_candidates: Vec<usize> = nodes[current]
+            .1
+            .iter()
+            .filter_map(|dependency| position_of.get(dependency).copied())
+            .filter(|position| members.contains(position))
+            .collect();
+        next_candidates.sort_unstable();
+        let Some(&next) = next_candidates.first() else {
+            break;
+        };
+        if let Some(&cycle_start) = seen.get(&next) {
+            return path[cycle_start..]
+                .iter()
+                .map(|position| nodes[*position].0.clone())
+                .collect();
+        }
+        seen.insert(next, path.len());
+        path.push(next);
+        current = next;
+    }
+    path.iter().map(|position| nodes[*position].0.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(text: &str) -> NodeName {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn dependencies_come_first() {
+        let a = name("h:file:/a");
+        let b = name("h:file:/b");
+        let c = name("h:file:/c");
+        let deps_a = [b.clone()];
+        let deps_b = [c.clone()];
+        let nodes = [(&a, &deps_a[..]), (&b, &deps_b[..]), (&c, &[][..])];
+        assert_eq!(topological_order(&nodes).unwrap(), vec![2, 1, 0]);
+    }
+
+    #[test]
+    fn a_cycle_is_reported_with_every_node_on_it() {
+        let a = name("h:file:/a");
+        let b = name("h:file:/b");
+        let c = name("h:file:/c");
+        let outside = name("h:file:/outside");
+        let deps_a = [b.clone()];
+        let deps_b = [c.clone()];
+        let deps_c = [a.clone()];
+        let deps_outside = [a.clone()];
+        let nodes = [
+            (&a, &deps_a[..]),
+            (&b, &deps_b[..]),
+            (&c, &deps_c[..]),
+            (&outside, &deps_outside[..]),
+        ];
+        let error = topological_order(&nodes).unwrap_err();
+        assert_eq!(
+            error,
+            GraphError::Cycle {
+                nodes: vec![a.clone(), b.clone(), c.clone()]
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "dependency cycle: h:file:/a -> h:file:/b -> h:file:/c -> h:file:/a"
+        );
+    }
+
+    #[test]
+    fn a_dangling_dependency_names_both_ends() {
+        let a = name("h:file:/a");
+        let deps = [name("h:file:/missing")];
+        let error = topological_order(&[(&a, &deps[..])]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "node `h:file:/a` depends on `h:file:/missing`, which is not in the graph"
+        );
+    }
+}

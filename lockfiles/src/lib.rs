@@ -1,0 +1,52 @@
+//! The cairn lockfile model: the contract between the compiler and the executor.
+//!
+//! Design notes:
+//! - A lockfile is a set of [`Node`]s, each named `host:kind:key` ([`NodeName`]), each with
+//!   typed inputs ([`NodeSpec`]) and the names of the nodes it depends on.
+//! - A node's [`NodeId`] is blake3 over the canonical encoding of its kind, its inputs and the
+//!   ids of its dependencies (a Merkle DAG, like a Nix derivation hash). It deliberately leaves
+//!   out the host name: the same work on two hosts is the same id. A change anywhere changes
+//!   exactly the ids that depend on it.
+//! - Only ordered collections (`BTreeMap`, `BTreeSet`, sorted `Vec`) are hashed or written.
+//! - [`Lockfile::from_unhashed`] validates a graph (no dangling dependency, no cycle) and
+//!   computes ids; the reader does the same and refuses a file whose recorded ids differ, so a
+//!   [`Lockfile`] value always carries verified ids.
+//! - The writer is hand-written so the bytes are stable and a one-line change in a template
+//!   is a small `git diff` of the lock. Large text is stored once, keyed by content hash.
+//! - This crate knows nothing about specs, modules, SSH or Docker.
+
+mod atomic_write;
+mod canonical;
+mod content;
+mod error;
+mod graph;
+mod host;
+mod lockfile;
+mod node;
+mod node_id;
+mod node_kind;
+mod node_name;
+mod nodes;
+mod reader;
+mod secret;
+mod toml_text;
+mod value;
+mod writer;
+
+pub use atomic_write::write_atomically;
+pub use canonical::{CanonicalInputs, canonical_inputs};
+pub use content::{ContentHash, Text};
+pub use error::{GraphError, LockError};
+pub use graph::topological_order;
+pub use host::HostEntry;
+pub use lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, UnhashedNode};
+pub use node::Node;
+pub use node_id::NodeId;
+pub use node_kind::NodeKind;
+pub use node_name::{NodeName, Scope};
+pub use nodes::{
+    CheckNode, CommandNode, ContainerNode, EnvValue, FileNode, HealthNode, ImageFile, ImageNode,
+    FieldError, FieldReader, NodeSpec, PackageNode, Probe, ServiceNode, ServiceState, TextSource,
+};
+pub use secret::{SecretEntry, SecretSource, secret_placeholder, secret_placeholders_in};
+pub use value::Value;

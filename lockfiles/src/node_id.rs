@@ -1,0 +1,73 @@
+use std::fmt;
+use std::str::FromStr;
+
+/// A node's content address: the first 128 bits of blake3 over its canonical inputs and its
+/// dependencies' ids (see [`crate::canonical`]). Written as 32 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId([u8; NodeId::LENGTH]);
+
+impl NodeId {
+    pub const LENGTH: usize = 16;
+
+    pub fn from_hash(hash: &blake3::Hash) -> Self {
+        let mut bytes = [0u8; Self::LENGTH];
+        bytes.copy_from_slice(&hash.as_bytes()[..Self::LENGTH]);
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; Self::LENGTH] {
+        &self.0
+    }
+
+    /// The first 12 hex digits, for humans.
+    pub fn short(&self) -> String {
+        self.to_string()[..12].to_string()
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(formatter, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for NodeId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "NodeId({self})")
+    }
+}
+
+impl FromStr for NodeId {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        parse_hex(text).map(Self)
+    }
+}
+
+/// Parses exactly `2 * N` lowercase hex digits.
+pub(crate) fn parse_hex<const N: usize>(text: &str) -> Result<[u8; N], String> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 2 * N {
+        return Err(format!(
+            "`{text}` is not a hash: expected {} hex digits, found {}",
+            2 * N,
+            bytes.len()
+        ));
+    }
+    let digit = |character: u8| match character {
+        b'0'..=b'9' => Ok(character - b'0'),
+        b'a'..=b'f' => Ok(character - b'a' + 10),
+        _ => Err(format!(
+            "`{text}` is not a hash: only lowercase hex digits are allowed"
+        )),
+    };
+    let mut out = [0u8; N];
+    for (index, pair) in bytes.chunks_exact(2).enumerate() {
+        out[index] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Ok(out)
+}

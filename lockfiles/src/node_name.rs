@@ -1,0 +1,113 @@
+use std::fmt;
+use std::str::FromStr;
+
+use crate::node_kind::NodeKind;
+
+/// Where a node runs: on one host, or once for the whole cluster (images, built on the
+/// control host).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// Cluster-wide; written as `cluster` in a node name. No host may be named `cluster`.
+    Cluster,
+    Host(String),
+}
+
+impl Scope {
+    pub const CLUSTER_NAME: &'static str = "cluster";
+
+    pub fn host(&self) -> Option<&str> {
+        match self {
+            Scope::Cluster => None,
+            Scope::Host(host) => Some(host),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Scope::Cluster => Self::CLUSTER_NAME,
+            Scope::Host(host) => host,
+        }
+    }
+}
+
+/// A node's stable, readable name: `host:kind:key`, for example
+/// `node1:file:/etc/haproxy/haproxy.cfg` or `cluster:image:haproxy`.
+///
+/// Names order by scope (cluster first, then hosts by name), then kind, then key: the order
+/// of nodes in a lockfile.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeName {
+    pub scope: Scope,
+    pub kind: NodeKind,
+    pub key: String,
+}
+
+impl NodeName {
+    pub fn new(scope: Scope, kind: NodeKind, key: impl Into<String>) -> Self {
+        Self {
+            scope,
+            kind,
+            key: key.into(),
+        }
+    }
+
+    pub fn on_host(host: impl Into<String>, kind: NodeKind, key: impl Into<String>) -> Self {
+        Self::new(Scope::Host(host.into()), kind, key)
+    }
+
+    pub fn host(&self) -> Option<&str> {
+        self.scope.host()
+    }
+}
+
+impl fmt::Display for NodeName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}:{}:{}", self.scope.as_str(), self.kind, self.key)
+    }
+}
+
+impl FromStr for NodeName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut parts = text.splitn(3, ':');
+        let (Some(scope), Some(kind), Some(key)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(format!(
+                "`{text}` is not a node name; expected `host:kind:key`"
+            ));
+        };
+        if scope.is_empty() || key.is_empty() {
+            return Err(format!(
+                "`{text}` is not a node name; expected `host:kind:key` with a host and a key"
+            ));
+        }
+        let kind = kind.parse::<NodeKind>()?;
+        let scope = if scope == Scope::CLUSTER_NAME {
+            Scope::Cluster
+        } else {
+            Scope::Host(scope.to_string())
+        };
+        Ok(Self::new(scope, kind, key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_round_trips_through_its_text_even_with_colons_in_the_key() {
+        let name = NodeName::on_host("node1", NodeKind::Check, "port-free:2181");
+        assert_eq!(name.to_string(), "node1:check:port-free:2181");
+        assert_eq!("node1:check:port-free:2181".parse::<NodeName>(), Ok(name));
+    }
+
+    #[test]
+    fn cluster_scoped_names_sort_before_host_names() {
+        let image = "cluster:image:haproxy".parse::<NodeName>().unwrap();
+        let file = "alpha:file:/etc/hosts".parse::<NodeName>().unwrap();
+        assert!(image < file);
+        assert_eq!(image.host(), None);
+    }
+}

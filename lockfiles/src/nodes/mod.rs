@@ -1,0 +1,158 @@
+//! The typed inputs of each node kind.
+//!
+//! Every kind has the same three faces: its Rust struct (what the executor reads), its
+//! `inputs()` (the ordered fields that are hashed and written), and `from_fields()` (the
+//! inverse, used by both the compiler on rendered module nodes and the lockfile reader).
+//! Optional fields at their default are left out of `inputs()`, so adding a field with a
+//! default does not change existing ids.
+
+mod check;
+mod command;
+mod container;
+pub(crate) mod fields;
+mod file;
+mod health;
+mod image;
+mod package;
+mod probe;
+mod service;
+
+use std::collections::BTreeSet;
+
+pub use check::CheckNode;
+pub use command::CommandNode;
+pub use container::{ContainerNode, EnvValue};
+pub use fields::{FieldError, FieldReader, TextSource};
+pub use file::FileNode;
+pub use health::HealthNode;
+pub use image::{ImageFile, ImageNode};
+pub use package::PackageNode;
+pub use probe::Probe;
+pub use service::{ServiceNode, ServiceState};
+
+use crate::content::Text;
+use crate::node_kind::NodeKind;
+use crate::secret::secret_placeholders_in;
+use crate::value::Value;
+
+/// A node's typed inputs, one variant per [`NodeKind`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeSpec {
+    Check(CheckNode),
+    Package(PackageNode),
+    File(FileNode),
+    Command(CommandNode),
+    Service(ServiceNode),
+    Image(ImageNode),
+    Container(ContainerNode),
+    Health(HealthNode),
+}
+
+impl NodeSpec {
+    pub fn kind(&self) -> NodeKind {
+        match self {
+            NodeSpec::Check(_) => NodeKind::Check,
+            NodeSpec::Package(_) => NodeKind::Package,
+            NodeSpec::File(_) => NodeKind::File,
+            NodeSpec::Command(_) => NodeKind::Command,
+            NodeSpec::Service(_) => NodeKind::Service,
+            NodeSpec::Image(_) => NodeKind::Image,
+            NodeSpec::Container(_) => NodeKind::Container,
+            NodeSpec::Health(_) => NodeKind::Health,
+        }
+    }
+
+    /// The key of the node's name: a file's path, a container's name, and so on.
+    pub fn key(&self) -> &str {
+        match self {
+            NodeSpec::Check(node) => &node.name,
+            NodeSpec::Package(node) => &node.name,
+            NodeSpec::File(node) => &node.path,
+            NodeSpec::Command(node) => &node.name,
+            NodeSpec::Service(node) => &node.unit,
+            NodeSpec::Image(node) => &node.name,
+            NodeSpec::Container(node) => &node.name,
+            NodeSpec::Health(node) => &node.name,
+        }
+    }
+
+    /// The field that holds the key, which `from_fields` reads like any other.
+    pub fn key_field(kind: NodeKind) -> &'static str {
+        match kind {
+            NodeKind::File => "path",
+            NodeKind::Service => "unit",
+            _ => "name",
+        }
+    }
+
+    /// The fields that are hashed and written, in the order they are written.
+    pub fn inputs(&self) -> Vec<(&'static str, Value)> {
+        match self {
+            NodeSpec::Check(node) => node.inputs(),
+            NodeSpec::Package(node) => node.inputs(),
+            NodeSpec::File(node) => node.inputs(),
+            NodeSpec::Command(node) => node.inputs(),
+            NodeSpec::Service(node) => node.inputs(),
+            NodeSpec::Image(node) => node.inputs(),
+            NodeSpec::Container(node) => node.inputs(),
+            NodeSpec::Health(node) => node.inputs(),
+        }
+    }
+
+    /// Builds a node of `kind` from its fields, refusing missing, mistyped and unknown ones.
+    pub fn from_fields(kind: NodeKind, mut fields: FieldReader<'_>) -> Result<Self, FieldError> {
+        let spec = match kind {
+            NodeKind::Check => NodeSpec::Check(CheckNode::from_fields(&mut fields)?),
+            NodeKind::Package => NodeSpec::Package(PackageNode::from_fields(&mut fields)?),
+            NodeKind::File => NodeSpec::File(FileNode::from_fields(&mut fields)?),
+            NodeKind::Command => NodeSpec::Command(CommandNode::from_fields(&mut fields)?),
+            NodeKind::Service => NodeSpec::Service(ServiceNode::from_fields(&mut fields)?),
+            NodeKind::Image => NodeSpec::Image(ImageNode::from_fields(&mut fields)?),
+            NodeKind::Container => NodeSpec::Container(ContainerNode::from_fields(&mut fields)?),
+            NodeKind::Health => NodeSpec::Health(HealthNode::from_fields(&mut fields)?),
+        };
+        fields.finish()?;
+        Ok(spec)
+    }
+
+    /// Every text the node holds (written once each to the content table).
+    pub fn texts(&self) -> Vec<Text> {
+        let mut texts = Vec::new();
+        for (_, value) in self.inputs() {
+            collect_texts(&value, &mut texts);
+        }
+        texts
+    }
+
+    /// The names of the secrets the node uses: placeholders in its texts and secret values in
+    /// its fields.
+    pub fn secrets(&self) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        for (_, value) in self.inputs() {
+            collect_secrets(&value, &mut names);
+        }
+        names
+    }
+}
+
+fn collect_texts(value: &Value, out: &mut Vec<Text>) {
+    match value {
+        Value::Text(text) => out.push(text.clone()),
+        Value::List(items) => items.iter().for_each(|item| collect_texts(item, out)),
+        Value::Table(entries) => entries.values().for_each(|item| collect_texts(item, out)),
+        _ => {}
+    }
+}
+
+fn collect_secrets(value: &Value, out: &mut BTreeSet<String>) {
+    match value {
+        Value::Secret(name) => {
+            out.insert(name.clone());
+        }
+        Value::Text(text) => out.extend(secret_placeholders_in(text.as_str())),
+        Value::String(text) => out.extend(secret_placeholders_in(text)),
+        Value::List(items) => items.iter().for_each(|item| collect_secrets(item, out)),
+        Value::Table(entries) => entries.values().for_each(|item| collect_secrets(item, out)),
+        Value::Integer(_) | Value::Bool(_) => {}
+    }
+}

@@ -1,0 +1,99 @@
+//! Writing TOML scalars by hand: keys and strings, quoted only when they must be.
+
+use std::fmt::Write as _;
+
+/// A key, bare when TOML allows it, quoted otherwise.
+pub fn key(text: &str) -> String {
+    let bare = !text.is_empty()
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-');
+    if bare {
+        text.to_string()
+    } else {
+        basic_string(text)
+    }
+}
+
+/// A single-line basic string with every special character escaped.
+pub fn basic_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for character in text.chars() {
+        match character {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            control if control.is_control() => {
+                let _ = write!(out, "\\u{:04X}", control as u32);
+            }
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Text spanning lines, written so a reader sees it as it is: a literal multi-line string
+/// where TOML allows one, else a basic multi-line string with escapes. Both start with a
+/// newline, which TOML drops.
+pub fn multiline_string(text: &str) -> String {
+    let literal_allowed = !text.contains("'''")
+        && !text.ends_with('\'')
+        && !text
+            .chars()
+            .any(|character| character.is_control() && character != '\n' && character != '\t');
+    if literal_allowed {
+        return format!("'''\n{text}'''");
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    out.push_str("\"\"\"\n");
+    for character in text.chars() {
+        match character {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' | '\t' => out.push(character),
+            '\r' => out.push_str("\\r"),
+            control if control.is_control() => {
+                let _ = write!(out, "\\u{:04X}", control as u32);
+            }
+            other => out.push(other),
+        }
+    }
+    out.push_str("\"\"\"");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(text: &str) -> String {
+        let document = format!("value = {}\n", multiline_string(text));
+        let table: toml::Table = toml::from_str(&document).unwrap();
+        table["value"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn multiline_strings_round_trip_whatever_they_hold() {
+        for text in [
+            "plain\n",
+            "no trailing newline",
+            "",
+            "it's '''quoted'''\n",
+            "ends with a quote'",
+            "back\\slash \"double\" \r\n crlf \u{1} control\n",
+            "\n\nleading newlines\n",
+        ] {
+            assert_eq!(round_trip(text), text, "for {text:?}");
+        }
+    }
+
+    #[test]
+    fn keys_are_quoted_only_when_needed() {
+        assert_eq!(key("node-1"), "node-1");
+        assert_eq!(key("mysql.password"), "\"mysql.password\"");
+    }
+}

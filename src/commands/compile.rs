@@ -1,0 +1,68 @@
+use std::path::{Path, PathBuf};
+
+use cairn_compiler::{CompileOptions, compile};
+use cairn_lockfiles::Lockfile;
+
+use crate::failure::Failure;
+
+/// The lockfile's name when `-o` is not given: beside the spec.
+const DEFAULT_LOCKFILE: &str = "cluster.lock";
+
+pub fn run(spec: &Path, output: Option<PathBuf>, locked: bool) -> Result<(), Failure> {
+    let lockfile_path = output.unwrap_or_else(|| match spec.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.join(DEFAULT_LOCKFILE),
+        _ => PathBuf::from(DEFAULT_LOCKFILE),
+    });
+    let previous = Lockfile::read(&lockfile_path).ok();
+    let options = CompileOptions {
+        lockfile_path: lockfile_path.clone(),
+        previous: previous.clone(),
+    };
+    // Any error returns here, before the lockfile is touched: the old one stays as it was.
+    let compiled = compile(spec, &options)?;
+    for note in &compiled.notes {
+        eprintln!("note: {note}");
+    }
+    let lockfile = compiled.lockfile;
+    let summary = format!(
+        "{} nodes on {} hosts",
+        lockfile.nodes().len(),
+        lockfile.hosts.len()
+    );
+    if locked {
+        let existing = std::fs::read_to_string(&lockfile_path).unwrap_or_default();
+        if existing == lockfile.to_toml() {
+            eprintln!("{} is up to date ({summary})", lockfile_path.display());
+            return Ok(());
+        }
+        let changed = match &previous {
+            Some(previous) => describe_changes(previous, &lockfile),
+            None => "it does not exist or cannot be read".to_string(),
+        };
+        return Err(Failure::Failed(format!(
+            "{} is out of date: compiling {} would change it ({changed})\nhint: run `cairn compile {}` without --locked and review the change",
+            lockfile_path.display(),
+            spec.display(),
+            spec.display(),
+        )));
+    }
+    let written = lockfile.write(&lockfile_path)?;
+    eprintln!(
+        "{} {} ({summary})",
+        if written { "wrote" } else { "unchanged:" },
+        lockfile_path.display()
+    );
+    Ok(())
+}
+
+/// Counts of nodes added, removed and changed between two lockfiles.
+fn describe_changes(old: &Lockfile, new: &Lockfile) -> String {
+    let added = new.nodes().iter().filter(|node| old.node(&node.name).is_none()).count();
+    let removed = old.nodes().iter().filter(|node| new.node(&node.name).is_none()).count();
+    let changed = new
+        .nodes()
+        .iter()
+        .filter(|node| old.node(&node.name).is_some_and(|before| before.id != node.id))
+        .count();
+    format!("{added} nodes added, {removed} removed, {changed} changed")
+}

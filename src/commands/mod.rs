@@ -1,0 +1,21 @@
+//! One file per command: each takes its arguments and calls into the libraries.
+
+mod compile;
+mod explain;
+mod graph;
+mod lookup;
+mod modules;
+mod show;
+
+use crate::cli::Command;
+use crate::failure::Failure;
+
+pub fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Compile { spec, output, locked } => compile::run(&spec, output, locked),
+        Command::Show { lockfile, node, json } => show::run(&lockfile, node.as_deref(), json),
+        Command::Explain { lockfile, node } => explain::run(&lockfile, &node),
+        Command::Graph { lockfile, format } => graph::run(&lockfile, format),
+        Command::Modules { folders, markdown } => modules::run(&folders, markdown),
+    }
+}

@@ -1,0 +1,20 @@
+use std::path::PathBuf;
+
+use cairn_compiler::ModuleLibrary;
+
+use crate::failure::Failure;
+use crate::output::print;
+
+pub fn run(folders: &[PathBuf], markdown: bool) -> Result<(), Failure> {
+    let mut library = ModuleLibrary::builtin()?;
+    for folder in folders {
+        library
+            .load_directory(folder, &folder.display().to_string())
+            .map_err(|diagnostics| Failure::Input(cairn_compiler::CompileError { diagnostics }.to_string()))?;
+    }
+    if markdown {
+        print(&cairn_compiler::module::reference::markdown(&library))
+    } else {
+        print(&cairn_compiler::module::reference::plain(&library))
+    }
+}
