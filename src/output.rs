@@ -6,9 +6,14 @@ use crate::failure::Failure;
 /// with success, as ripgrep does.
 pub fn print(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-        Err(error) => Err(Failure::Failed(format!("cannot write to standard output: {error}"))),
+        Err(error) => Err(Failure::Failed(format!(
+            "cannot write to standard output: {error}"
+        ))),
     }
 }

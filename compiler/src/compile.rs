@@ -14,9 +14,9 @@ pub struct CompileOptions {
     /// Where the lockfile will be written: secret file paths are recorded relative to its
     /// folder.
     pub lockfile_path: PathBuf,
-    /// The lockfile already there, if any: where a secret cannot be read, its fingerprint
-    /// is kept from it.
-    pub previous: Option<Lockfile>,
+    /// Where a secret cannot be read, its fingerprint is kept from the lockfile already at
+    /// `lockfile_path`, if it names the same source. Read only when needed.
+    pub keep_unreadable_secrets: bool,
 }
 
 /// A compiled lockfile and what the compile has to say about it.
@@ -29,14 +29,21 @@ pub struct Compiled {
 /// Compiles the spec at `spec_path`. Errors name the spec by `spec_path` as given.
 pub fn compile(spec_path: &Path, options: &CompileOptions) -> Result<Compiled, CompileError> {
     let text = std::fs::read_to_string(spec_path).map_err(|error| {
-        Diagnostic::new(format!("cannot read the spec {}: {error}", spec_path.display()))
-            .hint("give the path of a cluster spec, such as examples/quickstart/cluster.toml")
+        Diagnostic::new(format!(
+            "cannot read the spec {}: {error}",
+            spec_path.display()
+        ))
+        .hint("give the path of a cluster spec, such as examples/quickstart/cluster.toml")
     })?;
     let directory = match spec_path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    compile_source(SourceFile::new(spec_path.display().to_string(), text), &directory, options)
+    compile_source(
+        SourceFile::new(spec_path.display().to_string(), text),
+        &directory,
+        options,
+    )
 }
 
 /// Compiles a spec already read; `directory` is the folder it lives in.
@@ -50,7 +57,14 @@ pub fn compile_source(
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let (secrets, secret_notes) = fingerprint_secrets(&spec, &lockfile_directory, options.previous.as_ref())?;
+    let previous = || {
+        if options.keep_unreadable_secrets {
+            Lockfile::read(&options.lockfile_path).ok()
+        } else {
+            None
+        }
+    };
+    let (secrets, secret_notes) = fingerprint_secrets(&spec, &lockfile_directory, previous)?;
     let lockfile = build_lockfile(&spec, secrets)?;
     let notes = secret_notes
         .reused

@@ -50,7 +50,7 @@ impl Location {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub message: String,
-    pub location: Option<Location>,
+    pub location: Option<Box<Location>>,
     pub hint: Option<String>,
     pub notes: Vec<String>,
 }
@@ -66,12 +66,12 @@ impl Diagnostic {
     }
 
     pub fn at(mut self, source: &SourceFile, span: &Range<usize>) -> Self {
-        self.location = Some(Location::of(source, span));
+        self.location = Some(Box::new(Location::of(source, span)));
         self
     }
 
     pub fn at_location(mut self, location: Location) -> Self {
-        self.location = Some(location);
+        self.location = Some(Box::new(location));
         self
     }
 

@@ -29,7 +29,7 @@ pub struct SecretNotes {
 pub fn fingerprint_secrets(
     spec: &ClusterSpec,
     lockfile_directory: &Path,
-    previous: Option<&Lockfile>,
+    previous: impl FnOnce() -> Option<Lockfile>,
 ) -> Result<(BTreeMap<String, SecretEntry>, SecretNotes), CompileError> {
     let mut diagnostics = Diagnostics::default();
     let mut notes = SecretNotes::default();
@@ -37,25 +37,35 @@ pub fn fingerprint_secrets(
         Some(reference) => match read_secret(reference, &spec.directory) {
             Ok(value) => value,
             Err(problem) => {
-                return Err(Diagnostic::new(format!("cannot read `fingerprint_key` in [cluster]: {problem}"))
-                    .hint("the fingerprint key must be readable at compile time")
-                    .into());
+                return Err(Diagnostic::new(format!(
+                    "cannot read `fingerprint_key` in [cluster]: {problem}"
+                ))
+                .hint("the fingerprint key must be readable at compile time")
+                .into());
             }
         },
         None => spec.name.as_bytes().to_vec(),
     };
     let key = blake3::derive_key(KEY_CONTEXT, &key_material);
 
+    let mut previous = Some(previous);
+    let mut previous_lockfile: Option<Lockfile> = None;
     let mut entries = BTreeMap::new();
     for (name, reference) in &spec.secrets {
         let source = match &reference.value {
             SecretReference::Env(variable) => SecretSource::Env(variable.clone()),
-            SecretReference::File(path) => SecretSource::File(relative_to(&spec.directory.join(path), lockfile_directory)),
+            SecretReference::File(path) => {
+                SecretSource::File(relative_to(&spec.directory.join(path), lockfile_directory))
+            }
         };
         let fingerprint = match read_secret(&reference.value, &spec.directory) {
             Ok(value) => fingerprint(&key, name, &value),
             Err(problem) => {
-                let kept = previous
+                if let Some(read_previous) = previous.take() {
+                    previous_lockfile = read_previous();
+                }
+                let kept = previous_lockfile
+                    .as_ref()
                     .and_then(|lockfile| lockfile.secrets.get(name))
                     .filter(|entry| entry.source == source)
                     .map(|entry| entry.fingerprint.clone());
@@ -79,7 +89,13 @@ pub fn fingerprint_secrets(
                 }
             }
         };
-        entries.insert(name.clone(), SecretEntry { source, fingerprint });
+        entries.insert(
+            name.clone(),
+            SecretEntry {
+                source,
+                fingerprint,
+            },
+        );
     }
     diagnostics.finish((entries, notes))
 }
@@ -89,9 +105,8 @@ fn read_secret(reference: &SecretReference, directory: &Path) -> Result<Vec<u8>,
         SecretReference::Env(variable) => std::env::var_os(variable)
             .map(|value| value.into_encoded_bytes())
             .ok_or_else(|| format!("the environment variable {variable} is not set")),
-        SecretReference::File(path) => {
-            std::fs::read(directory.join(path)).map_err(|error| format!("cannot read {path}: {error}"))
-        }
+        SecretReference::File(path) => std::fs::read(directory.join(path))
+            .map_err(|error| format!("cannot read {path}: {error}")),
     }
 }
 
@@ -110,7 +125,9 @@ pub fn relative_to(target: &Path, base: &Path) -> String {
         let full = if path.is_absolute() {
             path.to_path_buf()
         } else {
-            std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(path)
+            std::env::current_dir()
+                .unwrap_or_else(|_| PathBuf::from("/"))
+                .join(path)
         };
         let mut parts: Vec<String> = Vec::new();
         for component in full.components() {
@@ -142,9 +159,18 @@ mod tests {
 
     #[test]
     fn relative_paths_climb_out_of_the_lockfile_folder() {
-        assert_eq!(relative_to(Path::new("/a/b/secrets/x"), Path::new("/a/b")), "secrets/x");
-        assert_eq!(relative_to(Path::new("/a/b/secrets/x"), Path::new("/a/c")), "../b/secrets/x");
-        assert_eq!(relative_to(Path::new("/a/./b/../b/x"), Path::new("/a/b")), "x");
+        assert_eq!(
+            relative_to(Path::new("/a/b/secrets/x"), Path::new("/a/b")),
+            "secrets/x"
+        );
+        assert_eq!(
+            relative_to(Path::new("/a/b/secrets/x"), Path::new("/a/c")),
+            "../b/secrets/x"
+        );
+        assert_eq!(
+            relative_to(Path::new("/a/./b/../b/x"), Path::new("/a/b")),
+            "x"
+        );
     }
 
     #[test]
@@ -152,7 +178,10 @@ mod tests {
         let key = blake3::derive_key(KEY_CONTEXT, b"one");
         let other_key = blake3::derive_key(KEY_CONTEXT, b"two");
         assert_ne!(fingerprint(&key, "a", b"x"), fingerprint(&key, "a", b"y"));
-        assert_ne!(fingerprint(&key, "a", b"x"), fingerprint(&other_key, "a", b"x"));
+        assert_ne!(
+            fingerprint(&key, "a", b"x"),
+            fingerprint(&other_key, "a", b"x")
+        );
         assert_ne!(fingerprint(&key, "a", b"x"), fingerprint(&key, "b", b"x"));
     }
 }

@@ -34,7 +34,9 @@ pub fn parse_document<'i>(source: &'i SourceFile) -> Result<Spanned<Table<'i>>, 
         let message = error.message().trim().to_string();
         Diagnostic::new(format!("TOML syntax error: {message}"))
             .at(source, &span)
-            .hint("see https://toml.io for the syntax; strings need quotes, tables `[name]` headers")
+            .hint(
+                "see https://toml.io for the syntax; strings need quotes, tables `[name]` headers",
+            )
     })
 }
 
@@ -162,7 +164,10 @@ impl<'t, 'i> TableReader<'t, 'i> {
         Ok(Some(Located::new(number, item.span())))
     }
 
-    pub fn string_array(&mut self, key: &'t str) -> Result<Option<Located<Vec<Located<String>>>>, Diagnostic> {
+    pub fn string_array(
+        &mut self,
+        key: &'t str,
+    ) -> Result<Option<Located<Vec<Located<String>>>>, Diagnostic> {
         let Some(item) = self.get(key) else {
             return Ok(None);
         };
@@ -179,7 +184,10 @@ impl<'t, 'i> TableReader<'t, 'i> {
         Ok(Some(Located::new(out, item.span())))
     }
 
-    pub fn optional_table(&mut self, key: &'t str) -> Result<Option<(&'t Table<'i>, Range<usize>)>, Diagnostic> {
+    pub fn optional_table(
+        &mut self,
+        key: &'t str,
+    ) -> Result<Option<(&'t Table<'i>, Range<usize>)>, Diagnostic> {
         match self.get(key) {
             None => Ok(None),
             Some(item) => match item.get_ref() {

@@ -22,6 +22,16 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
         .suffix(".tmp")
         .tempfile_in(directory)?;
     temporary.write_all(bytes)?;
+    // A temporary file is created private (0600); the result gets the mode of the file it
+    // replaces, or the usual 0644 for a new one.
+    let permissions = match std::fs::metadata(path) {
+        Ok(existing) => existing.permissions(),
+        Err(_) => {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::Permissions::from_mode(0o644)
+        }
+    };
+    temporary.as_file().set_permissions(permissions)?;
     temporary.as_file().sync_all()?;
     temporary.persist(path).map_err(|error| error.error)?;
     if let Ok(directory_handle) = std::fs::File::open(directory) {

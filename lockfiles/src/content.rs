@@ -1,6 +1,9 @@
+use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use crate::secret::secret_placeholders_in;
 
 use crate::node_id::parse_hex;
 
@@ -49,38 +52,58 @@ impl FromStr for ContentHash {
 
 /// Rendered text (a config file, a Dockerfile, an entrypoint script) with its content hash.
 ///
-/// The body is shared: the same text used by ten thousand nodes is held, hashed and written
-/// once.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Text {
+/// Shared: the same text used by ten thousand nodes is held, hashed, scanned for secret
+/// placeholders and written once.
+#[derive(Clone)]
+pub struct Text(Arc<TextInner>);
+
+struct TextInner {
     hash: ContentHash,
-    body: Arc<str>,
+    body: Box<str>,
+    secrets: OnceLock<BTreeSet<String>>,
 }
 
 impl Text {
-    pub fn new(body: impl Into<Arc<str>>) -> Self {
+    pub fn new(body: impl Into<Box<str>>) -> Self {
         let body = body.into();
-        Self {
+        Self(Arc::new(TextInner {
             hash: ContentHash::of(&body),
             body,
-        }
+            secrets: OnceLock::new(),
+        }))
     }
 
     pub fn hash(&self) -> ContentHash {
-        self.hash
+        self.0.hash
     }
 
     pub fn as_str(&self) -> &str {
-        &self.body
+        &self.0.body
     }
 
-    pub fn shared_body(&self) -> &Arc<str> {
-        &self.body
+    /// The names of the secrets whose placeholders the text holds, found on first use.
+    pub fn secret_names(&self) -> &BTreeSet<String> {
+        self.0
+            .secrets
+            .get_or_init(|| secret_placeholders_in(&self.0.body))
     }
 }
 
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.hash == other.0.hash && self.0.body == other.0.body
+    }
+}
+
+impl Eq for Text {}
+
 impl fmt::Debug for Text {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "Text({}, {} bytes)", self.hash, self.body.len())
+        write!(
+            formatter,
+            "Text({}, {} bytes)",
+            self.0.hash,
+            self.0.body.len()
+        )
     }
 }

@@ -9,7 +9,10 @@ pub enum GraphError {
     #[error("two nodes are named `{0}`")]
     DuplicateName(NodeName),
     #[error("node `{node}` depends on `{dependency}`, which is not in the graph")]
-    DanglingDependency { node: NodeName, dependency: NodeName },
+    DanglingDependency {
+        node: NodeName,
+        dependency: NodeName,
+    },
     /// The nodes of one cycle, in dependency order: each depends on the next, and the last on
     /// the first.
     #[error("dependency cycle: {}", display_cycle(.nodes))]
@@ -54,7 +57,9 @@ pub enum LockError {
         column: usize,
         message: String,
     },
-    #[error("{origin}: lockfile format version {found} is not supported (this cairn reads version {supported})\nhint: use the cairn release that wrote it, or recompile the spec")]
+    #[error(
+        "{origin}: lockfile format version {found} is not supported (this cairn reads version {supported})\nhint: use the cairn release that wrote it, or recompile the spec"
+    )]
     UnsupportedVersion {
         origin: String,
         found: i64,
@@ -71,12 +76,14 @@ pub enum LockError {
     #[error("{origin}: {source}")]
     Graph {
         origin: String,
-        source: GraphError,
+        source: Box<GraphError>,
     },
-    #[error("{origin}: node `{node}` records id {recorded}, but its inputs hash to {computed}\nhint: the lockfile was edited by hand or damaged; compile the spec again to regenerate it")]
+    #[error(
+        "{origin}: node `{node}` records id {recorded}, but its inputs hash to {computed}\nhint: the lockfile was edited by hand or damaged; compile the spec again to regenerate it"
+    )]
     IdMismatch {
         origin: String,
-        node: NodeName,
+        node: Box<NodeName>,
         recorded: NodeId,
         computed: NodeId,
     },

@@ -97,7 +97,9 @@ fn find_cycle(graph: &DiGraph<usize, ()>, nodes: &[(&NodeName, &[NodeName])]) ->
         path.push(next);
         current = next;
     }
-    path.iter().map(|position| nodes[*position].0.clone()).collect()
+    path.iter()
+        .map(|position| nodes[*position].0.clone())
+        .collect()
 }
 
 #[cfg(test)]

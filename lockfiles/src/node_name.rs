@@ -62,7 +62,13 @@ impl NodeName {
 
 impl fmt::Display for NodeName {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "{}:{}:{}", self.scope.as_str(), self.kind, self.key)
+        write!(
+            formatter,
+            "{}:{}:{}",
+            self.scope.as_str(),
+            self.kind,
+            self.key
+        )
     }
 }
 

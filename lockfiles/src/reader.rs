@@ -159,14 +159,14 @@ pub(crate) fn read(text: &str, origin: &str) -> Result<Lockfile, LockError> {
     )
     .map_err(|source| LockError::Graph {
         origin: origin.to_string(),
-        source,
+        source: Box::new(source),
     })?;
     for node in lockfile.nodes() {
         let recorded = recorded_ids[&node.name];
         if recorded != node.id {
             return Err(LockError::IdMismatch {
                 origin: origin.to_string(),
-                node: node.name.clone(),
+                node: Box::new(node.name.clone()),
                 recorded,
                 computed: node.id,
             });
@@ -217,11 +217,19 @@ fn read_node(
             ));
         }
     };
-    let fields = table
+    let key_field = NodeSpec::key_field(name.kind);
+    if table.contains_key(key_field) {
+        return Err(node_error(
+            &name_text,
+            format!("`{key_field}` is the last part of the node's name and is not written again"),
+        ));
+    }
+    let mut fields = table
         .into_iter()
         .map(|(field, value)| to_value(value).map(|value| (field, value)))
         .collect::<Result<BTreeMap<_, _>, _>>()
         .map_err(|message| node_error(&name_text, message))?;
+    fields.insert(key_field.to_string(), Value::String(name.key.clone()));
     let spec = NodeSpec::from_fields(
         name.kind,
         FieldReader::new(fields, TextSource::Table(content)),
@@ -235,12 +243,9 @@ fn to_value(value: toml::Value) -> Result<Value, String> {
         toml::Value::String(text) => Value::String(text),
         toml::Value::Integer(number) => Value::Integer(number),
         toml::Value::Boolean(flag) => Value::Bool(flag),
-        toml::Value::Array(items) => Value::List(
-            items
-                .into_iter()
-                .map(to_value)
-                .collect::<Result<_, _>>()?,
-        ),
+        toml::Value::Array(items) => {
+            Value::List(items.into_iter().map(to_value).collect::<Result<_, _>>()?)
+        }
         toml::Value::Table(entries) => Value::Table(
             entries
                 .into_iter()

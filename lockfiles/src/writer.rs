@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use crate::content::{ContentHash, Text};
 use crate::lockfile::{FORMAT_VERSION, Lockfile};
+use crate::nodes::NodeSpec;
 use crate::secret::SecretSource;
 use crate::toml_text::{basic_string, key, multiline_string};
 use crate::value::Value;
@@ -66,7 +67,13 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
             }
             out.push_str("]\n");
         }
+        // The key field (a file's path, a container's name) is the last part of the node's
+        // name: written once, there; the reader puts it back.
+        let key_field = NodeSpec::key_field(node.name.kind);
         for (field, value) in node.spec.inputs() {
+            if field == key_field {
+                continue;
+            }
             let _ = writeln!(out, "{} = {}", key(field), field_value(&value));
         }
         for text in node.spec.texts() {

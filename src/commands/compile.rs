@@ -13,10 +13,9 @@ pub fn run(spec: &Path, output: Option<PathBuf>, locked: bool) -> Result<(), Fai
         Some(parent) if !parent.as_os_str().is_empty() => parent.join(DEFAULT_LOCKFILE),
         _ => PathBuf::from(DEFAULT_LOCKFILE),
     });
-    let previous = Lockfile::read(&lockfile_path).ok();
     let options = CompileOptions {
         lockfile_path: lockfile_path.clone(),
-        previous: previous.clone(),
+        keep_unreadable_secrets: true,
     };
     // Any error returns here, before the lockfile is touched: the old one stays as it was.
     let compiled = compile(spec, &options)?;
@@ -35,9 +34,9 @@ pub fn run(spec: &Path, output: Option<PathBuf>, locked: bool) -> Result<(), Fai
             eprintln!("{} is up to date ({summary})", lockfile_path.display());
             return Ok(());
         }
-        let changed = match &previous {
-            Some(previous) => describe_changes(previous, &lockfile),
-            None => "it does not exist or cannot be read".to_string(),
+        let changed = match Lockfile::read(&lockfile_path) {
+            Ok(previous) => describe_changes(&previous, &lockfile),
+            Err(_) => "it does not exist or cannot be read".to_string(),
         };
         return Err(Failure::Failed(format!(
             "{} is out of date: compiling {} would change it ({changed})\nhint: run `cairn compile {}` without --locked and review the change",
@@ -57,12 +56,23 @@ pub fn run(spec: &Path, output: Option<PathBuf>, locked: bool) -> Result<(), Fai
 
 /// Counts of nodes added, removed and changed between two lockfiles.
 fn describe_changes(old: &Lockfile, new: &Lockfile) -> String {
-    let added = new.nodes().iter().filter(|node| old.node(&node.name).is_none()).count();
-    let removed = old.nodes().iter().filter(|node| new.node(&node.name).is_none()).count();
+    let added = new
+        .nodes()
+        .iter()
+        .filter(|node| old.node(&node.name).is_none())
+        .count();
+    let removed = old
+        .nodes()
+        .iter()
+        .filter(|node| new.node(&node.name).is_none())
+        .count();
     let changed = new
         .nodes()
         .iter()
-        .filter(|node| old.node(&node.name).is_some_and(|before| before.id != node.id))
+        .filter(|node| {
+            old.node(&node.name)
+                .is_some_and(|before| before.id != node.id)
+        })
         .count();
     format!("{added} nodes added, {removed} removed, {changed} changed")
 }

@@ -26,7 +26,10 @@ pub fn run(lockfile_path: &Path, format: GraphFormat) -> Result<(), Failure> {
 fn dot(lockfile: &Lockfile) -> String {
     let mut by_scope: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for node in lockfile.nodes() {
-        by_scope.entry(node.name.scope.as_str()).or_default().push(node.name.to_string());
+        by_scope
+            .entry(node.name.scope.as_str())
+            .or_default()
+            .push(node.name.to_string());
     }
     let quote = |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
     let mut out = String::new();
@@ -36,14 +39,19 @@ fn dot(lockfile: &Lockfile) -> String {
         let _ = writeln!(out, "  subgraph cluster_{index} {{");
         let _ = writeln!(out, "    label={};", quote(scope));
         for name in names {
-            let label = name.splitn(2, ':').nth(1).unwrap_or(name);
+            let label = name.split_once(':').map_or(name.as_str(), |(_, rest)| rest);
             let _ = writeln!(out, "    {} [label={}];", quote(name), quote(label));
         }
         out.push_str("  }\n");
     }
     for node in lockfile.nodes() {
         for dependency in &node.deps {
-            let _ = writeln!(out, "  {} -> {};", quote(&node.name.to_string()), quote(&dependency.to_string()));
+            let _ = writeln!(
+                out,
+                "  {} -> {};",
+                quote(&node.name.to_string()),
+                quote(&dependency.to_string())
+            );
         }
     }
     out.push_str("}\n");

@@ -19,7 +19,12 @@ pub fn find_node<'a>(lockfile: &'a Lockfile, text: &str) -> Result<&'a Node, Fai
     let hint = if candidates.is_empty() {
         "hint: `cairn show LOCK` lists every node".to_string()
     } else {
-        format!("hint: nodes whose names contain it:\n  {}", candidates.join("\n  "))
+        format!(
+            "hint: nodes whose names contain it:\n  {}",
+            candidates.join("\n  ")
+        )
     };
-    Err(Failure::Input(format!("no node named `{text}`; names are `host:kind:key`\n{hint}")))
+    Err(Failure::Input(format!(
+        "no node named `{text}`; names are `host:kind:key`\n{hint}"
+    )))
 }

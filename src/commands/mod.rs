@@ -12,8 +12,16 @@ use crate::failure::Failure;
 
 pub fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Compile { spec, output, locked } => compile::run(&spec, output, locked),
-        Command::Show { lockfile, node, json } => show::run(&lockfile, node.as_deref(), json),
+        Command::Compile {
+            spec,
+            output,
+            locked,
+        } => compile::run(&spec, output, locked),
+        Command::Show {
+            lockfile,
+            node,
+            json,
+        } => show::run(&lockfile, node.as_deref(), json),
         Command::Explain { lockfile, node } => explain::run(&lockfile, &node),
         Command::Graph { lockfile, format } => graph::run(&lockfile, format),
         Command::Modules { folders, markdown } => modules::run(&folders, markdown),

@@ -10,7 +10,9 @@ pub fn run(folders: &[PathBuf], markdown: bool) -> Result<(), Failure> {
     for folder in folders {
         library
             .load_directory(folder, &folder.display().to_string())
-            .map_err(|diagnostics| Failure::Input(cairn_compiler::CompileError { diagnostics }.to_string()))?;
+            .map_err(|diagnostics| {
+                Failure::Input(cairn_compiler::CompileError { diagnostics }.to_string())
+            })?;
     }
     if markdown {
         print(&cairn_compiler::module::reference::markdown(&library))

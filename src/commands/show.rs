@@ -22,7 +22,8 @@ pub fn run(lockfile_path: &Path, node_text: Option<&str>, as_json: bool) -> Resu
 }
 
 fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value).map_err(|error| Failure::Failed(error.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(value).map_err(|error| Failure::Failed(error.to_string()))?;
     print(&format!("{text}\n"))
 }
 
@@ -36,7 +37,13 @@ fn node_table(lockfile: &Lockfile) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{:<width$}  {:<12}  DEPS", "NODE", "ID");
     for node in lockfile.nodes() {
-        let _ = writeln!(out, "{:<width$}  {}  {}", node.name.to_string(), node.id.short(), node.deps.len());
+        let _ = writeln!(
+            out,
+            "{:<width$}  {}  {}",
+            node.name.to_string(),
+            node.id.short(),
+            node.deps.len()
+        );
     }
     let _ = writeln!(
         out,
@@ -66,7 +73,11 @@ fn node_text_block(node: &Node) -> String {
     for (field, value) in node.spec.inputs() {
         match &value {
             Value::Text(text) => {
-                let _ = writeln!(out, "  {field}: <{} bytes, shown below>", text.as_str().len());
+                let _ = writeln!(
+                    out,
+                    "  {field}: <{} bytes, shown below>",
+                    text.as_str().len()
+                );
                 texts.push((field.to_string(), text.clone()));
             }
             Value::List(items) if items.iter().any(|item| matches!(item, Value::Table(_))) => {
@@ -74,7 +85,8 @@ fn node_text_block(node: &Node) -> String {
                 for item in items {
                     let _ = writeln!(out, "    - {}", inline(item));
                     if let Value::Table(entries) = item
-                        && let (Some(Value::Text(text)), Some(Value::String(path))) = (entries.get("content"), entries.get("path"))
+                        && let (Some(Value::Text(text)), Some(Value::String(path))) =
+                            (entries.get("content"), entries.get("path"))
                     {
                         texts.push((format!("{field} {path}"), text.clone()));
                     }
@@ -100,7 +112,10 @@ fn inline(value: &Value) -> String {
         Value::String(text) => text.clone(),
         Value::Integer(number) => number.to_string(),
         Value::Bool(flag) => flag.to_string(),
-        Value::List(items) => format!("[{}]", items.iter().map(inline).collect::<Vec<_>>().join(", ")),
+        Value::List(items) => format!(
+            "[{}]",
+            items.iter().map(inline).collect::<Vec<_>>().join(", ")
+        ),
         Value::Table(entries) => format!(
             "{{ {} }}",
             entries

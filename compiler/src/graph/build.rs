@@ -1,6 +1,8 @@
 use std::collections::{BTreeMap, HashMap};
 
-use cairn_lockfiles::{ClusterInfo, GraphError, HostEntry, Lockfile, NodeName, SecretEntry, UnhashedNode};
+use cairn_lockfiles::{
+    ClusterInfo, GraphError, HostEntry, Lockfile, NodeName, SecretEntry, UnhashedNode,
+};
 
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
 use crate::graph::dependencies::resolve_dependencies;
@@ -9,7 +11,10 @@ use crate::render::{Renderer, TemplateContext, build_environment};
 use crate::spec::ClusterSpec;
 
 /// Renders the spec's modules and builds the lockfile, ids and all.
-pub fn build_lockfile(spec: &ClusterSpec, secrets: BTreeMap<String, SecretEntry>) -> Result<Lockfile, CompileError> {
+pub fn build_lockfile(
+    spec: &ClusterSpec,
+    secrets: BTreeMap<String, SecretEntry>,
+) -> Result<Lockfile, CompileError> {
     let environment = build_environment(&spec.library)?;
     let renderer = Renderer::new(&environment, &spec.library);
     let context = TemplateContext::new(spec, &spec.library.roles());
@@ -22,7 +27,10 @@ pub fn build_lockfile(spec: &ClusterSpec, secrets: BTreeMap<String, SecretEntry>
             diagnostics.push(
                 Diagnostic::new(format!("two declarations emit the node `{}`", node.name))
                     .at_location(node.declared_at.location())
-                    .note(format!("the first is at {}", nodes[first].declared_at.display()))
+                    .note(format!(
+                        "the first is at {}",
+                        nodes[first].declared_at.display()
+                    ))
                     .hint("give one of them another key, or a `when` that keeps them apart"),
             );
         } else {
@@ -88,6 +96,8 @@ pub fn build_lockfile(spec: &ClusterSpec, secrets: BTreeMap<String, SecretEntry>
 fn into_error(diagnostics: Diagnostics) -> CompileError {
     match diagnostics.finish(()) {
         Err(error) => error,
-        Ok(()) => CompileError { diagnostics: Vec::new() },
+        Ok(()) => CompileError {
+            diagnostics: Vec::new(),
+        },
     }
 }

@@ -7,6 +7,12 @@ use crate::graph::emit::{EmittedNode, RenderedDependency};
 use crate::spec::ClusterSpec;
 use crate::suggest::did_you_mean;
 
+/// Per node, its dependencies; and per edge (dependant, dependency), where it was declared.
+type Resolved<'m> = (
+    Vec<BTreeSet<NodeName>>,
+    HashMap<(usize, usize), SourceSpan<'m>>,
+);
+
 /// A wildcard key: every node of the kind on the host.
 const EVERY_KEY: &str = "*";
 
@@ -15,7 +21,7 @@ const EVERY_KEY: &str = "*";
 pub fn resolve_dependencies<'m>(
     spec: &ClusterSpec,
     nodes: &[EmittedNode<'m>],
-) -> Result<(Vec<BTreeSet<NodeName>>, HashMap<(usize, usize), SourceSpan<'m>>), Diagnostics> {
+) -> Result<Resolved<'m>, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
     let position_of: HashMap<&NodeName, usize> = nodes
         .iter()
@@ -24,7 +30,10 @@ pub fn resolve_dependencies<'m>(
         .collect();
     let mut by_scope_and_kind: HashMap<(&Scope, NodeKind), Vec<usize>> = HashMap::new();
     for (position, node) in nodes.iter().enumerate() {
-        by_scope_and_kind.entry((&node.name.scope, node.name.kind)).or_default().push(position);
+        by_scope_and_kind
+            .entry((&node.name.scope, node.name.kind))
+            .or_default()
+            .push(position);
     }
 
     let mut resolved = Vec::with_capacity(nodes.len());
@@ -33,8 +42,13 @@ pub fn resolve_dependencies<'m>(
         let mut dependencies = BTreeSet::new();
         for (dependency, at) in &node.dependencies {
             let (scopes, kind, key): (Vec<Scope>, NodeKind, &str) = match dependency {
-                RenderedDependency::Local { kind: NodeKind::Image, key } => (vec![Scope::Cluster], NodeKind::Image, key),
-                RenderedDependency::Local { kind, key } => (vec![node.name.scope.clone()], *kind, key),
+                RenderedDependency::Local {
+                    kind: NodeKind::Image,
+                    key,
+                } => (vec![Scope::Cluster], NodeKind::Image, key),
+                RenderedDependency::Local { kind, key } => {
+                    (vec![node.name.scope.clone()], *kind, key)
+                }
                 RenderedDependency::Role { role, kind, key } => {
                     let members = spec.hosts_with_role(role);
                     if members.is_empty() {
@@ -48,14 +62,27 @@ pub fn resolve_dependencies<'m>(
                         );
                         continue;
                     }
-                    (members.iter().map(|host| Scope::Host(host.name.clone())).collect(), *kind, key)
+                    (
+                        members
+                            .iter()
+                            .map(|host| Scope::Host(host.name.clone()))
+                            .collect(),
+                        *kind,
+                        key,
+                    )
                 }
             };
             for scope in scopes {
                 let targets: Vec<usize> = if key == EVERY_KEY {
                     by_scope_and_kind
                         .get(&(&scope, kind))
-                        .map(|positions| positions.iter().copied().filter(|target| *target != position).collect())
+                        .map(|positions| {
+                            positions
+                                .iter()
+                                .copied()
+                                .filter(|target| *target != position)
+                                .collect()
+                        })
                         .unwrap_or_default()
                 } else {
                     let target_name = NodeName::new(scope.clone(), kind, key);
@@ -64,7 +91,12 @@ pub fn resolve_dependencies<'m>(
                         None => {
                             let candidates: Vec<&str> = by_scope_and_kind
                                 .get(&(&scope, kind))
-                                .map(|positions| positions.iter().map(|target| nodes[*target].name.key.as_str()).collect())
+                                .map(|positions| {
+                                    positions
+                                        .iter()
+                                        .map(|target| nodes[*target].name.key.as_str())
+                                        .collect()
+                                })
                                 .unwrap_or_default();
                             diagnostics.push(
                                 Diagnostic::new(format!(
@@ -72,7 +104,11 @@ pub fn resolve_dependencies<'m>(
                                     node.name
                                 ))
                                 .at_location(at.location())
-                                .maybe_hint(did_you_mean(key, candidates).map(|hint| format!("{hint} (a {kind} on {})", scope.as_str()))),
+                                .maybe_hint(
+                                    did_you_mean(key, candidates).map(|hint| {
+                                        format!("{hint} (a {kind} on {})", scope.as_str())
+                                    }),
+                                ),
                             );
                             continue;
                         }
@@ -80,11 +116,17 @@ pub fn resolve_dependencies<'m>(
                 };
                 for target in targets {
                     dependencies.insert(nodes[target].name.clone());
-                    edges.entry((position, target)).or_insert_with(|| at.clone());
+                    edges
+                        .entry((position, target))
+                        .or_insert_with(|| at.clone());
                 }
             }
         }
         resolved.push(dependencies);
     }
-    if diagnostics.is_empty() { Ok((resolved, edges)) } else { Err(diagnostics) }
+    if diagnostics.is_empty() {
+        Ok((resolved, edges))
+    } else {
+        Err(diagnostics)
+    }
 }

@@ -1,6 +1,8 @@
 use std::collections::BTreeMap;
 
-use cairn_lockfiles::{FieldError, FieldReader, NodeKind, NodeName, NodeSpec, Scope, TextSource, Value};
+use cairn_lockfiles::{
+    FieldError, FieldReader, NodeKind, NodeName, NodeSpec, Scope, TextSource, Value,
+};
 use minijinja::Value as TemplateValue;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceSpan};
@@ -14,8 +16,15 @@ use crate::toml_reader::Located;
 /// A dependency after its key was rendered.
 #[derive(Debug, Clone)]
 pub enum RenderedDependency {
-    Local { kind: NodeKind, key: String },
-    Role { role: String, kind: NodeKind, key: String },
+    Local {
+        kind: NodeKind,
+        key: String,
+    },
+    Role {
+        role: String,
+        kind: NodeKind,
+        key: String,
+    },
 }
 
 /// A node rendered from a declaration, its dependencies not yet resolved.
@@ -43,20 +52,42 @@ pub fn emit_nodes<'m>(
 
     let cluster_context = context.for_cluster();
     for module in modules {
-        let used = spec.hosts.values().any(|host| module.applies_to(&host.roles));
+        let used = spec
+            .hosts
+            .values()
+            .any(|host| module.applies_to(&host.roles));
         if !used {
             continue;
         }
         for declaration in &module.images {
-            emit_declaration(module, declaration, &Scope::Cluster, &cluster_context, renderer, &mut emitted, &mut diagnostics);
+            emit_declaration(
+                module,
+                declaration,
+                &Scope::Cluster,
+                &cluster_context,
+                renderer,
+                &mut emitted,
+                &mut diagnostics,
+            );
         }
     }
     for host in spec.hosts.values() {
         let host_context = context.for_host(&host.name);
         let scope = Scope::Host(host.name.clone());
-        for module in modules.iter().filter(|module| module.applies_to(&host.roles)) {
+        for module in modules
+            .iter()
+            .filter(|module| module.applies_to(&host.roles))
+        {
             for declaration in &module.nodes {
-                emit_declaration(module, declaration, &scope, &host_context, renderer, &mut emitted, &mut diagnostics);
+                emit_declaration(
+                    module,
+                    declaration,
+                    &scope,
+                    &host_context,
+                    renderer,
+                    &mut emitted,
+                    &mut diagnostics,
+                );
             }
         }
         // One broken declaration would otherwise report once per host.
@@ -64,7 +95,11 @@ pub fn emit_nodes<'m>(
             break;
         }
     }
-    if diagnostics.is_empty() { Ok(emitted) } else { Err(diagnostics) }
+    if diagnostics.is_empty() {
+        Ok(emitted)
+    } else {
+        Err(diagnostics)
+    }
 }
 
 fn emit_declaration<'m>(
@@ -86,11 +121,17 @@ fn emit_declaration<'m>(
                 Err(diagnostic) => return diagnostics.push(diagnostic),
             };
             match items.try_iter() {
-                Ok(iterator) => iterator.map(|item| TemplateContext::with_item(context, item)).collect(),
+                Ok(iterator) => iterator
+                    .map(|item| TemplateContext::with_item(context, item))
+                    .collect(),
                 Err(_) => {
                     return diagnostics.push(
-                        Diagnostic::new(format!("`for_each` must give a list, but `{}` is {}", expression.value, items.kind()))
-                            .at_location(at.location()),
+                        Diagnostic::new(format!(
+                            "`for_each` must give a list, but `{}` is {}",
+                            expression.value,
+                            items.kind()
+                        ))
+                        .at_location(at.location()),
                     );
                 }
             }
@@ -108,7 +149,14 @@ fn emit_declaration<'m>(
                 }
             }
         }
-        match emit_one(module, declaration, scope, &item_context, renderer, &declared_at) {
+        match emit_one(
+            module,
+            declaration,
+            scope,
+            &item_context,
+            renderer,
+            &declared_at,
+        ) {
             Ok(node) => out.push(node),
             Err(diagnostic) => diagnostics.push(diagnostic),
         }
@@ -128,8 +176,11 @@ fn emit_one<'m>(
     for (key, value) in &declaration.fields {
         render_field(module, key, value, host, context, renderer, &mut fields)?;
     }
-    let spec = NodeSpec::from_fields(declaration.kind, FieldReader::new(fields, TextSource::Inline))
-        .map_err(|error| field_diagnostic(module, declaration, &error))?;
+    let spec = NodeSpec::from_fields(
+        declaration.kind,
+        FieldReader::new(fields, TextSource::Inline),
+    )
+    .map_err(|error| field_diagnostic(module, declaration, &error))?;
     let name = NodeName::new(scope.clone(), declaration.kind, spec.key());
     let mut dependencies = Vec::with_capacity(declaration.deps.len());
     for dependency in &declaration.deps {
@@ -141,7 +192,10 @@ fn emit_one<'m>(
             }
         };
         let rendered = match &dependency.value {
-            DependencyReference::Local { kind, key } => RenderedDependency::Local { kind: *kind, key: render_key(key)? },
+            DependencyReference::Local { kind, key } => RenderedDependency::Local {
+                kind: *kind,
+                key: render_key(key)?,
+            },
             DependencyReference::Role { role, kind, key } => RenderedDependency::Role {
                 role: role.clone(),
                 kind: *kind,
@@ -172,15 +226,24 @@ fn render_field<'m>(
     let at = SourceSpan::new(&module.manifest, value.span.clone());
     if key.value == TEMPLATE_FIELD {
         let DeclaredValue::String(path) = &value.value else {
-            return Err(Diagnostic::new("`template` must name a file of the module").at_location(at.location()));
+            return Err(Diagnostic::new("`template` must name a file of the module")
+                .at_location(at.location()));
         };
         let Some(file) = module.templates.get(path) else {
-            return Err(Diagnostic::new(format!("module `{}` has no file `{path}`", module.name))
-                .at_location(at.location())
-                .maybe_hint(did_you_mean(path, module.templates.keys().map(String::as_str))));
+            return Err(
+                Diagnostic::new(format!("module `{}` has no file `{path}`", module.name))
+                    .at_location(at.location())
+                    .maybe_hint(did_you_mean(
+                        path,
+                        module.templates.keys().map(String::as_str),
+                    )),
+            );
         };
         if fields.contains_key("content") {
-            return Err(Diagnostic::new("a node takes `template` or `content`, not both").at_location(at.location()));
+            return Err(
+                Diagnostic::new("a node takes `template` or `content`, not both")
+                    .at_location(at.location()),
+            );
         }
         let text = renderer.render_file(file, host, context, &at)?;
         fields.insert("content".to_string(), Value::Text(text));
@@ -204,7 +267,8 @@ fn render_value<'m>(
         DeclaredValue::String(text) => match renderer.render_string(text, context, &at)? {
             Rendered::Text(text) => Value::String(text),
             Rendered::Value(result) => {
-                return to_lock_value(&result).map_err(|message| Diagnostic::new(message).at_location(at.location()));
+                return to_lock_value(&result)
+                    .map_err(|message| Diagnostic::new(message).at_location(at.location()));
             }
         },
         DeclaredValue::Integer(number) => Value::Integer(*number),
@@ -228,15 +292,22 @@ fn render_value<'m>(
     }))
 }
 
-fn field_diagnostic(module: &Module, declaration: &NodeDeclaration, error: &FieldError) -> Diagnostic {
+fn field_diagnostic(
+    module: &Module,
+    declaration: &NodeDeclaration,
+    error: &FieldError,
+) -> Diagnostic {
     let field = error.field();
     let span = declaration
         .fields
         .iter()
         .find(|(key, _)| key.value == field || (field == "content" && key.value == TEMPLATE_FIELD))
         .map_or_else(|| declaration.span.clone(), |(key, _)| key.span.clone());
-    let mut diagnostic = Diagnostic::new(format!("a {} node of module `{}`: {error}", declaration.kind, module.name))
-        .at(&module.manifest, &span);
+    let mut diagnostic = Diagnostic::new(format!(
+        "a {} node of module `{}`: {error}",
+        declaration.kind, module.name
+    ))
+    .at(&module.manifest, &span);
     match error {
         FieldError::Unknown { field, expected } => {
             let mut candidates: Vec<&str> = expected.clone();
@@ -247,7 +318,8 @@ fn field_diagnostic(module: &Module, declaration: &NodeDeclaration, error: &Fiel
             diagnostic = diagnostic.maybe_hint(did_you_mean(field, candidates));
         }
         FieldError::Missing { field } if field == "content" => {
-            diagnostic = diagnostic.hint("add `template = \"file-of-the-module\"` or `content = \"...\"`");
+            diagnostic =
+                diagnostic.hint("add `template = \"file-of-the-module\"` or `content = \"...\"`");
         }
         _ => {}
     }

@@ -30,7 +30,8 @@ impl ModuleLibrary {
             let mut manifest = None;
             let mut templates = BTreeMap::new();
             collect_embedded(folder, folder.path(), &mut |relative, text| {
-                let file = SourceFile::new(format!("builtin:modules/{folder_name}/{relative}"), text);
+                let file =
+                    SourceFile::new(format!("builtin:modules/{folder_name}/{relative}"), text);
                 if relative == MANIFEST_FILE {
                     manifest = Some(file);
                 } else {
@@ -48,9 +49,15 @@ impl ModuleLibrary {
 
     /// Adds the modules found in `directory` (each a subfolder with a `module.toml`).
     /// `display` is how errors name the folder: as the spec wrote it.
-    pub fn load_directory(&mut self, directory: &Path, display: &str) -> Result<(), Vec<Diagnostic>> {
+    pub fn load_directory(
+        &mut self,
+        directory: &Path,
+        display: &str,
+    ) -> Result<(), Vec<Diagnostic>> {
         let entries = std::fs::read_dir(directory).map_err(|error| {
-            vec![Diagnostic::new(format!("cannot read module folder {display}: {error}"))]
+            vec![Diagnostic::new(format!(
+                "cannot read module folder {display}: {error}"
+            ))]
         })?;
         let mut folders: Vec<_> = entries
             .filter_map(Result::ok)
@@ -60,11 +67,17 @@ impl ModuleLibrary {
         folders.sort();
         let mut diagnostics = Vec::new();
         for folder in folders {
-            let folder_name = folder.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+            let folder_name = folder
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let origin_of = |relative: &str| format!("{display}/{folder_name}/{relative}");
             let mut files: Vec<(String, String)> = Vec::new();
             if let Err(error) = collect_disk(&folder, &folder, &mut files) {
-                diagnostics.push(Diagnostic::new(format!("cannot read module {}: {error}", origin_of(""))));
+                diagnostics.push(Diagnostic::new(format!(
+                    "cannot read module {}: {error}",
+                    origin_of("")
+                )));
                 continue;
             }
             files.sort();
@@ -81,13 +94,21 @@ impl ModuleLibrary {
             let Some(manifest) = manifest else { continue };
             match Module::parse(manifest, templates, false) {
                 Ok(module) => {
-                    if let Some(existing) = self.modules.iter().find(|existing| existing.name == module.name) {
+                    if let Some(existing) = self
+                        .modules
+                        .iter()
+                        .find(|existing| existing.name == module.name)
+                    {
                         diagnostics.push(
                             Diagnostic::new(format!(
                                 "module `{}` of {} has the name of {} module",
                                 module.name,
                                 module.manifest.origin,
-                                if existing.builtin { "a built-in".to_string() } else { format!("the module in {}", existing.manifest.origin) }
+                                if existing.builtin {
+                                    "a built-in".to_string()
+                                } else {
+                                    format!("the module in {}", existing.manifest.origin)
+                                }
                             ))
                             .hint("give your module a name of its own in its [module] table"),
                         );
@@ -98,8 +119,13 @@ impl ModuleLibrary {
                 Err(errors) => diagnostics.extend(errors),
             }
         }
-        self.modules.sort_by(|left, right| left.name.cmp(&right.name));
-        if diagnostics.is_empty() { Ok(()) } else { Err(diagnostics) }
+        self.modules
+            .sort_by(|left, right| left.name.cmp(&right.name));
+        if diagnostics.is_empty() {
+            Ok(())
+        } else {
+            Err(diagnostics)
+        }
     }
 
     /// Every module, sorted by name.
@@ -132,7 +158,10 @@ fn collect_embedded(folder: &Dir<'static>, root: &Path, visit: &mut dyn FnMut(&s
     for file in folder.files() {
         let relative = file.path().strip_prefix(root).unwrap_or(file.path());
         if let Some(text) = file.contents_utf8() {
-            visit(&relative.to_string_lossy().replace('\\', "/"), text.to_string());
+            visit(
+                &relative.to_string_lossy().replace('\\', "/"),
+                text.to_string(),
+            );
         }
     }
     for child in folder.dirs() {
@@ -140,13 +169,21 @@ fn collect_embedded(folder: &Dir<'static>, root: &Path, visit: &mut dyn FnMut(&s
     }
 }
 
-fn collect_disk(folder: &Path, root: &Path, out: &mut Vec<(String, String)>) -> std::io::Result<()> {
+fn collect_disk(
+    folder: &Path,
+    root: &Path,
+    out: &mut Vec<(String, String)>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(folder)? {
         let path = entry?.path();
         if path.is_dir() {
             collect_disk(&path, root, out)?;
         } else {
-            let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let relative = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
             out.push((relative, std::fs::read_to_string(&path)?));
         }
     }

@@ -67,12 +67,19 @@ impl Module {
                     } else {
                         diagnostics.push(
                             reader
-                                .error(&located.span, format!("`{}` is not a module name", located.value))
-                                .hint("use lowercase letters, digits and `-`, starting with a letter"),
+                                .error(
+                                    &located.span,
+                                    format!("`{}` is not a module name", located.value),
+                                )
+                                .hint(
+                                    "use lowercase letters, digits and `-`, starting with a letter",
+                                ),
                         );
                     }
                 }
-                if let Some(located) = diagnostics.ok(reader.string("description", "\"what it installs\"")) {
+                if let Some(located) =
+                    diagnostics.ok(reader.string("description", "\"what it installs\""))
+                {
                     description = located.value;
                 }
                 if let Some(located) = diagnostics.ok(reader.string_array("roles")).flatten() {
@@ -126,12 +133,18 @@ impl Module {
         ] {
             let Some(item) = top.get(key) else { continue };
             let DeValue::Array(items) = item.get_ref() else {
-                diagnostics.push(top.wrong_type(key, item, &format!("an array of tables, written [[{key}]]")));
+                diagnostics.push(top.wrong_type(
+                    key,
+                    item,
+                    &format!("an array of tables, written [[{key}]]"),
+                ));
                 continue;
             };
             for (position, element) in items.iter().enumerate() {
                 let context = format!("[[{key}]] #{}", position + 1);
-                if let Some(declaration) = diagnostics.ok(read_declaration(&manifest, element, &context, kind)) {
+                if let Some(declaration) =
+                    diagnostics.ok(read_declaration(&manifest, element, &context, kind))
+                {
                     out.push(declaration);
                 }
             }
@@ -148,13 +161,15 @@ impl Module {
             templates,
             builtin,
         };
-        diagnostics.finish(module).map_err(|error| error.diagnostics)
+        diagnostics
+            .finish(module)
+            .map_err(|error| error.diagnostics)
     }
 }
 
 pub fn valid_module_name(name: &str) -> bool {
     name.starts_with(|character: char| character.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-')
+        && name.chars().all(|character| {
+            character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-'
+        })
 }

@@ -105,9 +105,10 @@ pub fn read_declaration(
 fn read_value(source: &SourceFile, item: &Item<'_>) -> Result<Located<DeclaredValue>, Diagnostic> {
     let value = match item.get_ref() {
         DeValue::String(text) => DeclaredValue::String(text.to_string()),
-        DeValue::Integer(_) => DeclaredValue::Integer(integer_of(item.get_ref()).ok_or_else(|| {
-            Diagnostic::new("integer out of range").at(source, &item.span())
-        })?),
+        DeValue::Integer(_) => DeclaredValue::Integer(
+            integer_of(item.get_ref())
+                .ok_or_else(|| Diagnostic::new("integer out of range").at(source, &item.span()))?,
+        ),
         DeValue::Boolean(flag) => DeclaredValue::Boolean(*flag),
         DeValue::Array(items) => DeclaredValue::List(
             items
@@ -139,31 +140,33 @@ fn read_dependency(
     source: &SourceFile,
     item: &Item<'_>,
 ) -> Result<Located<DependencyReference>, Diagnostic> {
-    let parse_target = |text: &str, span: &Range<usize>| -> Result<(NodeKind, String), Diagnostic> {
-        let Some((kind_text, key)) = text.split_once(':') else {
-            return Err(Diagnostic::new(format!("`{text}` is not a dependency"))
-                .at(source, span)
-                .hint("write `kind:key`, such as \"file:/etc/hosts\" or \"check:*\""));
+    let parse_target =
+        |text: &str, span: &Range<usize>| -> Result<(NodeKind, String), Diagnostic> {
+            let Some((kind_text, key)) = text.split_once(':') else {
+                return Err(Diagnostic::new(format!("`{text}` is not a dependency"))
+                    .at(source, span)
+                    .hint("write `kind:key`, such as \"file:/etc/hosts\" or \"check:*\""));
+            };
+            let kind = kind_text.parse::<NodeKind>().map_err(|message| {
+                Diagnostic::new(message)
+                    .at(source, span)
+                    .maybe_hint(crate::suggest::did_you_mean(kind_text, NodeKind::names()))
+            })?;
+            if key.is_empty() {
+                return Err(Diagnostic::new(format!("`{text}` names no key"))
+                    .at(source, span)
+                    .hint("write `kind:key`, or `kind:*` for every node of that kind"));
+            }
+            Ok((kind, key.to_string()))
         };
-        let kind = kind_text.parse::<NodeKind>().map_err(|message| {
-            Diagnostic::new(message)
-                .at(source, span)
-                .maybe_hint(crate::suggest::did_you_mean(kind_text, NodeKind::names()))
-        })?;
-        if key.is_empty() {
-            return Err(Diagnostic::new(format!("`{text}` names no key"))
-                .at(source, span)
-                .hint("write `kind:key`, or `kind:*` for every node of that kind"));
-        }
-        Ok((kind, key.to_string()))
-    };
     let reference = match item.get_ref() {
         DeValue::String(text) => {
             let (kind, key) = parse_target(text, &item.span())?;
             DependencyReference::Local { kind, key }
         }
         DeValue::Table(table) => {
-            let mut reader = TableReader::new(source, table, item.span(), "a dependency".to_string());
+            let mut reader =
+                TableReader::new(source, table, item.span(), "a dependency".to_string());
             let role = reader.string("role", "\"master\"")?;
             let node = reader.string("node", "\"container:zookeeper\"")?;
             if let Some(unknown) = reader.unknown_keys().into_iter().next() {

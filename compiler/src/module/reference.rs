@@ -37,7 +37,11 @@ fn value_text(value: &SettingValue) -> String {
         SettingValue::Boolean(flag) => flag.to_string(),
         SettingValue::Strings(items) => format!(
             "[{}]",
-            items.iter().map(|item| format!("\"{item}\"")).collect::<Vec<_>>().join(", ")
+            items
+                .iter()
+                .map(|item| format!("\"{item}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         SettingValue::PathSizes(sizes) => format!(
             "{{ {} }}",
@@ -54,7 +58,10 @@ fn value_text(value: &SettingValue) -> String {
 fn sections(library: &ModuleLibrary) -> BTreeMap<&str, (&Module, Vec<&SettingSchema>)> {
     let mut out: BTreeMap<&str, (&Module, Vec<&SettingSchema>)> = BTreeMap::new();
     for (module, schema) in library.settings() {
-        out.entry(schema.section.as_str()).or_insert_with(|| (module, Vec::new())).1.push(schema);
+        out.entry(schema.section.as_str())
+            .or_insert_with(|| (module, Vec::new()))
+            .1
+            .push(schema);
     }
     out
 }
@@ -78,7 +85,12 @@ pub fn markdown(library: &ModuleLibrary) -> String {
                 let _ = write!(
                     meaning,
                     " One of {}.",
-                    schema.choices.iter().map(|choice| format!("`{choice}`")).collect::<Vec<_>>().join(", ")
+                    schema
+                        .choices
+                        .iter()
+                        .map(|choice| format!("`{choice}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
             if let Some(role) = &schema.role {
@@ -106,7 +118,11 @@ pub fn plain(library: &ModuleLibrary) -> String {
             out,
             "{}{}: {} (on {})",
             module.name,
-            if module.builtin { "" } else { " [from a module folder]" },
+            if module.builtin {
+                ""
+            } else {
+                " [from a module folder]"
+            },
             module.description,
             placement(module)
         );

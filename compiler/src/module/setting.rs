@@ -74,7 +74,9 @@ impl SettingType {
             SettingType::Strings => "an array of strings",
             SettingType::Path => "an absolute path",
             SettingType::Size => "a size such as \"20GiB\"",
-            SettingType::PathSizes => "a table of absolute path to size, such as { \"/var/lib/docker\" = \"20GiB\" }",
+            SettingType::PathSizes => {
+                "a table of absolute path to size, such as { \"/var/lib/docker\" = \"20GiB\" }"
+            }
             SettingType::Host => "the name of a host",
             SettingType::Hosts => "an array of host names",
             SettingType::Secret => "a secret reference, { env = \"NAME\" } or { file = \"path\" }",
@@ -147,7 +149,9 @@ pub fn check_value(
             _ => return Err(wrong()),
         },
         SettingType::Path => match value {
-            DeValue::String(text) if text.starts_with('/') => SettingValue::String(text.to_string()),
+            DeValue::String(text) if text.starts_with('/') => {
+                SettingValue::String(text.to_string())
+            }
             DeValue::String(text) => {
                 return Err(Diagnostic::new(format!(
                     "`{}` in [{}] must be an absolute path, found `{text}`",
@@ -235,7 +239,11 @@ pub fn check_value(
             _ => return Err(wrong()),
         },
         SettingType::Secret => {
-            let reference = secret_reference(item, source, &format!("`{}` in [{}]", schema.key, schema.section))?;
+            let reference = secret_reference(
+                item,
+                source,
+                &format!("`{}` in [{}]", schema.key, schema.section),
+            )?;
             let name = format!("{}.{}", schema.section, schema.key);
             return Ok((SettingValue::Secret(name), Some(reference)));
         }
@@ -256,7 +264,10 @@ pub fn check_value(
                 .join(", ")
         ))
         .at(source, &span)
-        .maybe_hint(crate::suggest::nearest(text, schema.choices.iter().map(String::as_str)).map(|best| format!("did you mean `{best}`?"))));
+        .maybe_hint(
+            crate::suggest::nearest(text, schema.choices.iter().map(String::as_str))
+                .map(|best| format!("did you mean `{best}`?")),
+        ));
     }
     Ok((checked, None))
 }
@@ -285,16 +296,26 @@ pub fn secret_reference(
         return Err(unknown);
     }
     match (env, file) {
-        (Some(variable), None) if !variable.value.is_empty() => Ok(SecretReference::Env(variable.value)),
+        (Some(variable), None) if !variable.value.is_empty() => {
+            Ok(SecretReference::Env(variable.value))
+        }
         (None, Some(path)) if !path.value.is_empty() => Ok(SecretReference::File(path.value)),
         _ => Err(refuse()),
     }
 }
 
-fn size_error(schema: &SettingSchema, source: &SourceFile, span: &Range<usize>, message: String) -> Diagnostic {
-    Diagnostic::new(format!("`{}` in [{}]: {message}", schema.key, schema.section))
-        .at(source, span)
-        .hint("write a number and a unit, such as \"512MiB\", \"20GiB\" or \"1TB\"")
+fn size_error(
+    schema: &SettingSchema,
+    source: &SourceFile,
+    span: &Range<usize>,
+    message: String,
+) -> Diagnostic {
+    Diagnostic::new(format!(
+        "`{}` in [{}]: {message}",
+        schema.key, schema.section
+    ))
+    .at(source, span)
+    .hint("write a number and a unit, such as \"512MiB\", \"20GiB\" or \"1TB\"")
 }
 
 /// Parses `"20GiB"`, `"512 MB"`, `"1024"` (bytes) into bytes.
@@ -333,8 +354,14 @@ pub fn read_schema(
     let type_text = reader.string("type", "\"string\"")?;
     let setting_type = SettingType::parse(&type_text.value).ok_or_else(|| {
         reader
-            .error(&type_text.span, format!("unknown setting type `{}`", type_text.value))
-            .maybe_hint(crate::suggest::did_you_mean(&type_text.value, SettingType::NAMES))
+            .error(
+                &type_text.span,
+                format!("unknown setting type `{}`", type_text.value),
+            )
+            .maybe_hint(crate::suggest::did_you_mean(
+                &type_text.value,
+                SettingType::NAMES,
+            ))
     })?;
     let doc = reader.string("doc", "\"what this setting does\"")?.value;
     let choices = reader

@@ -1,5 +1,5 @@
-use std::collections::BTreeMap;
 use minijinja::Value as TemplateValue;
+use std::collections::BTreeMap;
 
 use crate::module::setting::SettingValue;
 use crate::render::secret_value::SecretValue;
@@ -38,11 +38,22 @@ impl TemplateContext {
                     .collect();
                 let object: BTreeMap<&str, TemplateValue> = BTreeMap::from([
                     ("name", TemplateValue::from(host.name.as_str())),
-                    ("fqdn", TemplateValue::from(format!("{}.{}", host.name, spec.domain))),
+                    (
+                        "fqdn",
+                        TemplateValue::from(format!("{}.{}", host.name, spec.domain)),
+                    ),
                     ("address", TemplateValue::from(host.address.as_str())),
                     ("user", TemplateValue::from(host.user.as_str())),
                     ("port", TemplateValue::from(i64::from(host.port))),
-                    ("roles", TemplateValue::from(host.roles.iter().map(|role| TemplateValue::from(role.as_str())).collect::<Vec<_>>())),
+                    (
+                        "roles",
+                        TemplateValue::from(
+                            host.roles
+                                .iter()
+                                .map(|role| TemplateValue::from(role.as_str()))
+                                .collect::<Vec<_>>(),
+                        ),
+                    ),
                     ("role_index", TemplateValue::from(role_index)),
                 ]);
                 (host.name.clone(), TemplateValue::from(object))
@@ -57,11 +68,22 @@ impl TemplateContext {
                 ("domain", TemplateValue::from(spec.domain.as_str())),
             ])),
         );
-        base.insert("hosts".into(), TemplateValue::from(hosts.values().cloned().collect::<Vec<_>>()));
+        base.insert(
+            "hosts".into(),
+            TemplateValue::from(hosts.values().cloned().collect::<Vec<_>>()),
+        );
         let roles_value: BTreeMap<&str, TemplateValue> = role_members
             .iter()
             .map(|(role, members)| {
-                (*role, TemplateValue::from(members.iter().map(|member| hosts[&member.name].clone()).collect::<Vec<_>>()))
+                (
+                    *role,
+                    TemplateValue::from(
+                        members
+                            .iter()
+                            .map(|member| hosts[&member.name].clone())
+                            .collect::<Vec<_>>(),
+                    ),
+                )
             })
             .collect();
         base.insert("roles".into(), TemplateValue::from(roles_value));
@@ -108,15 +130,20 @@ fn setting_value(value: &SettingValue) -> TemplateValue {
         SettingValue::String(text) => TemplateValue::from(text.as_str()),
         SettingValue::Integer(number) => TemplateValue::from(*number),
         SettingValue::Boolean(flag) => TemplateValue::from(*flag),
-        SettingValue::Strings(items) => {
-            TemplateValue::from(items.iter().map(|item| TemplateValue::from(item.as_str())).collect::<Vec<_>>())
-        }
+        SettingValue::Strings(items) => TemplateValue::from(
+            items
+                .iter()
+                .map(|item| TemplateValue::from(item.as_str()))
+                .collect::<Vec<_>>(),
+        ),
         SettingValue::PathSizes(sizes) => TemplateValue::from(
             sizes
                 .iter()
                 .map(|(path, bytes)| (path.as_str(), TemplateValue::from(*bytes)))
                 .collect::<BTreeMap<_, _>>(),
         ),
-        SettingValue::Secret(name) => TemplateValue::from_object(SecretValue { name: name.clone() }),
+        SettingValue::Secret(name) => {
+            TemplateValue::from_object(SecretValue { name: name.clone() })
+        }
     }
 }

@@ -17,7 +17,11 @@ pub fn to_lock_value(value: &TemplateValue) -> Result<Option<Value>, String> {
         ValueKind::Bool => Value::Bool(value.is_true()),
         ValueKind::Number => match value.as_i64() {
             Some(number) => Value::Integer(number),
-            None => return Err(format!("{value} is not an integer; node fields hold no floats")),
+            None => {
+                return Err(format!(
+                    "{value} is not an integer; node fields hold no floats"
+                ));
+            }
         },
         ValueKind::String => Value::String(value.as_str().unwrap_or_default().to_string()),
         ValueKind::Seq | ValueKind::Iterable => {

@@ -92,10 +92,9 @@ impl<'env> Renderer<'env> {
         used_from: &SourceSpan<'_>,
     ) -> Result<Text, Diagnostic> {
         let name = file.origin.as_str();
-        let template = self
-            .environment
-            .get_template(name)
-            .map_err(|error| template_diagnostic(&error, Some(file), Some(&used_from.location())))?;
+        let template = self.environment.get_template(name).map_err(|error| {
+            template_diagnostic(&error, Some(file), Some(&used_from.location()))
+        })?;
         let depends_on_host = *self
             .host_dependent
             .borrow_mut()
@@ -138,7 +137,9 @@ impl<'env> Renderer<'env> {
             return Ok(Rendered::Text(text.to_string()));
         }
         if let Some(expression) = sole_expression(text) {
-            return self.evaluate(expression, context, location).map(Rendered::Value);
+            return self
+                .evaluate(expression, context, location)
+                .map(Rendered::Value);
         }
         let mut templates = self.inline_templates.borrow_mut();
         let template = match templates.get(text) {
@@ -187,14 +188,16 @@ impl<'env> Renderer<'env> {
     }
 
     fn error(&self, error: &minijinja::Error, fallback: &SourceSpan<'_>) -> Diagnostic {
-        let source = error.name().and_then(|name| self.sources.get(name).copied());
+        let source = error
+            .name()
+            .and_then(|name| self.sources.get(name).copied());
         template_diagnostic(error, source, Some(&fallback.location()))
     }
 }
 
 /// `"{{ expr }}"` and nothing else: the expression.
 fn sole_expression(text: &str) -> Option<&str> {
-    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = text.strip_prefix("{{")?.strip_suffix("}}")?;
     if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
         return None;
     }
@@ -206,9 +209,10 @@ fn template_diagnostic(
     source: Option<&SourceFile>,
     fallback: Option<&Location>,
 ) -> Diagnostic {
-    let detail = error
-        .detail()
-        .map_or_else(|| error.kind().to_string(), |detail| format!("{}: {detail}", error.kind()));
+    let detail = error.detail().map_or_else(
+        || error.kind().to_string(),
+        |detail| format!("{}: {detail}", error.kind()),
+    );
     let mut diagnostic = Diagnostic::new(format!("template error: {detail}"));
     match (source, error.line()) {
         (Some(source), Some(line)) => {
@@ -235,8 +239,12 @@ mod tests {
 
     #[test]
     fn a_sole_expression_keeps_its_type_and_anything_else_renders_to_text() {
-        assert_eq!(sole_expression("{{ zookeeper.client_port }}"), Some("zookeeper.client_port"));
+        assert_eq!(
+            sole_expression("{{ zookeeper.client_port }}"),
+            Some("zookeeper.client_port")
+        );
         assert_eq!(sole_expression("port {{ zookeeper.client_port }}"), None);
         assert_eq!(sole_expression("{{ a }}:{{ b }}"), None);
+        assert_eq!(sole_expression("{{ host.name }}\n"), None);
     }
 }

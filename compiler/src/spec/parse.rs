@@ -14,6 +14,9 @@ use crate::toml_reader::{Located, TableReader, parse_document};
 
 const FIXED_SECTIONS: [&str; 2] = ["cluster", "hosts"];
 
+/// Names templates already use: a settings section named so would hide them.
+const RESERVED_SECTIONS: [&str; 5] = ["cluster", "hosts", "host", "roles", "item"];
+
 /// Parses and checks a spec. `directory` is the folder holding it.
 pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, CompileError> {
     let mut diagnostics = Diagnostics::default();
@@ -40,7 +43,10 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
                 } else {
                     diagnostics.push(
                         reader
-                            .error(&located.span, format!("`{}` is not a cluster name", located.value))
+                            .error(
+                                &located.span,
+                                format!("`{}` is not a cluster name", located.value),
+                            )
                             .hint("use lowercase letters, digits and `-`, starting with a letter"),
                     );
                 }
@@ -52,7 +58,11 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
                 module_folders = folders.value;
             }
             if let Some(item) = reader.get("fingerprint_key") {
-                fingerprint_key = diagnostics.ok(secret_reference(item, &source, "`fingerprint_key` in [cluster]"));
+                fingerprint_key = diagnostics.ok(secret_reference(
+                    item,
+                    &source,
+                    "`fingerprint_key` in [cluster]",
+                ));
             }
             diagnostics.extend(reader.unknown_keys());
         }
@@ -87,7 +97,13 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
         Some((table, _)) => {
             for (host_key, host_item) in table.iter() {
                 let host_name = host_key.get_ref().to_string();
-                if let Some(host) = diagnostics.ok(read_host(&source, &host_name, &host_key.span(), host_item, &known_roles)) {
+                if let Some(host) = diagnostics.ok(read_host(
+                    &source,
+                    &host_name,
+                    &host_key.span(),
+                    host_item,
+                    &known_roles,
+                )) {
                     hosts.insert(host_name, host);
                 }
             }
@@ -95,9 +111,21 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
     }
 
     // Settings sections, every one a module declares.
-    let mut schemas_by_section: BTreeMap<&str, Vec<&crate::module::setting::SettingSchema>> = BTreeMap::new();
+    let mut schemas_by_section: BTreeMap<&str, Vec<&crate::module::setting::SettingSchema>> =
+        BTreeMap::new();
     let mut section_owner: BTreeMap<&str, &str> = BTreeMap::new();
     for (module, schema) in library.settings() {
+        if RESERVED_SECTIONS.contains(&schema.section.as_str()) {
+            diagnostics.push(
+                Diagnostic::new(format!(
+                    "module `{}` declares settings in [{}], a name templates use for something else",
+                    module.name, schema.section
+                ))
+                .at(&module.manifest, &schema.span)
+                .hint(format!("name the section after the module; reserved: {}", RESERVED_SECTIONS.join(", "))),
+            );
+            continue;
+        }
         match section_owner.get(schema.section.as_str()) {
             Some(owner) if *owner != module.name => {
                 diagnostics.push(
@@ -114,7 +142,10 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
                 section_owner.insert(&schema.section, &module.name);
             }
         }
-        schemas_by_section.entry(&schema.section).or_default().push(schema);
+        schemas_by_section
+            .entry(&schema.section)
+            .or_default()
+            .push(schema);
     }
     let mut sections = BTreeMap::new();
     let mut secrets = BTreeMap::new();
@@ -141,9 +172,14 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
                 Some(item) => match check_value(schema, item, &source) {
                     Ok((value, reference)) => {
                         if let Some(reference) = reference {
-                            secrets.insert(format!("{section}.{}", schema.key), Located::new(reference, item.span()));
+                            secrets.insert(
+                                format!("{section}.{}", schema.key),
+                                Located::new(reference, item.span()),
+                            );
                         }
-                        if let Some(diagnostic) = check_host_setting(schema, &value, &hosts, &source, &item.span()) {
+                        if let Some(diagnostic) =
+                            check_host_setting(schema, &value, &hosts, &source, &item.span())
+                        {
                             diagnostics.push(diagnostic);
                         }
                         values.values.insert(schema.key.clone(), value);
@@ -156,9 +192,22 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
                     }
                     None if schema.setting_type == SettingType::Secret => {}
                     None => diagnostics.push(
-                        Diagnostic::new(format!("[{section}] is missing the required key `{}`", schema.key))
-                            .at(&source, &if values.span.is_some() { reader.header_span() } else { 0..0 })
-                            .hint(format!("add `{} = ...` to [{section}]: {}", schema.key, schema.doc)),
+                        Diagnostic::new(format!(
+                            "[{section}] is missing the required key `{}`",
+                            schema.key
+                        ))
+                        .at(
+                            &source,
+                            &if values.span.is_some() {
+                                reader.header_span()
+                            } else {
+                                0..0
+                            },
+                        )
+                        .hint(format!(
+                            "add `{} = ...` to [{section}]: {}",
+                            schema.key, schema.doc
+                        )),
                     ),
                 },
             }
@@ -180,7 +229,9 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
                 Diagnostic::new(format!("unknown section [{section}]"))
                     .at(&source, &key.span())
                     .maybe_hint(did_you_mean(section, valid_sections.iter().copied()))
-                    .note("sections other than [cluster] and [hosts.*] are the settings of modules"),
+                    .note(
+                        "sections other than [cluster] and [hosts.*] are the settings of modules",
+                    ),
             );
         }
     }
@@ -190,13 +241,29 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
         if module.applies_to_every_host() {
             continue;
         }
-        let module_roles: Vec<&str> = module.roles.iter().map(|role| role.value.as_str()).collect();
-        let used = hosts.values().any(|host: &HostSpec| host.roles.iter().any(|role| module_roles.contains(&role.as_str())));
+        let module_roles: Vec<&str> = module
+            .roles
+            .iter()
+            .map(|role| role.value.as_str())
+            .collect();
+        let used = hosts.values().any(|host: &HostSpec| {
+            host.roles
+                .iter()
+                .any(|role| module_roles.contains(&role.as_str()))
+        });
         if used {
             continue;
         }
-        for schema_section in module.settings.iter().map(|schema| schema.section.as_str()).collect::<BTreeSet<_>>() {
-            if let Some(span) = sections.get(schema_section).and_then(|values: &SectionValues| values.span.clone()) {
+        for schema_section in module
+            .settings
+            .iter()
+            .map(|schema| schema.section.as_str())
+            .collect::<BTreeSet<_>>()
+        {
+            if let Some(span) = sections
+                .get(schema_section)
+                .and_then(|values: &SectionValues| values.span.clone())
+            {
                 let header = TableReader::new(&source, document, span, String::new()).header_span();
                 diagnostics.push(
                     Diagnostic::new(format!(
@@ -243,9 +310,11 @@ fn read_host(
             .hint("use lowercase letters, digits and `-`, starting with a letter or digit"));
     }
     if name == Scope::CLUSTER_NAME {
-        return Err(Diagnostic::new("`cluster` cannot name a host: it names the cluster-wide nodes")
-            .at(source, name_span)
-            .hint("rename the host"));
+        return Err(Diagnostic::new(
+            "`cluster` cannot name a host: it names the cluster-wide nodes",
+        )
+        .at(source, name_span)
+        .hint("rename the host"));
     }
     let DeValue::Table(table) = item.get_ref() else {
         return Err(Diagnostic::new(format!("{context} must be a table")).at(source, &item.span()));
@@ -253,7 +322,10 @@ fn read_host(
     let mut reader = TableReader::new(source, table, item.span(), context.clone());
     let address = reader.string("address", "\"10.0.0.1\"")?;
     if address.value.is_empty() || address.value.contains(char::is_whitespace) {
-        return Err(reader.error(&address.span, format!("`{}` is not a host address", address.value)));
+        return Err(reader.error(
+            &address.span,
+            format!("`{}` is not a host address", address.value),
+        ));
     }
     let user = reader
         .optional_string("user")?
@@ -268,7 +340,10 @@ fn read_host(
     for role in &roles_located.value {
         if !known_roles.contains(&role.value.as_str()) {
             return Err(reader
-                .error(&role.span, format!("unknown role `{}` on host `{name}`", role.value))
+                .error(
+                    &role.span,
+                    format!("unknown role `{}` on host `{name}`", role.value),
+                )
                 .maybe_hint(did_you_mean(&role.value, known_roles.iter().copied()))
                 .note("a role is known when a module applies to it"));
         }
@@ -306,9 +381,12 @@ fn check_host_setting(
     for name in names {
         let Some(host) = hosts.get(name) else {
             return Some(
-                Diagnostic::new(format!("`{}` in [{}] names host `{name}`, which the spec does not have", schema.key, schema.section))
-                    .at(source, span)
-                    .maybe_hint(did_you_mean(name, hosts.keys().map(String::as_str))),
+                Diagnostic::new(format!(
+                    "`{}` in [{}] names host `{name}`, which the spec does not have",
+                    schema.key, schema.section
+                ))
+                .at(source, span)
+                .maybe_hint(did_you_mean(name, hosts.keys().map(String::as_str))),
             );
         };
         if let Some(role) = &schema.role
@@ -320,7 +398,9 @@ fn check_host_setting(
                     schema.key, schema.section
                 ))
                 .at(source, span)
-                .hint(format!("add `{role}` to the roles of [hosts.{name}], or name a host that has it")),
+                .hint(format!(
+                    "add `{role}` to the roles of [hosts.{name}], or name a host that has it"
+                )),
             );
         }
     }
@@ -333,7 +413,7 @@ fn valid_label(text: &str) -> bool {
         && text.len() <= 63
         && !text.starts_with('-')
         && !text.ends_with('-')
-        && text
-            .chars()
-            .all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-')
+        && text.chars().all(|character| {
+            character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-'
+        })
 }

@@ -269,11 +269,14 @@ fn resolve_text(field: &str, value: Value, texts: TextSource<'_>) -> Result<Text
 
 /// Parses a file mode written as octal digits, `"0644"` or `"755"`.
 pub fn parse_mode(field: &str, text: &str) -> Result<u32, FieldError> {
-    let valid = (3..=4).contains(&text.len()) && text.bytes().all(|digit| (b'0'..=b'7').contains(&digit));
+    let valid =
+        (3..=4).contains(&text.len()) && text.bytes().all(|digit| (b'0'..=b'7').contains(&digit));
     if !valid {
         return Err(FieldError::Invalid {
             field: field.to_string(),
-            message: format!("`{text}` is not a file mode; write it as octal digits, like \"0644\""),
+            message: format!(
+                "`{text}` is not a file mode; write it as octal digits, like \"0644\""
+            ),
         });
     }
     u32::from_str_radix(text, 8).map_err(|error| FieldError::Invalid {

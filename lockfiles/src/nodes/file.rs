@@ -35,8 +35,12 @@ impl FileNode {
         Ok(Self {
             path,
             mode,
-            owner: fields.optional_string("owner")?.unwrap_or_else(|| "root".into()),
-            group: fields.optional_string("group")?.unwrap_or_else(|| "root".into()),
+            owner: fields
+                .optional_string("owner")?
+                .unwrap_or_else(|| "root".into()),
+            group: fields
+                .optional_string("group")?
+                .unwrap_or_else(|| "root".into()),
             content: fields.text("content")?,
         })
     }

@@ -149,7 +149,7 @@ fn collect_secrets(value: &Value, out: &mut BTreeSet<String>) {
         Value::Secret(name) => {
             out.insert(name.clone());
         }
-        Value::Text(text) => out.extend(secret_placeholders_in(text.as_str())),
+        Value::Text(text) => out.extend(text.secret_names().iter().cloned()),
         Value::String(text) => out.extend(secret_placeholders_in(text)),
         Value::List(items) => items.iter().for_each(|item| collect_secrets(item, out)),
         Value::Table(entries) => entries.values().for_each(|item| collect_secrets(item, out)),

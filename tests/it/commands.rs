@@ -1,0 +1,159 @@
+//! `show`, `explain` and `graph` read a lockfile for people and for programs.
+
+use crate::support::{Sandbox, cairn};
+
+#[test]
+fn show_lists_every_node_with_its_id() {
+    let sandbox = Sandbox::with_example("quickstart");
+    let outcome = cairn()
+        .current_dir(sandbox.path())
+        .args(["show", "cluster.lock"])
+        .run()
+        .success();
+    assert!(outcome.stdout.contains("node1:container:zookeeper"));
+    assert!(outcome.stdout.contains("cluster:image:haproxy"));
+    assert!(outcome.stdout.contains("33 nodes on 1 hosts"));
+}
+
+#[test]
+fn show_one_node_prints_its_inputs_and_rendered_content() {
+    let sandbox = Sandbox::with_example("quickstart");
+    let outcome = cairn()
+        .current_dir(sandbox.path())
+        .args([
+            "show",
+            "cluster.lock",
+            "node1:file:/etc/cairn/haproxy/haproxy.cfg",
+        ])
+        .run()
+        .success();
+    assert!(outcome.stdout.contains("kind: file"));
+    assert!(outcome.stdout.contains("resolvers consul"));
+    assert!(
+        outcome
+            .stdout
+            .contains("server-template marathon 10 _marathon._tcp.service.consul resolvers consul")
+    );
+}
+
+#[test]
+fn show_json_gives_name_kind_host_id_deps_and_for_files_path_and_content() {
+    let sandbox = Sandbox::with_example("quickstart");
+    let outcome = cairn()
+        .current_dir(sandbox.path())
+        .args(["show", "cluster.lock", "--json"])
+        .run()
+        .success();
+    let nodes = outcome.json();
+    let nodes = nodes.as_array().unwrap();
+    assert_eq!(nodes.len(), 33);
+    for node in nodes {
+        for field in ["name", "kind", "host", "id", "deps"] {
+            assert!(node.get(field).is_some(), "{field} in {node}");
+        }
+    }
+    let hosts = nodes
+        .iter()
+        .find(|node| node["name"] == "node1:file:/etc/hosts")
+        .unwrap();
+    assert_eq!(hosts["kind"], "file");
+    assert_eq!(hosts["host"], "node1");
+    assert_eq!(hosts["path"], "/etc/hosts");
+    assert!(
+        hosts["content"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1\tnode1.quickstart.cairn.test\tnode1")
+    );
+    let image = nodes
+        .iter()
+        .find(|node| node["name"] == "cluster:image:haproxy")
+        .unwrap();
+    assert_eq!(image["host"], serde_json::Value::Null);
+}
+
+#[test]
+fn show_an_unknown_node_suggests_names_and_exits_2() {
+    let sandbox = Sandbox::with_example("quickstart");
+    cairn()
+        .current_dir(sandbox.path())
+        .args(["show", "cluster.lock", "haproxy.cfg"])
+        .run()
+        .code(2)
+        .stderr_has("node1:file:/etc/cairn/haproxy/haproxy.cfg");
+}
+
+#[test]
+fn explain_prints_the_canonical_inputs_and_the_dependency_ids() {
+    let sandbox = Sandbox::with_example("quickstart");
+    let nodes = sandbox.nodes();
+    let outcome = cairn()
+        .current_dir(sandbox.path())
+        .args(["explain", "cluster.lock", "node1:container:zookeeper"])
+        .run()
+        .success();
+    assert!(
+        outcome
+            .stdout
+            .contains(&format!("id:   {}", nodes["node1:container:zookeeper"].0))
+    );
+    assert!(outcome.stdout.contains("\"network\": \"host\""));
+    assert!(
+        outcome.stdout.contains(&nodes["cluster:image:zookeeper"].0),
+        "the image's id is an input"
+    );
+}
+
+#[test]
+fn graph_dot_has_one_cluster_per_host_and_an_edge_per_dependency() {
+    let sandbox = Sandbox::with_example("quickstart");
+    let nodes = sandbox.nodes();
+    let outcome = cairn()
+        .current_dir(sandbox.path())
+        .args(["graph", "cluster.lock"])
+        .run()
+        .success();
+    assert!(outcome.stdout.starts_with("digraph \"quickstart\" {"));
+    assert_eq!(
+        outcome.stdout.matches("subgraph cluster_").count(),
+        2,
+        "the cluster's images and node1"
+    );
+    let edges: usize = nodes.values().map(|(_, deps)| deps.len()).sum();
+    assert_eq!(outcome.stdout.matches(" -> ").count(), edges);
+}
+
+#[test]
+fn graph_json_lists_nodes_and_edges() {
+    let sandbox = Sandbox::with_example("quickstart");
+    let outcome = cairn()
+        .current_dir(sandbox.path())
+        .args(["graph", "cluster.lock", "--format", "json"])
+        .run()
+        .success();
+    let graph = outcome.json();
+    assert_eq!(graph["nodes"].as_array().unwrap().len(), 33);
+    assert!(
+        graph["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|edge| edge["from"] == "node1:container:console"
+                && edge["to"] == "node1:health:zookeeper-quorum")
+    );
+}
+
+#[test]
+fn a_usage_error_exits_2() {
+    cairn().args(["compile"]).run().code(2);
+    cairn().args(["no-such-command"]).run().code(2);
+}
+
+#[test]
+fn a_missing_spec_is_an_input_error() {
+    cairn()
+        .args(["compile", "/nonexistent/cluster.toml"])
+        .run()
+        .code(2)
+        .stderr_has("cannot read the spec");
+}

@@ -1,0 +1,233 @@
+//! A malformed spec exits 2 with file:line:column and a hint, and leaves the lockfile that
+//! was there exactly as it was. The snapshots under `snapshots/` are the messages operators
+//! see.
+
+use crate::support::{MINIMAL_SPEC, Sandbox};
+
+/// Compiles the valid spec, then `broken` in its place; returns the failed compile's
+/// standard error after checking the old lockfile survived untouched.
+fn compile_broken(sandbox: &Sandbox, broken: &str) -> String {
+    sandbox.write("cluster.toml", MINIMAL_SPEC);
+    sandbox.compile().success();
+    let lock_before = sandbox.read("cluster.lock");
+    let modified_before = std::fs::metadata(sandbox.path().join("cluster.lock"))
+        .unwrap()
+        .modified()
+        .unwrap();
+
+    sandbox.write("cluster.toml", broken);
+    let outcome = sandbox.compile().code(2);
+
+    assert_eq!(
+        sandbox.read("cluster.lock"),
+        lock_before,
+        "a failed compile leaves the lockfile as it was"
+    );
+    let modified_after = std::fs::metadata(sandbox.path().join("cluster.lock"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(
+        modified_before, modified_after,
+        "a failed compile does not even rewrite the lockfile"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(sandbox.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary file is left behind: {leftovers:?}"
+    );
+    outcome.stderr
+}
+
+#[test]
+fn a_toml_syntax_error_names_its_place() {
+    let sandbox = Sandbox::new();
+    let stderr = compile_broken(
+        &sandbox,
+        &MINIMAL_SPEC.replace(r#"address = "127.0.0.1""#, "address = 127.0.0.1"),
+    );
+    assert!(stderr.contains("cluster.toml:6:"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn an_unknown_key_suggests_the_key_that_was_meant() {
+    let sandbox = Sandbox::new();
+    let stderr = compile_broken(&sandbox, &MINIMAL_SPEC.replace("port = 22", "prot = 22"));
+    assert!(stderr.contains("cluster.toml:7:1"), "{stderr}");
+    assert!(stderr.contains("hint: did you mean `port`?"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_value_of_the_wrong_type_says_what_was_expected() {
+    let sandbox = Sandbox::new();
+    let stderr = compile_broken(
+        &sandbox,
+        &MINIMAL_SPEC.replace("port = 22", r#"port = "22""#),
+    );
+    assert!(stderr.contains("cluster.toml:7:8"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_setting_of_the_wrong_type_says_what_the_module_expects() {
+    let sandbox = Sandbox::new();
+    let stderr = compile_broken(
+        &sandbox,
+        &format!("{MINIMAL_SPEC}\n[zookeeper]\nclient_port = 70000\n"),
+    );
+    assert!(stderr.contains("cluster.toml:20:15"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn settings_for_a_role_no_host_has_are_refused() {
+    let sandbox = Sandbox::new();
+    let stderr = compile_broken(
+        &sandbox,
+        &format!("{MINIMAL_SPEC}\n[haproxy]\nstats_port = 9000\n"),
+    );
+    assert!(stderr.contains("cluster.toml:19:1"), "{stderr}");
+    assert!(stderr.contains("no host has the role"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn an_unknown_role_suggests_the_role_that_was_meant() {
+    let sandbox = Sandbox::new();
+    let stderr = compile_broken(
+        &sandbox,
+        &MINIMAL_SPEC.replace(r#"roles = ["master"]"#, r#"roles = ["mastr"]"#),
+    );
+    assert!(stderr.contains("cluster.toml:8:10"), "{stderr}");
+    assert!(stderr.contains("did you mean `master`?"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn an_unknown_section_suggests_the_section_that_was_meant() {
+    let sandbox = Sandbox::new();
+    let stderr = compile_broken(
+        &sandbox,
+        &format!("{MINIMAL_SPEC}\n[zookeper]\nclient_port = 2181\n"),
+    );
+    assert!(stderr.contains("cluster.toml:19:2"), "{stderr}");
+    assert!(stderr.contains("did you mean `zookeeper`?"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_missing_required_setting_says_what_to_add() {
+    let sandbox = Sandbox::new();
+    let stderr = compile_broken(
+        &sandbox,
+        &MINIMAL_SPEC.replace("[registry]\naddress = \"127.0.0.1:5000\"\n", "[registry]\n"),
+    );
+    assert!(stderr.contains("cluster.toml:13:1"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn every_problem_of_a_spec_is_reported_at_once() {
+    let sandbox = Sandbox::new();
+    let broken = MINIMAL_SPEC
+        .replace("port = 22", "prot = 22")
+        .replace(r#"servers = ["127.0.0.1"]"#, r#"server = ["127.0.0.1"]"#);
+    let stderr = compile_broken(&sandbox, &broken);
+    assert!(stderr.contains("cluster.toml:7:1"), "{stderr}");
+    assert!(stderr.contains("cluster.toml:17:1"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+const CYCLE_MODULE: &str = r#"[module]
+name = "loop"
+description = "two files waiting for each other"
+roles = ["master"]
+
+[[node]]
+kind = "file"
+path = "/etc/loop/a"
+content = "a\n"
+deps = ["file:/etc/loop/b"]
+
+[[node]]
+kind = "file"
+path = "/etc/loop/b"
+content = "b\n"
+deps = ["file:/etc/loop/a"]
+"#;
+
+#[test]
+fn a_dependency_cycle_names_every_node_on_it_and_where_each_edge_is_declared() {
+    let sandbox = Sandbox::new();
+    sandbox.write("modules/loop/module.toml", CYCLE_MODULE);
+    let with_modules = MINIMAL_SPEC.replace(
+        "domain = \"test.example\"\n",
+        "domain = \"test.example\"\nmodules = [\"modules\"]\n",
+    );
+    // The valid spec does not load the module folder; the broken one does.
+    let stderr = compile_broken(&sandbox, &with_modules);
+    assert!(stderr.contains("dependency cycle: node1:file:/etc/loop/a -> node1:file:/etc/loop/b -> node1:file:/etc/loop/a"), "{stderr}");
+    assert!(stderr.contains("modules/loop/module.toml:10:9"), "{stderr}");
+    assert!(stderr.contains("modules/loop/module.toml:16:9"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_dependency_on_a_role_no_host_has_is_refused() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "modules/needs-lb/module.toml",
+        r#"[module]
+name = "needs-lb"
+description = "waits for the load balancers"
+roles = ["master"]
+
+[[node]]
+kind = "file"
+path = "/etc/needs-lb"
+content = "x\n"
+deps = [{ role = "loadbalancer", node = "health:haproxy-http" }]
+"#,
+    );
+    let with_modules = MINIMAL_SPEC.replace(
+        "domain = \"test.example\"\n",
+        "domain = \"test.example\"\nmodules = [\"modules\"]\n",
+    );
+    let stderr = compile_broken(&sandbox, &with_modules);
+    assert!(
+        stderr.contains("modules/needs-lb/module.toml:10:9"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no host has that role"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_secret_written_inline_is_refused() {
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.compile().success();
+    let lock_before = sandbox.read("cluster.lock");
+    sandbox.edit("cluster.toml", |text| {
+        text.replace(
+            r#"session_key = { file = "secrets/console-session-key" }"#,
+            r#"session_key = "hunter2""#,
+        )
+    });
+    let outcome = sandbox.compile().code(2);
+    assert!(
+        outcome
+            .stderr
+            .contains("is a secret and must be a reference"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(!outcome.stderr.contains("hunter2\n"), "{}", outcome.stderr);
+    assert_eq!(sandbox.read("cluster.lock"), lock_before);
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests of the `cairn` binary. Each module documents one area of behaviour;
+//! `support` holds the fluent harness they share.
+
+mod commands;
+mod compile_errors;
+mod determinism;
+mod lockfile_integrity;
+mod merkle_ids;
+mod secrets;
+mod spec_reference;
+mod support;

@@ -1,0 +1,251 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository's root.
+pub fn repository() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A `cairn` invocation being built.
+pub struct Cairn {
+    command: Command,
+    description: String,
+}
+
+pub fn cairn() -> Cairn {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
+    command.env_remove("CAIRN_TEST_SECRET");
+    Cairn {
+        command,
+        description: "cairn".to_string(),
+    }
+}
+
+impl Cairn {
+    pub fn arg(mut self, argument: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.description.push(' ');
+        self.description
+            .push_str(&argument.as_ref().to_string_lossy());
+        self.command.arg(argument);
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(
+        mut self,
+        arguments: I,
+    ) -> Self {
+        for argument in arguments {
+            self = self.arg(argument);
+        }
+        self
+    }
+
+    pub fn current_dir(mut self, directory: impl AsRef<Path>) -> Self {
+        self.command.current_dir(directory);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn run(mut self) -> Outcome {
+        let output = self.command.output().expect("cairn runs");
+        Outcome {
+            description: self.description,
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// What a `cairn` run did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub description: String,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    pub fn success(self) -> Self {
+        self.code(0)
+    }
+
+    pub fn code(self, expected: i32) -> Self {
+        assert_eq!(
+            self.code,
+            Some(expected),
+            "`{}` exited with {:?}, expected {expected}\n--- stdout\n{}\n--- stderr\n{}",
+            self.description,
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    pub fn stderr_has(self, text: &str) -> Self {
+        assert!(
+            self.stderr.contains(text),
+            "`{}`: stderr lacks {text:?}\n--- stderr\n{}",
+            self.description,
+            self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).expect("stdout is JSON")
+    }
+}
+
+/// A temporary folder to compile in.
+pub struct Sandbox {
+    directory: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Self {
+            directory: tempfile::tempdir().expect("a temporary folder"),
+        }
+    }
+
+    /// A sandbox holding a copy of `examples/<name>`.
+    pub fn with_example(name: &str) -> Self {
+        let sandbox = Self::new();
+        copy_tree(&repository().join("examples").join(name), sandbox.path());
+        sandbox
+    }
+
+    pub fn path(&self) -> &Path {
+        self.directory.path()
+    }
+
+    pub fn write(&self, relative: &str, text: &str) -> &Self {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("folders");
+        std::fs::write(path, text).expect("a written file");
+        self
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path().join(relative)).expect("a readable file")
+    }
+
+    pub fn edit(&self, relative: &str, edit: impl FnOnce(String) -> String) {
+        let text = self.read(relative);
+        let edited = edit(text.clone());
+        assert_ne!(text, edited, "the edit of {relative} changed nothing");
+        self.write(relative, &edited);
+    }
+
+    /// `cairn compile cluster.toml`, run inside the sandbox.
+    pub fn compile(&self) -> Outcome {
+        cairn()
+            .current_dir(self.path())
+            .args(["compile", "cluster.toml"])
+            .run()
+    }
+
+    /// Every node of the sandbox's lockfile, by name, with its id and dependencies.
+    pub fn nodes(&self) -> BTreeMap<String, (String, Vec<String>)> {
+        let outcome = cairn()
+            .current_dir(self.path())
+            .args(["show", "cluster.lock", "--json"])
+            .run()
+            .success();
+        outcome
+            .json()
+            .as_array()
+            .expect("an array")
+            .iter()
+            .map(|node| {
+                let deps = node["deps"]
+                    .as_array()
+                    .expect("deps")
+                    .iter()
+                    .map(|dependency| dependency.as_str().expect("a name").to_string())
+                    .collect();
+                (
+                    node["name"].as_str().expect("a name").to_string(),
+                    (node["id"].as_str().expect("an id").to_string(), deps),
+                )
+            })
+            .collect()
+    }
+}
+
+/// The named nodes and everything that depends on them, directly or not.
+pub fn with_dependants(
+    nodes: &BTreeMap<String, (String, Vec<String>)>,
+    roots: &[&str],
+) -> BTreeSet<String> {
+    let mut found: BTreeSet<String> = roots.iter().map(|root| root.to_string()).collect();
+    loop {
+        let before = found.len();
+        for (name, (_, deps)) in nodes {
+            if deps.iter().any(|dependency| found.contains(dependency)) {
+                found.insert(name.clone());
+            }
+        }
+        if found.len() == before {
+            return found;
+        }
+    }
+}
+
+/// The names whose ids differ between two lockfiles (nodes in both).
+pub fn changed_ids(
+    before: &BTreeMap<String, (String, Vec<String>)>,
+    after: &BTreeMap<String, (String, Vec<String>)>,
+) -> BTreeSet<String> {
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "the same nodes before and after"
+    );
+    before
+        .iter()
+        .filter(|(name, (id, _))| after[*name].0 != *id)
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a folder");
+    for entry in std::fs::read_dir(from).expect("a readable folder") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("a copy");
+        }
+    }
+}
+
+/// A small valid spec: one master, the required sections.
+pub const MINIMAL_SPEC: &str = r#"[cluster]
+name = "test"
+domain = "test.example"
+
+[hosts.node1]
+address = "127.0.0.1"
+port = 22
+roles = ["master"]
+
+[repository]
+url = "http://127.0.0.1:8080/debian"
+
+[registry]
+address = "127.0.0.1:5000"
+
+[ntp]
+servers = ["127.0.0.1"]
+"#;
