@@ -16,15 +16,21 @@ pub fn did_you_mean<'a>(
     if let Some(best) = nearest(word, candidates.clone()) {
         return Some(format!("did you mean `{best}`?"));
     }
-    let all: Vec<String> = candidates
-        .into_iter()
-        .map(|candidate| format!("`{candidate}`"))
-        .collect();
+    let all = backticked(candidates);
     if all.is_empty() {
         None
     } else {
-        Some(format!("expected one of {}", all.join(", ")))
+        Some(format!("expected one of {all}"))
     }
+}
+
+/// `` `a`, `b`, `c` ``: names for a message.
+pub fn backticked<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    names
+        .into_iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

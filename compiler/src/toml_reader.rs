@@ -52,6 +52,46 @@ pub fn type_name(value: &DeValue<'_>) -> &'static str {
     }
 }
 
+/// How to write `key` with the expected type, from what was written.
+pub fn type_hint(key: &str, expected: &str, found: &DeValue<'_>) -> Option<String> {
+    let found_text = match found {
+        DeValue::String(text) => Some(text.to_string()),
+        DeValue::Integer(integer) => Some(integer.as_str().to_string()),
+        DeValue::Boolean(flag) => Some(flag.to_string()),
+        _ => None,
+    };
+    if expected.starts_with("an integer") || expected.starts_with("a port") {
+        return Some(match found {
+            DeValue::String(text) if text.trim().parse::<i64>().is_ok() => {
+                format!("write the number without quotes: `{key} = {}`", text.trim())
+            }
+            _ => format!("write a number: `{key} = 22`"),
+        });
+    }
+    if expected.starts_with("a boolean") {
+        return Some(format!(
+            "write `{key} = true` or `{key} = false`, without quotes"
+        ));
+    }
+    if expected.starts_with("an array") {
+        let element = found_text.unwrap_or_else(|| "value".to_string());
+        return Some(format!("write an array: `{key} = [\"{element}\"]`"));
+    }
+    if expected.starts_with("a table") {
+        return Some(format!(
+            "write a table: `{key} = {{ ... }}` or a `[...{key}]` header"
+        ));
+    }
+    if expected.starts_with("a string")
+        || expected.starts_with("an absolute path")
+        || expected.starts_with("the name")
+    {
+        let text = found_text.unwrap_or_else(|| "value".to_string());
+        return Some(format!("write it in quotes: `{key} = \"{text}\"`"));
+    }
+    None
+}
+
 pub fn integer_of(value: &DeValue<'_>) -> Option<i64> {
     match value {
         DeValue::Integer(integer) => {
@@ -107,6 +147,7 @@ impl<'t, 'i> TableReader<'t, 'i> {
                 type_name(item.get_ref())
             ),
         )
+        .maybe_hint(type_hint(key, expected, item.get_ref()))
     }
 
     pub fn missing(&self, key: &str, example: &str) -> Diagnostic {
@@ -153,13 +194,15 @@ impl<'t, 'i> TableReader<'t, 'i> {
             return Err(self.wrong_type(key, item, "an integer"));
         };
         if !(minimum..=maximum).contains(&number) {
-            return Err(self.error(
-                &item.span(),
-                format!(
-                    "`{key}` in {} must be between {minimum} and {maximum}, found {number}",
-                    self.context
-                ),
-            ));
+            return Err(self
+                .error(
+                    &item.span(),
+                    format!(
+                        "`{key}` in {} must be between {minimum} and {maximum}, found {number}",
+                        self.context
+                    ),
+                )
+                .hint(format!("choose a value from {minimum} to {maximum}")));
         }
         Ok(Some(Located::new(number, item.span())))
     }

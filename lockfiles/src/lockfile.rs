@@ -188,3 +188,227 @@ impl Lockfile {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::content::Text;
+    use crate::node_kind::NodeKind;
+    use crate::nodes::{
+        CheckNode, CommandNode, ContainerNode, EnvValue, FileNode, HealthNode, ImageFile,
+        ImageNode, PackageNode, Probe, ServiceNode, ServiceState,
+    };
+    use crate::secret::{SecretSource, secret_placeholder};
+
+    fn node(name: &str, deps: &[&str], spec: NodeSpec) -> UnhashedNode {
+        UnhashedNode {
+            name: name.parse().unwrap(),
+            deps: deps
+                .iter()
+                .map(|dependency| dependency.parse().unwrap())
+                .collect::<BTreeSet<_>>(),
+            spec,
+        }
+    }
+
+    /// One node of every kind, with text that needs escaping and a secret.
+    fn every_kind() -> Lockfile {
+        let mut image = ImageNode {
+            name: "app".into(),
+            base: "debian:bookworm-slim".into(),
+            packages: vec!["curl".into()],
+            files: vec![ImageFile {
+                path: "/entrypoint.sh".into(),
+                mode: 0o755,
+                content: Text::new("#!/bin/sh\necho '''quoted''' \"and\" \\back\nexec \"$@\"\n"),
+            }],
+            env: BTreeMap::from([("A".into(), "1".into())]),
+            user: Some("app".into()),
+            workdir: Some("/srv".into()),
+            ports: vec!["80/tcp".into()],
+            volumes: vec!["/data".into()],
+            entrypoint: vec!["/entrypoint.sh".into()],
+            cmd: vec!["serve".into()],
+            dockerfile: Text::new(""),
+        };
+        image.dockerfile = Text::new(image.render_dockerfile());
+        let nodes = vec![
+            node("cluster:image:app", &[], NodeSpec::Image(image)),
+            node(
+                "h1:check:disk",
+                &[],
+                NodeSpec::Check(CheckNode {
+                    name: "disk".into(),
+                    probe: Probe::DiskFree {
+                        path: "/".into(),
+                        minimum_bytes: 1 << 30,
+                    },
+                }),
+            ),
+            node(
+                "h1:package:tools",
+                &["h1:check:disk"],
+                NodeSpec::Package(PackageNode {
+                    name: "tools".into(),
+                    packages: vec!["curl".into(), "jq".into()],
+                }),
+            ),
+            node(
+                "h1:file:/etc/app.conf",
+                &["h1:package:tools"],
+                NodeSpec::File(FileNode {
+                    path: "/etc/app.conf".into(),
+                    content: Text::new(format!(
+                        "password={}\ttab\r\nend",
+                        secret_placeholder("app.password")
+                    )),
+                    mode: 0o600,
+                    owner: "app".into(),
+                    group: "app".into(),
+                }),
+            ),
+            node(
+                "h1:command:migrate",
+                &["h1:file:/etc/app.conf"],
+                NodeSpec::Command(CommandNode {
+                    name: "migrate".into(),
+                    run: "set -e\napp migrate\n".into(),
+                    unless: Some("app migrated".into()),
+                    creates: None,
+                }),
+            ),
+            node(
+                "h1:service:app.service",
+                &["h1:command:migrate"],
+                NodeSpec::Service(ServiceNode {
+                    unit: "app.service".into(),
+                    state: ServiceState::Running,
+                    enabled: true,
+                }),
+            ),
+            node(
+                "h1:container:app",
+                &["cluster:image:app", "h1:service:app.service"],
+                NodeSpec::Container(ContainerNode {
+                    name: "app".into(),
+                    image: "app".into(),
+                    env: BTreeMap::from([
+                        ("PLAIN".into(), EnvValue::Plain("x".into())),
+                        ("SECRET".into(), EnvValue::Secret("app.password".into())),
+                    ]),
+                    ports: vec!["80:80".into()],
+                    volumes: vec![],
+                    network: Some("host".into()),
+                    dns: vec!["127.0.0.1".into()],
+                    restart: "always".into(),
+                    args: vec!["--verbose".into()],
+                }),
+            ),
+            node(
+                "h1:health:app",
+                &["h1:container:app"],
+                NodeSpec::Health(HealthNode {
+                    name: "app".into(),
+                    probe: Probe::TcpExchange {
+                        address: "127.0.0.1:80".into(),
+                        send: "ping".into(),
+                        expect: "pong".into(),
+                    },
+                    retries: 3,
+                    interval_seconds: 1,
+                    timeout_seconds: 2,
+                }),
+            ),
+        ];
+        let hosts = BTreeMap::from([(
+            "h1".to_string(),
+            HostEntry {
+                address: "10.0.0.1".into(),
+                user: "root".into(),
+                port: 22,
+                roles: vec!["app".into()],
+            },
+        )]);
+        let secrets = BTreeMap::from([(
+            "app.password".to_string(),
+            SecretEntry {
+                source: SecretSource::Env("APP_PASSWORD".into()),
+                fingerprint: "00112233445566778899aabbccddeeff".into(),
+            },
+        )]);
+        Lockfile::from_unhashed(
+            ClusterInfo {
+                name: "test".into(),
+                domain: "test.example".into(),
+            },
+            hosts,
+            secrets,
+            nodes,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn every_node_kind_reads_back_to_the_same_nodes_and_the_same_bytes() {
+        let lockfile = every_kind();
+        let text = lockfile.to_toml();
+        let read = Lockfile::parse(&text, "test.lock").unwrap();
+        assert_eq!(read.nodes(), lockfile.nodes());
+        assert_eq!(read.secrets, lockfile.secrets);
+        assert_eq!(read.hosts, lockfile.hosts);
+        assert_eq!(read.to_toml(), text);
+    }
+
+    #[test]
+    fn dependencies_are_ordered_before_their_dependants() {
+        let lockfile = every_kind();
+        let order: Vec<String> = lockfile
+            .in_dependency_order()
+            .map(|node| node.name.to_string())
+            .collect();
+        let position = |name: &str| {
+            order
+                .iter()
+                .position(|candidate| candidate == name)
+                .unwrap()
+        };
+        assert!(position("h1:check:disk") < position("h1:package:tools"));
+        assert!(position("cluster:image:app") < position("h1:container:app"));
+        assert!(position("h1:container:app") < position("h1:health:app"));
+        assert_eq!(
+            lockfile
+                .node(&"h1:health:app".parse().unwrap())
+                .unwrap()
+                .name
+                .kind,
+            NodeKind::Health
+        );
+    }
+
+    #[test]
+    fn a_secret_nobody_declared_is_refused() {
+        let lockfile = every_kind();
+        let nodes: Vec<UnhashedNode> = lockfile
+            .nodes()
+            .iter()
+            .map(|node| UnhashedNode {
+                name: node.name.clone(),
+                deps: node.deps.iter().cloned().collect(),
+                spec: node.spec.clone(),
+            })
+            .collect();
+        let error = Lockfile::from_unhashed(
+            lockfile.cluster.clone(),
+            lockfile.hosts.clone(),
+            BTreeMap::new(),
+            nodes,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(error, GraphError::UnknownSecret { ref secret, .. } if secret == "app.password"),
+            "{error}"
+        );
+    }
+}

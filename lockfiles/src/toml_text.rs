@@ -19,19 +19,7 @@ pub fn key(text: &str) -> String {
 pub fn basic_string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
-    for character in text.chars() {
-        match character {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            control if control.is_control() => {
-                let _ = write!(out, "\\u{:04X}", control as u32);
-            }
-            other => out.push(other),
-        }
-    }
+    escape_into(&mut out, text, false);
     out.push('"');
     out
 }
@@ -50,11 +38,20 @@ pub fn multiline_string(text: &str) -> String {
     }
     let mut out = String::with_capacity(text.len() + 8);
     out.push_str("\"\"\"\n");
+    escape_into(&mut out, text, true);
+    out.push_str("\"\"\"");
+    out
+}
+
+/// Escapes `text` for a basic string; a multi-line one keeps newlines and tabs as they are.
+fn escape_into(out: &mut String, text: &str, multiline: bool) {
     for character in text.chars() {
         match character {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            '\n' | '\t' => out.push(character),
+            '\n' | '\t' if multiline => out.push(character),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             control if control.is_control() => {
                 let _ = write!(out, "\\u{:04X}", control as u32);
@@ -62,8 +59,6 @@ pub fn multiline_string(text: &str) -> String {
             other => out.push(other),
         }
     }
-    out.push_str("\"\"\"");
-    out
 }
 
 #[cfg(test)]

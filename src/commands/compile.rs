@@ -51,6 +51,9 @@ pub fn run(spec: &Path, output: Option<PathBuf>, locked: bool) -> Result<(), Fai
         if written { "wrote" } else { "unchanged:" },
         lockfile_path.display()
     );
+    // The process ends here: freeing hundreds of thousands of nodes one by one would only
+    // cost time (a tenth of a 10,000-host compile).
+    std::mem::forget(lockfile);
     Ok(())
 }
 

@@ -85,12 +85,7 @@ pub fn markdown(library: &ModuleLibrary) -> String {
                 let _ = write!(
                     meaning,
                     " One of {}.",
-                    schema
-                        .choices
-                        .iter()
-                        .map(|choice| format!("`{choice}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    crate::suggest::backticked(schema.choices.iter().map(String::as_str))
                 );
             }
             if let Some(role) = &schema.role {

@@ -141,6 +141,11 @@ pub fn check_value(
             type_name(item.get_ref())
         ))
         .at(source, &span)
+        .maybe_hint(crate::toml_reader::type_hint(
+            &schema.key,
+            schema.setting_type.describe(),
+            item.get_ref(),
+        ))
     };
     let value = item.get_ref();
     let checked = match schema.setting_type {
@@ -167,11 +172,16 @@ pub fn check_value(
                 return Err(wrong());
             };
             if schema.setting_type == SettingType::Port && !(1..=65535).contains(&number) {
+                let default = match &schema.default {
+                    Some(SettingValue::Integer(port)) => format!("; the default is {port}"),
+                    _ => String::new(),
+                };
                 return Err(Diagnostic::new(format!(
                     "`{}` in [{}] must be a port from 1 to 65535, found {number}",
                     schema.key, schema.section
                 ))
-                .at(source, &span));
+                .at(source, &span)
+                .hint(format!("choose a free port from 1 to 65535{default}")));
             }
             SettingValue::Integer(number)
         }
@@ -256,12 +266,7 @@ pub fn check_value(
             "`{}` in [{}] must be one of {}, found `{text}`",
             schema.key,
             schema.section,
-            schema
-                .choices
-                .iter()
-                .map(|choice| format!("`{choice}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            crate::suggest::backticked(schema.choices.iter().map(String::as_str))
         ))
         .at(source, &span)
         .maybe_hint(
