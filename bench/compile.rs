@@ -118,6 +118,7 @@ fn generate_spec(hosts: usize) -> String {
     spec.push_str(
         "[repository]\nurl = \"http://10.0.0.1:8080/debian\"\n\n[registry]\naddress = \"10.0.0.1:5000\"\n\n\
          [ntp]\nservers = [\"10.0.0.1\"]\n\n[haproxy]\nservices = [\"marathon:8080\", \"console:8000\"]\n\n\
+         [keepalived]\nvip = \"10.0.0.100/24\"\ninterface = \"eth0\"\nauth_pass = { file = \"secrets/console-session-key\" }\n\n\
          [console]\nsession_key = { file = \"secrets/console-session-key\" }\n",
     );
     spec

@@ -303,6 +303,7 @@ mod tests {
                     network: Some("host".into()),
                     dns: vec!["127.0.0.1".into()],
                     restart: "always".into(),
+                    cap_add: vec!["NET_ADMIN".into()],
                     args: vec!["--verbose".into()],
                 }),
             ),

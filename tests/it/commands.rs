@@ -12,7 +12,7 @@ fn show_lists_every_node_with_its_id() {
         .success();
     assert!(outcome.stdout.contains("node1:container:zookeeper"));
     assert!(outcome.stdout.contains("cluster:image:haproxy"));
-    assert!(outcome.stdout.contains("33 nodes on 1 hosts"));
+    assert!(outcome.stdout.contains("36 nodes on 1 hosts"));
 }
 
 #[test]
@@ -46,7 +46,7 @@ fn show_json_gives_name_kind_host_id_deps_and_for_files_path_and_content() {
         .success();
     let nodes = outcome.json();
     let nodes = nodes.as_array().unwrap();
-    assert_eq!(nodes.len(), 33);
+    assert_eq!(nodes.len(), 36);
     for node in nodes {
         for field in ["name", "kind", "host", "id", "deps"] {
             assert!(node.get(field).is_some(), "{field} in {node}");
@@ -132,7 +132,7 @@ fn graph_json_lists_nodes_and_edges() {
         .run()
         .success();
     let graph = outcome.json();
-    assert_eq!(graph["nodes"].as_array().unwrap().len(), 33);
+    assert_eq!(graph["nodes"].as_array().unwrap().len(), 36);
     assert!(
         graph["edges"]
             .as_array()

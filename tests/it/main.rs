@@ -6,6 +6,7 @@ mod compile_errors;
 mod determinism;
 mod lockfile_integrity;
 mod merkle_ids;
+mod platform_modules;
 mod secrets;
 mod spec_reference;
 mod support;

@@ -71,6 +71,20 @@ pub fn resolve_dependencies<'m>(
                         key,
                     )
                 }
+                RenderedDependency::Host { host, kind, key } => {
+                    if !spec.hosts.contains_key(host) {
+                        diagnostics.push(
+                            Diagnostic::new(format!(
+                                "`{}` needs `{kind}:{key}` on host `{host}`, which the spec does not have",
+                                node.name
+                            ))
+                            .at_location(at.location())
+                            .maybe_hint(did_you_mean(host, spec.hosts.keys().map(String::as_str))),
+                        );
+                        continue;
+                    }
+                    (vec![Scope::Host(host.clone())], *kind, key)
+                }
             };
             for scope in scopes {
                 let targets: Vec<usize> = if key == EVERY_KEY {

@@ -25,6 +25,11 @@ pub enum RenderedDependency {
         kind: NodeKind,
         key: String,
     },
+    Host {
+        host: String,
+        kind: NodeKind,
+        key: String,
+    },
 }
 
 /// A node rendered from a declaration, its dependencies not yet resolved.
@@ -198,6 +203,11 @@ fn emit_one<'m>(
             },
             DependencyReference::Role { role, kind, key } => RenderedDependency::Role {
                 role: role.clone(),
+                kind: *kind,
+                key: render_key(key)?,
+            },
+            DependencyReference::Host { host, kind, key } => RenderedDependency::Host {
+                host: render_key(host)?,
                 kind: *kind,
                 key: render_key(key)?,
             },

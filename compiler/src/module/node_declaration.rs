@@ -30,6 +30,13 @@ pub enum DependencyReference {
         kind: NodeKind,
         key: String,
     },
+    /// `{ host = "{{ mysql.master }}", node = "kind:key" }`: that node on one host, named
+    /// by a template.
+    Host {
+        host: String,
+        kind: NodeKind,
+        key: String,
+    },
 }
 
 /// One `[[node]]` (or `[[image]]`) of a module manifest, before rendering.
@@ -167,16 +174,31 @@ fn read_dependency(
         DeValue::Table(table) => {
             let mut reader =
                 TableReader::new(source, table, item.span(), "a dependency".to_string());
-            let role = reader.string("role", "\"master\"")?;
+            let role = reader.optional_string("role")?;
+            let host = reader.optional_string("host")?;
             let node = reader.string("node", "\"container:zookeeper\"")?;
             if let Some(unknown) = reader.unknown_keys().into_iter().next() {
                 return Err(unknown);
             }
             let (kind, key) = parse_target(&node.value, &node.span)?;
-            DependencyReference::Role {
-                role: role.value,
-                kind,
-                key,
+            match (role, host) {
+                (Some(role), None) => DependencyReference::Role {
+                    role: role.value,
+                    kind,
+                    key,
+                },
+                (None, Some(host)) => DependencyReference::Host {
+                    host: host.value,
+                    kind,
+                    key,
+                },
+                _ => {
+                    return Err(Diagnostic::new(
+                        "a dependency table names a `role` or a `host`, and one only",
+                    )
+                    .at(source, &item.span())
+                    .hint("write { role = \"master\", node = \"kind:key\" } or { host = \"{{ mysql.master }}\", node = \"kind:key\" }"));
+                }
             }
         }
         other => {

@@ -119,8 +119,9 @@ pub struct SettingSchema {
 }
 
 impl SettingSchema {
+    /// Without a default, the key must be given wherever the module runs.
     pub fn is_required(&self) -> bool {
-        self.default.is_none() && self.setting_type != SettingType::Secret
+        self.default.is_none()
     }
 }
 

@@ -190,25 +190,44 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
                     Some(default) => {
                         values.values.insert(schema.key.clone(), default.clone());
                     }
-                    None if schema.setting_type == SettingType::Secret => {}
-                    None => diagnostics.push(
-                        Diagnostic::new(format!(
+                    // Required only where the module runs: its settings mean nothing
+                    // elsewhere.
+                    None => {
+                        let owner = library
+                            .modules()
+                            .iter()
+                            .find(|module| module.name == section_owner[section]);
+                        let Some(owner) = owner else { continue };
+                        let first_user = hosts.values().find(|host| owner.applies_to(&host.roles));
+                        let Some(first_user) = first_user else {
+                            continue;
+                        };
+                        let mut diagnostic = Diagnostic::new(format!(
                             "[{section}] is missing the required key `{}`",
                             schema.key
                         ))
-                        .at(
-                            &source,
-                            &if values.span.is_some() {
-                                reader.header_span()
-                            } else {
-                                0..0
-                            },
-                        )
-                        .hint(format!(
-                            "add `{} = ...` to [{section}]: {}",
-                            schema.key, schema.doc
-                        )),
-                    ),
+                        .hint(if schema.setting_type == SettingType::Secret {
+                            format!(
+                                "add `{} = {{ env = \"VARIABLE\" }}` or `{{ file = \"path\" }}` to [{section}]: {}",
+                                schema.key, schema.doc
+                            )
+                        } else {
+                            format!("add `{} = ...` to [{section}]: {}", schema.key, schema.doc)
+                        });
+                        diagnostic = if values.span.is_some() {
+                            diagnostic.at(&source, &reader.header_span())
+                        } else if owner.applies_to_every_host() {
+                            diagnostic
+                                .at(&source, &end_of_file(&source))
+                                .note(format!("module `{}` runs on every host", owner.name))
+                        } else {
+                            diagnostic.at(&source, &first_user.roles_span).note(format!(
+                                "module `{}` runs on host `{}` because of its roles",
+                                owner.name, first_user.name
+                            ))
+                        };
+                        diagnostics.push(diagnostic);
+                    }
                 },
             }
         }
@@ -405,6 +424,13 @@ fn check_host_setting(
         }
     }
     None
+}
+
+/// The span of the spec's last line, where a missing section would be added.
+fn end_of_file(source: &SourceFile) -> std::ops::Range<usize> {
+    let text = source.text.trim_end();
+    let start = text.rfind('\n').map_or(0, |index| index + 1);
+    start..text.len()
 }
 
 /// A DNS label: lowercase letters, digits and `-`, not starting or ending with `-`.

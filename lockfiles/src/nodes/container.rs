@@ -23,6 +23,8 @@ pub struct ContainerNode {
     pub network: Option<String>,
     pub dns: Vec<String>,
     pub restart: String,
+    /// Linux capabilities added to the container (`--cap-add`), such as `NET_ADMIN`.
+    pub cap_add: Vec<String>,
     pub args: Vec<String>,
 }
 
@@ -62,6 +64,9 @@ impl ContainerNode {
         }
         if self.restart != Self::DEFAULT_RESTART {
             out.push(("restart", self.restart.as_str().into()));
+        }
+        if !self.cap_add.is_empty() {
+            out.push(("cap_add", Value::strings(&self.cap_add)));
         }
         if !self.args.is_empty() {
             out.push(("args", Value::strings(&self.args)));
@@ -108,6 +113,7 @@ impl ContainerNode {
             network: fields.optional_string("network")?,
             dns: fields.strings("dns")?,
             restart,
+            cap_add: fields.strings("cap_add")?,
             args: fields.strings("args")?,
         })
     }

@@ -1,0 +1,165 @@
+//! What the built-in modules render for a cluster with two load balancers and a MySQL pair:
+//! per-host differences where they belong, shared text where they do not.
+
+use crate::support::{Sandbox, cairn};
+
+const HA_SPEC: &str = r#"[cluster]
+name = "ha"
+domain = "ha.example"
+
+[hosts.lb1]
+address = "10.0.0.11"
+roles = ["loadbalancer"]
+
+[hosts.lb2]
+address = "10.0.0.12"
+roles = ["loadbalancer"]
+
+[hosts.db1]
+address = "10.0.0.21"
+roles = ["mysql"]
+
+[hosts.db2]
+address = "10.0.0.22"
+roles = ["mysql"]
+
+[repository]
+url = "http://10.0.0.1:8080/debian"
+
+[registry]
+address = "10.0.0.1:5000"
+
+[ntp]
+servers = ["10.0.0.1"]
+
+[keepalived]
+vip = "10.0.0.100/24"
+interface = "eth0"
+auth_pass = { file = "vrrp-pass" }
+
+[mysql]
+master = "db1"
+slave = "db2"
+replication_password = { file = "replication-pass" }
+root_password = { file = "root-pass" }
+"#;
+
+fn ha_sandbox() -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox
+        .write("cluster.toml", HA_SPEC)
+        .write("vrrp-pass", "vrrp-secret\n")
+        .write("replication-pass", "replication-secret\n")
+        .write("root-pass", "root-secret\n");
+    sandbox.compile().success();
+    sandbox
+}
+
+fn content(sandbox: &Sandbox, node: &str) -> String {
+    let outcome = cairn()
+        .current_dir(sandbox.path())
+        .args(["show", "cluster.lock", node, "--json"])
+        .run()
+        .success();
+    outcome.json()["content"]
+        .as_str()
+        .expect("a file node")
+        .to_string()
+}
+
+#[test]
+fn the_first_load_balancer_is_keepalived_master_and_each_peers_with_the_other() {
+    let sandbox = ha_sandbox();
+    let first = content(&sandbox, "lb1:file:/etc/cairn/keepalived/keepalived.conf");
+    let second = content(&sandbox, "lb2:file:/etc/cairn/keepalived/keepalived.conf");
+    assert!(
+        first.contains("state MASTER") && first.contains("priority 150"),
+        "{first}"
+    );
+    assert!(
+        second.contains("state BACKUP") && second.contains("priority 100"),
+        "{second}"
+    );
+    assert!(first.contains("unicast_src_ip 10.0.0.11") && first.contains("        10.0.0.12\n"));
+    assert!(second.contains("unicast_src_ip 10.0.0.12") && second.contains("        10.0.0.11\n"));
+    assert!(first.contains("auth_pass @@CAIRN_SECRET(keepalived.auth_pass)@@"));
+    assert!(!sandbox.read("cluster.lock").contains("vrrp-secret"));
+}
+
+#[test]
+fn the_mysql_pair_has_distinct_server_ids_and_only_the_slave_is_read_only() {
+    let sandbox = ha_sandbox();
+    let master = content(&sandbox, "db1:file:/etc/cairn/mysql/cairn.cnf");
+    let slave = content(&sandbox, "db2:file:/etc/cairn/mysql/cairn.cnf");
+    assert!(
+        master.contains("server-id = 1") && !master.contains("read-only"),
+        "{master}"
+    );
+    assert!(
+        slave.contains("server-id = 2") && slave.contains("read-only = ON"),
+        "{slave}"
+    );
+    let lock = sandbox.read("cluster.lock");
+    for secret in ["replication-secret", "root-secret"] {
+        assert!(!lock.contains(secret));
+    }
+}
+
+#[test]
+fn only_the_slave_checks_replication_after_the_master_answers() {
+    let sandbox = ha_sandbox();
+    let nodes = sandbox.nodes();
+    assert!(!nodes.contains_key("db1:health:mysql-replication"));
+    let (_, deps) = &nodes["db2:health:mysql-replication"];
+    assert!(
+        deps.contains(&"db1:health:mysql-ping".to_string()),
+        "{deps:?}"
+    );
+    assert!(
+        deps.contains(&"db2:health:mysql-ping".to_string()),
+        "{deps:?}"
+    );
+}
+
+#[test]
+fn a_mysql_master_without_the_mysql_role_is_refused() {
+    let sandbox = ha_sandbox();
+    sandbox.edit("cluster.toml", |text| {
+        text.replace("master = \"db1\"", "master = \"lb1\"")
+    });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("`master` in [mysql] names host `lb1`, which does not have the role `mysql`")
+        .stderr_has("cluster.toml:36:10")
+        .stderr_has("hint: add `mysql` to the roles of [hosts.lb1]");
+}
+
+#[test]
+fn a_required_secret_left_out_is_named_with_the_host_that_needs_it() {
+    let sandbox = ha_sandbox();
+    sandbox.edit("cluster.toml", |text| {
+        text.replace("auth_pass = { file = \"vrrp-pass\" }\n", "")
+    });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("[keepalived] is missing the required key `auth_pass`")
+        .stderr_has("hint: add `auth_pass = { env = \"VARIABLE\" }` or `{ file = \"path\" }` to [keepalived]");
+}
+
+#[test]
+fn the_same_haproxy_config_is_one_text_for_both_load_balancers() {
+    let sandbox = ha_sandbox();
+    let nodes = sandbox.nodes();
+    assert_eq!(
+        nodes["lb1:file:/etc/cairn/haproxy/haproxy.cfg"].0,
+        nodes["lb2:file:/etc/cairn/haproxy/haproxy.cfg"].0
+    );
+    let lock = sandbox.read("cluster.lock");
+    assert_eq!(
+        lock.matches("\nresolvers consul\n").count(),
+        1,
+        "stored once in [content]"
+    );
+}
