@@ -44,6 +44,28 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+    /// Show what an apply would do on each host, and why, touching nothing.
+    Plan {
+        lockfile: PathBuf,
+        #[command(flatten)]
+        connection: ConnectionArguments,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply a lockfile (or a spec: compiled first) to its hosts.
+    Apply {
+        /// A lockfile, or a spec (`.toml`) to compile into `cluster.lock` beside it first.
+        target: PathBuf,
+        #[command(flatten)]
+        connection: ConnectionArguments,
+        /// Print a JSON summary on standard output.
+        #[arg(long)]
+        json: bool,
+        /// Print every node that runs, not only failures.
+        #[arg(short, long)]
+        verbose: bool,
+    },
     /// List the modules (built-in and the spec's) and every setting they accept.
     Modules {
         /// A folder of your own modules to include (repeatable).
@@ -53,6 +75,25 @@ pub enum Command {
         #[arg(long)]
         markdown: bool,
     },
+}
+
+/// How to reach the hosts.
+#[derive(Debug, clap::Args)]
+pub struct ConnectionArguments {
+    /// Nodes and host connections in flight at once.
+    #[arg(long, short, default_value_t = 32)]
+    pub jobs: usize,
+    /// A private key to offer after ssh-agent's (repeatable). Default: ~/.ssh/id_ed25519,
+    /// id_ecdsa, id_rsa.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
+    /// The known_hosts file host keys are checked against [default: ~/.ssh/known_hosts].
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+    /// Trust the key of a host not yet in known_hosts, and record it. A changed key is
+    /// always refused.
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

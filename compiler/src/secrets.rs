@@ -1,7 +1,7 @@
 //! Secret fingerprints: what the lockfile holds in place of a secret's value.
 //!
 //! A fingerprint is blake3, keyed by a key derived from the cluster's `fingerprint_key`
-//! secret (or, without one, from the cluster name), over the secret's name and value. A
+//! secret (required as soon as the spec has secrets), over the secret's name and value. A
 //! rotated secret changes its fingerprint, so the nodes that use it change id and re-run;
 //! the value itself is read, hashed and dropped, and never written anywhere.
 
@@ -44,7 +44,19 @@ pub fn fingerprint_secrets(
                 .into());
             }
         },
-        None => spec.name.as_bytes().to_vec(),
+        None => match spec.secrets.iter().next() {
+            // Without secrets there is nothing to fingerprint.
+            None => Vec::new(),
+            Some((name, reference)) => {
+                return Err(Diagnostic::new(format!(
+                    "the spec has secrets (`{name}` is one) but no `fingerprint_key` in [cluster]"
+                ))
+                .at(&spec.source, &reference.span)
+                .note("without a key of its own, a weak secret could be guessed from its fingerprint in the lockfile")
+                .hint("make a random key, `head -c 32 /dev/urandom | base64 > secrets/fingerprint.key`, keep it out of version control, and add `fingerprint_key = { file = \"secrets/fingerprint.key\" }` to [cluster]")
+                .into());
+            }
+        },
     };
     let key = blake3::derive_key(KEY_CONTEXT, &key_material);
 
@@ -54,6 +66,10 @@ pub fn fingerprint_secrets(
     for (name, reference) in &spec.secrets {
         let source = match &reference.value {
             SecretReference::Env(variable) => SecretSource::Env(variable.clone()),
+            // An absolute path is kept as written: it names the same file from anywhere.
+            SecretReference::File(path) if Path::new(path).is_absolute() => {
+                SecretSource::File(path.clone())
+            }
             SecretReference::File(path) => {
                 SecretSource::File(relative_to(&spec.directory.join(path), lockfile_directory))
             }
@@ -101,6 +117,17 @@ pub fn fingerprint_secrets(
 }
 
 fn read_secret(reference: &SecretReference, directory: &Path) -> Result<Vec<u8>, String> {
+    let raw = read_raw_secret(reference, directory)?;
+    // One trailing newline (from `echo value > file`) is not part of the secret; apply
+    // reads it the same way.
+    let trimmed = raw
+        .strip_suffix(b"\r\n")
+        .or_else(|| raw.strip_suffix(b"\n"))
+        .unwrap_or(&raw);
+    Ok(trimmed.to_vec())
+}
+
+fn read_raw_secret(reference: &SecretReference, directory: &Path) -> Result<Vec<u8>, String> {
     match reference {
         SecretReference::Env(variable) => std::env::var_os(variable)
             .map(|value| value.into_encoded_bytes())

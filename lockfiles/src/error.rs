@@ -21,6 +21,8 @@ pub enum GraphError {
     UnknownSecret { node: NodeName, secret: String },
     #[error("node `{node}` is on host `{host}`, which the lockfile does not declare")]
     UnknownHost { node: NodeName, host: String },
+    #[error("node `{name}`: {problem}")]
+    InvalidName { name: NodeName, problem: String },
     #[error("node `{name}` has key `{key}` in its name but `{field}` holds a different value")]
     KeyMismatch {
         name: NodeName,

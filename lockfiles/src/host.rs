@@ -1,3 +1,45 @@
+use std::fmt;
+use std::str::FromStr;
+
+/// How cairn reaches a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TransportKind {
+    /// Over SSH, to `user@address:port`.
+    #[default]
+    Ssh,
+    /// On the machine running cairn itself (a sandbox, a chroot, the control host).
+    Local,
+}
+
+impl TransportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Ssh => "ssh",
+            TransportKind::Local => "local",
+        }
+    }
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TransportKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "ssh" => Ok(TransportKind::Ssh),
+            "local" => Ok(TransportKind::Local),
+            other => Err(format!(
+                "`{other}` is not a transport; expected `ssh` or `local`"
+            )),
+        }
+    }
+}
+
 /// A host as apply needs to reach it. Written into the lockfile so that apply needs nothing
 /// but the lockfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -7,4 +49,8 @@ pub struct HostEntry {
     pub port: u16,
     /// Sorted, without duplicates.
     pub roles: Vec<String>,
+    pub transport: TransportKind,
+    /// A folder under which all the host's paths and cairn's state live (a sandbox, a
+    /// chroot, several test hosts on one machine). `None`: the host's own `/`.
+    pub root: Option<String>,
 }

@@ -38,7 +38,7 @@ pub use canonical::{CanonicalInputs, canonical_inputs};
 pub use content::{ContentHash, Text};
 pub use error::{GraphError, LockError};
 pub use graph::topological_order;
-pub use host::HostEntry;
+pub use host::{HostEntry, TransportKind};
 pub use lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, UnhashedNode};
 pub use node::Node;
 pub use node_id::NodeId;

@@ -29,6 +29,42 @@ pub struct UnhashedNode {
     pub spec: NodeSpec,
 }
 
+/// A name must be whole: a key of printable characters, images cluster-wide and only
+/// images, and a container depending on the image it runs (so a new image replaces it).
+fn check_name(node: &UnhashedNode) -> Result<(), GraphError> {
+    let invalid = |problem: String| GraphError::InvalidName {
+        name: node.name.clone(),
+        problem,
+    };
+    if node.name.key.is_empty() || node.name.key.chars().any(char::is_control) {
+        return Err(invalid(
+            "a key must be non-empty, without control characters".to_string(),
+        ));
+    }
+    let cluster_wide = node.name.host().is_none();
+    let image = node.name.kind == crate::node_kind::NodeKind::Image;
+    if cluster_wide != image {
+        return Err(invalid(if image {
+            "an image is cluster-wide: its name starts with `cluster:`".to_string()
+        } else {
+            "only images are cluster-wide; every other node belongs to a host".to_string()
+        }));
+    }
+    if let NodeSpec::Container(container) = &node.spec {
+        let image_name = NodeName::new(
+            crate::node_name::Scope::Cluster,
+            crate::node_kind::NodeKind::Image,
+            container.image.as_str(),
+        );
+        if !node.deps.contains(&image_name) {
+            return Err(invalid(format!(
+                "a container must depend on its image, `{image_name}`"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A validated lockfile: every dependency exists, there is no cycle, every secret and host
 /// a node names is declared, and every id is the hash of its node's inputs.
 #[derive(Debug, Clone)]
@@ -53,6 +89,7 @@ impl Lockfile {
     ) -> Result<Self, GraphError> {
         unhashed.sort_by(|left, right| left.name.cmp(&right.name));
         for node in &unhashed {
+            check_name(node)?;
             if let Some(host) = node.name.host()
                 && !hosts.contains_key(host)
             {
@@ -143,6 +180,12 @@ impl Lockfile {
     /// Every node, dependencies before dependants.
     pub fn in_dependency_order(&self) -> impl Iterator<Item = &Node> {
         self.order.iter().map(|&position| &self.nodes[position])
+    }
+
+    /// The id of a node's own inputs, leaving its dependencies out: a host records it so the
+    /// planner can tell "this node changed" from "something it depends on changed".
+    pub fn inputs_id(&self, node: &Node) -> NodeId {
+        node_id(node.spec.kind(), &node.spec.inputs(), &[], &self.secrets)
     }
 
     /// Everything that went into a node's id.
@@ -330,6 +373,8 @@ mod tests {
                 user: "root".into(),
                 port: 22,
                 roles: vec!["app".into()],
+                transport: crate::host::TransportKind::Local,
+                root: Some("/srv/sandbox/h1".into()),
             },
         )]);
         let secrets = BTreeMap::from([(

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::content::{ContentHash, Text};
 use crate::error::LockError;
-use crate::host::HostEntry;
+use crate::host::{HostEntry, TransportKind};
 use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, UnhashedNode};
 use crate::node_id::NodeId;
 use crate::node_name::NodeName;
@@ -45,6 +45,8 @@ struct HostWire {
     user: String,
     port: u16,
     roles: Vec<String>,
+    transport: Option<String>,
+    root: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -98,21 +100,26 @@ pub(crate) fn read(text: &str, origin: &str) -> Result<Lockfile, LockError> {
         content.insert(hash, text);
     }
 
-    let hosts = wire
-        .hosts
-        .into_iter()
-        .map(|(name, host)| {
-            (
-                name,
-                HostEntry {
-                    address: host.address,
-                    user: host.user,
-                    port: host.port,
-                    roles: host.roles,
-                },
-            )
-        })
-        .collect();
+    let mut hosts = BTreeMap::new();
+    for (name, host) in wire.hosts {
+        let transport = match host.transport.as_deref() {
+            None => TransportKind::Ssh,
+            Some(text) => text
+                .parse()
+                .map_err(|message: String| invalid(format!("[hosts.{name}]: {message}")))?,
+        };
+        hosts.insert(
+            name,
+            HostEntry {
+                address: host.address,
+                user: host.user,
+                port: host.port,
+                roles: host.roles,
+                transport,
+                root: host.root,
+            },
+        );
+    }
     let mut secrets = BTreeMap::new();
     for (name, secret) in wire.secrets {
         let source = match (secret.env, secret.file) {

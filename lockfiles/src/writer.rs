@@ -38,6 +38,12 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
         let _ = writeln!(out, "user = {}", basic_string(&host.user));
         let _ = writeln!(out, "port = {}", host.port);
         let _ = writeln!(out, "roles = {}", inline_list(&Value::strings(&host.roles)));
+        if host.transport != crate::host::TransportKind::Ssh {
+            let _ = writeln!(out, "transport = {}", basic_string(host.transport.as_str()));
+        }
+        if let Some(root) = &host.root {
+            let _ = writeln!(out, "root = {}", basic_string(root));
+        }
     }
 
     for (name, secret) in &lockfile.secrets {

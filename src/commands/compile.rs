@@ -8,11 +8,24 @@ use crate::failure::Failure;
 /// The lockfile's name when `-o` is not given: beside the spec.
 const DEFAULT_LOCKFILE: &str = "cluster.lock";
 
-pub fn run(spec: &Path, output: Option<PathBuf>, locked: bool) -> Result<(), Failure> {
-    let lockfile_path = output.unwrap_or_else(|| match spec.parent() {
+/// Where `cairn compile SPEC` writes the lockfile without `-o`.
+pub fn default_lockfile_path(spec: &Path) -> PathBuf {
+    match spec.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.join(DEFAULT_LOCKFILE),
         _ => PathBuf::from(DEFAULT_LOCKFILE),
-    });
+    }
+}
+
+pub fn run(spec: &Path, output: Option<PathBuf>, locked: bool) -> Result<(), Failure> {
+    let lockfile_path = output.unwrap_or_else(|| default_lockfile_path(spec));
+    // The process ends after this: freeing hundreds of thousands of nodes one by one would
+    // only cost time (a tenth of a 10,000-host compile).
+    compile_to(spec, &lockfile_path, locked).map(std::mem::forget)
+}
+
+/// Compiles `spec`; unless `locked`, writes the lockfile. Returns the lockfile.
+pub fn compile_to(spec: &Path, lockfile_path: &Path, locked: bool) -> Result<Lockfile, Failure> {
+    let lockfile_path = lockfile_path.to_path_buf();
     let options = CompileOptions {
         lockfile_path: lockfile_path.clone(),
         keep_unreadable_secrets: true,
@@ -32,7 +45,7 @@ pub fn run(spec: &Path, output: Option<PathBuf>, locked: bool) -> Result<(), Fai
         let existing = std::fs::read_to_string(&lockfile_path).unwrap_or_default();
         if existing == lockfile.to_toml() {
             eprintln!("{} is up to date ({summary})", lockfile_path.display());
-            return Ok(());
+            return Ok(lockfile);
         }
         let changed = match Lockfile::read(&lockfile_path) {
             Ok(previous) => describe_changes(&previous, &lockfile),
@@ -51,10 +64,7 @@ pub fn run(spec: &Path, output: Option<PathBuf>, locked: bool) -> Result<(), Fai
         if written { "wrote" } else { "unchanged:" },
         lockfile_path.display()
     );
-    // The process ends here: freeing hundreds of thousands of nodes one by one would only
-    // cost time (a tenth of a 10,000-host compile).
-    std::mem::forget(lockfile);
-    Ok(())
+    Ok(lockfile)
 }
 
 /// Counts of nodes added, removed and changed between two lockfiles.

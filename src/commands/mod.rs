@@ -1,10 +1,13 @@
 //! One file per command: each takes its arguments and calls into the libraries.
 
+mod apply;
 mod compile;
+mod connection;
 mod explain;
 mod graph;
 mod lookup;
 mod modules;
+mod plan;
 mod show;
 
 use crate::cli::Command;
@@ -24,6 +27,17 @@ pub fn run(command: Command) -> Result<(), Failure> {
         } => show::run(&lockfile, node.as_deref(), json),
         Command::Explain { lockfile, node } => explain::run(&lockfile, &node),
         Command::Graph { lockfile, format } => graph::run(&lockfile, format),
+        Command::Plan {
+            lockfile,
+            connection,
+            json,
+        } => plan::run(&lockfile, &connection, json),
+        Command::Apply {
+            target,
+            connection,
+            json,
+            verbose,
+        } => apply::run(&target, &connection, json, verbose),
         Command::Modules { folders, markdown } => modules::run(&folders, markdown),
     }
 }

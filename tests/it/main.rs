@@ -7,6 +7,7 @@ mod determinism;
 mod lockfile_integrity;
 mod merkle_ids;
 mod platform_modules;
+mod review_regressions;
 mod secrets;
 mod spec_reference;
 mod support;

@@ -6,6 +6,7 @@ use crate::support::{Sandbox, cairn};
 const HA_SPEC: &str = r#"[cluster]
 name = "ha"
 domain = "ha.example"
+fingerprint_key = { file = "fingerprint.key" }
 
 [hosts.lb1]
 address = "10.0.0.11"
@@ -50,7 +51,8 @@ fn ha_sandbox() -> Sandbox {
         .write("cluster.toml", HA_SPEC)
         .write("vrrp-pass", "vrrp-secret\n")
         .write("replication-pass", "replication-secret\n")
-        .write("root-pass", "root-secret\n");
+        .write("root-pass", "root-secret\n")
+        .write("fingerprint.key", "a-test-fingerprint-key\n");
     sandbox.compile().success();
     sandbox
 }
@@ -73,11 +75,11 @@ fn the_first_load_balancer_is_keepalived_master_and_each_peers_with_the_other() 
     let first = content(&sandbox, "lb1:file:/etc/cairn/keepalived/keepalived.conf");
     let second = content(&sandbox, "lb2:file:/etc/cairn/keepalived/keepalived.conf");
     assert!(
-        first.contains("state MASTER") && first.contains("priority 150"),
+        first.contains("state MASTER") && first.contains("priority 240"),
         "{first}"
     );
     assert!(
-        second.contains("state BACKUP") && second.contains("priority 100"),
+        second.contains("state BACKUP") && second.contains("priority 230"),
         "{second}"
     );
     assert!(first.contains("unicast_src_ip 10.0.0.11") && first.contains("        10.0.0.12\n"));
@@ -131,7 +133,7 @@ fn a_mysql_master_without_the_mysql_role_is_refused() {
         .compile()
         .code(2)
         .stderr_has("`master` in [mysql] names host `lb1`, which does not have the role `mysql`")
-        .stderr_has("cluster.toml:36:10")
+        .stderr_has("cluster.toml:37:10")
         .stderr_has("hint: add `mysql` to the roles of [hosts.lb1]");
 }
 

@@ -22,6 +22,6 @@ fn the_readme_documents_every_setting_of_every_built_in_module() {
         .expect("the README marks the reference's end");
     assert!(
         readme[start..end].trim() == generated.trim(),
-        "the README's spec reference is stale: run `cargo run -q -- modules --markdown` and paste it between the markers"
+        "the README's spec reference is stale: run scripts/update-spec-reference"
     );
 }

@@ -56,6 +56,8 @@ pub fn build_lockfile(
                     user: host.user.clone(),
                     port: host.port,
                     roles: host.roles.clone(),
+                    transport: host.transport,
+                    root: host.root.clone(),
                 },
             )
         })

@@ -214,6 +214,21 @@ fn emit_one<'m>(
         };
         dependencies.push((rendered, at));
     }
+    if let NodeSpec::Container(container) = &spec {
+        // A container runs its image: depending on it makes a new image replace it.
+        let image_field = declaration
+            .fields
+            .iter()
+            .find(|(key, _)| key.value == "image")
+            .map_or_else(|| declaration.span.clone(), |(_, value)| value.span.clone());
+        dependencies.push((
+            RenderedDependency::Local {
+                kind: NodeKind::Image,
+                key: container.image.clone(),
+            },
+            SourceSpan::new(&module.manifest, image_field),
+        ));
+    }
     Ok(EmittedNode {
         name,
         spec,

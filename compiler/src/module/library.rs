@@ -128,6 +128,12 @@ impl ModuleLibrary {
         }
     }
 
+    /// Takes a module out of the library, returning it.
+    pub fn remove(&mut self, name: &str) -> Option<Module> {
+        let position = self.modules.iter().position(|module| module.name == name)?;
+        Some(self.modules.remove(position))
+    }
+
     /// Every module, sorted by name.
     pub fn modules(&self) -> &[Module] {
         &self.modules

@@ -20,6 +20,8 @@ pub enum SettingType {
     Strings,
     /// An absolute path.
     Path,
+    /// An array of absolute paths.
+    Paths,
     /// A size such as `"20GiB"`; templates see bytes.
     Size,
     /// A table of absolute path to size; templates see a table of path to bytes.
@@ -33,13 +35,14 @@ pub enum SettingType {
 }
 
 impl SettingType {
-    pub const NAMES: [&'static str; 11] = [
+    pub const NAMES: [&'static str; 12] = [
         "string",
         "integer",
         "port",
         "boolean",
         "strings",
         "path",
+        "paths",
         "size",
         "path_sizes",
         "host",
@@ -55,6 +58,7 @@ impl SettingType {
             "boolean" => SettingType::Boolean,
             "strings" => SettingType::Strings,
             "path" => SettingType::Path,
+            "paths" => SettingType::Paths,
             "size" => SettingType::Size,
             "path_sizes" => SettingType::PathSizes,
             "host" => SettingType::Host,
@@ -73,6 +77,7 @@ impl SettingType {
             SettingType::Boolean => "a boolean",
             SettingType::Strings => "an array of strings",
             SettingType::Path => "an absolute path",
+            SettingType::Paths => "an array of absolute paths",
             SettingType::Size => "a size such as \"20GiB\"",
             SettingType::PathSizes => {
                 "a table of absolute path to size, such as { \"/var/lib/docker\" = \"20GiB\" }"
@@ -190,11 +195,22 @@ pub fn check_value(
             DeValue::Boolean(flag) => SettingValue::Boolean(*flag),
             _ => return Err(wrong()),
         },
-        SettingType::Strings | SettingType::Hosts => match value {
+        SettingType::Strings | SettingType::Hosts | SettingType::Paths => match value {
             DeValue::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for element in items.iter() {
                     match element.get_ref() {
+                        DeValue::String(text)
+                            if schema.setting_type == SettingType::Paths
+                                && !text.starts_with('/') =>
+                        {
+                            return Err(Diagnostic::new(format!(
+                                "`{}` in [{}] must hold absolute paths, found `{text}`",
+                                schema.key, schema.section
+                            ))
+                            .at(source, &element.span())
+                            .hint("write the full path, starting with `/`"));
+                        }
                         DeValue::String(text) => out.push(text.to_string()),
                         _ => {
                             return Err(Diagnostic::new(format!(
@@ -216,7 +232,17 @@ pub fn check_value(
             DeValue::String(text) => SettingValue::Integer(
                 parse_size(text).map_err(|message| size_error(schema, source, &span, message))?,
             ),
-            DeValue::Integer(_) => SettingValue::Integer(integer_of(value).ok_or_else(wrong)?),
+            DeValue::Integer(_) => match integer_of(value) {
+                Some(bytes) if bytes >= 0 => SettingValue::Integer(bytes),
+                _ => {
+                    return Err(size_error(
+                        schema,
+                        source,
+                        &span,
+                        "a size cannot be negative".to_string(),
+                    ));
+                }
+            },
             _ => return Err(wrong()),
         },
         SettingType::PathSizes => match value {
@@ -234,7 +260,17 @@ pub fn check_value(
                     let bytes = match size.get_ref() {
                         DeValue::String(text) => parse_size(text)
                             .map_err(|message| size_error(schema, source, &size.span(), message))?,
-                        DeValue::Integer(_) => integer_of(size.get_ref()).unwrap_or_default(),
+                        DeValue::Integer(_) => match integer_of(size.get_ref()) {
+                            Some(bytes) if bytes >= 0 => bytes,
+                            _ => {
+                                return Err(size_error(
+                                    schema,
+                                    source,
+                                    &size.span(),
+                                    "a size cannot be negative".to_string(),
+                                ));
+                            }
+                        },
                         other => {
                             return Err(Diagnostic::new(format!(
                                 "the size for `{path_text}` must be a string such as \"20GiB\", found {}",

@@ -100,8 +100,13 @@ impl<'env> Renderer<'env> {
             .borrow_mut()
             .entry(name)
             .or_insert_with(|| {
+                // What an included, imported or extended template reads is not among this
+                // one's variables: such a template is rendered per host, to be safe.
+                let composes = ["include", "import", "extends"]
+                    .iter()
+                    .any(|keyword| file.text.contains(keyword));
                 let variables = template.undeclared_variables(false);
-                variables.contains("host") || variables.contains("item")
+                composes || variables.contains("host") || variables.contains("item")
             });
         let key = if depends_on_host {
             let item = context

@@ -15,6 +15,8 @@ pub struct HostSpec {
     pub port: u16,
     /// Sorted, without duplicates.
     pub roles: Vec<String>,
+    pub transport: cairn_lockfiles::TransportKind,
+    pub root: Option<String>,
     pub span: Range<usize>,
     pub roles_span: Range<usize>,
 }

@@ -14,12 +14,21 @@ use crate::toml_reader::{Located, TableReader, parse_document};
 
 const FIXED_SECTIONS: [&str; 2] = ["cluster", "hosts"];
 
+/// The start of a secret placeholder: no spec value may smuggle one into a template.
+const PLACEHOLDER_MARKER: &str = "@@CAIRN_SECRET(";
+
 /// Names templates already use: a settings section named so would hide them.
 const RESERVED_SECTIONS: [&str; 5] = ["cluster", "hosts", "host", "roles", "item"];
 
 /// Parses and checks a spec. `directory` is the folder holding it.
 pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, CompileError> {
     let mut diagnostics = Diagnostics::default();
+    if let Some(offset) = source.text.find(PLACEHOLDER_MARKER) {
+        return Err(Diagnostic::new("the spec holds the marker cairn uses for secret placeholders")
+            .at(&source, &(offset..offset + PLACEHOLDER_MARKER.len()))
+            .hint("a secret is a reference, `{ env = \"NAME\" }` or `{ file = \"path\" }`; cairn puts it where templates use it")
+            .into());
+    }
     let parsed = parse_document(&source)?;
     let document = parsed.get_ref();
     let mut top = TableReader::new(&source, document, parsed.span(), "the spec");
@@ -29,6 +38,7 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
     let mut domain = String::new();
     let mut fingerprint_key = None;
     let mut module_folders = Vec::new();
+    let mut excluded_names = Vec::new();
     match top.optional_table("cluster")? {
         None => diagnostics.push(
             Diagnostic::new("the spec has no [cluster] table")
@@ -57,6 +67,12 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
             if let Some(folders) = diagnostics.ok(reader.string_array("modules")).flatten() {
                 module_folders = folders.value;
             }
+            if let Some(names) = diagnostics
+                .ok(reader.string_array("exclude_modules"))
+                .flatten()
+            {
+                excluded_names = names.value;
+            }
             if let Some(item) = reader.get("fingerprint_key") {
                 fingerprint_key = diagnostics.ok(secret_reference(
                     item,
@@ -84,6 +100,30 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
             diagnostics.extend(errors);
         }
     }
+    // Modules the operator leaves out (hosts initialised by other means, say).
+    let mut excluded: BTreeMap<String, crate::module::manifest::Module> = BTreeMap::new();
+    for name in &excluded_names {
+        match library.remove(&name.value) {
+            Some(module) => {
+                excluded.insert(name.value.clone(), module);
+            }
+            None => {
+                let known: Vec<&str> = library
+                    .modules()
+                    .iter()
+                    .map(|module| module.name.as_str())
+                    .collect();
+                diagnostics.push(
+                    Diagnostic::new(format!(
+                        "`exclude_modules` names `{}`, which is not a module",
+                        name.value
+                    ))
+                    .at(&source, &name.span)
+                    .maybe_hint(did_you_mean(&name.value, known.iter().copied())),
+                );
+            }
+        }
+    }
     let known_roles = library.roles();
 
     // [hosts.<name>]
@@ -92,6 +132,11 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
         None => diagnostics.push(
             Diagnostic::new("the spec has no hosts")
                 .at(&source, &(0..0))
+                .hint("add a [hosts.<name>] table for each host, with `address` and `roles`"),
+        ),
+        Some((table, span)) if table.is_empty() => diagnostics.push(
+            Diagnostic::new("[hosts] names no host")
+                .at(&source, &span)
                 .hint("add a [hosts.<name>] table for each host, with `address` and `roles`"),
         ),
         Some((table, _)) => {
@@ -243,6 +288,25 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
         .collect();
     for (key, _) in document.iter() {
         let section = key.get_ref().as_ref();
+        if let Some(module) = excluded.values().find(|module| {
+            module
+                .settings
+                .iter()
+                .any(|schema| schema.section == section)
+        }) {
+            diagnostics.push(
+                Diagnostic::new(format!(
+                    "[{section}] configures module `{}`, which `exclude_modules` leaves out",
+                    module.name
+                ))
+                .at(&source, &key.span())
+                .hint(format!(
+                    "remove [{section}], or stop excluding `{}`",
+                    module.name
+                )),
+            );
+            continue;
+        }
         if !valid_sections.contains(section) {
             diagnostics.push(
                 Diagnostic::new(format!("unknown section [{section}]"))
@@ -352,6 +416,28 @@ fn read_host(
     let port = reader
         .optional_integer("port", 1, 65535)?
         .map_or(22, |located| located.value as u16);
+    let transport = match reader.optional_string("transport")? {
+        None => cairn_lockfiles::TransportKind::Ssh,
+        Some(located) => located.value.parse().map_err(|message: String| {
+            reader
+                .error(&located.span, message)
+                .hint("`ssh` (the default) reaches the host over SSH; `local` is the machine running cairn")
+        })?,
+    };
+    let root = match reader.optional_string("root")? {
+        None => None,
+        Some(located)
+            if located.value.starts_with('/')
+                && !located.value.trim_end_matches('/').is_empty() =>
+        {
+            Some(located.value.trim_end_matches('/').to_string())
+        }
+        Some(located) => {
+            return Err(reader
+                .error(&located.span, format!("`root` must be an absolute path other than `/`, found `{}`", located.value))
+                .hint("write the folder the host's files and state live under, such as \"/srv/sandbox/node1\""));
+        }
+    };
     let roles_located = reader
         .string_array("roles")?
         .ok_or_else(|| reader.missing("roles", "[\"master\"]"))?;
@@ -379,6 +465,8 @@ fn read_host(
         user,
         port,
         roles,
+        transport,
+        root,
         span: item.span(),
         roles_span: roles_located.span,
     })

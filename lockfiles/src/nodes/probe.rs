@@ -14,7 +14,8 @@ pub enum Probe {
     DiskFree { path: String, minimum_bytes: u64 },
     /// Nothing listens on TCP `port`.
     PortFree { port: u16 },
-    /// The system clock is synchronised, within `max_offset_ms`.
+    /// As a check: the host's clock is within `max_offset_ms` of the control machine's. As a
+    /// health probe: the host's NTP client says the clock is synchronised.
     ClockSync { max_offset_ms: u64 },
     /// A TCP connection to `address` (`host:port`) succeeds.
     TcpConnect { address: String },

@@ -1,0 +1,254 @@
+//! `cairn plan` and `cairn apply`: reach every host (in parallel), lock it (apply only),
+//! read its facts, plan, run, remove orphans, report.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use cairn_lockfiles::{HostEntry, Lockfile, NodeName, TransportKind};
+
+use crate::facts::{HostFacts, file_paths, gather};
+use crate::host_lock::{HostLock, LockFailure, acquire};
+use crate::host_paths::HostPaths;
+use crate::kinds::remove_orphan;
+use crate::plan::{Plan, plan};
+use crate::report::{ApplyReport, HostReport, NodeOutcome};
+use crate::scheduler::{HostHandle, run};
+use crate::secrets::Secrets;
+use crate::transport::{LocalTransport, SshOptions, SshTransport, Transport};
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Nodes (and host connections) in flight at once.
+    pub jobs: usize,
+    pub ssh: SshOptions,
+    /// The lockfile's folder: secret files are relative to it.
+    pub lockfile_directory: PathBuf,
+}
+
+/// The transport a host's entry asks for.
+pub fn transport_for(host: &HostEntry, ssh: &SshOptions) -> Arc<dyn Transport> {
+    match host.transport {
+        TransportKind::Local => Arc::new(LocalTransport),
+        TransportKind::Ssh => Arc::new(SshTransport::new(
+            &host.address,
+            host.port,
+            &host.user,
+            ssh.clone(),
+        )),
+    }
+}
+
+/// A host reached and read, or why not.
+type ReachResult = Result<(Reached, HostFacts), String>;
+
+struct Reached {
+    transport: Arc<dyn Transport>,
+    paths: HostPaths,
+    _lock: Option<HostLock>,
+}
+
+/// Reaches, locks (when `lock`) and reads every host, at most `jobs` at once.
+fn reach_hosts(
+    lockfile: &Lockfile,
+    options: &ApplyOptions,
+    lock: bool,
+) -> (
+    BTreeMap<String, Reached>,
+    BTreeMap<String, Result<HostFacts, String>>,
+) {
+    let host_names: Vec<&String> = lockfile.hosts.keys().collect();
+    let next = Mutex::new(0usize);
+    let results: Mutex<Vec<(String, ReachResult)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.max(1).min(host_names.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let index = {
+                        let mut next = next.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                        let index = *next;
+                        *next += 1;
+                        index
+                    };
+                    let Some(name) = host_names.get(index) else {
+                        return;
+                    };
+                    let host = &lockfile.hosts[*name];
+                    let result = reach_one(lockfile, name, host, options, lock);
+                    results
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .push(((*name).clone(), result));
+                }
+            });
+        }
+    });
+    let mut reached = BTreeMap::new();
+    let mut facts = BTreeMap::new();
+    for (name, result) in results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    {
+        match result {
+            Ok((host, host_facts)) => {
+                reached.insert(name.clone(), host);
+                facts.insert(name, Ok(host_facts));
+            }
+            Err(problem) => {
+                facts.insert(name, Err(problem));
+            }
+        }
+    }
+    (reached, facts)
+}
+
+fn reach_one(
+    lockfile: &Lockfile,
+    name: &str,
+    host: &HostEntry,
+    options: &ApplyOptions,
+    lock: bool,
+) -> Result<(Reached, HostFacts), String> {
+    let transport = transport_for(host, &options.ssh);
+    let paths = HostPaths::of(host);
+    let held = if lock {
+        match acquire(transport.as_ref(), &paths) {
+            Ok(held) => Some(held),
+            Err(LockFailure::Busy) => {
+                return Err(format!(
+                    "another cairn apply holds the lock of host `{name}` ({}); wait for it to finish",
+                    paths.lock_file()
+                ));
+            }
+            Err(LockFailure::Transport(error)) => return Err(error.to_string()),
+            Err(LockFailure::Other(problem)) => return Err(problem),
+        }
+    } else {
+        None
+    };
+    let host_nodes = lockfile
+        .nodes()
+        .iter()
+        .filter(|node| node.name.host() == Some(name));
+    let paths_to_hash = file_paths(host_nodes.map(|node| &node.spec));
+    let facts = gather(transport.as_ref(), &paths, &paths_to_hash)
+        .map_err(|error| error.to_string())?
+        .map_err(|problem| format!("host `{name}`: {problem}"))?;
+    Ok((
+        Reached {
+            transport,
+            paths,
+            _lock: held,
+        },
+        facts,
+    ))
+}
+
+/// Reads every host and plans, touching nothing.
+pub fn plan_lockfile(lockfile: &Lockfile, options: &ApplyOptions) -> Plan {
+    let (_reached, facts) = reach_hosts(lockfile, options, false);
+    plan(lockfile, &facts)
+}
+
+/// An apply in two steps: `open` reaches and locks every host, reads its facts and plans;
+/// `execute` runs the plan. The locks are held from `open` until the session is dropped,
+/// so the plan shown is the plan run.
+pub struct ApplySession<'a> {
+    lockfile: &'a Lockfile,
+    options: &'a ApplyOptions,
+    reached: BTreeMap<String, Reached>,
+    plan: Plan,
+}
+
+impl std::fmt::Debug for ApplySession<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ApplySession")
+            .field("hosts", &self.reached.keys())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> ApplySession<'a> {
+    pub fn open(lockfile: &'a Lockfile, options: &'a ApplyOptions) -> Self {
+        let (reached, facts) = reach_hosts(lockfile, options, true);
+        let plan = plan(lockfile, &facts);
+        Self {
+            lockfile,
+            options,
+            reached,
+            plan,
+        }
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Runs the plan; `observer` hears of each node as it finishes.
+    pub fn execute(self, observer: &(dyn Fn(&NodeName, &NodeOutcome) + Sync)) -> ApplyReport {
+        let Self {
+            lockfile,
+            options,
+            reached,
+            plan,
+        } = self;
+        let secrets = Secrets::new(lockfile.secrets.clone(), &options.lockfile_directory);
+        let handles: BTreeMap<String, HostHandle<'_>> = reached
+            .iter()
+            .map(|(name, host)| {
+                (
+                    name.clone(),
+                    HostHandle {
+                        transport: host.transport.as_ref(),
+                        paths: &host.paths,
+                    },
+                )
+            })
+            .collect();
+        let outcomes = run(lockfile, &plan, &handles, &secrets, options.jobs, observer);
+
+        let mut report = ApplyReport::default();
+        for (name, outcome) in outcomes {
+            report
+                .hosts
+                .entry(name.scope.as_str().to_string())
+                .or_insert_with(HostReport::default)
+                .nodes
+                .push((name, outcome));
+        }
+        for (host, host_plan) in &plan.hosts {
+            let host_report = report.hosts.entry(host.clone()).or_default();
+            if let Some(problem) = &host_plan.unreachable {
+                host_report.problem = Some(problem.clone());
+                continue;
+            }
+            // Orphans go only once everything the host should have is in place.
+            if !host_report.succeeded() || host_plan.orphans.is_empty() {
+                continue;
+            }
+            let Some(handle) = handles.get(host) else {
+                continue;
+            };
+            for orphan in &host_plan.orphans {
+                match remove_orphan(orphan, handle.transport, handle.paths) {
+                    Ok(summary) => host_report
+                        .orphans_removed
+                        .push((orphan.name.clone(), summary)),
+                    Err(error) => {
+                        let reason = match error {
+                            crate::kinds::NodeError::Failed(reason) => reason,
+                            crate::kinds::NodeError::Transport(error) => error.to_string(),
+                        };
+                        host_report.problem =
+                            Some(format!("removing orphan {}: {reason}", orphan.name));
+                    }
+                }
+            }
+        }
+        drop(handles);
+        drop(reached);
+        report
+    }
+}

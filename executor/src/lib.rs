@@ -1,0 +1,32 @@
+//! The cairn executor: applies a lockfile to its hosts.
+//!
+//! Design notes:
+//! - Reads a [`cairn_lockfiles::Lockfile`] and nothing else; never depends on the compiler.
+//! - Everything on a host is a shell script over a [`transport::Transport`] (`local` or
+//!   `ssh`), with data (file content, secrets) on stdin only.
+//! - Each host keeps one state entry per applied node (`state.rs`), written atomically
+//!   right after the node ran; a per-host `flock` (`host_lock.rs`) keeps applies apart.
+//! - `facts` → `plan` (pure: what runs and why, what is skipped, what is orphaned) →
+//!   `scheduler` (dependencies first, parallel, failures contained) → report.
+//! - A host may have a `root` prefix: its files and state live under it, so several test
+//!   hosts share one machine.
+
+mod apply;
+mod facts;
+mod host_lock;
+mod host_paths;
+mod kinds;
+mod plan;
+mod probe;
+mod report;
+mod scheduler;
+mod secrets;
+mod shell;
+mod state;
+pub mod transport;
+
+pub use apply::{ApplyOptions, ApplySession, plan_lockfile, transport_for};
+pub use host_paths::HostPaths;
+pub use plan::{Decision, HostPlan, Plan, Reason};
+pub use report::{ApplyReport, HostReport, NodeOutcome};
+pub use transport::SshOptions;

@@ -1,0 +1,177 @@
+//! The plan: for every node of every host, whether it runs and why, what is skipped, and
+//! what the host has applied that the lockfile no longer holds (orphans). A pure function of
+//! the lockfile and the hosts' facts, so it is the same whether shown by `cairn plan` or
+//! followed by `cairn apply`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use cairn_lockfiles::{Lockfile, NodeKind, NodeName, NodeSpec};
+
+use crate::facts::HostFacts;
+use crate::kinds::unsupported_reason;
+use crate::state::StateEntry;
+
+/// Why a node runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The host has never applied it.
+    New,
+    /// Its own inputs changed since the host applied it.
+    InputsChanged,
+    /// Its inputs are as applied, but a dependency changed, so its id did.
+    DependencyChanged,
+    /// The host's copy no longer matches what was applied.
+    Drifted(String),
+    /// A check: it runs on every apply.
+    AlwaysRuns,
+    /// A dependency runs in this apply (re-written after drift, say), so this runs after it.
+    DependencyRuns(NodeName),
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::New => formatter.write_str("new"),
+            Reason::InputsChanged => formatter.write_str("inputs changed"),
+            Reason::DependencyChanged => formatter.write_str("a dependency changed"),
+            Reason::Drifted(detail) => write!(formatter, "drifted: {detail}"),
+            Reason::AlwaysRuns => formatter.write_str("always runs"),
+            Reason::DependencyRuns(name) => write!(formatter, "{name} runs"),
+        }
+    }
+}
+
+/// What happens to one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Run(Reason),
+    /// The host has it, as it is.
+    Skip,
+    /// This cairn cannot run it yet.
+    Unsupported(&'static str),
+    /// A dependency cannot run, so neither can this.
+    Blocked(NodeName),
+    /// The host's facts could not be read.
+    Unreachable,
+}
+
+impl Decision {
+    pub fn runs(&self) -> bool {
+        matches!(self, Decision::Run(_))
+    }
+}
+
+/// The plan of one host.
+#[derive(Debug, Clone, Default)]
+pub struct HostPlan {
+    /// Every node of the host, in lockfile order.
+    pub nodes: Vec<(NodeName, Decision)>,
+    /// Applied before, absent from this lockfile: removed after the host's nodes succeed.
+    pub orphans: Vec<StateEntry>,
+    /// Why the host's facts could not be read.
+    pub unreachable: Option<String>,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub decisions: HashMap<NodeName, Decision>,
+    /// By host name; cluster-wide nodes under `cluster`.
+    pub hosts: BTreeMap<String, HostPlan>,
+}
+
+impl Plan {
+    pub fn decision(&self, name: &NodeName) -> &Decision {
+        &self.decisions[name]
+    }
+}
+
+/// Plans `lockfile` against each host's facts (`Err`: the host could not be read).
+pub fn plan(lockfile: &Lockfile, facts: &BTreeMap<String, Result<HostFacts, String>>) -> Plan {
+    let mut decisions: HashMap<NodeName, Decision> = HashMap::with_capacity(lockfile.nodes().len());
+    for node in lockfile.in_dependency_order() {
+        let decision = decide(lockfile, node, facts, &decisions);
+        decisions.insert(node.name.clone(), decision);
+    }
+    let mut hosts: BTreeMap<String, HostPlan> = BTreeMap::new();
+    for node in lockfile.nodes() {
+        let host = node.name.scope.as_str().to_string();
+        hosts
+            .entry(host)
+            .or_default()
+            .nodes
+            .push((node.name.clone(), decisions[&node.name].clone()));
+    }
+    for (host, result) in facts {
+        let host_plan = hosts.entry(host.clone()).or_default();
+        match result {
+            Err(problem) => host_plan.unreachable = Some(problem.clone()),
+            Ok(facts) => {
+                host_plan.orphans = facts
+                    .entries
+                    .values()
+                    .filter(|entry| lockfile.node(&entry.name).is_none())
+                    .cloned()
+                    .collect();
+            }
+        }
+    }
+    Plan { decisions, hosts }
+}
+
+fn decide(
+    lockfile: &Lockfile,
+    node: &cairn_lockfiles::Node,
+    facts: &BTreeMap<String, Result<HostFacts, String>>,
+    decided: &HashMap<NodeName, Decision>,
+) -> Decision {
+    if let Some(reason) = unsupported_reason(&node.spec) {
+        return Decision::Unsupported(reason);
+    }
+    for dependency in &node.deps {
+        match &decided[dependency] {
+            Decision::Unsupported(_) | Decision::Blocked(_) | Decision::Unreachable => {
+                return Decision::Blocked(dependency.clone());
+            }
+            _ => {}
+        }
+    }
+    let host_facts = match node.name.host().map(|host| facts.get(host)) {
+        Some(Some(Ok(host_facts))) => host_facts,
+        Some(_) => return Decision::Unreachable,
+        None => return Decision::Unsupported("cluster-wide nodes other than images do not exist"),
+    };
+    if node.name.kind == NodeKind::Check {
+        return Decision::Run(Reason::AlwaysRuns);
+    }
+    let Some(entry) = host_facts.entries.get(&node.name) else {
+        return Decision::Run(Reason::New);
+    };
+    if entry.id != node.id {
+        return Decision::Run(if entry.inputs_id != lockfile.inputs_id(node) {
+            Reason::InputsChanged
+        } else {
+            Reason::DependencyChanged
+        });
+    }
+    if let NodeSpec::File(file) = &node.spec {
+        match host_facts.file_hashes.get(&file.path) {
+            Some(None) => return Decision::Run(Reason::Drifted("the file is missing".to_string())),
+            Some(Some(actual)) if Some(actual) != entry.sha256.as_ref() => {
+                return Decision::Run(Reason::Drifted("the file's content changed".to_string()));
+            }
+            _ => {}
+        }
+    }
+    // A dependency that runs although its id is unchanged (drift) is followed by its
+    // dependants; checks run every time and do not count.
+    if let Some(dependency) = node
+        .deps
+        .iter()
+        .find(|dependency| dependency.kind != NodeKind::Check && decided[*dependency].runs())
+    {
+        return Decision::Run(Reason::DependencyRuns(dependency.clone()));
+    }
+    Decision::Skip
+}

@@ -1,0 +1,113 @@
+//! What a host has applied: one small entry file per node under
+//! `/var/lib/cairn/state/`, written atomically (temporary file, then rename) right after the
+//! node ran, so an interrupted apply leaves every entry whole and says honestly what ran.
+
+use std::collections::BTreeMap;
+
+use cairn_lockfiles::{NodeId, NodeKind, NodeName};
+
+use crate::host_paths::HostPaths;
+use crate::shell::quote;
+
+/// A node as the host recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateEntry {
+    pub name: NodeName,
+    pub id: NodeId,
+    /// The id of the node's own inputs, without its dependencies: tells "its inputs
+    /// changed" from "a dependency changed".
+    pub inputs_id: NodeId,
+    /// For files: the lockfile path and the sha256 of what was written.
+    pub path: Option<String>,
+    pub sha256: Option<String>,
+}
+
+impl StateEntry {
+    pub fn kind(&self) -> NodeKind {
+        self.name.kind
+    }
+
+    fn to_text(&self) -> String {
+        let mut text = format!(
+            "name={}\nid={}\ninputs={}\n",
+            self.name, self.id, self.inputs_id
+        );
+        if let Some(path) = &self.path {
+            text.push_str(&format!("path={path}\n"));
+        }
+        if let Some(sha256) = &self.sha256 {
+            text.push_str(&format!("sha256={sha256}\n"));
+        }
+        text
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let fields: BTreeMap<&str, &str> = text
+            .lines()
+            .filter_map(|line| line.split_once('='))
+            .collect();
+        Some(Self {
+            name: fields.get("name")?.parse().ok()?,
+            id: fields.get("id")?.parse().ok()?,
+            inputs_id: fields.get("inputs")?.parse().ok()?,
+            path: fields.get("path").map(|path| path.to_string()),
+            sha256: fields.get("sha256").map(|sha256| sha256.to_string()),
+        })
+    }
+
+    /// The entry's file name: a hash of the node name, so any name makes a safe file name.
+    fn file_name(name: &NodeName) -> String {
+        let hash = blake3::hash(name.to_string().as_bytes());
+        format!("{}.entry", &hash.to_hex()[..32])
+    }
+
+    /// Shell commands that record this entry atomically.
+    pub fn record_script(&self, paths: &HostPaths) -> String {
+        let directory = paths.state_directory();
+        let file = Self::file_name(&self.name);
+        format!(
+            "mkdir -p {dir} && chmod 700 {dir} && printf '%s' {text} > {dir}/.{file}.tmp && mv -f {dir}/.{file}.tmp {dir}/{file}\n",
+            dir = quote(&directory),
+            text = quote(&self.to_text()),
+        )
+    }
+
+    /// Shell commands that forget this entry.
+    pub fn forget_script(name: &NodeName, paths: &HostPaths) -> String {
+        format!(
+            "rm -f {}/{}\n",
+            quote(&paths.state_directory()),
+            Self::file_name(name)
+        )
+    }
+}
+
+/// Every entry of a host, by node name. Entries that cannot be read (a torn write cannot
+/// happen, but a hand edit can) are skipped: their nodes simply run again.
+pub fn parse_entries(text: &str) -> BTreeMap<NodeName, StateEntry> {
+    text.split(ENTRY_SEPARATOR)
+        .filter_map(StateEntry::parse)
+        .map(|entry| (entry.name.clone(), entry))
+        .collect()
+}
+
+/// Printed between entries by the fact-gathering script.
+pub const ENTRY_SEPARATOR: &str = "\n@@cairn-entry@@\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_reads_back_as_written() {
+        let entry = StateEntry {
+            name: "h:file:/etc/a b".parse().unwrap(),
+            id: "0123456789abcdef0123456789abcdef".parse().unwrap(),
+            inputs_id: "fedcba9876543210fedcba9876543210".parse().unwrap(),
+            path: Some("/etc/a b".into()),
+            sha256: Some("ab".repeat(32)),
+        };
+        let text = format!("{}{ENTRY_SEPARATOR}", entry.to_text());
+        assert_eq!(parse_entries(&text).remove(&entry.name), Some(entry));
+    }
+}

@@ -1,0 +1,97 @@
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+
+use crate::transport::{CommandOutput, HeldProcess, Transport, TransportError};
+
+/// Runs scripts on the machine running cairn.
+#[derive(Debug, Default, Clone)]
+pub struct LocalTransport;
+
+impl LocalTransport {
+    fn io_error(error: std::io::Error) -> TransportError {
+        TransportError::Io {
+            address: "local://".to_string(),
+            message: error.to_string(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct LocalHeld {
+    child: Child,
+}
+
+impl HeldProcess for LocalHeld {}
+
+impl Drop for LocalHeld {
+    fn drop(&mut self) {
+        // Closing stdin ends the held script; wait so no zombie is left.
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+impl Transport for LocalTransport {
+    fn run(&self, script: &str, stdin: &[u8]) -> Result<CommandOutput, TransportError> {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(Self::io_error)?;
+        let mut input = child.stdin.take().expect("stdin is piped");
+        let stdin_bytes = stdin.to_vec();
+        // Feed stdin from a thread: a script may print a lot before it reads.
+        let writer = std::thread::spawn(move || {
+            let _ = input.write_all(&stdin_bytes);
+        });
+        let output = child.wait_with_output().map_err(Self::io_error)?;
+        let _ = writer.join();
+        let status = output.status.code().unwrap_or_else(|| {
+            use std::os::unix::process::ExitStatusExt;
+            128 + output.status.signal().unwrap_or(0)
+        });
+        Ok(CommandOutput {
+            status,
+            stdout: output.stdout,
+            stderr: output.stderr,
+        })
+    }
+
+    fn hold(&self, script: &str) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(Self::io_error)?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut first_line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut first_line)
+            .map_err(Self::io_error)?;
+        if first_line.is_empty() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            let _ = child.wait();
+            return Err(TransportError::Io {
+                address: self.address(),
+                message: format!("the held script ended at once: {}", stderr.trim()),
+            });
+        }
+        Ok((
+            first_line.trim_end().to_string(),
+            Box::new(LocalHeld { child }),
+        ))
+    }
+
+    fn address(&self) -> String {
+        "local://".to_string()
+    }
+}

@@ -1,0 +1,100 @@
+//! How cairn runs things on a host: one trait, two implementations.
+//!
+//! Everything the executor does on a host is a POSIX shell script with bytes on its
+//! standard input: reading state, writing a file (content on stdin, never in the command
+//! line, so secrets stay out of every process's arguments), probing, starting a container.
+//! `hold` keeps a script running until its guard is dropped: the per-host lock is an
+//! `flock` held by such a script, released by the kernel whenever the script ends, even if
+//! cairn is killed.
+
+mod local;
+mod ssh;
+
+use std::fmt;
+
+pub use local::LocalTransport;
+pub use ssh::{SshOptions, SshTransport};
+
+/// What a script printed and how it ended.
+#[derive(Debug, Clone)]
+pub struct CommandOutput {
+    /// The exit status; 128 + n when killed by signal n.
+    pub status: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl CommandOutput {
+    pub fn success(&self) -> bool {
+        self.status == 0
+    }
+
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// The last lines of stderr (or stdout when stderr is empty), for an error message.
+    pub fn failure_text(&self) -> String {
+        let text = if self.stderr.iter().any(|byte| !byte.is_ascii_whitespace()) {
+            String::from_utf8_lossy(&self.stderr).into_owned()
+        } else {
+            String::from_utf8_lossy(&self.stdout).into_owned()
+        };
+        let lines: Vec<&str> = text.trim_end().lines().collect();
+        let tail = &lines[lines.len().saturating_sub(8)..];
+        format!("exit status {}: {}", self.status, tail.join("\n"))
+    }
+}
+
+/// Why a host could not be reached or a script not run (not: the script failed).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransportError {
+    #[error("cannot connect to {address}: {message}")]
+    Connect { address: String, message: String },
+    #[error(
+        "{address}: the host key is not in {known_hosts}\nhint: verify the host's key fingerprint ({fingerprint}) and add it with `ssh-keyscan -p {port} {host} >> {known_hosts}`, or pass --accept-new-host-keys to trust it on first use"
+    )]
+    UnknownHostKey {
+        address: String,
+        host: String,
+        port: u16,
+        fingerprint: String,
+        known_hosts: String,
+    },
+    #[error(
+        "{address}: the host key does not match the one in {known_hosts}: someone may be intercepting the connection, or the host was reinstalled\nhint: if the host was reinstalled, remove its old key with `ssh-keygen -R '[{host}]:{port}' -f {known_hosts}` and connect again"
+    )]
+    ChangedHostKey {
+        address: String,
+        host: String,
+        port: u16,
+        known_hosts: String,
+    },
+    #[error(
+        "{address}: authentication as `{user}` failed: {message}\nhint: load a key into ssh-agent, or pass --identity with a key the host's authorized_keys accepts"
+    )]
+    Authentication {
+        address: String,
+        user: String,
+        message: String,
+    },
+    #[error("{address}: {message}")]
+    Io { address: String, message: String },
+}
+
+/// A script kept running (the holder of a lock). Dropping it ends the script.
+pub trait HeldProcess: Send + fmt::Debug {}
+
+/// A way to run scripts on one host.
+pub trait Transport: Send + Sync + fmt::Debug {
+    /// Runs `script` with `sh -c`, feeding it `stdin`, and waits for it.
+    fn run(&self, script: &str, stdin: &[u8]) -> Result<CommandOutput, TransportError>;
+
+    /// Starts `script` and returns once it printed its first line, which is returned with
+    /// the guard that keeps the script running. The script's stdin stays open until the
+    /// guard is dropped.
+    fn hold(&self, script: &str) -> Result<(String, Box<dyn HeldProcess>), TransportError>;
+
+    /// How errors name the host's address: `ssh://root@10.0.0.1:22`, `local://`.
+    fn address(&self) -> String;
+}

@@ -1,0 +1,336 @@
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use base64::Engine;
+use ssh2::{CheckResult, HashType, KnownHostFileKind, Session};
+
+use crate::shell::quote;
+use crate::transport::{CommandOutput, HeldProcess, Transport, TransportError};
+
+/// How to reach and trust SSH hosts.
+#[derive(Debug, Clone)]
+pub struct SshOptions {
+    /// Private keys to try after the agent, in order. Empty: `~/.ssh/id_ed25519`,
+    /// `id_ecdsa`, `id_rsa`, those that exist.
+    pub identities: Vec<PathBuf>,
+    /// The known_hosts file host keys are verified against.
+    pub known_hosts: PathBuf,
+    /// Trust and record the key of a host not yet in known_hosts (never a changed key).
+    pub accept_new_host_keys: bool,
+    pub connect_timeout: Duration,
+}
+
+impl Default for SshOptions {
+    fn default() -> Self {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/root"));
+        Self {
+            identities: Vec::new(),
+            known_hosts: home.join(".ssh/known_hosts"),
+            accept_new_host_keys: false,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Runs scripts on a host over SSH, with key authentication and verified host keys.
+/// Sessions are opened on demand and pooled, so independent nodes of one host run on
+/// connections of their own.
+pub struct SshTransport {
+    host: String,
+    port: u16,
+    user: String,
+    options: SshOptions,
+    idle: Mutex<Vec<Session>>,
+}
+
+impl std::fmt::Debug for SshTransport {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SshTransport")
+            .field("address", &self.address())
+            .finish()
+    }
+}
+
+/// Serialises writes of known_hosts by concurrent first connections.
+static KNOWN_HOSTS_WRITE: Mutex<()> = Mutex::new(());
+
+impl SshTransport {
+    pub fn new(host: &str, port: u16, user: &str, options: SshOptions) -> Self {
+        Self {
+            host: host.to_string(),
+            port,
+            user: user.to_string(),
+            options,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn connect_error(&self, message: impl Into<String>) -> TransportError {
+        TransportError::Connect {
+            address: self.address(),
+            message: message.into(),
+        }
+    }
+
+    fn io_error(&self, error: impl std::fmt::Display) -> TransportError {
+        TransportError::Io {
+            address: self.address(),
+            message: error.to_string(),
+        }
+    }
+
+    fn connect(&self) -> Result<Session, TransportError> {
+        let socket_address = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map_err(|error| self.connect_error(error.to_string()))?
+            .next()
+            .ok_or_else(|| self.connect_error("the address resolves to nothing"))?;
+        let tcp = TcpStream::connect_timeout(&socket_address, self.options.connect_timeout)
+            .map_err(|error| self.connect_error(error.to_string()))?;
+        let _ = tcp.set_nodelay(true);
+        let mut session = Session::new().map_err(|error| self.connect_error(error.to_string()))?;
+        session.set_tcp_stream(tcp);
+        session.set_timeout(self.options.connect_timeout.as_millis() as u32);
+        session
+            .handshake()
+            .map_err(|error| self.connect_error(format!("SSH handshake failed: {error}")))?;
+        self.verify_host_key(&session)?;
+        self.authenticate(&session)?;
+        // Scripts (a health check's retries, a package install) may run long.
+        session.set_timeout(0);
+        Ok(session)
+    }
+
+    fn verify_host_key(&self, session: &Session) -> Result<(), TransportError> {
+        let (key, key_type) = session
+            .host_key()
+            .ok_or_else(|| self.connect_error("the host offered no host key"))?;
+        let known_hosts_path = &self.options.known_hosts;
+        let mut known_hosts = session
+            .known_hosts()
+            .map_err(|error| self.io_error(error))?;
+        if known_hosts_path.exists() {
+            known_hosts
+                .read_file(known_hosts_path, KnownHostFileKind::OpenSSH)
+                .map_err(|error| {
+                    self.io_error(format!(
+                        "cannot read {}: {error}",
+                        known_hosts_path.display()
+                    ))
+                })?;
+        }
+        match known_hosts.check_port(&self.host, self.port, key) {
+            CheckResult::Match => Ok(()),
+            CheckResult::Mismatch => Err(TransportError::ChangedHostKey {
+                address: self.address(),
+                host: self.host.clone(),
+                port: self.port,
+                known_hosts: known_hosts_path.display().to_string(),
+            }),
+            CheckResult::NotFound if self.options.accept_new_host_keys => {
+                let _guard = KNOWN_HOSTS_WRITE
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                // Re-read: another connection may have added keys since.
+                let mut fresh = session
+                    .known_hosts()
+                    .map_err(|error| self.io_error(error))?;
+                if known_hosts_path.exists() {
+                    fresh
+                        .read_file(known_hosts_path, KnownHostFileKind::OpenSSH)
+                        .map_err(|error| self.io_error(error))?;
+                }
+                let entry = if self.port == 22 {
+                    self.host.clone()
+                } else {
+                    format!("[{}]:{}", self.host, self.port)
+                };
+                fresh
+                    .add(&entry, key, "added by cairn", key_type.into())
+                    .map_err(|error| self.io_error(error))?;
+                if let Some(parent) = known_hosts_path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|error| self.io_error(error))?;
+                }
+                fresh
+                    .write_file(known_hosts_path, KnownHostFileKind::OpenSSH)
+                    .map_err(|error| {
+                        self.io_error(format!(
+                            "cannot write {}: {error}",
+                            known_hosts_path.display()
+                        ))
+                    })
+            }
+            CheckResult::NotFound => Err(TransportError::UnknownHostKey {
+                address: self.address(),
+                host: self.host.clone(),
+                port: self.port,
+                fingerprint: session
+                    .host_key_hash(HashType::Sha256)
+                    .map(|hash| {
+                        format!(
+                            "SHA256:{}",
+                            base64::engine::general_purpose::STANDARD_NO_PAD.encode(hash)
+                        )
+                    })
+                    .unwrap_or_default(),
+                known_hosts: known_hosts_path.display().to_string(),
+            }),
+            CheckResult::Failure => Err(self.connect_error("the host key could not be checked")),
+        }
+    }
+
+    fn authenticate(&self, session: &Session) -> Result<(), TransportError> {
+        let mut problems = Vec::new();
+        if std::env::var_os("SSH_AUTH_SOCK").is_some() {
+            match session.userauth_agent(&self.user) {
+                Ok(()) if session.authenticated() => return Ok(()),
+                Ok(()) => problems.push("ssh-agent: no key accepted".to_string()),
+                Err(error) => problems.push(format!("ssh-agent: {error}")),
+            }
+        }
+        let identities = if self.options.identities.is_empty() {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/root"));
+            ["id_ed25519", "id_ecdsa", "id_rsa"]
+                .iter()
+                .map(|name| home.join(".ssh").join(name))
+                .filter(|path| path.exists())
+                .collect()
+        } else {
+            self.options.identities.clone()
+        };
+        for identity in &identities {
+            match session.userauth_pubkey_file(&self.user, None, identity, None) {
+                Ok(()) if session.authenticated() => return Ok(()),
+                Ok(()) => problems.push(format!("{}: not accepted", identity.display())),
+                Err(error) => problems.push(format!("{}: {error}", identity.display())),
+            }
+        }
+        if problems.is_empty() {
+            problems.push("no ssh-agent and no private key to offer".to_string());
+        }
+        Err(TransportError::Authentication {
+            address: self.address(),
+            user: self.user.clone(),
+            message: problems.join("; "),
+        })
+    }
+
+    fn session(&self) -> Result<Session, TransportError> {
+        let pooled = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        match pooled {
+            Some(session) => Ok(session),
+            None => self.connect(),
+        }
+    }
+
+    fn give_back(&self, session: Session) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(session);
+    }
+}
+
+struct SshHeld {
+    channel: ssh2::Channel,
+    // Keeps the session (and its TCP connection) alive as long as the channel.
+    _session: Session,
+}
+
+impl std::fmt::Debug for SshHeld {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("SshHeld")
+    }
+}
+
+impl HeldProcess for SshHeld {}
+
+impl Drop for SshHeld {
+    fn drop(&mut self) {
+        let _ = self.channel.send_eof();
+        let _ = self.channel.close();
+    }
+}
+
+impl Transport for SshTransport {
+    fn run(&self, script: &str, stdin: &[u8]) -> Result<CommandOutput, TransportError> {
+        let session = self.session()?;
+        let mut channel = session
+            .channel_session()
+            .map_err(|error| self.io_error(error))?;
+        channel
+            .exec(&format!("sh -c {}", quote(script)))
+            .map_err(|error| self.io_error(error))?;
+        if !stdin.is_empty() {
+            channel
+                .write_all(stdin)
+                .map_err(|error| self.io_error(error))?;
+        }
+        channel.send_eof().map_err(|error| self.io_error(error))?;
+        let mut stdout = Vec::new();
+        channel
+            .read_to_end(&mut stdout)
+            .map_err(|error| self.io_error(error))?;
+        let mut stderr = Vec::new();
+        channel
+            .stderr()
+            .read_to_end(&mut stderr)
+            .map_err(|error| self.io_error(error))?;
+        channel.wait_close().map_err(|error| self.io_error(error))?;
+        let status = channel
+            .exit_status()
+            .map_err(|error| self.io_error(error))?;
+        drop(channel);
+        self.give_back(session);
+        Ok(CommandOutput {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+
+    fn hold(&self, script: &str) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
+        let session = self.connect()?;
+        let mut channel = session
+            .channel_session()
+            .map_err(|error| self.io_error(error))?;
+        channel
+            .exec(&format!("sh -c {}", quote(script)))
+            .map_err(|error| self.io_error(error))?;
+        let mut first_line = String::new();
+        {
+            let mut reader = BufReader::new(&mut channel);
+            reader
+                .read_line(&mut first_line)
+                .map_err(|error| self.io_error(error))?;
+        }
+        if first_line.is_empty() {
+            let mut stderr = String::new();
+            let _ = channel.stderr().read_to_string(&mut stderr);
+            return Err(self.io_error(format!("the held script ended at once: {}", stderr.trim())));
+        }
+        Ok((
+            first_line.trim_end().to_string(),
+            Box::new(SshHeld {
+                channel,
+                _session: session,
+            }),
+        ))
+    }
+
+    fn address(&self) -> String {
+        format!("ssh://{}@{}:{}", self.user, self.host, self.port)
+    }
+}

@@ -1,0 +1,53 @@
+use std::path::Path;
+
+use cairn_executor::{ApplySession, NodeOutcome};
+use cairn_lockfiles::{Lockfile, NodeName};
+
+use crate::cli::ConnectionArguments;
+use crate::commands::compile::{compile_to, default_lockfile_path};
+use crate::commands::connection::apply_options;
+use crate::commands::plan::plan_text;
+use crate::failure::Failure;
+use crate::output::print;
+
+pub fn run(
+    target: &Path,
+    connection: &ConnectionArguments,
+    as_json: bool,
+    verbose: bool,
+) -> Result<(), Failure> {
+    let is_spec = target
+        .extension()
+        .is_some_and(|extension| extension == "toml");
+    let (lockfile, lockfile_path) = if is_spec {
+        let lockfile_path = default_lockfile_path(target);
+        (compile_to(target, &lockfile_path, false)?, lockfile_path)
+    } else {
+        (Lockfile::read(target)?, target.to_path_buf())
+    };
+    let options = apply_options(connection, &lockfile_path);
+    let observer = |name: &NodeName, outcome: &NodeOutcome| match outcome {
+        NodeOutcome::Ran(summary) if verbose => eprintln!("ran      {name}: {summary}"),
+        NodeOutcome::Failed(reason) => {
+            eprintln!("FAILED   {name}: {}", reason.replace('\n', "\n         "))
+        }
+        NodeOutcome::NotRun(reason) if verbose => eprintln!("not run  {name}: {reason}"),
+        _ => {}
+    };
+    let session = ApplySession::open(&lockfile, &options);
+    if !as_json {
+        eprint!("{}", plan_text(session.plan()));
+    }
+    let report = session.execute(&observer);
+    if as_json {
+        let text = serde_json::to_string_pretty(&report.to_json())
+            .map_err(|error| Failure::Failed(error.to_string()))?;
+        print(&format!("{text}\n"))?;
+    }
+    eprint!("{}", report.summary());
+    if report.succeeded() {
+        Ok(())
+    } else {
+        Err(Failure::Failed("the apply did not complete; run it again once the failures are fixed: it resumes where it stopped".to_string()))
+    }
+}

@@ -1,0 +1,126 @@
+use std::fmt::Write as _;
+use std::path::Path;
+
+use cairn_executor::{Decision, Plan, Reason, plan_lockfile};
+use cairn_lockfiles::Lockfile;
+use serde_json::json;
+
+use crate::cli::ConnectionArguments;
+use crate::commands::connection::apply_options;
+use crate::failure::Failure;
+use crate::output::print;
+
+pub fn run(
+    lockfile_path: &Path,
+    connection: &ConnectionArguments,
+    as_json: bool,
+) -> Result<(), Failure> {
+    let lockfile = Lockfile::read(lockfile_path)?;
+    let plan = plan_lockfile(&lockfile, &apply_options(connection, lockfile_path));
+    if as_json {
+        let text = serde_json::to_string_pretty(&plan_json(&plan))
+            .map_err(|error| Failure::Failed(error.to_string()))?;
+        return print(&format!("{text}\n"));
+    }
+    print(&plan_text(&plan))
+}
+
+/// Per host: a summary line, then each node that runs (with why) and each orphan.
+pub fn plan_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    for (host, host_plan) in &plan.hosts {
+        let runs = host_plan
+            .nodes
+            .iter()
+            .filter(|(_, decision)| decision.runs())
+            .count();
+        let skips = host_plan
+            .nodes
+            .iter()
+            .filter(|(_, decision)| *decision == Decision::Skip)
+            .count();
+        let others = host_plan.nodes.len() - runs - skips;
+        let _ = write!(out, "{host}: {runs} to run, {skips} to skip");
+        if others > 0 {
+            let _ = write!(out, ", {others} cannot run");
+        }
+        if !host_plan.orphans.is_empty() {
+            let _ = write!(out, ", {} orphaned", host_plan.orphans.len());
+        }
+        out.push('\n');
+        if let Some(problem) = &host_plan.unreachable {
+            let _ = writeln!(out, "  unreachable: {problem}");
+            continue;
+        }
+        let checks = host_plan
+            .nodes
+            .iter()
+            .filter(|(_, decision)| *decision == Decision::Run(Reason::AlwaysRuns))
+            .count();
+        if checks > 0 {
+            let _ = writeln!(out, "  check   {checks} checks (they run on every apply)");
+        }
+        for (name, decision) in &host_plan.nodes {
+            let key = format!("{}:{}", name.kind, name.key);
+            match decision {
+                Decision::Run(Reason::AlwaysRuns) => {}
+                Decision::Run(reason) => {
+                    let _ = writeln!(out, "  run     {key}  ({reason})");
+                }
+                Decision::Skip => {}
+                Decision::Unsupported(reason) => {
+                    let _ = writeln!(out, "  cannot  {key}  ({reason})");
+                }
+                Decision::Blocked(dependency) => {
+                    let _ = writeln!(out, "  cannot  {key}  ({dependency} cannot run)");
+                }
+                Decision::Unreachable => {
+                    let _ = writeln!(out, "  cannot  {key}  (host unreachable)");
+                }
+            }
+        }
+        for orphan in &host_plan.orphans {
+            let _ = writeln!(
+                out,
+                "  remove  {}:{}  (no longer in the lockfile)",
+                orphan.name.kind, orphan.name.key
+            );
+        }
+    }
+    out
+}
+
+fn plan_json(plan: &Plan) -> serde_json::Value {
+    let hosts: serde_json::Map<String, serde_json::Value> = plan
+        .hosts
+        .iter()
+        .map(|(host, host_plan)| {
+            let nodes: Vec<serde_json::Value> = host_plan
+                .nodes
+                .iter()
+                .map(|(name, decision)| {
+                    let (action, reason) = match decision {
+                        Decision::Run(reason) => ("run", Some(reason.to_string())),
+                        Decision::Skip => ("skip", None),
+                        Decision::Unsupported(reason) => ("cannot", Some((*reason).to_string())),
+                        Decision::Blocked(dependency) => {
+                            ("cannot", Some(format!("{dependency} cannot run")))
+                        }
+                        Decision::Unreachable => ("cannot", Some("host unreachable".to_string())),
+                    };
+                    json!({ "name": name.to_string(), "action": action, "reason": reason })
+                })
+                .collect();
+            let orphans: Vec<String> = host_plan
+                .orphans
+                .iter()
+                .map(|orphan| orphan.name.to_string())
+                .collect();
+            (
+                host.clone(),
+                json!({ "unreachable": host_plan.unreachable, "nodes": nodes, "orphans": orphans }),
+            )
+        })
+        .collect();
+    json!({ "hosts": hosts })
+}

@@ -1,0 +1,126 @@
+//! Real OpenSSH servers for the tests: one `sshd` per host, each on its own loopback
+//! address (127.0.0.2, 127.0.0.3, ...), with a host key the tests trust through a
+//! known_hosts file of their own and a client key in authorized_keys.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SSHD: &str = "/usr/sbin/sshd";
+
+pub struct SshServer {
+    pub address: String,
+    pub port: u16,
+    process: Child,
+}
+
+impl Drop for SshServer {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// Servers, the client key that logs into them and a known_hosts file that trusts them.
+pub struct SshFixture {
+    pub directory: tempfile::TempDir,
+    pub servers: Vec<SshServer>,
+}
+
+impl SshFixture {
+    /// Starts one sshd on each address.
+    pub fn start(addresses: &[&str]) -> Self {
+        assert!(
+            Path::new(SSHD).exists(),
+            "{SSHD} is missing: install Debian's openssh-server (.ci/run does)"
+        );
+        std::fs::create_dir_all("/run/sshd").expect("sshd's privilege separation folder");
+        let directory = tempfile::tempdir().expect("a temporary folder");
+        let folder = directory.path();
+        keygen(&folder.join("client_key"));
+        std::fs::copy(folder.join("client_key.pub"), folder.join("authorized_keys")).expect("authorized_keys");
+        let mut servers = Vec::new();
+        let mut known_hosts = String::new();
+        for (index, address) in addresses.iter().enumerate() {
+            let host_key = folder.join(format!("host_key_{index}"));
+            keygen(&host_key);
+            let port = free_port(address);
+            let config = folder.join(format!("sshd_config_{index}"));
+            std::fs::write(
+                &config,
+                format!(
+                    "ListenAddress {address}:{port}\nHostKey {host_key}\nAuthorizedKeysFile {keys}\n\
+                     PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
+                     PermitRootLogin prohibit-password\nPidFile none\nMaxSessions 200\nMaxStartups 200\n\
+                     LogLevel ERROR\n",
+                    host_key = host_key.display(),
+                    keys = folder.join("authorized_keys").display(),
+                ),
+            )
+            .expect("sshd_config");
+            let process = Command::new(SSHD)
+                .args(["-D", "-e", "-f"])
+                .arg(&config)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("sshd starts");
+            wait_for_port(address, port);
+            let public_key = std::fs::read_to_string(host_key.with_extension("pub")).expect("host public key");
+            let public_key: Vec<&str> = public_key.split_whitespace().take(2).collect();
+            known_hosts.push_str(&format!("[{address}]:{port} {}\n", public_key.join(" ")));
+            servers.push(SshServer {
+                address: address.to_string(),
+                port,
+                process,
+            });
+        }
+        std::fs::write(folder.join("known_hosts"), known_hosts).expect("known_hosts");
+        Self { directory, servers }
+    }
+
+    pub fn identity(&self) -> PathBuf {
+        self.directory.path().join("client_key")
+    }
+
+    pub fn known_hosts(&self) -> PathBuf {
+        self.directory.path().join("known_hosts")
+    }
+
+    /// The arguments that make `cairn apply` use this fixture's key and known_hosts.
+    pub fn arguments(&self) -> Vec<String> {
+        vec![
+            "--identity".to_string(),
+            self.identity().display().to_string(),
+            "--known-hosts".to_string(),
+            self.known_hosts().display().to_string(),
+        ]
+    }
+}
+
+fn keygen(path: &Path) {
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(status.success(), "ssh-keygen failed");
+}
+
+/// A port free on `address` (the kernel's choice), released for sshd to take.
+pub fn free_port(address: &str) -> u16 {
+    TcpListener::bind((address, 0)).expect("a free port").local_addr().expect("an address").port()
+}
+
+fn wait_for_port(address: &str, port: u16) {
+    let target: SocketAddr = format!("{address}:{port}").parse().expect("a socket address");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&target, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("sshd did not listen on {target}");
+}
