@@ -1,6 +1,9 @@
 //! End-to-end tests of the `cairn` binary. Each module documents one area of behaviour;
 //! `support` holds the fluent harness they share.
 
+mod app_cluster;
+mod apply_local;
+mod apply_ssh;
 mod commands;
 mod compile_errors;
 mod determinism;
@@ -10,4 +13,5 @@ mod platform_modules;
 mod review_regressions;
 mod secrets;
 mod spec_reference;
+mod ssh_fixture;
 mod support;

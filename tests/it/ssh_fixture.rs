@@ -39,7 +39,11 @@ impl SshFixture {
         let directory = tempfile::tempdir().expect("a temporary folder");
         let folder = directory.path();
         keygen(&folder.join("client_key"));
-        std::fs::copy(folder.join("client_key.pub"), folder.join("authorized_keys")).expect("authorized_keys");
+        std::fs::copy(
+            folder.join("client_key.pub"),
+            folder.join("authorized_keys"),
+        )
+        .expect("authorized_keys");
         let mut servers = Vec::new();
         let mut known_hosts = String::new();
         for (index, address) in addresses.iter().enumerate() {
@@ -67,7 +71,8 @@ impl SshFixture {
                 .spawn()
                 .expect("sshd starts");
             wait_for_port(address, port);
-            let public_key = std::fs::read_to_string(host_key.with_extension("pub")).expect("host public key");
+            let public_key =
+                std::fs::read_to_string(host_key.with_extension("pub")).expect("host public key");
             let public_key: Vec<&str> = public_key.split_whitespace().take(2).collect();
             known_hosts.push_str(&format!("[{address}]:{port} {}\n", public_key.join(" ")));
             servers.push(SshServer {
@@ -110,11 +115,17 @@ fn keygen(path: &Path) {
 
 /// A port free on `address` (the kernel's choice), released for sshd to take.
 pub fn free_port(address: &str) -> u16 {
-    TcpListener::bind((address, 0)).expect("a free port").local_addr().expect("an address").port()
+    TcpListener::bind((address, 0))
+        .expect("a free port")
+        .local_addr()
+        .expect("an address")
+        .port()
 }
 
 fn wait_for_port(address: &str, port: u16) {
-    let target: SocketAddr = format!("{address}:{port}").parse().expect("a socket address");
+    let target: SocketAddr = format!("{address}:{port}")
+        .parse()
+        .expect("a socket address");
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if TcpStream::connect_timeout(&target, Duration::from_millis(200)).is_ok() {

@@ -5,8 +5,10 @@ use crate::kinds::{NodeContext, NodeError};
 use crate::shell::quote;
 
 /// Writes the file whole or not at all: a temporary file beside it (named after it, so an
-/// interrupted write is replaced by the next), flushed, given its mode and owner, then
-/// renamed over it. The content, secrets substituted, travels on stdin only.
+/// interrupted write is replaced by the next), checked to hold every byte sent (a dropped
+/// connection ends stdin early, which `cat` cannot tell from the end), flushed, given its
+/// mode and owner, then renamed over it. The content, secrets substituted, travels on
+/// stdin only.
 pub fn apply(file: &FileNode, context: &mut NodeContext<'_>) -> Result<String, NodeError> {
     let content = context
         .secrets
@@ -24,12 +26,14 @@ pub fn apply(file: &FileNode, context: &mut NodeContext<'_>) -> Result<String, N
          mkdir -p -- \"$directory\"\n\
          trap 'rm -f -- \"$temporary\"' HUP INT TERM\n\
          cat > \"$temporary\"\n\
+         if [ \"$(wc -c < \"$temporary\")\" -ne {size} ]; then rm -f -- \"$temporary\"; echo 'the content arrived cut short' >&2; exit 1; fi\n\
          chmod {mode:04o} \"$temporary\"\n\
          chown {owner}:{group} \"$temporary\"\n\
          sync -- \"$temporary\" 2>/dev/null || true\n\
          mv -f -- \"$temporary\" \"$target\"\n\
          {record}",
         target = quote(&target),
+        size = content.len(),
         mode = file.mode,
         owner = quote(&file.owner),
         group = quote(&file.group),

@@ -1,0 +1,208 @@
+//! A small cluster for the apply tests: hosts (local sandboxes or real sshd servers, each
+//! with its own root folder) running a test module of files, a command and a health
+//! check, with the preflight checks before them.
+
+use std::path::PathBuf;
+
+use crate::ssh_fixture::SshFixture;
+use crate::support::{Outcome, Sandbox, cairn};
+
+pub struct TestHost {
+    pub name: String,
+    pub transport: &'static str,
+    pub address: String,
+    pub port: u16,
+}
+
+pub struct AppCluster {
+    pub sandbox: Sandbox,
+    pub hosts: Vec<TestHost>,
+    /// Arguments every apply and plan gets (the SSH key and known_hosts).
+    pub connection: Vec<String>,
+}
+
+const MODULE: &str = r#"[module]
+name = "app"
+description = "a test application"
+roles = ["app"]
+
+[settings.app.greeting]
+type = "string"
+default = "hello"
+doc = "What app.conf says."
+
+[settings.app.token]
+type = "secret"
+doc = "A token written into app.conf."
+
+[settings.app.fail_marker]
+type = "string"
+default = "/fail-here"
+doc = "A path: on a host where it exists, the marker command fails."
+
+[[node]]
+kind = "file"
+path = "/etc/app/app.conf"
+template = "app.conf.j2"
+mode = "0600"
+deps = ["check:*"]
+
+[[node]]
+kind = "file"
+path = "/etc/app/shared.txt"
+content = "the same on every host\n"
+deps = ["check:*"]
+
+[[node]]
+kind = "command"
+name = "marker"
+run = "test ! -e \"$CAIRN_ROOT{{ app.fail_marker }}\" && mkdir -p \"$CAIRN_ROOT/var/app\" && date +%s%N >> \"$CAIRN_ROOT/var/app/runs\""
+deps = ["file:/etc/app/app.conf"]
+
+[[node]]
+kind = "health"
+name = "marker-present"
+probe = "command"
+run = "test -s \"$CAIRN_ROOT/var/app/runs\""
+retries = 3
+interval_seconds = 1
+deps = ["command:marker"]
+"#;
+
+impl AppCluster {
+    /// Hosts on this machine, reached with the local transport.
+    pub fn local(names: &[&str]) -> Self {
+        let hosts = names
+            .iter()
+            .map(|name| TestHost {
+                name: name.to_string(),
+                transport: "local",
+                address: "127.0.0.1".to_string(),
+                port: 22,
+            })
+            .collect();
+        Self::new(hosts, Vec::new())
+    }
+
+    /// One host per sshd of the fixture, and `down` more whose address nothing listens on.
+    pub fn over_ssh(fixture: &SshFixture, down: &[(&str, &str)]) -> Self {
+        let mut hosts: Vec<TestHost> = fixture
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(index, server)| TestHost {
+                name: format!("host{}", index + 1),
+                transport: "ssh",
+                address: server.address.clone(),
+                port: server.port,
+            })
+            .collect();
+        for (name, address) in down {
+            hosts.push(TestHost {
+                name: name.to_string(),
+                transport: "ssh",
+                address: address.to_string(),
+                port: crate::ssh_fixture::free_port(address),
+            });
+        }
+        Self::new(hosts, fixture.arguments())
+    }
+
+    fn new(hosts: Vec<TestHost>, connection: Vec<String>) -> Self {
+        let sandbox = Sandbox::new();
+        sandbox
+            .write("modules/app/module.toml", MODULE)
+            .write(
+                "modules/app/app.conf.j2",
+                "greeting = {{ app.greeting }} from {{ host.name }}\ntoken = {{ app.token }}\n",
+            )
+            .write("secrets/token", "the-token-value\n")
+            .write("secrets/fingerprint.key", "test-fingerprint-key\n");
+        let cluster = Self {
+            sandbox,
+            hosts,
+            connection,
+        };
+        cluster.write_spec();
+        cluster
+    }
+
+    pub fn write_spec(&self) {
+        let mut spec = String::from(
+            "[cluster]\nname = \"apptest\"\ndomain = \"apptest.example\"\nmodules = [\"modules\"]\n\
+             exclude_modules = [\"host-base\"]\nfingerprint_key = { file = \"secrets/fingerprint.key\" }\n\n",
+        );
+        for host in &self.hosts {
+            spec.push_str(&format!(
+                "[hosts.{name}]\naddress = \"{address}\"\nport = {port}\ntransport = \"{transport}\"\nroot = \"{root}\"\nroles = [\"app\"]\n\n",
+                name = host.name,
+                address = host.address,
+                port = host.port,
+                transport = host.transport,
+                root = self.root(&host.name).display(),
+            ));
+        }
+        spec.push_str(
+            "[preflight]\nfilesystem_paths = []\nmin_free_disk = { \"/\" = \"1MiB\" }\n\n\
+             [app]\ntoken = { file = \"secrets/token\" }\n",
+        );
+        self.sandbox.write("cluster.toml", &spec);
+    }
+
+    /// The folder a host's files live under.
+    pub fn root(&self, host: &str) -> PathBuf {
+        self.sandbox.path().join("hosts").join(host)
+    }
+
+    /// A file of a host, by its path on the host.
+    pub fn host_file(&self, host: &str, path: &str) -> PathBuf {
+        self.root(host).join(path.trim_start_matches('/'))
+    }
+
+    pub fn compile(&self) {
+        self.sandbox.compile().success();
+    }
+
+    /// `cairn apply cluster.lock --json`, and the JSON it printed.
+    pub fn apply(&self) -> (Outcome, serde_json::Value) {
+        let outcome = cairn()
+            .current_dir(self.sandbox.path())
+            .args(["apply", "cluster.lock", "--json"])
+            .args(&self.connection)
+            .run();
+        let report = serde_json::from_str(&outcome.stdout).unwrap_or(serde_json::Value::Null);
+        (outcome, report)
+    }
+
+    /// `cairn plan cluster.lock --json`.
+    pub fn plan(&self) -> serde_json::Value {
+        cairn()
+            .current_dir(self.sandbox.path())
+            .args(["plan", "cluster.lock", "--json"])
+            .args(&self.connection)
+            .run()
+            .success()
+            .json()
+    }
+}
+
+/// The names of a host's nodes in a report's `field` (`ran`, `skipped`), without the host.
+pub fn names(report: &serde_json::Value, host: &str, field: &str) -> Vec<String> {
+    report["hosts"][host][field]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {field} for {host} in {report}"))
+        .iter()
+        .map(|name| {
+            let name = name.as_str().or_else(|| name["name"].as_str()).unwrap();
+            name.split_once(':').unwrap().1.to_string()
+        })
+        .collect()
+}
+
+/// The nodes that ran on a host, checks left out (they run every time).
+pub fn ran_besides_checks(report: &serde_json::Value, host: &str) -> Vec<String> {
+    names(report, host, "ran")
+        .into_iter()
+        .filter(|name| !name.starts_with("check:"))
+        .collect()
+}

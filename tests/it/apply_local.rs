@@ -1,0 +1,240 @@
+//! `cairn apply` on sandbox hosts of this machine (the local transport): convergence, the
+//! skip, drift, orphans, failures contained, the host lock.
+
+use crate::app_cluster::{AppCluster, names, ran_besides_checks};
+
+const HOSTS: [&str; 3] = ["alpha", "beta", "gamma"];
+
+#[test]
+fn a_first_apply_converges_and_a_second_runs_only_the_checks() {
+    let cluster = AppCluster::local(&HOSTS);
+    cluster.compile();
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    for host in HOSTS {
+        assert_eq!(
+            ran_besides_checks(&report, host),
+            [
+                "file:/etc/app/app.conf",
+                "file:/etc/app/shared.txt",
+                "command:marker",
+                "health:marker-present"
+            ]
+        );
+        let conf = std::fs::read_to_string(cluster.host_file(host, "/etc/app/app.conf")).unwrap();
+        assert_eq!(
+            conf,
+            format!("greeting = hello from {host}\ntoken = the-token-value\n")
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(cluster.host_file(host, "/etc/app/app.conf"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    for host in HOSTS {
+        assert_eq!(ran_besides_checks(&report, host), Vec::<String>::new());
+        assert_eq!(names(&report, host, "skipped").len(), 4);
+        assert!(
+            names(&report, host, "ran")
+                .iter()
+                .all(|name| name.starts_with("check:"))
+        );
+        assert!(
+            !names(&report, host, "ran").is_empty(),
+            "the checks run every time"
+        );
+    }
+    let runs = std::fs::read_to_string(cluster.host_file("alpha", "/var/app/runs")).unwrap();
+    assert_eq!(runs.lines().count(), 1, "the command ran once");
+}
+
+#[test]
+fn changing_one_template_reruns_exactly_that_file_and_its_dependants() {
+    let cluster = AppCluster::local(&HOSTS);
+    cluster.compile();
+    cluster.apply().0.success();
+
+    cluster.sandbox.edit("modules/app/app.conf.j2", |text| {
+        format!("{text}# edited\n")
+    });
+    cluster.compile();
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    for host in HOSTS {
+        assert_eq!(
+            ran_besides_checks(&report, host),
+            [
+                "file:/etc/app/app.conf",
+                "command:marker",
+                "health:marker-present"
+            ]
+        );
+        assert!(names(&report, host, "skipped").contains(&"file:/etc/app/shared.txt".to_string()));
+    }
+}
+
+#[test]
+fn a_drifted_file_is_rewritten_and_what_depends_on_it_runs_again() {
+    let cluster = AppCluster::local(&HOSTS);
+    cluster.compile();
+    cluster.apply().0.success();
+
+    let conf = cluster.host_file("beta", "/etc/app/app.conf");
+    std::fs::write(&conf, "edited by hand\n").unwrap();
+    std::fs::remove_file(cluster.host_file("gamma", "/etc/app/shared.txt")).unwrap();
+
+    let plan = cluster.plan();
+    let beta = plan["hosts"]["beta"]["nodes"].as_array().unwrap();
+    let conf_plan = beta
+        .iter()
+        .find(|node| node["name"] == "beta:file:/etc/app/app.conf")
+        .unwrap();
+    assert_eq!(conf_plan["action"], "run");
+    assert_eq!(conf_plan["reason"], "drifted: the file's content changed");
+
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    assert_eq!(
+        ran_besides_checks(&report, "beta"),
+        [
+            "file:/etc/app/app.conf",
+            "command:marker",
+            "health:marker-present"
+        ]
+    );
+    assert_eq!(
+        ran_besides_checks(&report, "gamma"),
+        ["file:/etc/app/shared.txt"]
+    );
+    assert_eq!(ran_besides_checks(&report, "alpha"), Vec::<String>::new());
+    assert!(
+        std::fs::read_to_string(&conf)
+            .unwrap()
+            .starts_with("greeting = hello from beta")
+    );
+}
+
+#[test]
+fn a_node_no_longer_in_the_lockfile_is_removed_from_the_host() {
+    let cluster = AppCluster::local(&HOSTS);
+    cluster.compile();
+    cluster.apply().0.success();
+    let shared = cluster.host_file("alpha", "/etc/app/shared.txt");
+    assert!(shared.exists());
+
+    cluster.sandbox.edit("modules/app/module.toml", |text| {
+        text.replace(
+            "[[node]]\nkind = \"file\"\npath = \"/etc/app/shared.txt\"\ncontent = \"the same on every host\\n\"\ndeps = [\"check:*\"]\n",
+            "",
+        )
+    });
+    cluster.compile();
+    let plan = cluster.plan();
+    assert_eq!(
+        plan["hosts"]["alpha"]["orphans"][0],
+        "alpha:file:/etc/app/shared.txt"
+    );
+
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    assert_eq!(
+        names(&report, "alpha", "orphans_removed"),
+        ["file:/etc/app/shared.txt"]
+    );
+    assert!(!shared.exists());
+    let (_, report) = cluster.apply();
+    assert!(
+        report["hosts"]["alpha"]["orphans_removed"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "forgotten once removed"
+    );
+}
+
+#[test]
+fn a_failing_node_stops_its_dependants_and_nothing_else_and_a_rerun_resumes() {
+    let cluster = AppCluster::local(&HOSTS);
+    cluster.compile();
+    std::fs::create_dir_all(cluster.root("beta")).unwrap();
+    std::fs::write(cluster.host_file("beta", "/fail-here"), "").unwrap();
+
+    let (outcome, report) = cluster.apply();
+    outcome.code(1).stderr_has("beta:command:marker");
+    assert_eq!(
+        report["hosts"]["beta"]["failed"][0]["name"],
+        "beta:command:marker"
+    );
+    assert_eq!(names(&report, "beta", "not_run"), ["health:marker-present"]);
+    assert!(
+        report["hosts"]["beta"]["not_run"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("beta:command:marker did not succeed")
+    );
+    assert!(
+        cluster.host_file("beta", "/etc/app/app.conf").exists(),
+        "what does not depend on the failure is done"
+    );
+    for host in ["alpha", "gamma"] {
+        assert_eq!(report["hosts"][host]["succeeded"], true);
+    }
+
+    std::fs::remove_file(cluster.host_file("beta", "/fail-here")).unwrap();
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    assert_eq!(
+        ran_besides_checks(&report, "beta"),
+        ["command:marker", "health:marker-present"]
+    );
+    assert_eq!(ran_besides_checks(&report, "alpha"), Vec::<String>::new());
+}
+
+#[test]
+fn a_host_held_by_another_apply_is_refused_and_the_others_proceed() {
+    let cluster = AppCluster::local(&HOSTS);
+    cluster.compile();
+    let lock = cluster.host_file("gamma", "/var/lib/cairn/lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    // One process holds the lock itself, so killing it releases the lock.
+    let mut holder = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec 9>>'{}' && flock 9 && exec sleep 30",
+            lock.display()
+        ))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+
+    let (outcome, report) = cluster.apply();
+    outcome
+        .code(1)
+        .stderr_has("another cairn apply holds the lock of host `gamma`");
+    assert_eq!(report["hosts"]["alpha"]["succeeded"], true);
+    assert_eq!(report["hosts"]["gamma"]["succeeded"], false);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    cluster.apply().0.success();
+}
+
+#[test]
+fn a_missing_secret_fails_the_nodes_that_need_it_without_showing_a_value() {
+    let cluster = AppCluster::local(&["alpha"]);
+    cluster.compile();
+    std::fs::remove_file(cluster.sandbox.path().join("secrets/token")).unwrap();
+    let (outcome, report) = cluster.apply();
+    outcome
+        .code(1)
+        .stderr_has("secret `app.token`: cannot read");
+    assert_eq!(
+        report["hosts"]["alpha"]["failed"][0]["name"],
+        "alpha:file:/etc/app/app.conf"
+    );
+    assert!(cluster.host_file("alpha", "/etc/app/shared.txt").exists());
+}

@@ -1,0 +1,246 @@
+//! `cairn apply` over SSH to real OpenSSH servers, one per loopback address, with key
+//! authentication and verified host keys.
+
+use std::time::{Duration, Instant};
+
+use crate::app_cluster::{AppCluster, names, ran_besides_checks};
+use crate::ssh_fixture::SshFixture;
+use crate::support::cairn;
+
+const ADDRESSES: [&str; 3] = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
+
+#[test]
+fn three_hosts_over_ssh_converge_and_a_second_apply_runs_only_the_checks() {
+    let fixture = SshFixture::start(&ADDRESSES);
+    let cluster = AppCluster::over_ssh(&fixture, &[]);
+    cluster.compile();
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    for host in ["host1", "host2", "host3"] {
+        assert_eq!(
+            ran_besides_checks(&report, host),
+            [
+                "file:/etc/app/app.conf",
+                "file:/etc/app/shared.txt",
+                "command:marker",
+                "health:marker-present"
+            ]
+        );
+        let conf = std::fs::read_to_string(cluster.host_file(host, "/etc/app/app.conf")).unwrap();
+        assert_eq!(
+            conf,
+            format!("greeting = hello from {host}\ntoken = the-token-value\n")
+        );
+    }
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    for host in ["host1", "host2", "host3"] {
+        assert_eq!(ran_besides_checks(&report, host), Vec::<String>::new());
+        assert_eq!(names(&report, host, "skipped").len(), 4);
+    }
+}
+
+#[test]
+fn a_host_that_is_down_fails_alone_while_the_rest_converge() {
+    let fixture = SshFixture::start(&ADDRESSES);
+    let cluster = AppCluster::over_ssh(&fixture, &[("host4", "127.0.0.5")]);
+    cluster.compile();
+    let (outcome, report) = cluster.apply();
+    outcome
+        .code(1)
+        .stderr_has("host4")
+        .stderr_has("cannot connect to ssh://root@127.0.0.5");
+    for host in ["host1", "host2", "host3"] {
+        assert_eq!(report["hosts"][host]["succeeded"], true, "{host}");
+    }
+    assert_eq!(report["hosts"]["host4"]["succeeded"], false);
+    assert_eq!(names(&report, "host4", "not_run").len(), 8);
+}
+
+#[test]
+fn an_unknown_host_key_is_refused_unless_the_operator_accepts_it() {
+    let fixture = SshFixture::start(&ADDRESSES[..1]);
+    let cluster = AppCluster::over_ssh(&fixture, &[]);
+    cluster.compile();
+    let empty_known_hosts = cluster.sandbox.path().join("empty_known_hosts");
+    std::fs::write(&empty_known_hosts, "").unwrap();
+    let apply = |extra: &[&str]| {
+        cairn()
+            .current_dir(cluster.sandbox.path())
+            .args(["apply", "cluster.lock", "--identity"])
+            .arg(fixture.identity())
+            .arg("--known-hosts")
+            .arg(&empty_known_hosts)
+            .args(extra)
+            .run()
+    };
+    apply(&[])
+        .code(1)
+        .stderr_has("the host key is not in")
+        .stderr_has("SHA256:")
+        .stderr_has("--accept-new-host-keys");
+    assert!(
+        !cluster.host_file("host1", "/etc/app/app.conf").exists(),
+        "nothing happens on an untrusted host"
+    );
+
+    apply(&["--accept-new-host-keys"]).success();
+    let recorded = std::fs::read_to_string(&empty_known_hosts).unwrap();
+    assert!(
+        recorded.contains(&format!("[127.0.0.2]:{}", fixture.servers[0].port)),
+        "{recorded}"
+    );
+    apply(&[]).success();
+}
+
+#[test]
+fn a_changed_host_key_is_refused_even_when_new_keys_are_accepted() {
+    let fixture = SshFixture::start(&ADDRESSES[..1]);
+    let cluster = AppCluster::over_ssh(&fixture, &[]);
+    cluster.compile();
+    // A known_hosts entry for the host with another key: what a man in the middle looks like.
+    let impostor = cluster.sandbox.path().join("impostor");
+    std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&impostor)
+        .status()
+        .unwrap();
+    let impostor_key = std::fs::read_to_string(impostor.with_extension("pub")).unwrap();
+    let impostor_key: Vec<&str> = impostor_key.split_whitespace().take(2).collect();
+    let known_hosts = cluster.sandbox.path().join("known_hosts");
+    std::fs::write(
+        &known_hosts,
+        format!(
+            "[127.0.0.2]:{} {}\n",
+            fixture.servers[0].port,
+            impostor_key.join(" ")
+        ),
+    )
+    .unwrap();
+    cairn()
+        .current_dir(cluster.sandbox.path())
+        .args([
+            "apply",
+            "cluster.lock",
+            "--accept-new-host-keys",
+            "--identity",
+        ])
+        .arg(fixture.identity())
+        .arg("--known-hosts")
+        .arg(&known_hosts)
+        .run()
+        .code(1)
+        .stderr_has("the host key does not match")
+        .stderr_has("ssh-keygen -R");
+}
+
+#[test]
+fn killed_with_sigkill_mid_apply_a_rerun_converges_and_no_file_is_ever_partial() {
+    let fixture = SshFixture::start(&ADDRESSES);
+    let cluster = AppCluster::over_ssh(&fixture, &[]);
+    // Large files, one after another, so the kill lands while files are in flight.
+    let mut module =
+        std::fs::read_to_string(cluster.sandbox.path().join("modules/app/module.toml")).unwrap();
+    let mut previous = "file:/etc/app/app.conf".to_string();
+    for index in 0..8 {
+        module.push_str(&format!(
+            "\n[[node]]\nkind = \"file\"\npath = \"/srv/data/part-{index}\"\ntemplate = \"big.j2\"\ndeps = [\"{previous}\"]\n"
+        ));
+        previous = format!("file:/srv/data/part-{index}");
+    }
+    cluster.sandbox.write("modules/app/module.toml", &module);
+    cluster.sandbox.write(
+        "modules/app/big.j2",
+        "{% for block in range(40) %}{% for line in range(1000) %}line {{ block }}.{{ line }} of {{ host.name }}: the quick brown fox\n{% endfor %}{% endfor %}",
+    );
+    cluster.compile();
+    let expected: std::collections::BTreeMap<String, String> = {
+        let nodes = cairn()
+            .current_dir(cluster.sandbox.path())
+            .args(["show", "cluster.lock", "--json"])
+            .run()
+            .success()
+            .json();
+        nodes
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|node| {
+                node["kind"] == "file" && node["path"].as_str().unwrap().starts_with("/srv/data/")
+            })
+            .map(|node| {
+                (
+                    node["name"].as_str().unwrap().to_string(),
+                    node["content"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(expected.len(), 24);
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .current_dir(cluster.sandbox.path())
+        .args(["apply", "cluster.lock"])
+        .args(&cluster.connection)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill once some, not all, of the big files are in place.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let written = (0..8)
+            .filter(|index| {
+                cluster
+                    .host_file("host1", &format!("/srv/data/part-{index}"))
+                    .exists()
+            })
+            .count();
+        if written >= 2 || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let check_whole = |stage: &str| {
+        let mut present = 0;
+        for (name, content) in &expected {
+            let (host, rest) = name.split_once(':').unwrap();
+            let path = rest.split_once(':').unwrap().1;
+            if let Ok(on_host) = std::fs::read_to_string(cluster.host_file(host, path)) {
+                assert!(
+                    on_host == *content,
+                    "{stage}: {name} is on its host but not whole"
+                );
+                present += 1;
+            }
+        }
+        present
+    };
+    let present = check_whole("after the kill");
+    assert!(
+        present < expected.len(),
+        "the kill came before the apply finished ({present} files)"
+    );
+
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    assert_eq!(check_whole("after the rerun"), expected.len());
+    assert!(
+        !names(&report, "host1", "skipped").is_empty() || present == 0,
+        "the rerun skipped what was done"
+    );
+    let leftovers = std::process::Command::new("find")
+        .arg(cluster.sandbox.path().join("hosts"))
+        .args(["-name", ".cairn.*.tmp"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&leftovers.stdout),
+        "",
+        "no temporary file is left"
+    );
+}
