@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use cairn_lockfiles::{HostEntry, Lockfile, NodeName, TransportKind};
 
-use crate::facts::{HostFacts, file_paths, gather};
+use crate::facts::{self, HostFacts, file_paths};
 use crate::host_lock::{HostLock, LockFailure, acquire};
 use crate::host_paths::HostPaths;
 use crate::kinds::remove_orphan;
@@ -112,9 +112,15 @@ fn reach_one(
 ) -> Result<(Reached, HostFacts), String> {
     let transport = transport_for(host, &options.ssh);
     let paths = HostPaths::of(host);
-    let held = if lock {
-        match acquire(transport.as_ref(), &paths) {
-            Ok(held) => Some(held),
+    let host_nodes = lockfile
+        .nodes()
+        .iter()
+        .filter(|node| node.name.host() == Some(name));
+    let paths_to_hash = file_paths(host_nodes.map(|node| &node.spec));
+    let facts_script = facts::script(&paths, &paths_to_hash);
+    let (held, facts_output) = if lock {
+        match acquire(transport.as_ref(), &paths, &facts_script) {
+            Ok((held, output)) => (Some(held), output),
             Err(LockFailure::Busy) => {
                 return Err(format!(
                     "another cairn apply holds the lock of host `{name}` ({}); wait for it to finish",
@@ -125,15 +131,18 @@ fn reach_one(
             Err(LockFailure::Other(problem)) => return Err(problem),
         }
     } else {
-        None
+        let output = transport
+            .run(&facts_script, b"")
+            .map_err(|error| error.to_string())?;
+        if !output.success() {
+            return Err(format!(
+                "host `{name}`: cannot read cairn's state: {}",
+                output.failure_text()
+            ));
+        }
+        (None, output.stdout_text())
     };
-    let host_nodes = lockfile
-        .nodes()
-        .iter()
-        .filter(|node| node.name.host() == Some(name));
-    let paths_to_hash = file_paths(host_nodes.map(|node| &node.spec));
-    let facts = gather(transport.as_ref(), &paths, &paths_to_hash)
-        .map_err(|error| error.to_string())?
+    let facts = facts::parse(&facts_output, &paths, &paths_to_hash)
         .map_err(|problem| format!("host `{name}`: {problem}"))?;
     Ok((
         Reached {

@@ -1,10 +1,11 @@
 //! One apply per host at a time: an `flock` on `/var/lib/cairn/lock`, held by a script that
 //! lives as long as the lock guard. The kernel drops the lock when that script ends, however
-//! cairn ends (even by SIGKILL, which closes the connection and so the script's stdin).
+//! cairn ends (even by SIGKILL, which closes the connection and so the script's stdin). The
+//! same script, once it holds the lock, prints the host's facts: one round trip for both.
 
 use crate::host_paths::HostPaths;
 use crate::shell::quote;
-use crate::transport::{HeldProcess, Transport, TransportError};
+use crate::transport::{HELD_MARKER, HeldProcess, Transport, TransportError};
 
 /// The held lock of one host.
 #[derive(Debug)]
@@ -24,18 +25,31 @@ pub enum LockFailure {
 const LOCKED: &str = "cairn-locked";
 const BUSY: &str = "cairn-busy";
 
-pub fn acquire(transport: &dyn Transport, paths: &HostPaths) -> Result<HostLock, LockFailure> {
+/// Takes the host's lock, then runs `then` (its output is returned) while holding it.
+pub fn acquire(
+    transport: &dyn Transport,
+    paths: &HostPaths,
+    then: &str,
+) -> Result<(HostLock, String), LockFailure> {
     let lock_file = paths.lock_file();
+    let directory = lock_file
+        .rsplit_once('/')
+        .map_or("/", |(directory, _)| directory);
     let script = format!(
-        "mkdir -p \"$(dirname {file})\" || exit 1\n\
+        "[ -d {directory} ] || mkdir -p {directory} || exit 1\n\
          exec 9>>{file}\n\
-         if flock -n 9; then echo {LOCKED}; else echo {BUSY}; exit 0; fi\n\
-         cat >/dev/null\n",
+         if ! flock -n 9; then echo {BUSY}; echo '{HELD_MARKER}'; exit 0; fi\n\
+         echo {LOCKED}\n\
+         {then}\n\
+         echo '{HELD_MARKER}'\n\
+         exec cat >/dev/null\n",
+        directory = quote(directory),
         file = quote(&lock_file),
     );
-    let (first_line, held) = transport.hold(&script).map_err(LockFailure::Transport)?;
-    match first_line.as_str() {
-        LOCKED => Ok(HostLock { _held: held }),
+    let (said, held) = transport.hold(&script).map_err(LockFailure::Transport)?;
+    let (first_line, rest) = said.split_once('\n').unwrap_or((said.as_str(), ""));
+    match first_line {
+        LOCKED => Ok((HostLock { _held: held }, rest.to_string())),
         BUSY => Err(LockFailure::Busy),
         other => Err(LockFailure::Other(format!(
             "unexpected answer from the lock script: {other}"

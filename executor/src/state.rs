@@ -66,7 +66,7 @@ impl StateEntry {
         let directory = paths.state_directory();
         let file = Self::file_name(&self.name);
         format!(
-            "mkdir -p {dir} && chmod 700 {dir} && printf '%s' {text} > {dir}/.{file}.tmp && mv -f {dir}/.{file}.tmp {dir}/{file}\n",
+            "[ -d {dir} ] || mkdir -p -m 700 {dir}\nprintf '%s' {text} > {dir}/.{file}.tmp && mv -f {dir}/.{file}.tmp {dir}/{file}\n",
             dir = quote(&directory),
             text = quote(&self.to_text()),
         )
@@ -82,17 +82,27 @@ impl StateEntry {
     }
 }
 
-/// Every entry of a host, by node name. Entries that cannot be read (a torn write cannot
+/// Every entry of a host, by node name, from the entry files printed one after another
+/// (each starts with its `name=` line). Entries that cannot be read (a torn write cannot
 /// happen, but a hand edit can) are skipped: their nodes simply run again.
 pub fn parse_entries(text: &str) -> BTreeMap<NodeName, StateEntry> {
-    text.split(ENTRY_SEPARATOR)
-        .filter_map(StateEntry::parse)
-        .map(|entry| (entry.name.clone(), entry))
-        .collect()
+    let mut entries = BTreeMap::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        if line.starts_with("name=") && !current.is_empty() {
+            if let Some(entry) = StateEntry::parse(&current) {
+                entries.insert(entry.name.clone(), entry);
+            }
+            current.clear();
+        }
+        current.push_str(line);
+        current.push('\n');
+    }
+    if let Some(entry) = StateEntry::parse(&current) {
+        entries.insert(entry.name.clone(), entry);
+    }
+    entries
 }
-
-/// Printed between entries by the fact-gathering script.
-pub const ENTRY_SEPARATOR: &str = "\n@@cairn-entry@@\n";
 
 #[cfg(test)]
 mod tests {
@@ -107,7 +117,12 @@ mod tests {
             path: Some("/etc/a b".into()),
             sha256: Some("ab".repeat(32)),
         };
-        let text = format!("{}{ENTRY_SEPARATOR}", entry.to_text());
-        assert_eq!(parse_entries(&text).remove(&entry.name), Some(entry));
+        let mut other = entry.clone();
+        other.name = "h:file:/etc/other".parse().unwrap();
+        other.path = None;
+        let text = format!("{}{}", entry.to_text(), other.to_text());
+        let mut entries = parse_entries(&text);
+        assert_eq!(entries.remove(&entry.name), Some(entry));
+        assert_eq!(entries.remove(&other.name), Some(other));
     }
 }

@@ -39,6 +39,9 @@ impl SshFixture {
         let directory = tempfile::tempdir().expect("a temporary folder");
         let folder = directory.path();
         keygen(&folder.join("client_key"));
+        // Sessions get a HOME of their own: a developer's ~/.bashrc (which Debian's bash
+        // reads for commands run by sshd) must not slow or change what the tests measure.
+        std::fs::create_dir_all(folder.join("home")).expect("a home folder");
         std::fs::copy(
             folder.join("client_key.pub"),
             folder.join("authorized_keys"),
@@ -57,7 +60,8 @@ impl SshFixture {
                     "ListenAddress {address}:{port}\nHostKey {host_key}\nAuthorizedKeysFile {keys}\n\
                      PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
                      PermitRootLogin prohibit-password\nPidFile none\nMaxSessions 200\nMaxStartups 200\n\
-                     LogLevel ERROR\n",
+                     LogLevel ERROR\nSetEnv HOME={home}\n",
+                    home = folder.join("home").display(),
                     host_key = host_key.display(),
                     keys = folder.join("authorized_keys").display(),
                 ),

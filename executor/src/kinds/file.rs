@@ -5,10 +5,10 @@ use crate::kinds::{NodeContext, NodeError};
 use crate::shell::quote;
 
 /// Writes the file whole or not at all: a temporary file beside it (named after it, so an
-/// interrupted write is replaced by the next), checked to hold every byte sent (a dropped
-/// connection ends stdin early, which `cat` cannot tell from the end), flushed, given its
-/// mode and owner, then renamed over it. The content, secrets substituted, travels on
-/// stdin only.
+/// interrupted write is replaced by the next) made by `install` with its mode and owner,
+/// checked to hold every byte sent (a dropped connection ends stdin early, which a copy
+/// cannot tell from the end), flushed, then renamed over it. The content, secrets
+/// substituted, travels on stdin only.
 pub fn apply(file: &FileNode, context: &mut NodeContext<'_>) -> Result<String, NodeError> {
     let content = context
         .secrets
@@ -18,20 +18,19 @@ pub fn apply(file: &FileNode, context: &mut NodeContext<'_>) -> Result<String, N
     context.entry.path = Some(file.path.clone());
     context.entry.sha256 = Some(sha256);
     let target = context.paths.path(&file.path);
+    let (directory, file_name) = target.rsplit_once('/').unwrap_or(("", target.as_str()));
+    let directory = if directory.is_empty() { "/" } else { directory };
+    let temporary = format!("{directory}/.cairn.{file_name}.tmp");
     let script = format!(
         "set -eu\n\
-         target={target}\n\
-         directory=$(dirname -- \"$target\")\n\
-         temporary=\"$directory/.cairn.$(basename -- \"$target\").tmp\"\n\
-         mkdir -p -- \"$directory\"\n\
-         trap 'rm -f -- \"$temporary\"' HUP INT TERM\n\
-         cat > \"$temporary\"\n\
-         if [ \"$(wc -c < \"$temporary\")\" -ne {size} ]; then rm -f -- \"$temporary\"; echo 'the content arrived cut short' >&2; exit 1; fi\n\
-         chmod {mode:04o} \"$temporary\"\n\
-         chown {owner}:{group} \"$temporary\"\n\
-         sync -- \"$temporary\" 2>/dev/null || true\n\
-         mv -f -- \"$temporary\" \"$target\"\n\
+         [ -d {directory} ] || mkdir -p -- {directory}\n\
+         install -m {mode:04o} -o {owner} -g {group} /dev/stdin {temporary}\n\
+         if [ \"$(wc -c < {temporary})\" -ne {size} ]; then rm -f -- {temporary}; echo 'the content arrived cut short' >&2; exit 1; fi\n\
+         sync -- {temporary} 2>/dev/null || true\n\
+         mv -f -- {temporary} {target}\n\
          {record}",
+        directory = quote(directory),
+        temporary = quote(&temporary),
         target = quote(&target),
         size = content.len(),
         mode = file.mode,

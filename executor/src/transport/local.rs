@@ -1,7 +1,7 @@
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 
-use crate::transport::{CommandOutput, HeldProcess, Transport, TransportError};
+use crate::transport::{CommandOutput, HeldProcess, Transport, TransportError, read_until_held};
 
 /// Runs scripts on the machine running cairn.
 #[derive(Debug, Default, Clone)]
@@ -70,11 +70,8 @@ impl Transport for LocalTransport {
             .spawn()
             .map_err(Self::io_error)?;
         let stdout = child.stdout.take().expect("stdout is piped");
-        let mut first_line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first_line)
-            .map_err(Self::io_error)?;
-        if first_line.is_empty() {
+        let said = read_until_held(&mut BufReader::new(stdout)).map_err(Self::io_error)?;
+        let Some(said) = said else {
             let mut stderr = String::new();
             if let Some(mut pipe) = child.stderr.take() {
                 let _ = pipe.read_to_string(&mut stderr);
@@ -82,13 +79,10 @@ impl Transport for LocalTransport {
             let _ = child.wait();
             return Err(TransportError::Io {
                 address: self.address(),
-                message: format!("the held script ended at once: {}", stderr.trim()),
+                message: format!("the held script ended early: {}", stderr.trim()),
             });
-        }
-        Ok((
-            first_line.trim_end().to_string(),
-            Box::new(LocalHeld { child }),
-        ))
+        };
+        Ok((said, Box::new(LocalHeld { child })))
     }
 
     fn address(&self) -> String {

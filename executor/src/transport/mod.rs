@@ -82,6 +82,26 @@ pub enum TransportError {
     Io { address: String, message: String },
 }
 
+/// The line a held script prints when it has said all it will say.
+pub const HELD_MARKER: &str = "@@cairn-held@@";
+
+/// Reads lines up to [`HELD_MARKER`]; `None` when the stream ends first.
+pub(crate) fn read_until_held(
+    reader: &mut impl std::io::BufRead,
+) -> std::io::Result<Option<String>> {
+    let mut text = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        if line.trim_end() == HELD_MARKER {
+            return Ok(Some(text));
+        }
+        text.push_str(&line);
+    }
+}
+
 /// A script kept running (the holder of a lock). Dropping it ends the script.
 pub trait HeldProcess: Send + fmt::Debug {}
 
@@ -90,9 +110,9 @@ pub trait Transport: Send + Sync + fmt::Debug {
     /// Runs `script` with `sh -c`, feeding it `stdin`, and waits for it.
     fn run(&self, script: &str, stdin: &[u8]) -> Result<CommandOutput, TransportError>;
 
-    /// Starts `script` and returns once it printed its first line, which is returned with
-    /// the guard that keeps the script running. The script's stdin stays open until the
-    /// guard is dropped.
+    /// Starts `script` and returns once it printed a line [`HELD_MARKER`]: what it printed
+    /// before that, and the guard that keeps the script running. The script's stdin stays
+    /// open until the guard is dropped.
     fn hold(&self, script: &str) -> Result<(String, Box<dyn HeldProcess>), TransportError>;
 
     /// How errors name the host's address: `ssh://root@10.0.0.1:22`, `local://`.

@@ -1,14 +1,14 @@
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
 use ssh2::{CheckResult, HashType, KnownHostFileKind, Session};
 
 use crate::shell::quote;
-use crate::transport::{CommandOutput, HeldProcess, Transport, TransportError};
+use crate::transport::{CommandOutput, HeldProcess, Transport, TransportError, read_until_held};
 
 /// How to reach and trust SSH hosts.
 #[derive(Debug, Clone)]
@@ -21,6 +21,8 @@ pub struct SshOptions {
     /// Trust and record the key of a host not yet in known_hosts (never a changed key).
     pub accept_new_host_keys: bool,
     pub connect_timeout: Duration,
+    /// Sessions open to one host at most; more nodes in flight wait for one.
+    pub sessions_per_host: usize,
 }
 
 impl Default for SshOptions {
@@ -33,6 +35,7 @@ impl Default for SshOptions {
             known_hosts: home.join(".ssh/known_hosts"),
             accept_new_host_keys: false,
             connect_timeout: Duration::from_secs(10),
+            sessions_per_host: 2,
         }
     }
 }
@@ -45,7 +48,16 @@ pub struct SshTransport {
     port: u16,
     user: String,
     options: SshOptions,
-    idle: Mutex<Vec<Session>>,
+    pool: Mutex<Pool>,
+    returned: Condvar,
+}
+
+/// Sessions of one host: a handshake costs far more than a command, so a few sessions are
+/// reused rather than one opened per concurrent node.
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Session>,
+    open: usize,
 }
 
 impl std::fmt::Debug for SshTransport {
@@ -67,7 +79,8 @@ impl SshTransport {
             port,
             user: user.to_string(),
             options,
-            idle: Mutex::new(Vec::new()),
+            pool: Mutex::new(Pool::default()),
+            returned: Condvar::new(),
         }
     }
 
@@ -223,23 +236,116 @@ impl SshTransport {
         })
     }
 
+    /// An idle session, a new one while fewer than `sessions_per_host` are open, or else
+    /// the next one given back.
     fn session(&self) -> Result<Session, TransportError> {
-        let pooled = self
-            .idle
+        let mut pool = self
+            .pool
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop();
-        match pooled {
-            Some(session) => Ok(session),
-            None => self.connect(),
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        loop {
+            if let Some(session) = pool.idle.pop() {
+                return Ok(session);
+            }
+            if pool.open < self.options.sessions_per_host.max(1) {
+                pool.open += 1;
+                drop(pool);
+                let connected = self.connect();
+                if connected.is_err() {
+                    self.discard();
+                }
+                return connected;
+            }
+            pool = self
+                .returned
+                .wait(pool)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
     }
 
     fn give_back(&self, session: Session) {
-        self.idle
+        self.pool
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .idle
             .push(session);
+        self.returned.notify_one();
+    }
+
+    /// A session that failed (or never connected) is dropped, not pooled.
+    fn discard(&self) {
+        self.pool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .open -= 1;
+        self.returned.notify_one();
+    }
+
+    fn run_on(
+        &self,
+        session: &Session,
+        script: &str,
+        stdin: &[u8],
+    ) -> Result<CommandOutput, TransportError> {
+        let mut channel = session
+            .channel_session()
+            .map_err(|error| self.io_error(error))?;
+        channel
+            .exec(&format!("sh -c {}", quote(script)))
+            .map_err(|error| self.io_error(error))?;
+        if !stdin.is_empty() {
+            channel
+                .write_all(stdin)
+                .map_err(|error| self.io_error(error))?;
+        }
+        channel.send_eof().map_err(|error| self.io_error(error))?;
+        let mut stdout = Vec::new();
+        channel
+            .read_to_end(&mut stdout)
+            .map_err(|error| self.io_error(error))?;
+        let mut stderr = Vec::new();
+        channel
+            .stderr()
+            .read_to_end(&mut stderr)
+            .map_err(|error| self.io_error(error))?;
+        channel.wait_close().map_err(|error| self.io_error(error))?;
+        let status = channel
+            .exit_status()
+            .map_err(|error| self.io_error(error))?;
+        Ok(CommandOutput {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// The held channel rides on a pooled session (it only waits), so holding a lock costs
+    /// no handshake of its own.
+    fn hold_on(
+        &self,
+        session: &Session,
+        script: &str,
+    ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
+        let mut channel = session
+            .channel_session()
+            .map_err(|error| self.io_error(error))?;
+        channel
+            .exec(&format!("sh -c {}", quote(script)))
+            .map_err(|error| self.io_error(error))?;
+        let said = {
+            let mut reader = BufReader::new(&mut channel);
+            read_until_held(&mut reader).map_err(|error| self.io_error(error))?
+        };
+        let Some(said) = said else {
+            let mut stderr = String::new();
+            let _ = channel.stderr().read_to_string(&mut stderr);
+            return Err(self.io_error(format!("the held script ended early: {}", stderr.trim())));
+        };
+        let held = SshHeld {
+            channel,
+            _session: session.clone(),
+        };
+        Ok((said, Box::new(held)))
     }
 }
 
@@ -267,67 +373,30 @@ impl Drop for SshHeld {
 impl Transport for SshTransport {
     fn run(&self, script: &str, stdin: &[u8]) -> Result<CommandOutput, TransportError> {
         let session = self.session()?;
-        let mut channel = session
-            .channel_session()
-            .map_err(|error| self.io_error(error))?;
-        channel
-            .exec(&format!("sh -c {}", quote(script)))
-            .map_err(|error| self.io_error(error))?;
-        if !stdin.is_empty() {
-            channel
-                .write_all(stdin)
-                .map_err(|error| self.io_error(error))?;
+        match self.run_on(&session, script, stdin) {
+            Ok(output) => {
+                self.give_back(session);
+                Ok(output)
+            }
+            Err(error) => {
+                self.discard();
+                Err(error)
+            }
         }
-        channel.send_eof().map_err(|error| self.io_error(error))?;
-        let mut stdout = Vec::new();
-        channel
-            .read_to_end(&mut stdout)
-            .map_err(|error| self.io_error(error))?;
-        let mut stderr = Vec::new();
-        channel
-            .stderr()
-            .read_to_end(&mut stderr)
-            .map_err(|error| self.io_error(error))?;
-        channel.wait_close().map_err(|error| self.io_error(error))?;
-        let status = channel
-            .exit_status()
-            .map_err(|error| self.io_error(error))?;
-        drop(channel);
-        self.give_back(session);
-        Ok(CommandOutput {
-            status,
-            stdout,
-            stderr,
-        })
     }
 
     fn hold(&self, script: &str) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
-        let session = self.connect()?;
-        let mut channel = session
-            .channel_session()
-            .map_err(|error| self.io_error(error))?;
-        channel
-            .exec(&format!("sh -c {}", quote(script)))
-            .map_err(|error| self.io_error(error))?;
-        let mut first_line = String::new();
-        {
-            let mut reader = BufReader::new(&mut channel);
-            reader
-                .read_line(&mut first_line)
-                .map_err(|error| self.io_error(error))?;
+        let session = self.session()?;
+        match self.hold_on(&session, script) {
+            Ok(held) => {
+                self.give_back(session);
+                Ok(held)
+            }
+            Err(error) => {
+                self.discard();
+                Err(error)
+            }
         }
-        if first_line.is_empty() {
-            let mut stderr = String::new();
-            let _ = channel.stderr().read_to_string(&mut stderr);
-            return Err(self.io_error(format!("the held script ended at once: {}", stderr.trim())));
-        }
-        Ok((
-            first_line.trim_end().to_string(),
-            Box::new(SshHeld {
-                channel,
-                _session: session,
-            }),
-        ))
     }
 
     fn address(&self) -> String {
