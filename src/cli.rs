@@ -94,6 +94,10 @@ pub struct ConnectionArguments {
     /// always refused.
     #[arg(long)]
     pub accept_new_host_keys: bool,
+    /// The SSH client configuration whose `Host` aliases (`HostName`, `IdentityFile`)
+    /// apply [default: ~/.ssh/config, when it exists].
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

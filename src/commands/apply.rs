@@ -1,3 +1,4 @@
+use std::io::IsTerminal;
 use std::path::Path;
 
 use cairn_executor::{ApplySession, NodeOutcome};
@@ -9,6 +10,7 @@ use crate::commands::connection::apply_options;
 use crate::commands::plan::plan_text;
 use crate::failure::Failure;
 use crate::output::print;
+use crate::progress::Progress;
 
 pub fn run(
     target: &Path,
@@ -25,20 +27,32 @@ pub fn run(
     } else {
         (Lockfile::read(target)?, target.to_path_buf())
     };
-    let options = apply_options(connection, &lockfile_path);
-    let observer = |name: &NodeName, outcome: &NodeOutcome| match outcome {
-        NodeOutcome::Ran(summary) if verbose => eprintln!("ran      {name}: {summary}"),
-        NodeOutcome::Failed(reason) => {
-            eprintln!("FAILED   {name}: {}", reason.replace('\n', "\n         "))
-        }
-        NodeOutcome::NotRun(reason) if verbose => eprintln!("not run  {name}: {reason}"),
-        _ => {}
-    };
+    let options = apply_options(connection, &lockfile_path)?;
     let session = ApplySession::open(&lockfile, &options);
     if !as_json {
         eprint!("{}", plan_text(session.plan()));
     }
+    // Bars on a terminal; plain lines for logs and pipes.
+    let progress = (!as_json && !verbose && std::io::stderr().is_terminal())
+        .then(|| Progress::new(session.plan()));
+    let observer = |name: &NodeName, outcome: &NodeOutcome| {
+        if let Some(progress) = &progress {
+            progress.node_done(name, outcome);
+            return;
+        }
+        match outcome {
+            NodeOutcome::Ran(summary) if verbose => eprintln!("ran      {name}: {summary}"),
+            NodeOutcome::Failed(reason) => {
+                eprintln!("FAILED   {name}: {}", reason.replace('\n', "\n         "))
+            }
+            NodeOutcome::NotRun(reason) if verbose => eprintln!("not run  {name}: {reason}"),
+            _ => {}
+        }
+    };
     let report = session.execute(&observer);
+    if let Some(progress) = &progress {
+        progress.finish();
+    }
     if as_json {
         let text = serde_json::to_string_pretty(&report.to_json())
             .map_err(|error| Failure::Failed(error.to_string()))?;

@@ -1,11 +1,18 @@
 use std::path::Path;
 
+use std::sync::Arc;
+
+use cairn_executor::transport::SshConfig;
 use cairn_executor::{ApplyOptions, SshOptions};
 
 use crate::cli::ConnectionArguments;
+use crate::failure::Failure;
 
 /// The executor's options from the command line; `lockfile` locates secret files.
-pub fn apply_options(arguments: &ConnectionArguments, lockfile: &Path) -> ApplyOptions {
+pub fn apply_options(
+    arguments: &ConnectionArguments,
+    lockfile: &Path,
+) -> Result<ApplyOptions, Failure> {
     let mut ssh = SshOptions {
         identities: arguments.identities.clone(),
         accept_new_host_keys: arguments.accept_new_host_keys,
@@ -14,13 +21,30 @@ pub fn apply_options(arguments: &ConnectionArguments, lockfile: &Path) -> ApplyO
     if let Some(known_hosts) = &arguments.known_hosts {
         ssh.known_hosts = known_hosts.clone();
     }
+    let default_config =
+        std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".ssh/config"));
+    match (&arguments.ssh_config, default_config) {
+        (Some(path), _) => {
+            let config = SshConfig::read(path).map_err(|error| {
+                Failure::Input(format!(
+                    "cannot read the SSH configuration {}: {error}",
+                    path.display()
+                ))
+            })?;
+            ssh.config = Some(Arc::new(config));
+        }
+        (None, Some(path)) if path.is_file() => {
+            ssh.config = SshConfig::read(&path).ok().map(Arc::new);
+        }
+        _ => {}
+    }
     let lockfile_directory = match lockfile.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    ApplyOptions {
+    Ok(ApplyOptions {
         jobs: arguments.jobs.max(1),
         ssh,
         lockfile_directory,
-    }
+    })
 }

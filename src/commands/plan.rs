@@ -16,7 +16,7 @@ pub fn run(
     as_json: bool,
 ) -> Result<(), Failure> {
     let lockfile = Lockfile::read(lockfile_path)?;
-    let plan = plan_lockfile(&lockfile, &apply_options(connection, lockfile_path));
+    let plan = plan_lockfile(&lockfile, &apply_options(connection, lockfile_path)?);
     if as_json {
         let text = serde_json::to_string_pretty(&plan_json(&plan))
             .map_err(|error| Failure::Failed(error.to_string()))?;

@@ -244,3 +244,32 @@ fn killed_with_sigkill_mid_apply_a_rerun_converges_and_no_file_is_ever_partial()
         "no temporary file is left"
     );
 }
+
+#[test]
+fn a_host_addressed_by_an_ssh_config_alias_is_reached_through_its_hostname() {
+    let fixture = SshFixture::start(&ADDRESSES[..1]);
+    let cluster = AppCluster::over_ssh(&fixture, &[]);
+    // The spec names the host by an alias only the SSH configuration resolves.
+    cluster.sandbox.edit("cluster.toml", |text| {
+        text.replace("address = \"127.0.0.2\"", "address = \"app-one\"")
+    });
+    cluster
+        .sandbox
+        .write("ssh_config", "Host app-*\n    HostName 127.0.0.2\n");
+    cluster.compile();
+    let mut arguments = cluster.connection.clone();
+    arguments.extend(["--ssh-config".to_string(), "ssh_config".to_string()]);
+    cairn()
+        .current_dir(cluster.sandbox.path())
+        .args(["apply", "cluster.lock"])
+        .args(&arguments)
+        .run()
+        .success();
+    assert!(cluster.host_file("host1", "/etc/app/app.conf").exists());
+    cairn()
+        .current_dir(cluster.sandbox.path())
+        .args(["apply", "cluster.lock", "--ssh-config", "missing_config"])
+        .run()
+        .code(2)
+        .stderr_has("cannot read the SSH configuration missing_config");
+}

@@ -9,11 +9,13 @@
 
 mod local;
 mod ssh;
+mod ssh_config;
 
 use std::fmt;
 
 pub use local::LocalTransport;
 pub use ssh::{SshOptions, SshTransport};
+pub use ssh_config::{ResolvedHost, SshConfig};
 
 /// What a script printed and how it ended.
 #[derive(Debug, Clone)]

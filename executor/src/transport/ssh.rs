@@ -23,6 +23,8 @@ pub struct SshOptions {
     pub connect_timeout: Duration,
     /// Sessions open to one host at most; more nodes in flight wait for one.
     pub sessions_per_host: usize,
+    /// The SSH client configuration whose aliases and identity files apply.
+    pub config: Option<std::sync::Arc<crate::transport::SshConfig>>,
 }
 
 impl Default for SshOptions {
@@ -36,6 +38,7 @@ impl Default for SshOptions {
             accept_new_host_keys: false,
             connect_timeout: Duration::from_secs(10),
             sessions_per_host: 2,
+            config: None,
         }
     }
 }
@@ -73,9 +76,23 @@ impl std::fmt::Debug for SshTransport {
 static KNOWN_HOSTS_WRITE: Mutex<()> = Mutex::new(());
 
 impl SshTransport {
-    pub fn new(host: &str, port: u16, user: &str, options: SshOptions) -> Self {
+    /// A transport to `host` (an address, or an alias of the SSH client configuration).
+    pub fn new(host: &str, port: u16, user: &str, mut options: SshOptions) -> Self {
+        let mut target = host.to_string();
+        if let Some(config) = &options.config {
+            let resolved = config.resolve(host);
+            if let Some(hostname) = resolved.hostname {
+                target = hostname;
+            }
+            options.identities.extend(
+                resolved
+                    .identity_files
+                    .into_iter()
+                    .filter(|path| path.exists()),
+            );
+        }
         Self {
-            host: host.to_string(),
+            host: target,
             port,
             user: user.to_string(),
             options,
@@ -207,6 +224,7 @@ impl SshTransport {
                 Err(error) => problems.push(format!("ssh-agent: {error}")),
             }
         }
+        // The options' identities, then the defaults OpenSSH would offer.
         let identities = if self.options.identities.is_empty() {
             let home = std::env::var_os("HOME")
                 .map(PathBuf::from)
