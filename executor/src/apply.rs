@@ -86,6 +86,27 @@ fn reach_hosts(
     });
     let mut reached = BTreeMap::new();
     let mut facts = BTreeMap::new();
+    // The control host: images are built here and sent from here.
+    if lockfile
+        .nodes()
+        .iter()
+        .any(|node| node.name.host().is_none())
+    {
+        let transport: Arc<dyn Transport> = Arc::new(LocalTransport);
+        let control = transport
+            .run(&facts::control_script(), b"")
+            .map_err(|error| error.to_string())
+            .map(|output| facts::parse_control(&output.stdout_text()));
+        facts.insert(cairn_lockfiles::Scope::CLUSTER_NAME.to_string(), control);
+        reached.insert(
+            cairn_lockfiles::Scope::CLUSTER_NAME.to_string(),
+            Reached {
+                transport,
+                paths: HostPaths::default(),
+                _lock: None,
+            },
+        );
+    }
     for (name, result) in results
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -241,7 +262,7 @@ impl<'a> ApplySession<'a> {
                 continue;
             };
             for orphan in &host_plan.orphans {
-                match remove_orphan(orphan, handle.transport, handle.paths) {
+                match remove_orphan(orphan, host, handle.transport, handle.paths) {
                     Ok(summary) => host_report
                         .orphans_removed
                         .push((orphan.name.clone(), summary)),

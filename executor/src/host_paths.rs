@@ -2,7 +2,7 @@ use cairn_lockfiles::HostEntry;
 
 /// Where things live on a host: its paths under its `root` prefix (if it has one), and
 /// cairn's own state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HostPaths {
     root: String,
 }

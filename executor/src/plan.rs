@@ -137,10 +137,22 @@ fn decide(
             _ => {}
         }
     }
+    if let NodeSpec::Image(image) = &node.spec {
+        return match facts.get(cairn_lockfiles::Scope::CLUSTER_NAME) {
+            Some(Ok(control))
+                if control
+                    .images
+                    .contains(&crate::kinds::image::tag(&image.name, &node.id)) =>
+            {
+                Decision::Skip
+            }
+            Some(Ok(_)) => Decision::Run(Reason::New),
+            _ => Decision::Unreachable,
+        };
+    }
     let host_facts = match node.name.host().map(|host| facts.get(host)) {
         Some(Some(Ok(host_facts))) => host_facts,
-        Some(_) => return Decision::Unreachable,
-        None => return Decision::Unsupported("cluster-wide nodes other than images do not exist"),
+        _ => return Decision::Unreachable,
     };
     if node.name.kind == NodeKind::Check {
         return Decision::Run(Reason::AlwaysRuns);
@@ -162,6 +174,26 @@ fn decide(
                 return Decision::Run(Reason::Drifted("the file's content changed".to_string()));
             }
             _ => {}
+        }
+    }
+    if let (NodeSpec::Container(container), Some(host)) = (&node.spec, node.name.host()) {
+        let paths = lockfile
+            .hosts
+            .get(host)
+            .map(crate::host_paths::HostPaths::of)
+            .unwrap_or_default();
+        let docker_name = crate::kinds::container::docker_name(&container.name, host, &paths);
+        match host_facts.containers.get(&docker_name) {
+            None => return Decision::Run(Reason::Drifted("the container is gone".to_string())),
+            Some((id, _)) if *id != node.id.to_string() => {
+                return Decision::Run(Reason::Drifted(
+                    "another container has its name".to_string(),
+                ));
+            }
+            Some((_, state)) if state != "running" => {
+                return Decision::Run(Reason::Drifted(format!("the container is {state}")));
+            }
+            Some(_) => {}
         }
     }
     // A dependency that runs although its id is unchanged (drift) is followed by its

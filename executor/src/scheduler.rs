@@ -135,7 +135,13 @@ pub fn run(
                             None,
                         ),
                         (None, Some(handle)) => {
+                            let control = hosts
+                                .get(cairn_lockfiles::Scope::CLUSTER_NAME)
+                                .map_or(handle.transport, |control| control.transport);
                             let mut context = NodeContext {
+                                lockfile,
+                                host: &host_name,
+                                control,
                                 transport: handle.transport,
                                 paths: handle.paths,
                                 secrets,

@@ -2,6 +2,7 @@
 //! `support` holds the fluent harness they share.
 
 mod app_cluster;
+mod apply_docker;
 mod apply_local;
 mod apply_ssh;
 mod commands;

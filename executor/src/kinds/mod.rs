@@ -2,10 +2,12 @@
 //! the node's state entry, in the same round trip where it can.
 
 mod command;
+pub mod container;
 mod file;
+pub mod image;
 mod probe_node;
 
-use cairn_lockfiles::{Node, NodeSpec};
+use cairn_lockfiles::{Node, NodeKind, NodeName, NodeSpec, Scope};
 
 use crate::host_paths::HostPaths;
 use crate::secrets::Secrets;
@@ -15,6 +17,11 @@ use crate::transport::{Transport, TransportError};
 /// What a node needs to run.
 #[derive(Debug)]
 pub struct NodeContext<'a> {
+    pub lockfile: &'a cairn_lockfiles::Lockfile,
+    /// The node's host (`cluster` for images).
+    pub host: &'a str,
+    /// The machine running cairn, where images are built and sent from.
+    pub control: &'a dyn Transport,
     pub transport: &'a dyn Transport,
     pub paths: &'a HostPaths,
     pub secrets: &'a Secrets,
@@ -40,11 +47,14 @@ impl From<TransportError> for NodeError {
 /// Kinds this executor does not run yet; the planner stops them and their dependants.
 pub fn unsupported_reason(spec: &NodeSpec) -> Option<&'static str> {
     match spec {
-        NodeSpec::Image(_) => Some("image builds come with `cairn build` (issue 6)"),
-        NodeSpec::Container(_) => Some("containers are not run by this cairn yet"),
         NodeSpec::Package(_) => Some("packages are not installed by this cairn yet"),
         NodeSpec::Service(_) => Some("services are not managed by this cairn yet"),
-        NodeSpec::Check(_) | NodeSpec::File(_) | NodeSpec::Command(_) | NodeSpec::Health(_) => None,
+        NodeSpec::Check(_)
+        | NodeSpec::File(_)
+        | NodeSpec::Command(_)
+        | NodeSpec::Health(_)
+        | NodeSpec::Image(_)
+        | NodeSpec::Container(_) => None,
     }
 }
 
@@ -55,6 +65,21 @@ pub fn execute(node: &Node, context: &mut NodeContext<'_>) -> Result<String, Nod
         NodeSpec::Command(command) => command::apply(command, context),
         NodeSpec::Check(check) => probe_node::check(check, context),
         NodeSpec::Health(health) => probe_node::health(health, context),
+        NodeSpec::Image(image) => image::apply(image, &node.id, context),
+        NodeSpec::Container(container) => {
+            let image_name =
+                NodeName::new(Scope::Cluster, NodeKind::Image, container.image.as_str());
+            let image_id = context
+                .lockfile
+                .node(&image_name)
+                .map(|image| image.id)
+                .ok_or_else(|| {
+                    NodeError::Failed(format!("its image `{image_name}` is not in the lockfile"))
+                })?;
+            let tag = image::tag(&container.image, &image_id);
+            let (host, control) = (context.host, context.control);
+            container::apply(container, &tag, host, control, context)
+        }
         other => Err(NodeError::Failed(
             unsupported_reason(other)
                 .unwrap_or("not supported")
@@ -66,6 +91,7 @@ pub fn execute(node: &Node, context: &mut NodeContext<'_>) -> Result<String, Nod
 /// Removes what an orphaned entry put on the host, then the entry itself.
 pub fn remove_orphan(
     entry: &StateEntry,
+    host: &str,
     transport: &dyn Transport,
     paths: &HostPaths,
 ) -> Result<String, NodeError> {
@@ -77,6 +103,10 @@ pub fn remove_orphan(
                 crate::shell::quote(&paths.path(path))
             ));
             format!("removed {path}")
+        }
+        (_, cairn_lockfiles::NodeKind::Container) => {
+            script.push_str(&container::remove_script(&entry.name.key, host, paths));
+            format!("removed container {}", entry.name.key)
         }
         _ => "forgotten (nothing to remove)".to_string(),
     };

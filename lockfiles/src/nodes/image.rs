@@ -155,14 +155,10 @@ impl ImageNode {
             }
             out.push_str(" && rm -rf /var/lib/apt/lists/*\n");
         }
+        // COPY keeps the mode each file has in the build context (the builder writes it
+        // there): no `--chmod`, which the classic builder does not know.
         for file in &self.files {
-            let _ = writeln!(
-                out,
-                "COPY --chmod={} files{} {}",
-                format_mode(file.mode),
-                file.path,
-                file.path
-            );
+            let _ = writeln!(out, "COPY files{} {}", file.path, file.path);
         }
         for (key, value) in &self.env {
             let _ = writeln!(out, "ENV {key}={}", json_string(value));

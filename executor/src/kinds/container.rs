@@ -1,0 +1,132 @@
+use cairn_lockfiles::{ContainerNode, EnvValue};
+
+use crate::host_paths::HostPaths;
+use crate::kinds::{NodeContext, NodeError};
+use crate::shell::quote;
+use crate::transport::Transport;
+
+/// The Docker name of a container. Hosts with a root prefix are sandboxes that share one
+/// Docker engine, so their containers carry the host's name too.
+pub fn docker_name(container: &str, host: &str, paths: &HostPaths) -> String {
+    if paths.root().is_empty() {
+        container.to_string()
+    } else {
+        format!("{host}-{container}")
+    }
+}
+
+/// Makes the image present on the host (sending it from the control host when missing),
+/// replaces any container of that name, and starts the new one. The environment, secrets
+/// resolved, goes to `docker run --env-file /dev/stdin`: never on a command line.
+pub fn apply(
+    container: &ContainerNode,
+    image_tag: &str,
+    host: &str,
+    control: &dyn Transport,
+    context: &mut NodeContext<'_>,
+) -> Result<String, NodeError> {
+    let name = docker_name(&container.name, host, context.paths);
+    let present = context.transport.run(
+        &format!(
+            "docker image inspect --format . {} >/dev/null 2>&1",
+            quote(image_tag)
+        ),
+        b"",
+    )?;
+    let mut shipped = String::new();
+    if !present.success() {
+        let saved = control.run(&format!("docker save {}", quote(image_tag)), b"")?;
+        if !saved.success() {
+            return Err(NodeError::Failed(format!(
+                "docker save {image_tag}: {}",
+                saved.failure_text()
+            )));
+        }
+        let loaded = context
+            .transport
+            .run("docker load --quiet", &saved.stdout)?;
+        if !loaded.success() {
+            return Err(NodeError::Failed(format!(
+                "docker load of {image_tag}: {}",
+                loaded.failure_text()
+            )));
+        }
+        shipped = format!(" (image sent, {} MiB)", saved.stdout.len() / (1024 * 1024));
+    }
+
+    let mut environment = String::new();
+    for (key, value) in &container.env {
+        let value = match value {
+            EnvValue::Plain(text) => text.clone(),
+            EnvValue::Secret(secret) => context
+                .secrets
+                .value(secret)
+                .map_err(NodeError::Failed)?
+                .to_string(),
+        };
+        if value.contains('\n') {
+            return Err(NodeError::Failed(format!(
+                "the value of `{key}` spans lines, which docker's env files cannot hold"
+            )));
+        }
+        environment.push_str(&format!("{key}={value}\n"));
+    }
+    let mut arguments = vec![
+        "docker run --detach".to_string(),
+        format!("--name {}", quote(&name)),
+        format!("--label cairn.host={}", quote(host)),
+        format!("--label cairn.id={}", context.entry.id),
+        format!("--restart {}", quote(&container.restart)),
+        "--env-file /dev/stdin".to_string(),
+    ];
+    if let Some(network) = &container.network {
+        arguments.push(format!("--network {}", quote(network)));
+    }
+    for server in &container.dns {
+        arguments.push(format!("--dns {}", quote(server)));
+    }
+    for capability in &container.cap_add {
+        arguments.push(format!("--cap-add {}", quote(capability)));
+    }
+    for port in &container.ports {
+        arguments.push(format!("--publish {}", quote(port)));
+    }
+    for volume in &container.volumes {
+        arguments.push(format!(
+            "--volume {}",
+            quote(&host_volume(volume, context.paths))
+        ));
+    }
+    arguments.push(quote(image_tag));
+    arguments.extend(container.args.iter().map(|argument| quote(argument)));
+    let script = format!(
+        "set -eu\ndocker rm --force {name} >/dev/null 2>&1 || true\n{run} >/dev/null\n{record}",
+        name = quote(&name),
+        run = arguments.join(" "),
+        record = context.entry.record_script(context.paths),
+    );
+    let output = context.transport.run(&script, environment.as_bytes())?;
+    if !output.success() {
+        return Err(NodeError::Failed(format!(
+            "docker run {name}: {}",
+            output.failure_text()
+        )));
+    }
+    Ok(format!("started {name} from {image_tag}{shipped}"))
+}
+
+/// A volume's host side, under the host's root prefix when it is a path.
+fn host_volume(volume: &str, paths: &HostPaths) -> String {
+    match volume.split_once(':') {
+        Some((source, rest)) if source.starts_with('/') => format!("{}:{rest}", paths.path(source)),
+        _ => volume.to_string(),
+    }
+}
+
+/// Removes an orphaned container.
+pub fn remove_script(container: &str, host: &str, paths: &HostPaths) -> String {
+    format!(
+        "docker rm --force {} >/dev/null 2>&1 || true\n",
+        quote(&docker_name(container, host, paths))
+    )
+}

@@ -1,0 +1,72 @@
+use cairn_lockfiles::{ImageNode, NodeId};
+
+use crate::kinds::{NodeContext, NodeError};
+use crate::shell::quote;
+
+/// The tag an image node is built under: its name and id, so a changed definition is a new
+/// image and an unchanged one is found again.
+pub fn tag(image: &str, id: &NodeId) -> String {
+    format!("cairn/{image}:{id}")
+}
+
+/// Builds the image on the control host with `docker build`, from its rendered Dockerfile
+/// and files (each with its mode) in a fresh build context. An image already built under
+/// its tag is not built again.
+pub fn apply(
+    image: &ImageNode,
+    id: &NodeId,
+    context: &mut NodeContext<'_>,
+) -> Result<String, NodeError> {
+    let tag = tag(&image.name, id);
+    let exists = context.transport.run(
+        &format!(
+            "docker image inspect --format . {} >/dev/null 2>&1",
+            quote(&tag)
+        ),
+        b"",
+    )?;
+    if exists.success() {
+        return Ok(format!("{tag} is already built"));
+    }
+    let build_context = tempfile::tempdir()
+        .map_err(|error| NodeError::Failed(format!("a build folder: {error}")))?;
+    let write = |relative: &str, content: &[u8], mode: u32| -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = build_context.path().join(relative.trim_start_matches('/'));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, content)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+    };
+    let prepared =
+        write("Dockerfile", image.dockerfile.as_str().as_bytes(), 0o644).and_then(|()| {
+            image.files.iter().try_for_each(|file| {
+                let content = context
+                    .secrets
+                    .substitute(&file.content)
+                    .map_err(std::io::Error::other)?;
+                write(
+                    &format!("files{}", file.path),
+                    content.as_bytes(),
+                    file.mode,
+                )
+            })
+        });
+    prepared.map_err(|error| NodeError::Failed(format!("preparing the build context: {error}")))?;
+    let output = context.transport.run(
+        &format!(
+            "docker build --quiet --tag {} {} 2>&1",
+            quote(&tag),
+            quote(&build_context.path().display().to_string())
+        ),
+        b"",
+    )?;
+    if !output.success() {
+        return Err(NodeError::Failed(format!(
+            "docker build of {tag}: {}",
+            output.failure_text()
+        )));
+    }
+    Ok(format!("built {tag}"))
+}
