@@ -8,6 +8,18 @@ use crate::transport::{CommandOutput, HeldProcess, Transport, TransportError, re
 pub struct LocalTransport;
 
 impl LocalTransport {
+    /// `sh -c script` with every stream piped.
+    fn spawn(script: &str) -> Result<Child, TransportError> {
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(Self::io_error)
+    }
+
     fn io_error(error: std::io::Error) -> TransportError {
         TransportError::Io {
             address: "local://".to_string(),
@@ -33,14 +45,7 @@ impl Drop for LocalHeld {
 
 impl Transport for LocalTransport {
     fn run(&self, script: &str, stdin: &[u8]) -> Result<CommandOutput, TransportError> {
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(Self::io_error)?;
+        let mut child = Self::spawn(script)?;
         let mut input = child.stdin.take().expect("stdin is piped");
         let stdin_bytes = stdin.to_vec();
         // Feed stdin from a thread: a script may print a lot before it reads.
@@ -61,14 +66,7 @@ impl Transport for LocalTransport {
     }
 
     fn hold(&self, script: &str) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(Self::io_error)?;
+        let mut child = Self::spawn(script)?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let said = read_until_held(&mut BufReader::new(stdout)).map_err(Self::io_error)?;
         let Some(said) = said else {

@@ -137,24 +137,28 @@ impl SshTransport {
         Ok(session)
     }
 
+    /// The known_hosts file, as libssh2 holds it (empty when the file does not exist).
+    fn read_known_hosts(&self, session: &Session) -> Result<ssh2::KnownHosts, TransportError> {
+        let path = &self.options.known_hosts;
+        let mut known_hosts = session
+            .known_hosts()
+            .map_err(|error| self.io_error(error))?;
+        if path.exists() {
+            known_hosts
+                .read_file(path, KnownHostFileKind::OpenSSH)
+                .map_err(|error| {
+                    self.io_error(format!("cannot read {}: {error}", path.display()))
+                })?;
+        }
+        Ok(known_hosts)
+    }
+
     fn verify_host_key(&self, session: &Session) -> Result<(), TransportError> {
         let (key, key_type) = session
             .host_key()
             .ok_or_else(|| self.connect_error("the host offered no host key"))?;
         let known_hosts_path = &self.options.known_hosts;
-        let mut known_hosts = session
-            .known_hosts()
-            .map_err(|error| self.io_error(error))?;
-        if known_hosts_path.exists() {
-            known_hosts
-                .read_file(known_hosts_path, KnownHostFileKind::OpenSSH)
-                .map_err(|error| {
-                    self.io_error(format!(
-                        "cannot read {}: {error}",
-                        known_hosts_path.display()
-                    ))
-                })?;
-        }
+        let known_hosts = self.read_known_hosts(session)?;
         match known_hosts.check_port(&self.host, self.port, key) {
             CheckResult::Match => Ok(()),
             CheckResult::Mismatch => Err(TransportError::ChangedHostKey {
@@ -168,14 +172,7 @@ impl SshTransport {
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
                 // Re-read: another connection may have added keys since.
-                let mut fresh = session
-                    .known_hosts()
-                    .map_err(|error| self.io_error(error))?;
-                if known_hosts_path.exists() {
-                    fresh
-                        .read_file(known_hosts_path, KnownHostFileKind::OpenSSH)
-                        .map_err(|error| self.io_error(error))?;
-                }
+                let mut fresh = self.read_known_hosts(session)?;
                 let entry = if self.port == 22 {
                     self.host.clone()
                 } else {
