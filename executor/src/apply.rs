@@ -11,7 +11,7 @@ use crate::facts::{self, HostFacts, file_paths};
 use crate::host_lock::{HostLock, LockFailure, acquire};
 use crate::host_paths::HostPaths;
 use crate::kinds::remove_orphan;
-use crate::plan::{Plan, plan};
+use crate::plan::{Decision, Plan, Reason, plan};
 use crate::report::{ApplyReport, HostReport, NodeOutcome};
 use crate::scheduler::{HostHandle, run};
 use crate::secrets::Secrets;
@@ -237,6 +237,35 @@ impl<'a> ApplySession<'a> {
                 )
             })
             .collect();
+        // A node that runs only because a dependency runs (a drifted file rewritten, say)
+        // keeps its id; if this apply stops before it, nothing would make the next one run
+        // it. Forgetting its state entry first makes the next apply run it.
+        let mut forget_failures: BTreeMap<String, String> = BTreeMap::new();
+        for (host, host_plan) in &plan.hosts {
+            let Some(handle) = handles.get(host) else {
+                continue;
+            };
+            let script: String = host_plan
+                .nodes
+                .iter()
+                .filter(|(_, decision)| {
+                    matches!(decision, Decision::Run(Reason::DependencyRuns(_)))
+                })
+                .map(|(name, _)| crate::state::StateEntry::forget_script(name, handle.paths))
+                .collect();
+            if script.is_empty() {
+                continue;
+            }
+            match handle.transport.run(&script, b"") {
+                Ok(output) if output.success() => {}
+                Ok(output) => {
+                    forget_failures.insert(host.clone(), output.failure_text());
+                }
+                Err(error) => {
+                    forget_failures.insert(host.clone(), error.to_string());
+                }
+            }
+        }
         let outcomes = run(lockfile, &plan, &handles, &secrets, options.jobs, observer);
 
         let mut report = ApplyReport::default();
@@ -254,6 +283,12 @@ impl<'a> ApplySession<'a> {
                 host_report.problem = Some(problem.clone());
                 continue;
             }
+            if let Some(problem) = forget_failures.get(host) {
+                host_report.problem = Some(format!(
+                    "cannot update cairn's state before running: {problem}"
+                ));
+                continue;
+            }
             // Orphans go only once everything the host should have is in place.
             if !host_report.succeeded() || host_plan.orphans.is_empty() {
                 continue;
@@ -261,7 +296,27 @@ impl<'a> ApplySession<'a> {
             let Some(handle) = handles.get(host) else {
                 continue;
             };
+            // A path a current node manages (the node was renamed, or moved to another
+            // module) stays; only the old entry goes.
+            let managed: std::collections::BTreeSet<&str> = lockfile
+                .nodes()
+                .iter()
+                .filter(|node| node.name.host() == Some(host.as_str()))
+                .filter_map(|node| match &node.spec {
+                    cairn_lockfiles::NodeSpec::File(file) => Some(file.path.as_str()),
+                    _ => None,
+                })
+                .collect();
             for orphan in &host_plan.orphans {
+                let mut orphan = orphan.clone();
+                if orphan
+                    .path
+                    .as_deref()
+                    .is_some_and(|path| managed.contains(path))
+                {
+                    orphan.path = None;
+                }
+                let orphan = &orphan;
                 match remove_orphan(orphan, host, handle.transport, handle.paths) {
                     Ok(summary) => host_report
                         .orphans_removed

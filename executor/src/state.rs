@@ -61,14 +61,30 @@ impl StateEntry {
         format!("{}.entry", &hash.to_hex()[..32])
     }
 
-    /// Shell commands that record this entry atomically.
+    /// Shell commands that record this entry atomically; a failure to record fails the
+    /// script. With `sha256_of`, the entry's `sha256` is computed on the host from that file
+    /// (a hash of content with secrets in it never travels in a command line).
     pub fn record_script(&self, paths: &HostPaths) -> String {
+        self.record_script_hashing(paths, None)
+    }
+
+    pub fn record_script_hashing(&self, paths: &HostPaths, sha256_of: Option<&str>) -> String {
         let directory = paths.state_directory();
         let file = Self::file_name(&self.name);
+        let mut fixed = self.clone();
+        fixed.sha256 = None;
+        let (hash_command, format, hash_argument) = match sha256_of {
+            Some(target) => (
+                format!("set -- $(sha256sum < {}) && ", quote(target)),
+                "'%ssha256=%s\\n'",
+                " \"$1\"",
+            ),
+            None => (String::new(), "'%s'", ""),
+        };
         format!(
-            "[ -d {dir} ] || mkdir -p -m 700 {dir}\nprintf '%s' {text} > {dir}/.{file}.tmp && mv -f {dir}/.{file}.tmp {dir}/{file}\n",
+            "{{ [ -d {dir} ] || mkdir -p -m 700 {dir}; }} && {hash_command}printf {format} {text}{hash_argument} > {dir}/.{file}.tmp && mv -f {dir}/.{file}.tmp {dir}/{file} || {{ echo 'cannot record the node in cairn state' >&2; exit 1; }}\n",
             dir = quote(&directory),
-            text = quote(&self.to_text()),
+            text = quote(&fixed.to_text()),
         )
     }
 

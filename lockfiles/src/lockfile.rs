@@ -50,6 +50,9 @@ fn check_name(node: &UnhashedNode) -> Result<(), GraphError> {
             "only images are cluster-wide; every other node belongs to a host".to_string()
         }));
     }
+    if let Some(problem) = misplaced_secret(&node.spec) {
+        return Err(invalid(problem));
+    }
     if let NodeSpec::Container(container) = &node.spec {
         let image_name = NodeName::new(
             crate::node_name::Scope::Cluster,
@@ -63,6 +66,35 @@ fn check_name(node: &UnhashedNode) -> Result<(), GraphError> {
         }
     }
     Ok(())
+}
+
+/// Secrets go where apply can put them without exposing them: into a file's content, and
+/// into a container's environment. Anywhere else (an image's files, baked into layers that
+/// every host receives; a command or a probe, whose text is a process's arguments) they
+/// would leak, or reach the host as an unfilled placeholder.
+fn misplaced_secret(spec: &NodeSpec) -> Option<String> {
+    let allowed: std::collections::BTreeSet<String> = match spec {
+        NodeSpec::File(file) => file.content.secret_names().clone(),
+        NodeSpec::Container(container) => container
+            .env
+            .values()
+            .filter_map(|value| match value {
+                crate::nodes::EnvValue::Secret(name) => Some(name.clone()),
+                crate::nodes::EnvValue::Plain(_) => None,
+            })
+            .collect(),
+        _ => Default::default(),
+    };
+    let used = spec.secrets();
+    let stray = used.difference(&allowed).next()?;
+    Some(match spec {
+        NodeSpec::Image(_) => format!(
+            "secret `{stray}` is in an image, whose layers every host receives; give it to the container at run time (its environment, or a file node)"
+        ),
+        _ => format!(
+            "secret `{stray}` is used where apply cannot keep it out of sight; secrets go into a file's content or a container's environment"
+        ),
+    })
 }
 
 /// A validated lockfile: every dependency exists, there is no cycle, every secret and host

@@ -238,3 +238,54 @@ fn a_missing_secret_fails_the_nodes_that_need_it_without_showing_a_value() {
     );
     assert!(cluster.host_file("alpha", "/etc/app/shared.txt").exists());
 }
+
+#[test]
+fn a_follow_up_that_failed_after_a_drift_repair_runs_again_on_the_next_apply() {
+    let cluster = AppCluster::local(&["alpha"]);
+    cluster.compile();
+    cluster.apply().0.success();
+
+    // The file drifts; its repair makes the command that depends on it run, and it fails.
+    std::fs::write(
+        cluster.host_file("alpha", "/etc/app/app.conf"),
+        "edited by hand\n",
+    )
+    .unwrap();
+    std::fs::write(cluster.host_file("alpha", "/fail-here"), "").unwrap();
+    let (outcome, report) = cluster.apply();
+    outcome.code(1);
+    assert_eq!(
+        report["hosts"]["alpha"]["failed"][0]["name"],
+        "alpha:command:marker"
+    );
+
+    // The file is repaired now, but the command has still not run after it: it runs.
+    std::fs::remove_file(cluster.host_file("alpha", "/fail-here")).unwrap();
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    assert_eq!(
+        ran_besides_checks(&report, "alpha"),
+        ["command:marker", "health:marker-present"]
+    );
+}
+
+#[test]
+fn a_renamed_host_keeps_the_files_its_new_nodes_manage() {
+    let cluster = AppCluster::local(&["alpha"]);
+    cluster.compile();
+    cluster.apply().0.success();
+    // Same machine, same root, another name: the old entries are orphans, their paths not.
+    cluster.sandbox.edit("cluster.toml", |text| {
+        text.replace("[hosts.alpha]", "[hosts.alphanew]")
+    });
+    cluster.compile();
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    assert_eq!(names(&report, "alphanew", "orphans_removed").len(), 4);
+    let conf = std::fs::read_to_string(cluster.host_file("alpha", "/etc/app/app.conf")).unwrap();
+    assert_eq!(
+        conf,
+        "greeting = hello from alphanew\ntoken = the-token-value\n"
+    );
+    assert!(cluster.host_file("alpha", "/etc/app/shared.txt").exists());
+}

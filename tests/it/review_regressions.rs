@@ -211,7 +211,7 @@ fn a_key_with_a_control_character_is_refused_before_it_reaches_a_lockfile() {
     sandbox
         .compile()
         .code(2)
-        .stderr_has("without control characters");
+        .stderr_has("control character");
     assert!(!sandbox.path().join("cluster.lock").exists());
 }
 
@@ -243,4 +243,40 @@ fn an_absolute_secret_path_is_recorded_as_written_wherever_the_spec_is() {
     }
     assert!(locks[0].contains(&format!("file = \"{absolute}\"")));
     assert_eq!(locks[0], locks[1]);
+}
+
+#[test]
+fn a_secret_in_an_image_or_a_command_is_refused() {
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.edit("modules/console/entrypoint.sh.j2", |text| {
+        format!("{text}# {{{{ console.session_key }}}}\n")
+    });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("secret `console.session_key` is in an image");
+
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.edit("modules/console/module.toml", |text| {
+        format!("{text}\n[[node]]\nkind = \"command\"\nname = \"leak\"\nrun = \"echo {{{{ console.session_key }}}}\"\n")
+    });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("secret `console.session_key` is used where apply cannot keep it out of sight");
+}
+
+#[test]
+fn a_path_with_a_backslash_is_refused() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .write(
+            "modules/odd/module.toml",
+            "[module]\nname = \"odd\"\ndescription = \"x\"\nroles = [\"master\"]\n\n[[node]]\nkind = \"file\"\npath = \"/etc/a\\\\b\"\ncontent = \"x\"\n",
+        )
+        .write("cluster.toml", &with_modules(MINIMAL_SPEC));
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("a control character or a backslash");
 }

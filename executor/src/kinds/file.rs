@@ -1,5 +1,4 @@
 use cairn_lockfiles::FileNode;
-use sha2::{Digest, Sha256};
 
 use crate::kinds::{NodeContext, NodeError};
 use crate::shell::quote;
@@ -14,9 +13,7 @@ pub fn apply(file: &FileNode, context: &mut NodeContext<'_>) -> Result<String, N
         .secrets
         .substitute(&file.content)
         .map_err(NodeError::Failed)?;
-    let sha256 = hex(&Sha256::digest(content.as_bytes()));
     context.entry.path = Some(file.path.clone());
-    context.entry.sha256 = Some(sha256);
     let target = context.paths.path(&file.path);
     let (directory, file_name) = target.rsplit_once('/').unwrap_or(("", target.as_str()));
     let directory = if directory.is_empty() { "/" } else { directory };
@@ -36,7 +33,9 @@ pub fn apply(file: &FileNode, context: &mut NodeContext<'_>) -> Result<String, N
         mode = file.mode,
         owner = quote(&file.owner),
         group = quote(&file.group),
-        record = context.entry.record_script(context.paths),
+        record = context
+            .entry
+            .record_script_hashing(context.paths, Some(&target)),
     );
     let output = context.transport.run(&script, content.as_bytes())?;
     if !output.success() {
@@ -47,8 +46,4 @@ pub fn apply(file: &FileNode, context: &mut NodeContext<'_>) -> Result<String, N
         )));
     }
     Ok(format!("wrote {} ({} bytes)", file.path, content.len()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -215,9 +215,9 @@ impl SshTransport {
     fn authenticate(&self, session: &Session) -> Result<(), TransportError> {
         let mut problems = Vec::new();
         if std::env::var_os("SSH_AUTH_SOCK").is_some() {
-            match session.userauth_agent(&self.user) {
-                Ok(()) if session.authenticated() => return Ok(()),
-                Ok(()) => problems.push("ssh-agent: no key accepted".to_string()),
+            match self.authenticate_with_agent(session) {
+                Ok(true) => return Ok(()),
+                Ok(false) => problems.push("ssh-agent: no key accepted".to_string()),
                 Err(error) => problems.push(format!("ssh-agent: {error}")),
             }
         }
@@ -249,6 +249,22 @@ impl SshTransport {
             user: self.user.clone(),
             message: problems.join("; "),
         })
+    }
+
+    /// Offers every key the agent holds, in turn (libssh2's own helper offers the first
+    /// only).
+    fn authenticate_with_agent(&self, session: &Session) -> Result<bool, ssh2::Error> {
+        let mut agent = session.agent()?;
+        agent.connect()?;
+        agent.list_identities()?;
+        for identity in agent.identities()? {
+            if agent.userauth(&self.user, &identity).is_ok() && session.authenticated() {
+                let _ = agent.disconnect();
+                return Ok(true);
+            }
+        }
+        let _ = agent.disconnect();
+        Ok(false)
     }
 
     /// An idle session, a new one while fewer than `sessions_per_host` are open, or else

@@ -175,6 +175,17 @@ fn dotted_version(text: String, field: &str) -> Result<String, FieldError> {
 }
 
 pub(crate) fn absolute_path(text: String, field: &str) -> Result<String, FieldError> {
+    if text
+        .chars()
+        .any(|character| character.is_control() || character == '\\')
+    {
+        return Err(FieldError::Invalid {
+            field: field.to_string(),
+            message: format!(
+                "{text:?} holds a control character or a backslash, which no cairn path may"
+            ),
+        });
+    }
     if !text.starts_with('/') {
         return Err(FieldError::Invalid {
             field: field.to_string(),
