@@ -273,3 +273,46 @@ fn a_host_addressed_by_an_ssh_config_alias_is_reached_through_its_hostname() {
         .code(2)
         .stderr_has("cannot read the SSH configuration missing_config");
 }
+
+/// `cairn apply` bounded in time: a hang fails the test instead of the whole run.
+fn apply_within(cluster: &AppCluster, seconds: u32) -> std::process::Output {
+    std::process::Command::new("timeout")
+        .arg(seconds.to_string())
+        .arg(env!("CARGO_BIN_EXE_cairn"))
+        .current_dir(cluster.sandbox.path())
+        .args(["apply", "cluster.lock"])
+        .args(&cluster.connection)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_script_flooding_stderr_or_refusing_its_input_fails_without_hanging() {
+    let fixture = SshFixture::start(&ADDRESSES[..1]);
+    let cluster = AppCluster::over_ssh(&fixture, &[]);
+    cluster.sandbox.edit("modules/app/module.toml", |text| {
+        format!(
+            "{text}\n[[node]]\nkind = \"command\"\nname = \"noisy\"\nrun = \"head -c 3000000 /dev/zero | tr '\\\\\\\\0' x >&2; exit 3\"\n\n\
+             [[node]]\nkind = \"file\"\npath = \"/srv/big\"\nowner = \"no-such-user\"\ntemplate = \"big.j2\"\n"
+        )
+    });
+    cluster.sandbox.write(
+        "modules/app/big.j2",
+        "{% for block in range(60) %}{% for line in range(1000) %}line {{ block }}.{{ line }} of a file whose owner does not exist\n{% endfor %}{% endfor %}",
+    );
+    cluster.compile();
+    let output = apply_within(&cluster, 60);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("host1:command:noisy"), "{stderr}");
+    assert!(stderr.contains("host1:file:/srv/big"), "{stderr}");
+    assert!(
+        cluster.host_file("host1", "/etc/app/app.conf").exists(),
+        "the rest converged"
+    );
+}

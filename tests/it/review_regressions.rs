@@ -208,10 +208,7 @@ fn a_key_with_a_control_character_is_refused_before_it_reaches_a_lockfile() {
         "cluster.toml",
         &format!("{MINIMAL_SPEC}\n[zookeeper]\ndata_dir = \"/data/zk\\n[x]\"\n"),
     );
-    sandbox
-        .compile()
-        .code(2)
-        .stderr_has("control character");
+    sandbox.compile().code(2).stderr_has("control character");
     assert!(!sandbox.path().join("cluster.lock").exists());
 }
 

@@ -324,17 +324,14 @@ impl SshTransport {
         channel
             .exec(&format!("sh -c {}", quote(script)))
             .map_err(|error| self.io_error(error))?;
-        if !stdin.is_empty() {
-            channel
-                .write_all(stdin)
-                .map_err(|error| self.io_error(error))?;
-        }
-        channel.send_eof().map_err(|error| self.io_error(error))?;
-        let mut stdout = Vec::new();
+        session.set_blocking(false);
+        let pumped = self.pump(&mut channel, stdin);
+        session.set_blocking(true);
+        let (mut stdout, mut stderr) = pumped?;
+        // The remote end has closed its output: what is left is buffered, and ends.
         channel
             .read_to_end(&mut stdout)
             .map_err(|error| self.io_error(error))?;
-        let mut stderr = Vec::new();
         channel
             .stderr()
             .read_to_end(&mut stderr)
@@ -348,6 +345,60 @@ impl SshTransport {
             stdout,
             stderr,
         })
+    }
+
+    /// Feeds stdin and drains stdout and stderr together, without blocking on any one of
+    /// them: a script that fills stderr while cairn waits on stdout, or that exits before
+    /// reading all its stdin, would otherwise hang the apply. Returns once the remote end
+    /// has closed its output.
+    fn pump(
+        &self,
+        channel: &mut ssh2::Channel,
+        stdin: &[u8],
+    ) -> Result<(Vec<u8>, Vec<u8>), TransportError> {
+        let mut written = 0;
+        let mut eof_sent = false;
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        let mut buffer = vec![0u8; 64 * 1024];
+        let mut idle = Duration::from_micros(200);
+        loop {
+            let mut progressed = false;
+            if written < stdin.len() {
+                match channel.write(&stdin[written..]) {
+                    Ok(count) if count > 0 => {
+                        written += count;
+                        progressed = true;
+                    }
+                    Ok(_) => {}
+                    Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                    // The script stopped reading (it exited): nothing more to send.
+                    Err(_) => written = stdin.len(),
+                }
+            } else if !eof_sent {
+                match channel.send_eof() {
+                    Ok(()) => {
+                        eof_sent = true;
+                        progressed = true;
+                    }
+                    Err(error) if error.code() == ssh2::ErrorCode::Session(-37) => {}
+                    Err(_) => eof_sent = true,
+                }
+            }
+            progressed |= drain(channel, &mut buffer, &mut stdout, false)
+                .map_err(|error| self.io_error(error))?;
+            progressed |= drain(channel, &mut buffer, &mut stderr, true)
+                .map_err(|error| self.io_error(error))?;
+            if channel.eof() {
+                return Ok((stdout, stderr));
+            }
+            if progressed {
+                idle = Duration::from_micros(200);
+            } else {
+                std::thread::sleep(idle);
+                idle = (idle * 2).min(Duration::from_millis(20));
+            }
+        }
     }
 
     /// The held channel rides on a pooled session (it only waits), so holding a lock costs
@@ -377,6 +428,32 @@ impl SshTransport {
             _session: session.clone(),
         };
         Ok((said, Box::new(held)))
+    }
+}
+
+/// Reads what is there now (stdout, or stderr) without waiting; says whether anything came.
+fn drain(
+    channel: &mut ssh2::Channel,
+    buffer: &mut [u8],
+    into: &mut Vec<u8>,
+    standard_error: bool,
+) -> std::io::Result<bool> {
+    let mut progressed = false;
+    loop {
+        let read = if standard_error {
+            channel.stderr().read(buffer)
+        } else {
+            channel.read(buffer)
+        };
+        match read {
+            Ok(0) => return Ok(progressed),
+            Ok(count) => {
+                into.extend_from_slice(&buffer[..count]);
+                progressed = true;
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => return Ok(progressed),
+            Err(error) => return Err(error),
+        }
     }
 }
 
