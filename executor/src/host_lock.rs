@@ -2,6 +2,9 @@
 //! lives as long as the lock guard. The kernel drops the lock when that script ends, however
 //! cairn ends (even by SIGKILL, which closes the connection and so the script's stdin). The
 //! same script, once it holds the lock, prints the host's facts: one round trip for both.
+//! A killed apply's scripts can outlive it (a command still running on the host), so the
+//! lock script then waits for an exclusive hold of the actions lock, which every running
+//! action holds shared: no action of the old apply runs beside the new one.
 
 use crate::host_paths::HostPaths;
 use crate::shell::quote;
@@ -23,6 +26,9 @@ pub enum LockFailure {
 }
 
 const LOCKED: &str = "cairn-locked";
+
+/// How long a new apply waits for the actions of a killed one to end.
+const ACTIONS_WAIT_SECONDS: u32 = 600;
 const BUSY: &str = "cairn-busy";
 
 /// Takes the host's lock, then runs `then` (its output is returned) while holding it.
@@ -39,12 +45,17 @@ pub fn acquire(
         "[ -d {directory} ] || mkdir -p {directory} || exit 1\n\
          exec 9>>{file}\n\
          if ! flock -n 9; then echo {BUSY}; echo '{HELD_MARKER}'; exit 0; fi\n\
+         exec 8>>{actions}\n\
+         if ! flock -x -w {ACTIONS_WAIT_SECONDS} 8; then echo 'actions of an earlier apply are still running' >&2; exit 1; fi\n\
+         flock -u 8\n\
+         exec 8>&-\n\
          echo {LOCKED}\n\
          {then}\n\
          echo '{HELD_MARKER}'\n\
          exec cat >/dev/null\n",
         directory = quote(directory),
         file = quote(&lock_file),
+        actions = quote(&paths.actions_lock_file()),
     );
     let (said, held) = transport.hold(&script).map_err(LockFailure::Transport)?;
     let (first_line, rest) = said.split_once('\n').unwrap_or((said.as_str(), ""));

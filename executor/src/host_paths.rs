@@ -33,4 +33,19 @@ impl HostPaths {
     pub fn lock_file(&self) -> String {
         self.path("/var/lib/cairn/lock")
     }
+
+    /// The file every running action holds a shared `flock` on, so that an apply waits
+    /// for the actions of one that was killed before it starts its own.
+    pub fn actions_lock_file(&self) -> String {
+        self.path("/var/lib/cairn/actions")
+    }
+
+    /// The first line of every action script: hold the actions lock, shared, until the
+    /// script ends.
+    pub fn action_prelude(&self) -> String {
+        format!(
+            "exec 8>>{} && flock -s 8 || {{ echo 'cannot take the actions lock' >&2; exit 1; }}\n",
+            crate::shell::quote(&self.actions_lock_file())
+        )
+    }
 }

@@ -289,3 +289,50 @@ fn a_renamed_host_keeps_the_files_its_new_nodes_manage() {
     );
     assert!(cluster.host_file("alpha", "/etc/app/shared.txt").exists());
 }
+
+#[test]
+fn an_apply_waits_for_the_actions_of_a_killed_one_before_running_its_own() {
+    let cluster = AppCluster::local(&["alpha"]);
+    cluster.sandbox.edit("modules/app/module.toml", |text| {
+        format!(
+            "{text}\n[[node]]\nkind = \"command\"\nname = \"slow\"\n\
+             run = \"echo start >> \\\"$CAIRN_ROOT/slow.log\\\"; sleep 3; echo end >> \\\"$CAIRN_ROOT/slow.log\\\"\"\n"
+        )
+    });
+    cluster.compile();
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .current_dir(cluster.sandbox.path())
+        .args(["apply", "cluster.lock"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = cluster.host_file("alpha", "/slow.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("start")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow command never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Killed mid-command: the command itself goes on running on the host.
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    // The new apply waits for the old command to end; the old command then recorded itself,
+    // so the new apply finds it done. Without the wait it would read the host mid-command
+    // and start a second, overlapping run.
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    assert!(names(&report, "alpha", "skipped").contains(&"command:slow".to_string()));
+    let lines: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines, ["start", "end"], "the command ran once, to its end");
+}

@@ -7,7 +7,8 @@ use crate::shell::quote;
 /// succeeds. `CAIRN_ROOT` holds the host's root prefix (empty for `/`).
 pub fn apply(command: &CommandNode, context: &mut NodeContext<'_>) -> Result<String, NodeError> {
     let mut script = format!(
-        "CAIRN_ROOT={}\nexport CAIRN_ROOT\n",
+        "{}CAIRN_ROOT={}\nexport CAIRN_ROOT\n",
+        context.paths.action_prelude(),
         quote(context.paths.root())
     );
     let mut guards = Vec::new();

@@ -100,7 +100,8 @@ pub fn apply(
     arguments.push(quote(image_tag));
     arguments.extend(container.args.iter().map(|argument| quote(argument)));
     let script = format!(
-        "set -eu\ndocker rm --force {name} >/dev/null 2>&1 || true\n{run} >/dev/null\n{record}",
+        "set -eu\n{prelude}docker rm --force {name} >/dev/null 2>&1 || true\n{run} >/dev/null\n{record}",
+        prelude = context.paths.action_prelude(),
         name = quote(&name),
         run = arguments.join(" "),
         record = context.entry.record_script(context.paths),

@@ -20,12 +20,14 @@ pub fn apply(file: &FileNode, context: &mut NodeContext<'_>) -> Result<String, N
     let temporary = format!("{directory}/.cairn.{file_name}.tmp");
     let script = format!(
         "set -eu\n\
+         {prelude}\
          [ -d {directory} ] || mkdir -p -- {directory}\n\
          install -m {mode:04o} -o {owner} -g {group} /dev/stdin {temporary}\n\
          if [ \"$(wc -c < {temporary})\" -ne {size} ]; then rm -f -- {temporary}; echo 'the content arrived cut short' >&2; exit 1; fi\n\
          sync -- {temporary} 2>/dev/null || true\n\
          mv -f -- {temporary} {target}\n\
          {record}",
+        prelude = context.paths.action_prelude(),
         directory = quote(directory),
         temporary = quote(&temporary),
         target = quote(&target),
