@@ -47,7 +47,6 @@ pub fn acquire(
          if ! flock -n 9; then echo {BUSY}; echo '{HELD_MARKER}'; exit 0; fi\n\
          exec 8>>{actions}\n\
          if ! flock -x -w {ACTIONS_WAIT_SECONDS} 8; then echo 'actions of an earlier apply are still running' >&2; exit 1; fi\n\
-         flock -u 8\n\
          exec 8>&-\n\
          echo {LOCKED}\n\
          {then}\n\
