@@ -2,6 +2,15 @@ use std::io::Write;
 
 use crate::failure::Failure;
 
+/// `3 nodes on 1 host`: a count with its noun, singular for one.
+pub fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 /// Writes to standard output; a closed pipe (`cairn show | head`) ends the program quietly
 /// with success, as ripgrep does.
 pub fn print(text: &str) -> Result<(), Failure> {

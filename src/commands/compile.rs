@@ -4,6 +4,7 @@ use cairn_compiler::{CompileOptions, compile};
 use cairn_lockfiles::Lockfile;
 
 use crate::failure::Failure;
+use crate::output::counted;
 
 /// The lockfile's name when `-o` is not given: beside the spec.
 const DEFAULT_LOCKFILE: &str = "cluster.lock";
@@ -37,9 +38,9 @@ pub fn compile_to(spec: &Path, lockfile_path: &Path, locked: bool) -> Result<Loc
     }
     let lockfile = compiled.lockfile;
     let summary = format!(
-        "{} nodes on {} hosts",
-        lockfile.nodes().len(),
-        lockfile.hosts.len()
+        "{} on {}",
+        counted(lockfile.nodes().len(), "node"),
+        counted(lockfile.hosts.len(), "host")
     );
     if locked {
         let existing = std::fs::read_to_string(&lockfile_path).unwrap_or_default();

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::commands::lookup::find_node;
 use crate::failure::Failure;
-use crate::output::print;
+use crate::output::{counted, print};
 
 pub fn run(lockfile_path: &Path, node_text: Option<&str>, as_json: bool) -> Result<(), Failure> {
     let lockfile = Lockfile::read(lockfile_path)?;
@@ -47,9 +47,9 @@ fn node_table(lockfile: &Lockfile) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{} nodes on {} hosts; `cairn show LOCK NODE` shows one",
-        lockfile.nodes().len(),
-        lockfile.hosts.len()
+        "\n{} on {}; `cairn show LOCK NODE` shows one",
+        counted(lockfile.nodes().len(), "node"),
+        counted(lockfile.hosts.len(), "host")
     );
     out
 }

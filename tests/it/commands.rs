@@ -12,7 +12,7 @@ fn show_lists_every_node_with_its_id() {
         .success();
     assert!(outcome.stdout.contains("node1:container:zookeeper"));
     assert!(outcome.stdout.contains("cluster:image:haproxy"));
-    assert!(outcome.stdout.contains("36 nodes on 1 hosts"));
+    assert!(outcome.stdout.contains("36 nodes on 1 host;"));
 }
 
 #[test]
