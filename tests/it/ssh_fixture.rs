@@ -31,6 +31,15 @@ pub struct SshFixture {
 impl SshFixture {
     /// Starts one sshd on each address.
     pub fn start(addresses: &[&str]) -> Self {
+        Self::start_with(addresses, None, None)
+    }
+
+    /// Starts one sshd inside a network namespace, on `address:port`.
+    pub fn start_in_namespace(address: &str, port: u16, namespace: &str) -> Self {
+        Self::start_with(&[address], Some(port), Some(namespace))
+    }
+
+    fn start_with(addresses: &[&str], fixed_port: Option<u16>, namespace: Option<&str>) -> Self {
         assert!(
             Path::new(SSHD).exists(),
             "{SSHD} is missing: install Debian's openssh-server (.ci/run does)"
@@ -52,7 +61,7 @@ impl SshFixture {
         for (index, address) in addresses.iter().enumerate() {
             let host_key = folder.join(format!("host_key_{index}"));
             keygen(&host_key);
-            let port = free_port(address);
+            let port = fixed_port.unwrap_or_else(|| free_port(address));
             let config = folder.join(format!("sshd_config_{index}"));
             std::fs::write(
                 &config,
@@ -67,7 +76,15 @@ impl SshFixture {
                 ),
             )
             .expect("sshd_config");
-            let process = Command::new(SSHD)
+            let mut command = match namespace {
+                Some(namespace) => {
+                    let mut command = Command::new("ip");
+                    command.args(["netns", "exec", namespace, SSHD]);
+                    command
+                }
+                None => Command::new(SSHD),
+            };
+            let process = command
                 .args(["-D", "-e", "-f"])
                 .arg(&config)
                 .stdout(Stdio::null())
