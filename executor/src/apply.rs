@@ -298,15 +298,15 @@ impl<'a> ApplySession<'a> {
             };
             // A path a current node manages (the node was renamed, or moved to another
             // module) stays; only the old entry goes.
-            let managed: std::collections::BTreeSet<&str> = lockfile
-                .nodes()
-                .iter()
-                .filter(|node| node.name.host() == Some(host.as_str()))
-                .filter_map(|node| match &node.spec {
-                    cairn_lockfiles::NodeSpec::File(file) => Some(file.path.as_str()),
-                    _ => None,
-                })
-                .collect();
+            let managed: std::collections::BTreeSet<String> = file_paths(
+                lockfile
+                    .nodes()
+                    .iter()
+                    .filter(|node| node.name.host() == Some(host.as_str()))
+                    .map(|node| &node.spec),
+            )
+            .into_iter()
+            .collect();
             for orphan in &host_plan.orphans {
                 let mut orphan = orphan.clone();
                 if orphan

@@ -323,18 +323,24 @@ impl SshTransport {
         self.returned.notify_one();
     }
 
-    fn run_on(
-        &self,
-        session: &Session,
-        script: &str,
-        stdin: &[u8],
-    ) -> Result<CommandOutput, TransportError> {
+    /// A new channel of `session` running `sh -c script`.
+    fn start(&self, session: &Session, script: &str) -> Result<ssh2::Channel, TransportError> {
         let mut channel = session
             .channel_session()
             .map_err(|error| self.io_error(error))?;
         channel
             .exec(&format!("sh -c {}", quote(script)))
             .map_err(|error| self.io_error(error))?;
+        Ok(channel)
+    }
+
+    fn run_on(
+        &self,
+        session: &Session,
+        script: &str,
+        stdin: &[u8],
+    ) -> Result<CommandOutput, TransportError> {
+        let mut channel = self.start(session, script)?;
         session.set_blocking(false);
         let pumped = self.pump(&mut channel, stdin);
         session.set_blocking(true);
@@ -419,12 +425,7 @@ impl SshTransport {
         session: &Session,
         script: &str,
     ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
-        let mut channel = session
-            .channel_session()
-            .map_err(|error| self.io_error(error))?;
-        channel
-            .exec(&format!("sh -c {}", quote(script)))
-            .map_err(|error| self.io_error(error))?;
+        let mut channel = self.start(session, script)?;
         let said = {
             let mut reader = BufReader::new(&mut channel);
             read_until_held(&mut reader).map_err(|error| self.io_error(error))?
