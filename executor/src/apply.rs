@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use cairn_lockfiles::{HostEntry, Lockfile, NodeName, TransportKind};
+use cairn_lockfiles::{HostEntry, Lockfile, NodeName, Scope, TransportKind};
 
-use crate::facts::{self, HostFacts, file_paths};
+use crate::facts::{self, FactsQuery, HostFacts};
 use crate::host_lock::{HostLock, LockFailure, acquire};
 use crate::host_paths::HostPaths;
 use crate::kinds::remove_orphan;
@@ -133,12 +133,8 @@ fn reach_one(
 ) -> Result<(Reached, HostFacts), String> {
     let transport = transport_for(host, &options.ssh);
     let paths = HostPaths::of(host);
-    let host_nodes = lockfile
-        .nodes()
-        .iter()
-        .filter(|node| node.name.host() == Some(name));
-    let paths_to_hash = file_paths(host_nodes.map(|node| &node.spec));
-    let facts_script = facts::script(&paths, &paths_to_hash);
+    let query = FactsQuery::of(lockfile.nodes_of(&Scope::Host(name.to_string())));
+    let facts_script = facts::script(&paths, &query);
     let (held, facts_output) = if lock {
         match acquire(transport.as_ref(), &paths, &facts_script) {
             Ok((held, output)) => (Some(held), output),
@@ -163,7 +159,7 @@ fn reach_one(
         }
         (None, output.stdout_text())
     };
-    let facts = facts::parse(&facts_output, &paths, &paths_to_hash)
+    let facts = facts::parse(&facts_output, &paths, &query)
         .map_err(|problem| format!("host `{name}`: {problem}"))?;
     Ok((
         Reached {
@@ -188,6 +184,7 @@ pub struct ApplySession<'a> {
     lockfile: &'a Lockfile,
     options: &'a ApplyOptions,
     reached: BTreeMap<String, Reached>,
+    facts: BTreeMap<String, Result<HostFacts, String>>,
     plan: Plan,
 }
 
@@ -208,6 +205,7 @@ impl<'a> ApplySession<'a> {
             lockfile,
             options,
             reached,
+            facts,
             plan,
         }
     }
@@ -222,6 +220,7 @@ impl<'a> ApplySession<'a> {
             lockfile,
             options,
             reached,
+            facts,
             plan,
         } = self;
         let secrets = Secrets::new(lockfile.secrets.clone(), &options.lockfile_directory);
@@ -266,7 +265,17 @@ impl<'a> ApplySession<'a> {
                 }
             }
         }
-        let outcomes = run(lockfile, &plan, &handles, &secrets, options.jobs, observer);
+        let apply_id = new_apply_id();
+        let outcomes = run(
+            lockfile,
+            &plan,
+            &facts,
+            &handles,
+            &secrets,
+            &apply_id,
+            options.jobs,
+            observer,
+        );
 
         let mut report = ApplyReport::default();
         for (name, outcome) in outcomes {
@@ -298,16 +307,15 @@ impl<'a> ApplySession<'a> {
             };
             // A path a current node manages (the node was renamed, or moved to another
             // module) stays; only the old entry goes.
-            let managed: std::collections::BTreeSet<String> = file_paths(
-                lockfile
-                    .nodes()
-                    .iter()
-                    .filter(|node| node.name.host() == Some(host.as_str()))
-                    .map(|node| &node.spec),
-            )
-            .into_iter()
-            .collect();
-            for orphan in &host_plan.orphans {
+            let host_nodes = lockfile.nodes_of(&Scope::Host(host.clone()));
+            let managed: std::collections::BTreeSet<String> =
+                FactsQuery::of(host_nodes).file_paths.into_iter().collect();
+            let wanted_packages = FactsQuery::of(host_nodes).package_names;
+            // What runs goes before what it runs from: containers and services stop
+            // before the files and packages they read are removed.
+            let mut orphans: Vec<&crate::state::StateEntry> = host_plan.orphans.iter().collect();
+            orphans.sort_by_key(|entry| removal_rank(entry.kind()));
+            for orphan in orphans {
                 let mut orphan = orphan.clone();
                 if orphan
                     .path
@@ -317,7 +325,13 @@ impl<'a> ApplySession<'a> {
                     orphan.path = None;
                 }
                 let orphan = &orphan;
-                match remove_orphan(orphan, host, handle.transport, handle.paths) {
+                match remove_orphan(
+                    orphan,
+                    host,
+                    handle.transport,
+                    handle.paths,
+                    &wanted_packages,
+                ) {
                     Ok(summary) => host_report
                         .orphans_removed
                         .push((orphan.name.clone(), summary)),
@@ -335,5 +349,34 @@ impl<'a> ApplySession<'a> {
         drop(handles);
         drop(reached);
         report
+    }
+}
+
+/// A fresh id for one apply, unique across machines and runs (it marks work done once per
+/// apply on a host, so it need not be secret, only new).
+fn new_apply_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&now.as_nanos().to_le_bytes());
+    hasher.update(&std::process::id().to_le_bytes());
+    if let Ok(name) = std::fs::read_to_string("/proc/sys/kernel/random/boot_id") {
+        hasher.update(name.as_bytes());
+    }
+    hasher.finalize().to_hex()[..16].to_string()
+}
+
+/// The order orphans are removed in: the reverse of the order things are installed in.
+fn removal_rank(kind: cairn_lockfiles::NodeKind) -> u8 {
+    use cairn_lockfiles::NodeKind;
+    match kind {
+        NodeKind::Health | NodeKind::Check => 0,
+        NodeKind::Container => 1,
+        NodeKind::Service => 2,
+        NodeKind::Command => 3,
+        NodeKind::File => 4,
+        NodeKind::Image => 5,
+        NodeKind::Package => 6,
     }
 }

@@ -1,10 +1,13 @@
-//! One round trip per host before planning: the state entries, and the sha256 of every
-//! file the lockfile puts on the host (to notice drift). Few processes on purpose: at a
-//! hundred hosts, every fork on every host shows in the time of a no-op apply.
+//! One round trip per host before planning: the state entries, and what the plan needs to
+//! notice drift: the sha256 of every file the lockfile puts on the host, the host's cairn
+//! containers, the installed versions of its packages, the state of its services. Few
+//! processes on purpose: at a hundred hosts, every fork on every host shows in the time of
+//! a no-op apply, so each kind of fact is one command, and only when the host has such
+//! nodes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use cairn_lockfiles::{NodeName, NodeSpec};
+use cairn_lockfiles::{Node, NodeName, NodeSpec};
 
 use crate::host_paths::HostPaths;
 use crate::shell::quote;
@@ -21,11 +24,82 @@ pub struct HostFacts {
     /// their state: `running`, `exited`, ...).
     pub containers: BTreeMap<String, (String, String)>,
     /// For the control host: the cairn images built (`cairn/<name>:<id>`).
-    pub images: std::collections::BTreeSet<String>,
+    pub images: BTreeSet<String>,
+    /// Installed packages among those the host's package nodes name: (package,
+    /// architecture) → version. A package dpkg does not list as installed is absent.
+    pub packages: BTreeMap<(String, String), String>,
+    /// The state of each unit the host's service nodes name, as systemd reports it; absent
+    /// when systemd could not be asked.
+    pub services: BTreeMap<String, ServiceFacts>,
+}
+
+impl HostFacts {
+    /// The installed version of a package as a package node names it (`name` or
+    /// `name:architecture`), `None` when it is not installed.
+    pub fn installed_version(&self, package: &str) -> Option<&str> {
+        match package.split_once(':') {
+            Some((name, architecture)) => self
+                .packages
+                .get(&(name.to_string(), architecture.to_string()))
+                .map(String::as_str),
+            None => self
+                .packages
+                .range((package.to_string(), String::new())..)
+                .take_while(|((name, _), _)| name == package)
+                .map(|(_, version)| version.as_str())
+                .next(),
+        }
+    }
+}
+
+/// A unit's state, from `systemctl show`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceFacts {
+    /// `loaded`, `not-found`, ...
+    pub load_state: String,
+    /// `active`, `inactive`, `failed`, `activating`, ...
+    pub active_state: String,
+    /// `enabled`, `disabled`, `static`, ... (empty for a unit with no unit file).
+    pub unit_file_state: String,
+}
+
+/// What to ask a host: drawn from its nodes in the lockfile.
+#[derive(Debug, Clone, Default)]
+pub struct FactsQuery {
+    /// The lockfile paths of its file nodes.
+    pub file_paths: Vec<String>,
+    /// The package names (without versions) its package nodes install.
+    pub package_names: BTreeSet<String>,
+    /// The units its service nodes manage.
+    pub service_units: BTreeSet<String>,
+}
+
+impl FactsQuery {
+    pub fn of(nodes: &[Node]) -> Self {
+        let mut query = Self::default();
+        for node in nodes {
+            match &node.spec {
+                NodeSpec::File(file) => query.file_paths.push(file.path.clone()),
+                NodeSpec::Package(package) => query.package_names.extend(
+                    package
+                        .requirements()
+                        .into_iter()
+                        .map(|requirement| requirement.name),
+                ),
+                NodeSpec::Service(service) => {
+                    query.service_units.insert(service.unit.clone());
+                }
+                _ => {}
+            }
+        }
+        query
+    }
 }
 
 const FILES_MARKER: &str = "@@cairn-files@@";
 const CONTAINERS_MARKER: &str = "@@cairn-containers@@";
+const PACKAGES_MARKER: &str = "@@cairn-packages@@";
+const SERVICES_MARKER: &str = "@@cairn-services@@";
 
 /// Shell commands listing the images built on the control host.
 pub fn control_script() -> String {
@@ -44,15 +118,17 @@ pub fn parse_control(output: &str) -> HostFacts {
     }
 }
 
-/// Shell commands printing the facts; `file_paths` are the lockfile paths of the host's
-/// file nodes. One `cat` for every entry, one `sha256sum` for every file.
-pub fn script(paths: &HostPaths, file_paths: &[String]) -> String {
+/// Shell commands printing the facts `query` asks for. One `cat` for every entry, one
+/// `sha256sum` for every file, one `dpkg-query` for every package, one `systemctl show`
+/// for every unit.
+pub fn script(paths: &HostPaths, query: &FactsQuery) -> String {
     let mut script = format!(
         "state={state}\nif [ -d \"$state\" ]; then set -- \"$state\"/*.entry; [ -e \"$1\" ] && cat -- \"$@\"; fi\necho {FILES_MARKER}\n",
         state = quote(&paths.state_directory()),
     );
-    if !file_paths.is_empty() {
-        let targets: Vec<String> = file_paths
+    if !query.file_paths.is_empty() {
+        let targets: Vec<String> = query
+            .file_paths
             .iter()
             .map(|path| quote(&paths.path(path)))
             .collect();
@@ -62,18 +138,40 @@ pub fn script(paths: &HostPaths, file_paths: &[String]) -> String {
     script.push_str(
         "if command -v docker >/dev/null 2>&1; then docker ps --all --filter label=cairn.id --format '{{.Names}}\t{{.Label \"cairn.id\"}}\t{{.State}}' 2>/dev/null || true; fi\n",
     );
+    script.push_str(&format!("echo {PACKAGES_MARKER}\n"));
+    if !query.package_names.is_empty() {
+        let names: Vec<String> = query.package_names.iter().map(|name| quote(name)).collect();
+        script.push_str(&format!(
+            "dpkg-query --show --showformat='${{Package}}\\t${{Architecture}}\\t${{Version}}\\t${{db:Status-Abbrev}}\\n' -- {} 2>/dev/null || true\n",
+            names.join(" ")
+        ));
+    }
+    script.push_str(&format!("echo {SERVICES_MARKER}\n"));
+    if !query.service_units.is_empty() {
+        let units: Vec<String> = query.service_units.iter().map(|unit| quote(unit)).collect();
+        script.push_str(&format!(
+            "systemctl show --property=Id,LoadState,ActiveState,UnitFileState -- {} 2>/dev/null || true\n",
+            units.join(" ")
+        ));
+    }
     script
 }
 
 /// Reads what [`script`] printed.
-pub fn parse(output: &str, paths: &HostPaths, file_paths: &[String]) -> Result<HostFacts, String> {
-    let Some((entries_text, rest)) = output.split_once(&format!("{FILES_MARKER}\n")) else {
-        return Err("the state listing is cut short".to_string());
-    };
-    let Some((files_text, containers_text)) = rest.split_once(&format!("{CONTAINERS_MARKER}\n"))
-    else {
-        return Err("the state listing is cut short".to_string());
-    };
+pub fn parse(output: &str, paths: &HostPaths, query: &FactsQuery) -> Result<HostFacts, String> {
+    let cut_short = || "the state listing is cut short".to_string();
+    let (entries_text, rest) = output
+        .split_once(&format!("{FILES_MARKER}\n"))
+        .ok_or_else(cut_short)?;
+    let (files_text, rest) = rest
+        .split_once(&format!("{CONTAINERS_MARKER}\n"))
+        .ok_or_else(cut_short)?;
+    let (containers_text, rest) = rest
+        .split_once(&format!("{PACKAGES_MARKER}\n"))
+        .ok_or_else(cut_short)?;
+    let (packages_text, services_text) = rest
+        .split_once(&format!("{SERVICES_MARKER}\n"))
+        .ok_or_else(cut_short)?;
     let containers = containers_text
         .lines()
         .filter_map(|line| {
@@ -92,7 +190,8 @@ pub fn parse(output: &str, paths: &HostPaths, file_paths: &[String]) -> Result<H
             hashes_by_target.insert(target, hash);
         }
     }
-    let file_hashes = file_paths
+    let file_hashes = query
+        .file_paths
         .iter()
         .map(|path| {
             let hash = hashes_by_target
@@ -105,16 +204,85 @@ pub fn parse(output: &str, paths: &HostPaths, file_paths: &[String]) -> Result<H
         entries: parse_entries(entries_text),
         file_hashes,
         containers,
-        images: Default::default(),
+        images: BTreeSet::new(),
+        packages: parse_packages(packages_text),
+        services: parse_services(services_text),
     })
 }
 
-/// The lockfile paths of the file nodes among `nodes`.
-pub fn file_paths<'a>(nodes: impl Iterator<Item = &'a NodeSpec>) -> Vec<String> {
-    nodes
-        .filter_map(|spec| match spec {
-            NodeSpec::File(file) => Some(file.path.clone()),
-            _ => None,
+/// `dpkg-query` lines: package, architecture, version, status; only installed ones (`ii`)
+/// count.
+fn parse_packages(text: &str) -> BTreeMap<(String, String), String> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split('\t');
+            let (package, architecture, version, status) = (
+                fields.next()?,
+                fields.next()?,
+                fields.next()?,
+                fields.next()?,
+            );
+            (status.trim_end() == "ii").then(|| {
+                (
+                    (package.to_string(), architecture.to_string()),
+                    version.to_string(),
+                )
+            })
         })
         .collect()
+}
+
+/// `systemctl show` blocks, one per unit, separated by blank lines.
+fn parse_services(text: &str) -> BTreeMap<String, ServiceFacts> {
+    let mut services = BTreeMap::new();
+    for block in text.split("\n\n") {
+        let properties: BTreeMap<&str, &str> = block
+            .lines()
+            .filter_map(|line| line.split_once('='))
+            .collect();
+        let Some(unit) = properties.get("Id") else {
+            continue;
+        };
+        let property = |name: &str| properties.get(name).unwrap_or(&"").to_string();
+        services.insert(
+            unit.to_string(),
+            ServiceFacts {
+                load_state: property("LoadState"),
+                active_state: property("ActiveState"),
+                unit_file_state: property("UnitFileState"),
+            },
+        );
+    }
+    services
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installed_packages_are_found_with_or_without_an_architecture() {
+        let packages = parse_packages(
+            "curl\tamd64\t7.88.1-10\tii \nlibc6\tamd64\t2.36-9\tii \nold\tamd64\t1.0\trc \n",
+        );
+        let facts = HostFacts {
+            packages,
+            ..HostFacts::default()
+        };
+        assert_eq!(facts.installed_version("curl"), Some("7.88.1-10"));
+        assert_eq!(facts.installed_version("libc6:amd64"), Some("2.36-9"));
+        assert_eq!(facts.installed_version("libc6:arm64"), None);
+        assert_eq!(facts.installed_version("old"), None, "removed, config left");
+        assert_eq!(facts.installed_version("absent"), None);
+    }
+
+    #[test]
+    fn each_unit_block_of_systemctl_show_is_read() {
+        let services = parse_services(
+            "Id=chrony.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n\nId=gone.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\n",
+        );
+        assert_eq!(services["chrony.service"].active_state, "active");
+        assert_eq!(services["chrony.service"].unit_file_state, "enabled");
+        assert_eq!(services["gone.service"].load_state, "not-found");
+    }
 }

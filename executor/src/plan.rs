@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use cairn_lockfiles::{Lockfile, NodeKind, NodeName, NodeSpec};
+use cairn_lockfiles::{Lockfile, NodeKind, NodeName, NodeSpec, ServiceState};
 
 use crate::facts::HostFacts;
 use crate::kinds::unsupported_reason;
@@ -126,7 +126,8 @@ fn decide(
     facts: &BTreeMap<String, Result<HostFacts, String>>,
     decided: &HashMap<NodeName, Decision>,
 ) -> Decision {
-    if let Some(reason) = unsupported_reason(&node.spec) {
+    let host_entry = node.name.host().and_then(|host| lockfile.hosts.get(host));
+    if let Some(reason) = unsupported_reason(&node.spec, host_entry) {
         return Decision::Unsupported(reason);
     }
     for dependency in &node.deps {
@@ -196,6 +197,12 @@ fn decide(
             Some(_) => {}
         }
     }
+    if let Some(drift) = package_drift(&node.spec, host_facts) {
+        return Decision::Run(Reason::Drifted(drift));
+    }
+    if let Some(drift) = service_drift(&node.spec, host_facts) {
+        return Decision::Run(Reason::Drifted(drift));
+    }
     // A dependency that runs although its id is unchanged (drift) is followed by its
     // dependants; checks run every time and do not count.
     if let Some(dependency) = node
@@ -206,4 +213,54 @@ fn decide(
         return Decision::Run(Reason::DependencyRuns(dependency.clone()));
     }
     Decision::Skip
+}
+
+/// A package the node installs that the host no longer has, or has at another version
+/// than the lockfile pins.
+fn package_drift(spec: &NodeSpec, facts: &HostFacts) -> Option<String> {
+    let NodeSpec::Package(package) = spec else {
+        return None;
+    };
+    package.requirements().into_iter().find_map(|requirement| {
+        match (
+            facts.installed_version(&requirement.name),
+            &requirement.version,
+        ) {
+            (None, _) => Some(format!("{} is not installed", requirement.name)),
+            (Some(installed), Some(pinned)) if installed != pinned => Some(format!(
+                "{} is at {installed}, the lockfile pins {pinned}",
+                requirement.name
+            )),
+            _ => None,
+        }
+    })
+}
+
+/// A service whose state differs from the node's: stopped or failed when it should run,
+/// disabled when it should start at boot, and the reverse.
+fn service_drift(spec: &NodeSpec, facts: &HostFacts) -> Option<String> {
+    let NodeSpec::Service(service) = spec else {
+        return None;
+    };
+    // No answer from systemd: nothing to compare, so no drift is claimed.
+    let actual = facts.services.get(&service.unit)?;
+    if actual.load_state == "not-found" {
+        return Some("the unit is not installed".to_string());
+    }
+    let active = matches!(
+        actual.active_state.as_str(),
+        "active" | "activating" | "reloading"
+    );
+    match service.state {
+        ServiceState::Running if !active => {
+            return Some(format!("the service is {}", actual.active_state));
+        }
+        ServiceState::Stopped if active => return Some("the service is running".to_string()),
+        _ => {}
+    }
+    match (service.enabled, actual.unit_file_state.as_str()) {
+        (true, "disabled") => Some("the service is disabled".to_string()),
+        (false, "enabled") => Some("the service is enabled".to_string()),
+        _ => None,
+    }
 }

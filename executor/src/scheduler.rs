@@ -8,6 +8,7 @@ use std::sync::{Condvar, Mutex};
 
 use cairn_lockfiles::{Lockfile, NodeName};
 
+use crate::facts::HostFacts;
 use crate::host_paths::HostPaths;
 use crate::kinds::{NodeContext, NodeError, execute};
 use crate::plan::{Decision, Plan};
@@ -35,11 +36,14 @@ struct Shared {
 }
 
 /// Runs the plan; returns every node's outcome.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     lockfile: &Lockfile,
     plan: &Plan,
+    facts: &BTreeMap<String, Result<HostFacts, String>>,
     hosts: &BTreeMap<String, HostHandle<'_>>,
     secrets: &Secrets,
+    apply_id: &str,
     jobs: usize,
     observer: Observer<'_>,
 ) -> Vec<(NodeName, NodeOutcome)> {
@@ -151,7 +155,17 @@ pub fn run(
                                     inputs_id: lockfile.inputs_id(node),
                                     path: None,
                                     sha256: None,
+                                    installed: Vec::new(),
                                 },
+                                reason: match plan.decision(&node.name) {
+                                    Decision::Run(reason) => Some(reason),
+                                    _ => None,
+                                },
+                                previous: facts
+                                    .get(&host_name)
+                                    .and_then(|facts| facts.as_ref().ok())
+                                    .and_then(|facts| facts.entries.get(&node.name)),
+                                apply_id,
                             };
                             match execute(node, &mut context) {
                                 Ok(summary) => (NodeOutcome::Ran(summary), None),

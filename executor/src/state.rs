@@ -20,6 +20,9 @@ pub struct StateEntry {
     /// For files: the lockfile path and the sha256 of what was written.
     pub path: Option<String>,
     pub sha256: Option<String>,
+    /// For packages: the packages this node installed (those the host did not have
+    /// before), which are removed when no node wants them any more.
+    pub installed: Vec<String>,
 }
 
 impl StateEntry {
@@ -38,6 +41,9 @@ impl StateEntry {
         if let Some(sha256) = &self.sha256 {
             text.push_str(&format!("sha256={sha256}\n"));
         }
+        if !self.installed.is_empty() {
+            text.push_str(&format!("installed={}\n", self.installed.join(" ")));
+        }
         text
     }
 
@@ -52,6 +58,10 @@ impl StateEntry {
             inputs_id: fields.get("inputs")?.parse().ok()?,
             path: fields.get("path").map(|path| path.to_string()),
             sha256: fields.get("sha256").map(|sha256| sha256.to_string()),
+            installed: fields
+                .get("installed")
+                .map(|list| list.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
         })
     }
 
@@ -62,29 +72,25 @@ impl StateEntry {
     }
 
     /// Shell commands that record this entry atomically; a failure to record fails the
-    /// script. With `sha256_of`, the entry's `sha256` is computed on the host from that file
-    /// (a hash of content with secrets in it never travels in a command line).
+    /// script.
     pub fn record_script(&self, paths: &HostPaths) -> String {
-        self.record_script_hashing(paths, None)
+        self.record_script_with(paths, &[])
     }
 
-    pub fn record_script_hashing(&self, paths: &HostPaths, sha256_of: Option<&str>) -> String {
+    /// Like [`StateEntry::record_script`], with fields whose values the script computed on
+    /// the host: each `(field, variable)` records the shell variable's value. A hash of
+    /// content with secrets in it, say, never travels in a command line.
+    pub fn record_script_with(&self, paths: &HostPaths, computed: &[(&str, &str)]) -> String {
         let directory = paths.state_directory();
         let file = Self::file_name(&self.name);
-        let mut fixed = self.clone();
-        fixed.sha256 = None;
-        let (hash_command, format, hash_argument) = match sha256_of {
-            Some(target) => (
-                format!("set -- $(sha256sum < {}) && ", quote(target)),
-                "'%ssha256=%s\\n'",
-                " \"$1\"",
-            ),
-            None => (String::new(), "'%s'", ""),
-        };
+        let computed_fields: String = computed
+            .iter()
+            .map(|(field, variable)| format!("; printf '{field}=%s\\n' \"${variable}\""))
+            .collect();
         format!(
-            "{{ [ -d {dir} ] || mkdir -p -m 700 {dir}; }} && {hash_command}printf {format} {text}{hash_argument} > {dir}/.{file}.tmp && mv -f {dir}/.{file}.tmp {dir}/{file} || {{ echo 'cannot record the node in cairn state' >&2; exit 1; }}\n",
+            "{{ [ -d {dir} ] || mkdir -p -m 700 {dir}; }} && {{ printf '%s' {text}{computed_fields}; }} > {dir}/.{file}.tmp && mv -f {dir}/.{file}.tmp {dir}/{file} || {{ echo 'cannot record the node in cairn state' >&2; exit 1; }}\n",
             dir = quote(&directory),
-            text = quote(&fixed.to_text()),
+            text = quote(&self.to_text()),
         )
     }
 
@@ -132,10 +138,12 @@ mod tests {
             inputs_id: "fedcba9876543210fedcba9876543210".parse().unwrap(),
             path: Some("/etc/a b".into()),
             sha256: Some("ab".repeat(32)),
+            installed: vec!["curl".into(), "haproxy".into()],
         };
         let mut other = entry.clone();
         other.name = "h:file:/etc/other".parse().unwrap();
         other.path = None;
+        other.installed.clear();
         let text = format!("{}{}", entry.to_text(), other.to_text());
         let mut entries = parse_entries(&text);
         assert_eq!(entries.remove(&entry.name), Some(entry));

@@ -8,7 +8,7 @@ use crate::graph::topological_order;
 use crate::host::HostEntry;
 use crate::node::Node;
 use crate::node_id::NodeId;
-use crate::node_name::NodeName;
+use crate::node_name::{NodeName, Scope};
 use crate::nodes::NodeSpec;
 use crate::secret::SecretEntry;
 
@@ -203,6 +203,14 @@ impl Lockfile {
     /// Every node, sorted by name.
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
+    }
+
+    /// The nodes of one host (or of `cluster`), sorted by name: a contiguous run of
+    /// [`Lockfile::nodes`], found by binary search.
+    pub fn nodes_of(&self, scope: &Scope) -> &[Node] {
+        let start = self.nodes.partition_point(|node| node.name.scope < *scope);
+        let end = self.nodes.partition_point(|node| node.name.scope <= *scope);
+        &self.nodes[start..end]
     }
 
     pub fn node(&self, name: &NodeName) -> Option<&Node> {

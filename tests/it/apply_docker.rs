@@ -215,9 +215,10 @@ fn a_removed_container_is_drift_and_a_container_no_longer_in_the_lockfile_is_rem
     cluster.compile();
     let (outcome, report) = cluster.apply();
     outcome.success();
+    // In removal order: what runs goes before what it runs from.
     assert_eq!(
         names(&report, "driftone", "orphans_removed"),
-        ["container:web", "health:web-http"]
+        ["health:web-http", "container:web"]
     );
     assert_eq!(
         docker(&["ps", "--all", "--quiet", "--filter", "name=^driftone-web$"]),

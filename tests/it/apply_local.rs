@@ -336,3 +336,70 @@ fn an_apply_waits_for_the_actions_of_a_killed_one_before_running_its_own() {
         .collect();
     assert_eq!(lines, ["start", "end"], "the command ran once, to its end");
 }
+
+#[test]
+fn a_sandbox_host_installs_no_packages_and_manages_no_services_and_says_why() {
+    let sandbox = crate::support::Sandbox::new();
+    sandbox
+        .write(
+            "modules/tool/module.toml",
+            r##"[module]
+name = "tool"
+description = "a packaged tool"
+roles = ["tool"]
+
+[[node]]
+kind = "package"
+name = "tool"
+packages = ["curl"]
+
+[[node]]
+kind = "file"
+path = "/etc/tool.conf"
+content = "# read by the tool\n"
+
+[[node]]
+kind = "service"
+unit = "tool.service"
+deps = ["package:tool", "file:/etc/tool.conf"]
+"##,
+        )
+        .write(
+            "cluster.toml",
+            &format!(
+                "[cluster]\nname = \"sandboxed\"\ndomain = \"sandboxed.test\"\nmodules = [\"modules\"]\n\
+                 exclude_modules = [\"host-base\", \"preflight\"]\n\n\
+                 [hosts.box]\naddress = \"127.0.0.1\"\ntransport = \"local\"\nroot = \"{}/box\"\nroles = [\"tool\"]\n",
+                sandbox.path().display()
+            ),
+        );
+    sandbox.compile().success();
+    let outcome = crate::support::cairn()
+        .current_dir(sandbox.path())
+        .args(["apply", "cluster.lock", "--json"])
+        .run()
+        .code(1);
+    let report = outcome.json();
+    assert_eq!(names(&report, "box", "ran"), ["file:/etc/tool.conf"]);
+    let not_run = &report["hosts"]["box"]["not_run"];
+    let reason_of = |name: &str| {
+        not_run
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|node| node["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is not among {not_run}"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        reason_of("box:package:tool")
+            .contains("a sandbox host (one with a `root`) installs no packages"),
+        "{not_run}"
+    );
+    assert!(
+        reason_of("box:service:tool.service").contains("manages no services"),
+        "{not_run}"
+    );
+}

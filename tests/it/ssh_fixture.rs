@@ -125,7 +125,7 @@ impl SshFixture {
     }
 }
 
-fn keygen(path: &Path) {
+pub fn keygen(path: &Path) {
     let status = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
         .arg(path)
@@ -143,7 +143,7 @@ pub fn free_port(address: &str) -> u16 {
         .port()
 }
 
-fn wait_for_port(address: &str, port: u16) {
+pub fn wait_for_port(address: &str, port: u16) {
     let target: SocketAddr = format!("{address}:{port}")
         .parse()
         .expect("a socket address");

@@ -26,6 +26,8 @@ pub fn apply(file: &FileNode, context: &mut NodeContext<'_>) -> Result<String, N
          if [ \"$(wc -c < {temporary})\" -ne {size} ]; then rm -f -- {temporary}; echo 'the content arrived cut short' >&2; exit 1; fi\n\
          sync -- {temporary} 2>/dev/null || true\n\
          mv -f -- {temporary} {target}\n\
+         cairn_sha256=$(sha256sum < {target})\n\
+         cairn_sha256=${{cairn_sha256%% *}}\n\
          {record}",
         prelude = context.paths.action_prelude(),
         directory = quote(directory),
@@ -37,7 +39,7 @@ pub fn apply(file: &FileNode, context: &mut NodeContext<'_>) -> Result<String, N
         group = quote(&file.group),
         record = context
             .entry
-            .record_script_hashing(context.paths, Some(&target)),
+            .record_script_with(context.paths, &[("sha256", "cairn_sha256")]),
     );
     let output = context.transport.run(&script, content.as_bytes())?;
     if !output.success() {

@@ -5,11 +5,14 @@ mod command;
 pub mod container;
 mod file;
 pub mod image;
+pub mod package;
 mod probe_node;
+mod service;
 
-use cairn_lockfiles::{Node, NodeKind, NodeName, NodeSpec, Scope};
+use cairn_lockfiles::{HostEntry, Node, NodeKind, NodeName, NodeSpec, Scope};
 
 use crate::host_paths::HostPaths;
+use crate::plan::Reason;
 use crate::secrets::Secrets;
 use crate::state::StateEntry;
 use crate::transport::{Transport, TransportError};
@@ -27,6 +30,13 @@ pub struct NodeContext<'a> {
     pub secrets: &'a Secrets,
     /// The entry to record when the node succeeds.
     pub entry: StateEntry,
+    /// Why the plan runs the node.
+    pub reason: Option<&'a Reason>,
+    /// What the host recorded for the node before this apply, if anything.
+    pub previous: Option<&'a StateEntry>,
+    /// This apply's id: work done once per apply on a host (refreshing its package lists)
+    /// is marked with it.
+    pub apply_id: &'a str,
 }
 
 /// Why a node did not succeed.
@@ -44,17 +54,19 @@ impl From<TransportError> for NodeError {
     }
 }
 
-/// Kinds this executor does not run yet; the planner stops them and their dependants.
-pub fn unsupported_reason(spec: &NodeSpec) -> Option<&'static str> {
+/// Why a node cannot run on its host, if it cannot; the planner stops it and its
+/// dependants. A host with a `root` prefix is a sandbox: packages and services belong to
+/// the whole machine, so they are not touched from a sandbox.
+pub fn unsupported_reason(spec: &NodeSpec, host: Option<&HostEntry>) -> Option<&'static str> {
+    let sandbox = host.is_some_and(|host| host.root.is_some());
     match spec {
-        NodeSpec::Package(_) => Some("packages are not installed by this cairn yet"),
-        NodeSpec::Service(_) => Some("services are not managed by this cairn yet"),
-        NodeSpec::Check(_)
-        | NodeSpec::File(_)
-        | NodeSpec::Command(_)
-        | NodeSpec::Health(_)
-        | NodeSpec::Image(_)
-        | NodeSpec::Container(_) => None,
+        NodeSpec::Package(_) if sandbox => Some(
+            "a sandbox host (one with a `root`) installs no packages: they are the whole machine's",
+        ),
+        NodeSpec::Service(_) if sandbox => Some(
+            "a sandbox host (one with a `root`) manages no services: they are the whole machine's",
+        ),
+        _ => None,
     }
 }
 
@@ -63,6 +75,8 @@ pub fn execute(node: &Node, context: &mut NodeContext<'_>) -> Result<String, Nod
     match &node.spec {
         NodeSpec::File(file) => file::apply(file, context),
         NodeSpec::Command(command) => command::apply(command, context),
+        NodeSpec::Package(package) => package::apply(package, context),
+        NodeSpec::Service(service) => service::apply(service, context),
         NodeSpec::Check(check) => probe_node::check(check, context),
         NodeSpec::Health(health) => probe_node::health(health, context),
         NodeSpec::Image(image) => image::apply(image, &node.id, context),
@@ -80,33 +94,45 @@ pub fn execute(node: &Node, context: &mut NodeContext<'_>) -> Result<String, Nod
             let (host, control) = (context.host, context.control);
             container::apply(container, &tag, host, control, context)
         }
-        other => Err(NodeError::Failed(
-            unsupported_reason(other)
-                .unwrap_or("not supported")
-                .to_string(),
-        )),
     }
 }
 
-/// Removes what an orphaned entry put on the host, then the entry itself.
+/// Removes what an orphaned entry put on the host, then the entry itself: a file is
+/// deleted, a container removed, a service stopped and disabled, and the packages a
+/// package node installed are removed unless a current node of the host (`wanted`) names
+/// them.
 pub fn remove_orphan(
     entry: &StateEntry,
     host: &str,
     transport: &dyn Transport,
     paths: &HostPaths,
+    wanted_packages: &std::collections::BTreeSet<String>,
 ) -> Result<String, NodeError> {
     let mut script = String::from("set -eu\n");
     let summary = match (&entry.path, entry.kind()) {
-        (Some(path), cairn_lockfiles::NodeKind::File) => {
+        (Some(path), NodeKind::File) => {
             script.push_str(&format!(
                 "rm -f -- {}\n",
                 crate::shell::quote(&paths.path(path))
             ));
             format!("removed {path}")
         }
-        (_, cairn_lockfiles::NodeKind::Container) => {
+        (_, NodeKind::Container) => {
             script.push_str(&container::remove_script(&entry.name.key, host, paths));
             format!("removed container {}", entry.name.key)
+        }
+        (_, NodeKind::Service) if paths.root().is_empty() => {
+            script.push_str(&service::orphan_script(&entry.name.key));
+            format!("stopped and disabled {}", entry.name.key)
+        }
+        (_, NodeKind::Package) if paths.root().is_empty() => {
+            match package::orphan_script(&entry.installed, wanted_packages, paths) {
+                Some((removal, removed)) => {
+                    script = removal;
+                    format!("removed packages {}", removed.join(" "))
+                }
+                None => "forgotten (its packages are wanted or were there before)".to_string(),
+            }
         }
         _ => "forgotten (nothing to remove)".to_string(),
     };

@@ -14,6 +14,7 @@ mod file;
 mod health;
 mod image;
 mod package;
+mod package_requirement;
 mod probe;
 mod service;
 
@@ -27,6 +28,7 @@ pub use file::FileNode;
 pub use health::HealthNode;
 pub use image::{ImageFile, ImageNode};
 pub use package::PackageNode;
+pub use package_requirement::PackageRequirement;
 pub use probe::Probe;
 pub use service::{ServiceNode, ServiceState};
 

@@ -31,6 +31,7 @@ impl ServiceNode {
 
     pub(crate) fn from_fields(fields: &mut FieldReader<'_>) -> Result<Self, FieldError> {
         let unit = fields.string("unit")?;
+        check_unit_name(&unit)?;
         let state = match fields.optional_string("state")?.as_deref() {
             None | Some("running") => ServiceState::Running,
             Some("stopped") => ServiceState::Stopped,
@@ -48,4 +49,35 @@ impl ServiceNode {
             enabled,
         })
     }
+}
+
+/// The unit types a service node may manage.
+const UNIT_SUFFIXES: [&str; 6] = [
+    ".service", ".socket", ".timer", ".target", ".path", ".mount",
+];
+
+/// A unit name as systemd accepts it: `name.type`, with systemd's name characters only, so
+/// it is one `systemctl` argument and cannot be read as an option.
+fn check_unit_name(unit: &str) -> Result<(), FieldError> {
+    let invalid = |message: String| FieldError::Invalid {
+        field: "unit".to_string(),
+        message,
+    };
+    let Some(suffix) = UNIT_SUFFIXES.iter().find(|suffix| unit.ends_with(*suffix)) else {
+        return Err(invalid(format!(
+            "`{unit}` names no unit type; write the full unit name, such as `{unit}.service`"
+        )));
+    };
+    let stem = &unit[..unit.len() - suffix.len()];
+    if stem.is_empty()
+        || stem.starts_with('-')
+        || !unit
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b":_.@-\\".contains(&byte))
+    {
+        return Err(invalid(format!(
+            "`{unit}` is not a unit name: systemd's are letters, digits and `:_.@-\\`"
+        )));
+    }
+    Ok(())
 }

@@ -1,0 +1,359 @@
+//! A whole Debian machine for the nodes that need one: systemd as PID 1 (services), apt
+//! and dpkg (packages), OpenSSH (cairn reaches it as it reaches any host). It runs as a
+//! container of the machine's Docker engine, on the host network, its sshd listening on a
+//! loopback address of the test's own.
+//!
+//! Nothing can be pulled here, so the image is made on the machine: `debootstrap` from the
+//! Debian mirror the machine's apt uses, imported with `docker import`, once per machine
+//! (its tag is a hash of the recipe). Packages for the tests come from a repository each
+//! test builds itself ([`TestRepository`]): `.deb`s made by `dpkg-deb`, indexed by
+//! `dpkg-scanpackages`, served by busybox's httpd on loopback.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+use crate::ssh_fixture::{free_port, keygen, wait_for_port};
+
+/// The recipe of the image. Bump `RECIPE_VERSION` when it changes: the tag names the
+/// recipe, so a changed one builds anew.
+const SUITE: &str = "bookworm";
+const INCLUDE: &str = "systemd,systemd-sysv,openssh-server";
+const RECIPE_VERSION: u32 = 1;
+
+fn image_tag() -> String {
+    format!("cairn-test/systemd-host:{SUITE}-{RECIPE_VERSION}")
+}
+
+/// Builds the image unless the engine has it. Tests of one process build it once; tests
+/// of several processes (nextest) serialise on a lock file.
+fn ensure_image() -> String {
+    static BUILDING: Mutex<()> = Mutex::new(());
+    let tag = image_tag();
+    let _guard = BUILDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let lock = std::fs::File::create(std::env::temp_dir().join("cairn-test-systemd-host.lock"))
+        .expect("the image's lock file");
+    lock.lock().expect("the image's lock");
+    if docker_succeeds(&["image", "inspect", "--format", ".", &tag]) {
+        return tag;
+    }
+    assert!(
+        Path::new("/usr/sbin/debootstrap").exists(),
+        "debootstrap is missing: install Debian's debootstrap (.ci/run does)"
+    );
+    let root = tempfile::tempdir().expect("a folder for the root filesystem");
+    let output = Command::new("debootstrap")
+        .args(["--variant=minbase", &format!("--include={INCLUDE}"), SUITE])
+        .arg(root.path())
+        .arg(debian_mirror())
+        .output()
+        .expect("debootstrap runs");
+    assert!(
+        output.status.success(),
+        "debootstrap failed: {}",
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .rev()
+            .take(10)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // The tests give each container its own host key and sshd settings.
+    for key in std::fs::read_dir(root.path().join("etc/ssh")).expect("/etc/ssh") {
+        let key = key.expect("an entry").path();
+        if key
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with("ssh_host_"))
+        {
+            std::fs::remove_file(key).expect("an old host key removed");
+        }
+    }
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "tar -C '{}' -c . | docker import --change 'CMD [\"/lib/systemd/systemd\"]' - '{tag}' >/dev/null",
+            root.path().display()
+        ))
+        .status()
+        .expect("docker import runs");
+    assert!(status.success(), "docker import of the systemd host failed");
+    tag
+}
+
+/// The mirror this machine's apt uses (the only one reachable here), else Debian's.
+fn debian_mirror() -> String {
+    let mut sources = String::new();
+    for path in [
+        "/etc/apt/sources.list.d/debian.sources",
+        "/etc/apt/sources.list",
+    ] {
+        sources.push_str(&std::fs::read_to_string(path).unwrap_or_default());
+        sources.push('\n');
+    }
+    sources
+        .lines()
+        .find_map(|line| {
+            let line = line.trim();
+            let url = line
+                .strip_prefix("URIs:")
+                .or_else(|| line.strip_prefix("deb "))?
+                .split_whitespace()
+                .find(|word| word.starts_with("http"))?;
+            (!url.contains("security")).then(|| url.to_string())
+        })
+        .unwrap_or_else(|| "http://deb.debian.org/debian".to_string())
+}
+
+fn docker_succeeds(arguments: &[&str]) -> bool {
+    Command::new("docker")
+        .args(arguments)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// A running systemd host, removed when dropped.
+pub struct SystemdHost {
+    pub container: String,
+    pub address: String,
+    pub port: u16,
+    directory: tempfile::TempDir,
+}
+
+impl Drop for SystemdHost {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rm", "--force", &self.container])
+            .output();
+    }
+}
+
+impl SystemdHost {
+    /// Boots a host whose sshd listens on `address` (a loopback address of the test's own).
+    pub fn start(address: &str) -> Self {
+        let image = ensure_image();
+        let directory = tempfile::tempdir().expect("a temporary folder");
+        let folder = directory.path();
+        keygen(&folder.join("client_key"));
+        keygen(&folder.join("host_key"));
+        std::fs::copy(
+            folder.join("client_key.pub"),
+            folder.join("authorized_keys"),
+        )
+        .expect("authorized_keys");
+        let port = free_port(address);
+        std::fs::write(
+            folder.join("sshd.conf"),
+            format!(
+                "ListenAddress {address}:{port}\nHostKey /etc/ssh/cairn_test_host_key\n\
+                 AuthorizedKeysFile /etc/ssh/cairn_test_authorized_keys\nPasswordAuthentication no\n\
+                 PermitRootLogin prohibit-password\nMaxStartups 100\nLogLevel ERROR\n"
+            ),
+        )
+        .expect("sshd settings");
+        let container = format!(
+            "cairn-test-host-{}-{}",
+            std::process::id(),
+            address.replace('.', "-")
+        );
+        let _ = Command::new("docker")
+            .args(["rm", "--force", &container])
+            .output();
+        let mount = |source: &str, target: &str| {
+            format!(
+                "type=bind,source={},target={target},readonly",
+                folder.join(source).display()
+            )
+        };
+        let output = Command::new("docker")
+            .args(["run", "--detach", "--name", &container, "--network", "host"])
+            .args(["--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp"])
+            .args(["--volume", "/sys/fs/cgroup:/sys/fs/cgroup:ro"])
+            .args([
+                "--mount",
+                &mount("sshd.conf", "/etc/ssh/sshd_config.d/cairn-test.conf"),
+            ])
+            .args([
+                "--mount",
+                &mount("host_key", "/etc/ssh/cairn_test_host_key"),
+            ])
+            .args([
+                "--mount",
+                &mount("authorized_keys", "/etc/ssh/cairn_test_authorized_keys"),
+            ])
+            .arg(&image)
+            .output()
+            .expect("docker runs");
+        assert!(
+            output.status.success(),
+            "the systemd host did not start: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let host = Self {
+            container,
+            address: address.to_string(),
+            port,
+            directory,
+        };
+        wait_for_port(address, port);
+        let public_key = std::fs::read_to_string(host.directory.path().join("host_key.pub"))
+            .expect("the host's public key");
+        let public_key: Vec<&str> = public_key.split_whitespace().take(2).collect();
+        std::fs::write(
+            host.known_hosts(),
+            format!("[{address}]:{port} {}\n", public_key.join(" ")),
+        )
+        .expect("known_hosts");
+        host
+    }
+
+    pub fn known_hosts(&self) -> PathBuf {
+        self.directory.path().join("known_hosts")
+    }
+
+    /// The arguments that make `cairn apply` use this host's key and known_hosts.
+    pub fn arguments(&self) -> Vec<String> {
+        vec![
+            "--identity".to_string(),
+            self.directory
+                .path()
+                .join("client_key")
+                .display()
+                .to_string(),
+            "--known-hosts".to_string(),
+            self.known_hosts().display().to_string(),
+        ]
+    }
+
+    /// Runs `script` on the host (as root, outside cairn); returns its status and stdout.
+    pub fn shell(&self, script: &str) -> (bool, String) {
+        let output = Command::new("docker")
+            .args(["exec", &self.container, "sh", "-c", script])
+            .output()
+            .expect("docker exec runs");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).trim().to_string(),
+        )
+    }
+
+    /// `systemctl show --value -p PROPERTY UNIT`.
+    pub fn unit_property(&self, unit: &str, property: &str) -> String {
+        self.shell(&format!("systemctl show --value -p {property} {unit}"))
+            .1
+    }
+
+    /// The installed version of `package`, or `None`.
+    pub fn package_version(&self, package: &str) -> Option<String> {
+        let (_, status) = self.shell(&format!(
+            "dpkg-query -W -f='${{db:Status-Abbrev}}${{Version}}' {package} 2>/dev/null"
+        ));
+        status.strip_prefix("ii ").map(str::to_string)
+    }
+}
+
+/// A Debian repository of packages the test makes, served over HTTP on loopback.
+pub struct TestRepository {
+    pub url: String,
+    _directory: tempfile::TempDir,
+    server: std::process::Child,
+}
+
+impl Drop for TestRepository {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// A package to put in a [`TestRepository`]: its name, version and files (path, content,
+/// mode).
+pub struct TestPackage<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub files: Vec<(&'a str, String, u32)>,
+}
+
+impl TestRepository {
+    /// Builds every package, indexes them as a flat repository (`deb URL ./`) and serves it
+    /// on `address`.
+    pub fn serve(address: &str, packages: &[TestPackage<'_>]) -> Self {
+        let directory = tempfile::tempdir().expect("a temporary folder");
+        let pool = directory.path().join("repository");
+        std::fs::create_dir_all(&pool).expect("the repository folder");
+        for package in packages {
+            build_package(directory.path(), &pool, package);
+        }
+        let index = Command::new("sh")
+            .arg("-c")
+            .arg(
+                "dpkg-scanpackages --multiversion . /dev/null > Packages 2>/dev/null && \
+                 printf 'Origin: cairn-test\\nLabel: cairn-test\\nSHA256:\\n %s %s Packages\\n' \
+                 \"$(sha256sum < Packages | cut -d' ' -f1)\" \"$(wc -c < Packages)\" > Release",
+            )
+            .current_dir(&pool)
+            .status()
+            .expect("dpkg-scanpackages runs");
+        assert!(index.success(), "indexing the test repository failed");
+        let port = free_port(address);
+        let server = Command::new("busybox")
+            .args(["httpd", "-f", "-p", &format!("{address}:{port}"), "-h"])
+            .arg(&pool)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("busybox httpd starts (Debian's busybox-static; .ci/run installs it)");
+        wait_for_port(address, port);
+        Self {
+            url: format!("http://{address}:{port}"),
+            _directory: directory,
+            server,
+        }
+    }
+
+    /// The apt source line for this repository.
+    pub fn source_line(&self) -> String {
+        format!("deb [trusted=yes] {} ./\n", self.url)
+    }
+
+    /// Stops serving: the repository becomes unreachable.
+    pub fn stop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+fn build_package(work: &Path, pool: &Path, package: &TestPackage<'_>) {
+    let tree = work.join(format!("{}-{}", package.name, package.version));
+    std::fs::create_dir_all(tree.join("DEBIAN")).expect("the package's DEBIAN folder");
+    std::fs::write(
+        tree.join("DEBIAN/control"),
+        format!(
+            "Package: {}\nVersion: {}\nArchitecture: all\nMaintainer: cairn tests <tests@cairn.test>\nDescription: a package the cairn tests made\n",
+            package.name, package.version
+        ),
+    )
+    .expect("the control file");
+    for (path, content, mode) in &package.files {
+        let target = tree.join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(target.parent().expect("a parent")).expect("a folder");
+        std::fs::write(&target, content).expect("a package file");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(*mode))
+            .expect("a file mode");
+    }
+    let output = Command::new("dpkg-deb")
+        .args(["--root-owner-group", "--build"])
+        .arg(&tree)
+        .arg(pool.join(format!("{}_{}_all.deb", package.name, package.version)))
+        .output()
+        .expect("dpkg-deb runs");
+    assert!(
+        output.status.success(),
+        "dpkg-deb failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
