@@ -18,3 +18,4 @@ mod spec_reference;
 mod ssh_fixture;
 mod support;
 mod systemd_host;
+mod transport_regressions;

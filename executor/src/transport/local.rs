@@ -1,6 +1,7 @@
 use std::io::{BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 
+use crate::transport::invocation::Invocation;
 use crate::transport::{CommandOutput, HeldProcess, Transport, TransportError, read_until_held};
 
 /// Runs scripts on the machine running cairn.
@@ -8,11 +9,11 @@ use crate::transport::{CommandOutput, HeldProcess, Transport, TransportError, re
 pub struct LocalTransport;
 
 impl LocalTransport {
-    /// `sh -c script` with every stream piped.
-    fn spawn(script: &str) -> Result<Child, TransportError> {
+    /// `sh -c` running the invocation's command, with every stream piped.
+    fn spawn(invocation: &Invocation<'_>) -> Result<Child, TransportError> {
         Command::new("sh")
             .arg("-c")
-            .arg(script)
+            .arg(invocation.command.as_ref())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -45,9 +46,10 @@ impl Drop for LocalHeld {
 
 impl Transport for LocalTransport {
     fn run(&self, script: &str, stdin: &[u8]) -> Result<CommandOutput, TransportError> {
-        let mut child = Self::spawn(script)?;
+        let invocation = Invocation::new(script);
+        let mut child = Self::spawn(&invocation)?;
         let mut input = child.stdin.take().expect("stdin is piped");
-        let stdin_bytes = stdin.to_vec();
+        let stdin_bytes = invocation.stdin_with(stdin).into_owned();
         // Feed stdin from a thread: a script may print a lot before it reads.
         let writer = std::thread::spawn(move || {
             let _ = input.write_all(&stdin_bytes);
@@ -66,7 +68,13 @@ impl Transport for LocalTransport {
     }
 
     fn hold(&self, script: &str) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
-        let mut child = Self::spawn(script)?;
+        let invocation = Invocation::new(script);
+        let mut child = Self::spawn(&invocation)?;
+        if let Some(input) = child.stdin.as_mut() {
+            // A long script, read before it prints anything, so this cannot wait on its
+            // output. A script that ended early refuses it: what it said comes below.
+            let _ = input.write_all(invocation.stdin_prefix);
+        }
         let stdout = child.stdout.take().expect("stdout is piped");
         let said = read_until_held(&mut BufReader::new(stdout)).map_err(Self::io_error)?;
         let Some(said) = said else {

@@ -6,7 +6,13 @@
 //! `hold` keeps a script running until its guard is dropped: the per-host lock is an
 //! `flock` held by such a script, released by the kernel whenever the script ends, even if
 //! cairn is killed.
+//!
+//! A script too long for a command line (a host's facts, with every file path in it) is
+//! sent on stdin ahead of the caller's bytes instead, by both transports alike
+//! (`invocation.rs`).
 
+mod invocation;
+mod known_hosts;
 mod local;
 mod ssh;
 mod ssh_config;
@@ -109,7 +115,8 @@ pub trait HeldProcess: Send + fmt::Debug {}
 
 /// A way to run scripts on one host.
 pub trait Transport: Send + Sync + fmt::Debug {
-    /// Runs `script` with `sh -c`, feeding it `stdin`, and waits for it.
+    /// Runs `script` with `sh`, feeding it `stdin`, and waits for it. A script of any
+    /// length: one too long for `sh -c` is read from stdin ahead of `stdin`.
     fn run(&self, script: &str, stdin: &[u8]) -> Result<CommandOutput, TransportError>;
 
     /// Starts `script` and returns once it printed a line [`HELD_MARKER`]: what it printed

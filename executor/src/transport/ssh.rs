@@ -8,6 +8,8 @@ use base64::Engine;
 use ssh2::{CheckResult, HashType, KnownHostFileKind, Session};
 
 use crate::shell::quote;
+use crate::transport::invocation::Invocation;
+use crate::transport::known_hosts::{LockedKnownHosts, entry_line};
 use crate::transport::{CommandOutput, HeldProcess, Transport, TransportError, read_until_held};
 
 /// How to reach and trust SSH hosts.
@@ -72,7 +74,8 @@ impl std::fmt::Debug for SshTransport {
     }
 }
 
-/// Serialises writes of known_hosts by concurrent first connections.
+/// Serialises the recording of host keys by concurrent first connections of this process
+/// (the file's `flock` serialises processes).
 static KNOWN_HOSTS_WRITE: Mutex<()> = Mutex::new(());
 
 impl SshTransport {
@@ -168,9 +171,23 @@ impl SshTransport {
         let (key, key_type) = session
             .host_key()
             .ok_or_else(|| self.connect_error("the host offered no host key"))?;
-        let known_hosts_path = &self.options.known_hosts;
         let known_hosts = self.read_known_hosts(session)?;
         match known_hosts.check_port(&self.host, self.port, key) {
+            CheckResult::NotFound if self.options.accept_new_host_keys => {
+                self.record_host_key(session, key, key_type)
+            }
+            checked => self.judge_host_key(session, checked),
+        }
+    }
+
+    /// What a check of the host key against known_hosts means for the connection.
+    fn judge_host_key(
+        &self,
+        session: &Session,
+        checked: CheckResult,
+    ) -> Result<(), TransportError> {
+        let known_hosts_path = &self.options.known_hosts;
+        match checked {
             CheckResult::Match => Ok(()),
             CheckResult::Mismatch => Err(TransportError::ChangedHostKey {
                 address: self.address(),
@@ -178,32 +195,6 @@ impl SshTransport {
                 port: self.port,
                 known_hosts: known_hosts_path.display().to_string(),
             }),
-            CheckResult::NotFound if self.options.accept_new_host_keys => {
-                let _guard = KNOWN_HOSTS_WRITE
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                // Re-read: another connection may have added keys since.
-                let mut fresh = self.read_known_hosts(session)?;
-                let entry = if self.port == 22 {
-                    self.host.clone()
-                } else {
-                    format!("[{}]:{}", self.host, self.port)
-                };
-                fresh
-                    .add(&entry, key, "added by cairn", key_type.into())
-                    .map_err(|error| self.io_error(error))?;
-                if let Some(parent) = known_hosts_path.parent() {
-                    std::fs::create_dir_all(parent).map_err(|error| self.io_error(error))?;
-                }
-                fresh
-                    .write_file(known_hosts_path, KnownHostFileKind::OpenSSH)
-                    .map_err(|error| {
-                        self.io_error(format!(
-                            "cannot write {}: {error}",
-                            known_hosts_path.display()
-                        ))
-                    })
-            }
             CheckResult::NotFound => Err(TransportError::UnknownHostKey {
                 address: self.address(),
                 host: self.host.clone(),
@@ -221,6 +212,50 @@ impl SshTransport {
             }),
             CheckResult::Failure => Err(self.connect_error("the host key could not be checked")),
         }
+    }
+
+    /// Trusts a host key on first use: appends its line to known_hosts, leaving every
+    /// other line as it was (see `known_hosts.rs`).
+    fn record_host_key(
+        &self,
+        session: &Session,
+        key: &[u8],
+        key_type: ssh2::HostKeyType,
+    ) -> Result<(), TransportError> {
+        let known_hosts_path = &self.options.known_hosts;
+        let cannot_write = |error: std::io::Error| {
+            self.io_error(format!(
+                "cannot record the host key in {}: {error}\nhint: make the file and its folder writable, or add the key yourself with `ssh-keyscan -p {} {} >> {}`",
+                known_hosts_path.display(),
+                self.port,
+                self.host,
+                known_hosts_path.display()
+            ))
+        };
+        let _guard = KNOWN_HOSTS_WRITE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut locked = LockedKnownHosts::open(known_hosts_path).map_err(cannot_write)?;
+        // Check again under the lock: another connection or another cairn may have
+        // recorded this host since (its key, or another: a changed key is never accepted).
+        match self
+            .read_known_hosts(session)?
+            .check_port(&self.host, self.port, key)
+        {
+            CheckResult::NotFound => {}
+            checked => return self.judge_host_key(session, checked),
+        }
+        let line = entry_line(&self.host, self.port, key_type, key).ok_or_else(|| {
+            self.connect_error(format!(
+                "cannot record a host key of type {key_type:?} for host `{}` in {}\nhint: add the host's key yourself with `ssh-keyscan -p {} {} >> {}`",
+                self.host,
+                known_hosts_path.display(),
+                self.port,
+                self.host,
+                known_hosts_path.display()
+            ))
+        })?;
+        locked.append(&line).map_err(cannot_write)
     }
 
     fn authenticate(&self, session: &Session) -> Result<(), TransportError> {
@@ -323,13 +358,18 @@ impl SshTransport {
         self.returned.notify_one();
     }
 
-    /// A new channel of `session` running `sh -c script`.
-    fn start(&self, session: &Session, script: &str) -> Result<ssh2::Channel, TransportError> {
+    /// A new channel of `session` running `sh -c` with the invocation's command (the
+    /// caller sends its stdin prefix).
+    fn start(
+        &self,
+        session: &Session,
+        invocation: &Invocation<'_>,
+    ) -> Result<ssh2::Channel, TransportError> {
         let mut channel = session
             .channel_session()
             .map_err(|error| self.io_error(error))?;
         channel
-            .exec(&format!("sh -c {}", quote(script)))
+            .exec(&format!("sh -c {}", quote(&invocation.command)))
             .map_err(|error| self.io_error(error))?;
         Ok(channel)
     }
@@ -340,9 +380,10 @@ impl SshTransport {
         script: &str,
         stdin: &[u8],
     ) -> Result<CommandOutput, TransportError> {
-        let mut channel = self.start(session, script)?;
+        let invocation = Invocation::new(script);
+        let mut channel = self.start(session, &invocation)?;
         session.set_blocking(false);
-        let pumped = self.pump(&mut channel, stdin);
+        let pumped = self.pump(&mut channel, &invocation.stdin_with(stdin), true);
         session.set_blocking(true);
         let (mut stdout, mut stderr) = pumped?;
         // The remote end has closed its output: what is left is buffered, and ends.
@@ -367,11 +408,13 @@ impl SshTransport {
     /// Feeds stdin and drains stdout and stderr together, without blocking on any one of
     /// them: a script that fills stderr while cairn waits on stdout, or that exits before
     /// reading all its stdin, would otherwise hang the apply. Returns once the remote end
-    /// has closed its output.
+    /// has closed its output; or, when `close_stdin` is false (a held script), as soon as
+    /// all of `stdin` is sent, leaving stdin open.
     fn pump(
         &self,
         channel: &mut ssh2::Channel,
         stdin: &[u8],
+        close_stdin: bool,
     ) -> Result<(Vec<u8>, Vec<u8>), TransportError> {
         let mut written = 0;
         let mut eof_sent = false;
@@ -392,6 +435,8 @@ impl SshTransport {
                     // The script stopped reading (it exited): nothing more to send.
                     Err(_) => written = stdin.len(),
                 }
+            } else if !close_stdin {
+                return Ok((stdout, stderr));
             } else if !eof_sent {
                 match channel.send_eof() {
                     Ok(()) => {
@@ -425,13 +470,24 @@ impl SshTransport {
         session: &Session,
         script: &str,
     ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
-        let mut channel = self.start(session, script)?;
+        let invocation = Invocation::new(script);
+        let mut channel = self.start(session, &invocation)?;
+        // A long script goes first, and not by a blocking write: a script that ended
+        // before reading it all would leave that write waiting for ever for window space.
+        let (early_stdout, early_stderr) = if invocation.stdin_prefix.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            session.set_blocking(false);
+            let pumped = self.pump(&mut channel, invocation.stdin_prefix, false);
+            session.set_blocking(true);
+            pumped?
+        };
         let said = {
-            let mut reader = BufReader::new(&mut channel);
+            let mut reader = BufReader::new(std::io::Cursor::new(early_stdout).chain(&mut channel));
             read_until_held(&mut reader).map_err(|error| self.io_error(error))?
         };
         let Some(said) = said else {
-            let mut stderr = String::new();
+            let mut stderr = String::from_utf8_lossy(&early_stderr).into_owned();
             let _ = channel.stderr().read_to_string(&mut stderr);
             return Err(self.io_error(format!("the held script ended early: {}", stderr.trim())));
         };
