@@ -49,6 +49,8 @@ pub enum Command {
         lockfile: PathBuf,
         #[command(flatten)]
         connection: ConnectionArguments,
+        #[command(flatten)]
+        selection: SelectionArguments,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -59,6 +61,8 @@ pub enum Command {
         target: PathBuf,
         #[command(flatten)]
         connection: ConnectionArguments,
+        #[command(flatten)]
+        selection: SelectionArguments,
         /// Print a JSON summary on standard output.
         #[arg(long)]
         json: bool,
@@ -98,6 +102,20 @@ pub struct ConnectionArguments {
     /// apply [default: ~/.ssh/config, when it exists].
     #[arg(long, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
+}
+
+/// Which part of the lockfile to apply.
+#[derive(Debug, clap::Args)]
+pub struct SelectionArguments {
+    /// Apply to these hosts only (comma-separated or repeated; `*` and `?` match as in the
+    /// shell). Other hosts are not reached; what depends on their nodes is held back.
+    #[arg(long, value_name = "HOSTS", value_delimiter = ',')]
+    pub limit: Vec<String>,
+    /// Leave the nodes of these kinds, and what needs them, for a later apply
+    /// (comma-separated or repeated: check, package, file, command, service, image,
+    /// container, health).
+    #[arg(long = "skip-kind", value_name = "KINDS", value_delimiter = ',')]
+    pub skip_kinds: Vec<cairn_lockfiles::NodeKind>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -67,7 +67,7 @@ impl Progress {
                     reason.replace('\n', "\n         ")
                 ));
             }
-            NodeOutcome::NotRun(_) | NodeOutcome::Skipped => return,
+            NodeOutcome::NotRun(_) | NodeOutcome::Skipped | NodeOutcome::HeldBack(_) => return,
             NodeOutcome::Ran(_) => {}
         }
         self.overall.inc(1);

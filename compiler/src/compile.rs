@@ -4,7 +4,7 @@ use cairn_lockfiles::Lockfile;
 
 use crate::diagnostic::{CompileError, Diagnostic};
 use crate::graph::build_lockfile;
-use crate::secrets::fingerprint_secrets;
+use crate::secrets::{fingerprint_secrets, relative_to};
 use crate::source_file::SourceFile;
 use crate::spec::parse_spec;
 
@@ -52,11 +52,18 @@ pub fn compile_source(
     directory: &Path,
     options: &CompileOptions,
 ) -> Result<Compiled, CompileError> {
-    let spec = parse_spec(source, directory)?;
+    let mut spec = parse_spec(source, directory)?;
     let lockfile_directory = match options.lockfile_path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // A relative sandbox root is written relative to the lockfile, as secret files are:
+    // the lockfile then holds no absolute path of the compiling machine.
+    for host in spec.hosts.values_mut() {
+        if let Some(root) = host.root.as_mut().filter(|root| !root.starts_with('/')) {
+            *root = relative_to(&spec.directory.join(&*root), &lockfile_directory);
+        }
+    }
     let previous = || {
         if options.keep_unreadable_secrets {
             Lockfile::read(&options.lockfile_path).ok()

@@ -176,6 +176,16 @@ impl<'t, 'i> TableReader<'t, 'i> {
         }
     }
 
+    pub fn optional_bool(&mut self, key: &'t str) -> Result<Option<Located<bool>>, Diagnostic> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(item) => match item.get_ref() {
+                DeValue::Boolean(value) => Ok(Some(Located::new(*value, item.span()))),
+                _ => Err(self.wrong_type(key, item, "a boolean")),
+            },
+        }
+    }
+
     pub fn string(&mut self, key: &'t str, example: &str) -> Result<Located<String>, Diagnostic> {
         self.optional_string(key)?
             .ok_or_else(|| self.missing(key, example))

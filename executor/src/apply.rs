@@ -15,6 +15,7 @@ use crate::plan::{Decision, Plan, Reason, plan};
 use crate::report::{ApplyReport, HostReport, NodeOutcome};
 use crate::scheduler::{HostHandle, run};
 use crate::secrets::Secrets;
+use crate::selection::Selection;
 use crate::transport::{LocalTransport, SshOptions, SshTransport, Transport};
 
 /// How to apply.
@@ -25,6 +26,8 @@ pub struct ApplyOptions {
     pub ssh: SshOptions,
     /// The lockfile's folder: secret files are relative to it.
     pub lockfile_directory: PathBuf,
+    /// The part of the lockfile to apply; hosts outside it are not reached.
+    pub selection: Selection,
 }
 
 /// The transport a host's entry asks for.
@@ -58,7 +61,11 @@ fn reach_hosts(
     BTreeMap<String, Reached>,
     BTreeMap<String, Result<HostFacts, String>>,
 ) {
-    let host_names: Vec<&String> = lockfile.hosts.keys().collect();
+    let host_names: Vec<&String> = lockfile
+        .hosts
+        .keys()
+        .filter(|host| options.selection.includes_host(host))
+        .collect();
     let next = Mutex::new(0usize);
     let results: Mutex<Vec<(String, ReachResult)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -132,7 +139,7 @@ fn reach_one(
     lock: bool,
 ) -> Result<(Reached, HostFacts), String> {
     let transport = transport_for(host, &options.ssh);
-    let paths = HostPaths::of(host);
+    let paths = HostPaths::resolve(host, &options.lockfile_directory);
     let query = FactsQuery::of(lockfile.nodes_of(&Scope::Host(name.to_string())));
     let facts_script = facts::script(&paths, &query);
     let (held, facts_output) = if lock {
@@ -174,7 +181,7 @@ fn reach_one(
 /// Reads every host and plans, touching nothing.
 pub fn plan_lockfile(lockfile: &Lockfile, options: &ApplyOptions) -> Plan {
     let (_reached, facts) = reach_hosts(lockfile, options, false);
-    plan(lockfile, &facts)
+    plan(lockfile, &facts, &options.selection)
 }
 
 /// An apply in two steps: `open` reaches and locks every host, reads its facts and plans;
@@ -200,7 +207,7 @@ impl std::fmt::Debug for ApplySession<'_> {
 impl<'a> ApplySession<'a> {
     pub fn open(lockfile: &'a Lockfile, options: &'a ApplyOptions) -> Self {
         let (reached, facts) = reach_hosts(lockfile, options, true);
-        let plan = plan(lockfile, &facts);
+        let plan = plan(lockfile, &facts, &options.selection);
         Self {
             lockfile,
             options,

@@ -8,9 +8,26 @@ pub struct HostPaths {
 }
 
 impl HostPaths {
+    /// The host's paths, its root as the lockfile writes it (a relative root stays
+    /// relative: enough to tell a sandbox, not to reach it; see [`HostPaths::resolve`]).
     pub fn of(host: &HostEntry) -> Self {
         Self {
             root: host.root.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The host's paths with a relative root (a local sandbox beside the lockfile) made
+    /// absolute against `lockfile_directory`, for scripts that run in any folder.
+    pub fn resolve(host: &HostEntry, lockfile_directory: &std::path::Path) -> Self {
+        match &host.root {
+            Some(root) if !root.starts_with('/') => {
+                let joined = lockfile_directory.join(root);
+                let absolute = std::path::absolute(&joined).unwrap_or(joined);
+                Self {
+                    root: absolute.to_string_lossy().trim_end_matches('/').to_string(),
+                }
+            }
+            _ => Self::of(host),
         }
     }
 

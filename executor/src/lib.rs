@@ -8,6 +8,8 @@
 //!   right after the node ran; a per-host `flock` (`host_lock.rs`) keeps applies apart.
 //! - `facts` → `plan` (pure: what runs and why, what is skipped, what is orphaned) →
 //!   `scheduler` (dependencies first, parallel, failures contained) → report.
+//! - A [`Selection`] (`--limit`, `--skip-kind`) holds back what is outside it: not run,
+//!   not recorded, left for the next apply.
 //! - A host may have a `root` prefix: its files and state live under it, so several test
 //!   hosts share one machine.
 
@@ -21,12 +23,14 @@ mod probe;
 mod report;
 mod scheduler;
 mod secrets;
+mod selection;
 mod shell;
 mod state;
 pub mod transport;
 
 pub use apply::{ApplyOptions, ApplySession, plan_lockfile, transport_for};
 pub use host_paths::HostPaths;
-pub use plan::{Decision, HostPlan, Plan, Reason};
+pub use plan::{Decision, HeldBack, HostPlan, Plan, Reason};
 pub use report::{ApplyReport, HostReport, NodeOutcome};
+pub use selection::Selection;
 pub use transport::SshOptions;

@@ -10,6 +10,7 @@ use cairn_lockfiles::{Lockfile, NodeKind, NodeName, NodeSpec, ServiceState};
 
 use crate::facts::HostFacts;
 use crate::kinds::unsupported_reason;
+use crate::selection::Selection;
 use crate::state::StateEntry;
 
 /// Why a node runs.
@@ -54,6 +55,27 @@ pub enum Decision {
     Blocked(NodeName),
     /// The host's facts could not be read.
     Unreachable,
+    /// Outside this apply's selection (`--limit`, `--skip-kind`), or needing such a node
+    /// that would run: neither run nor recorded, left for a later apply.
+    HeldBack(HeldBack),
+}
+
+/// Why a node is held back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeldBack {
+    /// It is outside the selection.
+    NotSelected,
+    /// It depends on this node, which is held back.
+    Needs(NodeName),
+}
+
+impl fmt::Display for HeldBack {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeldBack::NotSelected => formatter.write_str("not selected"),
+            HeldBack::Needs(name) => write!(formatter, "needs {name}, which is held back"),
+        }
+    }
 }
 
 impl Decision {
@@ -71,6 +93,8 @@ pub struct HostPlan {
     pub orphans: Vec<StateEntry>,
     /// Why the host's facts could not be read.
     pub unreachable: Option<String>,
+    /// The host is outside `--limit`: not reached, every node held back.
+    pub outside_limit: bool,
 }
 
 /// The whole plan.
@@ -87,11 +111,25 @@ impl Plan {
     }
 }
 
-/// Plans `lockfile` against each host's facts (`Err`: the host could not be read).
-pub fn plan(lockfile: &Lockfile, facts: &BTreeMap<String, Result<HostFacts, String>>) -> Plan {
+/// Plans `lockfile` against each host's facts (`Err`: the host could not be read); hosts
+/// outside `selection` have none, they are not reached.
+pub fn plan(
+    lockfile: &Lockfile,
+    facts: &BTreeMap<String, Result<HostFacts, String>>,
+    selection: &Selection,
+) -> Plan {
     let mut decisions: HashMap<NodeName, Decision> = HashMap::with_capacity(lockfile.nodes().len());
     for node in lockfile.in_dependency_order() {
-        let decision = decide(lockfile, node, facts, &decisions);
+        let decision = if selection.includes_host(node.name.scope.as_str()) {
+            let decision = decide(lockfile, node, facts, &decisions);
+            if decision.runs() && !selection.includes(&node.name) {
+                Decision::HeldBack(HeldBack::NotSelected)
+            } else {
+                decision
+            }
+        } else {
+            Decision::HeldBack(HeldBack::NotSelected)
+        };
         decisions.insert(node.name.clone(), decision);
     }
     let mut hosts: BTreeMap<String, HostPlan> = BTreeMap::new();
@@ -103,15 +141,22 @@ pub fn plan(lockfile: &Lockfile, facts: &BTreeMap<String, Result<HostFacts, Stri
             .nodes
             .push((node.name.clone(), decisions[&node.name].clone()));
     }
+    for (host, host_plan) in &mut hosts {
+        host_plan.outside_limit = !selection.includes_host(host);
+    }
     for (host, result) in facts {
         let host_plan = hosts.entry(host.clone()).or_default();
         match result {
             Err(problem) => host_plan.unreachable = Some(problem.clone()),
             Ok(facts) => {
+                // Orphans of a skipped kind stay until an apply that includes the kind.
                 host_plan.orphans = facts
                     .entries
                     .values()
-                    .filter(|entry| lockfile.node(&entry.name).is_none())
+                    .filter(|entry| {
+                        lockfile.node(&entry.name).is_none()
+                            && !selection.skipped_kinds.contains(&entry.kind())
+                    })
                     .cloned()
                     .collect();
             }
@@ -134,6 +179,9 @@ fn decide(
         match &decided[dependency] {
             Decision::Unsupported(_) | Decision::Blocked(_) | Decision::Unreachable => {
                 return Decision::Blocked(dependency.clone());
+            }
+            Decision::HeldBack(_) => {
+                return Decision::HeldBack(HeldBack::Needs(dependency.clone()));
             }
             _ => {}
         }

@@ -15,6 +15,9 @@ pub enum NodeOutcome {
     Failed(String),
     /// It did not run: why (a dependency failed, the host is unreachable, not supported).
     NotRun(String),
+    /// Outside the apply's selection, or needing such a node: left for a later apply, as
+    /// asked; not a failure.
+    HeldBack(String),
 }
 
 /// What an apply did on one host.
@@ -36,10 +39,12 @@ impl HostReport {
 
     pub fn succeeded(&self) -> bool {
         self.problem.is_none()
-            && self
-                .nodes
-                .iter()
-                .all(|(_, outcome)| matches!(outcome, NodeOutcome::Ran(_) | NodeOutcome::Skipped))
+            && self.nodes.iter().all(|(_, outcome)| {
+                matches!(
+                    outcome,
+                    NodeOutcome::Ran(_) | NodeOutcome::Skipped | NodeOutcome::HeldBack(_)
+                )
+            })
     }
 }
 
@@ -67,6 +72,10 @@ impl ApplyReport {
                 out,
                 "{host:<20} {status:<6} ran {ran}, skipped {skipped}, failed {failed}, not run {not_run}"
             );
+            let held_back = report.count(|outcome| matches!(outcome, NodeOutcome::HeldBack(_)));
+            if held_back > 0 {
+                let _ = write!(out, ", held back {held_back}");
+            }
             if !report.orphans_removed.is_empty() {
                 let _ = write!(out, ", orphans removed {}", report.orphans_removed.len());
             }
@@ -120,6 +129,14 @@ impl ApplyReport {
                         _ => None,
                     })
                     .collect();
+                let held_back: Vec<serde_json::Value> = report
+                    .nodes
+                    .iter()
+                    .filter_map(|(name, outcome)| match outcome {
+                        NodeOutcome::HeldBack(reason) => Some(json!({ "name": name.to_string(), "reason": reason })),
+                        _ => None,
+                    })
+                    .collect();
                 (
                     host.clone(),
                     json!({
@@ -129,6 +146,7 @@ impl ApplyReport {
                         "skipped": names(&|outcome| matches!(outcome, NodeOutcome::Skipped)),
                         "failed": failed,
                         "not_run": not_run,
+                        "held_back": held_back,
                         "orphans_removed": report.orphans_removed.iter().map(|(name, _)| name.to_string()).collect::<Vec<_>>(),
                     }),
                 )

@@ -71,6 +71,9 @@ pub fn run(
                     "its host could not be reached".to_string(),
                 ))
             }
+            Decision::HeldBack(why) => {
+                outcomes[index] = Some(NodeOutcome::HeldBack(why.to_string()))
+            }
             Decision::Run(_) => unfinished += 1,
         }
     }

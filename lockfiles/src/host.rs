@@ -51,6 +51,7 @@ pub struct HostEntry {
     pub roles: Vec<String>,
     pub transport: TransportKind,
     /// A folder under which all the host's paths and cairn's state live (a sandbox, a
-    /// chroot, several test hosts on one machine). `None`: the host's own `/`.
+    /// chroot, several test hosts on one machine). `None`: the host's own `/`. Absolute,
+    /// or, for a `local` host, relative to the lockfile's folder.
     pub root: Option<String>,
 }

@@ -108,6 +108,14 @@ pub(crate) fn read(text: &str, origin: &str) -> Result<Lockfile, LockError> {
                 .parse()
                 .map_err(|message: String| invalid(format!("[hosts.{name}]: {message}")))?,
         };
+        if let Some(root) = &host.root
+            && !root.starts_with('/')
+            && transport != TransportKind::Local
+        {
+            return Err(invalid(format!(
+                "[hosts.{name}]: a relative `root` ({root}) is for hosts with transport = \"local\" only"
+            )));
+        }
         hosts.insert(
             name,
             HostEntry {

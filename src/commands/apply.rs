@@ -4,7 +4,7 @@ use std::path::Path;
 use cairn_executor::{ApplySession, NodeOutcome};
 use cairn_lockfiles::{Lockfile, NodeName};
 
-use crate::cli::ConnectionArguments;
+use crate::cli::{ConnectionArguments, SelectionArguments};
 use crate::commands::compile::{compile_to, default_lockfile_path};
 use crate::commands::connection::apply_options;
 use crate::commands::plan::plan_text;
@@ -15,6 +15,7 @@ use crate::progress::Progress;
 pub fn run(
     target: &Path,
     connection: &ConnectionArguments,
+    selection: &SelectionArguments,
     as_json: bool,
     verbose: bool,
 ) -> Result<(), Failure> {
@@ -27,7 +28,7 @@ pub fn run(
     } else {
         (Lockfile::read(target)?, target.to_path_buf())
     };
-    let options = apply_options(connection, &lockfile_path)?;
+    let options = apply_options(connection, selection, &lockfile, &lockfile_path)?;
     let session = ApplySession::open(&lockfile, &options);
     if !as_json {
         eprint!("{}", plan_text(session.plan()));

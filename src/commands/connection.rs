@@ -3,16 +3,25 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cairn_executor::transport::SshConfig;
-use cairn_executor::{ApplyOptions, SshOptions};
+use cairn_executor::{ApplyOptions, Selection, SshOptions};
+use cairn_lockfiles::Lockfile;
 
-use crate::cli::ConnectionArguments;
+use crate::cli::{ConnectionArguments, SelectionArguments};
 use crate::failure::Failure;
 
-/// The executor's options from the command line; `lockfile` locates secret files.
+/// The executor's options from the command line; `lockfile_path` locates secret files,
+/// and `lockfile` is what the selection must name hosts of.
 pub fn apply_options(
     arguments: &ConnectionArguments,
-    lockfile: &Path,
+    selection: &SelectionArguments,
+    lockfile: &Lockfile,
+    lockfile_path: &Path,
 ) -> Result<ApplyOptions, Failure> {
+    let selection = Selection {
+        hosts: selection.limit.clone(),
+        skipped_kinds: selection.skip_kinds.iter().copied().collect(),
+    };
+    selection.check(lockfile).map_err(Failure::Input)?;
     let mut ssh = SshOptions {
         identities: arguments.identities.clone(),
         accept_new_host_keys: arguments.accept_new_host_keys,
@@ -38,7 +47,7 @@ pub fn apply_options(
         }
         _ => {}
     }
-    let lockfile_directory = match lockfile.parent() {
+    let lockfile_directory = match lockfile_path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
@@ -46,5 +55,6 @@ pub fn apply_options(
         jobs: arguments.jobs.max(1),
         ssh,
         lockfile_directory,
+        selection,
     })
 }

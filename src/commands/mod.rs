@@ -30,14 +30,16 @@ pub fn run(command: Command) -> Result<(), Failure> {
         Command::Plan {
             lockfile,
             connection,
+            selection,
             json,
-        } => plan::run(&lockfile, &connection, json),
+        } => plan::run(&lockfile, &connection, &selection, json),
         Command::Apply {
             target,
             connection,
+            selection,
             json,
             verbose,
-        } => apply::run(&target, &connection, json, verbose),
+        } => apply::run(&target, &connection, &selection, json, verbose),
         Command::Modules { folders, markdown } => modules::run(&folders, markdown),
     }
 }

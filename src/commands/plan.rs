@@ -5,7 +5,7 @@ use cairn_executor::{Decision, Plan, Reason, plan_lockfile};
 use cairn_lockfiles::Lockfile;
 use serde_json::json;
 
-use crate::cli::ConnectionArguments;
+use crate::cli::{ConnectionArguments, SelectionArguments};
 use crate::commands::connection::apply_options;
 use crate::failure::Failure;
 use crate::output::print;
@@ -13,10 +13,12 @@ use crate::output::print;
 pub fn run(
     lockfile_path: &Path,
     connection: &ConnectionArguments,
+    selection: &SelectionArguments,
     as_json: bool,
 ) -> Result<(), Failure> {
     let lockfile = Lockfile::read(lockfile_path)?;
-    let plan = plan_lockfile(&lockfile, &apply_options(connection, lockfile_path)?);
+    let options = apply_options(connection, selection, &lockfile, lockfile_path)?;
+    let plan = plan_lockfile(&lockfile, &options);
     if as_json {
         let text = serde_json::to_string_pretty(&plan_json(&plan))
             .map_err(|error| Failure::Failed(error.to_string()))?;
@@ -39,8 +41,20 @@ pub fn plan_text(plan: &Plan) -> String {
             .iter()
             .filter(|(_, decision)| *decision == Decision::Skip)
             .count();
-        let others = host_plan.nodes.len() - runs - skips;
+        let held_back = host_plan
+            .nodes
+            .iter()
+            .filter(|(_, decision)| matches!(decision, Decision::HeldBack(_)))
+            .count();
+        if host_plan.outside_limit {
+            let _ = writeln!(out, "{host}: outside --limit, not reached");
+            continue;
+        }
+        let others = host_plan.nodes.len() - runs - skips - held_back;
         let _ = write!(out, "{host}: {runs} to run, {skips} to skip");
+        if held_back > 0 {
+            let _ = write!(out, ", {held_back} held back");
+        }
         if others > 0 {
             let _ = write!(out, ", {others} cannot run");
         }
@@ -77,6 +91,9 @@ pub fn plan_text(plan: &Plan) -> String {
                 Decision::Unreachable => {
                     let _ = writeln!(out, "  cannot  {key}  (host unreachable)");
                 }
+                Decision::HeldBack(why) => {
+                    let _ = writeln!(out, "  hold    {key}  ({why})");
+                }
             }
         }
         for orphan in &host_plan.orphans {
@@ -107,6 +124,7 @@ fn plan_json(plan: &Plan) -> serde_json::Value {
                             ("cannot", Some(format!("{dependency} cannot run")))
                         }
                         Decision::Unreachable => ("cannot", Some("host unreachable".to_string())),
+                        Decision::HeldBack(why) => ("hold", Some(why.to_string())),
                     };
                     json!({ "name": name.to_string(), "action": action, "reason": reason })
                 })
@@ -118,7 +136,7 @@ fn plan_json(plan: &Plan) -> serde_json::Value {
                 .collect();
             (
                 host.clone(),
-                json!({ "unreachable": host_plan.unreachable, "nodes": nodes, "orphans": orphans }),
+                json!({ "unreachable": host_plan.unreachable, "outside_limit": host_plan.outside_limit, "nodes": nodes, "orphans": orphans }),
             )
         })
         .collect();

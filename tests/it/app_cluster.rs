@@ -165,9 +165,15 @@ impl AppCluster {
 
     /// `cairn apply cluster.lock --json`, and the JSON it printed.
     pub fn apply(&self) -> (Outcome, serde_json::Value) {
+        self.apply_with(&[])
+    }
+
+    /// `cairn apply cluster.lock --json` with more arguments, and the JSON it printed.
+    pub fn apply_with(&self, arguments: &[&str]) -> (Outcome, serde_json::Value) {
         let outcome = cairn()
             .current_dir(self.sandbox.path())
             .args(["apply", "cluster.lock", "--json"])
+            .args(arguments)
             .args(&self.connection)
             .run();
         let report = serde_json::from_str(&outcome.stdout).unwrap_or(serde_json::Value::Null);

@@ -12,7 +12,7 @@ fn show_lists_every_node_with_its_id() {
         .success();
     assert!(outcome.stdout.contains("node1:container:zookeeper"));
     assert!(outcome.stdout.contains("cluster:image:haproxy"));
-    assert!(outcome.stdout.contains("36 nodes on 1 host;"));
+    assert!(outcome.stdout.contains("23 nodes on 1 host;"));
 }
 
 #[test]
@@ -46,24 +46,24 @@ fn show_json_gives_name_kind_host_id_deps_and_for_files_path_and_content() {
         .success();
     let nodes = outcome.json();
     let nodes = nodes.as_array().unwrap();
-    assert_eq!(nodes.len(), 36);
+    assert_eq!(nodes.len(), 23);
     for node in nodes {
         for field in ["name", "kind", "host", "id", "deps"] {
             assert!(node.get(field).is_some(), "{field} in {node}");
         }
     }
-    let hosts = nodes
+    let zoo_cfg = nodes
         .iter()
-        .find(|node| node["name"] == "node1:file:/etc/hosts")
+        .find(|node| node["name"] == "node1:file:/etc/cairn/zookeeper/zoo.cfg")
         .unwrap();
-    assert_eq!(hosts["kind"], "file");
-    assert_eq!(hosts["host"], "node1");
-    assert_eq!(hosts["path"], "/etc/hosts");
+    assert_eq!(zoo_cfg["kind"], "file");
+    assert_eq!(zoo_cfg["host"], "node1");
+    assert_eq!(zoo_cfg["path"], "/etc/cairn/zookeeper/zoo.cfg");
     assert!(
-        hosts["content"]
+        zoo_cfg["content"]
             .as_str()
             .unwrap()
-            .contains("127.0.0.1\tnode1.quickstart.cairn.test\tnode1")
+            .contains("server.1=127.0.0.1:2888:3888")
     );
     let image = nodes
         .iter()
@@ -132,7 +132,7 @@ fn graph_json_lists_nodes_and_edges() {
         .run()
         .success();
     let graph = outcome.json();
-    assert_eq!(graph["nodes"].as_array().unwrap().len(), 36);
+    assert_eq!(graph["nodes"].as_array().unwrap().len(), 23);
     assert!(
         graph["edges"]
             .as_array()

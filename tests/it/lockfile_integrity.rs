@@ -37,11 +37,15 @@ fn edited_content_is_refused() {
 fn an_edited_dependency_list_is_refused() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("    \"node1:file:/etc/docker/daemon.json\",\n", "", 1)
+        text.replacen(
+            "    \"node1:file:/etc/cairn/haproxy/haproxy.cfg\",\n",
+            "",
+            1,
+        )
     });
     show(&sandbox)
         .code(2)
-        .stderr_has("node `node1:service:docker.service` records id");
+        .stderr_has("node `node1:container:haproxy` records id");
 }
 
 #[test]

@@ -165,3 +165,56 @@ fn the_same_haproxy_config_is_one_text_for_both_load_balancers() {
         "stored once in [content]"
     );
 }
+
+#[test]
+fn containers_wait_for_docker_where_host_base_runs_and_not_where_it_is_left_out() {
+    let sandbox = ha_sandbox();
+    let nodes = sandbox.nodes();
+    assert!(
+        nodes["lb1:container:haproxy"]
+            .1
+            .contains(&"lb1:health:docker-ready".to_string()),
+        "host-base's check that Docker answers comes first"
+    );
+
+    // Without host-base (hosts initialised by other means), the optional dependency
+    // resolves to nothing instead of failing the compile.
+    sandbox.edit("cluster.toml", |text| {
+        text.replace(
+            "fingerprint_key = { file = \"fingerprint.key\" }",
+            "fingerprint_key = { file = \"fingerprint.key\" }\nexclude_modules = [\"host-base\"]",
+        )
+        .replace("[repository]\nurl = \"http://10.0.0.1:8080/debian\"\n", "")
+        .replace("[registry]\naddress = \"10.0.0.1:5000\"\n", "")
+        .replace("[ntp]\nservers = [\"10.0.0.1\"]\n", "")
+    });
+    sandbox.compile().success();
+    let nodes = sandbox.nodes();
+    assert!(
+        !nodes["lb1:container:haproxy"]
+            .1
+            .iter()
+            .any(|dependency| dependency.contains("docker-ready")),
+        "{:?}",
+        nodes["lb1:container:haproxy"].1
+    );
+}
+
+#[test]
+fn an_optional_dependency_names_a_node_of_the_same_host_only() {
+    let sandbox = ha_sandbox();
+    sandbox
+        .write(
+            "modules/extra/module.toml",
+            "[module]\nname = \"extra\"\ndescription = \"x\"\nroles = [\"loadbalancer\"]\n\n\
+             [[node]]\nkind = \"file\"\npath = \"/etc/extra\"\ncontent = \"x\"\n\
+             deps = [{ role = \"mysql\", node = \"file:/etc/hosts\", optional = true }]\n",
+        )
+        .edit("cluster.toml", |text| {
+            text.replace("[cluster]\n", "[cluster]\nmodules = [\"modules\"]\n")
+        });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("`optional` is for dependencies on a node of the same host");
+}

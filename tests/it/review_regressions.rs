@@ -133,8 +133,8 @@ fn a_node_moved_to_cluster_scope_in_a_lockfile_is_refused() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
         text.replace(
-            "name = \"node1:command:set-hostname\"",
-            "name = \"cluster:command:set-hostname\"",
+            "name = \"node1:file:/var/lib/zookeeper/myid\"",
+            "name = \"cluster:file:/var/lib/zookeeper/myid\"",
         )
     });
     cairn()

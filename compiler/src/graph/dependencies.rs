@@ -41,12 +41,14 @@ pub fn resolve_dependencies<'m>(
     for (position, node) in nodes.iter().enumerate() {
         let mut dependencies = BTreeSet::new();
         for (dependency, at) in &node.dependencies {
+            let optional = matches!(dependency, RenderedDependency::Local { optional: true, .. });
             let (scopes, kind, key): (Vec<Scope>, NodeKind, &str) = match dependency {
                 RenderedDependency::Local {
                     kind: NodeKind::Image,
                     key,
+                    ..
                 } => (vec![Scope::Cluster], NodeKind::Image, key),
-                RenderedDependency::Local { kind, key } => {
+                RenderedDependency::Local { kind, key, .. } => {
                     (vec![node.name.scope.clone()], *kind, key)
                 }
                 RenderedDependency::Role { role, kind, key } => {
@@ -102,6 +104,7 @@ pub fn resolve_dependencies<'m>(
                     let target_name = NodeName::new(scope.clone(), kind, key);
                     match position_of.get(&target_name) {
                         Some(target) => vec![*target],
+                        None if optional => Vec::new(),
                         None => {
                             let candidates: Vec<&str> = by_scope_and_kind
                                 .get(&(&scope, kind))

@@ -19,6 +19,8 @@ pub enum RenderedDependency {
     Local {
         kind: NodeKind,
         key: String,
+        /// A dependency only if the host has the node.
+        optional: bool,
     },
     Role {
         role: String,
@@ -197,9 +199,14 @@ fn emit_one<'m>(
             }
         };
         let rendered = match &dependency.value {
-            DependencyReference::Local { kind, key } => RenderedDependency::Local {
+            DependencyReference::Local {
+                kind,
+                key,
+                optional,
+            } => RenderedDependency::Local {
                 kind: *kind,
                 key: render_key(key)?,
+                optional: *optional,
             },
             DependencyReference::Role { role, kind, key } => RenderedDependency::Role {
                 role: role.clone(),
@@ -225,6 +232,7 @@ fn emit_one<'m>(
             RenderedDependency::Local {
                 kind: NodeKind::Image,
                 key: container.image.clone(),
+                optional: false,
             },
             SourceSpan::new(&module.manifest, image_field),
         ));

@@ -23,7 +23,13 @@ pub enum DeclaredValue {
 pub enum DependencyReference {
     /// `"kind:key"`: the node of that kind and key on the same host (for `image:`, the
     /// cluster's image). A key of `*` means every node of that kind on the host.
-    Local { kind: NodeKind, key: String },
+    /// `{ node = "kind:key", optional = true }`: that node if the host has it (a module
+    /// left out by `exclude_modules` emits none), else no dependency.
+    Local {
+        kind: NodeKind,
+        key: String,
+        optional: bool,
+    },
     /// `{ role = "master", node = "kind:key" }`: that node on every host with the role.
     Role {
         role: String,
@@ -169,7 +175,11 @@ fn read_dependency(
     let reference = match item.get_ref() {
         DeValue::String(text) => {
             let (kind, key) = parse_target(text, &item.span())?;
-            DependencyReference::Local { kind, key }
+            DependencyReference::Local {
+                kind,
+                key,
+                optional: false,
+            }
         }
         DeValue::Table(table) => {
             let mut reader =
@@ -177,11 +187,26 @@ fn read_dependency(
             let role = reader.optional_string("role")?;
             let host = reader.optional_string("host")?;
             let node = reader.string("node", "\"container:zookeeper\"")?;
+            let optional = reader.optional_bool("optional")?;
             if let Some(unknown) = reader.unknown_keys().into_iter().next() {
                 return Err(unknown);
             }
             let (kind, key) = parse_target(&node.value, &node.span)?;
             match (role, host) {
+                (None, None) => DependencyReference::Local {
+                    kind,
+                    key,
+                    optional: optional.is_some_and(|located| located.value),
+                },
+                (_, _) if optional.is_some() => {
+                    return Err(Diagnostic::new(
+                        "`optional` is for dependencies on a node of the same host",
+                    )
+                    .at(source, &item.span())
+                    .hint(
+                        "write { node = \"kind:key\", optional = true }, without `role` or `host`",
+                    ));
+                }
                 (Some(role), None) => DependencyReference::Role {
                     role: role.value,
                     kind,
@@ -194,7 +219,7 @@ fn read_dependency(
                 },
                 _ => {
                     return Err(Diagnostic::new(
-                        "a dependency table names a `role` or a `host`, and one only",
+                        "a dependency table names a `role` or a `host`, not both",
                     )
                     .at(source, &item.span())
                     .hint("write { role = \"master\", node = \"kind:key\" } or { host = \"{{ mysql.master }}\", node = \"kind:key\" }"));

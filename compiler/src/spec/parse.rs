@@ -432,10 +432,18 @@ fn read_host(
         {
             Some(located.value.trim_end_matches('/').to_string())
         }
+        // A sandbox on the machine running cairn may live beside the spec.
+        Some(located)
+            if transport == cairn_lockfiles::TransportKind::Local
+                && !located.value.is_empty()
+                && !located.value.starts_with('/') =>
+        {
+            Some(located.value.trim_end_matches('/').to_string())
+        }
         Some(located) => {
             return Err(reader
                 .error(&located.span, format!("`root` must be an absolute path other than `/`, found `{}`", located.value))
-                .hint("write the folder the host's files and state live under, such as \"/srv/sandbox/node1\""));
+                .hint("write the folder the host's files and state live under, such as \"/srv/sandbox/node1\"; a host with transport = \"local\" may also name one relative to the spec's folder"));
         }
     };
     let roles_located = reader

@@ -1,0 +1,71 @@
+//! The README's main command, exactly as the README writes it, on a copy of the
+//! quick-start example: it compiles the spec and applies it to the example's sandbox host.
+
+use crate::support::{Sandbox, cairn, repository};
+
+/// The arguments after `cargo run --release --` of the README's apply command.
+fn readme_apply_arguments() -> Vec<String> {
+    let readme = std::fs::read_to_string(repository().join("README.md")).expect("the README");
+    let line = readme
+        .lines()
+        .find(|line| line.starts_with("cargo run --release -- apply examples/quickstart/"))
+        .expect("the README's quick start applies the quick-start example");
+    line.trim_start_matches("cargo run --release -- ")
+        .split_whitespace()
+        .map(|word| {
+            word.strip_prefix("examples/quickstart/")
+                .unwrap_or(word)
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_main_command_applies_the_quick_start_to_its_sandbox_and_again_changes_nothing() {
+    let sandbox = Sandbox::with_example("quickstart");
+    let _ = std::fs::remove_dir_all(sandbox.path().join("sandbox"));
+    let arguments = readme_apply_arguments();
+
+    let first = cairn()
+        .current_dir(sandbox.path())
+        .args(&arguments)
+        .arg("--json")
+        .run()
+        .success();
+    let report = first.json();
+    let ran: Vec<&str> = report["hosts"]["node1"]["ran"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|name| name.as_str().unwrap())
+        .collect();
+    assert!(
+        ran.contains(&"node1:file:/etc/cairn/haproxy/haproxy.cfg"),
+        "{ran:?}"
+    );
+    let config = sandbox.read("sandbox/node1/etc/cairn/haproxy/haproxy.cfg");
+    assert!(config.contains("resolvers"), "{config}");
+    // The sandbox's state lives in the sandbox too.
+    assert!(
+        sandbox
+            .path()
+            .join("sandbox/node1/var/lib/cairn/state")
+            .is_dir()
+    );
+
+    let second = cairn()
+        .current_dir(sandbox.path())
+        .args(&arguments)
+        .arg("--json")
+        .run()
+        .success();
+    let report = second.json();
+    let ran_besides_checks: Vec<&str> = report["hosts"]["node1"]["ran"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|name| name.as_str().unwrap())
+        .filter(|name| !name.starts_with("node1:check:"))
+        .collect();
+    assert!(ran_besides_checks.is_empty(), "{ran_besides_checks:?}");
+}
