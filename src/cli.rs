@@ -70,6 +70,16 @@ pub enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
+    /// Keep SSH connections for later applies (started by apply; not for direct use).
+    #[command(hide = true)]
+    Keeper {
+        /// The Unix socket to serve on.
+        #[arg(long)]
+        socket: PathBuf,
+        /// Seconds to live on after the last use.
+        #[arg(long)]
+        persist: u64,
+    },
     /// List the modules (built-in and the spec's) and every setting they accept.
     Modules {
         /// A folder of your own modules to include (repeatable).
@@ -102,6 +112,11 @@ pub struct ConnectionArguments {
     /// apply [default: ~/.ssh/config, when it exists].
     #[arg(long, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
+    /// Keep SSH connections open this many seconds after their last use, for the next
+    /// apply or plan (a background `cairn keeper`, like OpenSSH's ControlPersist); 0
+    /// connects directly and closes every connection at the end.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub persist: u64,
 }
 
 /// Which part of the lockfile to apply.

@@ -16,7 +16,9 @@ use crate::report::{ApplyReport, HostReport, NodeOutcome};
 use crate::scheduler::{HostHandle, run};
 use crate::secrets::Secrets;
 use crate::selection::Selection;
-use crate::transport::{LocalTransport, SshOptions, SshTransport, Transport};
+use crate::transport::{
+    KeeperOptions, KeptTransport, LocalTransport, SshOptions, SshTransport, Transport,
+};
 
 /// How to apply.
 #[derive(Debug, Clone)]
@@ -28,18 +30,26 @@ pub struct ApplyOptions {
     pub lockfile_directory: PathBuf,
     /// The part of the lockfile to apply; hosts outside it are not reached.
     pub selection: Selection,
+    /// Keep SSH connections between applies (`None`: connect directly, close at the end).
+    pub keeper: Option<KeeperOptions>,
 }
 
-/// The transport a host's entry asks for.
-pub fn transport_for(host: &HostEntry, ssh: &SshOptions) -> Arc<dyn Transport> {
+/// The transport a host's entry asks for; SSH through the keeper at `keeper` when there
+/// is one.
+pub fn transport_for(
+    host: &HostEntry,
+    ssh: &SshOptions,
+    keeper: Option<&std::path::Path>,
+) -> Arc<dyn Transport> {
     match host.transport {
         TransportKind::Local => Arc::new(LocalTransport),
-        TransportKind::Ssh => Arc::new(SshTransport::new(
-            &host.address,
-            host.port,
-            &host.user,
-            ssh.clone(),
-        )),
+        TransportKind::Ssh => {
+            let direct = SshTransport::new(&host.address, host.port, &host.user, ssh.clone());
+            match keeper {
+                Some(socket) => Arc::new(KeptTransport::new(socket.to_path_buf(), &direct)),
+                None => Arc::new(direct),
+            }
+        }
     }
 }
 
@@ -66,6 +76,15 @@ fn reach_hosts(
         .keys()
         .filter(|host| options.selection.includes_host(host))
         .collect();
+    let keeper = options
+        .keeper
+        .as_ref()
+        .filter(|_| {
+            host_names
+                .iter()
+                .any(|host| lockfile.hosts[*host].transport == TransportKind::Ssh)
+        })
+        .and_then(KeeperOptions::ensure_running);
     let next = Mutex::new(0usize);
     let results: Mutex<Vec<(String, ReachResult)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -82,7 +101,7 @@ fn reach_hosts(
                         return;
                     };
                     let host = &lockfile.hosts[*name];
-                    let result = reach_one(lockfile, name, host, options, lock);
+                    let result = reach_one(lockfile, name, host, options, keeper.as_deref(), lock);
                     results
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -136,9 +155,10 @@ fn reach_one(
     name: &str,
     host: &HostEntry,
     options: &ApplyOptions,
+    keeper: Option<&std::path::Path>,
     lock: bool,
 ) -> Result<(Reached, HostFacts), String> {
-    let transport = transport_for(host, &options.ssh);
+    let transport = transport_for(host, &options.ssh, keeper);
     let paths = HostPaths::resolve(host, &options.lockfile_directory);
     let query = FactsQuery::of(lockfile.nodes_of(&Scope::Host(name.to_string())));
     let facts_script = facts::script(&paths, &query);

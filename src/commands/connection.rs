@@ -2,7 +2,7 @@ use std::path::Path;
 
 use std::sync::Arc;
 
-use cairn_executor::transport::SshConfig;
+use cairn_executor::transport::{KeeperOptions, SshConfig};
 use cairn_executor::{ApplyOptions, Selection, SshOptions};
 use cairn_lockfiles::Lockfile;
 
@@ -51,7 +51,21 @@ pub fn apply_options(
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
+    let keeper = match (
+        arguments.persist,
+        std::env::current_exe(),
+        KeeperOptions::default_directory(),
+    ) {
+        (0, _, _) => None,
+        (seconds, Ok(program), Some(directory)) => Some(KeeperOptions {
+            program,
+            directory,
+            persist: std::time::Duration::from_secs(seconds),
+        }),
+        _ => None,
+    };
     Ok(ApplyOptions {
+        keeper,
         jobs: arguments.jobs.max(1),
         ssh,
         lockfile_directory,

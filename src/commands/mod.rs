@@ -41,5 +41,15 @@ pub fn run(command: Command) -> Result<(), Failure> {
             verbose,
         } => apply::run(&target, &connection, &selection, json, verbose),
         Command::Modules { folders, markdown } => modules::run(&folders, markdown),
+        Command::Keeper { socket, persist } => cairn_executor::transport::keeper::serve(
+            &socket,
+            std::time::Duration::from_secs(persist),
+        )
+        .map_err(|error| {
+            Failure::Failed(format!(
+                "the keeper cannot serve on {}: {error}",
+                socket.display()
+            ))
+        }),
     }
 }

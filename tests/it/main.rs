@@ -9,6 +9,7 @@ mod apply_systemd;
 mod commands;
 mod compile_errors;
 mod determinism;
+mod keeper;
 mod lockfile_integrity;
 mod merkle_ids;
 mod platform_modules;

@@ -13,6 +13,41 @@ pub struct SshServer {
     pub address: String,
     pub port: u16,
     process: Child,
+    /// How it was started, to start it again.
+    command: Vec<String>,
+}
+
+impl SshServer {
+    /// The process ids of its connections (sshd serves each in a child process).
+    pub fn connections(&self) -> Vec<u32> {
+        let output = Command::new("pgrep")
+            .args(["-P", &self.process.id().to_string()])
+            .output()
+            .expect("pgrep runs");
+        let mut pids: Vec<u32> = String::from_utf8_lossy(&output.stdout)
+            .split_whitespace()
+            .filter_map(|pid| pid.parse().ok())
+            .collect();
+        pids.sort();
+        pids
+    }
+
+    /// Stops the server and every connection it serves, as a reboot would, and starts it
+    /// again with the same address, port and host key.
+    pub fn restart(&mut self) {
+        for pid in self.connections() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        self.process = Command::new(&self.command[0])
+            .args(&self.command[1..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sshd starts again");
+        wait_for_port(&self.address, self.port);
+    }
 }
 
 impl Drop for SshServer {
@@ -76,17 +111,16 @@ impl SshFixture {
                 ),
             )
             .expect("sshd_config");
-            let mut command = match namespace {
-                Some(namespace) => {
-                    let mut command = Command::new("ip");
-                    command.args(["netns", "exec", namespace, SSHD]);
-                    command
-                }
-                None => Command::new(SSHD),
+            let mut command_line: Vec<String> = match namespace {
+                Some(namespace) => ["ip", "netns", "exec", namespace, SSHD]
+                    .map(String::from)
+                    .to_vec(),
+                None => vec![SSHD.to_string()],
             };
-            let process = command
-                .args(["-D", "-e", "-f"])
-                .arg(&config)
+            command_line.extend(["-D", "-e", "-f"].map(String::from));
+            command_line.push(config.display().to_string());
+            let process = Command::new(&command_line[0])
+                .args(&command_line[1..])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -100,6 +134,7 @@ impl SshFixture {
                 address: address.to_string(),
                 port,
                 process,
+                command: command_line,
             });
         }
         std::fs::write(folder.join("known_hosts"), known_hosts).expect("known_hosts");

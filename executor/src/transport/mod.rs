@@ -12,6 +12,7 @@
 //! (`invocation.rs`).
 
 mod invocation;
+pub mod keeper;
 mod known_hosts;
 mod local;
 mod ssh;
@@ -19,8 +20,9 @@ mod ssh_config;
 
 use std::fmt;
 
+pub use keeper::{KeeperOptions, KeptTransport};
 pub use local::LocalTransport;
-pub use ssh::{SshOptions, SshTransport};
+pub use ssh::{SshOptions, SshTarget, SshTransport};
 pub use ssh_config::{ResolvedHost, SshConfig};
 
 /// What a script printed and how it ended.
@@ -55,7 +57,8 @@ impl CommandOutput {
 }
 
 /// Why a host could not be reached or a script not run (not: the script failed).
-#[derive(Debug, Clone, thiserror::Error)]
+/// Serializable: the connection keeper hands it to the apply that asked.
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum TransportError {
     #[error("cannot connect to {address}: {message}")]
     Connect { address: String, message: String },

@@ -74,6 +74,21 @@ impl std::fmt::Debug for SshTransport {
     }
 }
 
+/// Everything that decides how a host is reached and trusted, with the SSH client
+/// configuration's aliases already resolved: two transports of equal targets are
+/// interchangeable, which is what lets the connection keeper share one between applies.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct SshTarget {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub identities: Vec<PathBuf>,
+    pub known_hosts: PathBuf,
+    pub accept_new_host_keys: bool,
+    pub connect_timeout_milliseconds: u64,
+    pub sessions_per_host: usize,
+}
+
 /// Serialises the recording of host keys by concurrent first connections of this process
 /// (the file's `flock` serialises processes).
 static KNOWN_HOSTS_WRITE: Mutex<()> = Mutex::new(());
@@ -98,6 +113,40 @@ impl SshTransport {
             host: target,
             port,
             user: user.to_string(),
+            options,
+            pool: Mutex::new(Pool::default()),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// What this transport connects to, and how.
+    pub fn target(&self) -> SshTarget {
+        SshTarget {
+            host: self.host.clone(),
+            port: self.port,
+            user: self.user.clone(),
+            identities: self.options.identities.clone(),
+            known_hosts: self.options.known_hosts.clone(),
+            accept_new_host_keys: self.options.accept_new_host_keys,
+            connect_timeout_milliseconds: self.options.connect_timeout.as_millis() as u64,
+            sessions_per_host: self.options.sessions_per_host,
+        }
+    }
+
+    /// A transport to a target already resolved.
+    pub fn from_target(target: &SshTarget) -> Self {
+        let options = SshOptions {
+            identities: target.identities.clone(),
+            known_hosts: target.known_hosts.clone(),
+            accept_new_host_keys: target.accept_new_host_keys,
+            connect_timeout: Duration::from_millis(target.connect_timeout_milliseconds),
+            sessions_per_host: target.sessions_per_host,
+            config: None,
+        };
+        Self {
+            host: target.host.clone(),
+            port: target.port,
+            user: target.user.clone(),
             options,
             pool: Mutex::new(Pool::default()),
             returned: Condvar::new(),
@@ -314,15 +363,16 @@ impl SshTransport {
     }
 
     /// An idle session, a new one while fewer than `sessions_per_host` are open, or else
-    /// the next one given back.
-    fn session(&self) -> Result<Session, TransportError> {
+    /// the next one given back; and whether it was idle (it may have died since: a host
+    /// rebooted while the keeper held its connection).
+    fn session(&self) -> Result<(Session, bool), TransportError> {
         let mut pool = self
             .pool
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         loop {
             if let Some(session) = pool.idle.pop() {
-                return Ok(session);
+                return Ok((session, true));
             }
             if pool.open < self.options.sessions_per_host.max(1) {
                 pool.open += 1;
@@ -331,7 +381,7 @@ impl SshTransport {
                 if connected.is_err() {
                     self.discard();
                 }
-                return connected;
+                return connected.map(|session| (session, false));
             }
             pool = self
                 .returned
@@ -374,14 +424,33 @@ impl SshTransport {
         Ok(channel)
     }
 
+    /// A session and a channel running the invocation on it. A session that was idle and
+    /// fails before the script could start has died since it was last used: it is
+    /// dropped and the next one tried, up to a fresh connection, whose failure is final.
+    fn started(
+        &self,
+        invocation: &Invocation<'_>,
+    ) -> Result<(Session, ssh2::Channel), TransportError> {
+        loop {
+            let (session, was_idle) = self.session()?;
+            match self.start(&session, invocation) {
+                Ok(channel) => return Ok((session, channel)),
+                Err(_) if was_idle => self.discard(),
+                Err(error) => {
+                    self.discard();
+                    return Err(error);
+                }
+            }
+        }
+    }
+
     fn run_on(
         &self,
         session: &Session,
-        script: &str,
+        mut channel: ssh2::Channel,
+        invocation: &Invocation<'_>,
         stdin: &[u8],
     ) -> Result<CommandOutput, TransportError> {
-        let invocation = Invocation::new(script);
-        let mut channel = self.start(session, &invocation)?;
         session.set_blocking(false);
         let pumped = self.pump(&mut channel, &invocation.stdin_with(stdin), true);
         session.set_blocking(true);
@@ -468,10 +537,9 @@ impl SshTransport {
     fn hold_on(
         &self,
         session: &Session,
-        script: &str,
+        mut channel: ssh2::Channel,
+        invocation: &Invocation<'_>,
     ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
-        let invocation = Invocation::new(script);
-        let mut channel = self.start(session, &invocation)?;
         // A long script goes first, and not by a blocking write: a script that ended
         // before reading it all would leave that write waiting for ever for window space.
         let (early_stdout, early_stderr) = if invocation.stdin_prefix.is_empty() {
@@ -540,16 +608,34 @@ impl std::fmt::Debug for SshHeld {
 impl HeldProcess for SshHeld {}
 
 impl Drop for SshHeld {
+    /// Ends the held script by closing its stdin. The session may be in non-blocking mode
+    /// for another command at this moment (held channels share a pooled session), so a
+    /// "would block" is retried: an end of file that is never sent would keep the host's
+    /// lock for as long as the connection lives, and a kept connection lives on after
+    /// the apply.
     fn drop(&mut self) {
-        let _ = self.channel.send_eof();
-        let _ = self.channel.close();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let retry = |operation: &mut dyn FnMut() -> Result<(), ssh2::Error>| loop {
+            match operation() {
+                Err(error)
+                    if error.code() == ssh2::ErrorCode::Session(-37)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                _ => return,
+            }
+        };
+        retry(&mut || self.channel.send_eof());
+        retry(&mut || self.channel.close());
     }
 }
 
 impl Transport for SshTransport {
     fn run(&self, script: &str, stdin: &[u8]) -> Result<CommandOutput, TransportError> {
-        let session = self.session()?;
-        match self.run_on(&session, script, stdin) {
+        let invocation = Invocation::new(script);
+        let (session, channel) = self.started(&invocation)?;
+        match self.run_on(&session, channel, &invocation, stdin) {
             Ok(output) => {
                 self.give_back(session);
                 Ok(output)
@@ -562,8 +648,9 @@ impl Transport for SshTransport {
     }
 
     fn hold(&self, script: &str) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
-        let session = self.session()?;
-        match self.hold_on(&session, script) {
+        let invocation = Invocation::new(script);
+        let (session, channel) = self.started(&invocation)?;
+        match self.hold_on(&session, channel, &invocation) {
             Ok(held) => {
                 self.give_back(session);
                 Ok(held)
