@@ -121,22 +121,23 @@ impl ApplyReport {
                         _ => None,
                     })
                     .collect();
-                let not_run: Vec<serde_json::Value> = report
-                    .nodes
-                    .iter()
-                    .filter_map(|(name, outcome)| match outcome {
-                        NodeOutcome::NotRun(reason) => Some(json!({ "name": name.to_string(), "reason": reason })),
-                        _ => None,
-                    })
-                    .collect();
-                let held_back: Vec<serde_json::Value> = report
-                    .nodes
-                    .iter()
-                    .filter_map(|(name, outcome)| match outcome {
-                        NodeOutcome::HeldBack(reason) => Some(json!({ "name": name.to_string(), "reason": reason })),
-                        _ => None,
-                    })
-                    .collect();
+                let with_reasons = |reason_of: &dyn Fn(&NodeOutcome) -> Option<&String>| {
+                    report
+                        .nodes
+                        .iter()
+                        .filter_map(|(name, outcome)| {
+                            reason_of(outcome).map(|reason| json!({ "name": name.to_string(), "reason": reason }))
+                        })
+                        .collect::<Vec<serde_json::Value>>()
+                };
+                let not_run = with_reasons(&|outcome| match outcome {
+                    NodeOutcome::NotRun(reason) => Some(reason),
+                    _ => None,
+                });
+                let held_back = with_reasons(&|outcome| match outcome {
+                    NodeOutcome::HeldBack(reason) => Some(reason),
+                    _ => None,
+                });
                 (
                     host.clone(),
                     json!({

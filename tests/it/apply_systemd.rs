@@ -145,6 +145,19 @@ impl Machine {
             .stdout
     }
 
+    fn assert_service_running_and_enabled(&self) {
+        assert_eq!(
+            self.host
+                .unit_property("cairn-hello.service", "ActiveState"),
+            "active"
+        );
+        assert_eq!(
+            self.host
+                .unit_property("cairn-hello.service", "UnitFileState"),
+            "enabled"
+        );
+    }
+
     fn service_pid(&self) -> String {
         self.host.unit_property("cairn-hello.service", "MainPID")
     }
@@ -169,18 +182,7 @@ fn packages_install_services_start_and_a_second_apply_changes_nothing() {
         machine.host.package_version("cairn-hello").as_deref(),
         Some("1.0")
     );
-    assert_eq!(
-        machine
-            .host
-            .unit_property("cairn-hello.service", "ActiveState"),
-        "active"
-    );
-    assert_eq!(
-        machine
-            .host
-            .unit_property("cairn-hello.service", "UnitFileState"),
-        "enabled"
-    );
+    machine.assert_service_running_and_enabled();
     // The service started after its configuration was written: it read cairn's.
     assert_eq!(
         machine.host.shell("cat /run/cairn-hello.seen").1,
@@ -243,18 +245,7 @@ fn a_service_stopped_by_hand_is_drift_and_is_started_again() {
         ran_besides_checks(&report, "machine"),
         ["service:cairn-hello.service"]
     );
-    assert_eq!(
-        machine
-            .host
-            .unit_property("cairn-hello.service", "ActiveState"),
-        "active"
-    );
-    assert_eq!(
-        machine
-            .host
-            .unit_property("cairn-hello.service", "UnitFileState"),
-        "enabled"
-    );
+    machine.assert_service_running_and_enabled();
 }
 
 #[test]
