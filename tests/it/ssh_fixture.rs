@@ -104,7 +104,7 @@ impl SshFixture {
                     "ListenAddress {address}:{port}\nHostKey {host_key}\nAuthorizedKeysFile {keys}\n\
                      PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
                      PermitRootLogin prohibit-password\nPidFile none\nMaxSessions 200\nMaxStartups 200\n\
-                     LogLevel ERROR\nSetEnv HOME={home}\n",
+                     LogLevel ERROR\nSetEnv HOME={home}\nSubsystem sftp /usr/lib/openssh/sftp-server\n",
                     home = folder.join("home").display(),
                     host_key = host_key.display(),
                     keys = folder.join("authorized_keys").display(),
