@@ -7,7 +7,8 @@ use cairn_lockfiles::Probe;
 use crate::host_paths::HostPaths;
 use crate::shell::quote;
 
-pub fn script(probe: &Probe, paths: &HostPaths) -> String {
+/// The probe's script on `host`, whose paths are `paths`.
+pub fn script(probe: &Probe, host: &str, paths: &HostPaths) -> String {
     match probe {
         Probe::OsRelease { allowed } => {
             let cases: Vec<String> = allowed.iter().map(|os| quote(os)).collect();
@@ -81,7 +82,7 @@ pub fn script(probe: &Probe, paths: &HostPaths) -> String {
             url = quote(url),
             url_text = url.replace('"', "'"),
         ),
-        Probe::Command { run } => format!("CAIRN_ROOT={}\nexport CAIRN_ROOT\n{run}\n", quote(paths.root())),
+        Probe::Command { run } => format!("{}{run}\n", crate::kinds::module_environment(host, paths)),
     }
 }
 
@@ -109,7 +110,7 @@ mod tests {
         });
         let output = std::process::Command::new("sh")
             .arg("-c")
-            .arg(script(probe, &paths))
+            .arg(script(probe, "test-host", &paths))
             .output()
             .unwrap();
         (

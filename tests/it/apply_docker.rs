@@ -91,11 +91,12 @@ volumes = ["/srv/web:/www:ro"]
 env = { PORT = "{{ web.port + host.role_index.app - 1 }}", TOKEN = "{{ app.token }}" }
 deps = ["file:/srv/web/index.html"]
 
+# Asked from inside the container, found by its Docker name (sandboxes prefix it).
 [[node]]
 kind = "health"
 name = "web-http"
-probe = "http"
-url = "http://127.0.0.1:{{ web.port + host.role_index.app - 1 }}/index.html"
+probe = "command"
+run = "docker exec \"${CAIRN_CONTAINER_PREFIX}web\" busybox wget -q -O - http://127.0.0.1:{{ web.port + host.role_index.app - 1 }}/index.html | grep -q '^hello from'"
 retries = 20
 interval_seconds = 1
 deps = ["container:web"]

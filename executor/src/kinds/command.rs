@@ -7,9 +7,9 @@ use crate::shell::quote;
 /// succeeds. `CAIRN_ROOT` holds the host's root prefix (empty for `/`).
 pub fn apply(command: &CommandNode, context: &mut NodeContext<'_>) -> Result<String, NodeError> {
     let mut script = format!(
-        "{}CAIRN_ROOT={}\nexport CAIRN_ROOT\n",
+        "{}{}",
         context.paths.action_prelude(),
-        quote(context.paths.root())
+        crate::kinds::module_environment(context.host, context.paths)
     );
     let mut guards = Vec::new();
     if let Some(creates) = &command.creates {

@@ -8,10 +8,17 @@ use crate::transport::Transport;
 /// The Docker name of a container. Hosts with a root prefix are sandboxes that share one
 /// Docker engine, so their containers carry the host's name too.
 pub fn docker_name(container: &str, host: &str, paths: &HostPaths) -> String {
+    format!("{}{container}", docker_prefix(host, paths))
+}
+
+/// What comes before a container's name in Docker's: nothing on a host of its own,
+/// `<host>-` on a sandbox. Scripts of modules (a health check's `docker exec`) get it as
+/// `CAIRN_CONTAINER_PREFIX`.
+pub fn docker_prefix(host: &str, paths: &HostPaths) -> String {
     if paths.root().is_empty() {
-        container.to_string()
+        String::new()
     } else {
-        format!("{host}-{container}")
+        format!("{host}-")
     }
 }
 

@@ -54,6 +54,17 @@ impl From<TransportError> for NodeError {
     }
 }
 
+/// The environment of scripts a module wrote (commands, command probes): `CAIRN_ROOT`,
+/// the host's root prefix (empty for `/`), and `CAIRN_CONTAINER_PREFIX`, what precedes a
+/// container's name in Docker's (`docker exec "${CAIRN_CONTAINER_PREFIX}zookeeper" ...`).
+pub fn module_environment(host: &str, paths: &HostPaths) -> String {
+    format!(
+        "CAIRN_ROOT={}\nCAIRN_CONTAINER_PREFIX={}\nexport CAIRN_ROOT CAIRN_CONTAINER_PREFIX\n",
+        crate::shell::quote(paths.root()),
+        crate::shell::quote(&container::docker_prefix(host, paths)),
+    )
+}
+
 /// Why a node cannot run on its host, if it cannot; the planner stops it and its
 /// dependants. A host with a `root` prefix is a sandbox: packages and services belong to
 /// the whole machine, so they are not touched from a sandbox.

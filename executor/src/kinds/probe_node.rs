@@ -17,7 +17,7 @@ pub fn check(check: &CheckNode, context: &mut NodeContext<'_>) -> Result<String,
     }
     let output = context.transport.run(
         &bounded(
-            &probe::script(&check.probe, context.paths),
+            &probe::script(&check.probe, context.host, context.paths),
             CHECK_TIMEOUT_SECONDS,
         ),
         b"",
@@ -33,7 +33,7 @@ pub fn check(check: &CheckNode, context: &mut NodeContext<'_>) -> Result<String,
 /// each attempt bounded by `timeout_seconds`; records the node when it passes.
 pub fn health(health: &HealthNode, context: &mut NodeContext<'_>) -> Result<String, NodeError> {
     let script = bounded(
-        &probe::script(&health.probe, context.paths),
+        &probe::script(&health.probe, context.host, context.paths),
         health.timeout_seconds,
     );
     let attempts = health.retries.max(1);
