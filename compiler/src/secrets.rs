@@ -47,11 +47,11 @@ pub fn fingerprint_secrets(
         None => match spec.secrets.iter().next() {
             // Without secrets there is nothing to fingerprint.
             None => Vec::new(),
-            Some((name, reference)) => {
+            Some((name, declared)) => {
                 return Err(Diagnostic::new(format!(
                     "the spec has secrets (`{name}` is one) but no `fingerprint_key` in [cluster]"
                 ))
-                .at(&spec.source, &reference.span)
+                .at(&spec.source, &declared.reference.span)
                 .note("without a key of its own, a weak secret could be guessed from its fingerprint in the lockfile")
                 .hint("make a random key, `head -c 32 /dev/urandom | base64 > secrets/fingerprint.key`, keep it out of version control, and add `fingerprint_key = { file = \"secrets/fingerprint.key\" }` to [cluster]")
                 .into());
@@ -63,7 +63,8 @@ pub fn fingerprint_secrets(
     let mut previous = Some(previous);
     let mut previous_lockfile: Option<Lockfile> = None;
     let mut entries = BTreeMap::new();
-    for (name, reference) in &spec.secrets {
+    for (name, declared) in &spec.secrets {
+        let reference = &declared.reference;
         let source = match &reference.value {
             SecretReference::Env(variable) => SecretSource::Env(variable.clone()),
             // An absolute path is kept as written: it names the same file from anywhere.
@@ -75,7 +76,22 @@ pub fn fingerprint_secrets(
             }
         };
         let fingerprint = match read_secret(&reference.value, &spec.directory) {
-            Ok(value) => fingerprint(&key, name, &value),
+            Ok(value) => {
+                if let Some(maximum) = declared.max_length {
+                    let length = String::from_utf8_lossy(&value).chars().count();
+                    if length > maximum {
+                        diagnostics.push(
+                            Diagnostic::new(format!(
+                                "secret `{name}` has {length} characters; the program reading it takes at most {maximum}"
+                            ))
+                            .at(&spec.source, &reference.span)
+                            .hint(format!("use a value of at most {maximum} characters")),
+                        );
+                        continue;
+                    }
+                }
+                fingerprint(&key, name, &value)
+            }
             Err(problem) => {
                 if let Some(read_previous) = previous.take() {
                     previous_lockfile = read_previous();

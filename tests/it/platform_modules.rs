@@ -49,7 +49,7 @@ fn ha_sandbox() -> Sandbox {
     let sandbox = Sandbox::new();
     sandbox
         .write("cluster.toml", HA_SPEC)
-        .write("vrrp-pass", "vrrp-secret\n")
+        .write("vrrp-pass", "vrrp-key\n")
         .write("replication-pass", "replication-secret\n")
         .write("root-pass", "root-secret\n")
         .write("fingerprint.key", "a-test-fingerprint-key\n");
@@ -85,7 +85,7 @@ fn the_first_load_balancer_is_keepalived_master_and_each_peers_with_the_other() 
     assert!(first.contains("unicast_src_ip 10.0.0.11") && first.contains("        10.0.0.12\n"));
     assert!(second.contains("unicast_src_ip 10.0.0.12") && second.contains("        10.0.0.11\n"));
     assert!(first.contains("auth_pass @@CAIRN_SECRET(keepalived.auth_pass)@@"));
-    assert!(!sandbox.read("cluster.lock").contains("vrrp-secret"));
+    assert!(!sandbox.read("cluster.lock").contains("vrrp-key"));
 }
 
 #[test]

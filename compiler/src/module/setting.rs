@@ -118,6 +118,8 @@ pub struct SettingSchema {
     pub choices: Vec<String>,
     /// For `host` and `hosts`: the role every named host must have.
     pub role: Option<String>,
+    /// For `string` and `secret`: the most characters the value may have.
+    pub max_length: Option<usize>,
     pub doc: String,
     /// Where the module declares it.
     pub span: Range<usize>,
@@ -295,6 +297,17 @@ pub fn check_value(
             return Ok((SettingValue::Secret(name), Some(reference)));
         }
     };
+    if let (Some(maximum), SettingValue::String(text)) = (schema.max_length, &checked)
+        && text.chars().count() > maximum
+    {
+        return Err(Diagnostic::new(format!(
+            "`{}` in [{}] may have at most {maximum} characters, found {}",
+            schema.key,
+            schema.section,
+            text.chars().count()
+        ))
+        .at(source, &span));
+    }
     if !schema.choices.is_empty()
         && let SettingValue::String(text) = &checked
         && !schema.choices.contains(text)
@@ -411,6 +424,9 @@ pub fn read_schema(
         .map(|located| located.value.into_iter().map(|item| item.value).collect())
         .unwrap_or_default();
     let role = reader.optional_string("role")?.map(|located| located.value);
+    let max_length = reader
+        .optional_integer("max_length", 1, i64::from(u32::MAX))?
+        .map(|located| located.value as usize);
     let source = reader.source;
     let mut schema = SettingSchema {
         section: section.to_string(),
@@ -419,6 +435,7 @@ pub fn read_schema(
         default: None,
         choices,
         role,
+        max_length,
         doc,
         span: key.span.clone(),
     };

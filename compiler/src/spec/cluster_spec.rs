@@ -40,9 +40,18 @@ pub struct ClusterSpec {
     pub fingerprint_key: Option<SecretReference>,
     pub hosts: BTreeMap<String, HostSpec>,
     pub sections: BTreeMap<String, SectionValues>,
-    /// Secret settings by name (`section.key`), with the span of their reference.
-    pub secrets: BTreeMap<String, Located<SecretReference>>,
+    /// Secret settings by name (`section.key`).
+    pub secrets: BTreeMap<String, DeclaredSecret>,
     pub library: ModuleLibrary,
+}
+
+/// A secret setting of the spec: its reference (with its span) and what its module
+/// allows of its value.
+#[derive(Debug, Clone)]
+pub struct DeclaredSecret {
+    pub reference: Located<SecretReference>,
+    /// The longest value the program reading it takes (keepalived's VRRP password: 8).
+    pub max_length: Option<usize>,
 }
 
 impl ClusterSpec {

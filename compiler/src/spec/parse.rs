@@ -8,7 +8,7 @@ use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
 use crate::module::library::ModuleLibrary;
 use crate::module::setting::{SettingType, SettingValue, check_value, secret_reference};
 use crate::source_file::SourceFile;
-use crate::spec::cluster_spec::{ClusterSpec, HostSpec, SectionValues};
+use crate::spec::cluster_spec::{ClusterSpec, DeclaredSecret, HostSpec, SectionValues};
 use crate::suggest::did_you_mean;
 use crate::toml_reader::{Located, TableReader, parse_document};
 
@@ -219,7 +219,10 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
                         if let Some(reference) = reference {
                             secrets.insert(
                                 format!("{section}.{}", schema.key),
-                                Located::new(reference, item.span()),
+                                DeclaredSecret {
+                                    reference: Located::new(reference, item.span()),
+                                    max_length: schema.max_length,
+                                },
                             );
                         }
                         if let Some(diagnostic) =

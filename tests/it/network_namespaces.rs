@@ -1,0 +1,131 @@
+//! A private network of test hosts on this machine: one network namespace per host, each
+//! with its own address on a bridge of the test's own, so that programs that expect a
+//! host each (a ZooKeeper ensemble, a MariaDB master and slave) listen on the same ports
+//! side by side and reach each other by address, as on separate machines.
+
+use std::process::Command;
+
+/// The namespaces, the bridge that joins them, and their addresses; removed when dropped.
+pub struct PrivateNetwork {
+    bridge: String,
+    pub hosts: Vec<NetworkHost>,
+}
+
+/// One namespace of a [`PrivateNetwork`].
+pub struct NetworkHost {
+    /// The namespace's name, for `ip netns exec`.
+    pub namespace: String,
+    /// Its address on the bridge.
+    pub address: String,
+    host_side: String,
+}
+
+impl NetworkHost {
+    /// A command run inside the namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.namespace, program]);
+        command
+    }
+}
+
+fn ip(arguments: &[&str]) {
+    let output = Command::new("ip")
+        .args(arguments)
+        .output()
+        .expect("ip runs (Debian's iproute2)");
+    assert!(
+        output.status.success(),
+        "ip {arguments:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl PrivateNetwork {
+    /// `count` hosts. `tag` (a short word) keeps the names of concurrent tests apart.
+    pub fn create(tag: &str, count: usize) -> Self {
+        assert!(tag.len() <= 4 && count < 100);
+        // Interface names are at most 15 characters: tag, process id and index fit.
+        let id = std::process::id() % 100_000;
+        let bridge = format!("cb{tag}{id}");
+        // A /24 of the test's own: 10.253.X.0, X from the tag and the process id.
+        let subnet = (tag.bytes().map(u32::from).sum::<u32>() + id) % 250 + 1;
+        let mut network = Self {
+            bridge: bridge.clone(),
+            hosts: Vec::new(),
+        };
+        ip(&["link", "add", &bridge, "type", "bridge"]);
+        // Docker makes the kernel pass bridged packets through iptables and drops what
+        // its FORWARD chain does not accept: accept what stays on this bridge.
+        iptables("-I", &bridge);
+        ip(&[
+            "addr",
+            "add",
+            &format!("10.253.{subnet}.1/24"),
+            "dev",
+            &bridge,
+        ]);
+        ip(&["link", "set", &bridge, "up"]);
+        for index in 0..count {
+            let namespace = format!("cairn-{tag}-{id}-{index}");
+            let host_side = format!("ch{tag}{id}{index}");
+            let inner_side = format!("cn{tag}{id}{index}");
+            let address = format!("10.253.{subnet}.{}", index + 2);
+            ip(&["netns", "add", &namespace]);
+            network.hosts.push(NetworkHost {
+                namespace: namespace.clone(),
+                address: address.clone(),
+                host_side: host_side.clone(),
+            });
+            ip(&[
+                "link",
+                "add",
+                &host_side,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &inner_side,
+            ]);
+            ip(&["link", "set", &host_side, "master", &bridge]);
+            ip(&["link", "set", &host_side, "up"]);
+            ip(&["link", "set", &inner_side, "netns", &namespace]);
+            let inside = |arguments: &[&str]| {
+                let mut full = vec!["netns", "exec", namespace.as_str(), "ip"];
+                full.extend_from_slice(arguments);
+                ip(&full);
+            };
+            inside(&["addr", "add", &format!("{address}/24"), "dev", &inner_side]);
+            inside(&["link", "set", &inner_side, "up"]);
+            inside(&["link", "set", "lo", "up"]);
+        }
+        network
+    }
+}
+
+impl Drop for PrivateNetwork {
+    fn drop(&mut self) {
+        for host in &self.hosts {
+            let _ = Command::new("ip")
+                .args(["link", "del", &host.host_side])
+                .output();
+            let _ = Command::new("ip")
+                .args(["netns", "del", &host.namespace])
+                .output();
+        }
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .output();
+        iptables("-D", &self.bridge);
+    }
+}
+
+/// Inserts (`-I`) or deletes (`-D`) the rule accepting traffic within `bridge`; quietly
+/// nothing where iptables is absent (no Docker, no filtering of bridged packets either).
+fn iptables(action: &str, bridge: &str) {
+    let _ = Command::new("iptables")
+        .args([
+            action, "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT",
+        ])
+        .output();
+}
