@@ -155,12 +155,7 @@ fn killed_with_sigkill_mid_apply_a_rerun_converges_and_no_file_is_ever_partial()
     );
     cluster.compile();
     let expected: std::collections::BTreeMap<String, String> = {
-        let nodes = cairn()
-            .current_dir(cluster.sandbox.path())
-            .args(["show", "cluster.lock", "--json"])
-            .run()
-            .success()
-            .json();
+        let nodes = cluster.sandbox.show_json();
         nodes
             .as_array()
             .unwrap()

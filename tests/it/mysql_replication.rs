@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::namespace_container::NamespaceContainer;
 use crate::network_namespaces::{NetworkHost, PrivateNetwork};
-use crate::support::{Sandbox, cairn};
+use crate::support::Sandbox;
 
 const ROOT_PASSWORD: &str = "root-secret";
 /// A quote and a backslash, which the entrypoint must quote in its SQL; `secret-of-replication`
@@ -66,17 +66,8 @@ impl MysqlPair {
                 &format!("{REPLICATION_PASSWORD}\n"),
             )
             .write("secrets/fingerprint.key", "test-fingerprint-key\n");
-        cairn()
-            .current_dir(sandbox.path())
-            .args(["apply", "cluster.toml", "--skip-kind", "image"])
-            .run()
-            .success();
-        let nodes = cairn()
-            .current_dir(sandbox.path())
-            .args(["show", "cluster.lock", "--json"])
-            .run()
-            .success()
-            .json();
+        sandbox.apply_files();
+        let nodes = sandbox.show_json();
         let secrets = BTreeMap::from([
             ("mysql.root_password".to_string(), ROOT_PASSWORD.to_string()),
             (

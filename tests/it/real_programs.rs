@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{Sandbox, cairn};
+use crate::support::Sandbox;
 
 /// Every role of the built-in modules, on sandbox hosts of this machine. The host
 /// initialisation module is left out, as in the quick start: it manages packages and
@@ -128,17 +128,6 @@ fn network_interface() -> String {
         .expect("a network interface other than loopback")
 }
 
-/// `cairn apply cluster.toml --skip-kind image`: every file node written under its host's
-/// sandbox folder, secrets substituted; images, and the containers that need them, held
-/// back.
-fn apply_files(sandbox: &Sandbox) {
-    cairn()
-        .current_dir(sandbox.path())
-        .args(["apply", "cluster.toml", "--skip-kind", "image"])
-        .run()
-        .success();
-}
-
 /// Where a host's file lives in the sandbox.
 fn host_file(sandbox: &Sandbox, host: &str, path: &str) -> PathBuf {
     sandbox
@@ -232,7 +221,7 @@ fn keepalived_check(config: &Path) -> Verdict {
 #[test]
 fn haproxy_accepts_the_haproxy_cfg_each_load_balancer_gets_and_rejects_a_broken_copy() {
     let sandbox = platform_sandbox(VRRP_PASSWORD);
-    apply_files(&sandbox);
+    sandbox.apply_files();
     for (host, _) in LOAD_BALANCERS {
         let config = host_file(&sandbox, host, "/etc/cairn/haproxy/haproxy.cfg");
         let text = std::fs::read_to_string(&config).expect("the host's haproxy.cfg");
@@ -253,7 +242,7 @@ fn haproxy_accepts_the_haproxy_cfg_each_load_balancer_gets_and_rejects_a_broken_
 fn keepalived_accepts_the_keepalived_conf_of_the_master_and_of_the_backup_and_rejects_a_broken_copy()
  {
     let sandbox = platform_sandbox(VRRP_PASSWORD);
-    apply_files(&sandbox);
+    sandbox.apply_files();
     for (host, state) in LOAD_BALANCERS {
         let config = host_file(&sandbox, host, "/etc/cairn/keepalived/keepalived.conf");
         let text = std::fs::read_to_string(&config).expect("the host's keepalived.conf");
@@ -289,7 +278,7 @@ fn a_vrrp_password_longer_than_keepalived_reads_never_reaches_a_host_in_a_config
         return;
     }
     compiled.success();
-    apply_files(&sandbox);
+    sandbox.apply_files();
     for (host, _) in LOAD_BALANCERS {
         let config = host_file(&sandbox, host, "/etc/cairn/keepalived/keepalived.conf");
         keepalived_check(&config).accepts(&config);
@@ -299,13 +288,8 @@ fn a_vrrp_password_longer_than_keepalived_reads_never_reaches_a_host_in_a_config
 /// Every image node of the sandbox's lockfile, as `cairn show --json` prints it.
 fn images(sandbox: &Sandbox) -> Vec<serde_json::Value> {
     sandbox.compile().success();
-    let outcome = cairn()
-        .current_dir(sandbox.path())
-        .args(["show", "cluster.lock", "--json"])
-        .run()
-        .success();
-    outcome
-        .json()
+    sandbox
+        .show_json()
         .as_array()
         .expect("an array of nodes")
         .iter()

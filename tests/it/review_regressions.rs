@@ -89,12 +89,7 @@ fn a_spec_cannot_smuggle_a_secret_placeholder_into_a_template() {
 #[test]
 fn every_rendered_shell_script_of_the_examples_parses() {
     let sandbox = Sandbox::with_example("quickstart");
-    let nodes = cairn()
-        .current_dir(sandbox.path())
-        .args(["show", "cluster.lock", "--json"])
-        .run()
-        .success()
-        .json();
+    let nodes = sandbox.show_json();
     let mut checked = 0;
     for node in nodes.as_array().unwrap() {
         let Some(files) = node["inputs"]["files"].as_array() else {

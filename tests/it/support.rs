@@ -153,15 +153,30 @@ impl Sandbox {
             .run()
     }
 
-    /// Every node of the sandbox's lockfile, by name, with its id and dependencies.
-    pub fn nodes(&self) -> BTreeMap<String, (String, Vec<String>)> {
-        let outcome = cairn()
+    /// `cairn show cluster.lock --json`: every node of the sandbox's lockfile.
+    pub fn show_json(&self) -> serde_json::Value {
+        cairn()
             .current_dir(self.path())
             .args(["show", "cluster.lock", "--json"])
             .run()
-            .success();
-        outcome
+            .success()
             .json()
+    }
+
+    /// `cairn apply cluster.toml --skip-kind image`, which must succeed: every file node
+    /// written under its host's sandbox folder, secrets substituted; images, and the
+    /// containers that need them, held back.
+    pub fn apply_files(&self) {
+        cairn()
+            .current_dir(self.path())
+            .args(["apply", "cluster.toml", "--skip-kind", "image"])
+            .run()
+            .success();
+    }
+
+    /// Every node of the sandbox's lockfile, by name, with its id and dependencies.
+    pub fn nodes(&self) -> BTreeMap<String, (String, Vec<String>)> {
+        self.show_json()
             .as_array()
             .expect("an array")
             .iter()

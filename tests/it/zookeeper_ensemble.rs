@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::namespace_container::{NamespaceContainer, run_in};
 use crate::network_namespaces::{NetworkHost, PrivateNetwork};
-use crate::support::{Sandbox, cairn};
+use crate::support::Sandbox;
 
 /// The module's default client port, which the spec leaves as it is.
 const CLIENT_PORT: u16 = 2181;
@@ -139,17 +139,8 @@ fn three_masters_elect_one_leader_and_two_of_them_elect_another_when_it_stops() 
     let network = PrivateNetwork::create("zk", 3);
     let sandbox = Sandbox::new();
     sandbox.write("cluster.toml", &spec(&sandbox, &network));
-    cairn()
-        .current_dir(sandbox.path())
-        .args(["apply", "cluster.toml", "--skip-kind", "image"])
-        .run()
-        .success();
-    let nodes = cairn()
-        .current_dir(sandbox.path())
-        .args(["show", "cluster.lock", "--json"])
-        .run()
-        .success()
-        .json();
+    sandbox.apply_files();
+    let nodes = sandbox.show_json();
 
     let started = Instant::now();
     let mut servers: Vec<Server> = network
