@@ -41,6 +41,14 @@ fn main() {
         copy_folder(&examples.join("modules"), &folder.join("modules"));
         std::fs::write(folder.join("secrets/console-session-key"), "bench-key\n")
             .expect("a secret");
+        std::fs::write(
+            folder.join("secrets/fingerprint.key"),
+            "bench-fingerprint-key\n",
+        )
+        .expect("a key");
+        // keepalived takes at most 8 characters.
+        std::fs::write(folder.join("secrets/keepalived-auth-pass"), "bench-kp\n")
+            .expect("a secret");
         std::fs::write(folder.join("cluster.toml"), generate_spec(hosts)).expect("a spec");
 
         let mut timings = Vec::with_capacity(runs);
@@ -98,7 +106,8 @@ fn run_measured(binary: &str, folder: &Path) -> (Duration, i64) {
 fn generate_spec(hosts: usize) -> String {
     let mut spec = String::new();
     spec.push_str(
-        "[cluster]\nname = \"bench\"\ndomain = \"bench.cairn.test\"\nmodules = [\"modules\"]\n\n",
+        "[cluster]\nname = \"bench\"\ndomain = \"bench.cairn.test\"\nmodules = [\"modules\"]\n\
+         fingerprint_key = { file = \"secrets/fingerprint.key\" }\n\n",
     );
     for index in 0..hosts {
         let roles = match index {
@@ -107,9 +116,15 @@ fn generate_spec(hosts: usize) -> String {
             5 => "[\"console\"]",
             _ => "[]",
         };
+        // The numbered modules' hosts (ZooKeeper, keepalived) have ids.
+        let id = if index <= 4 {
+            format!("id = {}\n", index + 1)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             spec,
-            "[hosts.host{index:05}]\naddress = \"10.{}.{}.{}\"\nroles = {roles}\n",
+            "[hosts.host{index:05}]\naddress = \"10.{}.{}.{}\"\nroles = {roles}\n{id}",
             index / 65_536,
             (index / 256) % 256,
             index % 256
@@ -118,7 +133,7 @@ fn generate_spec(hosts: usize) -> String {
     spec.push_str(
         "[repository]\nurl = \"http://10.0.0.1:8080/debian\"\n\n[registry]\naddress = \"10.0.0.1:5000\"\n\n\
          [ntp]\nservers = [\"10.0.0.1\"]\n\n[haproxy]\nservices = [\"marathon:8080\", \"console:8000\"]\n\n\
-         [keepalived]\nvip = \"10.0.0.100/24\"\ninterface = \"eth0\"\nauth_pass = { file = \"secrets/console-session-key\" }\n\n\
+         [keepalived]\nvip = \"10.0.0.100/24\"\ninterface = \"eth0\"\nauth_pass = { file = \"secrets/keepalived-auth-pass\" }\n\n\
          [console]\nsession_key = { file = \"secrets/console-session-key\" }\n",
     );
     spec

@@ -82,7 +82,7 @@ fn a_setting_of_the_wrong_type_says_what_the_module_expects() {
         &sandbox,
         &format!("{MINIMAL_SPEC}\n[zookeeper]\nclient_port = 70000\n"),
     );
-    assert!(stderr.contains("cluster.toml:20:15"), "{stderr}");
+    assert!(stderr.contains("cluster.toml:21:15"), "{stderr}");
     insta::assert_snapshot!(stderr);
 }
 
@@ -93,7 +93,7 @@ fn settings_for_a_role_no_host_has_are_refused() {
         &sandbox,
         &format!("{MINIMAL_SPEC}\n[haproxy]\nstats_port = 9000\n"),
     );
-    assert!(stderr.contains("cluster.toml:19:1"), "{stderr}");
+    assert!(stderr.contains("cluster.toml:20:1"), "{stderr}");
     assert!(stderr.contains("no host has the role"), "{stderr}");
     insta::assert_snapshot!(stderr);
 }
@@ -117,7 +117,7 @@ fn an_unknown_section_suggests_the_section_that_was_meant() {
         &sandbox,
         &format!("{MINIMAL_SPEC}\n[zookeper]\nclient_port = 2181\n"),
     );
-    assert!(stderr.contains("cluster.toml:19:2"), "{stderr}");
+    assert!(stderr.contains("cluster.toml:20:2"), "{stderr}");
     assert!(stderr.contains("did you mean `zookeeper`?"), "{stderr}");
     insta::assert_snapshot!(stderr);
 }
@@ -129,7 +129,7 @@ fn a_missing_required_setting_says_what_to_add() {
         &sandbox,
         &MINIMAL_SPEC.replace("[registry]\naddress = \"127.0.0.1:5000\"\n", "[registry]\n"),
     );
-    assert!(stderr.contains("cluster.toml:13:1"), "{stderr}");
+    assert!(stderr.contains("cluster.toml:14:1"), "{stderr}");
     insta::assert_snapshot!(stderr);
 }
 
@@ -141,7 +141,7 @@ fn every_problem_of_a_spec_is_reported_at_once() {
         .replace(r#"servers = ["127.0.0.1"]"#, r#"server = ["127.0.0.1"]"#);
     let stderr = compile_broken(&sandbox, &broken);
     assert!(stderr.contains("cluster.toml:7:1"), "{stderr}");
-    assert!(stderr.contains("cluster.toml:17:1"), "{stderr}");
+    assert!(stderr.contains("cluster.toml:18:1"), "{stderr}");
     insta::assert_snapshot!(stderr);
 }
 

@@ -81,7 +81,7 @@ fn nodes_emitted_for_hosts_of_a_role_depend_on_every_host_of_that_role() {
         "cluster.toml",
         &crate::support::MINIMAL_SPEC.replace(
             "[repository]",
-            "[hosts.node2]\naddress = \"127.0.0.2\"\nroles = [\"master\"]\n\n[hosts.node3]\naddress = \"127.0.0.3\"\nroles = [\"master\"]\n\n[repository]",
+            "[hosts.node2]\naddress = \"127.0.0.2\"\nroles = [\"master\"]\nid = 2\n\n[hosts.node3]\naddress = \"127.0.0.3\"\nroles = [\"master\"]\nid = 3\n\n[repository]",
         ),
     );
     sandbox.compile().success();

@@ -28,7 +28,7 @@ fn spec(network: &PrivateNetwork) -> String {
     for (index, network_host) in network.hosts.iter().enumerate() {
         spec.push_str(&format!(
             "[hosts.db{number}]\naddress = \"{address}\"\ntransport = \"local\"\n\
-             root = \"hosts/db{number}\"\nroles = [\"mysql\"]\n\n",
+             root = \"hosts/db{number}\"\nroles = [\"mysql\"]\nid = {number}\n\n",
             number = index + 1,
             address = network_host.address,
         ));

@@ -10,18 +10,22 @@ fingerprint_key = { file = "fingerprint.key" }
 
 [hosts.lb1]
 address = "10.0.0.11"
+id = 11
 roles = ["loadbalancer"]
 
 [hosts.lb2]
 address = "10.0.0.12"
+id = 12
 roles = ["loadbalancer"]
 
 [hosts.db1]
 address = "10.0.0.21"
+id = 21
 roles = ["mysql"]
 
 [hosts.db2]
 address = "10.0.0.22"
+id = 22
 roles = ["mysql"]
 
 [repository]
@@ -70,16 +74,16 @@ fn content(sandbox: &Sandbox, node: &str) -> String {
 }
 
 #[test]
-fn the_first_load_balancer_is_keepalived_master_and_each_peers_with_the_other() {
+fn the_load_balancer_with_the_lowest_id_is_keepalived_master_and_each_peers_with_the_other() {
     let sandbox = ha_sandbox();
     let first = content(&sandbox, "lb1:file:/etc/cairn/keepalived/keepalived.conf");
     let second = content(&sandbox, "lb2:file:/etc/cairn/keepalived/keepalived.conf");
     assert!(
-        first.contains("state MASTER") && first.contains("priority 240"),
+        first.contains("state MASTER") && first.contains("priority 244"),
         "{first}"
     );
     assert!(
-        second.contains("state BACKUP") && second.contains("priority 230"),
+        second.contains("state BACKUP") && second.contains("priority 243"),
         "{second}"
     );
     assert!(first.contains("unicast_src_ip 10.0.0.11") && first.contains("        10.0.0.12\n"));
@@ -94,11 +98,11 @@ fn the_mysql_pair_has_distinct_server_ids_and_only_the_slave_is_read_only() {
     let master = content(&sandbox, "db1:file:/etc/cairn/mysql/cairn.cnf");
     let slave = content(&sandbox, "db2:file:/etc/cairn/mysql/cairn.cnf");
     assert!(
-        master.contains("server-id = 1") && !master.contains("read-only"),
+        master.contains("server-id = 21") && !master.contains("read-only"),
         "{master}"
     );
     assert!(
-        slave.contains("server-id = 2") && slave.contains("read-only = ON"),
+        slave.contains("server-id = 22") && slave.contains("read-only = ON"),
         "{slave}"
     );
     let lock = sandbox.read("cluster.lock");
@@ -133,7 +137,7 @@ fn a_mysql_master_without_the_mysql_role_is_refused() {
         .compile()
         .code(2)
         .stderr_has("`master` in [mysql] names host `lb1`, which does not have the role `mysql`")
-        .stderr_has("cluster.toml:37:10")
+        .stderr_has("cluster.toml:41:10")
         .stderr_has("hint: add `mysql` to the roles of [hosts.lb1]");
 }
 
@@ -217,4 +221,72 @@ fn an_optional_dependency_names_a_node_of_the_same_host_only() {
         .compile()
         .code(2)
         .stderr_has("`optional` is for dependencies on a node of the same host");
+}
+
+#[test]
+fn a_host_of_a_numbered_module_without_an_id_is_refused_with_a_free_id_as_the_hint() {
+    let sandbox = ha_sandbox();
+    sandbox.edit("cluster.toml", |text| text.replacen("id = 22\n", "", 1));
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("host `db2` has no `id`, which module `mysql` numbers its hosts by")
+        .stderr_has("hint: add `id = 1` to [hosts.db2]");
+}
+
+#[test]
+fn two_hosts_with_one_id_are_refused() {
+    let sandbox = ha_sandbox();
+    sandbox.edit("cluster.toml", |text| {
+        text.replacen("id = 22\n", "id = 21\n", 1)
+    });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("hosts `db1` and `db2` both have `id = 21`");
+}
+
+#[test]
+fn adding_a_master_whose_name_sorts_first_renumbers_no_other_server() {
+    let sandbox = ha_sandbox();
+    let masters = |names: &[(&str, u8)]| -> String {
+        names
+            .iter()
+            .map(|(name, id)| {
+                format!(
+                    "[hosts.{name}]\naddress = \"10.0.1.{id}\"\nroles = [\"master\"]\nid = {id}\n\n"
+                )
+            })
+            .collect()
+    };
+    let with = |hosts: String| {
+        move |text: String| text.replacen("[hosts.lb1]", &format!("{hosts}[hosts.lb1]"), 1)
+    };
+    sandbox.edit(
+        "cluster.toml",
+        with(masters(&[("m2", 2), ("m3", 3), ("m4", 4)])),
+    );
+    sandbox.compile().success();
+    let before = sandbox.nodes();
+    let myid = |host: &str| format!("{host}:file:/var/lib/zookeeper/myid");
+
+    sandbox.edit("cluster.toml", with(masters(&[("m1", 5)])));
+    sandbox.compile().success();
+    let after = sandbox.nodes();
+    for host in ["m2", "m3", "m4"] {
+        assert_eq!(
+            after[&myid(host)].0,
+            before[&myid(host)].0,
+            "{host}'s myid kept"
+        );
+    }
+    assert_eq!(content(&sandbox, &myid("m1")), "5\n");
+    let zoo_cfg = content(&sandbox, "m1:file:/etc/cairn/zookeeper/zoo.cfg");
+    for line in [
+        "server.5=10.0.1.5:",
+        "server.2=10.0.1.2:",
+        "server.4=10.0.1.4:",
+    ] {
+        assert!(zoo_cfg.contains(line), "{zoo_cfg}");
+    }
 }

@@ -22,30 +22,35 @@ exclude_modules = ["host-base"]
 fingerprint_key = { file = "secrets/fingerprint.key" }
 
 [hosts.lb1]
+id = 1
 address = "10.0.0.11"
 transport = "local"
 root = "sandbox/lb1"
 roles = ["loadbalancer"]
 
 [hosts.lb2]
+id = 2
 address = "10.0.0.12"
 transport = "local"
 root = "sandbox/lb2"
 roles = ["loadbalancer"]
 
 [hosts.master1]
+id = 3
 address = "10.0.0.21"
 transport = "local"
 root = "sandbox/master1"
 roles = ["master"]
 
 [hosts.db1]
+id = 4
 address = "10.0.0.31"
 transport = "local"
 root = "sandbox/db1"
 roles = ["mysql"]
 
 [hosts.db2]
+id = 5
 address = "10.0.0.32"
 transport = "local"
 root = "sandbox/db2"

@@ -22,7 +22,7 @@ fn a_template_that_includes_another_is_rendered_for_each_host() {
             "cluster.toml",
             &with_modules(MINIMAL_SPEC).replace(
                 "[repository]",
-                "[hosts.node2]\naddress = \"127.0.0.2\"\nroles = [\"master\"]\n\n[repository]",
+                "[hosts.node2]\naddress = \"127.0.0.2\"\nroles = [\"master\"]\nid = 2\n\n[repository]",
             ),
         );
     // Templates are named by their origin: the module folder as the spec names it.
@@ -171,7 +171,7 @@ fn sizes_and_paths_of_the_spec_are_checked_where_the_spec_writes_them() {
         .compile()
         .code(2)
         .stderr_has("a size cannot be negative")
-        .stderr_has("cluster.toml:20:");
+        .stderr_has("cluster.toml:21:");
     sandbox.write(
         "cluster.toml",
         &format!("{MINIMAL_SPEC}\n[preflight]\nfilesystem_paths = [\"var/lib\"]\n"),
@@ -180,7 +180,7 @@ fn sizes_and_paths_of_the_spec_are_checked_where_the_spec_writes_them() {
         .compile()
         .code(2)
         .stderr_has("must hold absolute paths")
-        .stderr_has("cluster.toml:20:21");
+        .stderr_has("cluster.toml:21:21");
 }
 
 #[test]

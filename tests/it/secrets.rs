@@ -53,7 +53,7 @@ fn an_unreadable_secret_without_a_lockfile_is_an_error_naming_it() {
         .compile()
         .code(2)
         .stderr_has("cannot read secret `console.session_key`")
-        .stderr_has("cluster.toml:41:15")
+        .stderr_has("cluster.toml:43:15")
         .stderr_has("hint: create secrets/console-session-key");
     assert!(!sandbox.path().join("cluster.lock").exists());
 }

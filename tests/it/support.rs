@@ -254,6 +254,7 @@ domain = "test.example"
 address = "127.0.0.1"
 port = 22
 roles = ["master"]
+id = 1
 
 [repository]
 url = "http://127.0.0.1:8080/debian"

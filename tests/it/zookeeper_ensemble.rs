@@ -26,7 +26,8 @@ fn spec(sandbox: &Sandbox, network: &PrivateNetwork) -> String {
         let name = format!("master{}", index + 1);
         spec.push_str(&format!(
             "[hosts.{name}]\naddress = \"{address}\"\ntransport = \"local\"\n\
-             root = \"{root}\"\nroles = [\"master\"]\n\n",
+             root = \"{root}\"\nroles = [\"master\"]\nid = {id}\n\n",
+            id = index + 1,
             address = network_host.address,
             root = sandbox.path().join("hosts").join(&name).display(),
         ));

@@ -21,6 +21,9 @@ pub struct Module {
     pub description: String,
     /// Hosts with any of these roles get the module's nodes; `*` means every host.
     pub roles: Vec<Located<String>>,
+    /// Its templates number its hosts by `host.id` (ZooKeeper's myid, MySQL's server-id):
+    /// every host it runs on must have an `id`.
+    pub needs_host_id: bool,
     pub settings: Vec<SettingSchema>,
     pub images: Vec<NodeDeclaration>,
     pub nodes: Vec<NodeDeclaration>,
@@ -58,6 +61,7 @@ impl Module {
         let mut name = String::new();
         let mut description = String::new();
         let mut roles = Vec::new();
+        let mut needs_host_id = false;
         match top.optional_table("module") {
             Ok(Some((table, span))) => {
                 let mut reader = TableReader::new(&manifest, table, span, "[module]");
@@ -86,6 +90,12 @@ impl Module {
                     roles = located.value;
                 } else {
                     diagnostics.push(reader.missing("roles", "[\"master\"]"));
+                }
+                if let Some(located) = diagnostics
+                    .ok(reader.optional_bool("needs_host_id"))
+                    .flatten()
+                {
+                    needs_host_id = located.value;
                 }
                 diagnostics.extend(reader.unknown_keys());
             }
@@ -154,6 +164,7 @@ impl Module {
             name,
             description,
             roles,
+            needs_host_id,
             settings,
             images,
             nodes,

@@ -56,6 +56,10 @@ impl TemplateContext {
                     ),
                     ("role_index", TemplateValue::from(role_index)),
                 ]);
+                let mut object = object;
+                if let Some(id) = host.id {
+                    object.insert("id", TemplateValue::from(i64::from(id)));
+                }
                 (host.name.clone(), TemplateValue::from(object))
             })
             .collect();

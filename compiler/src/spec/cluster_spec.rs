@@ -17,6 +17,9 @@ pub struct HostSpec {
     pub roles: Vec<String>,
     pub transport: cairn_lockfiles::TransportKind,
     pub root: Option<String>,
+    /// A number from 1 to 255, unique in the cluster, that stays with the host: what
+    /// modules number their servers by (ZooKeeper's myid, MySQL's server-id).
+    pub id: Option<u8>,
     pub span: Range<usize>,
     pub roles_span: Range<usize>,
 }

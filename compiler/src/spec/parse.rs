@@ -155,6 +155,47 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
         }
     }
 
+    // Host ids: unique, and on every host of a module that numbers its hosts by them.
+    let mut id_owners: BTreeMap<u8, &str> = BTreeMap::new();
+    for host in hosts.values() {
+        let Some(id) = host.id else { continue };
+        if let Some(owner) = id_owners.insert(id, &host.name) {
+            diagnostics.push(
+                Diagnostic::new(format!(
+                    "hosts `{owner}` and `{}` both have `id = {id}`",
+                    host.name
+                ))
+                .at(&source, &host.span)
+                .hint("give every host its own id: modules number their servers by it"),
+            );
+        }
+    }
+    for module in library
+        .modules()
+        .iter()
+        .filter(|module| module.needs_host_id)
+    {
+        for host in hosts.values() {
+            if host.id.is_none() && module.applies_to(&host.roles) {
+                let free = (1..=255u8)
+                    .find(|id| !id_owners.contains_key(id))
+                    .unwrap_or(1);
+                diagnostics.push(
+                    Diagnostic::new(format!(
+                        "host `{}` has no `id`, which module `{}` numbers its hosts by",
+                        host.name, module.name
+                    ))
+                    .at(&source, &host.span)
+                    .note("an id stays with its host: adding or renaming a host renumbers no other (ZooKeeper's myid, MySQL's server-id)")
+                    .hint(format!(
+                        "add `id = {free}` to [hosts.{}]: a number from 1 to 255, unique in the cluster",
+                        host.name
+                    )),
+                );
+            }
+        }
+    }
+
     // Settings sections, every one a module declares.
     let mut schemas_by_section: BTreeMap<&str, Vec<&crate::module::setting::SettingSchema>> =
         BTreeMap::new();
@@ -449,6 +490,9 @@ fn read_host(
                 .hint("write the folder the host's files and state live under, such as \"/srv/sandbox/node1\"; a host with transport = \"local\" may also name one relative to the spec's folder"));
         }
     };
+    let id = reader
+        .optional_integer("id", 1, 255)?
+        .map(|located| located.value as u8);
     let roles_located = reader
         .string_array("roles")?
         .ok_or_else(|| reader.missing("roles", "[\"master\"]"))?;
@@ -478,6 +522,7 @@ fn read_host(
         roles,
         transport,
         root,
+        id,
         span: item.span(),
         roles_span: roles_located.span,
     })
