@@ -205,22 +205,28 @@ fn containers_wait_for_docker_where_host_base_runs_and_not_where_it_is_left_out(
 }
 
 #[test]
-fn an_optional_dependency_names_a_node_of_the_same_host_only() {
+fn an_optional_dependency_on_a_role_no_host_has_is_none_and_one_on_a_named_host_is_refused() {
     let sandbox = ha_sandbox();
     sandbox
         .write(
             "modules/extra/module.toml",
             "[module]\nname = \"extra\"\ndescription = \"x\"\nroles = [\"loadbalancer\"]\n\n\
              [[node]]\nkind = \"file\"\npath = \"/etc/extra\"\ncontent = \"x\"\n\
-             deps = [{ role = \"mysql\", node = \"file:/etc/hosts\", optional = true }]\n",
+             deps = [{ role = \"control\", node = \"health:repository-http\", optional = true }]\n",
         )
         .edit("cluster.toml", |text| {
             text.replace("[cluster]\n", "[cluster]\nmodules = [\"modules\"]\n")
         });
+    sandbox.compile().success();
+    assert!(sandbox.nodes()["lb1:file:/etc/extra"].1.is_empty());
+
+    sandbox.edit("modules/extra/module.toml", |text| {
+        text.replace("role = \"control\"", "host = \"db1\"")
+    });
     sandbox
         .compile()
         .code(2)
-        .stderr_has("`optional` is for dependencies on a node of the same host");
+        .stderr_has("`optional` is for dependencies on a node of the same host or of a role");
 }
 
 #[test]

@@ -41,7 +41,11 @@ pub fn resolve_dependencies<'m>(
     for (position, node) in nodes.iter().enumerate() {
         let mut dependencies = BTreeSet::new();
         for (dependency, at) in &node.dependencies {
-            let optional = matches!(dependency, RenderedDependency::Local { optional: true, .. });
+            let optional = matches!(
+                dependency,
+                RenderedDependency::Local { optional: true, .. }
+                    | RenderedDependency::Role { optional: true, .. }
+            );
             let (scopes, kind, key): (Vec<Scope>, NodeKind, &str) = match dependency {
                 RenderedDependency::Local {
                     kind: NodeKind::Image,
@@ -51,8 +55,13 @@ pub fn resolve_dependencies<'m>(
                 RenderedDependency::Local { kind, key, .. } => {
                     (vec![node.name.scope.clone()], *kind, key)
                 }
-                RenderedDependency::Role { role, kind, key } => {
+                RenderedDependency::Role {
+                    role, kind, key, ..
+                } => {
                     let members = spec.hosts_with_role(role);
+                    if members.is_empty() && optional {
+                        continue;
+                    }
                     if members.is_empty() {
                         diagnostics.push(
                             Diagnostic::new(format!(

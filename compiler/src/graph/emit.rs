@@ -26,6 +26,7 @@ pub enum RenderedDependency {
         role: String,
         kind: NodeKind,
         key: String,
+        optional: bool,
     },
     Host {
         host: String,
@@ -208,10 +209,16 @@ fn emit_one<'m>(
                 key: render_key(key)?,
                 optional: *optional,
             },
-            DependencyReference::Role { role, kind, key } => RenderedDependency::Role {
+            DependencyReference::Role {
+                role,
+                kind,
+                key,
+                optional,
+            } => RenderedDependency::Role {
                 role: role.clone(),
                 kind: *kind,
                 key: render_key(key)?,
+                optional: *optional,
             },
             DependencyReference::Host { host, kind, key } => RenderedDependency::Host {
                 host: render_key(host)?,

@@ -31,10 +31,13 @@ pub enum DependencyReference {
         optional: bool,
     },
     /// `{ role = "master", node = "kind:key" }`: that node on every host with the role.
+    /// With `optional = true`: on those hosts that have it, and nothing where no host has
+    /// the role (a control host's repository, where the cluster has one).
     Role {
         role: String,
         kind: NodeKind,
         key: String,
+        optional: bool,
     },
     /// `{ host = "{{ mysql.master }}", node = "kind:key" }`: that node on one host, named
     /// by a template.
@@ -198,19 +201,18 @@ fn read_dependency(
                     key,
                     optional: optional.is_some_and(|located| located.value),
                 },
-                (_, _) if optional.is_some() => {
+                (None, Some(_)) if optional.is_some() => {
                     return Err(Diagnostic::new(
-                        "`optional` is for dependencies on a node of the same host",
+                        "`optional` is for dependencies on a node of the same host or of a role",
                     )
                     .at(source, &item.span())
-                    .hint(
-                        "write { node = \"kind:key\", optional = true }, without `role` or `host`",
-                    ));
+                    .hint("a dependency on one named host is never optional: that host is in the spec"));
                 }
                 (Some(role), None) => DependencyReference::Role {
                     role: role.value,
                     kind,
                     key,
+                    optional: optional.is_some_and(|located| located.value),
                 },
                 (None, Some(host)) => DependencyReference::Host {
                     host: host.value,
