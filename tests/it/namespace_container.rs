@@ -167,7 +167,13 @@ impl NamespaceContainer {
             }
         }
         let log = folder.join("container.log");
-        let log_file = std::fs::File::create(&log).expect("a log file");
+        // Appended to, by every writer: a program that opens /dev/stdout anew (nginx's
+        // access log) gets a file position of its own, and would overwrite what stderr wrote.
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("a log file");
         let child = network_host
             .command("unshare")
             .args(["--mount", "--pid", "--fork", "--kill-child", "--mount-proc"])

@@ -296,3 +296,214 @@ fn adding_a_master_whose_name_sorts_first_renumbers_no_other_server() {
         assert!(zoo_cfg.contains(line), "{zoo_cfg}");
     }
 }
+
+/// A certificate and key as the spec gives them: compile reads neither as PEM, so a
+/// recognisable text stands in for each.
+const REGISTRY_CERTIFICATE: &str =
+    "-----BEGIN CERTIFICATE-----\nMIIBregistrycertificate\n-----END CERTIFICATE-----\n";
+const REGISTRY_KEY: &str =
+    "-----BEGIN PRIVATE KEY-----\nMIGHregistrykeythatstayssecret\n-----END PRIVATE KEY-----\n";
+
+/// The HA cluster with `control1`, a control host at the registry's address (which runs the
+/// registry), and `settings` as its [registry_server] section.
+fn with_control_host(sandbox: &Sandbox, settings: &str) {
+    sandbox.write("registry-key.pem", REGISTRY_KEY);
+    sandbox.edit("cluster.toml", |text| {
+        text.replacen(
+            "[hosts.lb1]",
+            "[hosts.control1]\naddress = \"10.0.0.1\"\nroles = [\"control\"]\n\n[hosts.lb1]",
+            1,
+        ) + &format!("\n[registry_server]\n{settings}")
+    });
+}
+
+const REGISTRY_TLS: &str = "tls_key = { file = \"registry-key.pem\" }\ntls_certificate = '''\n\
+     -----BEGIN CERTIFICATE-----\nMIIBregistrycertificate\n-----END CERTIFICATE-----\n'''\n";
+
+#[test]
+fn docker_trusts_the_registry_over_plain_http_unless_the_control_host_serves_it_with_tls() {
+    let insecure = |sandbox: &Sandbox| {
+        let daemon = content(sandbox, "lb1:file:/etc/docker/daemon.json");
+        daemon
+            .lines()
+            .find(|line| line.contains("insecure-registries"))
+            .unwrap_or_else(|| panic!("{daemon}"))
+            .trim()
+            .to_string()
+    };
+    let certificate_authority = "lb1:file:/etc/docker/certs.d/10.0.0.1:5000/ca.crt";
+
+    // No control host: the registry is someone else's, trusted over HTTP as before.
+    let sandbox = ha_sandbox();
+    assert_eq!(
+        insecure(&sandbox),
+        r#""insecure-registries": ["10.0.0.1:5000"],"#
+    );
+    assert!(!sandbox.nodes().contains_key(certificate_authority));
+
+    // The control host's registry without TLS serves plain HTTP.
+    with_control_host(&sandbox, "");
+    sandbox.compile().success();
+    assert_eq!(
+        insecure(&sandbox),
+        r#""insecure-registries": ["10.0.0.1:5000"],"#
+    );
+    assert!(!sandbox.nodes().contains_key(certificate_authority));
+
+    // With TLS: no host trusts it blindly; every host verifies its certificate.
+    let sandbox = ha_sandbox();
+    with_control_host(&sandbox, REGISTRY_TLS);
+    sandbox.compile().success();
+    assert_eq!(insecure(&sandbox), r#""insecure-registries": [],"#);
+    for host in ["lb1", "db2", "control1"] {
+        assert_eq!(
+            content(
+                &sandbox,
+                &format!("{host}:file:/etc/docker/certs.d/10.0.0.1:5000/ca.crt")
+            ),
+            REGISTRY_CERTIFICATE
+        );
+    }
+    assert!(
+        sandbox.nodes()["lb1:health:docker-ready"]
+            .1
+            .contains(&certificate_authority.to_string()),
+        "Docker is ready once it can verify the registry"
+    );
+}
+
+#[test]
+fn the_registrys_tls_key_reaches_the_control_host_as_a_file_and_never_the_lockfile() {
+    let sandbox = ha_sandbox();
+    with_control_host(&sandbox, REGISTRY_TLS);
+    sandbox.compile().success();
+    let lock = sandbox.read("cluster.lock");
+    assert!(!lock.contains("registrykeythatstayssecret"));
+    let key = cairn()
+        .current_dir(sandbox.path())
+        .args([
+            "show",
+            "cluster.lock",
+            "control1:file:/etc/cairn/registry/tls/key.pem",
+            "--json",
+        ])
+        .run()
+        .success()
+        .json();
+    assert_eq!(
+        key["content"],
+        "@@CAIRN_SECRET(registry_server.tls_key)@@\n"
+    );
+    assert_eq!(key["mode"], "0600");
+    let config = content(&sandbox, "control1:file:/etc/cairn/registry/config.yml");
+    assert!(
+        config.contains("  tls:\n    certificate: /etc/cairn/registry/tls/certificate.pem\n"),
+        "{config}"
+    );
+}
+
+#[test]
+fn the_other_hosts_docker_waits_for_the_control_hosts_registry_and_the_control_hosts_own_does_not()
+{
+    let sandbox = ha_sandbox();
+    with_control_host(&sandbox, "");
+    sandbox.compile().success();
+    let nodes = sandbox.nodes();
+    for host in ["lb1", "db1"] {
+        assert!(
+            nodes[&format!("{host}:health:docker-ready")]
+                .1
+                .contains(&"control1:health:registry-http".to_string()),
+            "{host}: {:?}",
+            nodes[&format!("{host}:health:docker-ready")].1
+        );
+    }
+    // The registry's container waits for the control host's docker-ready, which therefore
+    // cannot wait for the registry.
+    assert!(
+        nodes["control1:container:registry"]
+            .1
+            .contains(&"control1:health:docker-ready".to_string())
+    );
+    assert!(
+        !nodes["control1:health:docker-ready"]
+            .1
+            .iter()
+            .any(|dependency| dependency.contains("registry-http")),
+        "{:?}",
+        nodes["control1:health:docker-ready"].1
+    );
+}
+
+#[test]
+fn a_tls_certificate_without_its_key_is_refused_where_the_spec_gives_it() {
+    let sandbox = ha_sandbox();
+    with_control_host(
+        &sandbox,
+        &REGISTRY_TLS.replace("tls_key = { file = \"registry-key.pem\" }\n", ""),
+    );
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has(
+            "`tls_certificate` in [registry_server] requires `tls_key`, which [registry_server] does not give",
+        )
+        .stderr_has("cluster.toml:51:19")
+        .stderr_has("hint: add `tls_key` to [registry_server], or remove `tls_certificate`");
+}
+
+#[test]
+fn a_module_setting_may_be_optional_but_not_with_a_default_and_requires_only_its_own_keys() {
+    let sandbox = ha_sandbox();
+    sandbox
+        .write(
+            "modules/extra/module.toml",
+            "[module]\nname = \"extra\"\ndescription = \"x\"\nroles = [\"loadbalancer\"]\n\n\
+             [settings.extra.token]\ntype = \"secret\"\noptional = true\nrequires = [\"user\"]\n\
+             doc = \"x\"\n\n\
+             [settings.extra.user]\ntype = \"string\"\noptional = true\ndoc = \"x\"\n\n\
+             [[node]]\nkind = \"file\"\npath = \"/etc/extra\"\n\
+             content = \"{% if extra.token is defined %}{{ extra.user }} {{ extra.token }}{% else %}none{% endif %}\"\n",
+        )
+        .edit("cluster.toml", |text| {
+            text.replace("[cluster]\n", "[cluster]\nmodules = [\"modules\"]\n")
+        });
+    // Neither given: the module runs without them.
+    sandbox.compile().success();
+    assert_eq!(content(&sandbox, "lb1:file:/etc/extra"), "none");
+
+    sandbox
+        .write("token", "extra-token\n")
+        .edit("cluster.toml", |text| {
+            text + "\n[extra]\nuser = \"operator\"\ntoken = { file = \"token\" }\n"
+        });
+    sandbox.compile().success();
+    assert_eq!(
+        content(&sandbox, "lb1:file:/etc/extra"),
+        "operator @@CAIRN_SECRET(extra.token)@@"
+    );
+
+    sandbox.edit("modules/extra/module.toml", |text| {
+        text.replace("requires = [\"user\"]", "requires = [\"usr\"]")
+    });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has(
+            "`token` in [extra] requires `usr`, which the module does not declare in [extra]",
+        )
+        .stderr_has("did you mean `user`?");
+
+    sandbox.edit("modules/extra/module.toml", |text| {
+        text.replace("requires = [\"usr\"]", "requires = [\"user\"]")
+            .replace(
+                "type = \"string\"\noptional = true",
+                "type = \"string\"\ndefault = \"root\"\noptional = true",
+            )
+    });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("a setting with a default is optional already")
+        .stderr_has("hint: remove `optional`");
+}

@@ -56,6 +56,13 @@ transport = "local"
 root = "sandbox/db2"
 roles = ["mysql"]
 
+[hosts.control]
+id = 6
+address = "10.0.0.1"
+transport = "local"
+root = "sandbox/control"
+roles = ["control"]
+
 [preflight]
 min_free_disk = { "/" = "1GiB" }
 
@@ -90,7 +97,14 @@ const VRRP_PASSWORD: &str = "vrrp-pw8";
 const LOAD_BALANCERS: [(&str, &str); 2] = [("lb1", "MASTER"), ("lb2", "BACKUP")];
 
 /// The images the built-in modules define, all of them present in `SPEC`.
-const BUILT_IN_IMAGES: [&str; 4] = ["haproxy", "keepalived", "mysql", "zookeeper"];
+const BUILT_IN_IMAGES: [&str; 6] = [
+    "haproxy",
+    "keepalived",
+    "mysql",
+    "registry",
+    "repository",
+    "zookeeper",
+];
 
 /// The spec in a sandbox, with its secrets.
 fn platform_sandbox(vrrp_password: &str) -> Sandbox {

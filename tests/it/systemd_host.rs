@@ -287,17 +287,13 @@ impl TestRepository {
         for package in packages {
             build_package(directory.path(), &pool, package);
         }
-        let index = Command::new("sh")
-            .arg("-c")
-            .arg(
-                "dpkg-scanpackages --multiversion . /dev/null > Packages 2>/dev/null && \
-                 printf 'Origin: cairn-test\\nLabel: cairn-test\\nSHA256:\\n %s %s Packages\\n' \
-                 \"$(sha256sum < Packages | cut -d' ' -f1)\" \"$(wc -c < Packages)\" > Release",
-            )
-            .current_dir(&pool)
-            .status()
-            .expect("dpkg-scanpackages runs");
-        assert!(index.success(), "indexing the test repository failed");
+        index_repository(
+            &pool,
+            ".",
+            "Packages",
+            "Release",
+            "Origin: cairn-test\nLabel: cairn-test\n",
+        );
         let port = free_port(address);
         let server = Command::new("busybox")
             .args(["httpd", "-f", "-p", &format!("{address}:{port}"), "-h"])
@@ -326,7 +322,58 @@ impl TestRepository {
     }
 }
 
-fn build_package(work: &Path, pool: &Path, package: &TestPackage<'_>) {
+/// Indexes the packages of a repository folder, `root`, as apt reads them: the `.deb`s
+/// under `scanned` (relative to `root`, as each `Filename:` of the index then is) listed by
+/// `dpkg-scanpackages` in `packages_index`, and a `Release` at `release` (both relative to
+/// `root`) that starts with `release_fields` and gives the index's SHA256 and size, by its
+/// path from the Release's folder. A flat repository (`deb URL ./`) has both at its top;
+/// Debian's layout has `dists/<suite>/Release` and `dists/<suite>/<component>/binary-<arch>/Packages`
+/// over a `pool/`.
+pub fn index_repository(
+    root: &Path,
+    scanned: &str,
+    packages_index: &str,
+    release: &str,
+    release_fields: &str,
+) {
+    let packages_path = root.join(packages_index);
+    std::fs::create_dir_all(packages_path.parent().expect("a parent")).expect("the index's folder");
+    let scan = Command::new("dpkg-scanpackages")
+        .args(["--multiversion", scanned, "/dev/null"])
+        .current_dir(root)
+        .stderr(Stdio::null())
+        .output()
+        .expect("dpkg-scanpackages runs (Debian's dpkg-dev)");
+    assert!(scan.status.success(), "indexing the test repository failed");
+    std::fs::write(&packages_path, &scan.stdout).expect("the Packages index");
+    let hash = Command::new("sha256sum")
+        .arg(&packages_path)
+        .output()
+        .expect("sha256sum runs");
+    assert!(
+        hash.status.success(),
+        "sha256sum of the Packages index failed"
+    );
+    let hash = String::from_utf8_lossy(&hash.stdout);
+    let hash = hash.split_whitespace().next().expect("a hash");
+    let release_folder = Path::new(release).parent().expect("a parent");
+    let listed = Path::new(packages_index)
+        .strip_prefix(release_folder)
+        .expect("the index lies under the Release's folder");
+    std::fs::write(
+        root.join(release),
+        format!(
+            "{release_fields}SHA256:\n {hash} {size} {listed}\n",
+            size = scan.stdout.len(),
+            listed = listed.display()
+        ),
+    )
+    .expect("the Release file");
+}
+
+/// Builds `package` into `pool` (as `<name>_<version>_all.deb`), its tree staged under
+/// `work`; returns the package's path.
+pub fn build_package(work: &Path, pool: &Path, package: &TestPackage<'_>) -> PathBuf {
     let tree = work.join(format!("{}-{}", package.name, package.version));
     std::fs::create_dir_all(tree.join("DEBIAN")).expect("the package's DEBIAN folder");
     std::fs::write(
@@ -345,10 +392,11 @@ fn build_package(work: &Path, pool: &Path, package: &TestPackage<'_>) {
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(*mode))
             .expect("a file mode");
     }
+    let built = pool.join(format!("{}_{}_all.deb", package.name, package.version));
     let output = Command::new("dpkg-deb")
         .args(["--root-owner-group", "--build"])
         .arg(&tree)
-        .arg(pool.join(format!("{}_{}_all.deb", package.name, package.version)))
+        .arg(&built)
         .output()
         .expect("dpkg-deb runs");
     assert!(
@@ -356,4 +404,5 @@ fn build_package(work: &Path, pool: &Path, package: &TestPackage<'_>) {
         "dpkg-deb failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    built
 }

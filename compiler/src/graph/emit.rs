@@ -191,8 +191,18 @@ fn emit_one<'m>(
     .map_err(|error| field_diagnostic(module, declaration, &error))?;
     let name = NodeName::new(scope.clone(), declaration.kind, spec.key());
     let mut dependencies = Vec::with_capacity(declaration.deps.len());
-    for dependency in &declaration.deps {
+    for declared in &declaration.deps {
+        let dependency = &declared.reference;
         let at = SourceSpan::new(&module.manifest, dependency.span.clone());
+        if let Some(when) = &declared.when {
+            let condition_at = SourceSpan::new(&module.manifest, when.span.clone());
+            if !renderer
+                .evaluate(&when.value, context, &condition_at)?
+                .is_true()
+            {
+                continue;
+            }
+        }
         let render_key = |key: &'m str| -> Result<String, Diagnostic> {
             match renderer.render_string(key, context, &at)? {
                 Rendered::Text(text) => Ok(text),

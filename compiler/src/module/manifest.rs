@@ -134,6 +134,29 @@ impl Module {
                 }
             }
         }
+        for schema in &settings {
+            for required in &schema.requires {
+                let declared = settings
+                    .iter()
+                    .any(|other| other.section == schema.section && other.key == required.value);
+                if !declared {
+                    diagnostics.push(
+                        Diagnostic::new(format!(
+                            "`{}` in [{}] requires `{}`, which the module does not declare in [{}]",
+                            schema.key, schema.section, required.value, schema.section
+                        ))
+                        .at(&manifest, &required.span)
+                        .maybe_hint(crate::suggest::did_you_mean(
+                            &required.value,
+                            settings
+                                .iter()
+                                .filter(|other| other.section == schema.section)
+                                .map(|other| other.key.as_str()),
+                        )),
+                    );
+                }
+            }
+        }
 
         let mut images = Vec::new();
         let mut nodes = Vec::new();

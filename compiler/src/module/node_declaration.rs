@@ -48,6 +48,15 @@ pub enum DependencyReference {
     },
 }
 
+/// A dependency and the condition under which the node has it: `when`, an expression of
+/// the node's own context (`"'control' not in host.roles"`): a role's node that this host
+/// would wait for, save on the hosts of that role themselves.
+#[derive(Debug, Clone)]
+pub struct DeclaredDependency {
+    pub reference: Located<DependencyReference>,
+    pub when: Option<Located<String>>,
+}
+
 /// One `[[node]]` (or `[[image]]`) of a module manifest, before rendering.
 #[derive(Debug, Clone)]
 pub struct NodeDeclaration {
@@ -58,7 +67,7 @@ pub struct NodeDeclaration {
     pub when: Option<Located<String>>,
     /// An expression giving a list; the node is emitted once per element, as `item`.
     pub for_each: Option<Located<String>>,
-    pub deps: Vec<Located<DependencyReference>>,
+    pub deps: Vec<DeclaredDependency>,
     /// Every other field, in the order declared.
     pub fields: Vec<(Located<String>, Located<DeclaredValue>)>,
 }
@@ -152,10 +161,8 @@ fn read_value(source: &SourceFile, item: &Item<'_>) -> Result<Located<DeclaredVa
     Ok(Located::new(value, item.span()))
 }
 
-fn read_dependency(
-    source: &SourceFile,
-    item: &Item<'_>,
-) -> Result<Located<DependencyReference>, Diagnostic> {
+fn read_dependency(source: &SourceFile, item: &Item<'_>) -> Result<DeclaredDependency, Diagnostic> {
+    let mut when = None;
     let parse_target =
         |text: &str, span: &Range<usize>| -> Result<(NodeKind, String), Diagnostic> {
             let Some((kind_text, key)) = text.split_once(':') else {
@@ -188,6 +195,7 @@ fn read_dependency(
             let mut reader =
                 TableReader::new(source, table, item.span(), "a dependency".to_string());
             let role = reader.optional_string("role")?;
+            when = reader.optional_string("when")?;
             let host = reader.optional_string("host")?;
             let node = reader.string("node", "\"container:zookeeper\"")?;
             let optional = reader.optional_bool("optional")?;
@@ -236,5 +244,8 @@ fn read_dependency(
             .at(source, &item.span()));
         }
     };
-    Ok(Located::new(reference, item.span()))
+    Ok(DeclaredDependency {
+        reference: Located::new(reference, item.span()),
+        when,
+    })
 }

@@ -91,6 +91,15 @@ pub fn markdown(library: &ModuleLibrary) -> String {
             if let Some(role) = &schema.role {
                 let _ = write!(meaning, " The host must have role `{role}`.");
             }
+            if !schema.requires.is_empty() {
+                let _ = write!(
+                    meaning,
+                    " Requires {}.",
+                    crate::suggest::backticked(
+                        schema.requires.iter().map(|key| key.value.as_str())
+                    )
+                );
+            }
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {} |",

@@ -120,15 +120,23 @@ pub struct SettingSchema {
     pub role: Option<String>,
     /// For `string` and `secret`: the most characters the value may have.
     pub max_length: Option<usize>,
+    /// Without a default, the key may still be left out (`optional = true`): templates
+    /// then find it undefined (`section.key is defined` tells). How an optional secret, which
+    /// can have no default, is declared.
+    pub optional: bool,
+    /// Keys of the same section that must be given whenever this one is (a TLS key and its
+    /// certificate).
+    pub requires: Vec<Located<String>>,
     pub doc: String,
     /// Where the module declares it.
     pub span: Range<usize>,
 }
 
 impl SettingSchema {
-    /// Without a default, the key must be given wherever the module runs.
+    /// Without a default, the key must be given wherever the module runs, unless it is
+    /// declared optional.
     pub fn is_required(&self) -> bool {
-        self.default.is_none()
+        self.default.is_none() && !self.optional
     }
 }
 
@@ -427,6 +435,11 @@ pub fn read_schema(
     let max_length = reader
         .optional_integer("max_length", 1, i64::from(u32::MAX))?
         .map(|located| located.value as usize);
+    let optional = reader.optional_bool("optional")?;
+    let requires = reader
+        .string_array("requires")?
+        .map(|located| located.value)
+        .unwrap_or_default();
     let source = reader.source;
     let mut schema = SettingSchema {
         section: section.to_string(),
@@ -436,10 +449,20 @@ pub fn read_schema(
         choices,
         role,
         max_length,
+        optional: optional.as_ref().is_some_and(|located| located.value),
+        requires,
         doc,
         span: key.span.clone(),
     };
     if let Some(default) = reader.get("default") {
+        if let Some(optional) = optional {
+            return Err(reader
+                .error(
+                    &optional.span,
+                    "a setting with a default is optional already",
+                )
+                .hint("remove `optional`: `optional = true` is for a setting without a default"));
+        }
         let (value, _) = check_value(&schema, default, source)?;
         schema.default = Some(value);
     }

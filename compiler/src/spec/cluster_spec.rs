@@ -24,7 +24,8 @@ pub struct HostSpec {
     pub roles_span: Range<usize>,
 }
 
-/// A settings section with every key of its schema: the spec's value or the default.
+/// A settings section with every key of its schema: the spec's value or the default (an
+/// optional key without a default is absent when the spec leaves it out).
 #[derive(Debug, Clone, Default)]
 pub struct SectionValues {
     /// The span of the section in the spec, when the spec has it.

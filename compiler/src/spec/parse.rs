@@ -253,10 +253,13 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
             None => (&empty, 0..0),
         };
         let mut reader = TableReader::new(&source, table, span.clone(), format!("[{section}]"));
+        // Where the spec gives each key, for the keys that require others.
+        let mut given = BTreeMap::new();
         for schema in schemas {
             match reader.get(&schema.key) {
                 Some(item) => match check_value(schema, item, &source) {
                     Ok((value, reference)) => {
+                        given.insert(schema.key.as_str(), item.span());
                         if let Some(reference) = reference {
                             secrets.insert(
                                 format!("{section}.{}", schema.key),
@@ -279,6 +282,8 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
                     Some(default) => {
                         values.values.insert(schema.key.clone(), default.clone());
                     }
+                    // Left out of the context: templates test `is defined`.
+                    None if schema.optional => {}
                     // Required only where the module runs: its settings mean nothing
                     // elsewhere.
                     None => {
@@ -318,6 +323,27 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
                         diagnostics.push(diagnostic);
                     }
                 },
+            }
+        }
+        for schema in schemas {
+            let Some(span) = given.get(schema.key.as_str()) else {
+                continue;
+            };
+            for required in &schema.requires {
+                if values.values.contains_key(&required.value) {
+                    continue;
+                }
+                diagnostics.push(
+                    Diagnostic::new(format!(
+                        "`{}` in [{section}] requires `{}`, which [{section}] does not give",
+                        schema.key, required.value
+                    ))
+                    .at(&source, span)
+                    .hint(format!(
+                        "add `{}` to [{section}], or remove `{}`",
+                        required.value, schema.key
+                    )),
+                );
             }
         }
         diagnostics.extend(reader.unknown_keys());
