@@ -28,7 +28,7 @@ fn main() {
         .unwrap_or_else(|| vec![1_000, 10_000]);
     let binary = env!("CARGO_BIN_EXE_cairn");
     let workspace = tempfile::tempdir().expect("a temporary folder");
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
 
     println!("cairn compile benchmark ({runs} runs per size; best and median)");
     println!(

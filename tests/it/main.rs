@@ -9,6 +9,7 @@ mod apply_systemd;
 mod commands;
 mod compile_errors;
 mod determinism;
+mod example_dcos_ha;
 mod keeper;
 mod lockfile_integrity;
 mod merkle_ids;

@@ -9,7 +9,7 @@ fn changing_one_template_changes_exactly_that_node_and_its_dependants() {
     sandbox.compile().success();
     let before = sandbox.nodes();
 
-    sandbox.edit("modules/console/console.conf.j2", |text| {
+    sandbox.edit("../modules/console/console.conf.j2", |text| {
         format!("{text}refresh_seconds = 30\n")
     });
     sandbox.compile().success();
@@ -34,7 +34,7 @@ fn changing_an_image_file_changes_the_image_and_its_containers_not_the_configs()
     sandbox.compile().success();
     let before = sandbox.nodes();
 
-    sandbox.edit("modules/console/entrypoint.sh.j2", |text| {
+    sandbox.edit("../modules/console/entrypoint.sh.j2", |text| {
         text.replace("exec python3", "exec python3 -u")
     });
     sandbox.compile().success();

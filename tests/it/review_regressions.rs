@@ -150,7 +150,7 @@ fn a_container_depends_on_its_image_and_an_unknown_image_is_refused() {
             .contains(&"cluster:image:console".to_string())
     );
 
-    sandbox.edit("modules/console/module.toml", |text| {
+    sandbox.edit("../modules/console/module.toml", |text| {
         text.replace("image = \"console\"", "image = \"consol\"")
     });
     sandbox
@@ -215,11 +215,9 @@ fn an_absolute_secret_path_is_recorded_as_written_wherever_the_spec_is() {
     let mut locks = Vec::new();
     for depth in ["a", "a/b/c"] {
         let sandbox = Sandbox::new();
-        let folder = sandbox.path().join(depth);
-        crate::support::copy_tree(
-            &crate::support::repository().join("examples/quickstart"),
-            &folder,
-        );
+        let examples = sandbox.path().join(depth);
+        crate::support::copy_tree(&crate::support::repository().join("examples"), &examples);
+        let folder = examples.join("quickstart");
         let spec = folder.join("cluster.toml");
         let text = std::fs::read_to_string(&spec).unwrap().replace(
             "auth_pass = { file = \"secrets/keepalived-auth-pass\" }",
@@ -240,7 +238,7 @@ fn an_absolute_secret_path_is_recorded_as_written_wherever_the_spec_is() {
 #[test]
 fn a_secret_in_an_image_or_a_command_is_refused() {
     let sandbox = Sandbox::with_example("quickstart");
-    sandbox.edit("modules/console/entrypoint.sh.j2", |text| {
+    sandbox.edit("../modules/console/entrypoint.sh.j2", |text| {
         format!("{text}# {{{{ console.session_key }}}}\n")
     });
     sandbox
@@ -249,7 +247,7 @@ fn a_secret_in_an_image_or_a_command_is_refused() {
         .stderr_has("secret `console.session_key` is in an image");
 
     let sandbox = Sandbox::with_example("quickstart");
-    sandbox.edit("modules/console/module.toml", |text| {
+    sandbox.edit("../modules/console/module.toml", |text| {
         format!("{text}\n[[node]]\nkind = \"command\"\nname = \"leak\"\nrun = \"echo {{{{ console.session_key }}}}\"\n")
     });
     sandbox

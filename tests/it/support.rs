@@ -107,24 +107,28 @@ impl Outcome {
 /// A temporary folder to compile in.
 pub struct Sandbox {
     directory: tempfile::TempDir,
+    /// The folder the sandbox works in: the temporary folder, or an example's within it.
+    folder: PathBuf,
 }
 
 impl Sandbox {
     pub fn new() -> Self {
-        Self {
-            directory: tempfile::tempdir().expect("a temporary folder"),
-        }
+        let directory = tempfile::tempdir().expect("a temporary folder");
+        let folder = directory.path().to_path_buf();
+        Self { directory, folder }
     }
 
-    /// A sandbox holding a copy of `examples/<name>`.
+    /// A sandbox working in a copy of `examples/<name>`, beside a copy of every other
+    /// example's folder (the examples share `examples/modules`).
     pub fn with_example(name: &str) -> Self {
-        let sandbox = Self::new();
-        copy_tree(&repository().join("examples").join(name), sandbox.path());
-        sandbox
+        let directory = tempfile::tempdir().expect("a temporary folder");
+        copy_tree(&repository().join("examples"), directory.path());
+        let folder = directory.path().join(name);
+        Self { directory, folder }
     }
 
     pub fn path(&self) -> &Path {
-        self.directory.path()
+        &self.folder
     }
 
     pub fn write(&self, relative: &str, text: &str) -> &Self {
