@@ -106,7 +106,8 @@ impl Outcome {
 
 /// A temporary folder to compile in.
 pub struct Sandbox {
-    directory: tempfile::TempDir,
+    /// Removed with the sandbox.
+    _directory: tempfile::TempDir,
     /// The folder the sandbox works in: the temporary folder, or an example's within it.
     folder: PathBuf,
 }
@@ -115,7 +116,10 @@ impl Sandbox {
     pub fn new() -> Self {
         let directory = tempfile::tempdir().expect("a temporary folder");
         let folder = directory.path().to_path_buf();
-        Self { directory, folder }
+        Self {
+            _directory: directory,
+            folder,
+        }
     }
 
     /// A sandbox working in a copy of `examples/<name>`, beside a copy of every other
@@ -124,7 +128,10 @@ impl Sandbox {
         let directory = tempfile::tempdir().expect("a temporary folder");
         copy_tree(&repository().join("examples"), directory.path());
         let folder = directory.path().join(name);
-        Self { directory, folder }
+        Self {
+            _directory: directory,
+            folder,
+        }
     }
 
     pub fn path(&self) -> &Path {
