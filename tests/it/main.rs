@@ -10,6 +10,7 @@ mod commands;
 mod compile_errors;
 mod determinism;
 mod example_dcos_ha;
+mod firewall;
 mod keeper;
 mod lockfile_integrity;
 mod merkle_ids;

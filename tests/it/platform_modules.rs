@@ -507,3 +507,118 @@ fn a_module_setting_may_be_optional_but_not_with_a_default_and_requires_only_its
         .stderr_has("a setting with a default is optional already")
         .stderr_has("hint: remove `optional`");
 }
+
+/// The `run` (or another input) of a node, as the lockfile renders it.
+fn input(sandbox: &Sandbox, node: &str, key: &str) -> String {
+    let outcome = cairn()
+        .current_dir(sandbox.path())
+        .args(["show", "cluster.lock", node, "--json"])
+        .run()
+        .success();
+    outcome.json()["inputs"][key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{node} has no {key}"))
+        .to_string()
+}
+
+#[test]
+fn selinux_is_made_permissive_by_default_and_a_sandbox_never_changes_the_machines_mode() {
+    let sandbox = ha_sandbox();
+    let run = input(&sandbox, "lb1:command:selinux-mode", "run");
+    assert_eq!(run.matches("setenforce").count(), 1, "{run}");
+    assert!(
+        run.contains(
+            "if [ -z \"$CAIRN_ROOT\" ] && [ -e /sys/fs/selinux/enforce ]; then\n    setenforce 0 "
+        ),
+        "only a host of its own, with SELinux, has its running mode set:\n{run}"
+    );
+    assert!(
+        run.contains("config=\"$CAIRN_ROOT/etc/selinux/config\"")
+            && run.contains("s/^SELINUX=.*/SELINUX=permissive/"),
+        "{run}"
+    );
+    let unless = input(&sandbox, "lb1:command:selinux-mode", "unless");
+    assert!(unless.contains("grep -qx 'SELINUX=permissive'"), "{unless}");
+    let nodes = sandbox.nodes();
+    assert!(
+        nodes["lb1:health:selinux-mode"]
+            .1
+            .contains(&"lb1:command:selinux-mode".to_string())
+    );
+
+    sandbox.edit("cluster.toml", |text| {
+        text + "\n[selinux]\nmode = \"enforcing\"\n"
+    });
+    sandbox.compile().success();
+    let run = input(&sandbox, "lb1:command:selinux-mode", "run");
+    assert!(
+        run.contains("setenforce 1 ") && run.contains("SELINUX=enforcing"),
+        "{run}"
+    );
+
+    sandbox.edit("cluster.toml", |text| {
+        text.replace("mode = \"enforcing\"", "mode = \"unmanaged\"")
+    });
+    sandbox.compile().success();
+    let nodes = sandbox.nodes();
+    assert!(
+        !nodes.keys().any(|name| name.contains("selinux")),
+        "unmanaged: no SELinux node"
+    );
+
+    sandbox.edit("cluster.toml", |text| {
+        text.replace("mode = \"unmanaged\"", "mode = \"permisive\"")
+    });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("`mode` in [selinux] must be one of")
+        .stderr_has("did you mean `permissive`?");
+}
+
+#[test]
+fn the_host_is_initialised_once_docker_time_its_name_its_sources_firewall_and_selinux_are() {
+    let sandbox = ha_sandbox();
+    let deps_of = |sandbox: &Sandbox| sandbox.nodes()["db1:health:host-initialised"].1.clone();
+    let deps = deps_of(&sandbox);
+    for dependency in [
+        "health:docker-ready",
+        "service:chrony.service",
+        "command:set-hostname",
+        "file:/etc/hosts",
+        "package:tools",
+        "command:only-cluster-sources",
+        "health:selinux-mode",
+    ] {
+        assert!(
+            deps.contains(&format!("db1:{dependency}")),
+            "{dependency}: {deps:?}"
+        );
+    }
+    assert!(
+        !deps
+            .iter()
+            .any(|dependency| dependency.contains("nftables")),
+        "no firewall by default: {deps:?}"
+    );
+    let probe = input(&sandbox, "db1:health:host-initialised", "run");
+    assert!(!probe.contains("nft "), "{probe}");
+
+    sandbox.edit("cluster.toml", |text| {
+        text + "\n[firewall]\nenabled = true\n"
+    });
+    sandbox.compile().success();
+    assert!(deps_of(&sandbox).contains(&"db1:service:nftables.service".to_string()));
+    let probe = input(&sandbox, "db1:health:host-initialised", "run");
+    assert!(probe.contains("nft list table inet cairn"), "{probe}");
+
+    // The package sources are the cluster's before any package is installed.
+    for package in ["tools", "chrony", "docker", "nftables"] {
+        assert!(
+            sandbox.nodes()[&format!("db1:package:{package}")]
+                .1
+                .contains(&"db1:command:only-cluster-sources".to_string()),
+            "{package}"
+        );
+    }
+}

@@ -5,6 +5,10 @@
 //! control, a deliberately broken copy the same program must reject, so none passes
 //! because the program accepts anything; each image build proves itself by what its RUN
 //! line left in the image (the stand-in apt-get's record of the packages it was given).
+//! host-base's own scripts (SELinux's mode, the package sources, the check that a host is
+//! initialised) run with sh as cairn runs them, on sandbox folders and on this machine,
+//! which has no SELinux: stand-ins on their PATH answer for a host's setenforce, Docker and
+//! chronyd, and a kernel with SELinux is a folder bind-mounted over `/sys/fs`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -569,4 +573,396 @@ fn the_docker_engine_builds_every_image_dockerfile_and_its_run_line_installs_exa
             .collect()
     });
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// One host with host-initialisation, as a sandbox, and `extra` appended: the spec of the
+/// scripts host-base runs on a host (commands, their guards, probes).
+fn host_base_sandbox(extra: &str) -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "cluster.toml",
+        &format!(
+            "[cluster]\nname = \"initialised\"\ndomain = \"initialised.example\"\n\n\
+             [hosts.node1]\naddress = \"10.0.0.11\"\ntransport = \"local\"\n\
+             root = \"sandbox/node1\"\nroles = []\n\n\
+             [repository]\nurl = \"http://10.0.0.1:8080/debian\"\n\n\
+             [registry]\naddress = \"10.0.0.1:5000\"\n\n\
+             [ntp]\nservers = [\"10.0.0.1\"]\n{extra}"
+        ),
+    );
+    sandbox.compile().success();
+    sandbox
+}
+
+/// An input of one node of the sandbox's lockfile (a command's `run` or `unless`, a probe's
+/// `run`).
+fn script_of(nodes: &serde_json::Value, node: &str, key: &str) -> String {
+    nodes
+        .as_array()
+        .expect("an array of nodes")
+        .iter()
+        .find(|found| found["name"] == node)
+        .unwrap_or_else(|| panic!("{node} is not in the lockfile"))["inputs"][key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{node} has no {key}"))
+        .to_string()
+}
+
+/// Programs standing in for those of a host, first on the PATH of the scripts run here:
+/// each records that it ran (`calls`), then runs its given shell text. With `selinux`,
+/// the scripts also see a kernel with SELinux: a folder of the stand-ins' own, holding
+/// `selinux/enforce`, bind-mounted over `/sys/fs` in a mount namespace of each run's own.
+struct StandIns {
+    folder: tempfile::TempDir,
+    selinux: bool,
+}
+
+impl StandIns {
+    fn new(programs: &[(&str, &str)]) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        for (program, body) in programs {
+            let path = folder.path().join(program);
+            std::fs::write(
+                &path,
+                format!(
+                    "#!/bin/sh\necho \"{program} $*\" >> '{}'\n{body}\n",
+                    folder.path().join("calls").display()
+                ),
+            )
+            .expect("a stand-in");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .expect("an executable stand-in");
+        }
+        Self {
+            folder,
+            selinux: false,
+        }
+    }
+
+    /// The scripts see SELinux in the kernel, enforcing (`1`) or permissive (`0`); the
+    /// stand-in `setenforce` changes it as the real one does.
+    fn with_selinux(programs: &[(&str, &str)], enforce: &str) -> Self {
+        let mut stand_ins = Self::new(programs);
+        let selinux = stand_ins.folder.path().join("sysfs/selinux");
+        std::fs::create_dir_all(&selinux).expect("a stand-in selinuxfs");
+        std::fs::write(selinux.join("enforce"), enforce).expect("a stand-in selinuxfs");
+        stand_ins.selinux = true;
+        stand_ins
+    }
+
+    /// The stand-in kernel's `enforce`.
+    fn enforce(&self) -> String {
+        std::fs::read_to_string(self.folder.path().join("sysfs/selinux/enforce"))
+            .expect("a stand-in selinuxfs")
+    }
+
+    /// What the stand-ins were called with, one call a line.
+    fn calls(&self) -> String {
+        std::fs::read_to_string(self.folder.path().join("calls")).unwrap_or_default()
+    }
+
+    /// Runs `script` with sh, as cairn runs a command or a probe on a host whose root is
+    /// `root` (empty: a host of its own), the stand-ins first on its PATH.
+    fn run(&self, script: &str, root: &str) -> Verdict {
+        let path = format!(
+            "{}:{}",
+            self.folder.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut command = if self.selinux {
+            let mut command = Command::new("unshare");
+            command.args([
+                "--mount",
+                "sh",
+                "-c",
+                "mount --bind \"$1\" /sys/fs && exec sh -c \"$2\"",
+                "sh",
+                &self.folder.path().join("sysfs").display().to_string(),
+                script,
+            ]);
+            command
+        } else {
+            let mut command = Command::new("sh");
+            command.args(["-c", script]);
+            command
+        };
+        let output = command
+            .env("CAIRN_ROOT", root)
+            .env("CAIRN_CONTAINER_PREFIX", "")
+            .env("PATH", path)
+            .output()
+            .expect("sh runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        Verdict {
+            invocation: format!("sh -c <script> with CAIRN_ROOT={root:?}:\n{script}"),
+            accepted: output.status.success(),
+            output: format!(
+                "exit {:?}\n{stdout}{}",
+                output.status.code(),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+            stdout,
+        }
+    }
+}
+
+/// The stand-in `setenforce`: writes its argument where the kernel takes it.
+const SETENFORCE: (&str, &str) = ("setenforce", "echo \"$1\" > /sys/fs/selinux/enforce");
+
+/// This machine has no SELinux (Debian's kernel does not enable it): the premise of the
+/// tests that run host-base's SELinux scripts on a host of its own.
+fn assert_no_selinux_here() {
+    for path in ["/sys/fs/selinux/enforce", "/etc/selinux/config"] {
+        assert!(
+            !Path::new(path).exists(),
+            "{path} exists: this test needs a machine without SELinux"
+        );
+    }
+}
+
+/// The SELinux command's guard, the command and its probe, for `mode`.
+fn selinux_scripts(mode: &str) -> (String, String, String) {
+    let sandbox = host_base_sandbox(&format!("\n[selinux]\nmode = \"{mode}\"\n"));
+    let nodes = sandbox.show_json();
+    (
+        script_of(&nodes, "node1:command:selinux-mode", "unless"),
+        script_of(&nodes, "node1:command:selinux-mode", "run"),
+        script_of(&nodes, "node1:health:selinux-mode", "run"),
+    )
+}
+
+#[test]
+fn on_a_host_without_selinux_the_selinux_command_and_probe_succeed_and_change_nothing() {
+    assert_no_selinux_here();
+    let (guard, command, probe) = selinux_scripts("permissive");
+    let stand_ins = StandIns::new(&[SETENFORCE]);
+
+    let guarded = stand_ins.run(&guard, "");
+    assert!(
+        guarded.accepted,
+        "the guard holds: nothing to do\n{}",
+        guarded.output
+    );
+    let ran = stand_ins.run(&command, "");
+    assert!(ran.accepted, "{}\n{}", ran.invocation, ran.output);
+    let reported = stand_ins.run(&probe, "");
+    assert!(
+        reported.accepted,
+        "{}\n{}",
+        reported.invocation, reported.output
+    );
+    assert_eq!(reported.stdout, "SELinux: this host has none\n");
+    assert_eq!(stand_ins.calls(), "", "setenforce never runs here");
+    assert_no_selinux_here();
+
+    // Enforcing cannot be had on such a host, and the probe says so.
+    let (_, _, probe) = selinux_scripts("enforcing");
+    let reported = stand_ins.run(&probe, "");
+    assert!(!reported.accepted, "{}", reported.output);
+    assert!(
+        reported
+            .output
+            .contains("this host has none, so it cannot be enforcing"),
+        "{}",
+        reported.output
+    );
+}
+
+#[test]
+fn on_a_host_with_selinux_enforcing_the_command_makes_it_permissive_at_once() {
+    assert_no_selinux_here();
+    let (guard, command, probe) = selinux_scripts("permissive");
+    let stand_ins = StandIns::with_selinux(&[SETENFORCE], "1");
+    let reported = stand_ins.run(&probe, "");
+    assert!(
+        !reported.accepted
+            && reported
+                .output
+                .contains("the host runs enforcing, not permissive"),
+        "{}",
+        reported.output
+    );
+    assert!(
+        !stand_ins.run(&guard, "").accepted,
+        "the guard sees work to do"
+    );
+    let ran = stand_ins.run(&command, "");
+    assert!(ran.accepted, "{}", ran.output);
+    assert_eq!(stand_ins.calls(), "setenforce 0\n");
+    assert_eq!(stand_ins.enforce().trim(), "0");
+    assert!(stand_ins.run(&guard, "").accepted, "then the guard holds");
+    let reported = stand_ins.run(&probe, "");
+    assert!(reported.accepted, "{}", reported.output);
+    assert_eq!(
+        reported.stdout,
+        "SELinux: the host runs permissive and boots none\n"
+    );
+
+    // Wanted enforcing, a permissive host is not what the spec says.
+    let (_, _, probe) = selinux_scripts("enforcing");
+    let reported = stand_ins.run(&probe, "");
+    assert!(
+        !reported.accepted
+            && reported
+                .output
+                .contains("the host runs permissive, not enforcing"),
+        "{}",
+        reported.output
+    );
+}
+
+#[test]
+fn on_a_sandbox_the_selinux_command_edits_the_sandboxs_config_alone_and_the_probe_follows() {
+    let (guard, command, probe) = selinux_scripts("permissive");
+    // The machine runs SELinux enforcing; the sandbox must leave it so.
+    let stand_ins = StandIns::with_selinux(&[SETENFORCE], "1");
+    let root = tempfile::tempdir().expect("a sandbox root");
+    let root_text = root.path().display().to_string();
+    let config = root.path().join("etc/selinux/config");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+
+    std::fs::write(
+        &config,
+        "# the host's\nSELINUX=enforcing\nSELINUXTYPE=targeted\n",
+    )
+    .unwrap();
+    let reported = stand_ins.run(&probe, &root_text);
+    assert!(
+        !reported.accepted
+            && reported
+                .output
+                .contains("boots the host enforcing, not permissive"),
+        "{}",
+        reported.output
+    );
+    assert!(
+        !stand_ins.run(&guard, &root_text).accepted,
+        "the guard sees work to do"
+    );
+    let ran = stand_ins.run(&command, &root_text);
+    assert!(ran.accepted, "{}", ran.output);
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "# the host's\nSELINUX=permissive\nSELINUXTYPE=targeted\n"
+    );
+    assert!(
+        stand_ins.run(&guard, &root_text).accepted,
+        "then the guard holds"
+    );
+    let reported = stand_ins.run(&probe, &root_text);
+    assert!(reported.accepted, "{}", reported.output);
+    assert!(
+        !root.path().join(".autorelabel").exists(),
+        "no relabel from enforcing"
+    );
+
+    // From disabled, the host relabels its files when it boots with SELinux again.
+    std::fs::write(&config, "SELINUX=disabled\n").unwrap();
+    let ran = stand_ins.run(&command, &root_text);
+    assert!(ran.accepted, "{}", ran.output);
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "SELINUX=permissive\n"
+    );
+    assert!(root.path().join(".autorelabel").exists());
+    assert_eq!(
+        stand_ins.calls(),
+        "",
+        "a sandbox never sets the machine's mode"
+    );
+    assert_eq!(stand_ins.enforce(), "1");
+}
+
+#[test]
+fn the_other_package_sources_are_disabled_and_cairns_alone_stays() {
+    let sandbox = host_base_sandbox("");
+    let nodes = sandbox.show_json();
+    let guard = script_of(&nodes, "node1:command:only-cluster-sources", "unless");
+    let command = script_of(&nodes, "node1:command:only-cluster-sources", "run");
+    let stand_ins = StandIns::new(&[]);
+    let root = tempfile::tempdir().expect("a sandbox root");
+    let root_text = root.path().display().to_string();
+    let sources = root.path().join("etc/apt/sources.list.d");
+    std::fs::create_dir_all(&sources).unwrap();
+    for name in [
+        "cairn.sources",
+        "debian.sources",
+        "docker.list",
+        "old.list.save",
+    ] {
+        std::fs::write(sources.join(name), "Types: deb\n").unwrap();
+    }
+
+    assert!(
+        !stand_ins.run(&guard, &root_text).accepted,
+        "the guard sees other sources"
+    );
+    let ran = stand_ins.run(&command, &root_text);
+    assert!(ran.accepted, "{}", ran.output);
+    let mut left: Vec<String> = std::fs::read_dir(&sources)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "cairn.sources",
+            "debian.sources.disabled",
+            "docker.list.disabled",
+            "old.list.save"
+        ]
+    );
+    assert!(
+        stand_ins.run(&guard, &root_text).accepted,
+        "then the guard holds"
+    );
+}
+
+/// The probe's own logic: Docker and chronyd of this machine are not a host's, so
+/// stand-ins answer for them, failing, then succeeding.
+#[test]
+fn the_host_initialised_probe_reports_every_failed_condition_at_once() {
+    let sandbox = host_base_sandbox("");
+    let probe = script_of(&sandbox.show_json(), "node1:health:host-initialised", "run");
+    let root = tempfile::tempdir().expect("a sandbox root");
+    let root_text = root.path().display().to_string();
+    let file = |relative: &str, content: &str| {
+        let path = root.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    };
+    file("etc/hostname", "debian\n");
+    file(
+        "etc/apt/sources.list",
+        "deb http://deb.debian.org/debian bookworm main\n",
+    );
+    file("etc/apt/sources.list.d/cairn.sources", "Types: deb\n");
+    file("etc/apt/sources.list.d/debian.sources", "Types: deb\n");
+
+    let failing = StandIns::new(&[("docker", "exit 1"), ("chronyc", "exit 1")]);
+    let reported = failing.run(&probe, &root_text);
+    assert!(!reported.accepted, "{}", reported.output);
+    for condition in [
+        "Docker does not answer".to_string(),
+        "chronyd does not answer".to_string(),
+        format!("{root_text}/etc/hostname does not say node1"),
+        format!("{root_text}/etc/apt/sources.list.d/debian.sources is a package source"),
+        format!("{root_text}/etc/apt/sources.list names a package source"),
+    ] {
+        assert!(
+            reported.output.contains(&condition),
+            "{condition}:\n{}",
+            reported.output
+        );
+    }
+
+    file("etc/hostname", "node1\n");
+    file("etc/apt/sources.list", "# Managed by cairn\n");
+    std::fs::remove_file(root.path().join("etc/apt/sources.list.d/debian.sources")).unwrap();
+    let answering = StandIns::new(&[("docker", "exit 0"), ("chronyc", "exit 0")]);
+    let reported = answering.run(&probe, &root_text);
+    assert!(reported.accepted, "{}", reported.output);
+    assert_eq!(answering.calls(), "docker info\nchronyc -n tracking\n");
 }
