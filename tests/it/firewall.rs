@@ -12,7 +12,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::network_namespaces::{NetworkHost, PrivateNetwork};
-use crate::support::Sandbox;
+use crate::support::{Sandbox, file_content};
 
 const RULESET: &str = "/etc/nftables.conf";
 const CLUSTER_SETS: &str = "/etc/cairn/firewall/cluster.nft";
@@ -36,19 +36,6 @@ fn firewall_sandbox(node1: &str, node2: &str, firewall: &str) -> Sandbox {
     );
     sandbox.compile().success();
     sandbox
-}
-
-/// The rendered content of the file node `name`.
-fn file_content(nodes: &serde_json::Value, name: &str) -> String {
-    nodes
-        .as_array()
-        .expect("an array of nodes")
-        .iter()
-        .find(|node| node["name"] == name)
-        .unwrap_or_else(|| panic!("{name} is not in the lockfile"))["content"]
-        .as_str()
-        .expect("a file's content")
-        .to_string()
 }
 
 /// Runs `nft` with `arguments` in `network_host`'s namespace, in a mount namespace of its

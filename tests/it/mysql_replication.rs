@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::namespace_container::NamespaceContainer;
+use crate::namespace_container::{NamespaceContainer, wait_for};
 use crate::network_namespaces::{NetworkHost, PrivateNetwork};
 use crate::support::Sandbox;
 
@@ -121,17 +121,22 @@ impl MysqlPair {
         let slave_root = Client::new(&self.sandbox, &self.network.hosts[1], "root", ROOT_PASSWORD);
         let limit = Duration::from_secs(60);
         let (master, slave) = (&mut self.master, &mut self.slave);
-        wait_for("the master answers", limit, master, slave, || {
-            master_root.query("SELECT 1")
-        });
-        wait_for("the slave answers", limit, master, slave, || {
-            slave_root.query("SELECT 1")
-        });
+        wait_for(
+            "the master answers",
+            limit,
+            &mut [&mut *master, &mut *slave],
+            || master_root.query("SELECT 1"),
+        );
+        wait_for(
+            "the slave answers",
+            limit,
+            &mut [&mut *master, &mut *slave],
+            || slave_root.query("SELECT 1"),
+        );
         let status = wait_for(
             "replication runs on the slave",
             limit,
-            master,
-            slave,
+            &mut [&mut *master, &mut *slave],
             || {
                 let status = slave_root.slave_status()?;
                 let running = |field: &str| status.get(field).map(String::as_str) == Some("Yes");
@@ -154,34 +159,6 @@ fn logs(master: &NamespaceContainer, slave: &NamespaceContainer) -> String {
         master.output(),
         slave.output()
     )
-}
-
-/// Polls `probe` every 200 ms until it succeeds; fails after `limit`, or as soon as a
-/// container has exited, with the last error and the containers' logs.
-fn wait_for<T>(
-    what: &str,
-    limit: Duration,
-    master: &mut NamespaceContainer,
-    slave: &mut NamespaceContainer,
-    mut probe: impl FnMut() -> Result<T, String>,
-) -> T {
-    let start = Instant::now();
-    loop {
-        let last_error = match probe() {
-            Ok(value) => return value,
-            Err(error) => error,
-        };
-        let exited = !master.running() || !slave.running();
-        if exited || start.elapsed() > limit {
-            panic!(
-                "{what}: not after {:.1} s{}; last: {last_error}\n{}",
-                start.elapsed().as_secs_f64(),
-                if exited { " (a container exited)" } else { "" },
-                logs(master, slave)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// A MariaDB client of one server, as one user, over TCP from inside its namespace; the

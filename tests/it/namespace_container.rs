@@ -216,3 +216,37 @@ pub fn run_in(network_host: &NetworkHost, program: &str, arguments: &[&str]) -> 
         String::from_utf8_lossy(&output.stdout).into_owned(),
     )
 }
+
+/// Polls `probe` every 200 ms until it succeeds and returns its value; fails after `limit`,
+/// or as soon as one of `containers` has exited, with the last error and every container's
+/// log.
+pub fn wait_for<T>(
+    what: &str,
+    limit: std::time::Duration,
+    containers: &mut [&mut NamespaceContainer],
+    mut probe: impl FnMut() -> Result<T, String>,
+) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        let last_error = match probe() {
+            Ok(value) => return value,
+            Err(error) => error,
+        };
+        let exited = containers.iter_mut().any(|container| !container.running());
+        if exited || start.elapsed() > limit {
+            let logs: String = containers
+                .iter()
+                .enumerate()
+                .map(|(index, container)| {
+                    format!("\n--- container {index}'s log\n{}", container.output())
+                })
+                .collect();
+            panic!(
+                "{what}: not after {:.1} s{}; last: {last_error}{logs}",
+                start.elapsed().as_secs_f64(),
+                if exited { " (a container exited)" } else { "" },
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

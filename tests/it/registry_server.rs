@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::namespace_container::{NamespaceContainer, run_in};
+use crate::namespace_container::{NamespaceContainer, run_in, wait_for};
 use crate::network_namespaces::{NetworkHost, PrivateNetwork};
 use crate::support::Sandbox;
 
@@ -81,32 +81,6 @@ impl RunningRegistry {
             sandbox,
             network,
         }
-    }
-}
-
-/// Asks `probe` every 200 ms until it succeeds; fails after 30 s, or as soon as the
-/// registry has exited, with the last error and the registry's log.
-fn wait_for<T>(
-    what: &str,
-    registry: &mut NamespaceContainer,
-    mut probe: impl FnMut() -> Result<T, String>,
-) -> T {
-    let start = Instant::now();
-    loop {
-        let last_error = match probe() {
-            Ok(value) => return value,
-            Err(error) => error,
-        };
-        let exited = !registry.running();
-        if exited || start.elapsed() > Duration::from_secs(30) {
-            panic!(
-                "{what}: not after {:.1} s{}; last: {last_error}\n--- the registry's log\n{}",
-                start.elapsed().as_secs_f64(),
-                if exited { " (the registry exited)" } else { "" },
-                registry.output()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -367,7 +341,8 @@ fn a_client_pushes_a_blob_over_http_and_gets_it_back_from_the_control_hosts_data
     };
     let answer = wait_for(
         "the registry answers GET /v2/",
-        &mut registry.container,
+        Duration::from_secs(30),
+        &mut [&mut registry.container],
         || client.version_check(),
     );
     assert_eq!(
@@ -469,7 +444,8 @@ fn with_tls_settings_the_registry_serves_https_with_the_specs_certificate() {
     };
     wait_for(
         "the registry answers GET /v2/ over HTTPS",
-        &mut registry.container,
+        Duration::from_secs(30),
+        &mut [&mut registry.container],
         || client.version_check(),
     );
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::namespace_container::{NamespaceContainer, run_in};
+use crate::namespace_container::{NamespaceContainer, run_in, wait_for};
 use crate::network_namespaces::{NetworkHost, PrivateNetwork};
 use crate::support::Sandbox;
 use crate::systemd_host::{TestPackage, build_package, index_repository};
@@ -115,37 +115,6 @@ fn headers(url: &str) -> String {
         .output()
         .expect("curl runs");
     String::from_utf8_lossy(&output.stdout).to_lowercase()
-}
-
-/// Polls `probe` every 200 ms until it succeeds; fails after `limit`, or as soon as the
-/// container has exited, with the last error and the container's log.
-fn wait_for<T>(
-    what: &str,
-    limit: Duration,
-    container: &mut NamespaceContainer,
-    mut probe: impl FnMut() -> Result<T, String>,
-) -> T {
-    let start = Instant::now();
-    loop {
-        let last_error = match probe() {
-            Ok(value) => return value,
-            Err(error) => error,
-        };
-        let exited = !container.running();
-        if exited || start.elapsed() > limit {
-            panic!(
-                "{what}: not after {:.1} s{}; last: {last_error}\n--- the container's log\n{}",
-                start.elapsed().as_secs_f64(),
-                if exited {
-                    " (the container exited)"
-                } else {
-                    ""
-                },
-                container.output()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// The container node's health URL, as the lockfile has it.
@@ -260,7 +229,7 @@ fn apt_downloads_a_package_byte_for_byte_from_the_repository_the_control_host_se
     let status = wait_for(
         "nginx answers",
         Duration::from_secs(30),
-        &mut container,
+        &mut [&mut container],
         || status_in(network_host, &health).ok_or_else(|| format!("nothing answers {health}")),
     );
     assert_eq!(

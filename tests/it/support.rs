@@ -276,3 +276,21 @@ address = "127.0.0.1:5000"
 [ntp]
 servers = ["127.0.0.1"]
 "#;
+
+/// The node `name` among `nodes` (`cairn show --json`).
+pub fn node_named<'a>(nodes: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    nodes
+        .as_array()
+        .expect("an array of nodes")
+        .iter()
+        .find(|node| node["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not in the lockfile"))
+}
+
+/// The rendered content of the file node `name` among `nodes` (`cairn show --json`).
+pub fn file_content(nodes: &serde_json::Value, name: &str) -> String {
+    node_named(nodes, name)["content"]
+        .as_str()
+        .expect("a file's content")
+        .to_string()
+}

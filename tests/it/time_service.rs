@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::namespace_container::run_in;
 use crate::network_namespaces::{NetworkHost, PrivateNetwork};
-use crate::support::Sandbox;
+use crate::support::{Sandbox, file_content};
 
 /// A chronyd of this machine running one host's rendered chrony.conf in the host's
 /// namespace, without touching the machine's clock (`-x`) or its files (fresh `/run`, and
@@ -59,19 +59,6 @@ impl Drop for TimeDaemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The rendered content of a file node.
-fn file_content(nodes: &serde_json::Value, name: &str) -> String {
-    nodes
-        .as_array()
-        .expect("an array of nodes")
-        .iter()
-        .find(|node| node["name"] == name)
-        .unwrap_or_else(|| panic!("{name} is not in the lockfile"))["content"]
-        .as_str()
-        .expect("a file's content")
-        .to_string()
 }
 
 #[test]
