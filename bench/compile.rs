@@ -8,7 +8,9 @@
 //! host, the rest plain hosts with the preflight checks and host initialisation.
 #![allow(unsafe_code)] // wait4(2), to read the peak memory of each compile.
 
-use std::fmt::Write as _;
+#[path = "generated_cluster.rs"]
+mod generated_cluster;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,7 +30,6 @@ fn main() {
         .unwrap_or_else(|| vec![1_000, 10_000]);
     let binary = env!("CARGO_BIN_EXE_cairn");
     let workspace = tempfile::tempdir().expect("a temporary folder");
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
 
     println!("cairn compile benchmark ({runs} runs per size; best and median)");
     println!(
@@ -37,19 +38,7 @@ fn main() {
     );
     for hosts in sizes {
         let folder = workspace.path().join(format!("hosts-{hosts}"));
-        std::fs::create_dir_all(folder.join("secrets")).expect("a folder");
-        copy_folder(&examples.join("modules"), &folder.join("modules"));
-        std::fs::write(folder.join("secrets/console-session-key"), "bench-key\n")
-            .expect("a secret");
-        std::fs::write(
-            folder.join("secrets/fingerprint.key"),
-            "bench-fingerprint-key\n",
-        )
-        .expect("a key");
-        // keepalived takes at most 8 characters.
-        std::fs::write(folder.join("secrets/keepalived-auth-pass"), "bench-kp\n")
-            .expect("a secret");
-        std::fs::write(folder.join("cluster.toml"), generate_spec(hosts)).expect("a spec");
+        generated_cluster::write_cluster(&folder, hosts);
 
         let mut timings = Vec::with_capacity(runs);
         let mut peak_kib = 0;
@@ -101,53 +90,4 @@ fn run_measured(binary: &str, folder: &Path) -> (Duration, i64) {
         folder.display()
     );
     (elapsed, usage.ru_maxrss)
-}
-
-fn generate_spec(hosts: usize) -> String {
-    let mut spec = String::new();
-    spec.push_str(
-        "[cluster]\nname = \"bench\"\ndomain = \"bench.cairn.test\"\nmodules = [\"modules\"]\n\
-         fingerprint_key = { file = \"secrets/fingerprint.key\" }\n\n",
-    );
-    for index in 0..hosts {
-        let roles = match index {
-            0..=2 => "[\"master\"]",
-            3..=4 => "[\"loadbalancer\"]",
-            5 => "[\"console\"]",
-            _ => "[]",
-        };
-        // The numbered modules' hosts (ZooKeeper, keepalived) have ids.
-        let id = if index <= 4 {
-            format!("id = {}\n", index + 1)
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            spec,
-            "[hosts.host{index:05}]\naddress = \"10.{}.{}.{}\"\nroles = {roles}\n{id}",
-            index / 65_536,
-            (index / 256) % 256,
-            index % 256
-        );
-    }
-    spec.push_str(
-        "[repository]\nurl = \"http://10.0.0.1:8080/debian\"\n\n[registry]\naddress = \"10.0.0.1:5000\"\n\n\
-         [ntp]\nservers = [\"10.0.0.1\"]\n\n[haproxy]\nservices = [\"marathon:8080\", \"console:8000\"]\n\n\
-         [keepalived]\nvip = \"10.0.0.100/24\"\ninterface = \"eth0\"\nauth_pass = { file = \"secrets/keepalived-auth-pass\" }\n\n\
-         [console]\nsession_key = { file = \"secrets/console-session-key\" }\n",
-    );
-    spec
-}
-
-fn copy_folder(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("a folder");
-    for entry in std::fs::read_dir(from).expect("a readable folder") {
-        let entry = entry.expect("an entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a type").is_dir() {
-            copy_folder(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("a copy");
-        }
-    }
 }

@@ -23,6 +23,20 @@ pub enum Command {
         #[arg(long)]
         locked: bool,
     },
+    /// Compare two lockfiles (or specs): what NEW changes over OLD, why, and what it restarts.
+    /// Exit 0 when equal, 1 when they differ, 2 on bad input.
+    Diff {
+        /// The old lockfile, or a spec (`.toml`), compiled in memory.
+        old: PathBuf,
+        /// The new lockfile, or a spec (`.toml`), compiled in memory.
+        new: PathBuf,
+        /// Print JSON.
+        #[arg(long, conflicts_with = "stat")]
+        json: bool,
+        /// Print counts of nodes added, removed and changed per host and kind.
+        #[arg(long)]
+        stat: bool,
+    },
     /// Show the nodes of a lockfile, or one node with its inputs and rendered content.
     Show {
         lockfile: PathBuf,

@@ -8,6 +8,9 @@ pub enum Failure {
     Input(String),
     /// The command ran and did not succeed (a stale lockfile, a failed write): exit 1.
     Failed(String),
+    /// The command found a difference (`cairn diff`, as `diff` does): exit 1, with nothing
+    /// on standard error, since the report already said it.
+    Different,
 }
 
 impl Failure {
@@ -15,6 +18,7 @@ impl Failure {
         let (text, code) = match &self {
             Failure::Input(text) => (text, 2),
             Failure::Failed(text) => (text, 1),
+            Failure::Different => return ExitCode::from(1),
         };
         let text = text.trim_end();
         if text.starts_with("error") {
@@ -30,6 +34,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Input(text) | Failure::Failed(text) => formatter.write_str(text),
+            Failure::Different => formatter.write_str("the two differ"),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod diff_report;
 mod failure;
 mod output;
 mod progress;

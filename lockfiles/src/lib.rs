@@ -18,6 +18,7 @@
 mod atomic_write;
 mod canonical;
 mod content;
+mod diff;
 mod error;
 mod graph;
 mod host;
@@ -36,6 +37,10 @@ mod writer;
 pub use atomic_write::write_atomically;
 pub use canonical::{CanonicalInputs, canonical_inputs};
 pub use content::{ContentHash, Text};
+pub use diff::{
+    ChangedNode, FieldChange, FileChange, FileChangeKind, HostChange, HostImpact, InputChange,
+    InputDifference, LockfileDiff, PackageChange, SecretChange, TextChange,
+};
 pub use error::{GraphError, LockError};
 pub use graph::topological_order;
 pub use host::{HostEntry, TransportKind};

@@ -3,12 +3,13 @@
 mod apply;
 mod compile;
 mod connection;
+mod diff;
 mod explain;
 mod graph;
 mod lookup;
 mod modules;
 mod plan;
-mod show;
+pub mod show;
 
 use crate::cli::Command;
 use crate::failure::Failure;
@@ -20,6 +21,12 @@ pub fn run(command: Command) -> Result<(), Failure> {
             output,
             locked,
         } => compile::run(&spec, output, locked),
+        Command::Diff {
+            old,
+            new,
+            json,
+            stat,
+        } => diff::run(&old, &new, json, stat),
         Command::Show {
             lockfile,
             node,

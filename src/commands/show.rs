@@ -107,7 +107,7 @@ fn node_text_block(node: &Node) -> String {
     out
 }
 
-fn inline(value: &Value) -> String {
+pub fn inline(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         Value::Integer(number) => number.to_string(),
@@ -156,7 +156,7 @@ pub fn node_json(node: &Node) -> serde_json::Value {
     object
 }
 
-fn value_json(value: &Value) -> serde_json::Value {
+pub fn value_json(value: &Value) -> serde_json::Value {
     match value {
         Value::String(text) => json!(text),
         Value::Integer(number) => json!(number),

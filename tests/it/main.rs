@@ -9,6 +9,7 @@ mod apply_systemd;
 mod commands;
 mod compile_errors;
 mod determinism;
+mod diff;
 mod example_dcos_ha;
 mod firewall;
 mod keeper;

@@ -1,0 +1,61 @@
+use crate::node::Node;
+use crate::node_name::NodeName;
+use crate::nodes::{NodeSpec, ServiceState};
+
+/// What applying NEW over OLD does to one host's running work: the containers and services
+/// it replaces, starts, restarts and stops, and every node it removes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostImpact {
+    /// Changed container nodes: `docker rm -f`, then `docker run` of the new one.
+    pub containers_replaced: Vec<String>,
+    /// Container nodes NEW adds.
+    pub containers_started: Vec<String>,
+    /// Container nodes NEW no longer has: removed as orphans.
+    pub containers_removed: Vec<String>,
+    /// Changed service nodes that are to run: apply restarts them.
+    pub services_restarted: Vec<String>,
+    /// Service nodes NEW adds that are to run.
+    pub services_started: Vec<String>,
+    /// Service nodes NEW no longer has (stopped and disabled as orphans), or now stopped.
+    pub services_stopped: Vec<String>,
+    /// Every node NEW no longer has (orphans apply removes), sorted.
+    pub removed: Vec<NodeName>,
+}
+
+impl HostImpact {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    pub(crate) fn record_changed(&mut self, node: &Node) {
+        match &node.spec {
+            NodeSpec::Container(container) => {
+                self.containers_replaced.push(container.name.clone());
+            }
+            NodeSpec::Service(service) => match service.state {
+                ServiceState::Running => self.services_restarted.push(service.unit.clone()),
+                ServiceState::Stopped => self.services_stopped.push(service.unit.clone()),
+            },
+            _ => {}
+        }
+    }
+
+    pub(crate) fn record_added(&mut self, node: &Node) {
+        match &node.spec {
+            NodeSpec::Container(container) => self.containers_started.push(container.name.clone()),
+            NodeSpec::Service(service) if service.state == ServiceState::Running => {
+                self.services_started.push(service.unit.clone());
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn record_removed(&mut self, node: &Node) {
+        match &node.spec {
+            NodeSpec::Container(container) => self.containers_removed.push(container.name.clone()),
+            NodeSpec::Service(service) => self.services_stopped.push(service.unit.clone()),
+            _ => {}
+        }
+        self.removed.push(node.name.clone());
+    }
+}

@@ -1,0 +1,220 @@
+//! What a new lockfile changes over an old one, and why: `cairn diff`.
+//!
+//! Design notes:
+//! - Nodes are matched by name. Both lockfiles hold their nodes sorted by name, so added,
+//!   removed and changed nodes come from one merge of the two lists, comparing ids: a node
+//!   whose id is equal is equal (ids are verified on reading), and only nodes whose ids
+//!   differ are looked into.
+//! - A changed node either changed itself (its inputs id, the id without dependencies,
+//!   differs, or it depends on other nodes) or changed only because nodes under it did. Its
+//!   *root causes* are the nearest changed nodes under it that changed themselves, found in
+//!   one pass in dependency order: a node that changed itself is its own root cause for its
+//!   dependants; a node that did not passes its dependencies' root causes on. A report names
+//!   each root cause once, with its diff, and lists what changed because of it compactly.
+//! - Texts are diffed by line (`similar`), once per pair of texts however many nodes share
+//!   the change. Secrets are named, never shown: no value is in a lockfile, and a
+//!   fingerprint means nothing to a reader.
+//! - Nothing here reads a spec or a host: the comparison is of two [`Lockfile`] values.
+
+mod blast_radius;
+mod changed_node;
+mod host_change;
+mod input_change;
+mod package_change;
+mod secret_change;
+mod text_change;
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub use blast_radius::HostImpact;
+pub use changed_node::ChangedNode;
+pub use host_change::{FieldChange, HostChange};
+pub use input_change::{FileChange, FileChangeKind, InputChange, InputDifference};
+pub use package_change::PackageChange;
+pub use secret_change::SecretChange;
+pub use text_change::TextChange;
+
+use crate::lockfile::Lockfile;
+use crate::node::Node;
+use crate::node_name::NodeName;
+use text_change::TextDiffCache;
+
+/// Everything that differs between two lockfiles. Every list is sorted (nodes by name,
+/// hosts and secrets by name), so the same pair gives the same report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LockfileDiff {
+    /// The cluster's name and domain.
+    pub cluster: Vec<FieldChange>,
+    pub hosts: Vec<HostChange>,
+    pub secrets: Vec<SecretChange>,
+    pub added: Vec<NodeName>,
+    pub removed: Vec<NodeName>,
+    pub changed: Vec<ChangedNode>,
+    /// Per host with any: what applying NEW over OLD replaces, restarts and removes.
+    pub impact: BTreeMap<String, HostImpact>,
+}
+
+impl LockfileDiff {
+    /// Compares `old` with `new`, node by node.
+    pub fn between(old: &Lockfile, new: &Lockfile) -> Self {
+        let mut diff = Self {
+            cluster: host_change::cluster_changes(&old.cluster, &new.cluster),
+            hosts: host_change::host_changes(&old.hosts, &new.hosts),
+            secrets: secret_change::secret_changes(&old.secrets, &new.secrets),
+            ..Self::default()
+        };
+        let mut changed_pairs: Vec<(&Node, &Node)> = Vec::new();
+        let (old_nodes, new_nodes) = (old.nodes(), new.nodes());
+        let (mut old_position, mut new_position) = (0, 0);
+        while old_position < old_nodes.len() || new_position < new_nodes.len() {
+            let ordering = match (old_nodes.get(old_position), new_nodes.get(new_position)) {
+                (Some(before), Some(after)) => before.name.cmp(&after.name),
+                (Some(_), None) => Ordering::Less,
+                (None, _) => Ordering::Greater,
+            };
+            match ordering {
+                Ordering::Less => {
+                    let before = &old_nodes[old_position];
+                    diff.removed.push(before.name.clone());
+                    if let Some(host) = before.name.host() {
+                        diff.impact_of(host).record_removed(before);
+                    }
+                    old_position += 1;
+                }
+                Ordering::Greater => {
+                    let after = &new_nodes[new_position];
+                    diff.added.push(after.name.clone());
+                    if let Some(host) = after.name.host() {
+                        diff.impact_of(host).record_added(after);
+                    }
+                    new_position += 1;
+                }
+                Ordering::Equal => {
+                    let (before, after) = (&old_nodes[old_position], &new_nodes[new_position]);
+                    if before.id != after.id {
+                        changed_pairs.push((before, after));
+                        if let Some(host) = after.name.host() {
+                            diff.impact_of(host).record_changed(after);
+                        }
+                    }
+                    old_position += 1;
+                    new_position += 1;
+                }
+            }
+        }
+        let mut texts = TextDiffCache::default();
+        diff.changed = changed_pairs
+            .iter()
+            .map(|(before, after)| describe_change(old, new, before, after, &mut texts))
+            .collect();
+        assign_root_causes(new, &mut diff.changed);
+        for impact in diff.impact.values_mut() {
+            impact.services_stopped.sort();
+        }
+        diff
+    }
+
+    /// Whether the two lockfiles install the same thing on the same hosts.
+    pub fn is_empty(&self) -> bool {
+        self.cluster.is_empty()
+            && self.hosts.is_empty()
+            && self.secrets.is_empty()
+            && self.added.is_empty()
+            && self.removed.is_empty()
+            && self.changed.is_empty()
+    }
+
+    fn impact_of(&mut self, host: &str) -> &mut HostImpact {
+        if !self.impact.contains_key(host) {
+            self.impact.insert(host.to_string(), HostImpact::default());
+        }
+        self.impact.get_mut(host).expect("just inserted")
+    }
+}
+
+fn describe_change(
+    old: &Lockfile,
+    new: &Lockfile,
+    before: &Node,
+    after: &Node,
+    texts: &mut TextDiffCache,
+) -> ChangedNode {
+    let old_inputs_id = old.inputs_id(before);
+    let new_inputs_id = new.inputs_id(after);
+    let (inputs, rotated_secrets) = if old_inputs_id == new_inputs_id {
+        (Vec::new(), Vec::new())
+    } else {
+        let inputs = input_change::input_changes(before.spec.inputs(), after.spec.inputs(), texts);
+        // A secret both use, whose fingerprint changed: the same inputs, another value.
+        let rotated = after
+            .spec
+            .secrets()
+            .into_iter()
+            .filter(|secret| {
+                before.spec.secrets().contains(secret)
+                    && old.secrets.get(secret).map(|entry| &entry.fingerprint)
+                        != new.secrets.get(secret).map(|entry| &entry.fingerprint)
+            })
+            .collect();
+        (inputs, rotated)
+    };
+    let old_deps: BTreeSet<&NodeName> = before.deps.iter().collect();
+    let new_deps: BTreeSet<&NodeName> = after.deps.iter().collect();
+    ChangedNode {
+        name: after.name.clone(),
+        old_id: before.id,
+        new_id: after.id,
+        old_inputs_id,
+        new_inputs_id,
+        inputs,
+        rotated_secrets,
+        dependencies_added: new_deps
+            .difference(&old_deps)
+            .map(|name| (*name).clone())
+            .collect(),
+        dependencies_removed: old_deps
+            .difference(&new_deps)
+            .map(|name| (*name).clone())
+            .collect(),
+        root_causes: Vec::new(),
+    }
+}
+
+/// One pass over NEW in dependency order: a changed node's root causes are the union, over
+/// its changed dependencies, of the dependency itself when it changed itself, else of the
+/// dependency's own root causes.
+fn assign_root_causes(new: &Lockfile, changed: &mut [ChangedNode]) {
+    let position: HashMap<&NodeName, usize> = changed
+        .iter()
+        .enumerate()
+        .map(|(index, node)| (&node.name, index))
+        .collect();
+    // Indices into `changed`, which is sorted by name: sorting indices sorts names.
+    let mut causes: Vec<Option<BTreeSet<usize>>> = vec![None; changed.len()];
+    for node in new.in_dependency_order() {
+        let Some(&index) = position.get(&node.name) else {
+            continue;
+        };
+        let mut found = BTreeSet::new();
+        for dependency in &node.deps {
+            let Some(&dependency_index) = position.get(dependency) else {
+                continue;
+            };
+            if changed[dependency_index].changed_itself() {
+                found.insert(dependency_index);
+            } else if let Some(inherited) = &causes[dependency_index] {
+                found.extend(inherited.iter().copied());
+            }
+        }
+        causes[index] = Some(found);
+    }
+    let names: Vec<NodeName> = changed.iter().map(|node| node.name.clone()).collect();
+    for (node, found) in changed.iter_mut().zip(causes) {
+        node.root_causes = found
+            .unwrap_or_default()
+            .into_iter()
+            .map(|index| names[index].clone())
+            .collect();
+    }
+}

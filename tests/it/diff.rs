@@ -1,0 +1,370 @@
+//! `cairn diff OLD NEW`: what a release changes, why, and what it restarts. Exit 0 when
+//! equal, 1 when different, 2 on bad input; either side may be a spec, compiled in memory.
+
+use crate::support::{Outcome, Sandbox, cairn};
+
+/// `cairn diff` run in the sandbox.
+fn diff(sandbox: &Sandbox, arguments: &[&str]) -> Outcome {
+    cairn()
+        .current_dir(sandbox.path())
+        .arg("diff")
+        .args(arguments)
+        .run()
+}
+
+/// The quick-start example compiled, its lockfile kept as `old.lock`.
+fn quickstart_with_old_lock() -> Sandbox {
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.compile().success();
+    std::fs::copy(
+        sandbox.path().join("cluster.lock"),
+        sandbox.path().join("old.lock"),
+    )
+    .unwrap();
+    sandbox
+}
+
+/// A module with a pinned package, its config and its service, on hosts of role `hello`.
+const HELLO_MODULE: &str = r##"[module]
+name = "hello"
+description = "a packaged service"
+roles = ["hello"]
+
+[settings.hello.version]
+type = "string"
+doc = "The version of cairn-hello to install."
+
+[[node]]
+kind = "package"
+name = "hello"
+packages = ["cairn-hello={{ hello.version }}"]
+deps = ["check:*"]
+
+[[node]]
+kind = "file"
+path = "/etc/cairn-hello.conf"
+content = "greeting = hello\n"
+deps = ["package:hello"]
+
+[[node]]
+kind = "service"
+unit = "cairn-hello.service"
+deps = ["package:hello", "file:/etc/cairn-hello.conf"]
+"##;
+
+/// A spec of the hello module: `hosts` as (name, roles), cairn-hello at `version`.
+fn hello_spec(hosts: &[(&str, &[&str])], version: &str) -> String {
+    let mut spec = String::from(
+        "[cluster]\nname = \"hello\"\ndomain = \"hello.test\"\nmodules = [\"modules\"]\n\
+         exclude_modules = [\"host-base\"]\n\n",
+    );
+    for (index, (host, roles)) in hosts.iter().enumerate() {
+        let roles: Vec<String> = roles.iter().map(|role| format!("\"{role}\"")).collect();
+        spec.push_str(&format!(
+            "[hosts.{host}]\naddress = \"10.0.0.{}\"\nroles = [{}]\n\n",
+            index + 1,
+            roles.join(", ")
+        ));
+    }
+    spec.push_str(&format!(
+        "[preflight]\nfilesystem_paths = []\nmin_free_disk = {{ \"/\" = \"1MiB\" }}\n\n[hello]\nversion = \"{version}\"\n"
+    ));
+    spec
+}
+
+fn hello_sandbox(old_spec: &str, new_spec: &str) -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox
+        .write("modules/hello/module.toml", HELLO_MODULE)
+        .write("old.toml", old_spec)
+        .write("new.toml", new_spec);
+    sandbox
+}
+
+fn strings(value: &serde_json::Value) -> Vec<&str> {
+    value
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|item| item.as_str().expect("a string"))
+        .collect()
+}
+
+#[test]
+fn a_template_change_shows_the_changed_line_names_its_dependants_once_and_the_replaced_container() {
+    let sandbox = quickstart_with_old_lock();
+    sandbox.edit("../modules/console/console.conf.j2", |text| {
+        format!("{text}refresh_seconds = 30\n")
+    });
+    sandbox.compile().success();
+
+    let outcome = diff(&sandbox, &["old.lock", "cluster.lock"]).code(1);
+    let text = &outcome.stdout;
+    assert!(
+        text.contains("~ file:/etc/cairn/console/console.conf"),
+        "{text}"
+    );
+    assert!(text.contains("        +refresh_seconds = 30\n"), "{text}");
+    assert!(
+        text.contains(
+            "  because of node1:file:/etc/cairn/console/console.conf:\n    node1:container:console\n    node1:health:console-http\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("\n  because of ").count(),
+        1,
+        "the root cause is named once, not once per dependant: {text}"
+    );
+    assert!(
+        text.contains("  node1: replaces container console\n"),
+        "{text}"
+    );
+    assert!(outcome.stderr.is_empty(), "{}", outcome.stderr);
+    insta::assert_snapshot!(text);
+
+    let report = diff(&sandbox, &["old.lock", "cluster.lock", "--json"])
+        .code(1)
+        .json();
+    let changed = report["changed"].as_array().unwrap();
+    let container = changed
+        .iter()
+        .find(|node| node["name"] == "node1:container:console")
+        .unwrap();
+    assert_eq!(container["changed_itself"], false);
+    assert_eq!(
+        strings(&container["root_causes"]),
+        ["node1:file:/etc/cairn/console/console.conf"]
+    );
+    assert_eq!(
+        strings(&report["impact"]["node1"]["containers_replaced"]),
+        ["console"]
+    );
+}
+
+#[test]
+fn a_package_version_bump_reads_name_old_arrow_new_and_restarts_the_service() {
+    let hosts: &[(&str, &[&str])] = &[("machine", &["hello"])];
+    let sandbox = hello_sandbox(&hello_spec(hosts, "1.0"), &hello_spec(hosts, "1.1"));
+
+    let outcome = diff(&sandbox, &["old.toml", "new.toml"]).code(1);
+    let text = &outcome.stdout;
+    assert!(
+        text.contains("~ package:hello\n      packages: cairn-hello 1.0 → 1.1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  because of machine:package:hello:\n    machine:file:/etc/cairn-hello.conf\n    machine:service:cairn-hello.service\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  machine: restarts service cairn-hello.service\n"),
+        "{text}"
+    );
+    assert!(
+        !sandbox.path().join("cluster.lock").exists(),
+        "a spec side is compiled in memory, nothing written"
+    );
+
+    let report = diff(&sandbox, &["old.toml", "new.toml", "--json"])
+        .code(1)
+        .json();
+    let package = &report["changed"][0];
+    assert_eq!(package["name"], "machine:package:hello");
+    assert_eq!(
+        package["inputs"][0]["changes"][0],
+        serde_json::json!({ "package": "cairn-hello", "change": "version", "old": "1.0", "new": "1.1" })
+    );
+}
+
+#[test]
+fn a_host_added_and_one_removed_are_listed_with_their_nodes_and_what_stops() {
+    let sandbox = hello_sandbox(
+        &hello_spec(&[("alpha", &["hello"]), ("beta", &["hello"])], "1.0"),
+        &hello_spec(&[("alpha", &["hello"]), ("gamma", &["hello"])], "1.0"),
+    );
+    let outcome = diff(&sandbox, &["old.toml", "new.toml"]).code(1);
+    let text = &outcome.stdout;
+    assert!(
+        text.contains("  - beta (10.0.0.2; roles: hello)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  + gamma (10.0.0.2; roles: hello)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  beta: stops service cairn-hello.service; removes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  gamma: starts service cairn-hello.service\n"),
+        "{text}"
+    );
+
+    let report = diff(&sandbox, &["old.toml", "new.toml", "--json"])
+        .code(1)
+        .json();
+    let added = strings(&report["added"]);
+    let removed = strings(&report["removed"]);
+    assert!(added.contains(&"gamma:package:hello"), "{added:?}");
+    assert!(removed.contains(&"beta:package:hello"), "{removed:?}");
+    assert!(
+        added.iter().all(|name| name.starts_with("gamma:")),
+        "{added:?}"
+    );
+    assert!(
+        removed.iter().all(|name| name.starts_with("beta:")),
+        "{removed:?}"
+    );
+    assert!(
+        report["changed"].as_array().unwrap().is_empty(),
+        "alpha is untouched: {}",
+        report["changed"]
+    );
+}
+
+#[test]
+fn a_role_moved_to_another_host_removes_its_nodes_there_and_adds_them_here() {
+    let sandbox = hello_sandbox(
+        &hello_spec(&[("alpha", &["hello"]), ("beta", &[])], "1.0"),
+        &hello_spec(&[("alpha", &[]), ("beta", &["hello"])], "1.0"),
+    );
+    let outcome = diff(&sandbox, &["old.toml", "new.toml"]).code(1);
+    let text = &outcome.stdout;
+    assert!(text.contains("  ~ alpha: roles hello → \n"), "{text}");
+    assert!(text.contains("  ~ beta: roles  → hello\n"), "{text}");
+
+    let report = diff(&sandbox, &["old.toml", "new.toml", "--json"])
+        .code(1)
+        .json();
+    for kind_key in [
+        "package:hello",
+        "file:/etc/cairn-hello.conf",
+        "service:cairn-hello.service",
+    ] {
+        assert!(strings(&report["removed"]).contains(&format!("alpha:{kind_key}").as_str()));
+        assert!(strings(&report["added"]).contains(&format!("beta:{kind_key}").as_str()));
+    }
+    assert_eq!(
+        strings(&report["impact"]["alpha"]["services_stopped"]),
+        ["cairn-hello.service"]
+    );
+    assert_eq!(
+        strings(&report["impact"]["beta"]["services_started"]),
+        ["cairn-hello.service"]
+    );
+}
+
+#[test]
+fn a_rotated_secret_is_said_to_be_rotated_and_neither_value_nor_fingerprint_is_shown() {
+    let sandbox = quickstart_with_old_lock();
+    let old_value = sandbox.read("secrets/console-session-key");
+    sandbox.write("secrets/console-session-key", "a-rotated-session-key\n");
+    sandbox.compile().success();
+    let fingerprints: Vec<String> = [sandbox.read("old.lock"), sandbox.read("cluster.lock")]
+        .iter()
+        .flat_map(|lock| {
+            lock.lines()
+                .filter(|line| line.starts_with("fingerprint = "))
+                .map(|line| {
+                    line.trim_start_matches("fingerprint = ")
+                        .trim_matches('"')
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(!fingerprints.is_empty());
+
+    let text = diff(&sandbox, &["old.lock", "cluster.lock"]).code(1).stdout;
+    assert!(
+        text.contains("  ~ secret `console.session_key` rotated\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  ~ container:console\n      secret `console.session_key` rotated\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  node1: replaces container console\n"),
+        "{text}"
+    );
+    let json = diff(&sandbox, &["old.lock", "cluster.lock", "--json"])
+        .code(1)
+        .stdout;
+    assert!(json.contains("\"rotated\""), "{json}");
+    for output in [&text, &json] {
+        for secret in [old_value.trim(), "a-rotated-session-key"] {
+            assert!(
+                !output.contains(secret),
+                "the value {secret} is shown:\n{output}"
+            );
+        }
+        for fingerprint in &fingerprints {
+            assert!(
+                !output.contains(fingerprint.as_str()),
+                "a fingerprint is shown:\n{output}"
+            );
+        }
+    }
+}
+
+#[test]
+fn equal_lockfiles_exit_0_saying_only_no_changes() {
+    let sandbox = quickstart_with_old_lock();
+    let outcome = diff(&sandbox, &["old.lock", "cluster.lock"]).success();
+    assert_eq!(outcome.stdout, "no changes\n");
+    assert_eq!(
+        diff(&sandbox, &["old.lock", "cluster.toml", "--stat"])
+            .success()
+            .stdout,
+        "no changes\n"
+    );
+    assert_eq!(
+        diff(&sandbox, &["old.lock", "cluster.lock", "--json"])
+            .success()
+            .json()["equal"],
+        true
+    );
+}
+
+#[test]
+fn the_stat_counts_changes_per_host_and_kind() {
+    let sandbox = quickstart_with_old_lock();
+    sandbox.edit("../modules/console/console.conf.j2", |text| {
+        format!("{text}refresh_seconds = 30\n")
+    });
+    let text = diff(&sandbox, &["old.lock", "cluster.toml", "--stat"])
+        .code(1)
+        .stdout;
+    assert!(
+        text.contains("node1  file             0        0        1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("node1  container        0        0        1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("total                   0        0        3\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_missing_or_damaged_lockfile_exits_2_naming_the_file() {
+    let sandbox = quickstart_with_old_lock();
+    diff(&sandbox, &["old.lock", "missing.lock"])
+        .code(2)
+        .stderr_has("missing.lock");
+    sandbox.write(
+        "damaged.lock",
+        &sandbox.read("old.lock").replacen("id = \"", "id = \"0", 1),
+    );
+    diff(&sandbox, &["damaged.lock", "old.lock"])
+        .code(2)
+        .stderr_has("damaged.lock");
+}
