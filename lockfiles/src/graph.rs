@@ -17,18 +17,73 @@ pub fn topological_order(nodes: &[(&NodeName, &[NodeName])]) -> Result<Vec<usize
             return Err(GraphError::DuplicateName((*name).clone()));
         }
     }
-    let mut graph: DiGraph<usize, ()> = DiGraph::with_capacity(nodes.len(), nodes.len() * 2);
-    for position in 0..nodes.len() {
-        graph.add_node(position);
-    }
-    for (position, (name, dependencies)) in nodes.iter().enumerate() {
-        for dependency in *dependencies {
+    let mut dependencies = DependencyPositions::with_capacity(nodes.len(), nodes.len() * 2);
+    for (name, dependency_names) in nodes {
+        for dependency in *dependency_names {
             let Some(&dependency_position) = index_of.get(dependency) else {
                 return Err(GraphError::DanglingDependency {
                     node: (*name).clone(),
                     dependency: dependency.clone(),
                 });
             };
+            dependencies.push_dependency(dependency_position);
+        }
+        dependencies.end_node();
+    }
+    order_positions(&dependencies, |position| nodes[position].0)
+}
+
+/// The dependencies of every node as positions, in one flat list: node `n`'s are
+/// `dependencies_of(n)`, in the order they were pushed. Built once per graph, so validation,
+/// ordering and hashing compare integers, not names.
+#[derive(Debug, Default)]
+pub(crate) struct DependencyPositions {
+    /// Where each node's run of `positions` ends; node `n`'s starts where `n - 1`'s ends.
+    ends: Vec<usize>,
+    positions: Vec<usize>,
+}
+
+impl DependencyPositions {
+    pub(crate) fn with_capacity(nodes: usize, edges: usize) -> Self {
+        Self {
+            ends: Vec::with_capacity(nodes),
+            positions: Vec::with_capacity(edges),
+        }
+    }
+
+    /// Adds a dependency to the node being built.
+    pub(crate) fn push_dependency(&mut self, position: usize) {
+        self.positions.push(position);
+    }
+
+    /// Closes the node being built; the next push starts the next node.
+    pub(crate) fn end_node(&mut self) {
+        self.ends.push(self.positions.len());
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub(crate) fn dependencies_of(&self, node: usize) -> &[usize] {
+        let start = if node == 0 { 0 } else { self.ends[node - 1] };
+        &self.positions[start..self.ends[node]]
+    }
+}
+
+/// [`topological_order`] on positions: every dependency already resolved. `name_of` names
+/// the nodes of a cycle.
+pub(crate) fn order_positions<'a>(
+    dependencies: &DependencyPositions,
+    name_of: impl Fn(usize) -> &'a NodeName,
+) -> Result<Vec<usize>, GraphError> {
+    let count = dependencies.len();
+    let mut graph: DiGraph<usize, ()> = DiGraph::with_capacity(count, dependencies.positions.len());
+    for position in 0..count {
+        graph.add_node(position);
+    }
+    for position in 0..count {
+        for &dependency_position in dependencies.dependencies_of(position) {
             // An edge from the dependency to the dependant: toposort yields dependencies first.
             graph.add_edge(
                 NodeIndex::new(dependency_position),
@@ -40,13 +95,16 @@ pub fn topological_order(nodes: &[(&NodeName, &[NodeName])]) -> Result<Vec<usize
     match toposort(&graph, None) {
         Ok(order) => Ok(order.into_iter().map(|index| graph[index]).collect()),
         Err(_) => Err(GraphError::Cycle {
-            nodes: find_cycle(&graph, nodes),
+            nodes: find_cycle(&graph, dependencies)
+                .into_iter()
+                .map(|position| name_of(position).clone())
+                .collect(),
         }),
     }
 }
 
-/// One cycle of the graph, as names, each node depending on the next.
-fn find_cycle(graph: &DiGraph<usize, ()>, nodes: &[(&NodeName, &[NodeName])]) -> Vec<NodeName> {
+/// One cycle of the graph, as positions, each node depending on the next.
+fn find_cycle(graph: &DiGraph<usize, ()>, dependencies: &DependencyPositions) -> Vec<usize> {
     let mut components: Vec<Vec<NodeIndex>> = tarjan_scc(graph)
         .into_iter()
         .filter(|component| {
@@ -68,38 +126,23 @@ fn find_cycle(graph: &DiGraph<usize, ()>, nodes: &[(&NodeName, &[NodeName])]) ->
     let Some(&start) = members.iter().next() else {
         return Vec::new();
     };
-    let position_of: HashMap<&NodeName, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(position, (name, _))| (*name, position))
-        .collect();
     let mut path = vec![start];
     let mut seen = HashMap::from([(start, 0usize)]);
     let mut current = start;
-    loop {
-        let mut next_candidates: Vec<usize> = nodes[current]
-            .1
-            .iter()
-            .filter_map(|dependency| position_of.get(dependency).copied())
-            .filter(|position| members.contains(position))
-            .collect();
-        next_candidates.sort_unstable();
-        let Some(&next) = next_candidates.first() else {
-            break;
-        };
+    while let Some(&next) = dependencies
+        .dependencies_of(current)
+        .iter()
+        .filter(|position| members.contains(position))
+        .min()
+    {
         if let Some(&cycle_start) = seen.get(&next) {
-            return path[cycle_start..]
-                .iter()
-                .map(|position| nodes[*position].0.clone())
-                .collect();
+            return path[cycle_start..].to_vec();
         }
         seen.insert(next, path.len());
         path.push(next);
         current = next;
     }
-    path.iter()
-        .map(|position| nodes[*position].0.clone())
-        .collect()
+    path
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::OnceLock;
+
+use foldhash::{HashMap, HashMapExt};
 
 use crate::atomic_write::write_atomically;
 use crate::canonical::{CanonicalInputs, canonical_inputs, node_id};
 use crate::error::{GraphError, LockError};
-use crate::graph::topological_order;
+use crate::graph::{DependencyPositions, order_positions};
 use crate::host::HostEntry;
 use crate::node::Node;
 use crate::node_id::NodeId;
@@ -31,7 +34,7 @@ pub struct UnhashedNode {
 
 /// A name must be whole: a key of printable characters, images cluster-wide and only
 /// images, and a container depending on the image it runs (so a new image replaces it).
-fn check_name(node: &UnhashedNode) -> Result<(), GraphError> {
+fn check_name(node: &UnhashedNode, used_secrets: &BTreeSet<String>) -> Result<(), GraphError> {
     let invalid = |problem: String| GraphError::InvalidName {
         name: node.name.clone(),
         problem,
@@ -50,7 +53,7 @@ fn check_name(node: &UnhashedNode) -> Result<(), GraphError> {
             "only images are cluster-wide; every other node belongs to a host".to_string()
         }));
     }
-    if let Some(problem) = misplaced_secret(&node.spec) {
+    if let Some(problem) = misplaced_secret(&node.spec, used_secrets) {
         return Err(invalid(problem));
     }
     if let NodeSpec::Container(container) = &node.spec {
@@ -72,8 +75,8 @@ fn check_name(node: &UnhashedNode) -> Result<(), GraphError> {
 /// into a container's environment. Anywhere else (an image's files, baked into layers that
 /// every host receives; a command or a probe, whose text is a process's arguments) they
 /// would leak, or reach the host as an unfilled placeholder.
-fn misplaced_secret(spec: &NodeSpec) -> Option<String> {
-    let allowed: std::collections::BTreeSet<String> = match spec {
+fn misplaced_secret(spec: &NodeSpec, used: &BTreeSet<String>) -> Option<String> {
+    let allowed: BTreeSet<String> = match spec {
         NodeSpec::File(file) => file.content.secret_names().clone(),
         NodeSpec::Container(container) => container
             .env
@@ -85,7 +88,6 @@ fn misplaced_secret(spec: &NodeSpec) -> Option<String> {
             .collect(),
         _ => Default::default(),
     };
-    let used = spec.secrets();
     let stray = used.difference(&allowed).next()?;
     Some(match spec {
         NodeSpec::Image(_) => format!(
@@ -95,6 +97,34 @@ fn misplaced_secret(spec: &NodeSpec) -> Option<String> {
             "secret `{stray}` is used where apply cannot keep it out of sight; secrets go into a file's content or a container's environment"
         ),
     })
+}
+
+/// Every node's dependencies as positions in `nodes` (sorted by name), refusing a name used
+/// twice and a dependency on a node that is not there, with the errors (and in the order)
+/// of [`crate::topological_order`].
+fn resolve_dependencies(nodes: &[UnhashedNode]) -> Result<DependencyPositions, GraphError> {
+    if let Some(pair) = nodes.windows(2).find(|pair| pair[0].name == pair[1].name) {
+        return Err(GraphError::DuplicateName(pair[1].name.clone()));
+    }
+    let mut position_of: HashMap<&NodeName, usize> = HashMap::with_capacity(nodes.len());
+    for (position, node) in nodes.iter().enumerate() {
+        position_of.insert(&node.name, position);
+    }
+    let edges = nodes.iter().map(|node| node.deps.len()).sum();
+    let mut dependencies = DependencyPositions::with_capacity(nodes.len(), edges);
+    for node in nodes {
+        for dependency in &node.deps {
+            let Some(&position) = position_of.get(dependency) else {
+                return Err(GraphError::DanglingDependency {
+                    node: node.name.clone(),
+                    dependency: dependency.clone(),
+                });
+            };
+            dependencies.push_dependency(position);
+        }
+        dependencies.end_node();
+    }
+    Ok(dependencies)
 }
 
 /// A validated lockfile: every dependency exists, there is no cycle, every secret and host
@@ -108,7 +138,9 @@ pub struct Lockfile {
     nodes: Vec<Node>,
     /// Indices into `nodes`, dependencies before dependants.
     order: Vec<usize>,
-    index: HashMap<NodeName, usize>,
+    /// Name to index into `nodes`, built on the first [`Lockfile::node`]: reading a lockfile
+    /// does not need it, and most commands never look a node up by name.
+    index: OnceLock<HashMap<NodeName, usize>>,
 }
 
 impl Lockfile {
@@ -121,7 +153,9 @@ impl Lockfile {
     ) -> Result<Self, GraphError> {
         unhashed.sort_by(|left, right| left.name.cmp(&right.name));
         for node in &unhashed {
-            check_name(node)?;
+            // The inputs are built once here for every check, and once more for the id.
+            let used_secrets = NodeSpec::secrets_in(&node.spec.inputs());
+            check_name(node, &used_secrets)?;
             if let Some(host) = node.name.host()
                 && !hosts.contains_key(host)
             {
@@ -137,9 +171,7 @@ impl Lockfile {
                     field: NodeSpec::key_field(node.name.kind),
                 });
             }
-            if let Some(secret) = node
-                .spec
-                .secrets()
+            if let Some(secret) = used_secrets
                 .into_iter()
                 .find(|secret| !secrets.contains_key(secret))
             {
@@ -149,29 +181,20 @@ impl Lockfile {
                 });
             }
         }
-        let dependency_lists: Vec<Vec<NodeName>> = unhashed
-            .iter()
-            .map(|node| node.deps.iter().cloned().collect())
-            .collect();
-        let edges: Vec<(&NodeName, &[NodeName])> = unhashed
-            .iter()
-            .zip(&dependency_lists)
-            .map(|(node, deps)| (&node.name, deps.as_slice()))
-            .collect();
-        let order = topological_order(&edges)?;
-        let index: HashMap<NodeName, usize> = unhashed
-            .iter()
-            .enumerate()
-            .map(|(position, node)| (node.name.clone(), position))
-            .collect();
+        let dependencies = resolve_dependencies(&unhashed)?;
+        let order = order_positions(&dependencies, |position| &unhashed[position].name)?;
 
         let mut ids: Vec<Option<NodeId>> = vec![None; unhashed.len()];
+        let mut dependency_ids: Vec<NodeId> = Vec::new();
         for &position in &order {
             let node = &unhashed[position];
-            let dependency_ids: Vec<NodeId> = dependency_lists[position]
-                .iter()
-                .map(|dependency| ids[index[dependency]].expect("dependencies are hashed first"))
-                .collect();
+            dependency_ids.clear();
+            dependency_ids.extend(
+                dependencies
+                    .dependencies_of(position)
+                    .iter()
+                    .map(|&dependency| ids[dependency].expect("dependencies are hashed first")),
+            );
             ids[position] = Some(node_id(
                 node.spec.kind(),
                 &node.spec.inputs(),
@@ -181,12 +204,12 @@ impl Lockfile {
         }
         let nodes = unhashed
             .into_iter()
-            .zip(dependency_lists)
             .zip(ids)
-            .map(|((node, deps), id)| Node {
+            .map(|(node, id)| Node {
                 name: node.name,
                 id: id.expect("every node is hashed"),
-                deps,
+                // A set iterates sorted and without duplicates: moved, not cloned.
+                deps: node.deps.into_iter().collect(),
                 spec: node.spec,
             })
             .collect();
@@ -196,7 +219,7 @@ impl Lockfile {
             secrets,
             nodes,
             order,
-            index,
+            index: OnceLock::new(),
         })
     }
 
@@ -214,7 +237,14 @@ impl Lockfile {
     }
 
     pub fn node(&self, name: &NodeName) -> Option<&Node> {
-        self.index.get(name).map(|&position| &self.nodes[position])
+        let index = self.index.get_or_init(|| {
+            let mut index = HashMap::with_capacity(self.nodes.len());
+            for (position, node) in self.nodes.iter().enumerate() {
+                index.insert(node.name.clone(), position);
+            }
+            index
+        });
+        index.get(name).map(|&position| &self.nodes[position])
     }
 
     /// Every node, dependencies before dependants.
@@ -470,6 +500,66 @@ mod tests {
                 .name
                 .kind,
             NodeKind::Health
+        );
+    }
+
+    /// `from_unhashed` resolves dependencies by position itself: the same errors, naming the
+    /// same nodes, as `topological_order` on names.
+    #[test]
+    fn graph_errors_from_unhashed_are_those_of_topological_order() {
+        let lockfile = every_kind();
+        let check = |name: &str, deps: &[&str]| {
+            node(
+                name,
+                deps,
+                NodeSpec::Check(CheckNode {
+                    name: name.rsplit(':').next().unwrap().into(),
+                    probe: Probe::DiskFree {
+                        path: "/".into(),
+                        minimum_bytes: 1,
+                    },
+                }),
+            )
+        };
+        let from = |nodes: Vec<UnhashedNode>| {
+            let names: Vec<(NodeName, Vec<NodeName>)> = {
+                let mut sorted: Vec<&UnhashedNode> = nodes.iter().collect();
+                sorted.sort_by(|left, right| left.name.cmp(&right.name));
+                sorted
+                    .iter()
+                    .map(|node| (node.name.clone(), node.deps.iter().cloned().collect()))
+                    .collect()
+            };
+            let edges: Vec<(&NodeName, &[NodeName])> = names
+                .iter()
+                .map(|(name, deps)| (name, deps.as_slice()))
+                .collect();
+            let expected = crate::graph::topological_order(&edges).unwrap_err();
+            let error = Lockfile::from_unhashed(
+                lockfile.cluster.clone(),
+                lockfile.hosts.clone(),
+                BTreeMap::new(),
+                nodes,
+            )
+            .unwrap_err();
+            assert_eq!(error, expected);
+            error.to_string()
+        };
+        assert_eq!(
+            from(vec![check("h1:check:a", &["h1:check:gone"])]),
+            "node `h1:check:a` depends on `h1:check:gone`, which is not in the graph"
+        );
+        assert!(
+            from(vec![check("h1:check:a", &[]), check("h1:check:a", &[])]).contains("h1:check:a")
+        );
+        assert_eq!(
+            from(vec![
+                check("h1:check:c", &["h1:check:a"]),
+                check("h1:check:outside", &["h1:check:a"]),
+                check("h1:check:a", &["h1:check:b"]),
+                check("h1:check:b", &["h1:check:c"]),
+            ]),
+            "dependency cycle: h1:check:a -> h1:check:b -> h1:check:c -> h1:check:a"
         );
     }
 

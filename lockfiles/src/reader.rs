@@ -149,12 +149,12 @@ pub(crate) fn read(text: &str, origin: &str) -> Result<Lockfile, LockError> {
     }
 
     let mut unhashed = Vec::with_capacity(wire.node.len());
-    let mut recorded_ids: BTreeMap<NodeName, NodeId> = BTreeMap::new();
+    let mut recorded_ids: Vec<NodeId> = Vec::with_capacity(wire.node.len());
     let mut used_content: BTreeSet<ContentHash> = BTreeSet::new();
     for (position, table) in wire.node.into_iter().enumerate() {
         let (node, id) = read_node(table, &content, origin, position)?;
         used_content.extend(node.spec.texts().iter().map(Text::hash));
-        recorded_ids.insert(node.name.clone(), id);
+        recorded_ids.push(id);
         unhashed.push(node);
     }
     if let Some(unused) = content.keys().find(|hash| !used_content.contains(hash)) {
@@ -162,6 +162,14 @@ pub(crate) fn read(text: &str, origin: &str) -> Result<Lockfile, LockError> {
             "[content] entry {unused} is used by no node; the lockfile was edited by hand or damaged"
         )));
     }
+    // `from_unhashed` sorts the nodes by name (a stable sort); the recorded ids follow them
+    // there. A lockfile is written sorted, so this is one comparison per node.
+    let mut by_name: Vec<usize> = (0..unhashed.len()).collect();
+    by_name.sort_by(|&left, &right| unhashed[left].name.cmp(&unhashed[right].name));
+    let recorded_ids: Vec<NodeId> = by_name
+        .into_iter()
+        .map(|position| recorded_ids[position])
+        .collect();
 
     let lockfile = Lockfile::from_unhashed(
         ClusterInfo {
@@ -176,8 +184,7 @@ pub(crate) fn read(text: &str, origin: &str) -> Result<Lockfile, LockError> {
         origin: origin.to_string(),
         source: Box::new(source),
     })?;
-    for node in lockfile.nodes() {
-        let recorded = recorded_ids[&node.name];
+    for (node, &recorded) in lockfile.nodes().iter().zip(&recorded_ids) {
         if recorded != node.id {
             return Err(LockError::IdMismatch {
                 origin: origin.to_string(),

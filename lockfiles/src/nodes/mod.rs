@@ -129,9 +129,14 @@ impl NodeSpec {
     /// The names of the secrets the node uses: placeholders in its texts and secret values in
     /// its fields.
     pub fn secrets(&self) -> BTreeSet<String> {
+        Self::secrets_in(&self.inputs())
+    }
+
+    /// [`NodeSpec::secrets`] of inputs already built, to build them once.
+    pub(crate) fn secrets_in(inputs: &[(&'static str, Value)]) -> BTreeSet<String> {
         let mut names = BTreeSet::new();
-        for (_, value) in self.inputs() {
-            collect_secrets(&value, &mut names);
+        for (_, value) in inputs {
+            collect_secrets(value, &mut names);
         }
         names
     }
