@@ -312,112 +312,11 @@ fn a_script_flooding_stderr_or_refusing_its_input_fails_without_hanging() {
     );
 }
 
-/// A network namespace joined to this machine by a veth pair: a host whose link the test
-/// can cut, so that its packets vanish without a reset.
-struct Namespace {
-    name: String,
-    host_side: String,
-    inner_side: String,
-}
-
-impl Namespace {
-    fn create(index: u32) -> (Self, String) {
-        let name = format!("cairn-test-{}-{index}", std::process::id());
-        let short = format!("{:x}{index}", std::process::id() % 0xffff);
-        let host_side = format!("ch{short}");
-        let inner_side = format!("cn{short}");
-        let subnet = 200 + (std::process::id() % 50) as u8;
-        let host_address = format!("10.251.{subnet}.1");
-        let inner_address = format!("10.251.{subnet}.2");
-        let run = |arguments: &[&str]| {
-            let status = std::process::Command::new("ip")
-                .args(arguments)
-                .status()
-                .expect("ip runs");
-            assert!(status.success(), "ip {arguments:?} failed");
-        };
-        run(&["netns", "add", &name]);
-        let namespace = Self {
-            name: name.clone(),
-            host_side: host_side.clone(),
-            inner_side: inner_side.clone(),
-        };
-        run(&[
-            "link",
-            "add",
-            &host_side,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &inner_side,
-        ]);
-        run(&["link", "set", &inner_side, "netns", &name]);
-        run(&[
-            "addr",
-            "add",
-            &format!("{host_address}/30"),
-            "dev",
-            &host_side,
-        ]);
-        run(&["link", "set", &host_side, "up"]);
-        run(&[
-            "netns",
-            "exec",
-            &name,
-            "ip",
-            "addr",
-            "add",
-            &format!("{inner_address}/30"),
-            "dev",
-            &inner_side,
-        ]);
-        run(&[
-            "netns",
-            "exec",
-            &name,
-            "ip",
-            "link",
-            "set",
-            &inner_side,
-            "up",
-        ]);
-        run(&["netns", "exec", &name, "ip", "link", "set", "lo", "up"]);
-        (namespace, inner_address)
-    }
-
-    /// The host's link goes down: from now on its packets are dropped without a word.
-    fn cut(&self) {
-        let _ = std::process::Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.name,
-                "ip",
-                "link",
-                "set",
-                &self.inner_side,
-                "down",
-            ])
-            .status();
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("ip")
-            .args(["link", "del", &self.host_side])
-            .status();
-        let _ = std::process::Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
 #[test]
 fn a_host_whose_network_vanishes_mid_command_fails_instead_of_hanging() {
-    let (namespace, address) = Namespace::create(1);
-    let fixture = SshFixture::start_in_namespace(&address, 2222, &namespace.name);
+    let network = crate::network_namespaces::PrivateNetwork::create("cut", 1);
+    let namespace = &network.hosts[0];
+    let fixture = SshFixture::start_in_namespace(&namespace.address, 2222, &namespace.namespace);
     let cluster = AppCluster::over_ssh(&fixture, &[]);
     cluster.sandbox.edit("modules/app/module.toml", |text| {
         format!(

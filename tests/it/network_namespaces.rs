@@ -18,9 +18,27 @@ pub struct NetworkHost {
     /// Its address on the bridge.
     pub address: String,
     host_side: String,
+    inner_side: String,
 }
 
 impl NetworkHost {
+    /// The host's link goes down: from now on its packets are dropped without a word, as
+    /// when a host's network vanishes (no reset, no answer).
+    pub fn cut(&self) {
+        let _ = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.namespace,
+                "ip",
+                "link",
+                "set",
+                &self.inner_side,
+                "down",
+            ])
+            .output();
+    }
+
     /// A command run inside the namespace.
     pub fn command(&self, program: &str) -> Command {
         let mut command = Command::new("ip");
@@ -76,6 +94,7 @@ impl PrivateNetwork {
                 namespace: namespace.clone(),
                 address: address.clone(),
                 host_side: host_side.clone(),
+                inner_side: inner_side.clone(),
             });
             ip(&[
                 "link",
