@@ -166,7 +166,19 @@ impl NamespaceContainer {
                 environment.insert(key.clone(), value);
             }
         }
-        let log = folder.join("container.log");
+        Self::run(network_host, &script, &environment, work)
+    }
+
+    /// Runs `script` with `sh` in `network_host`'s namespace, in a mount and PID namespace
+    /// of its own, with exactly `environment`; `work` (a folder the script may read, and
+    /// where the log goes) lives as long as the container.
+    pub fn run(
+        network_host: &NetworkHost,
+        script: &str,
+        environment: &BTreeMap<String, String>,
+        work: tempfile::TempDir,
+    ) -> Self {
+        let log = work.path().join("container.log");
         // Appended to, by every writer: a program that opens /dev/stdout anew (nginx's
         // access log) gets a file position of its own, and would overwrite what stderr wrote.
         let log_file = std::fs::OpenOptions::new()
@@ -177,9 +189,9 @@ impl NamespaceContainer {
         let child = network_host
             .command("unshare")
             .args(["--mount", "--pid", "--fork", "--kill-child", "--mount-proc"])
-            .args(["sh", "-c", &script])
+            .args(["sh", "-c", script])
             .env_clear()
-            .envs(&environment)
+            .envs(environment)
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("a log file"))
             .stderr(log_file)

@@ -4,61 +4,33 @@
 //! chronyd runs each host's rendered configuration in a network namespace per host, and
 //! the client must select the control host as its source.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::namespace_container::run_in;
+use crate::namespace_container::{NamespaceContainer, run_in};
 use crate::network_namespaces::{NetworkHost, PrivateNetwork};
 use crate::support::{Sandbox, file_content};
 
 /// A chronyd of this machine running one host's rendered chrony.conf in the host's
 /// namespace, without touching the machine's clock (`-x`) or its files (fresh `/run`, and
 /// a drift file folder of its own); stopped when dropped.
-struct TimeDaemon {
-    child: std::process::Child,
-    log: std::path::PathBuf,
-    _work: tempfile::TempDir,
-}
-
-impl TimeDaemon {
-    fn start(network_host: &NetworkHost, configuration: &str) -> Self {
-        let work = tempfile::tempdir().expect("a temporary folder");
-        let folder = work.path();
-        std::fs::write(folder.join("chrony.conf"), configuration).expect("the configuration");
-        std::fs::create_dir_all(folder.join("state")).expect("a state folder");
-        let script = format!(
-            "set -eu\nmount -t tmpfs tmpfs /run\nmkdir -p /run/chrony\n\
-             mount --bind {state} /var/lib/chrony\n\
-             exec chronyd -d -x -u root -f {configuration}\n",
-            state = folder.join("state").display(),
-            configuration = folder.join("chrony.conf").display(),
-        );
-        let log = folder.join("chronyd.log");
-        let log_file = std::fs::File::create(&log).expect("a log file");
-        let child = network_host
-            .command("unshare")
-            .args(["--mount", "--pid", "--fork", "--kill-child", "--mount-proc"])
-            .args(["sh", "-c", &script])
-            .stdout(log_file.try_clone().expect("a log file"))
-            .stderr(log_file)
-            .spawn()
-            .expect("unshare runs (util-linux)");
-        Self {
-            child,
-            log,
-            _work: work,
-        }
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for TimeDaemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start_time_daemon(network_host: &NetworkHost, configuration: &str) -> NamespaceContainer {
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let folder = work.path();
+    std::fs::write(folder.join("chrony.conf"), configuration).expect("the configuration");
+    std::fs::create_dir_all(folder.join("state")).expect("a state folder");
+    let script = format!(
+        "set -eu\nmount -t tmpfs tmpfs /run\nmkdir -p /run/chrony\n\
+         mount --bind {state} /var/lib/chrony\n\
+         exec chronyd -d -x -u root -f {configuration}\n",
+        state = folder.join("state").display(),
+        configuration = folder.join("chrony.conf").display(),
+    );
+    let environment = BTreeMap::from([(
+        "PATH".to_string(),
+        "/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+    )]);
+    NamespaceContainer::run(network_host, &script, &environment, work)
 }
 
 #[test]
@@ -91,8 +63,8 @@ fn every_host_takes_its_time_from_the_control_host_which_serves_its_own_clock_of
         "{server_configuration}"
     );
 
-    let server = TimeDaemon::start(control, &server_configuration);
-    let client_daemon = TimeDaemon::start(client, &client_configuration);
+    let server = start_time_daemon(control, &server_configuration);
+    let client_daemon = start_time_daemon(client, &client_configuration);
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut tracking = String::new();
     while Instant::now() < deadline {
