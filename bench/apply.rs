@@ -281,7 +281,7 @@ fn write_cairn_cluster(folder: &Path, fixture: &ssh_fixture::SshFixture, files: 
     }
     std::fs::write(module_folder.join("module.toml"), manifest).expect("the manifest");
     let mut spec = String::from(
-        "[cluster]\nname = \"bench\"\ndomain = \"bench.example\"\nmodules = [\"modules\"]\nexclude_modules = [\"host-base\", \"preflight\"]\n\n",
+        "[cluster]\nname = \"bench\"\ndomain = \"bench.example\"\nmodules = [\"modules\"]\nexclude_modules = [\"host-base\", \"consul\", \"mesos\", \"marathon\", \"cadvisor\", \"preflight\"]\n\n",
     );
     for (index, server) in fixture.servers.iter().enumerate() {
         let _ = write!(

@@ -22,6 +22,10 @@ pub enum Command {
         /// Write nothing; fail if compiling would change the lockfile.
         #[arg(long)]
         locked: bool,
+        /// Resolve every image's packages again against `[images] sources`, rather than
+        /// keep the lockfile's pins where the image's packages did not change.
+        #[arg(long)]
+        update_pins: bool,
     },
     /// Compare two lockfiles (or specs): what NEW changes over OLD, why, and what it restarts.
     /// Exit 0 when equal, 1 when they differ, 2 on bad input.
@@ -51,6 +55,30 @@ pub enum Command {
         lockfile: PathBuf,
         /// A node name, `host:kind:key`.
         node: String,
+    },
+    /// Download every artifact a lockfile pins into the local store ($CAIRN_STORE, else
+    /// ~/.cache/cairn/store), checking each against its sha256.
+    Fetch { lockfile: PathBuf },
+    /// Build a lockfile's images with cairn's own builder, each as an OCI image layout
+    /// (with Docker's manifest.json: `tar -C DIR -c . | docker load`), no Docker daemon.
+    Build {
+        lockfile: PathBuf,
+        /// Build only this image (repeatable); every image by default.
+        #[arg(long = "image", value_name = "NAME")]
+        images: Vec<String>,
+        /// The folder the layouts go in, one subfolder per image.
+        #[arg(long, short, default_value = "images")]
+        output: PathBuf,
+        /// The layers' compressor.
+        #[arg(long, value_enum, default_value_t = LayerCompression::Gzip)]
+        compression: LayerCompression,
+        /// The compressor's level (gzip 0-9, default 6; zstd 1-22, default 3).
+        #[arg(long)]
+        level: Option<i32>,
+        /// Push each image to this registry (`host:port`, HTTP API v2 over plain HTTP) as
+        /// `cairn/<name>:<id>`, sending only the blobs it lacks.
+        #[arg(long, value_name = "REGISTRY")]
+        push: Option<String>,
     },
     /// Print the dependency graph of a lockfile.
     Graph {
@@ -145,6 +173,12 @@ pub struct SelectionArguments {
     /// container, health).
     #[arg(long = "skip-kind", value_name = "KINDS", value_delimiter = ',')]
     pub skip_kinds: Vec<cairn_lockfiles::NodeKind>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayerCompression {
+    Gzip,
+    Zstd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

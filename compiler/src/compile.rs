@@ -3,7 +3,8 @@ use std::path::{Path, PathBuf};
 use cairn_lockfiles::Lockfile;
 
 use crate::diagnostic::{CompileError, Diagnostic};
-use crate::graph::build_lockfile;
+use crate::graph::{PinningOptions, build_lockfile};
+use crate::pinning::IndexCache;
 use crate::secrets::{fingerprint_secrets, relative_to};
 use crate::source_file::SourceFile;
 use crate::spec::parse_spec;
@@ -19,6 +20,18 @@ pub struct CompileOptions {
     pub keep_unreadable_secrets: bool,
 }
 
+/// What a compile does with the package pins of the lockfile at `lockfile_path`, for the
+/// images whose packages, sources and architecture did not change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PinUpdate {
+    /// Keep them: nothing is fetched for those images.
+    #[default]
+    Keep,
+    /// Resolve every image again (`--update-pins`); the old pins are kept only where the
+    /// repository cannot be reached.
+    Update,
+}
+
 /// A compiled lockfile and what the compile has to say about it.
 #[derive(Debug)]
 pub struct Compiled {
@@ -26,8 +39,18 @@ pub struct Compiled {
     pub notes: Vec<String>,
 }
 
-/// Compiles the spec at `spec_path`. Errors name the spec by `spec_path` as given.
+/// Compiles the spec at `spec_path`, keeping the lockfile's package pins where they still
+/// answer. Errors name the spec by `spec_path` as given.
 pub fn compile(spec_path: &Path, options: &CompileOptions) -> Result<Compiled, CompileError> {
+    compile_with_pins(spec_path, options, PinUpdate::Keep)
+}
+
+/// [`compile`], doing `pins` with the lockfile's package pins.
+pub fn compile_with_pins(
+    spec_path: &Path,
+    options: &CompileOptions,
+    pins: PinUpdate,
+) -> Result<Compiled, CompileError> {
     let text = std::fs::read_to_string(spec_path).map_err(|error| {
         Diagnostic::new(format!(
             "cannot read the spec {}: {error}",
@@ -43,6 +66,7 @@ pub fn compile(spec_path: &Path, options: &CompileOptions) -> Result<Compiled, C
         SourceFile::new(spec_path.display().to_string(), text),
         &directory,
         options,
+        pins,
     )
 }
 
@@ -51,6 +75,7 @@ pub fn compile_source(
     source: SourceFile,
     directory: &Path,
     options: &CompileOptions,
+    pins: PinUpdate,
 ) -> Result<Compiled, CompileError> {
     let mut spec = parse_spec(source, directory)?;
     let lockfile_directory = match options.lockfile_path.parent() {
@@ -72,11 +97,16 @@ pub fn compile_source(
         }
     };
     let (secrets, secret_notes) = fingerprint_secrets(&spec, &lockfile_directory, previous)?;
-    let lockfile = build_lockfile(&spec, secrets)?;
-    let notes = secret_notes
+    let mut notes: Vec<String> = secret_notes
         .reused
         .into_iter()
         .map(|name| format!("secret `{name}` could not be read here; its fingerprint is kept from the existing lockfile"))
         .collect();
+    let pinning = PinningOptions {
+        update: pins == PinUpdate::Update,
+        lockfile_path: &options.lockfile_path,
+        cache: IndexCache::from_environment(),
+    };
+    let lockfile = build_lockfile(&spec, secrets, &pinning, &mut notes)?;
     Ok(Compiled { lockfile, notes })
 }

@@ -17,6 +17,7 @@ mod compile;
 pub mod diagnostic;
 mod graph;
 pub mod module;
+pub mod pinning;
 mod render;
 mod secrets;
 pub mod source_file;
@@ -24,7 +25,9 @@ pub mod spec;
 mod suggest;
 mod toml_reader;
 
-pub use compile::{CompileOptions, Compiled, compile, compile_source};
+pub use compile::{
+    CompileOptions, Compiled, PinUpdate, compile, compile_source, compile_with_pins,
+};
 pub use diagnostic::{CompileError, Diagnostic, Location};
 pub use module::library::ModuleLibrary;
 pub use source_file::SourceFile;

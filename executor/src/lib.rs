@@ -14,9 +14,12 @@
 //!   hosts share one machine.
 
 mod apply;
+pub mod artifact_store;
+pub mod distribution;
 mod facts;
 mod host_lock;
 mod host_paths;
+pub mod image_builder;
 mod kinds;
 mod plan;
 mod probe;

@@ -25,11 +25,20 @@ pub(crate) fn node_id(
     dependency_ids: &[NodeId],
     secrets: &BTreeMap<String, SecretEntry>,
 ) -> NodeId {
-    let mut hasher = blake3::Hasher::new_derive_key(ID_DOMAIN);
-    let mut encoder = Encoder {
-        hasher: &mut hasher,
-        secrets,
-    };
+    let mut encoded = Vec::new();
+    encode_inputs(kind, inputs, secrets, &mut encoded);
+    id_of_encoded(&encoded, &mut dependency_ids.to_vec())
+}
+
+/// Appends to `out` what a node's id hashes before its dependencies: the kind and the input
+/// table. Graph validation encodes every node once, before their dependencies are hashed.
+pub(crate) fn encode_inputs(
+    kind: NodeKind,
+    inputs: &[(&'static str, Value)],
+    secrets: &BTreeMap<String, SecretEntry>,
+    out: &mut Vec<u8>,
+) {
+    let mut encoder = Encoder { out, secrets };
     encoder.string(kind.as_str());
     let mut sorted_inputs: Vec<&(&'static str, Value)> = inputs.iter().collect();
     sorted_inputs.sort_by_key(|(key, _)| *key);
@@ -39,35 +48,51 @@ pub(crate) fn node_id(
         encoder.string(key);
         encoder.value(value);
     }
-    let mut sorted_ids = dependency_ids.to_vec();
-    sorted_ids.sort();
-    sorted_ids.dedup();
-    encoder.tag(b'd');
-    encoder.length(sorted_ids.len());
-    for id in &sorted_ids {
-        encoder.hasher.update(id.as_bytes());
+}
+
+/// The id of a node whose kind and inputs [`encode_inputs`] encoded, with the ids of its
+/// dependencies (sorted here, in place; a repeated id counts once).
+pub(crate) fn id_of_encoded(encoded_inputs: &[u8], dependency_ids: &mut [NodeId]) -> NodeId {
+    dependency_ids.sort_unstable();
+    let mut unique = dependency_ids.len();
+    for pair in dependency_ids.windows(2) {
+        if pair[0] == pair[1] {
+            unique -= 1;
+        }
+    }
+    let mut hasher = blake3::Hasher::new_derive_key(ID_DOMAIN);
+    hasher.update(encoded_inputs);
+    hasher.update(b"d");
+    hasher.update(&(unique as u64).to_le_bytes());
+    let mut previous: Option<&NodeId> = None;
+    for id in dependency_ids.iter() {
+        if previous != Some(id) {
+            hasher.update(id.as_bytes());
+        }
+        previous = Some(id);
     }
     NodeId::from_hash(&hasher.finalize())
 }
 
+/// Writes the canonical encoding of values: the bytes a node's id hashes.
 struct Encoder<'a> {
-    hasher: &'a mut blake3::Hasher,
+    out: &'a mut Vec<u8>,
     secrets: &'a BTreeMap<String, SecretEntry>,
 }
 
 impl Encoder<'_> {
     fn tag(&mut self, tag: u8) {
-        self.hasher.update(&[tag]);
+        self.out.push(tag);
     }
 
     fn length(&mut self, length: usize) {
-        self.hasher.update(&(length as u64).to_le_bytes());
+        self.out.extend_from_slice(&(length as u64).to_le_bytes());
     }
 
     fn string(&mut self, text: &str) {
         self.tag(b's');
         self.length(text.len());
-        self.hasher.update(text.as_bytes());
+        self.out.extend_from_slice(text.as_bytes());
     }
 
     fn value(&mut self, value: &Value) {
@@ -75,11 +100,11 @@ impl Encoder<'_> {
             Value::String(text) => self.string(text),
             Value::Integer(number) => {
                 self.tag(b'i');
-                self.hasher.update(&number.to_le_bytes());
+                self.out.extend_from_slice(&number.to_le_bytes());
             }
             Value::Bool(flag) => {
                 self.tag(b'b');
-                self.hasher.update(&[u8::from(*flag)]);
+                self.out.push(u8::from(*flag));
             }
             Value::List(items) => {
                 self.tag(b'l');
@@ -98,7 +123,7 @@ impl Encoder<'_> {
             }
             Value::Text(text) => {
                 self.tag(b't');
-                self.hasher.update(text.hash().as_bytes());
+                self.out.extend_from_slice(text.hash().as_bytes());
             }
             Value::Secret(name) => {
                 self.tag(b'x');

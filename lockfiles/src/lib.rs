@@ -50,9 +50,9 @@ pub use node_id::NodeId;
 pub use node_kind::NodeKind;
 pub use node_name::{NodeName, Scope};
 pub use nodes::{
-    CheckNode, CommandNode, ContainerNode, EnvValue, FieldError, FieldReader, FileNode, HealthNode,
-    ImageFile, ImageNode, NodeSpec, PackageNode, PackageRequirement, Probe, ServiceNode,
-    ServiceState, TextSource,
+    ArtifactPlacement, CheckNode, CommandNode, ContainerNode, EnvValue, FieldError, FieldReader,
+    FileNode, HealthNode, ImageArtifact, ImageFile, ImageNode, ImagePins, NodeSpec, PackageNode,
+    PackagePin, PackageRequirement, Probe, ServiceNode, ServiceState, TextSource,
 };
 pub use secret::{SecretEntry, SecretSource, secret_placeholder, secret_placeholders_in};
 pub use value::Value;

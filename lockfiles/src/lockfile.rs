@@ -1,11 +1,13 @@
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
 
 use foldhash::{HashMap, HashMapExt};
 
 use crate::atomic_write::write_atomically;
-use crate::canonical::{CanonicalInputs, canonical_inputs, node_id};
+use crate::canonical::{CanonicalInputs, canonical_inputs, encode_inputs, id_of_encoded, node_id};
+use crate::content::Text;
 use crate::error::{GraphError, LockError};
 use crate::graph::{DependencyPositions, order_positions};
 use crate::host::HostEntry;
@@ -34,12 +36,26 @@ pub struct UnhashedNode {
 
 /// A name must be whole: a key of printable characters, images cluster-wide and only
 /// images, and a container depending on the image it runs (so a new image replaces it).
-fn check_name(node: &UnhashedNode, used_secrets: &BTreeSet<String>) -> Result<(), GraphError> {
+/// `first_of_class`: whether the checks of what the nodes of a class share (their key,
+/// and where their secrets go) are made; they are, once per class.
+fn check_name(
+    node: &Node,
+    used_secrets: &BTreeSet<String>,
+    first_of_class: bool,
+) -> Result<(), GraphError> {
     let invalid = |problem: String| GraphError::InvalidName {
         name: node.name.clone(),
         problem,
     };
-    if node.name.key.is_empty() || node.name.key.chars().any(char::is_control) {
+    let key = &node.name.key;
+    let has_control = || {
+        if key.is_ascii() {
+            key.bytes().any(|byte| byte.is_ascii_control())
+        } else {
+            key.chars().any(char::is_control)
+        }
+    };
+    if first_of_class && (key.is_empty() || has_control()) {
         return Err(invalid(
             "a key must be non-empty, without control characters".to_string(),
         ));
@@ -53,7 +69,7 @@ fn check_name(node: &UnhashedNode, used_secrets: &BTreeSet<String>) -> Result<()
             "only images are cluster-wide; every other node belongs to a host".to_string()
         }));
     }
-    if let Some(problem) = misplaced_secret(&node.spec, used_secrets) {
+    if first_of_class && let Some(problem) = misplaced_secret(&node.spec, used_secrets) {
         return Err(invalid(problem));
     }
     if let NodeSpec::Container(container) = &node.spec {
@@ -62,7 +78,7 @@ fn check_name(node: &UnhashedNode, used_secrets: &BTreeSet<String>) -> Result<()
             crate::node_kind::NodeKind::Image,
             container.image.as_str(),
         );
-        if !node.deps.contains(&image_name) {
+        if node.deps.binary_search(&image_name).is_err() {
             return Err(invalid(format!(
                 "a container must depend on its image, `{image_name}`"
             )));
@@ -102,29 +118,112 @@ fn misplaced_secret(spec: &NodeSpec, used: &BTreeSet<String>) -> Option<String> 
 /// Every node's dependencies as positions in `nodes` (sorted by name), refusing a name used
 /// twice and a dependency on a node that is not there, with the errors (and in the order)
 /// of [`crate::topological_order`].
-fn resolve_dependencies(nodes: &[UnhashedNode]) -> Result<DependencyPositions, GraphError> {
-    if let Some(pair) = nodes.windows(2).find(|pair| pair[0].name == pair[1].name) {
-        return Err(GraphError::DuplicateName(pair[1].name.clone()));
-    }
-    let mut position_of: HashMap<&NodeName, usize> = HashMap::with_capacity(nodes.len());
-    for (position, node) in nodes.iter().enumerate() {
-        position_of.insert(&node.name, position);
+///
+/// A dependency is looked up among the nodes of its dependant's own host (most dependencies
+/// are there, and their names are in cache), else among all, by binary search. With
+/// `classes`, the node of a class that came before is asked first: the same node on another
+/// host has its dependencies at the same places among its host's nodes, which one
+/// comparison confirms.
+fn resolve_dependencies(
+    nodes: &[Node],
+    scopes: &[Range<usize>],
+    classes: Option<&SpecClasses>,
+) -> Result<DependencyPositions, GraphError> {
+    // The nodes of a scope are one run: names repeat within one, and order by kind and key.
+    for scope in scopes {
+        if let Some(pair) = nodes[scope.clone()].windows(2).find(|pair| {
+            pair[0].name.kind == pair[1].name.kind && pair[0].name.key == pair[1].name.key
+        }) {
+            return Err(GraphError::DuplicateName(pair[1].name.clone()));
+        }
     }
     let edges = nodes.iter().map(|node| node.deps.len()).sum();
     let mut dependencies = DependencyPositions::with_capacity(nodes.len(), edges);
-    for node in nodes {
-        for dependency in &node.deps {
-            let Some(&position) = position_of.get(dependency) else {
-                return Err(GraphError::DanglingDependency {
-                    node: node.name.clone(),
-                    dependency: dependency.clone(),
-                });
-            };
-            dependencies.push_dependency(position);
+    // Per class, the last node of it and where its scope started.
+    let mut last_of_class: Vec<Option<(usize, usize)>> =
+        vec![None; classes.map_or(0, |classes| classes.count)];
+    for scope in scopes {
+        let scope_start = scope.start;
+        let same_scope = &nodes[scope.clone()];
+        for (position, node) in nodes.iter().enumerate().take(scope.end).skip(scope.start) {
+            let previous = classes.and_then(|classes| {
+                let slot = &mut last_of_class[classes.of[position]];
+                slot.replace((position, scope_start))
+            });
+            for (index, dependency) in node.deps.iter().enumerate() {
+                let found = if dependency.scope == node.name.scope {
+                    let in_scope = |offset: usize| {
+                        let other = &same_scope[offset].name;
+                        other.kind == dependency.kind && other.key == dependency.key
+                    };
+                    let guess = previous.and_then(|(previous, previous_start)| {
+                        let position = *dependencies.dependencies_of(previous).get(index)?;
+                        let offset = position.checked_sub(previous_start)?;
+                        (offset < same_scope.len() && in_scope(offset)).then_some(offset)
+                    });
+                    match guess {
+                        Some(offset) => Ok(offset),
+                        // Within one scope, names order by kind, then key.
+                        None => same_scope.binary_search_by(|other| {
+                            (other.name.kind, &other.name.key)
+                                .cmp(&(dependency.kind, &dependency.key))
+                        }),
+                    }
+                    .map(|offset| scope_start + offset)
+                } else {
+                    nodes.binary_search_by(|other| other.name.cmp(dependency))
+                };
+                let Ok(dependency_position) = found else {
+                    return Err(GraphError::DanglingDependency {
+                        node: node.name.clone(),
+                        dependency: dependency.clone(),
+                    });
+                };
+                dependencies.push_dependency(dependency_position);
+            }
+            dependencies.end_node();
         }
-        dependencies.end_node();
     }
     Ok(dependencies)
+}
+
+/// The runs of nodes of one scope (a host, or the cluster), in order: galloping, then a
+/// binary search, so a host's few nodes cost a few comparisons.
+fn scope_runs(nodes: &[Node]) -> Vec<Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < nodes.len() {
+        let scope = &nodes[start].name.scope;
+        let mut low = start + 1;
+        let mut step = 1;
+        while low + step <= nodes.len() && nodes[low + step - 1].name.scope == *scope {
+            low += step;
+            step *= 2;
+        }
+        let high = (low + step).min(nodes.len());
+        let end = low + nodes[low..high].partition_point(|other| other.name.scope == *scope);
+        runs.push(start..end);
+        start = end;
+    }
+    runs
+}
+
+/// Which nodes of a sorted list share a spec (the reader knows the nodes it read from the
+/// same text): `of[position]` is each node's class, below `count`.
+#[derive(Debug)]
+pub(crate) struct SpecClasses {
+    pub(crate) of: Vec<usize>,
+    pub(crate) count: usize,
+}
+
+/// What the nodes of one class share in graph validation.
+struct ClassInputs {
+    /// The secrets the spec uses.
+    secrets: BTreeSet<String>,
+    /// Where its kind and inputs are encoded, as its id hashes them.
+    encoded: Range<usize>,
+    /// How many nodes it has.
+    members: usize,
 }
 
 /// A validated lockfile: every dependency exists, there is no cycle, every secret and host
@@ -141,6 +240,16 @@ pub struct Lockfile {
     /// Name to index into `nodes`, built on the first [`Lockfile::node`]: reading a lockfile
     /// does not need it, and most commands never look a node up by name.
     index: OnceLock<HashMap<NodeName, usize>>,
+    /// For a lockfile read from text: which nodes share a spec, and each class's inputs id
+    /// once asked for (a diff or a plan asks for ten thousand hosts' same node).
+    classes: Option<ClassInputsIds>,
+}
+
+/// The class of each node (nodes with the same spec) and each class's inputs id.
+#[derive(Debug, Clone)]
+struct ClassInputsIds {
+    of: Vec<usize>,
+    inputs_ids: Vec<OnceLock<NodeId>>,
 }
 
 impl Lockfile {
@@ -149,14 +258,93 @@ impl Lockfile {
         cluster: ClusterInfo,
         hosts: BTreeMap<String, HostEntry>,
         secrets: BTreeMap<String, SecretEntry>,
-        mut unhashed: Vec<UnhashedNode>,
+        unhashed: Vec<UnhashedNode>,
     ) -> Result<Self, GraphError> {
-        unhashed.sort_by(|left, right| left.name.cmp(&right.name));
-        for node in &unhashed {
-            // The inputs are built once here for every check, and once more for the id.
-            let used_secrets = NodeSpec::secrets_in(&node.spec.inputs());
-            check_name(node, &used_secrets)?;
+        // Every id is computed by `from_sorted`; until then, a node holds a blank one.
+        let blank_id = NodeId::from_hash(&blake3::Hash::from_bytes([0; blake3::OUT_LEN]));
+        let mut nodes: Vec<Node> = unhashed
+            .into_iter()
+            .map(|node| Node {
+                name: node.name,
+                id: blank_id,
+                // A set iterates sorted and without duplicates: moved, not cloned.
+                deps: node.deps.into_iter().collect(),
+                spec: node.spec,
+            })
+            .collect();
+        nodes.sort_by(|left, right| left.name.cmp(&right.name));
+        Self::from_sorted(cluster, hosts, secrets, nodes, None, |_| {})
+    }
+
+    /// [`Lockfile::from_unhashed`] of nodes already sorted by name (a stable sort: nodes of
+    /// the same name keep their order) with their dependencies sorted and without
+    /// duplicates, whose ids are computed here (what they hold is replaced).
+    ///
+    /// With `classes`, the inputs of each class are built, checked and encoded once, and its
+    /// id hashed once per set of dependency ids: the same node on ten thousand hosts costs
+    /// little more than one. `on_text` sees every text of each class (or of each node), as
+    /// [`NodeSpec::texts`] lists them: the reader checks with it that each text of its
+    /// content table is used.
+    pub(crate) fn from_sorted(
+        cluster: ClusterInfo,
+        hosts: BTreeMap<String, HostEntry>,
+        secrets: BTreeMap<String, SecretEntry>,
+        mut nodes: Vec<Node>,
+        spec_classes: Option<SpecClasses>,
+        mut on_text: impl FnMut(&Text),
+    ) -> Result<Self, GraphError> {
+        debug_assert!(nodes.is_sorted_by(|left, right| left.name <= right.name));
+        debug_assert!(
+            nodes
+                .iter()
+                .all(|node| node.deps.is_sorted_by(|left, right| left < right))
+        );
+        let classes = spec_classes.as_ref();
+        debug_assert!(classes.is_none_or(|classes| classes.of.len() == nodes.len()
+            && classes.of.iter().all(|&class| class < classes.count)));
+        // Each class's inputs are encoded as its id will hash them; the hashing waits for the
+        // order, an id needing the ids of the node's dependencies. Without classes, a node's
+        // inputs are built again to be hashed.
+        let mut encoded: Vec<u8> = Vec::with_capacity(64 * 1024);
+        let mut class_inputs: Vec<Option<ClassInputs>> = Vec::new();
+        class_inputs.resize_with(classes.map_or(0, |classes| classes.count), || None);
+        let scopes = scope_runs(&nodes);
+        let mut scope_starts = scopes.iter().map(|scope| scope.start).peekable();
+        for (position, node) in nodes.iter().enumerate() {
+            let own_secrets;
+            // Whether the node is the first of its class, whose nodes share kind and key and
+            // the spec: checked once.
+            let mut first_of_class = true;
+            let used_secrets = match classes {
+                Some(classes) => {
+                    let class = &mut class_inputs[classes.of[position]];
+                    first_of_class = class.is_none();
+                    let class = class.get_or_insert_with(|| {
+                        let inputs = node.spec.inputs();
+                        NodeSpec::texts_in(&inputs, &mut on_text);
+                        let start = encoded.len();
+                        encode_inputs(node.spec.kind(), &inputs, &secrets, &mut encoded);
+                        ClassInputs {
+                            secrets: NodeSpec::secrets_in(&inputs),
+                            encoded: start..encoded.len(),
+                            members: 0,
+                        }
+                    });
+                    class.members += 1;
+                    &class.secrets
+                }
+                None => {
+                    let inputs = node.spec.inputs();
+                    NodeSpec::texts_in(&inputs, &mut on_text);
+                    own_secrets = NodeSpec::secrets_in(&inputs);
+                    &own_secrets
+                }
+            };
+            check_name(node, used_secrets, first_of_class)?;
+            // A scope's first node says whether its host is declared.
+            let starts_scope = scope_starts.next_if_eq(&position).is_some();
             if let Some(host) = node.name.host()
+                && starts_scope
                 && !hosts.contains_key(host)
             {
                 return Err(GraphError::UnknownHost {
@@ -164,7 +352,9 @@ impl Lockfile {
                     host: host.to_string(),
                 });
             }
-            if node.spec.key() != node.name.key || node.spec.kind() != node.name.kind {
+            if first_of_class
+                && (node.spec.key() != node.name.key || node.spec.kind() != node.name.kind)
+            {
                 return Err(GraphError::KeyMismatch {
                     name: node.name.clone(),
                     key: node.name.key.clone(),
@@ -172,47 +362,73 @@ impl Lockfile {
                 });
             }
             if let Some(secret) = used_secrets
-                .into_iter()
-                .find(|secret| !secrets.contains_key(secret))
+                .iter()
+                .find(|secret| !secrets.contains_key(*secret))
             {
                 return Err(GraphError::UnknownSecret {
                     node: node.name.clone(),
-                    secret,
+                    secret: secret.clone(),
                 });
             }
         }
-        let dependencies = resolve_dependencies(&unhashed)?;
-        let order = order_positions(&dependencies, |position| &unhashed[position].name)?;
+        let dependencies = resolve_dependencies(&nodes, &scopes, classes)?;
+        let order = order_positions(&dependencies, |position| &nodes[position].name)?;
 
-        let mut ids: Vec<Option<NodeId>> = vec![None; unhashed.len()];
+        // The ids already hashed, by class and dependency ids: the same node on ten thousand
+        // hosts, depending on the same nodes, is hashed once.
+        let mut hashed_ids: HashMap<Vec<u8>, NodeId> = HashMap::new();
+        let mut hashed = vec![false; nodes.len()];
         let mut dependency_ids: Vec<NodeId> = Vec::new();
+        let mut memo_key: Vec<u8> = Vec::new();
         for &position in &order {
-            let node = &unhashed[position];
             dependency_ids.clear();
-            dependency_ids.extend(
-                dependencies
-                    .dependencies_of(position)
-                    .iter()
-                    .map(|&dependency| ids[dependency].expect("dependencies are hashed first")),
-            );
-            ids[position] = Some(node_id(
-                node.spec.kind(),
-                &node.spec.inputs(),
-                &dependency_ids,
-                &secrets,
-            ));
+            for &dependency in dependencies.dependencies_of(position) {
+                assert!(hashed[dependency], "dependencies are hashed first");
+                dependency_ids.push(nodes[dependency].id);
+            }
+            let node = &nodes[position];
+            let id = match classes {
+                Some(classes) => {
+                    let class = classes.of[position];
+                    let class_inputs = class_inputs[class]
+                        .as_ref()
+                        .expect("every class is encoded");
+                    let inputs = &encoded[class_inputs.encoded.clone()];
+                    if class_inputs.members == 1 {
+                        // Nothing to share.
+                        nodes[position].id = id_of_encoded(inputs, &mut dependency_ids);
+                        hashed[position] = true;
+                        continue;
+                    }
+                    memo_key.clear();
+                    memo_key.extend_from_slice(&(class as u64).to_le_bytes());
+                    for id in &dependency_ids {
+                        memo_key.extend_from_slice(id.as_bytes());
+                    }
+                    match hashed_ids.get(memo_key.as_slice()) {
+                        Some(&id) => id,
+                        None => {
+                            let id = id_of_encoded(inputs, &mut dependency_ids);
+                            hashed_ids.insert(memo_key.clone(), id);
+                            id
+                        }
+                    }
+                }
+                None => {
+                    // Without classes, nothing was kept encoded: the buffer is a scratch one.
+                    encoded.clear();
+                    encode_inputs(
+                        node.spec.kind(),
+                        &node.spec.inputs(),
+                        &secrets,
+                        &mut encoded,
+                    );
+                    id_of_encoded(&encoded, &mut dependency_ids)
+                }
+            };
+            nodes[position].id = id;
+            hashed[position] = true;
         }
-        let nodes = unhashed
-            .into_iter()
-            .zip(ids)
-            .map(|(node, id)| Node {
-                name: node.name,
-                id: id.expect("every node is hashed"),
-                // A set iterates sorted and without duplicates: moved, not cloned.
-                deps: node.deps.into_iter().collect(),
-                spec: node.spec,
-            })
-            .collect();
         Ok(Self {
             cluster,
             hosts,
@@ -220,6 +436,10 @@ impl Lockfile {
             nodes,
             order,
             index: OnceLock::new(),
+            classes: spec_classes.map(|classes| ClassInputsIds {
+                inputs_ids: (0..classes.count).map(|_| OnceLock::new()).collect(),
+                of: classes.of,
+            }),
         })
     }
 
@@ -255,7 +475,23 @@ impl Lockfile {
     /// The id of a node's own inputs, leaving its dependencies out: a host records it so the
     /// planner can tell "this node changed" from "something it depends on changed".
     pub fn inputs_id(&self, node: &Node) -> NodeId {
-        node_id(node.spec.kind(), &node.spec.inputs(), &[], &self.secrets)
+        let compute = || node_id(node.spec.kind(), &node.spec.inputs(), &[], &self.secrets);
+        match (&self.classes, self.position_of(node)) {
+            (Some(classes), Some(position)) => {
+                *classes.inputs_ids[classes.of[position]].get_or_init(compute)
+            }
+            _ => compute(),
+        }
+    }
+
+    /// Where `node` is in [`Lockfile::nodes`], if it is one of this lockfile's.
+    fn position_of(&self, node: &Node) -> Option<usize> {
+        let offset = (node as *const Node as usize).checked_sub(self.nodes.as_ptr() as usize)?;
+        let position = offset / std::mem::size_of::<Node>();
+        self.nodes
+            .get(position)
+            .is_some_and(|candidate| std::ptr::eq(candidate, node))
+            .then_some(position)
     }
 
     /// Everything that went into a node's id.
@@ -285,11 +521,7 @@ impl Lockfile {
     }
 
     pub fn read(path: &Path) -> Result<Self, LockError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LockError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text, &path.display().to_string())
+        crate::reader::read_file(path)
     }
 
     /// Writes the lockfile atomically; leaves the file untouched when it is unchanged.
@@ -311,7 +543,7 @@ mod tests {
     use crate::node_kind::NodeKind;
     use crate::nodes::{
         CheckNode, CommandNode, ContainerNode, EnvValue, FileNode, HealthNode, ImageFile,
-        ImageNode, PackageNode, Probe, ServiceNode, ServiceState,
+        ImageNode, ImagePins, PackageNode, PackagePin, Probe, ServiceNode, ServiceState,
     };
     use crate::secret::{SecretSource, secret_placeholder};
 
@@ -332,6 +564,8 @@ mod tests {
             name: "app".into(),
             base: "debian:bookworm-slim".into(),
             packages: vec!["curl".into()],
+            pins: None,
+            artifacts: vec![],
             files: vec![ImageFile {
                 path: "/entrypoint.sh".into(),
                 mode: 0o755,
@@ -346,7 +580,23 @@ mod tests {
             cmd: vec!["serve".into()],
             dockerfile: Text::new(""),
         };
-        image.dockerfile = Text::new(image.render_dockerfile());
+        let pin = |name: &str, version: &str, architecture: &str| PackagePin {
+            name: name.into(),
+            version: version.into(),
+            architecture: architecture.into(),
+            url: format!("http://deb.example/debian/pool/main/{name}_{version}_{architecture}.deb"),
+            sha256: "ab".repeat(32),
+            size: 4096,
+        };
+        image.set_pins(Some(ImagePins {
+            architecture: "amd64".into(),
+            sources: vec!["http://deb.example/debian bookworm main".into()],
+            packages: vec![
+                pin("libcurl4", "7.88.1-10+deb12u8", "amd64"),
+                pin("curl", "7.88.1-10+deb12u8", "amd64"),
+                pin("ca-certificates", "20230311", "all"),
+            ],
+        }));
         let nodes = vec![
             node("cluster:image:app", &[], NodeSpec::Image(image)),
             node(
@@ -417,6 +667,8 @@ mod tests {
                     dns: vec!["127.0.0.1".into()],
                     restart: "always".into(),
                     cap_add: vec!["NET_ADMIN".into()],
+                    privileged: false,
+                    pid: None,
                     args: vec!["--verbose".into()],
                 }),
             ),
@@ -586,5 +838,46 @@ mod tests {
             matches!(error, GraphError::UnknownSecret { ref secret, .. } if secret == "app.password"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_node_on_a_host_nobody_declared_is_refused() {
+        let lockfile = every_kind();
+        let check = |name: &str| {
+            node(
+                name,
+                &[],
+                NodeSpec::Check(CheckNode {
+                    name: name.rsplit(':').next().unwrap().into(),
+                    probe: Probe::DiskFree {
+                        path: "/".into(),
+                        minimum_bytes: 1,
+                    },
+                }),
+            )
+        };
+        for (nodes, host) in [
+            (vec![check("h2:check:a")], "h2"),
+            (
+                vec![
+                    check("h1:check:a"),
+                    check("h1:check:b"),
+                    check("h3:check:a"),
+                ],
+                "h3",
+            ),
+        ] {
+            let error = Lockfile::from_unhashed(
+                lockfile.cluster.clone(),
+                lockfile.hosts.clone(),
+                BTreeMap::new(),
+                nodes,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(&error, GraphError::UnknownHost { host: found, .. } if found == host),
+                "{error}"
+            );
+        }
     }
 }

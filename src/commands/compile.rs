@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use cairn_compiler::{CompileOptions, compile};
+use cairn_compiler::{CompileOptions, PinUpdate, compile_with_pins};
 use cairn_lockfiles::Lockfile;
 
 use crate::failure::Failure;
@@ -17,22 +17,43 @@ pub fn default_lockfile_path(spec: &Path) -> PathBuf {
     }
 }
 
-pub fn run(spec: &Path, output: Option<PathBuf>, locked: bool) -> Result<(), Failure> {
+pub fn run(
+    spec: &Path,
+    output: Option<PathBuf>,
+    locked: bool,
+    update_pins: bool,
+) -> Result<(), Failure> {
     let lockfile_path = output.unwrap_or_else(|| default_lockfile_path(spec));
     // The process ends after this: freeing hundreds of thousands of nodes one by one would
     // only cost time (a tenth of a 10,000-host compile).
-    compile_to(spec, &lockfile_path, locked).map(std::mem::forget)
+    let pins = if update_pins {
+        PinUpdate::Update
+    } else {
+        PinUpdate::Keep
+    };
+    compile_with(spec, &lockfile_path, locked, pins).map(std::mem::forget)
 }
 
-/// Compiles `spec`; unless `locked`, writes the lockfile. Returns the lockfile.
+/// Compiles `spec`, keeping the lockfile's package pins; unless `locked`, writes the
+/// lockfile. Returns the lockfile.
 pub fn compile_to(spec: &Path, lockfile_path: &Path, locked: bool) -> Result<Lockfile, Failure> {
+    compile_with(spec, lockfile_path, locked, PinUpdate::Keep)
+}
+
+/// [`compile_to`], doing `pins` with the lockfile's package pins.
+fn compile_with(
+    spec: &Path,
+    lockfile_path: &Path,
+    locked: bool,
+    pins: PinUpdate,
+) -> Result<Lockfile, Failure> {
     let lockfile_path = lockfile_path.to_path_buf();
     let options = CompileOptions {
         lockfile_path: lockfile_path.clone(),
         keep_unreadable_secrets: true,
     };
     // Any error returns here, before the lockfile is touched: the old one stays as it was.
-    let compiled = compile(spec, &options)?;
+    let compiled = compile_with_pins(spec, &options, pins)?;
     for note in &compiled.notes {
         eprintln!("note: {note}");
     }

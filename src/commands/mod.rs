@@ -1,10 +1,12 @@
 //! One file per command: each takes its arguments and calls into the libraries.
 
 mod apply;
+mod build;
 mod compile;
 mod connection;
 mod diff;
 mod explain;
+mod fetch;
 mod graph;
 mod lookup;
 mod modules;
@@ -20,7 +22,8 @@ pub fn run(command: Command) -> Result<(), Failure> {
             spec,
             output,
             locked,
-        } => compile::run(&spec, output, locked),
+            update_pins,
+        } => compile::run(&spec, output, locked, update_pins),
         Command::Diff {
             old,
             new,
@@ -33,6 +36,22 @@ pub fn run(command: Command) -> Result<(), Failure> {
             json,
         } => show::run(&lockfile, node.as_deref(), json),
         Command::Explain { lockfile, node } => explain::run(&lockfile, &node),
+        Command::Build {
+            lockfile,
+            images,
+            output,
+            compression,
+            level,
+            push,
+        } => build::run(
+            &lockfile,
+            &images,
+            &output,
+            compression,
+            level,
+            push.as_deref(),
+        ),
+        Command::Fetch { lockfile } => fetch::run(&lockfile),
         Command::Graph { lockfile, format } => graph::run(&lockfile, format),
         Command::Plan {
             lockfile,

@@ -130,7 +130,7 @@ impl AppCluster {
     pub fn write_spec(&self) {
         let mut spec = String::from(
             "[cluster]\nname = \"apptest\"\ndomain = \"apptest.example\"\nmodules = [\"modules\"]\n\
-             exclude_modules = [\"host-base\"]\nfingerprint_key = { file = \"secrets/fingerprint.key\" }\n\n",
+             exclude_modules = [\"host-base\", \"consul\", \"mesos\", \"marathon\", \"cadvisor\"]\nfingerprint_key = { file = \"secrets/fingerprint.key\" }\n\n",
         );
         for host in &self.hosts {
             spec.push_str(&format!(

@@ -368,7 +368,7 @@ deps = ["package:tool", "file:/etc/tool.conf"]
             "cluster.toml",
             &format!(
                 "[cluster]\nname = \"sandboxed\"\ndomain = \"sandboxed.test\"\nmodules = [\"modules\"]\n\
-                 exclude_modules = [\"host-base\", \"preflight\"]\n\n\
+                 exclude_modules = [\"host-base\", \"consul\", \"mesos\", \"marathon\", \"cadvisor\", \"preflight\"]\n\n\
                  [hosts.box]\naddress = \"127.0.0.1\"\ntransport = \"local\"\nroot = \"{}/box\"\nroles = [\"tool\"]\n",
                 sandbox.path().display()
             ),

@@ -108,7 +108,7 @@ impl Machine {
         let roles: Vec<String> = roles.iter().map(|role| format!("\"{role}\"")).collect();
         let mut spec = format!(
             "[cluster]\nname = \"machine\"\ndomain = \"machine.test\"\nmodules = [\"modules\"]\n\
-             exclude_modules = [\"host-base\"]\n\n\
+             exclude_modules = [\"host-base\", \"consul\", \"mesos\", \"marathon\", \"cadvisor\"]\n\n\
              [hosts.machine]\naddress = \"{address}\"\nport = {port}\nroles = [{roles}]\n\n\
              [preflight]\nfilesystem_paths = []\nmin_free_disk = {{ \"/\" = \"1MiB\" }}\n",
             address = self.host.address,

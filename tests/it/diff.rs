@@ -56,7 +56,7 @@ deps = ["package:hello", "file:/etc/cairn-hello.conf"]
 fn hello_spec(hosts: &[(&str, &[&str])], version: &str) -> String {
     let mut spec = String::from(
         "[cluster]\nname = \"hello\"\ndomain = \"hello.test\"\nmodules = [\"modules\"]\n\
-         exclude_modules = [\"host-base\"]\n\n",
+         exclude_modules = [\"host-base\", \"consul\", \"mesos\", \"marathon\", \"cadvisor\"]\n\n",
     );
     for (index, (host, roles)) in hosts.iter().enumerate() {
         let roles: Vec<String> = roles.iter().map(|role| format!("\"{role}\"")).collect();

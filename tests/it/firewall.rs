@@ -25,7 +25,7 @@ fn firewall_sandbox(node1: &str, node2: &str, firewall: &str) -> Sandbox {
     sandbox.write(
         "cluster.toml",
         &format!(
-            "[cluster]\nname = \"firewalled\"\ndomain = \"firewalled.example\"\n\n\
+            "[cluster]\nname = \"firewalled\"\ndomain = \"firewalled.example\"\nexclude_modules = [\"consul\", \"mesos\", \"marathon\", \"cadvisor\"]\n\n\
              [hosts.node1]\naddress = \"{node1}\"\nroles = []\n\n\
              [hosts.node2]\naddress = \"{node2}\"\nroles = []\n\n\
              [repository]\nurl = \"http://{node2}:8080/debian\"\n\n\
@@ -340,7 +340,7 @@ fn the_hosts_of_a_role_open_its_ports_and_ssh_is_allowed_on_each_hosts_own_port_
     sandbox
         .write(
             "cluster.toml",
-            "[cluster]\nname = \"lbs\"\ndomain = \"lbs.example\"\n\
+            "[cluster]\nname = \"lbs\"\ndomain = \"lbs.example\"\nexclude_modules = [\"consul\", \"mesos\", \"marathon\", \"cadvisor\"]\n\
              fingerprint_key = { file = \"fingerprint.key\" }\n\n\
              [hosts.control1]\naddress = \"10.0.0.1\"\nroles = [\"control\"]\n\n\
              [hosts.lb1]\naddress = \"10.0.0.11\"\nport = 2222\nid = 11\nroles = [\"loadbalancer\"]\n\n\

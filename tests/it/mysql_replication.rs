@@ -23,7 +23,7 @@ const WRITER_PASSWORD: &str = "writer-secret";
 fn spec(network: &PrivateNetwork) -> String {
     let mut spec = String::from(
         "[cluster]\nname = \"replication\"\ndomain = \"replication.example\"\n\
-         exclude_modules = [\"host-base\"]\nfingerprint_key = { file = \"secrets/fingerprint.key\" }\n\n",
+         exclude_modules = [\"host-base\", \"consul\", \"mesos\", \"marathon\", \"cadvisor\"]\nfingerprint_key = { file = \"secrets/fingerprint.key\" }\n\n",
     );
     for (index, network_host) in network.hosts.iter().enumerate() {
         spec.push_str(&format!(

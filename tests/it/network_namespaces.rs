@@ -22,6 +22,21 @@ pub struct NetworkHost {
 }
 
 impl NetworkHost {
+    /// Renames the host's interface inside its namespace (to `eth0`, say): what a setting
+    /// naming one interface for every host needs, as on real hosts.
+    pub fn rename_interface(&mut self, name: &str) {
+        for arguments in [
+            vec!["link", "set", "dev", self.inner_side.as_str(), "down"],
+            vec!["link", "set", "dev", self.inner_side.as_str(), "name", name],
+            vec!["link", "set", "dev", name, "up"],
+        ] {
+            let mut full = vec!["netns", "exec", self.namespace.as_str(), "ip"];
+            full.extend(arguments);
+            ip(&full);
+        }
+        self.inner_side = name.to_string();
+    }
+
     /// The host's link goes down: from now on its packets are dropped without a word, as
     /// when a host's network vanishes (no reset, no answer).
     pub fn cut(&self) {

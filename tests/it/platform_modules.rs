@@ -6,6 +6,7 @@ use crate::support::{Sandbox, cairn};
 const HA_SPEC: &str = r#"[cluster]
 name = "ha"
 domain = "ha.example"
+exclude_modules = ["consul", "mesos", "marathon", "cadvisor"]
 fingerprint_key = { file = "fingerprint.key" }
 
 [hosts.lb1]
@@ -137,7 +138,7 @@ fn a_mysql_master_without_the_mysql_role_is_refused() {
         .compile()
         .code(2)
         .stderr_has("`master` in [mysql] names host `lb1`, which does not have the role `mysql`")
-        .stderr_has("cluster.toml:41:10")
+        .stderr_has("cluster.toml:42:10")
         .stderr_has("hint: add `mysql` to the roles of [hosts.lb1]");
 }
 
@@ -185,8 +186,8 @@ fn containers_wait_for_docker_where_host_base_runs_and_not_where_it_is_left_out(
     // resolves to nothing instead of failing the compile.
     sandbox.edit("cluster.toml", |text| {
         text.replace(
-            "fingerprint_key = { file = \"fingerprint.key\" }",
-            "fingerprint_key = { file = \"fingerprint.key\" }\nexclude_modules = [\"host-base\"]",
+            "exclude_modules = [\"consul\",",
+            "exclude_modules = [\"host-base\", \"consul\",",
         )
         .replace("[repository]\nurl = \"http://10.0.0.1:8080/debian\"\n", "")
         .replace("[registry]\naddress = \"10.0.0.1:5000\"\n", "")
@@ -448,7 +449,7 @@ fn a_tls_certificate_without_its_key_is_refused_where_the_spec_gives_it() {
         .stderr_has(
             "`tls_certificate` in [registry_server] requires `tls_key`, which [registry_server] does not give",
         )
-        .stderr_has("cluster.toml:51:19")
+        .stderr_has("cluster.toml:52:19")
         .stderr_has("hint: add `tls_key` to [registry_server], or remove `tls_certificate`");
 }
 

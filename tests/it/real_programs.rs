@@ -46,6 +46,12 @@ transport = "local"
 root = "sandbox/master1"
 roles = ["master"]
 
+[hosts.agent1]
+address = "10.0.0.41"
+transport = "local"
+root = "sandbox/agent1"
+roles = ["agent"]
+
 [hosts.db1]
 id = 4
 address = "10.0.0.31"
@@ -82,6 +88,25 @@ slave = "db2"
 replication_password = { file = "secrets/replication-password" }
 root_password = { file = "secrets/root-password" }
 
+# The downloads of the components Debian does not package: the Dockerfile builds get
+# stand-ins in their build contexts (see `build_context`), so the checksums are never
+# checked here; `apply_docker.rs` fetches and checks real ones.
+[consul]
+artifact_url = "http://10.0.0.1:8080/artifacts/consul_1.16.1_linux_amd64.zip"
+artifact_sha256 = "1d48942fa9f1d0df3f56a1622c7a46e9b85924ed9976338912101bb5519aadf1"
+
+[mesos]
+artifact_url = "http://10.0.0.1:8080/artifacts/mesos.tar.gz"
+artifact_sha256 = "1111111111111111111111111111111111111111111111111111111111111111"
+
+[marathon]
+artifact_url = "http://10.0.0.1:8080/artifacts/marathon.tgz"
+artifact_sha256 = "2222222222222222222222222222222222222222222222222222222222222222"
+
+[cadvisor]
+artifact_url = "http://10.0.0.1:8080/artifacts/cadvisor"
+artifact_sha256 = "3333333333333333333333333333333333333333333333333333333333333333"
+
 [keepalived]
 vip = "10.0.0.100/24"
 auth_pass = { file = "secrets/vrrp-password" }
@@ -101,9 +126,13 @@ const VRRP_PASSWORD: &str = "vrrp-pw8";
 const LOAD_BALANCERS: [(&str, &str); 2] = [("lb1", "MASTER"), ("lb2", "BACKUP")];
 
 /// The images the built-in modules define, all of them present in `SPEC`.
-const BUILT_IN_IMAGES: [&str; 6] = [
+const BUILT_IN_IMAGES: [&str; 10] = [
+    "cadvisor",
+    "consul",
     "haproxy",
     "keepalived",
+    "marathon",
+    "mesos",
     "mysql",
     "registry",
     "repository",
@@ -462,6 +491,24 @@ fn build_context(folder: &Path, image: &serde_json::Value) {
         std::fs::write(&target, content).unwrap();
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode)).unwrap();
     }
+    // Each download where the executor places it, `artifacts/<sha256>`: a stand-in folder
+    // for an archive it would unpack, a stand-in file for one it places as it is.
+    for artifact in image["inputs"]["artifacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let target = folder
+            .join("artifacts")
+            .join(artifact["sha256"].as_str().expect("an artifact's sha256"));
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        if artifact["unpack"] == true {
+            std::fs::create_dir_all(&target).unwrap();
+            std::fs::write(target.join("stand-in-artifact"), "unpacked\n").unwrap();
+        } else {
+            std::fs::write(&target, "stand-in artifact\n").unwrap();
+        }
+    }
 }
 
 /// Builds one image with `docker build`, as the executor does but under the test's tag,
@@ -582,7 +629,7 @@ fn host_base_sandbox(extra: &str) -> Sandbox {
     sandbox.write(
         "cluster.toml",
         &format!(
-            "[cluster]\nname = \"initialised\"\ndomain = \"initialised.example\"\n\n\
+            "[cluster]\nname = \"initialised\"\ndomain = \"initialised.example\"\nexclude_modules = [\"consul\", \"mesos\", \"marathon\", \"cadvisor\"]\n\n\
              [hosts.node1]\naddress = \"10.0.0.11\"\ntransport = \"local\"\n\
              root = \"sandbox/node1\"\nroles = []\n\n\
              [repository]\nurl = \"http://10.0.0.1:8080/debian\"\n\n\

@@ -26,7 +26,7 @@ const REPOSITORY: &str = "cairn/registry-check";
 fn spec(network: &PrivateNetwork, settings: &str) -> String {
     format!(
         "[cluster]\nname = \"registry\"\ndomain = \"registry.example\"\n\
-         exclude_modules = [\"host-base\"]\n\
+         exclude_modules = [\"host-base\", \"consul\", \"mesos\", \"marathon\", \"cadvisor\"]\n\
          fingerprint_key = {{ file = \"secrets/fingerprint.key\" }}\n\n\
          [hosts.control1]\naddress = \"{address}\"\ntransport = \"local\"\n\
          root = \"hosts/control1\"\nroles = [\"control\"]\n\n\

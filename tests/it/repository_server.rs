@@ -32,7 +32,7 @@ const VERSION: &str = "1.0";
 fn spec(sandbox: &Sandbox, network_host: &NetworkHost) -> String {
     format!(
         "[cluster]\nname = \"offline\"\ndomain = \"offline.example\"\n\
-         exclude_modules = [\"host-base\"]\n\n\
+         exclude_modules = [\"host-base\", \"consul\", \"mesos\", \"marathon\", \"cadvisor\"]\n\n\
          [hosts.control]\naddress = \"{address}\"\ntransport = \"local\"\n\
          root = \"{root}\"\nroles = [\"control\"]\n\n\
          [preflight]\nfilesystem_paths = []\nmin_free_disk = {{ \"/\" = \"1MiB\" }}\n\n\
@@ -375,6 +375,7 @@ fn the_entrypoint_refuses_to_start_nginx_on_a_config_nginx_rejects() {
 const CLUSTER_WITH_CONTROL_HOST: &str = r#"[cluster]
 name = "offline"
 domain = "offline.example"
+exclude_modules = ["consul", "mesos", "marathon", "cadvisor"]
 
 [hosts.control1]
 address = "10.0.0.2"

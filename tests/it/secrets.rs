@@ -49,11 +49,17 @@ fn an_unreadable_secret_without_a_lockfile_is_an_error_naming_it() {
     let sandbox = Sandbox::with_example("quickstart");
     std::fs::remove_file(sandbox.path().join("cluster.lock")).unwrap();
     std::fs::remove_file(sandbox.path().join("secrets/console-session-key")).unwrap();
+    let line = sandbox
+        .read("cluster.toml")
+        .lines()
+        .position(|line| line.starts_with("session_key = "))
+        .expect("the spec names the session key")
+        + 1;
     sandbox
         .compile()
         .code(2)
         .stderr_has("cannot read secret `console.session_key`")
-        .stderr_has("cluster.toml:43:15")
+        .stderr_has(&format!("cluster.toml:{line}:15"))
         .stderr_has("hint: create secrets/console-session-key");
     assert!(!sandbox.path().join("cluster.lock").exists());
 }

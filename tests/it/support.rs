@@ -260,7 +260,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
 pub const MINIMAL_SPEC: &str = r#"[cluster]
 name = "test"
 domain = "test.example"
-
+exclude_modules = ["consul", "mesos", "marathon", "cadvisor"]
 [hosts.node1]
 address = "127.0.0.1"
 port = 22

@@ -42,7 +42,7 @@ fn every_host_takes_its_time_from_the_control_host_which_serves_its_own_clock_of
     sandbox.write(
         "cluster.toml",
         &format!(
-            "[cluster]\nname = \"timed\"\ndomain = \"timed.example\"\n\
+            "[cluster]\nname = \"timed\"\ndomain = \"timed.example\"\nexclude_modules = [\"consul\", \"mesos\", \"marathon\", \"cadvisor\"]\n\
              fingerprint_key = {{ file = \"fingerprint.key\" }}\n\n\
              [hosts.control]\naddress = \"{control}\"\nroles = [\"control\"]\n\n\
              [hosts.node1]\naddress = \"{client}\"\nroles = []\n\n\

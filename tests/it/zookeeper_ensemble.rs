@@ -20,7 +20,7 @@ const CLIENT_PORT: u16 = 2181;
 fn spec(sandbox: &Sandbox, network: &PrivateNetwork) -> String {
     let mut spec = String::from(
         "[cluster]\nname = \"ensemble\"\ndomain = \"ensemble.example\"\n\
-         exclude_modules = [\"host-base\"]\n\n",
+         exclude_modules = [\"host-base\", \"consul\", \"mesos\", \"marathon\", \"cadvisor\"]\n\n",
     );
     for (index, network_host) in network.hosts.iter().enumerate() {
         let name = format!("master{}", index + 1);

@@ -7,18 +7,23 @@ use cairn_lockfiles::{
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
 use crate::graph::dependencies::resolve_dependencies;
 use crate::graph::emit::emit_nodes;
+use crate::graph::image_pins::{PinningOptions, pin_images};
 use crate::render::{Renderer, TemplateContext, build_environment};
 use crate::spec::ClusterSpec;
 
-/// Renders the spec's modules and builds the lockfile, ids and all.
+/// Renders the spec's modules, pins the images' packages and builds the lockfile, ids and
+/// all. What the user should know goes to `notes`.
 pub fn build_lockfile(
     spec: &ClusterSpec,
     secrets: BTreeMap<String, SecretEntry>,
+    pinning: &PinningOptions<'_>,
+    notes: &mut Vec<String>,
 ) -> Result<Lockfile, CompileError> {
     let environment = build_environment(&spec.library)?;
     let renderer = Renderer::new(&environment, &spec.library);
     let context = TemplateContext::new(spec, &spec.library.roles());
-    let nodes = emit_nodes(spec, &context, &renderer).map_err(into_error)?;
+    let mut nodes = emit_nodes(spec, &context, &renderer).map_err(into_error)?;
+    pin_images(spec, &mut nodes, pinning, notes).map_err(into_error)?;
 
     let mut first_declaration: HashMap<&NodeName, usize> = HashMap::with_capacity(nodes.len());
     let mut diagnostics = Diagnostics::default();

@@ -8,6 +8,7 @@ use minijinja::Value as TemplateValue;
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceSpan};
 use crate::module::manifest::Module;
 use crate::module::node_declaration::{DeclaredValue, DependencyReference, NodeDeclaration};
+use crate::module::requirement::Requirement;
 use crate::render::{Rendered, Renderer, TemplateContext, to_lock_value};
 use crate::spec::ClusterSpec;
 use crate::suggest::did_you_mean;
@@ -42,6 +43,8 @@ pub struct EmittedNode<'m> {
     pub spec: NodeSpec,
     pub dependencies: Vec<(RenderedDependency, SourceSpan<'m>)>,
     pub declared_at: SourceSpan<'m>,
+    /// The declaration it was rendered from (its fields' spans, for errors found later).
+    pub declaration: &'m NodeDeclaration,
 }
 
 /// The field that holds a module file to render as the node's (or the image file's)
@@ -66,6 +69,15 @@ pub fn emit_nodes<'m>(
             .any(|host| module.applies_to(&host.roles));
         if !used {
             continue;
+        }
+        for requirement in &module.requirements {
+            check_requirement(
+                module,
+                requirement,
+                &cluster_context,
+                renderer,
+                &mut diagnostics,
+            );
         }
         for declaration in &module.images {
             emit_declaration(
@@ -108,6 +120,39 @@ pub fn emit_nodes<'m>(
     } else {
         Err(diagnostics)
     }
+}
+
+/// A module's `[[require]]`: its condition, evaluated for the cluster; where it is false,
+/// an error with the module's message.
+fn check_requirement<'m>(
+    module: &'m Module,
+    requirement: &'m Requirement,
+    context: &TemplateValue,
+    renderer: &Renderer<'m>,
+    diagnostics: &mut Diagnostics,
+) {
+    let at = SourceSpan::new(&module.manifest, requirement.that.span.clone());
+    let holds = match renderer.evaluate(&requirement.that.value, context, &at) {
+        Ok(value) => value.is_true(),
+        Err(diagnostic) => return diagnostics.push(diagnostic),
+    };
+    if holds {
+        return;
+    }
+    let message_at = SourceSpan::new(&module.manifest, requirement.message.span.clone());
+    let message = match renderer.render_string(&requirement.message.value, context, &message_at) {
+        Ok(Rendered::Text(text)) => text,
+        Ok(Rendered::Value(value)) => value.to_string(),
+        Err(diagnostic) => return diagnostics.push(diagnostic),
+    };
+    diagnostics.push(
+        Diagnostic::new(format!("module `{}`: {message}", module.name))
+            .at_location(at.location())
+            .note(format!(
+                "the condition `{}` is false for this spec",
+                requirement.that.value
+            )),
+    );
 }
 
 fn emit_declaration<'m>(
@@ -225,7 +270,7 @@ fn emit_one<'m>(
                 key,
                 optional,
             } => RenderedDependency::Role {
-                role: role.clone(),
+                role: render_key(role)?,
                 kind: *kind,
                 key: render_key(key)?,
                 optional: *optional,
@@ -259,6 +304,7 @@ fn emit_one<'m>(
         spec,
         dependencies,
         declared_at: declared_at.clone(),
+        declaration,
     })
 }
 

@@ -5,6 +5,7 @@ use toml::de::DeValue;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::module::node_declaration::{NodeDeclaration, read_declaration};
+use crate::module::requirement::{Requirement, read_requirement};
 use crate::module::setting::{SettingSchema, read_schema};
 use crate::source_file::SourceFile;
 use crate::toml_reader::{Located, TableReader, parse_document};
@@ -27,6 +28,8 @@ pub struct Module {
     pub settings: Vec<SettingSchema>,
     pub images: Vec<NodeDeclaration>,
     pub nodes: Vec<NodeDeclaration>,
+    /// Conditions on the cluster, checked at compile where the module runs.
+    pub requirements: Vec<Requirement>,
     pub manifest: SourceFile,
     /// Every other file of the module, by path relative to its folder.
     pub templates: BTreeMap<String, SourceFile>,
@@ -182,6 +185,27 @@ impl Module {
                 }
             }
         }
+        let mut requirements = Vec::new();
+        if let Some(item) = top.get("require") {
+            match item.get_ref() {
+                DeValue::Array(items) => {
+                    for (position, element) in items.iter().enumerate() {
+                        let context = format!("[[require]] #{}", position + 1);
+                        match read_requirement(&manifest, element, &context) {
+                            Ok(requirement) => requirements.push(requirement),
+                            Err(errors) => errors
+                                .into_iter()
+                                .for_each(|diagnostic| diagnostics.push(diagnostic)),
+                        }
+                    }
+                }
+                _ => diagnostics.push(top.wrong_type(
+                    "require",
+                    item,
+                    "an array of tables, written [[require]]",
+                )),
+            }
+        }
         diagnostics.extend(top.unknown_keys());
         let module = Self {
             name,
@@ -191,6 +215,7 @@ impl Module {
             settings,
             images,
             nodes,
+            requirements,
             manifest,
             templates,
             builtin,

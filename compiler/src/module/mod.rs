@@ -10,4 +10,5 @@ pub mod library;
 pub mod manifest;
 pub mod node_declaration;
 pub mod reference;
+pub mod requirement;
 pub mod setting;

@@ -30,7 +30,8 @@ pub enum DependencyReference {
         key: String,
         optional: bool,
     },
-    /// `{ role = "master", node = "kind:key" }`: that node on every host with the role.
+    /// `{ role = "master", node = "kind:key" }`: that node on every host with the role (the
+    /// role may be a template: `"{{ consul.server_role }}"`).
     /// With `optional = true`: on those hosts that have it, and nothing where no host has
     /// the role (a control host's repository, where the cluster has one).
     Role {

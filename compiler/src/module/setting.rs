@@ -32,10 +32,14 @@ pub enum SettingType {
     Hosts,
     /// A secret reference, `{ env = "NAME" }` or `{ file = "path" }`.
     Secret,
+    /// An `http://` or `https://` URL.
+    Url,
+    /// A sha256 checksum: 64 lowercase hex digits, as `sha256sum` prints them.
+    Sha256,
 }
 
 impl SettingType {
-    pub const NAMES: [&'static str; 12] = [
+    pub const NAMES: [&'static str; 14] = [
         "string",
         "integer",
         "port",
@@ -48,6 +52,8 @@ impl SettingType {
         "host",
         "hosts",
         "secret",
+        "url",
+        "sha256",
     ];
 
     pub fn parse(text: &str) -> Option<Self> {
@@ -64,6 +70,8 @@ impl SettingType {
             "host" => SettingType::Host,
             "hosts" => SettingType::Hosts,
             "secret" => SettingType::Secret,
+            "url" => SettingType::Url,
+            "sha256" => SettingType::Sha256,
             _ => return None,
         })
     }
@@ -85,6 +93,8 @@ impl SettingType {
             SettingType::Host => "the name of a host",
             SettingType::Hosts => "an array of host names",
             SettingType::Secret => "a secret reference, { env = \"NAME\" } or { file = \"path\" }",
+            SettingType::Url => "an http:// or https:// URL",
+            SettingType::Sha256 => "a sha256 checksum (64 lowercase hex digits)",
         }
     }
 }
@@ -167,6 +177,41 @@ pub fn check_value(
     let checked = match schema.setting_type {
         SettingType::String | SettingType::Host => match value {
             DeValue::String(text) => SettingValue::String(text.to_string()),
+            _ => return Err(wrong()),
+        },
+        SettingType::Url => match value {
+            DeValue::String(text)
+                if text.starts_with("http://") || text.starts_with("https://") =>
+            {
+                SettingValue::String(text.to_string())
+            }
+            DeValue::String(text) => {
+                return Err(Diagnostic::new(format!(
+                    "`{}` in [{}] must be an http:// or https:// URL, found `{text}`",
+                    schema.key, schema.section
+                ))
+                .at(source, &span)
+                .hint("write the whole address, such as \"http://10.0.0.5:8080/artifacts/file.tar.gz\""));
+            }
+            _ => return Err(wrong()),
+        },
+        SettingType::Sha256 => match value {
+            DeValue::String(text)
+                if text.len() == 64
+                    && text
+                        .bytes()
+                        .all(|digit| digit.is_ascii_digit() || (b'a'..=b'f').contains(&digit)) =>
+            {
+                SettingValue::String(text.to_string())
+            }
+            DeValue::String(text) => {
+                return Err(Diagnostic::new(format!(
+                    "`{}` in [{}] must be a sha256 checksum of 64 lowercase hex digits, found `{text}`",
+                    schema.key, schema.section
+                ))
+                .at(source, &span)
+                .hint("write the checksum as `sha256sum FILE` prints it"));
+            }
             _ => return Err(wrong()),
         },
         SettingType::Path => match value {

@@ -92,6 +92,12 @@ pub fn apply(
     for server in &container.dns {
         arguments.push(format!("--dns {}", quote(server)));
     }
+    if container.privileged {
+        arguments.push("--privileged".to_string());
+    }
+    if let Some(pid) = &container.pid {
+        arguments.push(format!("--pid {}", quote(pid)));
+    }
     for capability in &container.cap_add {
         arguments.push(format!("--cap-add {}", quote(capability)));
     }

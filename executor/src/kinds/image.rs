@@ -1,5 +1,6 @@
 use cairn_lockfiles::{ImageNode, NodeId};
 
+use crate::artifact_store::{self, ArtifactStore};
 use crate::kinds::{NodeContext, NodeError};
 use crate::shell::quote;
 
@@ -10,8 +11,9 @@ pub fn tag(image: &str, id: &NodeId) -> String {
 }
 
 /// Builds the image on the control host with `docker build`, from its rendered Dockerfile
-/// and files (each with its mode) in a fresh build context. An image already built under
-/// its tag is not built again.
+/// and files (each with its mode) in a fresh build context, its artifacts fetched into the
+/// local store (checked against their sha256) and placed in the context under their
+/// checksum, archives unpacked. An image already built under its tag is not built again.
 pub fn apply(
     image: &ImageNode,
     id: &NodeId,
@@ -51,6 +53,20 @@ pub fn apply(
             })
         });
     prepared.map_err(|error| NodeError::Failed(format!("preparing the build context: {error}")))?;
+    let store = ArtifactStore::default_location();
+    let mut downloaded = 0;
+    for artifact in &image.artifacts {
+        let (stored, fetched) = store
+            .fetch(&artifact.url, &artifact.sha256)
+            .map_err(|error| NodeError::Failed(error.to_string()))?;
+        downloaded += usize::from(fetched);
+        artifact_store::place(
+            artifact,
+            &stored,
+            &build_context.path().join(artifact.context_path()),
+        )
+        .map_err(|error| NodeError::Failed(error.to_string()))?;
+    }
     let output = context.transport.run(
         &format!(
             "docker build --quiet --tag {} {} 2>&1",
@@ -65,5 +81,13 @@ pub fn apply(
             output.failure_text()
         )));
     }
-    Ok(format!("built {tag}"))
+    if image.artifacts.is_empty() {
+        Ok(format!("built {tag}"))
+    } else {
+        Ok(format!(
+            "built {tag} ({} of {} artifacts downloaded, the rest from the store)",
+            downloaded,
+            image.artifacts.len()
+        ))
+    }
 }

@@ -90,6 +90,15 @@ fn difference(
             if let Some(files) = files(before).zip(files(after)) {
                 return InputDifference::Files(file_changes(files.0, files.1, texts));
             }
+            // An image's pins: per package, as a package list reads (a pin whose version
+            // stayed while its checksum moved shows the lists as they are).
+            if let Some(packages) = pins(before)
+                .zip(pins(after))
+                .and_then(|(before, after)| package_changes(&before, &after))
+                .filter(|changes| !changes.is_empty())
+            {
+                return InputDifference::Packages(packages);
+            }
             InputDifference::Value { old, new }
         }
         _ => InputDifference::Value { old, new },
@@ -101,6 +110,23 @@ fn strings(items: &[Value]) -> Option<Vec<String>> {
         .iter()
         .map(|item| match item {
             Value::String(text) => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A list of tables each with a string `name` and `version`, as `name=version`: an image's
+/// pins.
+fn pins(items: &[Value]) -> Option<Vec<String>> {
+    items
+        .iter()
+        .map(|item| match item {
+            Value::Table(entries) => match (entries.get("name"), entries.get("version")) {
+                (Some(Value::String(name)), Some(Value::String(version))) => {
+                    Some(format!("{name}={version}"))
+                }
+                _ => None,
+            },
             _ => None,
         })
         .collect()

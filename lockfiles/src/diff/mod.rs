@@ -25,7 +25,7 @@ mod secret_change;
 mod text_change;
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use blast_radius::HostImpact;
 pub use changed_node::ChangedNode;
@@ -185,7 +185,9 @@ fn describe_change(
 /// its changed dependencies, of the dependency itself when it changed itself, else of the
 /// dependency's own root causes.
 fn assign_root_causes(new: &Lockfile, changed: &mut [ChangedNode]) {
-    let position: HashMap<&NodeName, usize> = changed
+    // foldhash: a node name is hashed once per dependency of every changed node, and
+    // SipHash made that half of the comparison of 30,000 changed nodes.
+    let position: foldhash::HashMap<&NodeName, usize> = changed
         .iter()
         .enumerate()
         .map(|(index, node)| (&node.name, index))

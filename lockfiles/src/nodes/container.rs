@@ -25,6 +25,11 @@ pub struct ContainerNode {
     pub restart: String,
     /// Linux capabilities added to the container (`--cap-add`), such as `NET_ADMIN`.
     pub cap_add: Vec<String>,
+    /// Every capability and device (`--privileged`): a Mesos agent, which makes cgroups
+    /// and mounts for the tasks it runs.
+    pub privileged: bool,
+    /// The PID namespace (`--pid`), `host` for an agent whose tasks outlive its container.
+    pub pid: Option<String>,
     pub args: Vec<String>,
 }
 
@@ -68,6 +73,12 @@ impl ContainerNode {
         if !self.cap_add.is_empty() {
             out.push(("cap_add", Value::strings(&self.cap_add)));
         }
+        if self.privileged {
+            out.push(("privileged", Value::Bool(true)));
+        }
+        if let Some(pid) = &self.pid {
+            out.push(("pid", pid.as_str().into()));
+        }
         if !self.args.is_empty() {
             out.push(("args", Value::strings(&self.args)));
         }
@@ -104,6 +115,18 @@ impl ContainerNode {
                 ),
             });
         }
+        let pid = fields.optional_string("pid")?;
+        if let Some(mode) = &pid
+            && mode != "host"
+            && !mode.starts_with("container:")
+        {
+            return Err(FieldError::Invalid {
+                field: "pid".to_string(),
+                message: format!(
+                    "`{mode}` is not a PID namespace; write `host` or `container:NAME`"
+                ),
+            });
+        }
         Ok(Self {
             name,
             image,
@@ -114,6 +137,8 @@ impl ContainerNode {
             dns: fields.strings("dns")?,
             restart,
             cap_add: fields.strings("cap_add")?,
+            privileged: fields.bool_or("privileged", false)?,
+            pid,
             args: fields.strings("args")?,
         })
     }

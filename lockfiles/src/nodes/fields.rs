@@ -1,4 +1,5 @@
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::content::{ContentHash, Text};
@@ -79,23 +80,44 @@ impl std::error::Error for FieldError {}
 /// Takes the fields of one node, typed, and refuses fields nobody took.
 #[derive(Debug)]
 pub struct FieldReader<'a> {
-    fields: BTreeMap<String, Value>,
+    /// The fields not taken yet, each key once, in no particular order: a node has a
+    /// handful, so a search through them beats a map.
+    fields: Vec<(Cow<'a, str>, Value)>,
     texts: TextSource<'a>,
-    known: BTreeSet<&'static str>,
+    /// The fields asked for, which the error refusing any other lists.
+    known: Vec<&'static str>,
 }
 
 impl<'a> FieldReader<'a> {
     pub fn new(fields: BTreeMap<String, Value>, texts: TextSource<'a>) -> Self {
+        Self::from_entries(
+            fields
+                .into_iter()
+                .map(|(key, value)| (Cow::Owned(key), value))
+                .collect(),
+            texts,
+        )
+    }
+
+    /// A reader of fields whose keys are all different, as a lockfile's reader has them.
+    pub(crate) fn from_entries(fields: Vec<(Cow<'a, str>, Value)>, texts: TextSource<'a>) -> Self {
+        debug_assert!(
+            fields
+                .iter()
+                .enumerate()
+                .all(|(index, (key, _))| fields[..index].iter().all(|(other, _)| other != key))
+        );
         Self {
             fields,
             texts,
-            known: BTreeSet::new(),
+            known: Vec::with_capacity(16),
         }
     }
 
     fn take(&mut self, field: &'static str) -> Option<Value> {
-        self.known.insert(field);
-        self.fields.remove(field)
+        self.known.push(field);
+        let index = self.fields.iter().position(|(key, _)| key == field)?;
+        Some(self.fields.swap_remove(index).1)
     }
 
     fn wrong_type(field: &str, expected: &'static str, found: &Value) -> FieldError {
@@ -235,14 +257,19 @@ impl<'a> FieldReader<'a> {
         self.take(field)
     }
 
-    /// Refuses every field nobody took.
+    /// Refuses every field nobody took, naming the first by name.
     pub fn finish(self) -> Result<(), FieldError> {
-        match self.fields.into_keys().next() {
+        match self.fields.into_iter().map(|(key, _)| key).min() {
             None => Ok(()),
-            Some(field) => Err(FieldError::Unknown {
-                field,
-                expected: self.known.into_iter().collect(),
-            }),
+            Some(field) => {
+                let mut expected = self.known;
+                expected.sort_unstable();
+                expected.dedup();
+                Err(FieldError::Unknown {
+                    field: field.into_owned(),
+                    expected,
+                })
+            }
         }
     }
 }

@@ -3,6 +3,8 @@ use std::fmt::Write as _;
 
 use crate::content::Text;
 use crate::nodes::fields::{FieldError, FieldReader, format_mode, parse_mode};
+use crate::nodes::image_artifact::{ArtifactPlacement, ImageArtifact};
+use crate::nodes::package_pin::PackagePin;
 use crate::nodes::probe::absolute_path;
 use crate::value::Value;
 
@@ -23,6 +25,11 @@ pub struct ImageNode {
     pub base: String,
     /// Sorted, without duplicates.
     pub packages: Vec<String>,
+    /// What `packages` resolved to at compile time, when the spec names package sources
+    /// (`[images] sources`); `None` leaves the versions to whoever builds the image.
+    pub pins: Option<ImagePins>,
+    /// Pinned downloads (software Debian does not package), sorted by path.
+    pub artifacts: Vec<ImageArtifact>,
     /// Sorted by path.
     pub files: Vec<ImageFile>,
     pub env: BTreeMap<String, String>,
@@ -35,7 +42,37 @@ pub struct ImageNode {
     pub dockerfile: Text,
 }
 
+/// An image's packages pinned: the closure of its requested packages, resolved by `cairn
+/// compile` against the package sources, and what it was resolved against, which tells
+/// the next compile whether the pins still answer the request. Written as the image's
+/// `architecture`, `sources` and `pins` fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImagePins {
+    /// The Debian architecture resolved for (`amd64`).
+    pub architecture: String,
+    /// The sources' lines as the spec gives them (`"URL SUITE COMPONENT..."`), whitespace
+    /// collapsed, in the spec's order.
+    pub sources: Vec<String>,
+    /// Sorted by name, one per name, never empty.
+    pub packages: Vec<PackagePin>,
+}
+
 impl ImageNode {
+    /// Pins the image's packages, or takes the pins away with `None`, and renders its
+    /// Dockerfile again. Pins with no package are no pins.
+    pub fn set_pins(&mut self, pins: Option<ImagePins>) {
+        self.pins = pins
+            .map(|mut pins| {
+                pins.packages
+                    .sort_by(|left, right| left.name.cmp(&right.name));
+                pins.packages
+                    .dedup_by(|left, right| left.name == right.name);
+                pins
+            })
+            .filter(|pins| !pins.packages.is_empty());
+        self.dockerfile = Text::new(self.render_dockerfile());
+    }
+
     pub(crate) fn inputs(&self) -> Vec<(&'static str, Value)> {
         let mut out = vec![
             ("name", self.name.as_str().into()),
@@ -43,6 +80,16 @@ impl ImageNode {
         ];
         if !self.packages.is_empty() {
             out.push(("packages", Value::strings(&self.packages)));
+        }
+        if let Some(pins) = &self.pins {
+            out.push(("architecture", pins.architecture.as_str().into()));
+            out.push(("sources", Value::strings(&pins.sources)));
+            let packages = pins.packages.iter().map(PackagePin::input).collect();
+            out.push(("pins", Value::List(packages)));
+        }
+        if !self.artifacts.is_empty() {
+            let artifacts = self.artifacts.iter().map(ImageArtifact::input).collect();
+            out.push(("artifacts", Value::List(artifacts)));
         }
         if !self.env.is_empty() {
             out.push(("env", Value::string_table(&self.env)));
@@ -89,6 +136,7 @@ impl ImageNode {
         let mut packages = fields.strings("packages")?;
         packages.sort();
         packages.dedup();
+        let pins = ImagePins::from_fields(fields)?;
         let mut files = fields.tables("files", |item| {
             let path = absolute_path(item.string("path")?, "path")?;
             let mode = match item.optional_string("mode")? {
@@ -108,10 +156,23 @@ impl ImageNode {
                 message: format!("`{}` is listed twice", pair[0].path),
             });
         }
+        let mut artifacts = fields.tables("artifacts", ImageArtifact::from_fields)?;
+        artifacts.sort_by(|left, right| left.path.cmp(&right.path));
+        if let Some(pair) = artifacts
+            .windows(2)
+            .find(|pair| pair[0].path == pair[1].path)
+        {
+            return Err(FieldError::Invalid {
+                field: "artifacts".to_string(),
+                message: format!("two artifacts are placed at `{}`", pair[0].path),
+            });
+        }
         let mut image = Self {
             name,
             base,
             packages,
+            pins,
+            artifacts,
             files,
             env: fields.string_table("env")?,
             user: fields.optional_string("user")?,
@@ -147,13 +208,53 @@ impl ImageNode {
             self.name
         );
         let _ = writeln!(out, "FROM {}", self.base);
-        if !self.packages.is_empty() {
+        if let Some(pins) = &self.pins {
+            // The whole closure at its pinned versions, so that apt chooses nothing; the
+            // base may hold other versions of some (libc6), which the pins replace.
+            let _ = writeln!(
+                out,
+                "# {} with {} dependencies: {} packages pinned by `cairn compile` for {}",
+                self.packages.join(", "),
+                if self.packages.len() == 1 {
+                    "its"
+                } else {
+                    "their"
+                },
+                pins.packages.len(),
+                pins.architecture
+            );
+            out.push_str("RUN apt-get update \\\n");
+            out.push_str(" && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends --allow-downgrades \\\n");
+            for package in &pins.packages {
+                let _ = writeln!(out, "      {}={} \\", package.name, package.version);
+            }
+            out.push_str(" && rm -rf /var/lib/apt/lists/*\n");
+        } else if !self.packages.is_empty() {
             out.push_str("RUN apt-get update \\\n");
             out.push_str(" && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\\n");
             for package in &self.packages {
                 let _ = writeln!(out, "      {package} \\");
             }
             out.push_str(" && rm -rf /var/lib/apt/lists/*\n");
+        }
+        // Artifacts sit in the build context under their checksum, fetched and checked by
+        // cairn (an archive already unpacked there), so the Dockerfile needs no tool of the
+        // base image to place them.
+        for artifact in &self.artifacts {
+            let _ = writeln!(out, "# {} (sha256 {})", artifact.url, artifact.sha256);
+            match artifact.placement {
+                ArtifactPlacement::File { .. } => {
+                    let _ = writeln!(out, "COPY {} {}", artifact.context_path(), artifact.path);
+                }
+                ArtifactPlacement::Unpack { .. } => {
+                    let _ = writeln!(
+                        out,
+                        "COPY {}/ {}/",
+                        artifact.context_path(),
+                        artifact.path.trim_end_matches('/')
+                    );
+                }
+            }
         }
         // COPY keeps the mode each file has in the build context (the builder writes it
         // there): no `--chmod`, which the classic builder does not know.
@@ -183,6 +284,67 @@ impl ImageNode {
         }
         out
     }
+}
+
+impl ImagePins {
+    /// Reads an image's `architecture`, `sources` and `pins` fields (all three or none),
+    /// checked as the lockfile reader checks them; the other fields are left to `fields`.
+    pub fn from_fields(fields: &mut FieldReader<'_>) -> Result<Option<ImagePins>, FieldError> {
+        read_pins(fields)
+    }
+}
+
+/// The `architecture`, `sources` and `pins` fields: all three or none.
+fn read_pins(fields: &mut FieldReader<'_>) -> Result<Option<ImagePins>, FieldError> {
+    let architecture = fields.optional_string("architecture")?;
+    let sources = fields.strings("sources")?;
+    let mut packages = fields.tables("pins", PackagePin::from_fields)?;
+    let invalid = |field: &str, message: &str| FieldError::Invalid {
+        field: field.to_string(),
+        message: message.to_string(),
+    };
+    let Some(architecture) = architecture else {
+        if !packages.is_empty() {
+            return Err(invalid(
+                "architecture",
+                "pinned packages need the architecture they were resolved for",
+            ));
+        }
+        if !sources.is_empty() {
+            return Err(invalid(
+                "sources",
+                "`sources` records what `pins` were resolved against, and there are no pins",
+            ));
+        }
+        return Ok(None);
+    };
+    if packages.is_empty() {
+        return Err(invalid(
+            "pins",
+            "`architecture` comes with the packages pinned for it, and there are none",
+        ));
+    }
+    if sources.is_empty() {
+        return Err(invalid(
+            "sources",
+            "pinned packages need the sources they were resolved against",
+        ));
+    }
+    packages.sort_by(|left, right| left.name.cmp(&right.name));
+    if let Some(pair) = packages
+        .windows(2)
+        .find(|pair| pair[0].name == pair[1].name)
+    {
+        return Err(FieldError::Invalid {
+            field: "pins".to_string(),
+            message: format!("`{}` is pinned twice", pair[0].name),
+        });
+    }
+    Ok(Some(ImagePins {
+        architecture,
+        sources,
+        packages,
+    }))
 }
 
 fn json_string(text: &str) -> String {

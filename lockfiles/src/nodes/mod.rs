@@ -13,7 +13,9 @@ pub(crate) mod fields;
 mod file;
 mod health;
 mod image;
+mod image_artifact;
 mod package;
+mod package_pin;
 mod package_requirement;
 mod probe;
 mod service;
@@ -26,8 +28,10 @@ pub use container::{ContainerNode, EnvValue};
 pub use fields::{FieldError, FieldReader, TextSource};
 pub use file::FileNode;
 pub use health::HealthNode;
-pub use image::{ImageFile, ImageNode};
+pub use image::{ImageFile, ImageNode, ImagePins};
+pub use image_artifact::{ArtifactPlacement, ImageArtifact};
 pub use package::PackageNode;
+pub use package_pin::PackagePin;
 pub use package_requirement::PackageRequirement;
 pub use probe::Probe;
 pub use service::{ServiceNode, ServiceState};
@@ -120,10 +124,15 @@ impl NodeSpec {
     /// Every text the node holds (written once each to the content table).
     pub fn texts(&self) -> Vec<Text> {
         let mut texts = Vec::new();
-        for (_, value) in self.inputs() {
-            collect_texts(&value, &mut texts);
-        }
+        Self::texts_in(&self.inputs(), &mut |text| texts.push(text.clone()));
         texts
+    }
+
+    /// [`NodeSpec::texts`] of inputs already built, to build them once.
+    pub(crate) fn texts_in(inputs: &[(&'static str, Value)], on_text: &mut impl FnMut(&Text)) {
+        for (_, value) in inputs {
+            visit_texts(value, on_text);
+        }
     }
 
     /// The names of the secrets the node uses: placeholders in its texts and secret values in
@@ -142,11 +151,11 @@ impl NodeSpec {
     }
 }
 
-fn collect_texts(value: &Value, out: &mut Vec<Text>) {
+fn visit_texts(value: &Value, on_text: &mut impl FnMut(&Text)) {
     match value {
-        Value::Text(text) => out.push(text.clone()),
-        Value::List(items) => items.iter().for_each(|item| collect_texts(item, out)),
-        Value::Table(entries) => entries.values().for_each(|item| collect_texts(item, out)),
+        Value::Text(text) => on_text(text),
+        Value::List(items) => items.iter().for_each(|item| visit_texts(item, on_text)),
+        Value::Table(entries) => entries.values().for_each(|item| visit_texts(item, on_text)),
         _ => {}
     }
 }

@@ -1,0 +1,40 @@
+use crate::diagnostic::Diagnostic;
+use crate::source_file::SourceFile;
+use crate::toml_reader::{Item, Located, TableReader};
+
+/// A condition a module sets on the whole cluster, checked at compile wherever the module
+/// runs: `[[require]] that = "expression", message = "template"`. Consul's servers must be
+/// 1, 3 or 5; a requirement the spec breaks is an error with the message, rendered.
+#[derive(Debug, Clone)]
+pub struct Requirement {
+    /// An expression of the cluster's context (`roles`, `hosts`, the settings).
+    pub that: Located<String>,
+    /// A template of the same context, saying what is wrong and how to mend it.
+    pub message: Located<String>,
+}
+
+pub fn read_requirement(
+    source: &SourceFile,
+    item: &Item<'_>,
+    context: &str,
+) -> Result<Requirement, Vec<Diagnostic>> {
+    let toml::de::DeValue::Table(table) = item.get_ref() else {
+        return Err(vec![
+            Diagnostic::new(format!("{context} must be a table"))
+                .at(source, &item.span())
+                .hint("write [[require]] with `that` and `message`"),
+        ]);
+    };
+    let mut reader = TableReader::new(source, table, item.span(), context.to_string());
+    let that = reader.string("that", "that = \"roles.master | length in [1, 3, 5]\"");
+    let message = reader.string("message", "message = \"what is wrong, and the fix\"");
+    let mut diagnostics = reader.unknown_keys();
+    match (that, message) {
+        (Ok(that), Ok(message)) if diagnostics.is_empty() => Ok(Requirement { that, message }),
+        (that, message) => {
+            diagnostics.extend(that.err());
+            diagnostics.extend(message.err());
+            Err(diagnostics)
+        }
+    }
+}

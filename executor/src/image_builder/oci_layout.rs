@@ -1,0 +1,173 @@
+//! An image written as an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/`),
+//! with Docker's `manifest.json` beside `index.json`, so `docker load` takes the folder
+//! (as a tar stream) as well as any OCI tool. Every JSON document is written with sorted
+//! keys: the same image gives the same bytes and digests.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::image_builder::layer::{LayerBlob, sha256_digest};
+
+/// The runtime config of an image: what `docker run` starts and how.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    /// `KEY=value`, in the order given.
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub exposed_ports: Vec<String>,
+    pub volumes: Vec<String>,
+}
+
+/// A written image: the digest of its manifest (what a registry and `docker pull` name it
+/// by) and of its config (Docker's image id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenImage {
+    pub manifest_digest: String,
+    pub config_digest: String,
+    pub layer_digests: Vec<String>,
+}
+
+const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
+/// The image's creation time: the epoch, as every member's mtime; an image says nothing of
+/// when it was built.
+const CREATED: &str = "1970-01-01T00:00:00Z";
+
+/// Writes the image made of `layers` (bottom first) and `config` into `folder` (created if
+/// missing), tagged `reference` (`cairn/haproxy:<id>`) for `docker load`.
+pub fn write_layout(
+    folder: &Path,
+    reference: &str,
+    layers: &[LayerBlob],
+    config: &RuntimeConfig,
+) -> std::io::Result<WrittenImage> {
+    let blobs = folder.join("blobs").join("sha256");
+    std::fs::create_dir_all(&blobs)?;
+    let write_blob = |bytes: &[u8]| -> std::io::Result<String> {
+        let digest = sha256_digest(bytes);
+        let path = blobs.join(digest.trim_start_matches("sha256:"));
+        if !path.exists() {
+            crate::image_builder::write_atomically(&path, bytes)?;
+        }
+        Ok(digest)
+    };
+    for layer in layers {
+        write_blob(&layer.bytes)?;
+    }
+
+    let mut runtime = serde_json::Map::new();
+    let strings = |items: &[String]| Value::from(items.to_vec());
+    let set = |items: &[String]| {
+        Value::Object(items.iter().map(|item| (item.clone(), json!({}))).collect())
+    };
+    if !config.entrypoint.is_empty() {
+        runtime.insert("Entrypoint".into(), strings(&config.entrypoint));
+    }
+    if !config.cmd.is_empty() {
+        runtime.insert("Cmd".into(), strings(&config.cmd));
+    }
+    if !config.env.is_empty() {
+        runtime.insert("Env".into(), strings(&config.env));
+    }
+    if let Some(user) = &config.user {
+        runtime.insert("User".into(), Value::from(user.clone()));
+    }
+    if let Some(workdir) = &config.workdir {
+        runtime.insert("WorkingDir".into(), Value::from(workdir.clone()));
+    }
+    if !config.exposed_ports.is_empty() {
+        runtime.insert("ExposedPorts".into(), set(&config.exposed_ports));
+    }
+    if !config.volumes.is_empty() {
+        runtime.insert("Volumes".into(), set(&config.volumes));
+    }
+    let image_config = json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "created": CREATED,
+        "config": Value::Object(runtime),
+        "rootfs": {
+            "type": "layers",
+            "diff_ids": layers.iter().map(|layer| layer.diff_id.clone()).collect::<Vec<_>>(),
+        },
+        "history": layers.iter().map(|_| json!({ "created": CREATED, "created_by": "cairn" })).collect::<Vec<_>>(),
+    });
+    let config_bytes = canonical_json(&image_config);
+    let config_digest = write_blob(&config_bytes)?;
+
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "config": {
+            "mediaType": CONFIG_MEDIA_TYPE,
+            "digest": config_digest,
+            "size": config_bytes.len(),
+        },
+        "layers": layers.iter().map(|layer| json!({
+            "mediaType": layer.media_type,
+            "digest": layer.digest,
+            "size": layer.bytes.len(),
+        })).collect::<Vec<_>>(),
+    });
+    let manifest_bytes = canonical_json(&manifest);
+    let manifest_digest = write_blob(&manifest_bytes)?;
+
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "digest": manifest_digest,
+            "size": manifest_bytes.len(),
+            "annotations": {
+                "io.containerd.image.name": reference,
+                "org.opencontainers.image.ref.name": reference.rsplit_once(':').map_or(reference, |(_, tag)| tag),
+            },
+        }],
+    });
+    // Docker's own description of the same image, as `docker save` writes it.
+    let docker_manifest = json!([{
+        "Config": format!("blobs/sha256/{}", config_digest.trim_start_matches("sha256:")),
+        "RepoTags": [reference],
+        "Layers": layers.iter().map(|layer| format!("blobs/sha256/{}", layer.digest.trim_start_matches("sha256:"))).collect::<Vec<_>>(),
+    }]);
+    crate::image_builder::write_atomically(
+        &folder.join("oci-layout"),
+        &canonical_json(&json!({ "imageLayoutVersion": "1.0.0" })),
+    )?;
+    crate::image_builder::write_atomically(&folder.join("index.json"), &canonical_json(&index))?;
+    crate::image_builder::write_atomically(
+        &folder.join("manifest.json"),
+        &canonical_json(&docker_manifest),
+    )?;
+    Ok(WrittenImage {
+        manifest_digest,
+        config_digest,
+        layer_digests: layers.iter().map(|layer| layer.digest.clone()).collect(),
+    })
+}
+
+/// JSON with every object's keys sorted and no whitespace, whatever order the map type
+/// keeps (serde_json keeps insertion order when a crate turns on `preserve_order`).
+pub fn canonical_json(value: &Value) -> Vec<u8> {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                Value::Object(
+                    keys.into_iter()
+                        .map(|key| (key.clone(), sorted(&map[key])))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    serde_json::to_vec(&sorted(value)).expect("a JSON value always serialises")
+}

@@ -1,0 +1,652 @@
+//! Package pinning at compile time, in the manner of Cargo.lock: with `[images] sources`,
+//! `cairn compile` resolves each image's packages and their dependencies against the
+//! sources' Packages indexes to exact versions, URLs and sha256 in the lockfile, and keeps
+//! them until the image's packages change or `--update-pins`. The repository is one the
+//! test builds (`dpkg-deb`, `dpkg-scanpackages`, a hand-written `Release` in Debian's
+//! layout) and serves with busybox's httpd on loopback; the index cache is the test's own
+//! (`XDG_CACHE_HOME`).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use cairn_lockfiles::{ImageNode, Lockfile, NodeSpec};
+use sha2::{Digest, Sha256};
+
+use crate::ssh_fixture::{free_port, wait_for_port};
+use crate::support::{Outcome, Sandbox, cairn};
+
+/// A module whose image asks for one package of the test's repository.
+const APP_MODULE: &str = r#"[module]
+name = "app"
+description = "an image of packages from the test's repository"
+roles = ["app"]
+
+[[image]]
+name = "app"
+base = "{{ images.base }}"
+packages = ["cairn-app"]
+env = { APP_MODE = "pinned" }
+entrypoint = ["/usr/bin/cairn-app"]
+"#;
+
+/// A package of the test's repository: name, version, architecture, `Depends`.
+struct Package {
+    name: &'static str,
+    version: &'static str,
+    architecture: &'static str,
+    depends: &'static str,
+}
+
+/// `cairn-app` needs `cairn-lib (>= 1.0)` and one of `cairn-shell | cairn-other`;
+/// `cairn-lib` needs `cairn-base`. `cairn-other` is never chosen (apt takes the first
+/// alternative it can).
+const PACKAGES: [Package; 5] = [
+    Package {
+        name: "cairn-app",
+        version: "1.0",
+        architecture: "amd64",
+        depends: "cairn-lib (>= 1.0), cairn-shell | cairn-other",
+    },
+    Package {
+        name: "cairn-lib",
+        version: "1.0",
+        architecture: "all",
+        depends: "cairn-base",
+    },
+    Package {
+        name: "cairn-base",
+        version: "1.0",
+        architecture: "all",
+        depends: "",
+    },
+    Package {
+        name: "cairn-shell",
+        version: "1.0",
+        architecture: "all",
+        depends: "",
+    },
+    Package {
+        name: "cairn-other",
+        version: "2.0",
+        architecture: "all",
+        depends: "",
+    },
+];
+
+/// A Debian repository (`dists/stable/main/binary-amd64`, `pool/main`) served over HTTP.
+struct Repository {
+    /// The repository's root URL, as a source line names it.
+    url: String,
+    /// The served folder's `debian/`.
+    root: PathBuf,
+    _folder: tempfile::TempDir,
+    server: Option<std::process::Child>,
+}
+
+impl Drop for Repository {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Repository {
+    fn serve(packages: &[Package]) -> Repository {
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let root = folder.path().join("debian");
+        std::fs::create_dir_all(root.join("pool/main")).expect("the pool");
+        let address = "127.0.0.1";
+        let port = free_port(address);
+        let mut repository = Repository {
+            url: format!("http://{address}:{port}/debian"),
+            root,
+            _folder: folder,
+            server: None,
+        };
+        for package in packages {
+            repository.publish(package);
+        }
+        repository.index();
+        let server = Command::new("busybox")
+            .args(["httpd", "-f", "-p", &format!("{address}:{port}"), "-h"])
+            .arg(repository._folder.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("busybox httpd starts (Debian's busybox-static; .ci/run installs it)");
+        repository.server = Some(server);
+        wait_for_port(address, port);
+        repository
+    }
+
+    fn source_line(&self) -> String {
+        format!("{} stable main", self.url)
+    }
+
+    /// Builds `package` into the pool (`pool/main/<name>_<version>_<arch>.deb`).
+    fn publish(&self, package: &Package) {
+        let tree = self
+            .root
+            .parent()
+            .expect("a parent")
+            .join(format!("build/{}-{}", package.name, package.version));
+        std::fs::create_dir_all(tree.join("DEBIAN")).expect("the package's DEBIAN folder");
+        std::fs::create_dir_all(tree.join("usr/share/doc").join(package.name)).expect("a folder");
+        std::fs::write(
+            tree.join("usr/share/doc").join(package.name).join("README"),
+            format!("{} {}\n", package.name, package.version),
+        )
+        .expect("a package file");
+        let depends = if package.depends.is_empty() {
+            String::new()
+        } else {
+            format!("Depends: {}\n", package.depends)
+        };
+        std::fs::write(
+            tree.join("DEBIAN/control"),
+            format!(
+                "Package: {}\nVersion: {}\nArchitecture: {}\n{depends}Maintainer: cairn tests <tests@cairn.test>\nPriority: optional\nDescription: a package the cairn tests made\n",
+                package.name, package.version, package.architecture
+            ),
+        )
+        .expect("the control file");
+        let output = Command::new("dpkg-deb")
+            .args(["--root-owner-group", "--build"])
+            .arg(&tree)
+            .arg(self.root.join(self.deb_path(package)))
+            .output()
+            .expect("dpkg-deb runs");
+        assert!(
+            output.status.success(),
+            "dpkg-deb failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Where `package` is, relative to the repository's root.
+    fn deb_path(&self, package: &Package) -> String {
+        format!(
+            "pool/main/{}_{}_{}.deb",
+            package.name, package.version, package.architecture
+        )
+    }
+
+    /// `dists/stable/main/binary-amd64/Packages` and `Packages.gz` of the pool, and a
+    /// `Release` listing both by sha256 and size.
+    fn index(&self) {
+        let scan = Command::new("dpkg-scanpackages")
+            .args(["--multiversion", "pool", "/dev/null"])
+            .current_dir(&self.root)
+            .stderr(Stdio::null())
+            .output()
+            .expect("dpkg-scanpackages runs (Debian's dpkg-dev)");
+        assert!(scan.status.success(), "indexing the test repository failed");
+        let binary = self.root.join("dists/stable/main/binary-amd64");
+        std::fs::create_dir_all(&binary).expect("the index's folder");
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gzip.write_all(&scan.stdout).expect("gzip");
+        let compressed = gzip.finish().expect("gzip");
+        std::fs::write(binary.join("Packages"), &scan.stdout).expect("Packages");
+        std::fs::write(binary.join("Packages.gz"), &compressed).expect("Packages.gz");
+        let mut release = String::from(
+            "Origin: cairn-test\nLabel: cairn-test\nSuite: stable\nCodename: stable\nArchitectures: amd64\nComponents: main\nSHA256:\n",
+        );
+        for (name, bytes) in [("Packages", &scan.stdout), ("Packages.gz", &compressed)] {
+            release.push_str(&format!(
+                " {} {} main/binary-amd64/{name}\n",
+                sha256_hex(bytes),
+                bytes.len()
+            ));
+        }
+        std::fs::write(self.root.join("dists/stable/Release"), release).expect("Release");
+    }
+
+    /// Stops serving: the repository becomes unreachable.
+    fn stop(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// A spec of the app module on one host, its images pinned from `sources`.
+fn spec(sources: &[String]) -> String {
+    let sources: Vec<String> = sources.iter().map(|line| format!("\"{line}\"")).collect();
+    format!(
+        "[cluster]\nname = \"pins\"\ndomain = \"pins.test\"\nmodules = [\"modules\"]\n\
+         exclude_modules = [\"host-base\", \"preflight\", \"consul\", \"cadvisor\"]\n\n\
+         [hosts.node1]\naddress = \"10.0.0.1\"\nroles = [\"app\"]\n\n\
+         [images]\nsources = [{}]\n",
+        sources.join(", ")
+    )
+}
+
+/// A sandbox with the app module and a spec pinning from `repository`.
+fn sandbox(repository: &Repository) -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox
+        .write("modules/app/module.toml", APP_MODULE)
+        .write("cluster.toml", &spec(&[repository.source_line()]));
+    sandbox
+}
+
+/// `cairn compile cluster.toml [extra]` in the sandbox, with the sandbox's index cache.
+fn compile(sandbox: &Sandbox, extra: &[&str]) -> Outcome {
+    cairn()
+        .current_dir(sandbox.path())
+        .env("XDG_CACHE_HOME", &cache(sandbox).to_string_lossy())
+        .args(["compile", "cluster.toml"])
+        .args(extra)
+        .run()
+}
+
+fn cache(sandbox: &Sandbox) -> PathBuf {
+    sandbox.path().join("cache")
+}
+
+/// The app image of the sandbox's lockfile.
+fn app_image(sandbox: &Sandbox) -> ImageNode {
+    let lockfile = Lockfile::read(&sandbox.path().join("cluster.lock")).expect("the lockfile");
+    let image = lockfile
+        .nodes()
+        .iter()
+        .find(|node| node.name.to_string() == "cluster:image:app")
+        .expect("the app image");
+    match &image.spec {
+        NodeSpec::Image(image) => image.clone(),
+        other => panic!("an image node, not {other:?}"),
+    }
+}
+
+/// The pinned (name, version) pairs of the app image.
+fn pinned_versions(sandbox: &Sandbox) -> Vec<(String, String)> {
+    app_image(sandbox)
+        .pins
+        .expect("the app image is pinned")
+        .packages
+        .iter()
+        .map(|pin| (pin.name.clone(), pin.version.clone()))
+        .collect()
+}
+
+fn versions(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(name, version)| (name.to_string(), version.to_string()))
+        .collect()
+}
+
+fn modified(path: &Path) -> std::time::SystemTime {
+    std::fs::metadata(path)
+        .and_then(|metadata| metadata.modified())
+        .expect("a modification time")
+}
+
+#[test]
+fn compile_pins_the_closure_with_its_versions_urls_and_checksums_and_the_dockerfile_installs_them()
+{
+    let repository = Repository::serve(&PACKAGES);
+    let sandbox = sandbox(&repository);
+    compile(&sandbox, &[])
+        .success()
+        .stderr_has("pinned the packages of 1 image against 1 source")
+        .stderr_has("app (4)");
+
+    let image = app_image(&sandbox);
+    let pins = image.pins.clone().expect("the app image is pinned");
+    assert_eq!(pins.architecture, "amd64");
+    assert_eq!(pins.sources, [repository.source_line()]);
+    assert_eq!(image.packages, ["cairn-app"]);
+    let names: Vec<&str> = pins.packages.iter().map(|pin| pin.name.as_str()).collect();
+    // The closure, sorted by name: the first alternative, never `cairn-other`.
+    assert_eq!(
+        names,
+        ["cairn-app", "cairn-base", "cairn-lib", "cairn-shell"]
+    );
+    for pin in &pins.packages {
+        let package = PACKAGES
+            .iter()
+            .find(|package| package.name == pin.name)
+            .unwrap();
+        assert_eq!(pin.version, package.version);
+        assert_eq!(pin.architecture, package.architecture);
+        let path = repository.deb_path(package);
+        assert_eq!(pin.url, format!("{}/{path}", repository.url));
+        let deb = std::fs::read(repository.root.join(&path)).unwrap();
+        assert_eq!(pin.sha256, sha256_hex(&deb), "{}", pin.name);
+        assert_eq!(pin.size, deb.len() as u64, "{}", pin.name);
+    }
+
+    // The Dockerfile installs the whole closure at its pinned versions, and keeps the rest
+    // of the definition as it was.
+    let dockerfile = image.dockerfile.as_str();
+    assert!(
+        dockerfile.contains("apt-get install -y --no-install-recommends --allow-downgrades \\\n      cairn-app=1.0 \\\n      cairn-base=1.0 \\\n      cairn-lib=1.0 \\\n      cairn-shell=1.0 \\\n && rm -rf /var/lib/apt/lists/*\n"),
+        "{dockerfile}"
+    );
+    assert!(
+        dockerfile.contains("ENV APP_MODE=\"pinned\"\n"),
+        "{dockerfile}"
+    );
+    assert!(
+        dockerfile.contains("ENTRYPOINT [\"/usr/bin/cairn-app\"]\n"),
+        "{dockerfile}"
+    );
+
+    // The lockfile is reviewable: one pin per line, after what they answer.
+    let lock = sandbox.read("cluster.lock");
+    let pin_lines = lock
+        .lines()
+        .filter(|line| line.starts_with("    { architecture = "))
+        .count();
+    assert_eq!(pin_lines, 4, "{lock}");
+    assert!(lock.contains("packages = [\"cairn-app\"]\narchitecture = \"amd64\"\n"));
+    // The index is kept in the cache by its checksum.
+    let cached = std::fs::read_dir(cache(&sandbox).join("cairn/indexes"))
+        .expect("the index cache")
+        .count();
+    assert_eq!(cached, 1);
+}
+
+#[test]
+fn a_newer_version_is_not_taken_by_a_plain_compile_but_is_with_update_pins() {
+    let repository = Repository::serve(&PACKAGES);
+    let sandbox = sandbox(&repository);
+    compile(&sandbox, &[]).success();
+    let first = app_image(&sandbox);
+    let lockfile = sandbox.path().join("cluster.lock");
+    let written = modified(&lockfile);
+
+    repository.publish(&Package {
+        name: "cairn-lib",
+        version: "1.1",
+        architecture: "all",
+        depends: "cairn-base",
+    });
+    repository.index();
+
+    // The request did not change: the pins stay, and nothing is fetched.
+    compile(&sandbox, &[])
+        .success()
+        .stderr_has("unchanged: cluster.lock");
+    assert_eq!(modified(&lockfile), written);
+    assert_eq!(
+        pinned_versions(&sandbox),
+        versions(&[
+            ("cairn-app", "1.0"),
+            ("cairn-base", "1.0"),
+            ("cairn-lib", "1.0"),
+            ("cairn-shell", "1.0"),
+        ])
+    );
+    compile(&sandbox, &["--locked"]).success();
+    std::fs::copy(&lockfile, sandbox.path().join("old.lock")).unwrap();
+
+    // --update-pins resolves again: the newer cairn-lib, a new image id.
+    compile(&sandbox, &["--update-pins", "--locked"])
+        .code(1)
+        .stderr_has("is out of date");
+    compile(&sandbox, &["--update-pins"])
+        .success()
+        .stderr_has("wrote cluster.lock");
+    assert_eq!(
+        pinned_versions(&sandbox),
+        versions(&[
+            ("cairn-app", "1.0"),
+            ("cairn-base", "1.0"),
+            ("cairn-lib", "1.1"),
+            ("cairn-shell", "1.0"),
+        ])
+    );
+    let updated = app_image(&sandbox);
+    assert!(updated.dockerfile.as_str().contains("cairn-lib=1.1 \\\n"));
+    assert_ne!(updated.dockerfile, first.dockerfile);
+    let lock = sandbox.read("cluster.lock");
+    assert!(lock.contains("cairn-lib_1.1_all.deb"), "{lock}");
+    // `cairn diff` tells the update per package.
+    let diff = cairn()
+        .current_dir(sandbox.path())
+        .args(["diff", "old.lock", "cluster.lock"])
+        .run()
+        .code(1);
+    assert!(
+        diff.stdout.contains("pins: cairn-lib 1.0 → 1.1\n"),
+        "{}",
+        diff.stdout
+    );
+}
+
+#[test]
+fn a_changed_request_is_resolved_again_without_update_pins() {
+    let repository = Repository::serve(&PACKAGES);
+    let sandbox = sandbox(&repository);
+    compile(&sandbox, &[]).success();
+    sandbox.edit("modules/app/module.toml", |text| {
+        text.replace(
+            "packages = [\"cairn-app\"]",
+            "packages = [\"cairn-app\", \"cairn-other\"]",
+        )
+    });
+    compile(&sandbox, &[])
+        .success()
+        .stderr_has("pinned the packages of 1 image");
+    // As apt: `cairn-shell | cairn-other` is met by the requested cairn-other already, so
+    // cairn-shell is no longer pulled in.
+    assert_eq!(
+        pinned_versions(&sandbox),
+        versions(&[
+            ("cairn-app", "1.0"),
+            ("cairn-base", "1.0"),
+            ("cairn-lib", "1.0"),
+            ("cairn-other", "2.0"),
+        ])
+    );
+}
+
+#[test]
+fn the_pins_of_a_lockfile_cairn_no_longer_reads_are_kept_from_its_text() {
+    let mut repository = Repository::serve(&PACKAGES);
+    let sandbox = sandbox(&repository);
+    compile(&sandbox, &[]).success();
+    let before = sandbox.read("cluster.lock");
+    repository.stop();
+    // As a lockfile of another cairn reads: a recorded id this one computes otherwise.
+    let id_line = before
+        .lines()
+        .skip_while(|line| *line != "name = \"cluster:image:app\"")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(id_line.starts_with("id = "), "{id_line}");
+    sandbox.edit("cluster.lock", |text| {
+        text.replace(&id_line, "id = \"00000000000000000000000000000000\"")
+    });
+    compile(&sandbox, &[])
+        .success()
+        .stderr_has("note: cluster.lock cannot be read as a lockfile (")
+        .stderr_has("its images' pins are read from its text alone")
+        .stderr_has("wrote cluster.lock");
+    assert_eq!(sandbox.read("cluster.lock"), before);
+}
+
+#[test]
+fn a_lockfile_that_is_not_toml_keeps_no_pins_and_they_are_resolved_again() {
+    let repository = Repository::serve(&PACKAGES);
+    let sandbox = sandbox(&repository);
+    compile(&sandbox, &[]).success();
+    let before = sandbox.read("cluster.lock");
+    sandbox.write("cluster.lock", &format!("<<<<<<< HEAD\n{before}"));
+    compile(&sandbox, &[])
+        .success()
+        .stderr_has("note: cluster.lock cannot be read (")
+        .stderr_has("its images' packages are resolved again")
+        .stderr_has("pinned the packages of 1 image");
+    assert_eq!(sandbox.read("cluster.lock"), before);
+}
+
+#[test]
+fn an_unreachable_repository_keeps_the_lockfiles_pins_and_says_so() {
+    let mut repository = Repository::serve(&PACKAGES);
+    let sandbox = sandbox(&repository);
+    compile(&sandbox, &[]).success();
+    let before = sandbox.read("cluster.lock");
+    repository.stop();
+
+    // A plain compile needs no network while the request is unchanged.
+    compile(&sandbox, &[])
+        .success()
+        .stderr_has("unchanged: cluster.lock");
+    // An update that cannot reach the repository keeps the pins, and says so.
+    let outcome = compile(&sandbox, &["--update-pins"])
+        .success()
+        .stderr_has("kept the pins of cluster.lock for image `app`:")
+        .stderr_has(&format!("{}/dists/stable/Release", repository.url))
+        .stderr_has("unchanged: cluster.lock");
+    assert!(!outcome.stderr.contains("error:"), "{}", outcome.stderr);
+    assert_eq!(sandbox.read("cluster.lock"), before);
+}
+
+#[test]
+fn an_unreachable_repository_without_pins_is_an_error_naming_the_image_and_the_source() {
+    let mut repository = Repository::serve(&PACKAGES);
+    let sandbox = sandbox(&repository);
+    repository.stop();
+    compile(&sandbox, &[])
+        .code(2)
+        .stderr_has(&format!(
+            "error: cannot pin the packages of image `app`: source `{}`: {}/dists/stable/Release:",
+            repository.source_line(),
+            repository.url
+        ))
+        .stderr_has("--> cluster.toml:12:12")
+        .stderr_has("hint: compile where the repository is reachable");
+    assert!(!sandbox.path().join("cluster.lock").exists());
+}
+
+#[test]
+fn pins_that_do_not_answer_a_changed_request_are_not_kept_when_the_repository_is_unreachable() {
+    let mut repository = Repository::serve(&PACKAGES);
+    let sandbox = sandbox(&repository);
+    compile(&sandbox, &[]).success();
+    let before = sandbox.read("cluster.lock");
+    repository.stop();
+    sandbox.edit("modules/app/module.toml", |text| {
+        text.replace(
+            "packages = [\"cairn-app\"]",
+            "packages = [\"cairn-app\", \"cairn-other\"]",
+        )
+    });
+    compile(&sandbox, &[])
+        .code(2)
+        .stderr_has("error: cannot pin the packages of image `app`");
+    assert_eq!(
+        sandbox.read("cluster.lock"),
+        before,
+        "the old lockfile stays"
+    );
+}
+
+#[test]
+fn a_packages_index_whose_checksum_is_not_the_releases_is_refused() {
+    let repository = Repository::serve(&PACKAGES);
+    let sandbox = sandbox(&repository);
+    compile(&sandbox, &[]).success();
+    let before = sandbox.read("cluster.lock");
+    // Another index in place of the one the Release lists.
+    let index = repository
+        .root
+        .join("dists/stable/main/binary-amd64/Packages.gz");
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gzip.write_all(b"Package: cairn-app\nVersion: 9.9\n")
+        .unwrap();
+    std::fs::write(&index, gzip.finish().unwrap()).unwrap();
+    // The cache holds the listed index under its checksum, which would be read instead.
+    std::fs::remove_dir_all(cache(&sandbox)).unwrap();
+
+    // Even with pins to keep: a repository that answers wrongly is not an unreachable one.
+    compile(&sandbox, &["--update-pins"])
+        .code(2)
+        .stderr_has("error: cannot pin the packages of image `app`")
+        .stderr_has("main/binary-amd64/Packages.gz: its sha256 is ")
+        .stderr_has("but the Release file lists")
+        .stderr_has("hint: the mirror may be in the middle of an update");
+    assert_eq!(sandbox.read("cluster.lock"), before);
+    std::fs::remove_file(sandbox.path().join("cluster.lock")).unwrap();
+    compile(&sandbox, &[])
+        .code(2)
+        .stderr_has("but the Release file lists");
+    assert!(!sandbox.path().join("cluster.lock").exists());
+}
+
+#[test]
+fn a_package_the_repository_does_not_have_is_reported_at_the_modules_packages_line() {
+    let repository = Repository::serve(&PACKAGES);
+    let sandbox = sandbox(&repository);
+    sandbox.edit("modules/app/module.toml", |text| {
+        text.replace(
+            "packages = [\"cairn-app\"]",
+            "packages = [\"cairn-shell\", \"cairn-ap\"]",
+        )
+    });
+    compile(&sandbox, &[])
+        .code(2)
+        .stderr_has("error: cannot pin the packages of image `app`: package `cairn-ap` is not in the repository")
+        .stderr_has("--> modules/app/module.toml:9:28")
+        .stderr_has("hint: did you mean `cairn-app`?");
+    assert!(!sandbox.path().join("cluster.lock").exists());
+}
+
+#[test]
+fn source_lines_apt_would_read_differently_are_refused_at_their_line_and_column() {
+    let sandbox = Sandbox::new();
+    sandbox.write("modules/app/module.toml", APP_MODULE).write(
+        "cluster.toml",
+        &spec(&[
+            "http://127.0.0.1:9/debian stable main".to_string(),
+            "deb http://127.0.0.1:9/debian stable main".to_string(),
+        ]),
+    );
+    compile(&sandbox, &[])
+        .code(2)
+        .stderr_has("error: `sources` in [images]: `deb http://127.0.0.1:9/debian stable main` starts with `deb`")
+        .stderr_has("--> cluster.toml:12:53")
+        .stderr_has("hint: leave out `deb`");
+    sandbox.edit("cluster.toml", |text| {
+        text.replace(
+            "\"deb http://127.0.0.1:9/debian stable main\"",
+            "\"http://127.0.0.1:9/debian stable\"",
+        ) + "architecture = \"AMD64\"\n"
+    });
+    compile(&sandbox, &[])
+        .code(2)
+        .stderr_has("names no component of the suite `stable`")
+        .stderr_has("error: `architecture` in [images]: invalid architecture `AMD64`")
+        .stderr_has("--> cluster.toml:13:16");
+}
+
+#[test]
+fn without_sources_images_stay_unpinned() {
+    let sandbox = Sandbox::new();
+    sandbox.write("modules/app/module.toml", APP_MODULE).write(
+        "cluster.toml",
+        &spec(&[]).replace("[images]\nsources = []\n", ""),
+    );
+    compile(&sandbox, &[]).success();
+    let image = app_image(&sandbox);
+    assert_eq!(image.pins, None);
+    assert!(
+        image
+            .dockerfile
+            .as_str()
+            .contains("apt-get install -y --no-install-recommends \\\n      cairn-app \\\n")
+    );
+    assert!(!sandbox.read("cluster.lock").contains("pins = ["));
+}
