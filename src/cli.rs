@@ -112,6 +112,19 @@ pub enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
+    /// Git's external diff for lockfiles (`git config diff.cairn.command "cairn git-diff"`
+    /// and `*.lock diff=cairn` in .gitattributes): `git log -p --ext-diff` then shows each
+    /// commit's lockfile change as `cairn diff` reports it. Git gives the seven arguments.
+    #[command(hide = true)]
+    GitDiff {
+        path: String,
+        old_file: PathBuf,
+        old_hex: String,
+        old_mode: String,
+        new_file: PathBuf,
+        new_hex: String,
+        new_mode: String,
+    },
     /// Keep SSH connections for later applies (started by apply; not for direct use).
     #[command(hide = true)]
     Keeper {

@@ -41,6 +41,33 @@ pub fn run(old_path: &Path, new_path: &Path, as_json: bool, stat: bool) -> Resul
     }
 }
 
+/// Git's external diff of one lockfile (`git log -p --ext-diff`): the change as `cairn diff`
+/// reports it, under a header naming the file. Git gives `/dev/null` for the side of a file
+/// added or removed. Always exit 0, so that git goes on to the next commit: a side that does
+/// not read is said in the output instead.
+pub fn git_external_diff(path: &str, old_file: &Path, new_file: &Path) -> Result<(), Failure> {
+    let mut text = format!("cairn diff a/{path} b/{path}\n");
+    let absent = |file: &Path| file == Path::new("/dev/null");
+    match (absent(old_file), absent(new_file)) {
+        (true, _) => text.push_str("(a new lockfile)\n"),
+        (_, true) => text.push_str("(the lockfile is removed)\n"),
+        (false, false) => match (Lockfile::read(old_file), Lockfile::read(new_file)) {
+            (Ok(old), Ok(new)) => {
+                let diff = LockfileDiff::between(&old, &new);
+                text.push_str(&diff_text(&diff, Palette::new(false)));
+            }
+            (old, new) => {
+                for (side, read) in [("old", old.err()), ("new", new.err())] {
+                    if let Some(error) = read {
+                        text.push_str(&format!("the {side} side does not read: {error}\n"));
+                    }
+                }
+            }
+        },
+    }
+    print(&text)
+}
+
 /// A lockfile, or a spec (`.toml`) compiled in memory: nothing is written.
 fn read_side(path: &Path) -> Result<Lockfile, Failure> {
     if path.extension().is_none_or(|extension| extension != "toml") {

@@ -52,6 +52,12 @@ pub fn run(command: Command) -> Result<(), Failure> {
             push.as_deref(),
         ),
         Command::Fetch { lockfile } => fetch::run(&lockfile),
+        Command::GitDiff {
+            path,
+            old_file,
+            new_file,
+            ..
+        } => diff::git_external_diff(&path, &old_file, &new_file),
         Command::Graph { lockfile, format } => graph::run(&lockfile, format),
         Command::Plan {
             lockfile,

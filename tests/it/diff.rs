@@ -368,3 +368,114 @@ fn a_missing_or_damaged_lockfile_exits_2_naming_the_file() {
         .code(2)
         .stderr_has("damaged.lock");
 }
+
+/// `git` in the sandbox, with an author of its own and no user or system configuration.
+fn git(sandbox: &Sandbox, arguments: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .current_dir(sandbox.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", sandbox.path())
+        .args([
+            "-c",
+            "user.name=cairn test",
+            "-c",
+            "user.email=test@cairn.invalid",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(arguments)
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {arguments:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn git_log_shows_each_commits_lockfile_change_as_cairn_diff_reports_it() {
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.compile().success();
+    sandbox.write(".gitattributes", "*.lock diff=cairn\n");
+    git(&sandbox, &["init", "--quiet"]);
+    git(
+        &sandbox,
+        &[
+            "config",
+            "diff.cairn.command",
+            &format!("{} git-diff", env!("CARGO_BIN_EXE_cairn")),
+        ],
+    );
+    git(&sandbox, &["add", "."]);
+    git(&sandbox, &["commit", "--quiet", "-m", "release 1"]);
+    sandbox.edit("../modules/console/console.conf.j2", |text| {
+        format!("{text}refresh_seconds = 30\n")
+    });
+    sandbox.compile().success();
+    git(
+        &sandbox,
+        &[
+            "commit",
+            "--quiet",
+            "-am",
+            "release 2: the console refreshes",
+        ],
+    );
+
+    let log = git(&sandbox, &["log", "-p", "--ext-diff", "--", "cluster.lock"]);
+    let release_2 = log
+        .split("\ncommit ")
+        .next()
+        .expect("the latest commit first");
+    assert!(
+        release_2.contains("release 2: the console refreshes"),
+        "{log}"
+    );
+    assert!(
+        release_2.contains("cairn diff a/cluster.lock b/cluster.lock\n"),
+        "{release_2}"
+    );
+    assert!(
+        release_2.contains("        +refresh_seconds = 30\n"),
+        "{release_2}"
+    );
+    assert!(
+        release_2.contains("  node1: replaces container console\n"),
+        "the blast radius, in the history: {release_2}"
+    );
+    assert!(log.contains("(a new lockfile)"), "release 1 adds it: {log}");
+}
+
+#[test]
+fn an_image_pinned_for_the_first_time_lists_each_package_added() {
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.compile().success();
+    let spec = sandbox.read("cluster.toml");
+    let sources_start = spec
+        .find("sources = [")
+        .expect("the quick-start pins its images");
+    let sources_end = sources_start + spec[sources_start..].find(']').unwrap() + 1;
+    sandbox.write(
+        "unpinned.toml",
+        &format!("{}{}", &spec[..sources_start], &spec[sources_end..]),
+    );
+    let text = diff(&sandbox, &["unpinned.toml", "cluster.lock"])
+        .code(1)
+        .stdout;
+    assert!(text.contains("  ~ image:haproxy\n"), "{text}");
+    let haproxy_pin = line_with(&text, "pins: + haproxy=");
+    assert!(haproxy_pin.is_some(), "each pin its own line:\n{text}");
+    assert!(
+        !text.contains("pins: (none) →"),
+        "never the whole list as one value:\n{text}"
+    );
+}
+
+/// The first line of `text` holding `needle`, trimmed.
+fn line_with<'a>(text: &'a str, needle: &str) -> Option<&'a str> {
+    text.lines()
+        .map(str::trim)
+        .find(|line| line.contains(needle))
+}

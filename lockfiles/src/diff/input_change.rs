@@ -101,6 +101,21 @@ fn difference(
             }
             InputDifference::Value { old, new }
         }
+        // Pins that appear (an image pinned for the first time) or go: each package added
+        // or removed, not one line of every pin's fields.
+        (None, Some(Value::List(pinned))) | (Some(Value::List(pinned)), None) => {
+            let appeared = old.is_none();
+            match pins(pinned).and_then(|pinned| {
+                if appeared {
+                    package_changes(&[], &pinned)
+                } else {
+                    package_changes(&pinned, &[])
+                }
+            }) {
+                Some(packages) if !packages.is_empty() => InputDifference::Packages(packages),
+                _ => InputDifference::Value { old, new },
+            }
+        }
         _ => InputDifference::Value { old, new },
     }
 }
