@@ -75,7 +75,17 @@ impl ArtifactStore {
             url: url.to_string(),
             message,
         };
-        let response = ureq::get(url)
+        // Timeouts, so that a stalled server fails the image instead of hanging the apply;
+        // no Accept-Encoding, so that a `.tar.gz` served with `Content-Encoding: gzip` comes
+        // as the bytes the checksum is of.
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(std::time::Duration::from_secs(15)))
+            .timeout_per_read(Some(std::time::Duration::from_secs(60)))
+            .accept_encoding("")
+            .build()
+            .into();
+        let response = agent
+            .get(url)
             .call()
             .map_err(|error| download(error.to_string()))?;
         let mut body = response.into_body().into_reader();
@@ -122,14 +132,14 @@ pub fn place(
         ArtifactPlacement::File { mode } => {
             use std::os::unix::fs::PermissionsExt;
             if let Some(parent) = destination.parent() {
-                fs::create_dir_all(parent).map_err(|error| unpack_error(error.to_string()))?;
+                create_folders(parent).map_err(|error| unpack_error(error.to_string()))?;
             }
             fs::copy(stored, destination).map_err(|error| unpack_error(error.to_string()))?;
             fs::set_permissions(destination, fs::Permissions::from_mode(mode))
                 .map_err(|error| unpack_error(error.to_string()))
         }
         ArtifactPlacement::Unpack { strip_components } => {
-            fs::create_dir_all(destination).map_err(|error| unpack_error(error.to_string()))?;
+            create_folders(destination).map_err(|error| unpack_error(error.to_string()))?;
             unpack(stored, destination, strip_components as usize).map_err(unpack_error)
         }
     }
@@ -220,6 +230,7 @@ fn unpack_tar(reader: impl Read, destination: &Path, strip: usize) -> Result<(),
     archive.set_preserve_mtime(true);
     archive.set_unpack_xattrs(false);
     let entries = archive.entries().map_err(|error| error.to_string())?;
+    let mut written = std::collections::BTreeSet::new();
     for entry in entries {
         let mut entry = entry.map_err(|error| error.to_string())?;
         let path = entry
@@ -229,12 +240,10 @@ fn unpack_tar(reader: impl Read, destination: &Path, strip: usize) -> Result<(),
         let Some(relative) = member_path(&path, strip)? else {
             continue;
         };
-        let target = destination.join(&relative);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(|error| error.to_string())?;
-        }
+        let target = prepare_member(destination, &relative)?;
         if entry.header().entry_type().is_hard_link() {
-            // A hard link names another member: where that one landed after the strip.
+            // A hard link names another member: where that one landed after the strip, a
+            // regular file this archive wrote, reached through no symlink.
             let linked = entry
                 .link_name()
                 .map_err(|error| error.to_string())?
@@ -245,12 +254,24 @@ fn unpack_tar(reader: impl Read, destination: &Path, strip: usize) -> Result<(),
                     path.display()
                 ));
             };
-            fs::hard_link(destination.join(linked), &target).map_err(|error| error.to_string())?;
+            let source = prepare_member(destination, &linked)?;
+            let is_file = fs::symlink_metadata(&source).is_ok_and(|metadata| metadata.is_file());
+            if !is_file || !written.contains(&linked) {
+                return Err(format!(
+                    "hard link `{}` names `{}`, which is no file of this archive",
+                    path.display(),
+                    linked.display()
+                ));
+            }
+            fs::hard_link(&source, &target).map_err(|error| error.to_string())?;
             continue;
         }
         entry
             .unpack(&target)
             .map_err(|error| format!("member `{}`: {error}", path.display()))?;
+        if entry.header().entry_type().is_file() {
+            written.insert(relative);
+        }
     }
     Ok(())
 }
@@ -269,21 +290,91 @@ fn unpack_zip(file: File, destination: &Path, strip: usize) -> Result<(), String
         let Some(relative) = member_path(&name, strip)? else {
             continue;
         };
-        let target = destination.join(relative);
+        let target = prepare_member(destination, &relative)?;
+        let unix_mode = member.unix_mode();
         if member.is_dir() {
-            fs::create_dir_all(&target).map_err(|error| error.to_string())?;
+            create_folders(&target).map_err(|error| error.to_string())?;
+            let mode = unix_mode.map_or(0o755, |mode| mode & 0o7777);
+            fs::set_permissions(&target, fs::Permissions::from_mode(mode))
+                .map_err(|error| error.to_string())?;
             continue;
         }
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(|error| error.to_string())?;
+        // A symlink member (S_IFLNK in its unix mode) holds its target as its content.
+        if unix_mode.is_some_and(|mode| mode & 0o170000 == 0o120000) {
+            let mut link = String::new();
+            member
+                .read_to_string(&mut link)
+                .map_err(|error| error.to_string())?;
+            std::os::unix::fs::symlink(&link, &target).map_err(|error| error.to_string())?;
+            continue;
         }
         let mut out = File::create(&target).map_err(|error| error.to_string())?;
         io::copy(&mut member, &mut out).map_err(|error| error.to_string())?;
-        let mode = member.unix_mode().unwrap_or(0o644) & 0o7777;
+        let mode = unix_mode.unwrap_or(0o644) & 0o7777;
         fs::set_permissions(&target, fs::Permissions::from_mode(mode))
             .map_err(|error| error.to_string())?;
     }
     Ok(())
+}
+
+/// Where member `relative` goes under `destination`, its missing parent folders made (mode
+/// 0755 whatever the umask, so the layer does not depend on the machine). Refused when a
+/// parent is a symlink: an archive's own symlink must never carry a later member outside
+/// the folder (`link -> /etc`, then `link/cron.d/x`). The member's own path may be a
+/// symlink already (a member written twice): it is removed, so nothing writes through it.
+fn prepare_member(destination: &Path, relative: &Path) -> Result<PathBuf, String> {
+    let mut current = destination.to_path_buf();
+    let parts: Vec<_> = relative.components().collect();
+    for (index, part) in parts.iter().enumerate() {
+        current.push(part);
+        let last = index + 1 == parts.len();
+        match fs::symlink_metadata(&current) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                if last {
+                    fs::remove_file(&current).map_err(|error| error.to_string())?;
+                } else {
+                    return Err(format!(
+                        "member `{}` would be written through the symlink `{}`",
+                        relative.display(),
+                        current
+                            .strip_prefix(destination)
+                            .unwrap_or(&current)
+                            .display()
+                    ));
+                }
+            }
+            Ok(metadata) if !last && !metadata.is_dir() => {
+                return Err(format!(
+                    "member `{}` has a file where its folder `{}` should be",
+                    relative.display(),
+                    current
+                        .strip_prefix(destination)
+                        .unwrap_or(&current)
+                        .display()
+                ));
+            }
+            Ok(_) => {}
+            Err(_) if !last => create_folders(&current).map_err(|error| error.to_string())?,
+            Err(_) => {}
+        }
+    }
+    Ok(current)
+}
+
+/// Makes `folder` and its missing parents with mode 0755, whatever the umask.
+fn create_folders(folder: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if folder.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = folder.parent() {
+        create_folders(parent)?;
+    }
+    match fs::create_dir(folder) {
+        Ok(()) => fs::set_permissions(folder, fs::Permissions::from_mode(0o755)),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -307,5 +398,93 @@ mod tests {
         );
         assert!(member_path(Path::new("../etc/passwd"), 0).is_err());
         assert!(member_path(Path::new("/etc/passwd"), 0).is_err());
+    }
+
+    /// A tar archive of `members`: (path, kind, content or link target).
+    fn tar_of(members: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, kind, data) in members {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(*kind);
+            header.set_mode(0o644);
+            if kind.is_file() {
+                header.set_size(data.len() as u64);
+                builder
+                    .append_data(&mut header, path, data.as_bytes())
+                    .unwrap();
+            } else {
+                header.set_size(0);
+                builder.append_link(&mut header, path, data).unwrap();
+            }
+        }
+        builder.into_inner().unwrap()
+    }
+
+    fn unpack_bytes(bytes: &[u8], destination: &Path) -> Result<(), String> {
+        let archive = tempfile::NamedTempFile::new().unwrap();
+        fs::write(archive.path(), bytes).unwrap();
+        unpack(archive.path(), destination, 0)
+    }
+
+    #[test]
+    fn a_member_written_through_the_archives_own_symlink_is_refused_and_nothing_lands_outside() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), "outside's secret").unwrap();
+        let destination = tempfile::tempdir().unwrap();
+        let target = outside.path().display().to_string();
+        let planted = tar_of(&[
+            ("escape", tar::EntryType::Symlink, &target),
+            ("escape/planted", tar::EntryType::Regular, "planted"),
+        ]);
+        let error = unpack_bytes(&planted, destination.path()).unwrap_err();
+        assert!(error.contains("through the symlink `escape`"), "{error}");
+        assert!(!outside.path().join("planted").exists());
+
+        let fresh = tempfile::tempdir().unwrap();
+        let copied = tar_of(&[
+            ("escape", tar::EntryType::Symlink, &target),
+            ("copied-secret", tar::EntryType::Link, "escape/secret"),
+        ]);
+        let error = unpack_bytes(&copied, fresh.path()).unwrap_err();
+        assert!(error.contains("through the symlink `escape`"), "{error}");
+        assert!(!fresh.path().join("copied-secret").exists());
+
+        // A hard link to a file of the archive itself is what hard links are for.
+        let linked = tempfile::tempdir().unwrap();
+        let fine = tar_of(&[
+            ("bin/tool", tar::EntryType::Regular, "#!/bin/sh\n"),
+            ("bin/tool-alias", tar::EntryType::Link, "bin/tool"),
+        ]);
+        unpack_bytes(&fine, linked.path()).unwrap();
+        assert_eq!(
+            fs::read_to_string(linked.path().join("bin/tool-alias")).unwrap(),
+            "#!/bin/sh\n"
+        );
+    }
+
+    #[test]
+    fn a_zip_symlink_member_becomes_a_symlink() {
+        let archive = tempfile::NamedTempFile::new().unwrap();
+        let mut zip = zip::ZipWriter::new(fs::File::create(archive.path()).unwrap());
+        zip.start_file("lib/libfoo.so.1", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        io::Write::write_all(&mut zip, b"ELF").unwrap();
+        zip.add_symlink(
+            "lib/libfoo.so",
+            "libfoo.so.1",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        zip.finish().unwrap();
+        let destination = tempfile::tempdir().unwrap();
+        unpack(archive.path(), destination.path(), 0).unwrap();
+        let link = destination.path().join("lib/libfoo.so");
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new("libfoo.so.1"));
     }
 }

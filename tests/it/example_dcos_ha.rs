@@ -142,7 +142,9 @@ fn consul_runs_three_servers_on_the_masters_and_every_other_agent_joins_them() {
         }
         // DNS on the host's own address, port 53: where Docker sends the containers.
         let address = config["bind_addr"].as_str().unwrap().to_string();
-        assert_eq!(config["client_addr"], format!("127.0.0.1 {address}"));
+        assert_eq!(config["addresses"]["dns"], format!("127.0.0.1 {address}"));
+        // The HTTP API, which registers services, on loopback alone.
+        assert_eq!(config["client_addr"], "127.0.0.1");
         assert_eq!(config["ports"]["dns"], 53);
         assert_eq!(config["dns_config"]["only_passing"], true);
         let daemon = json_file(&nodes, &format!("{host}:file:/etc/docker/daemon.json"));

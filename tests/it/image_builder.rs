@@ -58,14 +58,21 @@ fn serve_downloads() -> DownloadServer {
         flate2::Compression::default(),
     );
     let mut tar = tar::Builder::new(gzip);
-    let text = "the site, unpacked from its tarball\n";
-    let mut header = tar::Header::new_gnu();
-    header.set_size(text.len() as u64);
-    header.set_mode(0o644);
-    header.set_mtime(1_700_000_000);
-    header.set_cksum();
-    tar.append_data(&mut header, "site/index.html", text.as_bytes())
-        .unwrap();
+    // `docs/` is not a member: the folder is made by the unpacking.
+    for (path, text) in [
+        ("site/index.html", "the site, unpacked from its tarball\n"),
+        (
+            "site/docs/readme.txt",
+            "nested, in a folder the archive does not list\n",
+        ),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(1_700_000_000);
+        header.set_cksum();
+        tar.append_data(&mut header, path, text.as_bytes()).unwrap();
+    }
     tar.into_inner().unwrap().finish().unwrap();
     DownloadServer::serve(folder, "busybox")
 }
@@ -104,17 +111,39 @@ fn box_sandbox(downloads: &DownloadServer) -> Sandbox {
 
 /// `cairn build` into `output` with the artifact store `store`; what it printed.
 fn build(sandbox: &Sandbox, output: &str, store: &str, extra: &[&str]) -> String {
-    cairn()
+    build_with_umask(sandbox, output, store, extra, "0022")
+}
+
+/// [`build`] with the process's umask set to `umask`.
+fn build_with_umask(
+    sandbox: &Sandbox,
+    output: &str,
+    store: &str,
+    extra: &[&str],
+    umask: &str,
+) -> String {
+    let mut arguments = vec![
+        "-c".to_string(),
+        format!("umask {umask} && exec \"$0\" \"$@\""),
+        env!("CARGO_BIN_EXE_cairn").to_string(),
+        "build".to_string(),
+        "cluster.lock".to_string(),
+        "--output".to_string(),
+        output.to_string(),
+    ];
+    arguments.extend(extra.iter().map(|argument| argument.to_string()));
+    let output = Command::new("sh")
         .current_dir(sandbox.path())
-        .env(
-            "CAIRN_STORE",
-            &sandbox.path().join(store).display().to_string(),
-        )
-        .args(["build", "cluster.lock", "--output", output])
-        .args(extra)
-        .run()
-        .success()
-        .stdout
+        .env("CAIRN_STORE", sandbox.path().join(store))
+        .args(&arguments)
+        .output()
+        .expect("sh runs");
+    assert!(
+        output.status.success(),
+        "cairn build: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// Every file under `folder`, by relative path, with its bytes.
@@ -160,8 +189,10 @@ fn layers(layout: &Path) -> Vec<String> {
 fn an_image_built_twice_in_two_folders_is_the_same_bytes_and_runs_in_docker() {
     let downloads = serve_downloads();
     let sandbox = box_sandbox(&downloads);
-    let first = build(&sandbox, "one", "store-one", &[]);
-    let second = build(&sandbox, "two", "store-two", &[]);
+    // Two folders, two stores, two umasks (folders an archive does not list are made by
+    // the unpacking: their mode must not be the umask's).
+    let first = build_with_umask(&sandbox, "one", "store-one", &[], "0022");
+    let second = build_with_umask(&sandbox, "two", "store-two", &[], "0002");
     assert_eq!(manifest_digest(&first), manifest_digest(&second));
     // Built again, unchanged: no work, the same image named.
     let again = build(&sandbox, "one", "store-one", &[]);

@@ -52,6 +52,12 @@ pub fn push_layout(
     let blob_path = |digest: &str| -> Result<std::path::PathBuf, PushError> {
         let hex = digest
             .strip_prefix("sha256:")
+            .filter(|hex| {
+                hex.len() == 64
+                    && hex
+                        .bytes()
+                        .all(|digit| digit.is_ascii_digit() || (b'a'..=b'f').contains(&digit))
+            })
             .ok_or_else(|| layout_error(format!("`{digest}` is not a sha256 digest")))?;
         Ok(folder.join("blobs").join("sha256").join(hex))
     };

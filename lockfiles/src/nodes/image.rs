@@ -157,6 +157,22 @@ impl ImageNode {
             });
         }
         let mut artifacts = fields.tables("artifacts", ImageArtifact::from_fields)?;
+        // The build context holds each artifact under its checksum: one file placed twice
+        // would be one entry of the context, the last placement winning.
+        let mut checksums: Vec<&str> = artifacts
+            .iter()
+            .map(|artifact| artifact.sha256.as_str())
+            .collect();
+        checksums.sort_unstable();
+        if let Some(pair) = checksums.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(FieldError::Invalid {
+                field: "artifacts".to_string(),
+                message: format!(
+                    "two artifacts have the sha256 {}: list each download once",
+                    pair[0]
+                ),
+            });
+        }
         artifacts.sort_by(|left, right| left.path.cmp(&right.path));
         if let Some(pair) = artifacts
             .windows(2)

@@ -60,6 +60,17 @@ impl ImageArtifact {
 
     pub(crate) fn from_fields(item: &mut FieldReader<'_>) -> Result<Self, FieldError> {
         let url = item.string("url")?;
+        if url
+            .chars()
+            .any(|character| character.is_control() || character.is_whitespace())
+        {
+            return Err(FieldError::Invalid {
+                field: "url".to_string(),
+                message: format!(
+                    "{url:?} holds whitespace or a control character, which no URL may"
+                ),
+            });
+        }
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(FieldError::Invalid {
                 field: "url".to_string(),

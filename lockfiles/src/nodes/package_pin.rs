@@ -53,7 +53,13 @@ impl PackagePin {
             return Err(invalid("name", format!("`{name}` is not a package name")));
         }
         let version = item.string("version")?;
-        if version.is_empty() || version.contains(char::is_whitespace) {
+        // Debian's version characters (deb-version(7)): it is written into the Dockerfile's
+        // `RUN apt-get install name=version` line.
+        let debian_version = |text: &str| {
+            text.bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || b".+~:-".contains(&byte))
+        };
+        if version.is_empty() || !debian_version(&version) {
             return Err(invalid("version", format!("`{version}` is not a version")));
         }
         let architecture = item.string("architecture")?;
