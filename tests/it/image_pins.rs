@@ -329,7 +329,7 @@ fn compile_pins_the_closure_with_its_versions_urls_and_checksums_and_the_dockerf
     // of the definition as it was.
     let dockerfile = image.dockerfile.as_str();
     assert!(
-        dockerfile.contains("apt-get install -y --no-install-recommends --allow-downgrades \\\n      cairn-app=1.0 \\\n      cairn-base=1.0 \\\n      cairn-lib=1.0 \\\n      cairn-shell=1.0 \\\n && rm -rf /var/lib/apt/lists/*\n"),
+        dockerfile.contains("#   cairn-app=1.0\n#   cairn-base=1.0\n#   cairn-lib=1.0\n#   cairn-shell=1.0\nCOPY packages/ /var/cache/cairn-packages/\nRUN DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends --allow-downgrades /var/cache/cairn-packages/*.deb \\\n && rm -rf /var/cache/cairn-packages /var/lib/apt/lists/*\n"),
         "{dockerfile}"
     );
     assert!(
@@ -407,7 +407,7 @@ fn a_newer_version_is_not_taken_by_a_plain_compile_but_is_with_update_pins() {
         ])
     );
     let updated = app_image(&sandbox);
-    assert!(updated.dockerfile.as_str().contains("cairn-lib=1.1 \\\n"));
+    assert!(updated.dockerfile.as_str().contains("#   cairn-lib=1.1\n"));
     assert_ne!(updated.dockerfile, first.dockerfile);
     let lock = sandbox.read("cluster.lock");
     assert!(lock.contains("cairn-lib_1.1_all.deb"), "{lock}");
@@ -649,4 +649,71 @@ fn without_sources_images_stay_unpinned() {
             .contains("apt-get install -y --no-install-recommends \\\n      cairn-app \\\n")
     );
     assert!(!sandbox.read("cluster.lock").contains("pins = ["));
+}
+
+#[test]
+fn the_image_installs_the_pinned_debs_themselves_even_once_the_repository_is_gone() {
+    let base = crate::systemd_host::ensure_image();
+    let mut repository = Repository::serve(&PACKAGES);
+    let sandbox = Sandbox::new();
+    sandbox
+        .write("modules/app/module.toml", APP_MODULE)
+        .write("fingerprint.key", "pins-fingerprint-key\n")
+        .write(
+            "cluster.toml",
+            &spec(&[repository.source_line()])
+                .replace(
+                    "[hosts.node1]\naddress = \"10.0.0.1\"\n",
+                    "[hosts.node1]\naddress = \"127.0.0.1\"\ntransport = \"local\"\nroot = \"sandbox/node1\"\n",
+                )
+                .replace("[images]\n", &format!("[images]\nbase = \"{base}\"\n")),
+        );
+    compile(&sandbox, &[]).success();
+    let lockfile = Lockfile::read(&sandbox.path().join("cluster.lock")).unwrap();
+    let image_id = lockfile
+        .nodes()
+        .iter()
+        .find(|node| node.name.to_string() == "cluster:image:app")
+        .expect("the app image")
+        .id
+        .to_string();
+    let tag = format!("cairn/app:{image_id}");
+    let remove_image = || {
+        let _ = Command::new("docker")
+            .args(["image", "rm", "--force", &tag])
+            .output();
+    };
+    remove_image();
+    let apply = || {
+        cairn()
+            .current_dir(sandbox.path())
+            .env(
+                "CAIRN_STORE",
+                &sandbox.path().join("store").to_string_lossy(),
+            )
+            .args(["apply", "cluster.lock"])
+            .run()
+    };
+    apply().success();
+    let read = |path: &str| {
+        let output = Command::new("docker")
+            .args(["run", "--rm", "--entrypoint", "cat", &tag, path])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    // dpkg installed the closure at the pinned versions.
+    assert_eq!(read("/usr/share/doc/cairn-lib/README"), "cairn-lib 1.0\n");
+    assert_eq!(
+        read("/usr/share/doc/cairn-shell/README"),
+        "cairn-shell 1.0\n"
+    );
+
+    // The repository is gone (or dropped 1.0 for a newer version): the same lockfile builds
+    // the same packages, from the store, checked against their sha256.
+    repository.stop();
+    remove_image();
+    apply().success();
+    assert_eq!(read("/usr/share/doc/cairn-lib/README"), "cairn-lib 1.0\n");
+    remove_image();
 }

@@ -26,8 +26,9 @@ fn image_tag() -> String {
 }
 
 /// Builds the image unless the engine has it. Tests of one process build it once; tests
-/// of several processes (nextest) serialise on a lock file.
-fn ensure_image() -> String {
+/// of several processes (nextest) serialise on a lock file. Its tag: a Debian with apt, for
+/// tests that need one as an image's base too.
+pub fn ensure_image() -> String {
     static BUILDING: Mutex<()> = Mutex::new(());
     let tag = image_tag();
     let _guard = BUILDING

@@ -11,9 +11,10 @@ pub fn tag(image: &str, id: &NodeId) -> String {
 }
 
 /// Builds the image on the control host with `docker build`, from its rendered Dockerfile
-/// and files (each with its mode) in a fresh build context, its artifacts fetched into the
-/// local store (checked against their sha256) and placed in the context under their
-/// checksum, archives unpacked. An image already built under its tag is not built again.
+/// and files (each with its mode) in a fresh build context, its artifacts and pinned
+/// packages fetched into the local store (checked against their sha256) and placed in the
+/// context (artifacts under their checksum, archives unpacked; packages as
+/// `packages/<name>.deb`). An image already built under its tag is not built again.
 pub fn apply(
     image: &ImageNode,
     id: &NodeId,
@@ -67,6 +68,25 @@ pub fn apply(
         )
         .map_err(|error| NodeError::Failed(error.to_string()))?;
     }
+    // The pinned packages, each as the Dockerfile installs it: `packages/<name>.deb`.
+    let pinned = image.pins.iter().flat_map(|pins| &pins.packages);
+    let packages_folder = build_context.path().join("packages");
+    for pin in pinned {
+        let (stored, fetched) = store
+            .fetch(&pin.url, &pin.sha256)
+            .map_err(|error| NodeError::Failed(format!("package {}: {error}", pin.name)))?;
+        downloaded += usize::from(fetched);
+        std::fs::create_dir_all(&packages_folder)
+            .and_then(|()| {
+                std::fs::copy(&stored, packages_folder.join(format!("{}.deb", pin.name)))
+            })
+            .map_err(|error| {
+                NodeError::Failed(format!(
+                    "placing package {} in the build context: {error}",
+                    pin.name
+                ))
+            })?;
+    }
     let output = context.transport.run(
         &format!(
             "docker build --quiet --tag {} {} 2>&1",
@@ -81,13 +101,13 @@ pub fn apply(
             output.failure_text()
         )));
     }
-    if image.artifacts.is_empty() {
+    let pinned_downloads =
+        image.artifacts.len() + image.pins.as_ref().map_or(0, |pins| pins.packages.len());
+    if pinned_downloads == 0 {
         Ok(format!("built {tag}"))
     } else {
         Ok(format!(
-            "built {tag} ({} of {} artifacts downloaded, the rest from the store)",
-            downloaded,
-            image.artifacts.len()
+            "built {tag} ({downloaded} of {pinned_downloads} pinned downloads fetched, the rest from the store)"
         ))
     }
 }

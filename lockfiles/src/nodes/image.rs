@@ -214,8 +214,10 @@ impl ImageNode {
     }
 
     /// The standard Dockerfile for this definition: what a reviewer reads, and what
-    /// `docker build` uses where a build host can reach the package repository. The build
-    /// context holds each file under `files/<path>`.
+    /// `docker build` uses. The build context holds each file under `files/<path>`, each
+    /// artifact under `artifacts/<sha256>`, and each pinned package as
+    /// `packages/<name>.deb`; an image without pins installs its packages from the base's
+    /// own sources.
     pub fn render_dockerfile(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
@@ -239,12 +241,16 @@ impl ImageNode {
                 pins.packages.len(),
                 pins.architecture
             );
-            out.push_str("RUN apt-get update \\\n");
-            out.push_str(" && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends --allow-downgrades \\\n");
+            // The pinned .debs themselves, fetched and checked against their sha256 by
+            // cairn into the build context (`packages/<name>.deb`): the repository is not
+            // asked, so a version it has since dropped still installs, and nothing but the
+            // pinned bytes can.
             for package in &pins.packages {
-                let _ = writeln!(out, "      {}={} \\", package.name, package.version);
+                let _ = writeln!(out, "#   {}={}", package.name, package.version);
             }
-            out.push_str(" && rm -rf /var/lib/apt/lists/*\n");
+            out.push_str("COPY packages/ /var/cache/cairn-packages/\n");
+            out.push_str("RUN DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends --allow-downgrades /var/cache/cairn-packages/*.deb \\\n");
+            out.push_str(" && rm -rf /var/cache/cairn-packages /var/lib/apt/lists/*\n");
         } else if !self.packages.is_empty() {
             out.push_str("RUN apt-get update \\\n");
             out.push_str(" && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\\n");
