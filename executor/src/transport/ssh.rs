@@ -608,7 +608,8 @@ impl std::fmt::Debug for SshHeld {
 impl HeldProcess for SshHeld {}
 
 impl Drop for SshHeld {
-    /// Ends the held script by closing its stdin. The session may be in non-blocking mode
+    /// Ends the held script by closing its stdin, and waits (5 s at most) for the channel to
+    /// close, which it does when the script has exited. The session may be in non-blocking mode
     /// for another command at this moment (held channels share a pooled session), so a
     /// "would block" is retried: an end of file that is never sent would keep the host's
     /// lock for as long as the connection lives, and a kept connection lives on after
@@ -628,6 +629,9 @@ impl Drop for SshHeld {
         };
         retry(&mut || self.channel.send_eof());
         retry(&mut || self.channel.close());
+        // The script has ended (and with it the host's lock) once the channel is closed on
+        // both sides: whoever drops a hold may count on the lock being free.
+        retry(&mut || self.channel.wait_close());
     }
 }
 

@@ -214,10 +214,25 @@ impl KeptTransport {
 /// A held script in the keeper: it runs until this connection closes.
 #[derive(Debug)]
 struct KeptHold {
-    _stream: UnixStream,
+    stream: UnixStream,
 }
 
 impl HeldProcess for KeptHold {}
+
+impl Drop for KeptHold {
+    /// Says the hold is over (the write half shut), then waits, 10 s at most, for the
+    /// keeper to close its end, which it does once the held script has ended: the host's
+    /// lock is free when the apply returns, not some moment after. A killed apply skips
+    /// this; the kernel closes the connection and the keeper ends the script all the same.
+    fn drop(&mut self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        let _ = self
+            .stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)));
+        let mut rest = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut self.stream, &mut rest);
+    }
+}
 
 impl Transport for KeptTransport {
     fn run(&self, script: &str, stdin: &[u8]) -> Result<CommandOutput, TransportError> {
@@ -252,7 +267,7 @@ impl Transport for KeptTransport {
                 let _ = stream.flush();
                 Ok((
                     String::from_utf8_lossy(&said).into_owned(),
-                    Box::new(KeptHold { _stream: stream }),
+                    Box::new(KeptHold { stream }),
                 ))
             }
             ResponseHeader::Failed { error } => Err(error),
