@@ -338,3 +338,18 @@ fn each_host_checks_the_ports_of_what_it_runs_before_anything_is_installed() {
         );
     }
 }
+
+#[test]
+fn consul_refuses_a_host_named_by_a_dns_name_instead_of_an_address() {
+    let sandbox = Sandbox::with_example("dcos-ha");
+    sandbox.edit("cluster.toml", |text| {
+        text.replace(
+            "address = \"10.10.0.42\"",
+            "address = \"agent2.dcos-ha.example\"",
+        )
+    });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("needs every host's address as an IP address, and these hosts give a name instead: agent2.");
+}

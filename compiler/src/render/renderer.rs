@@ -22,7 +22,8 @@ pub enum Rendered {
 /// (`builtin:modules/haproxy/haproxy.cfg.j2`), so errors name the file.
 ///
 /// Undefined variables are errors: a typo in a template fails the compile, it does not
-/// render an empty string into a config file.
+/// render an empty string into a config file. Besides minijinja's own tests, templates
+/// have `ip_address`.
 pub fn build_environment(library: &ModuleLibrary) -> Result<Environment<'_>, CompileError> {
     let mut environment = Environment::new();
     environment.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -34,6 +35,11 @@ pub fn build_environment(library: &ModuleLibrary) -> Result<Environment<'_>, Com
             .build()
             .expect("the default delimiters are valid"),
     );
+    // `address is ip_address`: what a module needs where a program takes no host name
+    // (Docker's `dns`, Consul's bind address).
+    environment.add_test("ip_address", |value: &str| {
+        value.parse::<std::net::IpAddr>().is_ok()
+    });
     let mut diagnostics = Diagnostics::default();
     for module in library.modules() {
         for file in module.templates.values() {
