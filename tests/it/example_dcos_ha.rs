@@ -348,8 +348,7 @@ fn consul_refuses_a_host_named_by_a_dns_name_instead_of_an_address() {
             "address = \"agent2.dcos-ha.example\"",
         )
     });
-    sandbox
-        .compile()
-        .code(2)
-        .stderr_has("needs every host's address as an IP address, and these hosts give a name instead: agent2.");
+    sandbox.compile().code(2).stderr_has(
+        "needs every host's address as an IP address, and these hosts give a name instead: agent2.",
+    );
 }
