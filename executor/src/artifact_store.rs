@@ -145,6 +145,17 @@ pub fn place(
     }
 }
 
+/// Puts the stored file `stored` at `destination` as a hard link where the two share a
+/// filesystem, else as a copy: a build context of a few hundred MB of packages is then
+/// not written again. Only for files whose mode the caller does not change (a hard link
+/// shares it with the store's file).
+pub fn link_or_copy(stored: &Path, destination: &Path) -> io::Result<()> {
+    match fs::hard_link(stored, destination) {
+        Ok(()) => Ok(()),
+        Err(_) => fs::copy(stored, destination).map(|_| ()),
+    }
+}
+
 /// What an archive is, by its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ArchiveFormat {
@@ -377,7 +388,8 @@ fn create_folders(folder: &Path) -> io::Result<()> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex, as `sha256sum` prints a checksum.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use cairn_lockfiles::{ImageNode, Lockfile, NodeSpec};
-use sha2::{Digest, Sha256};
 
+use crate::download_server::sha256_hex;
 use crate::ssh_fixture::{free_port, wait_for_port};
 use crate::support::{Outcome, Sandbox, cairn};
 
@@ -208,13 +208,6 @@ impl Repository {
             let _ = server.wait();
         }
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }
 
 /// A spec of the app module on one host, its images pinned from `sources`.

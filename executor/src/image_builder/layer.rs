@@ -195,9 +195,10 @@ pub fn compress(data: &[u8], compression: Compression) -> std::io::Result<Vec<u8
 
 /// `sha256:<hex>`, as OCI descriptors write digests.
 pub fn sha256_digest(data: &[u8]) -> String {
-    let hash = Sha256::digest(data);
-    let hex: String = hash.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("sha256:{hex}")
+    format!(
+        "sha256:{}",
+        crate::artifact_store::hex(&Sha256::digest(data))
+    )
 }
 
 #[cfg(test)]

@@ -78,7 +78,10 @@ pub fn apply(
         downloaded += usize::from(fetched);
         std::fs::create_dir_all(&packages_folder)
             .and_then(|()| {
-                std::fs::copy(&stored, packages_folder.join(format!("{}.deb", pin.name)))
+                artifact_store::link_or_copy(
+                    &stored,
+                    &packages_folder.join(format!("{}.deb", pin.name)),
+                )
             })
             .map_err(|error| {
                 NodeError::Failed(format!(
