@@ -27,19 +27,37 @@ pub enum Command {
         #[arg(long)]
         update_pins: bool,
     },
-    /// Compare two lockfiles (or specs): what NEW changes over OLD, why, and what it restarts.
-    /// Exit 0 when equal, 1 when they differ, 2 on bad input.
+    /// Compare two lockfiles (or specs): what NEW changes over OLD, why, and what it restarts;
+    /// or, with `--applied LOCK`, LOCK against what each host has applied. Exit 0 when equal,
+    /// 1 when they differ, 2 on bad input or an unreachable host.
+    // The connection and selection options serve `--applied` alone: clap refuses them
+    // without it.
+    #[command(
+        mut_group("ConnectionArguments", |group| group.requires("applied")),
+        mut_group("SelectionArguments", |group| group.requires("applied")),
+    )]
     Diff {
         /// The old lockfile, or a spec (`.toml`), compiled in memory.
-        old: PathBuf,
+        // Not `conflicts_with = "applied"`: a conflict would excuse the groups' `requires`.
+        #[arg(required_unless_present = "applied")]
+        old: Option<PathBuf>,
         /// The new lockfile, or a spec (`.toml`), compiled in memory.
-        new: PathBuf,
+        #[arg(required_unless_present = "applied")]
+        new: Option<PathBuf>,
+        /// Compare this lockfile with what each host has applied (its recorded state, read
+        /// as `cairn plan` reads it): what applying it would change.
+        #[arg(long, value_name = "LOCK")]
+        applied: Option<PathBuf>,
         /// Print JSON.
         #[arg(long, conflicts_with = "stat")]
         json: bool,
         /// Print counts of nodes added, removed and changed per host and kind.
         #[arg(long)]
         stat: bool,
+        #[command(flatten)]
+        connection: ConnectionArguments,
+        #[command(flatten)]
+        selection: SelectionArguments,
     },
     /// Show the nodes of a lockfile, or one node with its inputs and rendered content.
     Show {

@@ -200,8 +200,17 @@ fn reach_one(
 
 /// Reads every host and plans, touching nothing.
 pub fn plan_lockfile(lockfile: &Lockfile, options: &ApplyOptions) -> Plan {
+    plan(lockfile, &read_facts(lockfile, options), &options.selection)
+}
+
+/// Reads every host within the selection (without its lock), touching nothing: each
+/// host's facts, or why it could not be read.
+pub(crate) fn read_facts(
+    lockfile: &Lockfile,
+    options: &ApplyOptions,
+) -> BTreeMap<String, Result<HostFacts, String>> {
     let (_reached, facts) = reach_hosts(lockfile, options, false);
-    plan(lockfile, &facts, &options.selection)
+    facts
 }
 
 /// An apply in two steps: `open` reaches and locks every host, reads its facts and plans;

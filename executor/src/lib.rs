@@ -7,12 +7,14 @@
 //! - Each host keeps one state entry per applied node (`state.rs`), written atomically
 //!   right after the node ran; a per-host `flock` (`host_lock.rs`) keeps applies apart.
 //! - `facts` → `plan` (pure: what runs and why, what is skipped, what is orphaned) →
-//!   `scheduler` (dependencies first, parallel, failures contained) → report.
+//!   `scheduler` (dependencies first, parallel, failures contained) → report. The same
+//!   facts → `applied_diff` (pure: the lockfile against what each host recorded).
 //! - A [`Selection`] (`--limit`, `--skip-kind`) holds back what is outside it: not run,
 //!   not recorded, left for the next apply.
 //! - A host may have a `root` prefix: its files and state live under it, so several test
 //!   hosts share one machine.
 
+mod applied_diff;
 mod apply;
 pub mod artifact_store;
 pub mod distribution;
@@ -31,6 +33,9 @@ mod shell;
 mod state;
 pub mod transport;
 
+pub use applied_diff::{
+    AppliedChange, AppliedDiff, ChangeCause, FileDrift, HostAppliedDiff, diff_applied,
+};
 pub use apply::{ApplyOptions, ApplySession, plan_lockfile, transport_for};
 pub use host_paths::HostPaths;
 pub use plan::{Decision, HeldBack, HostPlan, Plan, Reason};

@@ -2,10 +2,16 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use cairn_compiler::{CompileOptions, compile};
+use cairn_executor::diff_applied;
 use cairn_lockfiles::{Lockfile, LockfileDiff};
 
+use crate::cli::{ConnectionArguments, SelectionArguments};
 use crate::commands::compile::default_lockfile_path;
-use crate::diff_report::{Palette, diff_json, diff_stat, diff_text};
+use crate::commands::connection::apply_options;
+use crate::diff_report::{
+    Palette, applied_diff_json, applied_diff_stat, applied_diff_text, diff_json, diff_stat,
+    diff_text,
+};
 use crate::failure::Failure;
 use crate::output::print;
 
@@ -27,13 +33,56 @@ pub fn run(old_path: &Path, new_path: &Path, as_json: bool, stat: bool) -> Resul
     } else if stat {
         diff_stat(&diff)
     } else {
-        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        diff_text(&diff, Palette::new(colour))
+        diff_text(&diff, Palette::new(colour_wanted()))
     };
     print(&text)?;
     // Both lockfiles are dropped with the process: freeing them node by node would only
     // cost time at ten thousand hosts.
     std::mem::forget((old, new));
+    if diff.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Different)
+    }
+}
+
+/// `cairn diff --applied LOCK`: LOCK against what each host has applied, read as `cairn
+/// plan` reads it. Exit 0 when every host has exactly what LOCK holds, 1 when one differs,
+/// 2 when a host could not be read (named; the others are still reported).
+pub fn run_applied(
+    lockfile_path: &Path,
+    connection: &ConnectionArguments,
+    selection: &SelectionArguments,
+    as_json: bool,
+    stat: bool,
+) -> Result<(), Failure> {
+    let lockfile = read_side(lockfile_path)?;
+    // A spec's lockfile would be written beside it: its hosts' relative roots and secret
+    // files are relative to that folder.
+    let located_at = if is_spec(lockfile_path) {
+        default_lockfile_path(lockfile_path)
+    } else {
+        lockfile_path.to_path_buf()
+    };
+    let options = apply_options(connection, selection, &lockfile, &located_at)?;
+    let diff = diff_applied(&lockfile, &options);
+    let text = if as_json {
+        let text = serde_json::to_string_pretty(&applied_diff_json(&diff))
+            .map_err(|error| Failure::Failed(error.to_string()))?;
+        format!("{text}\n")
+    } else if stat {
+        applied_diff_stat(&diff)
+    } else {
+        applied_diff_text(&diff, Palette::new(colour_wanted()))
+    };
+    print(&text)?;
+    let unreachable: Vec<String> = diff
+        .unreachable()
+        .map(|(host, problem)| format!("cannot read the state of host `{host}`: {problem}"))
+        .collect();
+    if !unreachable.is_empty() {
+        return Err(Failure::Input(unreachable.join("\nerror: ")));
+    }
     if diff.is_empty() {
         Ok(())
     } else {
@@ -68,9 +117,19 @@ pub fn git_external_diff(path: &str, old_file: &Path, new_file: &Path) -> Result
     print(&text)
 }
 
+/// Colours on a terminal, unless `NO_COLOR` is set.
+fn colour_wanted() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn is_spec(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|extension| extension == "toml")
+}
+
 /// A lockfile, or a spec (`.toml`) compiled in memory: nothing is written.
 fn read_side(path: &Path) -> Result<Lockfile, Failure> {
-    if path.extension().is_none_or(|extension| extension != "toml") {
+    if !is_spec(path) {
         return Ok(Lockfile::read(path)?);
     }
     let options = CompileOptions {

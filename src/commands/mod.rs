@@ -27,9 +27,22 @@ pub fn run(command: Command) -> Result<(), Failure> {
         Command::Diff {
             old,
             new,
+            applied,
             json,
             stat,
-        } => diff::run(&old, &new, json, stat),
+            connection,
+            selection,
+        } => match (applied, old, new) {
+            (Some(lockfile), None, None) => {
+                diff::run_applied(&lockfile, &connection, &selection, json, stat)
+            }
+            (None, Some(old), Some(new)) => diff::run(&old, &new, json, stat),
+            // clap requires both sides without `--applied`, and nothing else refuses them
+            // with it.
+            _ => Err(Failure::Input(
+                "cairn diff takes OLD and NEW, or --applied LOCK alone".to_string(),
+            )),
+        },
         Command::Show {
             lockfile,
             node,

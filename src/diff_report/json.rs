@@ -1,6 +1,6 @@
 use cairn_lockfiles::{
-    ChangedNode, FileChangeKind, HostChange, InputDifference, LockfileDiff, PackageChange,
-    SecretChange,
+    ChangedNode, FileChangeKind, HostChange, HostImpact, InputDifference, LockfileDiff,
+    PackageChange, SecretChange,
 };
 use serde_json::{Value as Json, json};
 
@@ -48,20 +48,7 @@ pub fn diff_json(diff: &LockfileDiff) -> Json {
         .impact
         .iter()
         .filter(|(_, impact)| !impact.is_empty())
-        .map(|(host, impact)| {
-            (
-                host.clone(),
-                json!({
-                    "containers_replaced": impact.containers_replaced,
-                    "containers_started": impact.containers_started,
-                    "containers_removed": impact.containers_removed,
-                    "services_restarted": impact.services_restarted,
-                    "services_started": impact.services_started,
-                    "services_stopped": impact.services_stopped,
-                    "removed": names(&impact.removed),
-                }),
-            )
-        })
+        .map(|(host, impact)| (host.clone(), impact_json(impact)))
         .collect();
     json!({
         "equal": diff.is_empty(),
@@ -76,6 +63,19 @@ pub fn diff_json(diff: &LockfileDiff) -> Json {
         "removed": names(&diff.removed),
         "changed": diff.changed.iter().map(changed_json).collect::<Vec<_>>(),
         "impact": impact,
+    })
+}
+
+/// What applying does to one host's running work.
+pub(super) fn impact_json(impact: &HostImpact) -> Json {
+    json!({
+        "containers_replaced": impact.containers_replaced,
+        "containers_started": impact.containers_started,
+        "containers_removed": impact.containers_removed,
+        "services_restarted": impact.services_restarted,
+        "services_started": impact.services_started,
+        "services_stopped": impact.services_stopped,
+        "removed": impact.removed.iter().map(ToString::to_string).collect::<Vec<_>>(),
     })
 }
 

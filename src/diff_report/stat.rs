@@ -19,38 +19,7 @@ pub fn diff_stat(diff: &LockfileDiff) -> String {
     for node in &diff.changed {
         table.entry((&node.name.scope, node.name.kind)).or_default()[2] += 1;
     }
-    let width = table
-        .keys()
-        .map(|(scope, _)| scope.as_str().len())
-        .max()
-        .unwrap_or(4)
-        .max(5);
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<width$}  {:<9}  {:>7}  {:>7}  {:>7}",
-        "HOST", "KIND", "ADDED", "REMOVED", "CHANGED"
-    );
-    let mut totals = [0usize; 3];
-    for ((scope, kind), row) in &table {
-        let _ = writeln!(
-            out,
-            "{:<width$}  {:<9}  {:>7}  {:>7}  {:>7}",
-            scope.as_str(),
-            kind.as_str(),
-            row[0],
-            row[1],
-            row[2]
-        );
-        for (total, value) in totals.iter_mut().zip(row) {
-            *total += value;
-        }
-    }
-    let _ = writeln!(
-        out,
-        "{:<width$}  {:<9}  {:>7}  {:>7}  {:>7}",
-        "total", "", totals[0], totals[1], totals[2]
-    );
+    let mut out = counts_table(&table);
     let hosts_added = diff
         .hosts
         .iter()
@@ -69,6 +38,43 @@ pub fn diff_stat(diff: &LockfileDiff) -> String {
     let _ = writeln!(
         out,
         "hosts: {hosts_added} added, {hosts_removed} removed; secrets rotated: {rotated}"
+    );
+    out
+}
+
+/// Nodes added, removed and changed per host and kind, one row each, then the totals.
+pub(super) fn counts_table(table: &BTreeMap<(&Scope, NodeKind), [usize; 3]>) -> String {
+    let width = table
+        .keys()
+        .map(|(scope, _)| scope.as_str().len())
+        .max()
+        .unwrap_or(4)
+        .max(5);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:<9}  {:>7}  {:>7}  {:>7}",
+        "HOST", "KIND", "ADDED", "REMOVED", "CHANGED"
+    );
+    let mut totals = [0usize; 3];
+    for ((scope, kind), row) in table {
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<9}  {:>7}  {:>7}  {:>7}",
+            scope.as_str(),
+            kind.as_str(),
+            row[0],
+            row[1],
+            row[2]
+        );
+        for (total, value) in totals.iter_mut().zip(row) {
+            *total += value;
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:<9}  {:>7}  {:>7}  {:>7}",
+        "total", "", totals[0], totals[1], totals[2]
     );
     out
 }

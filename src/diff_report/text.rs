@@ -2,8 +2,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use cairn_lockfiles::{
-    ChangedNode, FileChangeKind, HostChange, InputDifference, LockfileDiff, NodeId, NodeName,
-    SecretChange, TextChange,
+    ChangedNode, FileChangeKind, HostChange, HostImpact, InputDifference, LockfileDiff, NodeId,
+    NodeName, SecretChange, TextChange,
 };
 
 use crate::commands::show::inline;
@@ -277,42 +277,48 @@ fn blast_radius(diff: &LockfileDiff, palette: Palette, out: &mut String) {
         palette.heading("blast radius (NEW applied over OLD)")
     );
     for (host, impact) in impacts {
-        let mut parts = Vec::new();
-        let mut part = |verb: &str, noun: &str, items: &[String]| {
-            if !items.is_empty() {
-                parts.push(format!(
-                    "{verb} {} {}",
-                    if items.len() == 1 {
-                        noun.to_string()
-                    } else {
-                        format!("{noun}s")
-                    },
-                    items.join(", ")
-                ));
-            }
-        };
-        part("replaces", "container", &impact.containers_replaced);
-        part("starts", "container", &impact.containers_started);
-        part("removes", "container", &impact.containers_removed);
-        part("restarts", "service", &impact.services_restarted);
-        part("starts", "service", &impact.services_started);
-        part("stops", "service", &impact.services_stopped);
-        if !impact.removed.is_empty() {
-            let removed: Vec<String> = impact
-                .removed
-                .iter()
-                .map(|name| format!("{}:{}", name.kind, name.key))
-                .collect();
-            parts.push(format!(
-                "removes {} ({})",
-                counted(removed.len(), "node"),
-                removed.join(", ")
-            ));
-        }
-        if parts.is_empty() {
-            parts.push("nothing restarts".to_string());
-        }
-        let _ = writeln!(out, "  {host}: {}", parts.join("; "));
+        let _ = writeln!(out, "  {host}: {}", impact_line(impact));
     }
     out.push('\n');
+}
+
+/// What applying does to one host's running work, in one line: `replaces container x;
+/// restarts service y; removes 1 node (file:/etc/z)`.
+pub(super) fn impact_line(impact: &HostImpact) -> String {
+    let mut parts = Vec::new();
+    let mut part = |verb: &str, noun: &str, items: &[String]| {
+        if !items.is_empty() {
+            parts.push(format!(
+                "{verb} {} {}",
+                if items.len() == 1 {
+                    noun.to_string()
+                } else {
+                    format!("{noun}s")
+                },
+                items.join(", ")
+            ));
+        }
+    };
+    part("replaces", "container", &impact.containers_replaced);
+    part("starts", "container", &impact.containers_started);
+    part("removes", "container", &impact.containers_removed);
+    part("restarts", "service", &impact.services_restarted);
+    part("starts", "service", &impact.services_started);
+    part("stops", "service", &impact.services_stopped);
+    if !impact.removed.is_empty() {
+        let removed: Vec<String> = impact
+            .removed
+            .iter()
+            .map(|name| format!("{}:{}", name.kind, name.key))
+            .collect();
+        parts.push(format!(
+            "removes {} ({})",
+            counted(removed.len(), "node"),
+            removed.join(", ")
+        ));
+    }
+    if parts.is_empty() {
+        parts.push("nothing restarts".to_string());
+    }
+    parts.join("; ")
 }

@@ -1,4 +1,5 @@
 use crate::node::Node;
+use crate::node_kind::NodeKind;
 use crate::node_name::NodeName;
 use crate::nodes::{NodeSpec, ServiceState};
 
@@ -27,7 +28,9 @@ impl HostImpact {
         *self == Self::default()
     }
 
-    pub(crate) fn record_changed(&mut self, node: &Node) {
+    /// A node whose id differs from what the host has (or had): a container is replaced, a
+    /// running service restarted, a stopped one stopped.
+    pub fn record_changed(&mut self, node: &Node) {
         match &node.spec {
             NodeSpec::Container(container) => {
                 self.containers_replaced.push(container.name.clone());
@@ -40,7 +43,8 @@ impl HostImpact {
         }
     }
 
-    pub(crate) fn record_added(&mut self, node: &Node) {
+    /// A node the host does not have: a container is started, a running service too.
+    pub fn record_added(&mut self, node: &Node) {
         match &node.spec {
             NodeSpec::Container(container) => self.containers_started.push(container.name.clone()),
             NodeSpec::Service(service) if service.state == ServiceState::Running => {
@@ -51,11 +55,18 @@ impl HostImpact {
     }
 
     pub(crate) fn record_removed(&mut self, node: &Node) {
-        match &node.spec {
-            NodeSpec::Container(container) => self.containers_removed.push(container.name.clone()),
-            NodeSpec::Service(service) => self.services_stopped.push(service.unit.clone()),
+        self.record_orphan(&node.name);
+    }
+
+    /// A node the host has and is no longer wanted, known by name alone (a host's state
+    /// entry): removed as an orphan, a container (named by its key) removed, a service (its
+    /// unit, the key) stopped.
+    pub fn record_orphan(&mut self, name: &NodeName) {
+        match name.kind {
+            NodeKind::Container => self.containers_removed.push(name.key.clone()),
+            NodeKind::Service => self.services_stopped.push(name.key.clone()),
             _ => {}
         }
-        self.removed.push(node.name.clone());
+        self.removed.push(name.clone());
     }
 }
