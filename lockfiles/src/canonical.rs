@@ -3,8 +3,11 @@
 //! Each value is written as a one-byte tag, then its payload; strings and sequences carry
 //! their length (u64, little endian) first, so no two different values share an encoding.
 //! Table keys come in `BTreeMap` order. Text is encoded by its content hash, a secret by its
-//! name and fingerprint. The id hashes, in order: a domain string with the format version,
-//! the kind, the input table, and the sorted dependency ids.
+//! name and fingerprint; a text holding secret placeholders (a config file with a password)
+//! also by the name and fingerprint of each secret it references, which apply fills in, so
+//! rotating one changes the id of the file that receives it. The id hashes, in order: a
+//! domain string with the format version, the kind, the input table, and the sorted
+//! dependency ids.
 
 use std::collections::BTreeMap;
 
@@ -80,7 +83,7 @@ struct Encoder<'a> {
     secrets: &'a BTreeMap<String, SecretEntry>,
 }
 
-impl Encoder<'_> {
+impl<'a> Encoder<'a> {
     fn tag(&mut self, tag: u8) {
         self.out.push(tag);
     }
@@ -122,20 +125,37 @@ impl Encoder<'_> {
                 }
             }
             Value::Text(text) => {
-                self.tag(b't');
-                self.out.extend_from_slice(text.hash().as_bytes());
+                // The names are found once per text (`Text` keeps them), not once per node.
+                let secret_names = text.secret_names();
+                if secret_names.is_empty() {
+                    self.tag(b't');
+                    self.out.extend_from_slice(text.hash().as_bytes());
+                } else {
+                    // Its own tag: a text without placeholders keeps the encoding (and the
+                    // ids) it always had.
+                    self.tag(b'T');
+                    self.out.extend_from_slice(text.hash().as_bytes());
+                    self.length(secret_names.len());
+                    for name in secret_names {
+                        self.string(name);
+                        self.string(self.fingerprint(name));
+                    }
+                }
             }
             Value::Secret(name) => {
                 self.tag(b'x');
                 self.string(name);
-                let fingerprint = self
-                    .secrets
-                    .get(name)
-                    .map(|entry| entry.fingerprint.as_str())
-                    .unwrap_or_default();
-                self.string(fingerprint);
+                self.string(self.fingerprint(name));
             }
         }
+    }
+
+    /// A secret's fingerprint; empty for a name that does not resolve.
+    fn fingerprint(&self, name: &str) -> &'a str {
+        self.secrets
+            .get(name)
+            .map(|entry| entry.fingerprint.as_str())
+            .unwrap_or_default()
     }
 }
 
@@ -144,7 +164,8 @@ impl Encoder<'_> {
 pub struct CanonicalInputs(pub serde_json::Value);
 
 /// The canonical inputs of a node as a JSON document: kind, inputs (text by hash and size,
-/// secrets by name and fingerprint, never by value), and dependencies with their ids.
+/// with the secrets its placeholders reference; secrets by name and fingerprint, never by
+/// value), and dependencies with their ids.
 pub fn canonical_inputs(
     kind: NodeKind,
     inputs: &[(&'static str, Value)],
@@ -184,20 +205,60 @@ fn explain_value(value: &Value, secrets: &BTreeMap<String, SecretEntry>) -> serd
             .map(|(key, item)| (key.clone(), explain_value(item, secrets)))
             .collect::<serde_json::Map<_, _>>()
             .into(),
-        Value::Text(text) => json!({
-            "text": text.hash().to_string(),
-            "bytes": text.as_str().len(),
-        }),
-        Value::Secret(name) => json!({
-            "secret": name,
-            "fingerprint": secrets.get(name).map(|entry| entry.fingerprint.clone()),
-        }),
+        Value::Text(text) => {
+            let mut explained = json!({
+                "text": text.hash().to_string(),
+                "bytes": text.as_str().len(),
+            });
+            if !text.secret_names().is_empty() {
+                explained["secrets"] = text
+                    .secret_names()
+                    .iter()
+                    .map(|name| explain_secret(name, secrets))
+                    .collect();
+            }
+            explained
+        }
+        Value::Secret(name) => explain_secret(name, secrets),
     }
+}
+
+fn explain_secret(name: &str, secrets: &BTreeMap<String, SecretEntry>) -> serde_json::Value {
+    json!({
+        "secret": name,
+        "fingerprint": secrets.get(name).map(|entry| entry.fingerprint.clone()),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content::Text;
+    use crate::secret::{SecretSource, secret_placeholder};
+
+    fn secrets(entries: &[(&str, &str)]) -> BTreeMap<String, SecretEntry> {
+        entries
+            .iter()
+            .map(|(name, fingerprint)| {
+                (
+                    name.to_string(),
+                    SecretEntry {
+                        source: SecretSource::Env("UNUSED".into()),
+                        fingerprint: fingerprint.to_string(),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn id_of_text(text: &Text, secrets: &BTreeMap<String, SecretEntry>) -> NodeId {
+        node_id(
+            NodeKind::File,
+            &[("content", Value::Text(text.clone()))],
+            &[],
+            secrets,
+        )
+    }
 
     fn id_of(inputs: &[(&'static str, Value)], dependencies: &[NodeId]) -> NodeId {
         node_id(NodeKind::File, inputs, dependencies, &BTreeMap::new())
@@ -232,5 +293,102 @@ mod tests {
             id_of(&[], &[dependency_before]),
             id_of(&[], &[dependency_after])
         );
+    }
+
+    /// How the encoder writes a string.
+    fn encoded_string(text: &str) -> Vec<u8> {
+        let mut bytes = vec![b's'];
+        bytes.extend_from_slice(&(text.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(text.as_bytes());
+        bytes
+    }
+
+    /// The encoding of a file node whose one input is `content`, up to the text's own.
+    fn encoded_file_content(text: &Text, secrets: &BTreeMap<String, SecretEntry>) -> Vec<u8> {
+        let mut encoded = Vec::new();
+        encode_inputs(
+            NodeKind::File,
+            &[("content", Value::Text(text.clone()))],
+            secrets,
+            &mut encoded,
+        );
+        let mut prefix = encoded_string("file");
+        prefix.push(b'm');
+        prefix.extend_from_slice(&1u64.to_le_bytes());
+        prefix.extend(encoded_string("content"));
+        assert!(encoded.starts_with(&prefix));
+        encoded.split_off(prefix.len())
+    }
+
+    #[test]
+    fn a_text_without_placeholders_is_encoded_by_its_hash_alone() {
+        let text = Text::new("plain = true\n");
+        let mut expected = vec![b't'];
+        expected.extend_from_slice(text.hash().as_bytes());
+        assert_eq!(
+            encoded_file_content(&text, &secrets(&[("a", "00")])),
+            expected
+        );
+    }
+
+    #[test]
+    fn a_text_with_placeholders_is_encoded_with_each_secret_once_sorted_by_name() {
+        let text = Text::new(format!(
+            "{}{}{}",
+            secret_placeholder("b"),
+            secret_placeholder("a"),
+            secret_placeholder("b")
+        ));
+        let mut expected = vec![b'T'];
+        expected.extend_from_slice(text.hash().as_bytes());
+        expected.extend_from_slice(&2u64.to_le_bytes());
+        for part in ["a", "0a", "b", "0b"] {
+            expected.extend(encoded_string(part));
+        }
+        assert_eq!(
+            encoded_file_content(&text, &secrets(&[("a", "0a"), ("b", "0b"), ("c", "0c")])),
+            expected
+        );
+    }
+
+    #[test]
+    fn a_text_with_placeholders_changes_its_id_when_a_secret_it_references_rotates() {
+        let text = Text::new(format!(
+            "password = {}\nagain = {}\nauth = {}\n",
+            secret_placeholder("b.password"),
+            secret_placeholder("b.password"),
+            secret_placeholder("a.auth"),
+        ));
+        let before = secrets(&[("a.auth", "01"), ("b.password", "02"), ("c.other", "03")]);
+        let rotated = secrets(&[("a.auth", "01"), ("b.password", "12"), ("c.other", "03")]);
+        let unrelated = secrets(&[("a.auth", "01"), ("b.password", "02"), ("c.other", "13")]);
+        assert_ne!(id_of_text(&text, &before), id_of_text(&text, &rotated));
+        assert_eq!(id_of_text(&text, &before), id_of_text(&text, &unrelated));
+        let plain = Text::new("password = x\n");
+        assert_eq!(
+            id_of_text(&plain, &before),
+            id_of_text(&plain, &rotated),
+            "a text without placeholders does not depend on secrets"
+        );
+    }
+
+    #[test]
+    fn explain_names_the_secrets_a_text_references_with_their_fingerprints() {
+        let text = Text::new(format!("auth_pass {}\n", secret_placeholder("k.auth_pass")));
+        let explained = canonical_inputs(
+            NodeKind::File,
+            &[
+                ("content", Value::Text(text)),
+                ("owner", Value::Text(Text::new("root"))),
+            ],
+            &[],
+            &secrets(&[("k.auth_pass", "0123")]),
+        );
+        let inputs = &explained.0["inputs"];
+        assert_eq!(
+            inputs["content"]["secrets"],
+            json!([{ "secret": "k.auth_pass", "fingerprint": "0123" }])
+        );
+        assert!(inputs["owner"].get("secrets").is_none(), "{inputs}");
     }
 }

@@ -578,6 +578,7 @@ mod tests {
             volumes: vec!["/data".into()],
             entrypoint: vec!["/entrypoint.sh".into()],
             cmd: vec!["serve".into()],
+            setup: crate::ImageSetup::default(),
             dockerfile: Text::new(""),
         };
         let pin = |name: &str, version: &str, architecture: &str| PackagePin {
@@ -838,6 +839,32 @@ mod tests {
             matches!(error, GraphError::UnknownSecret { ref secret, .. } if secret == "app.password"),
             "{error}"
         );
+    }
+
+    /// A placeholder in a file's text is a use of the secret as much as a container's
+    /// `{ secret = ... }`: undeclared, apply could not fill it in, and the id could not
+    /// follow its rotations.
+    #[test]
+    fn a_secret_only_a_file_text_references_must_be_declared() {
+        let lockfile = every_kind();
+        let file = lockfile
+            .nodes()
+            .iter()
+            .find(|node| node.name.kind == NodeKind::File)
+            .expect("a file node");
+        let nodes = vec![node("h1:file:/etc/app.conf", &[], file.spec.clone())];
+        let error = Lockfile::from_unhashed(
+            lockfile.cluster.clone(),
+            lockfile.hosts.clone(),
+            BTreeMap::new(),
+            nodes,
+        )
+        .unwrap_err();
+        let GraphError::UnknownSecret { node, secret } = &error else {
+            panic!("{error}");
+        };
+        assert_eq!(node.to_string(), "h1:file:/etc/app.conf");
+        assert_eq!(secret, "app.password");
     }
 
     #[test]

@@ -312,6 +312,98 @@ fn a_rotated_secret_is_said_to_be_rotated_and_neither_value_nor_fingerprint_is_s
     }
 }
 
+/// A secret rendered into a file's text (keepalived's `auth_pass`) rotates as one in a
+/// container's environment does: the file is named with the secret, the container that
+/// mounts it is replaced, and neither value nor fingerprint is shown.
+#[test]
+fn a_rotated_secret_in_a_file_text_is_said_to_be_rotated_for_that_file() {
+    let sandbox = quickstart_with_old_lock();
+    let old_value = sandbox.read("secrets/keepalived-auth-pass");
+    sandbox.write("secrets/keepalived-auth-pass", "Kq7vZ2pw\n");
+    sandbox.compile().success();
+    let fingerprints: Vec<String> = [sandbox.read("old.lock"), sandbox.read("cluster.lock")]
+        .iter()
+        .flat_map(|lock| {
+            lock.lines()
+                .filter(|line| line.starts_with("fingerprint = "))
+                .map(|line| {
+                    line.trim_start_matches("fingerprint = ")
+                        .trim_matches('"')
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(!fingerprints.is_empty());
+
+    let outcome = diff(&sandbox, &["old.lock", "cluster.lock"]).code(1);
+    let text = &outcome.stdout;
+    assert!(
+        text.contains("  ~ secret `keepalived.auth_pass` rotated\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  ~ file:/etc/cairn/keepalived/keepalived.conf\n      secret `keepalived.auth_pass` rotated\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains("@@"),
+        "the text itself did not change: {text}"
+    );
+    assert!(
+        text.contains(
+            "  because of node1:file:/etc/cairn/keepalived/keepalived.conf:\n    node1:container:keepalived\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  node1: replaces container keepalived\n"),
+        "{text}"
+    );
+    assert!(outcome.stderr.is_empty(), "{}", outcome.stderr);
+
+    let json = diff(&sandbox, &["old.lock", "cluster.lock", "--json"]).code(1);
+    let report = json.json();
+    let changed = report["changed"].as_array().unwrap();
+    let file = changed
+        .iter()
+        .find(|node| node["name"] == "node1:file:/etc/cairn/keepalived/keepalived.conf")
+        .expect("the file changed");
+    assert_eq!(file["changed_itself"], true);
+    assert_eq!(strings(&file["rotated_secrets"]), ["keepalived.auth_pass"]);
+    let names: Vec<&str> = changed
+        .iter()
+        .map(|node| node["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.iter().all(
+            |name| *name == "node1:file:/etc/cairn/keepalived/keepalived.conf"
+                || changed
+                    .iter()
+                    .find(|node| node["name"] == *name)
+                    .is_some_and(|node| strings(&node["root_causes"])
+                        == ["node1:file:/etc/cairn/keepalived/keepalived.conf"])
+        ),
+        "every other change is a dependant of the file: {names:?}"
+    );
+    for output in [text, &json.stdout] {
+        for secret in [old_value.trim(), "Kq7vZ2pw"] {
+            assert!(
+                !output.contains(secret),
+                "the value {secret} is shown:\n{output}"
+            );
+        }
+        for fingerprint in &fingerprints {
+            assert!(
+                !output.contains(fingerprint.as_str()),
+                "a fingerprint is shown:\n{output}"
+            );
+        }
+    }
+}
+
 #[test]
 fn equal_lockfiles_exit_0_saying_only_no_changes() {
     let sandbox = quickstart_with_old_lock();

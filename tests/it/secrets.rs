@@ -1,6 +1,7 @@
 //! Secrets are references in the spec and fingerprints in the lockfile: never values.
 
-use crate::support::{Sandbox, changed_ids, with_dependants};
+use crate::app_cluster::{AppCluster, names, ran_besides_checks};
+use crate::support::{Sandbox, cairn, changed_ids, file_content, with_dependants};
 
 const SECRET_VALUE: &str = "example-console-session-key-do-not-use-in-production";
 
@@ -78,7 +79,7 @@ fn a_secret_from_the_environment_is_fingerprinted_and_a_missing_one_named() {
         .compile()
         .code(2)
         .stderr_has("set the environment variable CAIRN_TEST_SECRET");
-    crate::support::cairn()
+    cairn()
         .current_dir(sandbox.path())
         .env("CAIRN_TEST_SECRET", "value-from-the-environment")
         .args(["compile", "cluster.toml"])
@@ -87,4 +88,105 @@ fn a_secret_from_the_environment_is_fingerprinted_and_a_missing_one_named() {
     let lock = sandbox.read("cluster.lock");
     assert!(lock.contains("env = \"CAIRN_TEST_SECRET\""));
     assert!(!lock.contains("value-from-the-environment"));
+}
+
+/// keepalived's `auth_pass` is rendered into keepalived.conf as a placeholder that apply
+/// fills in: rotating it must change that file's id (and what depends on it), or neither
+/// `diff` nor `apply` would notice and the host would keep the old password.
+#[test]
+fn a_rotated_secret_in_a_file_text_changes_that_file_and_its_dependants_and_nothing_else() {
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.compile().success();
+    let before = sandbox.nodes();
+    let config = "node1:file:/etc/cairn/keepalived/keepalived.conf";
+    let content_before = file_content(&sandbox.show_json(), config);
+    assert!(
+        content_before.contains("@@CAIRN_SECRET(keepalived.auth_pass)@@"),
+        "{content_before}"
+    );
+
+    sandbox.write("secrets/keepalived-auth-pass", "Zp4mW8rt\n");
+    sandbox.compile().success();
+    let after = sandbox.nodes();
+
+    let changed = changed_ids(&before, &after);
+    assert_eq!(changed, with_dependants(&before, &[config]));
+    assert!(
+        changed.contains("node1:container:keepalived"),
+        "the container mounting the file is replaced: {changed:?}"
+    );
+    assert_eq!(
+        file_content(&sandbox.show_json(), config),
+        content_before,
+        "the text itself is the same; the secret it references is another"
+    );
+    assert!(!sandbox.read("cluster.lock").contains("Zp4mW8rt"));
+
+    let explained = cairn()
+        .current_dir(sandbox.path())
+        .args(["explain", "cluster.lock", config])
+        .run()
+        .success()
+        .stdout;
+    let fingerprint = sandbox
+        .read("cluster.lock")
+        .split("[secrets.\"keepalived.auth_pass\"]")
+        .nth(1)
+        .and_then(|rest| rest.lines().find(|line| line.starts_with("fingerprint = ")))
+        .expect("the secret's fingerprint")
+        .trim_start_matches("fingerprint = ")
+        .trim_matches('"')
+        .to_string();
+    assert!(
+        explained.contains("\"secret\": \"keepalived.auth_pass\""),
+        "{explained}"
+    );
+    assert!(explained.contains(&fingerprint), "{explained}");
+    assert!(!explained.contains("Zp4mW8rt"), "{explained}");
+}
+
+/// The regression the id change is for: a host that applied the file before the rotation
+/// gets the new value, written into its file, and nothing else runs but what depends on it.
+#[test]
+fn applying_after_a_secret_in_a_file_text_rotated_writes_the_new_value_into_the_file() {
+    let cluster = AppCluster::local(&["alpha"]);
+    cluster.compile();
+    cluster.apply().0.success();
+    let conf = cluster.host_file("alpha", "/etc/app/app.conf");
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        "greeting = hello from alpha\ntoken = the-token-value\n"
+    );
+
+    cluster.sandbox.write("secrets/token", "a-rotated-token\n");
+    cluster.compile();
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    assert_eq!(
+        ran_besides_checks(&report, "alpha"),
+        [
+            "file:/etc/app/app.conf",
+            "command:marker",
+            "health:marker-present"
+        ]
+    );
+    assert!(names(&report, "alpha", "skipped").contains(&"file:/etc/app/shared.txt".to_string()));
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        "greeting = hello from alpha\ntoken = a-rotated-token\n"
+    );
+    assert!(
+        !cluster
+            .sandbox
+            .read("cluster.lock")
+            .contains("a-rotated-token")
+    );
+
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    assert_eq!(
+        ran_besides_checks(&report, "alpha"),
+        Vec::<String>::new(),
+        "a second apply finds the file applied"
+    );
 }

@@ -146,13 +146,16 @@ fn describe_change(
         (Vec::new(), Vec::new())
     } else {
         let inputs = input_change::input_changes(before.spec.inputs(), after.spec.inputs(), texts);
-        // A secret both use, whose fingerprint changed: the same inputs, another value.
+        // A secret both use, whose fingerprint changed: the same inputs, another value. A
+        // secret is used by a field (a container's environment) or by a placeholder in a
+        // text (a config file), whose fingerprints are both in the inputs id.
+        let used_before = before.spec.secrets();
         let rotated = after
             .spec
             .secrets()
             .into_iter()
             .filter(|secret| {
-                before.spec.secrets().contains(secret)
+                used_before.contains(secret)
                     && old.secrets.get(secret).map(|entry| &entry.fingerprint)
                         != new.secrets.get(secret).map(|entry| &entry.fingerprint)
             })
