@@ -210,14 +210,15 @@ impl Repository {
     }
 }
 
-/// A spec of the app module on one host, its images pinned from `sources`.
+/// A spec of the app module on one host, its images pinned from `sources`. The test
+/// repository has none of Debian's base packages: the image asks for none.
 fn spec(sources: &[String]) -> String {
     let sources: Vec<String> = sources.iter().map(|line| format!("\"{line}\"")).collect();
     format!(
         "[cluster]\nname = \"pins\"\ndomain = \"pins.test\"\nmodules = [\"modules\"]\n\
          exclude_modules = [\"host-base\", \"preflight\", \"consul\", \"cadvisor\"]\n\n\
          [hosts.node1]\naddress = \"10.0.0.1\"\nroles = [\"app\"]\n\n\
-         [images]\nsources = [{}]\n",
+         [images]\nsources = [{}]\nbase_packages = []\n",
         sources.join(", ")
     )
 }
@@ -622,16 +623,15 @@ fn source_lines_apt_would_read_differently_are_refused_at_their_line_and_column(
         .code(2)
         .stderr_has("names no component of the suite `stable`")
         .stderr_has("error: `architecture` in [images]: invalid architecture `AMD64`")
-        .stderr_has("--> cluster.toml:13:16");
+        .stderr_has("--> cluster.toml:14:16");
 }
 
 #[test]
 fn without_sources_images_stay_unpinned() {
     let sandbox = Sandbox::new();
-    sandbox.write("modules/app/module.toml", APP_MODULE).write(
-        "cluster.toml",
-        &spec(&[]).replace("[images]\nsources = []\n", ""),
-    );
+    sandbox
+        .write("modules/app/module.toml", APP_MODULE)
+        .write("cluster.toml", &spec(&[]).replace("sources = []\n", ""));
     compile(&sandbox, &[]).success();
     let image = app_image(&sandbox);
     assert_eq!(image.pins, None);
@@ -709,4 +709,27 @@ fn the_image_installs_the_pinned_debs_themselves_even_once_the_repository_is_gon
     apply().success();
     assert_eq!(read("/usr/share/doc/cairn-lib/README"), "cairn-lib 1.0\n");
     remove_image();
+}
+
+#[test]
+fn the_base_packages_join_every_images_request_and_are_pinned_with_it() {
+    let repository = Repository::serve(&PACKAGES);
+    let sandbox = sandbox(&repository);
+    sandbox.edit("cluster.toml", |spec| {
+        spec.replace("base_packages = []", "base_packages = [\"cairn-other\"]")
+    });
+    compile(&sandbox, &[]).success().stderr_has("app (4)");
+    let image = app_image(&sandbox);
+    assert_eq!(image.packages, ["cairn-app", "cairn-other"]);
+    // As apt resolves both together: cairn-app's `cairn-shell | cairn-other` is met by the
+    // base package, so cairn-shell is not pinned.
+    assert_eq!(
+        pinned_versions(&sandbox),
+        versions(&[
+            ("cairn-app", "1.0"),
+            ("cairn-base", "1.0"),
+            ("cairn-lib", "1.0"),
+            ("cairn-other", "2.0"),
+        ])
+    );
 }

@@ -2,6 +2,7 @@
 //! `support` holds the fluent harness they share.
 
 mod app_cluster;
+mod applied_diff;
 mod apply_docker;
 mod apply_local;
 mod apply_ssh;
@@ -23,6 +24,7 @@ mod merkle_ids;
 mod mysql_replication;
 mod namespace_container;
 mod network_namespaces;
+mod package_images;
 mod package_pinning;
 mod platform_modules;
 mod preflight_probes;

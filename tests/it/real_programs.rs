@@ -77,7 +77,7 @@ roles = ["control"]
 min_free_disk = { "/" = "1GiB" }
 
 [images]
-base = "cairn-test/real-programs-base:1"
+base = "cairn-test/real-programs-base:3"
 
 [haproxy]
 services = ["marathon:8080", "console:8000"]
@@ -114,7 +114,7 @@ auth_pass = { file = "secrets/vrrp-password" }
 
 /// The stand-in base image the spec's `[images] base` names: Debian's static busybox and
 /// an `apt-get` that records its arguments. Made once per machine and kept.
-const BASE_IMAGE: &str = "cairn-test/real-programs-base:1";
+const BASE_IMAGE: &str = "cairn-test/real-programs-base:3";
 
 /// Where the stand-in `apt-get` records its invocations, one a line.
 const APT_GET_RECORD: &str = "/var/log/apt-get.log";
@@ -434,9 +434,25 @@ fn ensure_base_image() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
     };
     file("bin/busybox", &std::fs::read(busybox).unwrap(), 0o755);
-    for applet in ["sh", "rm", "cat"] {
+    for applet in [
+        "sh", "rm", "cat", "mkdir", "ln", "chown", "chmod", "readlink", "stat",
+    ] {
         std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
     }
+    file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n", 0o644);
+    file("etc/group", b"root:x:0:\n", 0o644);
+    // Stand-ins for shadow's groupadd and useradd, which the Dockerfiles run with the
+    // options they give: each adds its line, as the real ones do.
+    file(
+        "usr/sbin/groupadd",
+        b"#!/bin/sh\nwhile [ $# -gt 1 ]; do case \"$1\" in --gid) gid=$2; shift;; esac; shift; done\necho \"$1:x:$gid:\" >> /etc/group\n",
+        0o755,
+    );
+    file(
+        "usr/sbin/useradd",
+        b"#!/bin/sh\nwhile [ $# -gt 1 ]; do case \"$1\" in --uid) uid=$2; shift;; --gid) gid=$2; shift;; --home-dir) home=$2; shift;; --shell) shell=$2; shift;; esac; shift; done\necho \"$1:x:$uid:$gid::$home:$shell\" >> /etc/passwd\n",
+        0o755,
+    );
     let apt_get = format!(
         "#!/bin/sh\n# A stand-in for apt-get: records its arguments, installs nothing.\necho \"$*\" >> {APT_GET_RECORD}\n"
     );
@@ -580,6 +596,60 @@ fn build_and_check(image: &serde_json::Value, folder: &Path, tag: &str) -> Resul
     if update > *install || packages.is_empty() || installed != packages {
         return Err(format!(
             "{name}: apt-get installed {installed:?}, the lockfile pins {packages:?}:\n{record}"
+        ));
+    }
+    check_setup(image, tag)
+}
+
+/// The image's declared users, links and folders (what cairn's own builder makes in place
+/// of the packages' scripts) are in the image the Dockerfile built, as declared.
+fn check_setup(image: &serde_json::Value, tag: &str) -> Result<(), String> {
+    let name = image_name(image);
+    let inputs = &image["inputs"];
+    let items = |field: &str| inputs[field].as_array().cloned().unwrap_or_default();
+    let text = |item: &serde_json::Value, field: &str| item[field].as_str().unwrap().to_string();
+    let mut script = String::from("cat /etc/passwd");
+    let mut expected = Vec::new();
+    for user in items("users") {
+        let id = user["id"].as_i64().unwrap();
+        expected.push(format!(
+            "{}:x:{id}:{id}::{}:/usr/sbin/nologin",
+            text(&user, "name"),
+            text(&user, "home")
+        ));
+    }
+    for link in items("links") {
+        script.push_str(&format!(
+            "; echo \"link $(readlink {})\"",
+            text(&link, "path")
+        ));
+        expected.push(format!("link {}", text(&link, "target")));
+    }
+    for directory in items("directories") {
+        script.push_str(&format!(
+            "; stat -c 'folder %n %U %a' {}",
+            text(&directory, "path")
+        ));
+        expected.push(format!(
+            "folder {} {} {}",
+            text(&directory, "path"),
+            text(&directory, "owner"),
+            text(&directory, "mode").trim_start_matches('0')
+        ));
+    }
+    if expected.is_empty() {
+        return Ok(());
+    }
+    let run = docker(&["run", "--rm", "--entrypoint", "/bin/sh", tag, "-c", &script]);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let missing: Vec<&String> = expected
+        .iter()
+        .filter(|line| !lines.contains(&line.as_str()))
+        .collect();
+    if !run.accepted || !missing.is_empty() {
+        return Err(format!(
+            "{name}: the built image lacks {missing:?} of its declared setup:\n{}",
+            run.output
         ));
     }
     Ok(())

@@ -54,6 +54,9 @@ struct Settings {
     /// As the lockfile records them.
     recorded: Vec<String>,
     architecture: Architecture,
+    /// `[images] base_packages`: what every pinned image installs besides its own
+    /// packages, in place of a base image's.
+    base_packages: Vec<String>,
 }
 
 /// An image to resolve, and the previous lockfile's pins for the same request.
@@ -120,6 +123,13 @@ pub fn pin_images(
         let NodeSpec::Image(image) = &mut nodes[position].spec else {
             continue;
         };
+        // The base packages join the request: pinned with the rest, so an image built from
+        // its pins alone has the shell and tools its entrypoint runs with.
+        image
+            .packages
+            .extend(settings.base_packages.iter().cloned());
+        image.packages.sort();
+        image.packages.dedup();
         let kept = previous.as_ref().and_then(|previous| {
             previous.matching(
                 &image.name,
@@ -281,10 +291,15 @@ fn read_settings(spec: &ClusterSpec, diagnostics: &mut Diagnostics) -> Option<Se
         return None;
     }
     let recorded = sources.iter().map(SourceLine::to_string).collect();
+    let base_packages = match section.values.get("base_packages") {
+        Some(SettingValue::Strings(names)) => names.clone(),
+        _ => Vec::new(),
+    };
     Some(Settings {
         sources,
         recorded,
         architecture,
+        base_packages,
     })
 }
 

@@ -1,26 +1,50 @@
-//! An image node built by cairn: one layer per artifact (an unchanged download is the same
-//! layer, byte for byte, whatever else changes), then the module's files as the top layer,
-//! then the runtime config; written as an OCI layout.
+//! An image node built by cairn, bottom to top: its pinned packages grouped into layers
+//! (a package's layer changes only when a package of its group does), the setup layer
+//! (what maintainer scripts would have made), one layer per artifact (an unchanged download
+//! is the same layer, byte for byte, whatever else changes), then the module's files; then
+//! the runtime config; written as an OCI layout.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use cairn_lockfiles::{ArtifactPlacement, ImageNode, NodeId};
 
 use crate::artifact_store::{self, ArtifactStore};
-use crate::image_builder::layer::{Compression, EntryKind, Layer, LayerEntry};
+use crate::image_builder::debian_package::{DebianPackage, PackageError, read_debian_package};
+use crate::image_builder::layer::{Compression, EntryKind, Layer, LayerBlob, LayerEntry};
+use crate::image_builder::maintainer_scripts::{InstalledPackage, SetupError, setup_layer};
 use crate::image_builder::oci_layout::{RuntimeConfig, WrittenImage, write_layout};
 use crate::kinds::image::tag;
 
 /// The base an image built by cairn alone starts from: nothing.
 pub const EMPTY_BASE: &str = "scratch";
 
+/// How many layers an image's packages are grouped into, at most: Docker's overlay
+/// storage takes 128 layers in all, and each layer costs a little at every container
+/// start. A package's group is a hash of its name, so it stays in the same group whatever
+/// other packages come and go.
+pub const PACKAGE_LAYERS: u8 = 32;
+
 /// Why an image could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error(
-        "image `{image}` starts from `{base}` and installs packages; cairn's own builder makes images from pinned packages alone, which package pinning brings (until then `cairn apply` builds it with `docker build`)"
+        "image `{image}` installs packages that are not pinned, from the base `{base}`; cairn's own builder makes images from pinned packages alone: name the package sources in `sources` of [images] and compile again, which pins them"
     )]
-    NeedsPackages { image: String, base: String },
+    NeedsPins { image: String, base: String },
+    #[error("image `{image}`: {error}")]
+    Package { image: String, error: PackageError },
+    #[error(
+        "image `{image}`: packages {first} and {second} both ship `/{path}`, with different contents"
+    )]
+    Conflict {
+        image: String,
+        path: String,
+        first: String,
+        second: String,
+    },
+    #[error("image `{image}`: {error}")]
+    Setup { image: String, error: SetupError },
     #[error(transparent)]
     Artifact(#[from] artifact_store::ArtifactError),
     #[error("writing image `{image}` into {folder}: {error}")]
@@ -41,18 +65,62 @@ pub fn build_image(
     mtime: u64,
     compression: Compression,
 ) -> Result<WrittenImage, BuildError> {
-    if image.base != EMPTY_BASE || !image.packages.is_empty() {
-        return Err(BuildError::NeedsPackages {
-            image: image.name.clone(),
-            base: image.base.clone(),
-        });
-    }
+    let pins = match &image.pins {
+        Some(pins) => pins.packages.as_slice(),
+        None if image.base == EMPTY_BASE && image.packages.is_empty() => &[],
+        None => {
+            return Err(BuildError::NeedsPins {
+                image: image.name.clone(),
+                base: image.base.clone(),
+            });
+        }
+    };
     let write_error = |error: std::io::Error| BuildError::Write {
         image: image.name.clone(),
         folder: folder.display().to_string(),
         error,
     };
-    let mut layers = Vec::new();
+    let mut packages = Vec::with_capacity(pins.len());
+    for pin in pins {
+        let (stored, _) = store.fetch(&pin.url, &pin.sha256)?;
+        let bytes = std::fs::read(&stored).map_err(write_error)?;
+        let package =
+            read_debian_package(&bytes, &pin.name).map_err(|error| BuildError::Package {
+                image: image.name.clone(),
+                error,
+            })?;
+        packages.push((pin.name.as_str(), package));
+    }
+    let mut layers = package_layers(&image.name, &packages, mtime, compression)?;
+    let installed: Vec<InstalledPackage<'_>> = packages
+        .iter()
+        .map(|(name, package)| InstalledPackage {
+            name,
+            control: &package.control,
+            paths: package
+                .members
+                .iter()
+                .map(|(path, _)| path.as_str())
+                .collect(),
+        })
+        .collect();
+    let shipped: BTreeMap<&str, &[u8]> = packages
+        .iter()
+        .flat_map(|(_, package)| &package.members)
+        .filter_map(|(path, entry)| match &entry.kind {
+            EntryKind::File(content) => Some((path.as_str(), content.as_slice())),
+            _ => None,
+        })
+        .collect();
+    let setup = setup_layer(&installed, &image.setup, |path| shipped.get(path).copied()).map_err(
+        |error| BuildError::Setup {
+            image: image.name.clone(),
+            error,
+        },
+    )?;
+    if !setup.is_empty() {
+        layers.push(setup.write(mtime, compression).map_err(write_error)?);
+    }
     for artifact in &image.artifacts {
         let (stored, _) = store.fetch(&artifact.url, &artifact.sha256)?;
         let unpacked = tempfile::tempdir().map_err(write_error)?;
@@ -104,4 +172,75 @@ pub fn build_image(
         volumes: image.volumes.clone(),
     };
     write_layout(folder, &tag(&image.name, id), &layers, &config).map_err(write_error)
+}
+
+/// The packages' files, grouped into at most [`PACKAGE_LAYERS`] layers by a hash of each
+/// package's name. Two packages may ship the same path only with the same content (a
+/// directory, or the same file): anything else is a conflict dpkg would settle by
+/// `Replaces`, which the builder refuses to guess.
+fn package_layers(
+    image: &str,
+    packages: &[(&str, DebianPackage)],
+    mtime: u64,
+    compression: Compression,
+) -> Result<Vec<LayerBlob>, BuildError> {
+    let mut groups: BTreeMap<u8, Layer> = BTreeMap::new();
+    let mut shipped_by: BTreeMap<&str, (&str, &LayerEntry)> = BTreeMap::new();
+    for (name, package) in packages {
+        let group = blake3::hash(name.as_bytes()).as_bytes()[0] % PACKAGE_LAYERS;
+        let layer = groups.entry(group).or_default();
+        for (path, entry) in &package.members {
+            if let Some((first, earlier)) = shipped_by.insert(path, (name, entry))
+                && first != *name
+                && !same_content(earlier, entry)
+            {
+                return Err(BuildError::Conflict {
+                    image: image.to_string(),
+                    path: path.clone(),
+                    first: first.to_string(),
+                    second: name.to_string(),
+                });
+            }
+            layer.insert(path, entry.clone());
+        }
+    }
+    // Compressing is nearly all of the time: the groups share the cores.
+    let groups: Vec<Layer> = groups.into_values().collect();
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = groups.len().div_ceil(workers).max(1);
+    let written: Vec<std::io::Result<Vec<LayerBlob>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = groups
+            .chunks(chunk)
+            .map(|layers| {
+                scope.spawn(move || {
+                    layers
+                        .iter()
+                        .map(|layer| layer.write(mtime, compression))
+                        .collect::<std::io::Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("writing a layer does not panic"))
+            .collect()
+    });
+    let mut blobs = Vec::with_capacity(groups.len());
+    for chunk in written {
+        blobs.extend(chunk.map_err(|error| BuildError::Write {
+            image: image.to_string(),
+            folder: "memory".to_string(),
+            error,
+        })?);
+    }
+    Ok(blobs)
+}
+
+/// Whether two packages' entries at one path agree: both folders, or the same file or
+/// link.
+fn same_content(first: &LayerEntry, second: &LayerEntry) -> bool {
+    match (&first.kind, &second.kind) {
+        (EntryKind::Directory, EntryKind::Directory) => true,
+        (first_kind, second_kind) => first_kind == second_kind && first.mode == second.mode,
+    }
 }

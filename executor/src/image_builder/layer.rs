@@ -13,6 +13,9 @@ pub enum EntryKind {
     Directory,
     File(Vec<u8>),
     Symlink(String),
+    /// Another path of the same layer, relative to the root: the same file under a second
+    /// name (a package's hard link).
+    HardLink(String),
 }
 
 /// One path of a layer, relative to the image's root (no leading `/`).
@@ -132,11 +135,62 @@ impl Layer {
         self.entries.is_empty()
     }
 
+    /// Every path (relative to the root) and its entry, sorted by path.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &LayerEntry)> {
+        self.entries
+            .iter()
+            .map(|(path, entry)| (path.as_str(), entry))
+    }
+
     /// The layer's tar, every member's mtime `mtime` (seconds since the epoch).
     pub fn tar(&self, mtime: u64) -> std::io::Result<Vec<u8>> {
         let mut builder = tar::Builder::new(Vec::new());
         builder.mode(tar::HeaderMode::Deterministic);
+        // A tar links only to a member written before the link. So each file with hard
+        // links is written at whichever of its paths comes first, and the others link to
+        // that one, whichever of them the package called the file.
+        let mut first_path: BTreeMap<&str, &str> = BTreeMap::new();
         for (path, entry) in &self.entries {
+            if let EntryKind::HardLink(target) = &entry.kind {
+                let first = first_path.entry(target.as_str()).or_insert(target.as_str());
+                if path.as_str() < *first {
+                    *first = path.as_str();
+                }
+            }
+        }
+        for (path, entry) in &self.entries {
+            let file = match &entry.kind {
+                EntryKind::HardLink(target) => Some(target.as_str()),
+                EntryKind::File(_) if first_path.contains_key(path.as_str()) => Some(path.as_str()),
+                _ => None,
+            };
+            let (path, entry) = match file {
+                None => (path, entry),
+                Some(file) => {
+                    let first = first_path[file];
+                    let Some(linked) = self
+                        .entries
+                        .get(file)
+                        .filter(|linked| matches!(linked.kind, EntryKind::File(_)))
+                    else {
+                        return Err(std::io::Error::other(format!(
+                            "`{path}` is a hard link to `{file}`, which is not a file of the same layer"
+                        )));
+                    };
+                    if first != path.as_str() {
+                        let mut header = tar::Header::new_gnu();
+                        header.set_mode(linked.mode);
+                        header.set_uid(linked.uid);
+                        header.set_gid(linked.gid);
+                        header.set_mtime(mtime);
+                        header.set_entry_type(tar::EntryType::Link);
+                        header.set_size(0);
+                        builder.append_link(&mut header, path, first)?;
+                        continue;
+                    }
+                    (path, linked)
+                }
+            };
             let mut header = tar::Header::new_gnu();
             header.set_mode(entry.mode);
             header.set_uid(entry.uid);
@@ -158,6 +212,7 @@ impl Layer {
                     header.set_size(0);
                     builder.append_link(&mut header, path, target)?;
                 }
+                EntryKind::HardLink(_) => unreachable!("hard links are written above"),
             }
         }
         builder.into_inner()

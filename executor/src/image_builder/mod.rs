@@ -3,11 +3,14 @@
 //! also takes. No Docker daemon, no RUN step: the same inputs give the same digests on any
 //! machine.
 //!
-//! Today it builds an image's artifacts and module files (its top layer); the layers of
-//! pinned Debian packages come with package pinning (issue 6).
+//! An image is its pinned Debian packages (`debian_package`: unpacked, never configured),
+//! grouped into layers; what their maintainer scripts would have made that the image needs
+//! (`maintainer_scripts`); one layer per artifact; and the module's files as the top layer.
 
 pub mod build;
+pub mod debian_package;
 pub mod layer;
+pub mod maintainer_scripts;
 pub mod oci_layout;
 
 use std::path::Path;

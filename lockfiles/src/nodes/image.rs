@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use crate::content::Text;
 use crate::nodes::fields::{FieldError, FieldReader, format_mode, parse_mode};
 use crate::nodes::image_artifact::{ArtifactPlacement, ImageArtifact};
+use crate::nodes::image_setup::ImageSetup;
 use crate::nodes::package_pin::PackagePin;
 use crate::nodes::probe::absolute_path;
 use crate::value::Value;
@@ -39,6 +40,8 @@ pub struct ImageNode {
     pub volumes: Vec<String>,
     pub entrypoint: Vec<String>,
     pub cmd: Vec<String>,
+    /// What the packages' maintainer scripts would have made that the image needs.
+    pub setup: ImageSetup,
     pub dockerfile: Text,
 }
 
@@ -126,6 +129,7 @@ impl ImageNode {
                 .collect();
             out.push(("files", Value::List(files)));
         }
+        self.setup.inputs(&mut out);
         out.push(("dockerfile", Value::Text(self.dockerfile.clone())));
         out
     }
@@ -197,6 +201,7 @@ impl ImageNode {
             volumes: fields.strings("volumes")?,
             entrypoint: fields.strings("entrypoint")?,
             cmd: fields.strings("cmd")?,
+            setup: ImageSetup::from_fields(fields)?,
             dockerfile: Text::new(""),
         };
         image.dockerfile = Text::new(image.render_dockerfile());
@@ -226,6 +231,10 @@ impl ImageNode {
             self.name
         );
         let _ = writeln!(out, "FROM {}", self.base);
+        if let Some(users) = self.setup.dockerfile_users() {
+            out.push_str("# The image's system users, at fixed ids, before its packages' scripts add them.\n");
+            out.push_str(&users);
+        }
         if let Some(pins) = &self.pins {
             // The whole closure at its pinned versions, so that apt chooses nothing; the
             // base may hold other versions of some (libc6), which the pins replace.
@@ -258,6 +267,12 @@ impl ImageNode {
                 let _ = writeln!(out, "      {package} \\");
             }
             out.push_str(" && rm -rf /var/lib/apt/lists/*\n");
+        }
+        if let Some(commands) = self.setup.dockerfile_links_and_directories() {
+            out.push_str(
+                "# The links and folders the image needs, as cairn's own builder makes them.\n",
+            );
+            out.push_str(&commands);
         }
         // Artifacts sit in the build context under their checksum, fetched and checked by
         // cairn (an archive already unpacked there), so the Dockerfile needs no tool of the

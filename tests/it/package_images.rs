@@ -1,0 +1,394 @@
+//! Images cairn builds from pinned Debian packages alone: no base image, no Docker daemon,
+//! no maintainer script run. HAProxy, ZooKeeper and MariaDB are pinned against Debian's
+//! archive (deb.debian.org, which `.ci/run`'s machine reaches), built twice in two folders
+//! to the same digests, then loaded into the real Docker engine and run on what cairn
+//! rendered for them: HAProxy serves through its config, ZooKeeper answers `ruok` with
+//! `imok`, MariaDB answers a query.
+//!
+//! The pinned .debs are downloaded once per machine into cairn's store (`~/.cache/cairn`),
+//! as `cairn fetch` would; the three images' closures are some 200 MB.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::support::cairn;
+
+const ROOT_PASSWORD: &str = "root-of-the-image-test";
+const REPLICATION_PASSWORD: &str = "replication-of-the-image-test";
+
+/// The three images this file builds.
+const IMAGES: [&str; 3] = ["haproxy", "mysql", "zookeeper"];
+
+/// `db1` runs every image here (HAProxy, ZooKeeper, MariaDB's master); `db2` is the slave
+/// the mysql module needs named. Images pinned from Debian's archive.
+fn spec() -> String {
+    "[cluster]\nname = \"packaged\"\ndomain = \"packaged.example\"\n\
+     exclude_modules = [\"host-base\", \"consul\", \"mesos\", \"marathon\", \"cadvisor\", \"keepalived\"]\n\
+     fingerprint_key = { file = \"secrets/fingerprint.key\" }\n\n\
+     [hosts.db1]\naddress = \"127.0.0.1\"\nid = 1\ntransport = \"local\"\nroot = \"sandbox/db1\"\n\
+     roles = [\"master\", \"loadbalancer\", \"mysql\"]\n\n\
+     [hosts.db2]\naddress = \"127.0.0.2\"\nid = 2\ntransport = \"local\"\nroot = \"sandbox/db2\"\n\
+     roles = [\"mysql\"]\n\n\
+     [preflight]\nfilesystem_paths = []\nmin_free_disk = { \"/\" = \"1MiB\" }\n\n\
+     [haproxy]\nmax_connections = 2000\n\n\
+     [mysql]\nmaster = \"db1\"\nslave = \"db2\"\n\
+     root_password = { file = \"secrets/root\" }\nreplication_password = { file = \"secrets/replication\" }\n\n\
+     [images]\nsources = [\n\
+         \"http://deb.debian.org/debian bookworm main\",\n\
+         \"http://deb.debian.org/debian bookworm-updates main\",\n\
+         \"http://deb.debian.org/debian-security bookworm-security main\",\n]\n"
+        .to_string()
+}
+
+/// The compiled cluster, its files applied into the hosts' sandboxes, and its three images
+/// built twice: shared by every test here, built once per test run, even where each test
+/// is a process of its own (nextest), which wait for one another on a lock file.
+struct Built {
+    folder: PathBuf,
+    /// Each image's name and manifest digest, as `cairn build` reported it, per build
+    /// folder.
+    first: Vec<(String, String)>,
+    second: Vec<(String, String)>,
+}
+
+fn built() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let parent = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        std::fs::create_dir_all(parent).unwrap();
+        let lock = std::fs::File::create(parent.join("package-images.lock")).unwrap();
+        lock.lock().expect("the lock of the package images' folder");
+        let run =
+            std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| std::process::id().to_string());
+        let folder = parent.join(format!("package-images-{run}"));
+        // Earlier runs' builds go: this run builds with this run's cairn.
+        for entry in std::fs::read_dir(parent).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("package-images-") && path != folder {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+        }
+        let reports = [folder.join("one.report"), folder.join("two.report")];
+        if !reports.iter().all(|report| report.exists()) {
+            let _ = std::fs::remove_dir_all(&folder);
+            for (path, text) in [
+                ("secrets/fingerprint.key", "package-images-fingerprint\n"),
+                ("secrets/root", ROOT_PASSWORD),
+                ("secrets/replication", REPLICATION_PASSWORD),
+                ("cluster.toml", &spec()),
+            ] {
+                let path = folder.join(path);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, text).unwrap();
+            }
+            cairn()
+                .current_dir(&folder)
+                .args(["compile", "cluster.toml"])
+                .run()
+                .success();
+            cairn()
+                .current_dir(&folder)
+                // The files alone: no container starts here, even where the engine
+                // has an image of an earlier run.
+                .args(["apply", "cluster.toml", "--skip-kind", "image,container"])
+                .run()
+                .success();
+            for (output, report) in ["one", "two"].into_iter().zip(&reports) {
+                std::fs::write(report, build(&folder, output)).unwrap();
+            }
+        }
+        let digests = |report: &Path| digests(&std::fs::read_to_string(report).unwrap());
+        Built {
+            first: digests(&reports[0]),
+            second: digests(&reports[1]),
+            folder,
+        }
+    })
+}
+
+/// `cairn build` of the three images into `output`: what it printed.
+fn build(folder: &Path, output: &str) -> String {
+    let mut arguments = vec!["build", "cluster.lock", "--output", output];
+    for image in IMAGES {
+        arguments.extend(["--image", image]);
+    }
+    cairn()
+        .current_dir(folder)
+        .args(arguments)
+        .run()
+        .success()
+        .stdout
+}
+
+/// Each image's name and manifest digest in a report of `cairn build`.
+fn digests(report: &str) -> Vec<(String, String)> {
+    IMAGES
+        .iter()
+        .map(|image| {
+            let line = report
+                .lines()
+                .find(|line| line.starts_with(&format!("built {image} ")))
+                .unwrap_or_else(|| panic!("no `built {image}` in {report}"));
+            let digest = line
+                .split_whitespace()
+                .find(|word| word.starts_with("sha256:"))
+                .expect("a manifest digest")
+                .trim_end_matches(',')
+                .to_string();
+            (image.to_string(), digest)
+        })
+        .collect()
+}
+
+/// An image of [`built`] loaded into the Docker engine, and a container of it; both
+/// removed when dropped.
+struct Running {
+    container: String,
+    image: String,
+}
+
+impl Running {
+    /// Loads `image` from the first build and starts it detached with `arguments` (before
+    /// the image name) on the default bridge network.
+    fn start(image: &str, arguments: &[String]) -> Self {
+        let layout = built().folder.join("one").join(image);
+        let load = Command::new("sh")
+            .arg("-c")
+            .arg(format!("tar -C '{}' -c . | docker load", layout.display()))
+            .output()
+            .expect("sh runs");
+        let said = String::from_utf8_lossy(&load.stdout).into_owned();
+        assert!(
+            load.status.success(),
+            "docker load: {said}{}",
+            String::from_utf8_lossy(&load.stderr)
+        );
+        let tag = said
+            .lines()
+            .find_map(|line| line.strip_prefix("Loaded image: "))
+            .unwrap_or_else(|| panic!("docker load said {said}"))
+            .trim()
+            .to_string();
+        let container = format!("cairn-package-image-{image}-{}", std::process::id());
+        let _ = docker(&["rm", "--force", &container]);
+        let mut run = vec!["run", "--detach", "--name", &container];
+        run.extend(arguments.iter().map(String::as_str));
+        run.push(&tag);
+        let started = docker(&run);
+        assert!(started.is_ok(), "docker run {tag}: {started:?}");
+        Self {
+            container,
+            image: tag,
+        }
+    }
+
+    /// The container's address on Docker's bridge, which this machine reaches.
+    fn address(&self) -> String {
+        docker(&[
+            "inspect",
+            "--format",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+            &self.container,
+        ])
+        .expect("docker inspect")
+    }
+
+    fn logs(&self) -> String {
+        let output = Command::new("docker")
+            .args(["logs", &self.container])
+            .output()
+            .expect("docker runs");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    }
+
+    /// Waits up to `limit` for `check` to give a value, showing the container's output if
+    /// it never does.
+    fn wait_for<T>(&self, what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+        let start = Instant::now();
+        loop {
+            if let Some(value) = check() {
+                return value;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "{what} within {limit:?}; the container said:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = docker(&["rm", "--force", &self.container]);
+        let _ = docker(&["rmi", "--force", &self.image]);
+    }
+}
+
+/// `docker ARGUMENTS`: its output, or what it said when it failed.
+fn docker(arguments: &[&str]) -> Result<String, String> {
+    let output = Command::new("docker")
+        .args(arguments)
+        .output()
+        .expect("docker runs");
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// A volume of a host's sandbox file (as `/etc/cairn/...` on the host) at `target`.
+fn sandbox_volume(host: &str, path: &str, target: &str) -> String {
+    let on_disk: PathBuf = built()
+        .folder
+        .join("sandbox")
+        .join(host)
+        .join(path.trim_start_matches('/'));
+    assert!(on_disk.exists(), "cairn applied {}", on_disk.display());
+    format!("--volume={}:{target}:ro", on_disk.display())
+}
+
+/// Sends `command` to `address:port` and reads the answer until the server closes.
+fn ask(address: &str, port: u16, command: &[u8]) -> Option<Vec<u8>> {
+    use std::io::{Read, Write};
+    let socket = format!("{address}:{port}").parse().ok()?;
+    let mut stream = std::net::TcpStream::connect_timeout(&socket, Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream.write_all(command).ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).ok()?;
+    Some(answer)
+}
+
+#[test]
+fn each_image_built_in_two_folders_is_the_same_bytes() {
+    let built = built();
+    assert_eq!(built.first, built.second);
+    let layout = |folder: &str, image: &str| -> PathBuf { built.folder.join(folder).join(image) };
+    for image in IMAGES {
+        let index = |folder: &str| std::fs::read(layout(folder, image).join("index.json")).unwrap();
+        assert_eq!(index("one"), index("two"), "{image}'s index.json");
+    }
+    // Built again, unchanged: no work.
+    let again = cairn()
+        .current_dir(&built.folder)
+        .args([
+            "build",
+            "cluster.lock",
+            "--output",
+            "one",
+            "--image",
+            "zookeeper",
+        ])
+        .run()
+        .success()
+        .stdout;
+    assert!(again.starts_with("unchanged zookeeper"), "{again}");
+}
+
+#[test]
+fn haproxy_from_its_packages_serves_through_its_rendered_config() {
+    let haproxy = Running::start(
+        "haproxy",
+        &[sandbox_volume(
+            "db1",
+            "/etc/cairn/haproxy/haproxy.cfg",
+            "/etc/cairn/haproxy/haproxy.cfg",
+        )],
+    );
+    let address = haproxy.address();
+    let answer = haproxy.wait_for("HAProxy's /healthz", Duration::from_secs(30), || {
+        ask(
+            &address,
+            8404,
+            b"GET /healthz HTTP/1.0\r\nHost: haproxy\r\n\r\n",
+        )
+        .filter(|answer| answer.starts_with(b"HTTP/1.1 200 "))
+    });
+    assert!(
+        String::from_utf8_lossy(&answer).ends_with("\r\n\r\nok\n"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
+#[test]
+fn zookeeper_from_its_packages_answers_ruok_with_imok() {
+    let data = tempfile::tempdir().unwrap();
+    let myid = built().folder.join("sandbox/db1/var/lib/zookeeper/myid");
+    std::fs::copy(&myid, data.path().join("myid")).expect("cairn applied the myid");
+    let zookeeper = Running::start(
+        "zookeeper",
+        &[
+            sandbox_volume("db1", "/etc/cairn/zookeeper", "/etc/cairn/zookeeper"),
+            format!("--volume={}:/var/lib/zookeeper", data.path().display()),
+        ],
+    );
+    let address = zookeeper.address();
+    zookeeper.wait_for("ZooKeeper's imok", Duration::from_secs(60), || {
+        ask(&address, 2181, b"ruok").filter(|answer| answer == b"imok")
+    });
+}
+
+#[test]
+fn mariadb_from_its_packages_answers_a_query() {
+    let data = tempfile::tempdir().unwrap();
+    // The environment the module's container has, from a file: the passwords stay out of
+    // every argument list.
+    let environment = data.path().join("environment");
+    std::fs::write(
+        &environment,
+        format!(
+            "CAIRN_MYSQL_ROLE=master\nCAIRN_MYSQL_PORT=3306\nCAIRN_MYSQL_REPLICATION_USER=replicator\n\
+             CAIRN_MYSQL_REPLICATION_PASSWORD={REPLICATION_PASSWORD}\nCAIRN_MYSQL_ROOT_PASSWORD={ROOT_PASSWORD}\n"
+        ),
+    )
+    .unwrap();
+    let datadir = data.path().join("datadir");
+    std::fs::create_dir(&datadir).unwrap();
+    let mariadb = Running::start(
+        "mysql",
+        &[
+            sandbox_volume(
+                "db1",
+                "/etc/cairn/mysql/cairn.cnf",
+                "/etc/mysql/mariadb.conf.d/99-cairn.cnf",
+            ),
+            format!("--volume={}:/var/lib/mysql", datadir.display()),
+            format!("--env-file={}", environment.display()),
+        ],
+    );
+    let answer = mariadb.wait_for("MariaDB's answer", Duration::from_secs(120), || {
+        docker(&[
+            "exec",
+            &mariadb.container,
+            "mariadb",
+            "--batch",
+            "--skip-column-names",
+            "--execute",
+            "SELECT CONCAT('served by ', @@version_comment, ' as server ', @@server_id)",
+        ])
+        .ok()
+    });
+    assert_eq!(
+        answer,
+        "served by Debian 12 as server 1",
+        "{}",
+        mariadb.logs()
+    );
+    let owner = std::fs::metadata(datadir.join("mysql")).expect("the data directory is made");
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&owner),
+        500,
+        "the image's mysql user, at the id its definition fixes"
+    );
+}
