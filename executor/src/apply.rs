@@ -10,6 +10,7 @@ use cairn_lockfiles::{HostEntry, Lockfile, NodeName, Scope, TransportKind};
 use crate::facts::{self, FactsQuery, HostFacts};
 use crate::host_lock::{HostLock, LockFailure, acquire};
 use crate::host_paths::HostPaths;
+use crate::image_builder::built_record::{built_tags, image_folder};
 use crate::kinds::remove_orphan;
 use crate::plan::{Decision, Plan, Reason, plan};
 use crate::report::{ApplyReport, HostReport, NodeOutcome};
@@ -122,7 +123,12 @@ fn reach_hosts(
         let control = transport
             .run(&facts::control_script(), b"")
             .map_err(|error| error.to_string())
-            .map(|output| facts::parse_control(&output.stdout_text()));
+            .map(|output| {
+                let mut control = facts::parse_control(&output.stdout_text());
+                // And the images cairn's builder made, which are sent from their layouts.
+                control.images.extend(built_tags(&image_folder()));
+                control
+            });
         facts.insert(cairn_lockfiles::Scope::CLUSTER_NAME.to_string(), control);
         reached.insert(
             cairn_lockfiles::Scope::CLUSTER_NAME.to_string(),

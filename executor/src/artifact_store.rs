@@ -35,6 +35,15 @@ pub struct ArtifactStore {
     root: PathBuf,
 }
 
+/// cairn's folder in the user's cache: `$XDG_CACHE_HOME/cairn`, else `~/.cache/cairn`.
+pub fn cache_folder() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("cairn")
+}
+
 impl ArtifactStore {
     pub fn at(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
@@ -45,11 +54,7 @@ impl ArtifactStore {
         if let Some(folder) = std::env::var_os("CAIRN_STORE") {
             return Self::at(folder);
         }
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
-            .unwrap_or_else(std::env::temp_dir);
-        Self::at(cache.join("cairn").join("store"))
+        Self::at(cache_folder().join("store"))
     }
 
     /// Where the artifact with this checksum is kept.

@@ -3,16 +3,13 @@ use std::path::Path;
 
 use cairn_executor::artifact_store::ArtifactStore;
 use cairn_executor::distribution::registry_push::push_layout;
-use cairn_executor::image_builder::build::build_image;
+use cairn_executor::image_builder::built_record::build_once;
 use cairn_executor::image_builder::layer::Compression;
 use cairn_lockfiles::{Lockfile, NodeSpec};
 
 use crate::cli::LayerCompression;
 use crate::failure::Failure;
 use crate::output::print;
-
-/// Every member's mtime: the epoch. An image says nothing of when it was built.
-const MTIME: u64 = 0;
 
 pub fn run(
     lockfile_path: &Path,
@@ -73,42 +70,32 @@ pub fn run(
         .filter(|(_, image)| names.is_empty() || names.contains(&image.name))
     {
         let folder = output.join(&image.name);
-        let record = BuiltRecord::of(&node.id, compression);
-        let built = match record.found_in(output, &image.name) {
-            Some(manifest) => {
+        let built = match build_once(image, &node.id, &store, output, compression) {
+            Ok(built) if !built.built_now => {
                 let _ = writeln!(
                     report,
-                    "unchanged {} in {}: manifest {manifest}",
+                    "unchanged {} in {}: manifest {}",
                     image.name,
-                    folder.display()
+                    folder.display(),
+                    built.manifest_digest
                 );
                 true
             }
-            None => match build_image(image, &node.id, &store, &folder, MTIME, compression) {
-                Ok(written) => {
-                    record
-                        .write(output, &image.name, &written.manifest_digest)
-                        .map_err(|error| {
-                            Failure::Failed(format!(
-                                "recording the build of {}: {error}",
-                                image.name
-                            ))
-                        })?;
-                    let _ = writeln!(
-                        report,
-                        "built {} in {}: manifest {}, {} layers",
-                        image.name,
-                        folder.display(),
-                        written.manifest_digest,
-                        written.layer_digests.len()
-                    );
-                    true
-                }
-                Err(error) => {
-                    failures.push(error.to_string());
-                    false
-                }
-            },
+            Ok(built) => {
+                let _ = writeln!(
+                    report,
+                    "built {} in {}: manifest {}, {} layers",
+                    image.name,
+                    folder.display(),
+                    built.manifest_digest,
+                    built.layers.unwrap_or_default()
+                );
+                true
+            }
+            Err(error) => {
+                failures.push(error.to_string());
+                false
+            }
         };
         if let (true, Some(registry)) = (built, push) {
             let repository = format!("cairn/{}", image.name);
@@ -133,43 +120,5 @@ pub fn run(
         Ok(())
     } else {
         Err(Failure::Failed(failures.join("\n")))
-    }
-}
-
-/// What a finished build left beside its layout, `DIR/<name>.built`: the image node's id
-/// and the compression, then the manifest's digest. The id covers every input of the
-/// image, so the same id and compression is the same image: rebuilding it does no work.
-struct BuiltRecord {
-    key: String,
-}
-
-impl BuiltRecord {
-    fn of(id: &cairn_lockfiles::NodeId, compression: Compression) -> Self {
-        Self {
-            key: format!("{id} {compression:?}"),
-        }
-    }
-
-    fn path(output: &Path, name: &str) -> std::path::PathBuf {
-        output.join(format!("{name}.built"))
-    }
-
-    /// The manifest digest of the same build, when it is there and its layout whole.
-    fn found_in(&self, output: &Path, name: &str) -> Option<String> {
-        let text = std::fs::read_to_string(Self::path(output, name)).ok()?;
-        let (key, manifest) = text.trim_end().rsplit_once('\n')?;
-        let blob = output
-            .join(name)
-            .join("blobs/sha256")
-            .join(manifest.strip_prefix("sha256:")?);
-        (key == self.key && blob.is_file() && output.join(name).join("manifest.json").is_file())
-            .then(|| manifest.to_string())
-    }
-
-    fn write(&self, output: &Path, name: &str, manifest: &str) -> std::io::Result<()> {
-        std::fs::write(
-            Self::path(output, name),
-            format!("{}\n{manifest}\n", self.key),
-        )
     }
 }

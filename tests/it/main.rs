@@ -17,6 +17,7 @@ mod firewall;
 mod haproxy_discovery;
 mod image_builder;
 mod image_pins;
+mod image_shipping;
 mod keepalived_failover;
 mod keeper;
 mod lockfile_integrity;

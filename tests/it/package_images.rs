@@ -22,7 +22,9 @@ const REPLICATION_PASSWORD: &str = "replication-of-the-image-test";
 const IMAGES: [&str; 3] = ["haproxy", "mysql", "zookeeper"];
 
 /// `db1` runs every image here (HAProxy, ZooKeeper, MariaDB's master); `db2` is the slave
-/// the mysql module needs named. Images pinned from Debian's archive.
+/// the mysql module needs named. Images pinned from Debian's archive. HAProxy's port and
+/// ZooKeeper's heap are not the quick-start's, so neither are their images: a test that
+/// applies the quick-start never finds these in the engine while they run here.
 fn spec() -> String {
     "[cluster]\nname = \"packaged\"\ndomain = \"packaged.example\"\n\
      exclude_modules = [\"host-base\", \"consul\", \"mesos\", \"marathon\", \"cadvisor\", \"keepalived\"]\n\
@@ -32,7 +34,8 @@ fn spec() -> String {
      [hosts.db2]\naddress = \"127.0.0.2\"\nid = 2\ntransport = \"local\"\nroot = \"sandbox/db2\"\n\
      roles = [\"mysql\"]\n\n\
      [preflight]\nfilesystem_paths = []\nmin_free_disk = { \"/\" = \"1MiB\" }\n\n\
-     [haproxy]\nmax_connections = 2000\n\n\
+     [haproxy]\nmax_connections = 2000\nstats_port = 18404\n\n\
+     [zookeeper]\nheap = \"256m\"\n\n\
      [mysql]\nmaster = \"db1\"\nslave = \"db2\"\n\
      root_password = { file = \"secrets/root\" }\nreplication_password = { file = \"secrets/replication\" }\n\n\
      [images]\nsources = [\n\
@@ -309,7 +312,7 @@ fn haproxy_from_its_packages_serves_through_its_rendered_config() {
     let answer = haproxy.wait_for("HAProxy's /healthz", Duration::from_secs(30), || {
         ask(
             &address,
-            8404,
+            18404,
             b"GET /healthz HTTP/1.0\r\nHost: haproxy\r\n\r\n",
         )
         .filter(|answer| answer.starts_with(b"HTTP/1.1 200 "))

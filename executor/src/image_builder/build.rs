@@ -55,6 +55,11 @@ pub enum BuildError {
     },
 }
 
+/// Whether cairn's builder makes this image: its packages pinned, or none on an empty base.
+pub fn builds_itself(image: &ImageNode) -> bool {
+    image.pins.is_some() || (image.base == EMPTY_BASE && image.packages.is_empty())
+}
+
 /// Builds `image` (node id `id`) into the OCI layout folder `folder`, its artifacts from
 /// `store`; each member's mtime `mtime`.
 pub fn build_image(

@@ -8,6 +8,7 @@
 //! (`maintainer_scripts`); one layer per artifact; and the module's files as the top layer.
 
 pub mod build;
+pub mod built_record;
 pub mod debian_package;
 pub mod layer;
 pub mod maintainer_scripts;

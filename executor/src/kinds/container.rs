@@ -1,6 +1,11 @@
-use cairn_lockfiles::{ContainerNode, EnvValue};
+use std::path::Path;
 
+use cairn_lockfiles::{ContainerNode, EnvValue, NodeId};
+
+use crate::distribution::docker_load::{HOST_LAYERS_SCRIPT, load_archive};
 use crate::host_paths::HostPaths;
+use crate::image_builder::built_record::{built_layout, image_folder};
+use crate::kinds::image::tag;
 use crate::kinds::{NodeContext, NodeError};
 use crate::shell::quote;
 use crate::transport::Transport;
@@ -22,16 +27,19 @@ pub fn docker_prefix(host: &str, paths: &HostPaths) -> String {
     }
 }
 
-/// Makes the image present on the host (sending it from the control host when missing),
-/// replaces any container of that name, and starts the new one. The environment, secrets
-/// resolved, goes to `docker run --env-file /dev/stdin`: never on a command line.
+/// Makes the image present on the host (sent from the control host when missing: the
+/// layers the host lacks of the layout cairn built, or the whole image from the control
+/// host's engine for one `docker build` made), replaces any container of that name, and
+/// starts the new one. The environment, secrets resolved, goes to `docker run --env-file
+/// /dev/stdin`: never on a command line.
 pub fn apply(
     container: &ContainerNode,
-    image_tag: &str,
+    image_id: &NodeId,
     host: &str,
     control: &dyn Transport,
     context: &mut NodeContext<'_>,
 ) -> Result<String, NodeError> {
+    let image_tag = &tag(&container.image, image_id);
     let name = docker_name(&container.name, host, context.paths);
     let present = context.transport.run(
         &format!(
@@ -40,26 +48,14 @@ pub fn apply(
         ),
         b"",
     )?;
-    let mut shipped = String::new();
-    if !present.success() {
-        let saved = control.run(&format!("docker save {}", quote(image_tag)), b"")?;
-        if !saved.success() {
-            return Err(NodeError::Failed(format!(
-                "docker save {image_tag}: {}",
-                saved.failure_text()
-            )));
+    let shipped = if present.success() {
+        String::new()
+    } else {
+        match built_layout(&image_folder(), &container.image, image_id) {
+            Some(layout) => send_layers(&layout, image_tag, context.transport)?,
+            None => send_saved_image(image_tag, control, context.transport)?,
         }
-        let loaded = context
-            .transport
-            .run("docker load --quiet", &saved.stdout)?;
-        if !loaded.success() {
-            return Err(NodeError::Failed(format!(
-                "docker load of {image_tag}: {}",
-                loaded.failure_text()
-            )));
-        }
-        shipped = format!(" (image sent, {} MiB)", saved.stdout.len() / (1024 * 1024));
-    }
+    };
 
     let mut environment = String::new();
     for (key, value) in &container.env {
@@ -127,6 +123,64 @@ pub fn apply(
         )));
     }
     Ok(format!("started {name} from {image_tag}{shipped}"))
+}
+
+/// Sends the layers of `layout` the host lacks to its `docker load`.
+fn send_layers(
+    layout: &Path,
+    image_tag: &str,
+    transport: &dyn Transport,
+) -> Result<String, NodeError> {
+    let listed = transport.run(HOST_LAYERS_SCRIPT, b"")?;
+    if !listed.success() {
+        return Err(NodeError::Failed(format!(
+            "listing the host's image layers: {}",
+            listed.failure_text()
+        )));
+    }
+    let archive = load_archive(layout, &listed.stdout_text())
+        .map_err(|error| NodeError::Failed(error.to_string()))?;
+    let loaded = transport.run("docker load --quiet", &archive.tar)?;
+    if !loaded.success() {
+        return Err(NodeError::Failed(format!(
+            "docker load of {image_tag}: {}",
+            loaded.failure_text()
+        )));
+    }
+    Ok(format!(
+        " (image sent: {} of {} layers, {} bytes; the host had the other {})",
+        archive.layers_sent,
+        archive.layers_sent + archive.layers_present,
+        archive.layer_bytes_sent,
+        archive.layers_present
+    ))
+}
+
+/// Sends the whole image from the control host's engine (`docker save`) to the host's
+/// `docker load`: for an image `docker build` made.
+fn send_saved_image(
+    image_tag: &str,
+    control: &dyn Transport,
+    transport: &dyn Transport,
+) -> Result<String, NodeError> {
+    let saved = control.run(&format!("docker save {}", quote(image_tag)), b"")?;
+    if !saved.success() {
+        return Err(NodeError::Failed(format!(
+            "docker save {image_tag}: {}",
+            saved.failure_text()
+        )));
+    }
+    let loaded = transport.run("docker load --quiet", &saved.stdout)?;
+    if !loaded.success() {
+        return Err(NodeError::Failed(format!(
+            "docker load of {image_tag}: {}",
+            loaded.failure_text()
+        )));
+    }
+    Ok(format!(
+        " (image sent whole, {} MiB)",
+        saved.stdout.len() / (1024 * 1024)
+    ))
 }
 
 /// A volume's host side, under the host's root prefix when it is a path.

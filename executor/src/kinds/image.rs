@@ -1,6 +1,9 @@
 use cairn_lockfiles::{ImageNode, NodeId};
 
 use crate::artifact_store::{self, ArtifactStore};
+use crate::image_builder::build::builds_itself;
+use crate::image_builder::built_record::{build_once, image_folder};
+use crate::image_builder::layer::Compression;
 use crate::kinds::{NodeContext, NodeError};
 use crate::shell::quote;
 
@@ -10,12 +13,40 @@ pub fn tag(image: &str, id: &NodeId) -> String {
     format!("cairn/{image}:{id}")
 }
 
+/// The layers' compression of the images apply builds.
+const COMPRESSION: Compression = Compression::Gzip { level: 6 };
+
+/// Builds the image on the control host: with cairn's own builder where it can (its
+/// packages pinned, or none: [`builds_itself`]), into the local image folder, from which
+/// each host that runs it is sent the layers it lacks; else with `docker build` (below).
+pub fn apply(
+    image: &ImageNode,
+    id: &NodeId,
+    context: &mut NodeContext<'_>,
+) -> Result<String, NodeError> {
+    if !builds_itself(image) {
+        return docker_build(image, id, context);
+    }
+    let store = ArtifactStore::default_location();
+    let built = build_once(image, id, &store, &image_folder(), COMPRESSION)
+        .map_err(|error| NodeError::Failed(error.to_string()))?;
+    let tag = tag(&image.name, id);
+    Ok(match built.layers {
+        Some(layers) if built.built_now => format!(
+            "built {tag} with cairn's builder into {}: {layers} layers, manifest {}",
+            built.layout.display(),
+            built.manifest_digest
+        ),
+        _ => format!("{tag} is already built in {}", built.layout.display()),
+    })
+}
+
 /// Builds the image on the control host with `docker build`, from its rendered Dockerfile
 /// and files (each with its mode) in a fresh build context, its artifacts and pinned
 /// packages fetched into the local store (checked against their sha256) and placed in the
 /// context (artifacts under their checksum, archives unpacked; packages as
 /// `packages/<name>.deb`). An image already built under its tag is not built again.
-pub fn apply(
+fn docker_build(
     image: &ImageNode,
     id: &NodeId,
     context: &mut NodeContext<'_>,

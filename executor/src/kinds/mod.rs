@@ -101,9 +101,8 @@ pub fn execute(node: &Node, context: &mut NodeContext<'_>) -> Result<String, Nod
                 .ok_or_else(|| {
                     NodeError::Failed(format!("its image `{image_name}` is not in the lockfile"))
                 })?;
-            let tag = image::tag(&container.image, &image_id);
             let (host, control) = (context.host, context.control);
-            container::apply(container, &tag, host, control, context)
+            container::apply(container, &image_id, host, control, context)
         }
     }
 }

@@ -1,0 +1,147 @@
+//! Building an image once: what a finished build leaves beside its layout,
+//! `DIR/<name>.built`, is the image node's id and the compression, then the manifest's
+//! digest. The id covers every input of the image, so the same id and compression is the
+//! same image: building it again does no work. `cairn build` and `cairn apply` both build
+//! through here, apply into the local image folder ([`image_folder`]).
+
+use std::path::{Path, PathBuf};
+
+use cairn_lockfiles::{ImageNode, NodeId};
+
+use crate::artifact_store::{ArtifactStore, cache_folder};
+use crate::image_builder::build::{BuildError, build_image};
+use crate::image_builder::layer::Compression;
+
+/// Every member's mtime: the epoch. An image says nothing of when it was built.
+pub const MTIME: u64 = 0;
+
+/// Where apply keeps the layouts it builds: `$CAIRN_IMAGES`, else `cairn/images` in the
+/// user's cache folder (beside the store).
+pub fn image_folder() -> PathBuf {
+    match std::env::var_os("CAIRN_IMAGES") {
+        Some(folder) => PathBuf::from(folder),
+        None => cache_folder().join("images"),
+    }
+}
+
+/// An image built into `DIR/<name>`, now or before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltImage {
+    pub layout: PathBuf,
+    pub manifest_digest: String,
+    /// Whether this call built it (false: an earlier build of the same id was whole).
+    pub built_now: bool,
+    /// Its layers, bottom first (only known when built now).
+    pub layers: Option<usize>,
+}
+
+/// Builds `image` (node id `id`) into `output/<name>` unless the same build is there,
+/// whole.
+pub fn build_once(
+    image: &ImageNode,
+    id: &NodeId,
+    store: &ArtifactStore,
+    output: &Path,
+    compression: Compression,
+) -> Result<BuiltImage, BuildError> {
+    let layout = output.join(&image.name);
+    let record = BuiltRecord::of(id, compression);
+    if let Some(manifest_digest) = record.found_in(output, &image.name) {
+        return Ok(BuiltImage {
+            layout,
+            manifest_digest,
+            built_now: false,
+            layers: None,
+        });
+    }
+    let written = build_image(image, id, store, &layout, MTIME, compression)?;
+    record
+        .write(output, &image.name, &written.manifest_digest)
+        .map_err(|error| BuildError::Write {
+            image: image.name.clone(),
+            folder: output.display().to_string(),
+            error,
+        })?;
+    Ok(BuiltImage {
+        layout,
+        manifest_digest: written.manifest_digest,
+        built_now: true,
+        layers: Some(written.layer_digests.len()),
+    })
+}
+
+/// The layout of an earlier build of `id` in `output`, when it is there and whole, with
+/// any compression.
+pub fn built_layout(output: &Path, name: &str, id: &NodeId) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(BuiltRecord::path(output, name)).ok()?;
+    let (key, manifest) = text.trim_end().rsplit_once('\n')?;
+    let id_text = id.to_string();
+    (key.split_whitespace().next() == Some(id_text.as_str())
+        && BuiltRecord::whole(output, name, manifest))
+    .then(|| output.join(name))
+}
+
+/// The tags (`cairn/<name>:<id>`) of every whole build in `output`: the images apply
+/// finds built, as it finds those `docker build` made in the control host's engine.
+pub fn built_tags(output: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(output) else {
+        return Vec::new();
+    };
+    let mut tags = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(name) = file_name.strip_suffix(".built") else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        if let Some((key, manifest)) = text.trim_end().rsplit_once('\n')
+            && let Some(id) = key.split_whitespace().next()
+            && BuiltRecord::whole(output, name, manifest)
+        {
+            tags.push(format!("cairn/{name}:{id}"));
+        }
+    }
+    tags.sort();
+    tags
+}
+
+struct BuiltRecord {
+    key: String,
+}
+
+impl BuiltRecord {
+    fn of(id: &NodeId, compression: Compression) -> Self {
+        Self {
+            key: format!("{id} {compression:?}"),
+        }
+    }
+
+    fn path(output: &Path, name: &str) -> PathBuf {
+        output.join(format!("{name}.built"))
+    }
+
+    /// Whether the layout holds the manifest `manifest` and Docker's `manifest.json`.
+    fn whole(output: &Path, name: &str, manifest: &str) -> bool {
+        let Some(hex) = manifest.strip_prefix("sha256:") else {
+            return false;
+        };
+        let layout = output.join(name);
+        layout.join("blobs/sha256").join(hex).is_file() && layout.join("manifest.json").is_file()
+    }
+
+    /// The manifest digest of the same build, when it is there and its layout whole.
+    fn found_in(&self, output: &Path, name: &str) -> Option<String> {
+        let text = std::fs::read_to_string(Self::path(output, name)).ok()?;
+        let (key, manifest) = text.trim_end().rsplit_once('\n')?;
+        (key == self.key && Self::whole(output, name, manifest)).then(|| manifest.to_string())
+    }
+
+    fn write(&self, output: &Path, name: &str, manifest: &str) -> std::io::Result<()> {
+        crate::image_builder::write_atomically(
+            &Self::path(output, name),
+            format!("{}\n{manifest}\n", self.key).as_bytes(),
+        )
+    }
+}
