@@ -87,10 +87,12 @@ pub enum Command {
         /// The folder the layouts go in, one subfolder per image.
         #[arg(long, short, default_value = "images")]
         output: PathBuf,
-        /// The layers' compressor.
-        #[arg(long, value_enum, default_value_t = LayerCompression::Gzip)]
-        compression: LayerCompression,
-        /// The compressor's level (gzip 0-9, default 6; zstd 1-22, default 3).
+        /// The layers' compressor, instead of the one the lockfile records for each image
+        /// (`[images] compression`): other bytes, so other digests than apply's.
+        #[arg(long, value_enum)]
+        compression: Option<LayerCompression>,
+        /// The compressor's level (gzip 0-9, default 6; zstd 1-22, default 3), instead of
+        /// the lockfile's.
         #[arg(long)]
         level: Option<i32>,
         /// Push each image to this registry (`host:port`, HTTP API v2 over plain HTTP) as

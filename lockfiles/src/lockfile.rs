@@ -579,6 +579,7 @@ mod tests {
             entrypoint: vec!["/entrypoint.sh".into()],
             cmd: vec!["serve".into()],
             setup: crate::ImageSetup::default(),
+            compression: crate::LayerCompression::default(),
             dockerfile: Text::new(""),
         };
         let pin = |name: &str, version: &str, architecture: &str| PackagePin {

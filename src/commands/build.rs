@@ -5,7 +5,7 @@ use cairn_executor::artifact_store::ArtifactStore;
 use cairn_executor::distribution::registry_push::push_layout;
 use cairn_executor::image_builder::built_record::build_once;
 use cairn_executor::image_builder::layer::Compression;
-use cairn_lockfiles::{Lockfile, NodeSpec};
+use cairn_lockfiles::{ImageNode, Lockfile, NodeSpec};
 
 use crate::cli::LayerCompression;
 use crate::failure::Failure;
@@ -15,32 +15,28 @@ pub fn run(
     lockfile_path: &Path,
     names: &[String],
     output: &Path,
-    compression: LayerCompression,
+    compression: Option<LayerCompression>,
     level: Option<i32>,
     push: Option<&str>,
 ) -> Result<(), Failure> {
     let lockfile = Lockfile::read(lockfile_path)?;
-    let compression = match (compression, level) {
-        (LayerCompression::Gzip, level) => {
-            let level = level.unwrap_or(6);
-            if !(0..=9).contains(&level) {
-                return Err(Failure::Input(format!(
-                    "gzip's level is 0 to 9, not {level}"
-                )));
-            }
-            Compression::Gzip {
-                level: level as u32,
-            }
-        }
-        (LayerCompression::Zstd, level) => {
-            let level = level.unwrap_or(3);
-            if !(1..=22).contains(&level) {
-                return Err(Failure::Input(format!(
-                    "zstd's level is 1 to 22, not {level}"
-                )));
-            }
-            Compression::Zstd { level }
-        }
+    // The lockfile's compression of each image, unless the command line names another
+    // compressor (at its default level) or level.
+    let override_name = compression.map(|compression| match compression {
+        LayerCompression::Gzip => "gzip",
+        LayerCompression::Zstd => "zstd",
+    });
+    let compression_of = |image: &ImageNode| -> Result<Compression, Failure> {
+        let recorded = image.compression;
+        let name = override_name.unwrap_or(recorded.name());
+        let level = match level {
+            Some(level) => Some(i64::from(level)),
+            None if name == recorded.name() => Some(recorded.level()),
+            None => None,
+        };
+        cairn_lockfiles::LayerCompression::new(name, level)
+            .map(Compression::from)
+            .map_err(Failure::Input)
     };
     let images: Vec<_> = lockfile
         .nodes()
@@ -70,6 +66,7 @@ pub fn run(
         .filter(|(_, image)| names.is_empty() || names.contains(&image.name))
     {
         let folder = output.join(&image.name);
+        let compression = compression_of(image)?;
         let built = match build_once(image, &node.id, &store, output, compression) {
             Ok(built) if !built.built_now => {
                 let _ = writeln!(

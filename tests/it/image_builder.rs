@@ -472,3 +472,64 @@ fn fetch_downloads_each_pinned_artifact_once_and_names_the_image_of_one_whose_by
         .stderr_has("site.tar.gz is not the pinned artifact")
         .stderr_has("(for image box)");
 }
+
+#[test]
+fn the_lockfile_records_each_images_compression_and_the_builder_follows_it() {
+    let downloads = serve_downloads();
+    let sandbox = box_sandbox(&downloads);
+    let lock = sandbox.read("cluster.lock");
+    assert!(
+        lock.contains("compression = \"gzip\"\ncompression_level = 6\n"),
+        "gzip 6 unless the spec says otherwise"
+    );
+    sandbox.edit("cluster.toml", |spec| {
+        format!("{spec}\n[images]\ncompression = \"zstd\"\ncompression_level = 5\n")
+    });
+    sandbox.compile().success();
+    assert!(
+        sandbox
+            .read("cluster.lock")
+            .contains("compression = \"zstd\"\ncompression_level = 5\n")
+    );
+    build(&sandbox, "recorded", "store", &[]);
+    let index: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(sandbox.path().join("recorded/box/index.json")).unwrap(),
+    )
+    .unwrap();
+    let manifest_digest = index["manifests"][0]["digest"].as_str().unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            sandbox
+                .path()
+                .join("recorded/box/blobs/sha256")
+                .join(manifest_digest.trim_start_matches("sha256:")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for layer in manifest["layers"].as_array().unwrap() {
+        assert_eq!(
+            layer["mediaType"], "application/vnd.oci.image.layer.v1.tar+zstd",
+            "{layer}"
+        );
+    }
+
+    // A level the compressor does not take is refused where the spec gives it.
+    sandbox.edit("cluster.toml", |spec| {
+        spec.replace(
+            "compression = \"zstd\"\ncompression_level = 5",
+            "compression = \"gzip\"\ncompression_level = 12",
+        )
+    });
+    let line = sandbox
+        .read("cluster.toml")
+        .lines()
+        .position(|line| line.starts_with("compression_level"))
+        .unwrap()
+        + 1;
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("`compression_level` in [images]: gzip's level is 0 to 9, not 12")
+        .stderr_has(&format!("--> cluster.toml:{line}:21"));
+}

@@ -1,7 +1,27 @@
 //! The README's main command, exactly as the README writes it, on a copy of the
-//! quick-start example: it compiles the spec and applies it to the example's sandbox host.
+//! quick-start example: it compiles the spec, builds its images from the packages the
+//! lockfile pins, and applies it to the example's sandbox host, its containers running in
+//! this machine's Docker engine and healthy.
+
+use std::process::Command;
 
 use crate::support::{Sandbox, cairn, repository};
+
+/// The quick-start's containers, as the sandbox host `node1` names them in Docker.
+const CONTAINERS: [&str; 3] = ["node1-console", "node1-haproxy", "node1-zookeeper"];
+
+/// Removes the quick-start's containers however the test ends.
+struct Containers;
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        for name in CONTAINERS {
+            let _ = Command::new("docker")
+                .args(["rm", "--force", name])
+                .output();
+        }
+    }
+}
 
 /// The arguments after `cargo run --release --` of the README's apply command.
 fn readme_apply_arguments() -> Vec<String> {
@@ -24,6 +44,7 @@ fn readme_apply_arguments() -> Vec<String> {
 fn the_readme_main_command_applies_the_quick_start_to_its_sandbox_and_again_changes_nothing() {
     let sandbox = Sandbox::with_example("quickstart");
     let _ = std::fs::remove_dir_all(sandbox.path().join("sandbox"));
+    let _containers = Containers;
     let arguments = readme_apply_arguments();
 
     let first = cairn()
@@ -52,6 +73,32 @@ fn the_readme_main_command_applies_the_quick_start_to_its_sandbox_and_again_chan
             .join("sandbox/node1/var/lib/cairn/state")
             .is_dir()
     );
+
+    // Every container runs the image cairn built for it; the apply succeeded, so each
+    // one's health checks passed (HAProxy's /healthz, ZooKeeper's imok and its standalone
+    // mode, the console's /health).
+    for name in CONTAINERS {
+        let inspected = Command::new("docker")
+            .args([
+                "inspect",
+                "--format",
+                "{{.State.Running}} {{.Config.Image}}",
+                name,
+            ])
+            .output()
+            .expect("docker runs");
+        let state = String::from_utf8_lossy(&inspected.stdout)
+            .trim()
+            .to_string();
+        assert!(state.starts_with("true cairn/"), "{name}: {state}");
+    }
+    for health in [
+        "node1:health:haproxy-http",
+        "node1:health:zookeeper-quorum",
+        "node1:health:console-http",
+    ] {
+        assert!(ran.contains(&health), "{health} ran: {ran:?}");
+    }
 
     let second = cairn()
         .current_dir(sandbox.path())

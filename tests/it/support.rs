@@ -174,13 +174,13 @@ impl Sandbox {
             .json()
     }
 
-    /// `cairn apply cluster.toml --skip-kind image`, which must succeed: every file node
-    /// written under its host's sandbox folder, secrets substituted; images, and the
-    /// containers that need them, held back.
+    /// `cairn apply cluster.toml --skip-kind image,container`, which must succeed: every
+    /// file node written under its host's sandbox folder, secrets substituted; images and
+    /// containers (even those whose image an earlier test built) held back.
     pub fn apply_files(&self) {
         cairn()
             .current_dir(self.path())
-            .args(["apply", "cluster.toml", "--skip-kind", "image"])
+            .args(["apply", "cluster.toml", "--skip-kind", "image,container"])
             .run()
             .success();
     }

@@ -305,7 +305,7 @@ fn read_settings(spec: &ClusterSpec, diagnostics: &mut Diagnostics) -> Option<Se
 
 /// Where the spec gives `[images] KEY` (its element at `position`, for a list): the spec is
 /// parsed again, which only an error pays for.
-fn spec_span(spec: &ClusterSpec, key: &str, position: Option<usize>) -> Range<usize> {
+pub(crate) fn spec_span(spec: &ClusterSpec, key: &str, position: Option<usize>) -> Range<usize> {
     let fallback = spec
         .sections
         .get(SECTION)

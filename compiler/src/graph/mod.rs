@@ -11,6 +11,7 @@
 mod build;
 mod dependencies;
 mod emit;
+mod image_compression;
 mod image_pins;
 mod previous_pins;
 

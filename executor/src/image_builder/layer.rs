@@ -35,6 +35,15 @@ pub enum Compression {
     Zstd { level: i32 },
 }
 
+impl From<cairn_lockfiles::LayerCompression> for Compression {
+    fn from(recorded: cairn_lockfiles::LayerCompression) -> Self {
+        match recorded {
+            cairn_lockfiles::LayerCompression::Gzip { level } => Compression::Gzip { level },
+            cairn_lockfiles::LayerCompression::Zstd { level } => Compression::Zstd { level },
+        }
+    }
+}
+
 impl Compression {
     pub fn media_type(self) -> &'static str {
         match self {

@@ -13,9 +13,6 @@ pub fn tag(image: &str, id: &NodeId) -> String {
     format!("cairn/{image}:{id}")
 }
 
-/// The layers' compression of the images apply builds.
-const COMPRESSION: Compression = Compression::Gzip { level: 6 };
-
 /// Builds the image on the control host: with cairn's own builder where it can (its
 /// packages pinned, or none: [`builds_itself`]), into the local image folder, from which
 /// each host that runs it is sent the layers it lacks; else with `docker build` (below).
@@ -28,8 +25,14 @@ pub fn apply(
         return docker_build(image, id, context);
     }
     let store = ArtifactStore::default_location();
-    let built = build_once(image, id, &store, &image_folder(), COMPRESSION)
-        .map_err(|error| NodeError::Failed(error.to_string()))?;
+    let built = build_once(
+        image,
+        id,
+        &store,
+        &image_folder(),
+        Compression::from(image.compression),
+    )
+    .map_err(|error| NodeError::Failed(error.to_string()))?;
     let tag = tag(&image.name, id);
     Ok(match built.layers {
         Some(layers) if built.built_now => format!(

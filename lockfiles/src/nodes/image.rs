@@ -5,6 +5,7 @@ use crate::content::Text;
 use crate::nodes::fields::{FieldError, FieldReader, format_mode, parse_mode};
 use crate::nodes::image_artifact::{ArtifactPlacement, ImageArtifact};
 use crate::nodes::image_setup::ImageSetup;
+use crate::nodes::layer_compression::LayerCompression;
 use crate::nodes::package_pin::PackagePin;
 use crate::nodes::probe::absolute_path;
 use crate::value::Value;
@@ -42,6 +43,8 @@ pub struct ImageNode {
     pub cmd: Vec<String>,
     /// What the packages' maintainer scripts would have made that the image needs.
     pub setup: ImageSetup,
+    /// How cairn's builder compresses its layers (`[images] compression`).
+    pub compression: LayerCompression,
     pub dockerfile: Text,
 }
 
@@ -130,6 +133,11 @@ impl ImageNode {
             out.push(("files", Value::List(files)));
         }
         self.setup.inputs(&mut out);
+        out.push(("compression", self.compression.name().into()));
+        out.push((
+            "compression_level",
+            Value::Integer(self.compression.level()),
+        ));
         out.push(("dockerfile", Value::Text(self.dockerfile.clone())));
         out
     }
@@ -202,6 +210,16 @@ impl ImageNode {
             entrypoint: fields.strings("entrypoint")?,
             cmd: fields.strings("cmd")?,
             setup: ImageSetup::from_fields(fields)?,
+            compression: {
+                let name = fields.optional_string("compression")?;
+                let level = fields.optional_integer::<i64>("compression_level")?;
+                LayerCompression::new(name.as_deref().unwrap_or("gzip"), level).map_err(
+                    |message| FieldError::Invalid {
+                        field: "compression".to_string(),
+                        message,
+                    },
+                )?
+            },
             dockerfile: Text::new(""),
         };
         image.dockerfile = Text::new(image.render_dockerfile());
