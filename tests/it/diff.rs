@@ -12,9 +12,9 @@ fn diff(sandbox: &Sandbox, arguments: &[&str]) -> Outcome {
         .run()
 }
 
-/// The quick-start example compiled, its lockfile kept as `old.lock`.
-fn quickstart_with_old_lock() -> Sandbox {
-    let sandbox = Sandbox::with_example("quickstart");
+/// The example `name` compiled, its lockfile kept as `old.lock`.
+fn example_with_old_lock(name: &str) -> Sandbox {
+    let sandbox = Sandbox::with_example(name);
     sandbox.compile().success();
     std::fs::copy(
         sandbox.path().join("cluster.lock"),
@@ -22,6 +22,11 @@ fn quickstart_with_old_lock() -> Sandbox {
     )
     .unwrap();
     sandbox
+}
+
+/// The quick-start example compiled, its lockfile kept as `old.lock`.
+fn quickstart_with_old_lock() -> Sandbox {
+    example_with_old_lock("quickstart")
 }
 
 /// A module with a pinned package, its config and its service, on hosts of role `hello`.
@@ -312,12 +317,20 @@ fn a_rotated_secret_is_said_to_be_rotated_and_neither_value_nor_fingerprint_is_s
     }
 }
 
-/// A secret rendered into a file's text (keepalived's `auth_pass`) rotates as one in a
-/// container's environment does: the file is named with the secret, the container that
-/// mounts it is replaced, and neither value nor fingerprint is shown.
+/// The name of `host`'s keepalived.conf node.
+fn keepalived_conf(host: &str) -> String {
+    format!("{host}:file:/etc/cairn/keepalived/keepalived.conf")
+}
+
+/// A secret rendered into a file's text (keepalived's `auth_pass`, in the keepalived.conf of
+/// the dcos-ha example's load balancers `lb1` and `lb2`; the quick-start has no such secret)
+/// rotates as one in a container's environment does: each file is named with the secret,
+/// what depends on it changes because of it (the container that mounts it is replaced, and
+/// Consul's agent reloads, as after any change to a file of its host), and neither value nor
+/// fingerprint is shown.
 #[test]
 fn a_rotated_secret_in_a_file_text_is_said_to_be_rotated_for_that_file() {
-    let sandbox = quickstart_with_old_lock();
+    let sandbox = example_with_old_lock("dcos-ha");
     let old_value = sandbox.read("secrets/keepalived-auth-pass");
     sandbox.write("secrets/keepalived-auth-pass", "Kq7vZ2pw\n");
     sandbox.compile().success();
@@ -342,52 +355,61 @@ fn a_rotated_secret_in_a_file_text_is_said_to_be_rotated_for_that_file() {
         text.contains("  ~ secret `keepalived.auth_pass` rotated\n"),
         "{text}"
     );
-    assert!(
-        text.contains(
-            "  ~ file:/etc/cairn/keepalived/keepalived.conf\n      secret `keepalived.auth_pass` rotated\n"
-        ),
-        "{text}"
-    );
+    for host in ["lb1", "lb2"] {
+        assert!(
+            text.contains(&format!(
+                "\n{host}\n  ~ file:/etc/cairn/keepalived/keepalived.conf\n      secret `keepalived.auth_pass` rotated\n"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "  because of {}:\n    {host}:command:consul-reload\n    {host}:container:keepalived\n",
+                keepalived_conf(host)
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("  {host}: replaces container keepalived\n")),
+            "{text}"
+        );
+    }
     assert!(
         !text.contains("@@"),
         "the text itself did not change: {text}"
-    );
-    assert!(
-        text.contains(
-            "  because of node1:file:/etc/cairn/keepalived/keepalived.conf:\n    node1:container:keepalived\n"
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains("  node1: replaces container keepalived\n"),
-        "{text}"
     );
     assert!(outcome.stderr.is_empty(), "{}", outcome.stderr);
 
     let json = diff(&sandbox, &["old.lock", "cluster.lock", "--json"]).code(1);
     let report = json.json();
     let changed = report["changed"].as_array().unwrap();
-    let file = changed
+    let files: Vec<&str> = changed
         .iter()
-        .find(|node| node["name"] == "node1:file:/etc/cairn/keepalived/keepalived.conf")
-        .expect("the file changed");
-    assert_eq!(file["changed_itself"], true);
-    assert_eq!(strings(&file["rotated_secrets"]), ["keepalived.auth_pass"]);
-    let names: Vec<&str> = changed
-        .iter()
+        .filter(|node| node["changed_itself"] == true)
         .map(|node| node["name"].as_str().unwrap())
         .collect();
-    assert!(
-        names.iter().all(
-            |name| *name == "node1:file:/etc/cairn/keepalived/keepalived.conf"
-                || changed
-                    .iter()
-                    .find(|node| node["name"] == *name)
-                    .is_some_and(|node| strings(&node["root_causes"])
-                        == ["node1:file:/etc/cairn/keepalived/keepalived.conf"])
-        ),
-        "every other change is a dependant of the file: {names:?}"
+    assert_eq!(
+        files,
+        [keepalived_conf("lb1"), keepalived_conf("lb2")],
+        "nothing else changed itself"
     );
+    for node in changed {
+        let name = node["name"].as_str().unwrap();
+        let host = name.split(':').next().unwrap();
+        if node["changed_itself"] == true {
+            assert_eq!(
+                strings(&node["rotated_secrets"]),
+                ["keepalived.auth_pass"],
+                "{name}"
+            );
+        } else {
+            assert_eq!(
+                strings(&node["root_causes"]),
+                [keepalived_conf(host)],
+                "{name} changes only as a dependant of its host's file"
+            );
+        }
+    }
     for output in [text, &json.stdout] {
         for secret in [old_value.trim(), "Kq7vZ2pw"] {
             assert!(

@@ -1,5 +1,7 @@
 //! Regressions found in review, each named after what broke.
 
+use std::collections::BTreeSet;
+
 use crate::support::{MINIMAL_SPEC, Sandbox, cairn};
 
 fn with_modules(spec: &str) -> String {
@@ -77,7 +79,7 @@ fn a_spec_cannot_smuggle_a_secret_placeholder_into_a_template() {
     sandbox.edit("cluster.toml", |text| {
         text.replace(
             "title = \"Quick-start console\"",
-            "title = \"@@CAIRN_SECRET(keepalived.auth_pass)@@\"",
+            "title = \"@@CAIRN_SECRET(console.session_key)@@\"",
         )
     });
     sandbox
@@ -86,41 +88,47 @@ fn a_spec_cannot_smuggle_a_secret_placeholder_into_a_template() {
         .stderr_has("the spec holds the marker cairn uses for secret placeholders");
 }
 
+/// Both examples: the dcos-ha example has the images the quick-start leaves out
+/// (keepalived's among them).
 #[test]
 fn every_rendered_shell_script_of_the_examples_parses() {
-    let sandbox = Sandbox::with_example("quickstart");
-    let nodes = sandbox.show_json();
-    let mut checked = 0;
-    for node in nodes.as_array().unwrap() {
-        let Some(files) = node["inputs"]["files"].as_array() else {
-            continue;
-        };
-        for file in files {
-            let content = file["content"].as_str().unwrap();
-            if !content.starts_with("#!/bin/bash") {
+    let mut checked = BTreeSet::new();
+    for example in ["quickstart", "dcos-ha"] {
+        let sandbox = Sandbox::with_example(example);
+        let nodes = sandbox.show_json();
+        for node in nodes.as_array().unwrap() {
+            let Some(files) = node["inputs"]["files"].as_array() else {
                 continue;
+            };
+            for file in files {
+                let content = file["content"].as_str().unwrap();
+                if !content.starts_with("#!/bin/bash") {
+                    continue;
+                }
+                let script = sandbox.path().join("script.sh");
+                std::fs::write(&script, content).unwrap();
+                let output = std::process::Command::new("bash")
+                    .arg("-n")
+                    .arg(&script)
+                    .output()
+                    .unwrap();
+                assert!(
+                    output.status.success(),
+                    "{example}: {} {}: {}",
+                    node["name"],
+                    file["path"],
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                checked.insert(node["name"].as_str().unwrap().to_string());
             }
-            let script = sandbox.path().join("script.sh");
-            std::fs::write(&script, content).unwrap();
-            let output = std::process::Command::new("bash")
-                .arg("-n")
-                .arg(&script)
-                .output()
-                .unwrap();
-            assert!(
-                output.status.success(),
-                "{} {}: {}",
-                node["name"],
-                file["path"],
-                String::from_utf8_lossy(&output.stderr)
-            );
-            checked += 1;
         }
     }
-    assert!(
-        checked >= 4,
-        "the example's images have entrypoint scripts ({checked} checked)"
-    );
+    for image in ["console", "haproxy", "keepalived", "zookeeper"] {
+        assert!(
+            checked.contains(&format!("cluster:image:{image}")),
+            "the examples' images have entrypoint scripts, {image}'s among them: {checked:?}"
+        );
+    }
 }
 
 #[test]
@@ -210,7 +218,7 @@ fn a_key_with_a_control_character_is_refused_before_it_reaches_a_lockfile() {
 #[test]
 fn an_absolute_secret_path_is_recorded_as_written_wherever_the_spec_is() {
     let secret = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(secret.path(), "vrrp\n").unwrap();
+    std::fs::write(secret.path(), "a-session-key\n").unwrap();
     let absolute = secret.path().display().to_string();
     let mut locks = Vec::new();
     for depth in ["a", "a/b/c"] {
@@ -219,9 +227,15 @@ fn an_absolute_secret_path_is_recorded_as_written_wherever_the_spec_is() {
         crate::support::copy_tree(&crate::support::repository().join("examples"), &examples);
         let folder = examples.join("quickstart");
         let spec = folder.join("cluster.toml");
-        let text = std::fs::read_to_string(&spec).unwrap().replace(
-            "auth_pass = { file = \"secrets/keepalived-auth-pass\" }",
-            &format!("auth_pass = {{ file = \"{absolute}\" }}"),
+        let relative = "session_key = { file = \"secrets/console-session-key\" }";
+        let text = std::fs::read_to_string(&spec).unwrap();
+        assert!(
+            text.contains(relative),
+            "the quick-start's session key is a file"
+        );
+        let text = text.replace(
+            relative,
+            &format!("session_key = {{ file = \"{absolute}\" }}"),
         );
         std::fs::write(&spec, text).unwrap();
         cairn()

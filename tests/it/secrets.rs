@@ -90,44 +90,62 @@ fn a_secret_from_the_environment_is_fingerprinted_and_a_missing_one_named() {
     assert!(!lock.contains("value-from-the-environment"));
 }
 
+/// The hosts of the dcos-ha example whose keepalived.conf holds keepalived's `auth_pass`.
+/// (The quick-start renders no secret into a file's text: its one load balancer runs no
+/// keepalived, and the console's session key is a container's environment.)
+const LOAD_BALANCERS: [&str; 2] = ["lb1", "lb2"];
+
+/// The name of `host`'s keepalived.conf node.
+fn keepalived_conf(host: &str) -> String {
+    format!("{host}:file:/etc/cairn/keepalived/keepalived.conf")
+}
+
 /// keepalived's `auth_pass` is rendered into keepalived.conf as a placeholder that apply
-/// fills in: rotating it must change that file's id (and what depends on it), or neither
-/// `diff` nor `apply` would notice and the host would keep the old password.
+/// fills in: rotating it must change that file's id on each load balancer (and what depends
+/// on it), or neither `diff` nor `apply` would notice and the hosts would keep the old
+/// password.
 #[test]
 fn a_rotated_secret_in_a_file_text_changes_that_file_and_its_dependants_and_nothing_else() {
-    let sandbox = Sandbox::with_example("quickstart");
+    let sandbox = Sandbox::with_example("dcos-ha");
     sandbox.compile().success();
     let before = sandbox.nodes();
-    let config = "node1:file:/etc/cairn/keepalived/keepalived.conf";
-    let content_before = file_content(&sandbox.show_json(), config);
-    assert!(
-        content_before.contains("@@CAIRN_SECRET(keepalived.auth_pass)@@"),
-        "{content_before}"
-    );
+    let configs = LOAD_BALANCERS.map(keepalived_conf);
+    let nodes_before = sandbox.show_json();
+    let contents_before = configs
+        .each_ref()
+        .map(|config| file_content(&nodes_before, config));
+    for content in &contents_before {
+        assert!(
+            content.contains("@@CAIRN_SECRET(keepalived.auth_pass)@@"),
+            "{content}"
+        );
+    }
 
     sandbox.write("secrets/keepalived-auth-pass", "Zp4mW8rt\n");
     sandbox.compile().success();
     let after = sandbox.nodes();
 
     let changed = changed_ids(&before, &after);
-    assert_eq!(changed, with_dependants(&before, &[config]));
-    assert!(
-        changed.contains("node1:container:keepalived"),
-        "the container mounting the file is replaced: {changed:?}"
-    );
     assert_eq!(
-        file_content(&sandbox.show_json(), config),
-        content_before,
-        "the text itself is the same; the secret it references is another"
+        changed,
+        with_dependants(&before, &configs.each_ref().map(String::as_str))
     );
+    for host in LOAD_BALANCERS {
+        assert!(
+            changed.contains(&format!("{host}:container:keepalived")),
+            "the container mounting the file is replaced on {host}: {changed:?}"
+        );
+    }
+    let nodes_after = sandbox.show_json();
+    for (config, content_before) in configs.iter().zip(&contents_before) {
+        assert_eq!(
+            &file_content(&nodes_after, config),
+            content_before,
+            "the text of {config} is the same; the secret it references is another"
+        );
+    }
     assert!(!sandbox.read("cluster.lock").contains("Zp4mW8rt"));
 
-    let explained = cairn()
-        .current_dir(sandbox.path())
-        .args(["explain", "cluster.lock", config])
-        .run()
-        .success()
-        .stdout;
     let fingerprint = sandbox
         .read("cluster.lock")
         .split("[secrets.\"keepalived.auth_pass\"]")
@@ -137,12 +155,20 @@ fn a_rotated_secret_in_a_file_text_changes_that_file_and_its_dependants_and_noth
         .trim_start_matches("fingerprint = ")
         .trim_matches('"')
         .to_string();
-    assert!(
-        explained.contains("\"secret\": \"keepalived.auth_pass\""),
-        "{explained}"
-    );
-    assert!(explained.contains(&fingerprint), "{explained}");
-    assert!(!explained.contains("Zp4mW8rt"), "{explained}");
+    for config in &configs {
+        let explained = cairn()
+            .current_dir(sandbox.path())
+            .args(["explain", "cluster.lock", config])
+            .run()
+            .success()
+            .stdout;
+        assert!(
+            explained.contains("\"secret\": \"keepalived.auth_pass\""),
+            "{explained}"
+        );
+        assert!(explained.contains(&fingerprint), "{explained}");
+        assert!(!explained.contains("Zp4mW8rt"), "{explained}");
+    }
 }
 
 /// The regression the id change is for: a host that applied the file before the rotation
