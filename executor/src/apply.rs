@@ -10,7 +10,7 @@ use cairn_lockfiles::{HostEntry, Lockfile, NodeName, Scope, TransportKind};
 use crate::facts::{self, FactsQuery, HostFacts};
 use crate::host_lock::{HostLock, LockFailure, acquire};
 use crate::host_paths::HostPaths;
-use crate::image_builder::built_record::{built_tags, image_folder};
+use crate::image_builder::built_record::{built_tags, image_folder, pushed_tags};
 use crate::kinds::remove_orphan;
 use crate::plan::{Decision, Plan, Reason, plan};
 use crate::report::{ApplyReport, HostReport, NodeOutcome};
@@ -127,6 +127,7 @@ fn reach_hosts(
                 let mut control = facts::parse_control(&output.stdout_text());
                 // And the images cairn's builder made, which are sent from their layouts.
                 control.images.extend(built_tags(&image_folder()));
+                control.pushed.extend(pushed_tags(&image_folder()));
                 control
             });
         facts.insert(cairn_lockfiles::Scope::CLUSTER_NAME.to_string(), control);

@@ -25,6 +25,8 @@ pub struct HostFacts {
     pub containers: BTreeMap<String, (String, String)>,
     /// For the control host: the cairn images built (`cairn/<name>:<id>`).
     pub images: BTreeSet<String>,
+    /// For the control host: the images pushed, as (`cairn/<name>:<id>`, the registry).
+    pub pushed: BTreeSet<(String, String)>,
     /// Installed packages among those the host's package nodes name: (package,
     /// architecture) → version. A package dpkg does not list as installed is absent.
     pub packages: BTreeMap<(String, String), String>,
@@ -210,6 +212,7 @@ pub fn parse(output: &str, paths: &HostPaths, query: &FactsQuery) -> Result<Host
         file_hashes,
         containers,
         images: BTreeSet::new(),
+        pushed: BTreeSet::new(),
         packages: parse_packages(packages_text),
         services: parse_services(services_text),
     })

@@ -28,6 +28,9 @@ pub enum Reason {
     AlwaysRuns,
     /// A dependency runs in this apply (re-written after drift, say), so this runs after it.
     DependencyRuns(NodeName),
+    /// An image built before whose push to the cluster's registry has not succeeded yet: it
+    /// runs to push, and what uses it need not run again (the image is the same).
+    NotPushed(String),
 }
 
 impl fmt::Display for Reason {
@@ -39,6 +42,7 @@ impl fmt::Display for Reason {
             Reason::Drifted(detail) => write!(formatter, "drifted: {detail}"),
             Reason::AlwaysRuns => formatter.write_str("always runs"),
             Reason::DependencyRuns(name) => write!(formatter, "{name} runs"),
+            Reason::NotPushed(registry) => write!(formatter, "not pushed to {registry} yet"),
         }
     }
 }
@@ -187,14 +191,16 @@ fn decide(
         }
     }
     if let NodeSpec::Image(image) = &node.spec {
+        // Built, and pushed to the cluster's registry if it has one: until a push succeeds
+        // (the registry may not run yet), the image node runs again to push.
+        let tag = crate::kinds::image::tag(&image.name, &node.id);
         return match facts.get(cairn_lockfiles::Scope::CLUSTER_NAME) {
-            Some(Ok(control))
-                if control
-                    .images
-                    .contains(&crate::kinds::image::tag(&image.name, &node.id)) =>
-            {
-                Decision::Skip
-            }
+            Some(Ok(control)) if control.images.contains(&tag) => match &image.registry {
+                Some(registry) if !control.pushed.contains(&(tag.clone(), registry.clone())) => {
+                    Decision::Run(Reason::NotPushed(registry.clone()))
+                }
+                _ => Decision::Skip,
+            },
             Some(Ok(_)) => Decision::Run(Reason::New),
             _ => Decision::Unreachable,
         };
@@ -252,12 +258,13 @@ fn decide(
         return Decision::Run(Reason::Drifted(drift));
     }
     // A dependency that runs although its id is unchanged (drift) is followed by its
-    // dependants; checks run every time and do not count.
-    if let Some(dependency) = node
-        .deps
-        .iter()
-        .find(|dependency| dependency.kind != NodeKind::Check && decided[*dependency].runs())
-    {
+    // dependants; checks run every time and do not count, nor does an image that runs only
+    // to be pushed.
+    if let Some(dependency) = node.deps.iter().find(|dependency| {
+        dependency.kind != NodeKind::Check
+            && decided[*dependency].runs()
+            && !matches!(decided[*dependency], Decision::Run(Reason::NotPushed(_)))
+    }) {
         return Decision::Run(Reason::DependencyRuns(dependency.clone()));
     }
     Decision::Skip

@@ -580,6 +580,7 @@ mod tests {
             cmd: vec!["serve".into()],
             setup: crate::ImageSetup::default(),
             compression: crate::LayerCompression::default(),
+            registry: None,
             dockerfile: Text::new(""),
         };
         let pin = |name: &str, version: &str, architecture: &str| PackagePin {

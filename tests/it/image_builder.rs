@@ -324,14 +324,14 @@ fn an_image_whose_packages_are_not_pinned_is_refused_by_the_builder_with_the_fix
 
 /// Debian's docker-registry on loopback, its storage in a folder of its own; stopped when
 /// dropped.
-struct Registry {
+pub(crate) struct Registry {
     _folder: tempfile::TempDir,
     server: std::process::Child,
-    address: String,
+    pub(crate) address: String,
 }
 
 impl Registry {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let folder = tempfile::tempdir().unwrap();
         let port = crate::ssh_fixture::free_port("127.0.0.1");
         let address = format!("127.0.0.1:{port}");

@@ -5,6 +5,7 @@
 
 use crate::app_cluster::AppCluster;
 use crate::download_server::DownloadServer;
+use crate::image_builder::Registry;
 use crate::ssh_fixture::SshFixture;
 use crate::support::cairn;
 
@@ -54,56 +55,99 @@ fn serve_script(release: &str) -> String {
     )
 }
 
-/// The summary apply gave the container on host1 (`-v` prints each node that ran).
-fn container_summary(stderr: &str) -> String {
+/// The summary apply gave the container `name` on host1 (`-v` prints each node that ran).
+fn container_summary(stderr: &str, name: &str) -> String {
     stderr
         .lines()
-        .find(|line| line.contains("host1:container:shipped:"))
+        .find(|line| line.contains(&format!("host1:container:{name}:")))
         .unwrap_or_else(|| panic!("the container did not run:\n{stderr}"))
         .to_string()
 }
 
-#[test]
-fn a_host_is_sent_the_layers_it_lacks_and_a_new_top_layer_travels_alone() {
-    let folder = tempfile::tempdir().unwrap();
-    // busybox with bytes of this run after its end (which it ignores): a layer no image of
-    // the engine has, whatever ran before.
-    let mut busybox = std::fs::read("/bin/busybox")
-        .expect("/bin/busybox (Debian's busybox-static; .ci/run installs it)");
-    busybox.extend_from_slice(format!("{:?}", std::time::SystemTime::now()).as_bytes());
-    std::fs::write(folder.path().join("busybox"), busybox).unwrap();
-    let downloads = DownloadServer::serve(folder, "busybox");
-    let fixture = SshFixture::start(&["127.0.0.1"]);
-    let cluster = AppCluster::over_ssh(&fixture, &[]);
-    let port = crate::ssh_fixture::free_port("127.0.0.1");
-    let container = "host1-shipped";
-    let _cleanup = Cleanup(container.to_string());
-    cluster
-        .sandbox
-        .write("modules/shipped/module.toml", MODULE)
-        .write("modules/shipped/serve.sh", &serve_script("one"));
-    cluster.sandbox.edit("cluster.toml", |text| {
-        format!(
-            "{text}\n[shipped]\nbusybox_url = \"{}\"\nbusybox_sha256 = \"{}\"\nport = {port}\n",
-            downloads.url("busybox"),
-            downloads.sha256("busybox")
-        )
-    });
-    let images = cluster.sandbox.path().join("images");
-    let apply = || {
+/// The app cluster of one SSH host running the container of [`MODULE`] with every
+/// `shipped` of it renamed `name` (the module, its image and container: tests running at
+/// once keep to their own images), `extra` appended to its spec; busybox served on
+/// loopback with bytes of this run after its end (which it ignores): a layer no image of
+/// the engine has, whatever ran before.
+struct Shipped {
+    name: &'static str,
+    cluster: AppCluster,
+    fixture: SshFixture,
+    _downloads: DownloadServer,
+    port: u16,
+    _cleanup: Cleanup,
+}
+
+impl Shipped {
+    fn new(name: &'static str, extra: &str) -> Self {
+        let folder = tempfile::tempdir().unwrap();
+        let mut busybox = std::fs::read("/bin/busybox")
+            .expect("/bin/busybox (Debian's busybox-static; .ci/run installs it)");
+        busybox.extend_from_slice(format!("{:?}", std::time::SystemTime::now()).as_bytes());
+        std::fs::write(folder.path().join("busybox"), busybox).unwrap();
+        let downloads = DownloadServer::serve(folder, "busybox");
+        let fixture = SshFixture::start(&["127.0.0.1"]);
+        let cluster = AppCluster::over_ssh(&fixture, &[]);
+        let port = crate::ssh_fixture::free_port("127.0.0.1");
+        cluster
+            .sandbox
+            .write(
+                &format!("modules/{name}/module.toml"),
+                &MODULE.replace("shipped", name),
+            )
+            .write(&format!("modules/{name}/serve.sh"), &serve_script("one"));
+        cluster.sandbox.edit("cluster.toml", |text| {
+            format!(
+                "{text}\n[{name}]\nbusybox_url = \"{}\"\nbusybox_sha256 = \"{}\"\nport = {port}\n{extra}",
+                downloads.url("busybox"),
+                downloads.sha256("busybox")
+            )
+        });
+        cluster.compile();
+        Self {
+            name,
+            cluster,
+            fixture,
+            _downloads: downloads,
+            port,
+            _cleanup: Cleanup(name),
+        }
+    }
+
+    fn images(&self) -> std::path::PathBuf {
+        self.cluster.sandbox.path().join("images")
+    }
+
+    /// `cairn apply -v` with the sandbox's own image folder and store: what it printed.
+    fn apply(&self) -> crate::support::Outcome {
         cairn()
-            .current_dir(cluster.sandbox.path())
-            .env("CAIRN_IMAGES", &images.display().to_string())
+            .current_dir(self.cluster.sandbox.path())
+            .env("CAIRN_IMAGES", &self.images().display().to_string())
             .env(
                 "CAIRN_STORE",
-                &cluster.sandbox.path().join("store").display().to_string(),
+                &self
+                    .cluster
+                    .sandbox
+                    .path()
+                    .join("store")
+                    .display()
+                    .to_string(),
             )
             .args(["apply", "cluster.lock", "-v"])
-            .args(fixture.arguments())
+            .args(self.fixture.arguments())
             .run()
             .success()
-    };
-    let served = || {
+    }
+
+    fn release(&self, release: &str) {
+        self.cluster.sandbox.write(
+            &format!("modules/{}/serve.sh", self.name),
+            &serve_script(release),
+        );
+        self.cluster.compile();
+    }
+
+    fn served(&self) -> String {
         let output = std::process::Command::new("curl")
             .args([
                 "-s",
@@ -113,14 +157,17 @@ fn a_host_is_sent_the_layers_it_lacks_and_a_new_top_layer_travels_alone() {
                 "--retry-delay",
                 "1",
             ])
-            .arg(format!("http://127.0.0.1:{port}/index.html"))
+            .arg(format!("http://127.0.0.1:{}/index.html", self.port))
             .output()
             .unwrap();
         String::from_utf8_lossy(&output.stdout).into_owned()
-    };
-    cluster.compile();
+    }
+}
 
-    let first = apply();
+#[test]
+fn a_host_is_sent_the_layers_it_lacks_and_a_new_top_layer_travels_alone() {
+    let shipped = Shipped::new("shipped", "");
+    let first = shipped.apply();
     assert!(
         first
             .stderr
@@ -129,32 +176,29 @@ fn a_host_is_sent_the_layers_it_lacks_and_a_new_top_layer_travels_alone() {
         first.stderr
     );
     assert!(
-        images.join("shipped/manifest.json").exists(),
+        shipped.images().join("shipped/manifest.json").exists(),
         "into its image folder"
     );
-    let sent = container_summary(&first.stderr);
+    let sent = container_summary(&first.stderr, "shipped");
     assert!(
         sent.contains("(image sent: 2 of 2 layers"),
         "the host had no layer of it: {sent}"
     );
-    assert_eq!(served(), "served from host1\n");
+    assert_eq!(shipped.served(), "served from host1\n");
 
     // A new release of the script: a new top layer, and only that one is sent.
-    cluster
-        .sandbox
-        .write("modules/shipped/serve.sh", &serve_script("two"));
-    cluster.compile();
-    let second = apply();
-    let sent = container_summary(&second.stderr);
+    shipped.release("two");
+    let second = shipped.apply();
+    let sent = container_summary(&second.stderr, "shipped");
     assert!(
         sent.contains("(image sent: 1 of 2 layers") && sent.contains("the host had the other 1"),
         "the busybox layer stays: {sent}"
     );
-    assert_eq!(served(), "served from host1\n");
+    assert_eq!(shipped.served(), "served from host1\n");
     let script = std::process::Command::new("docker")
         .args([
             "exec",
-            container,
+            "host1-shipped",
             "/bin/busybox",
             "cat",
             "/usr/local/bin/serve",
@@ -164,7 +208,7 @@ fn a_host_is_sent_the_layers_it_lacks_and_a_new_top_layer_travels_alone() {
     assert!(String::from_utf8_lossy(&script.stdout).contains("# release two"));
 
     // Nothing changed: nothing is built or sent; the image is found built in its folder.
-    let third = apply();
+    let third = shipped.apply();
     for node in ["cluster:image:shipped", "host1:container:shipped"] {
         assert!(
             !third.stderr.contains(&format!("ran      {node}")),
@@ -174,19 +218,105 @@ fn a_host_is_sent_the_layers_it_lacks_and_a_new_top_layer_travels_alone() {
     }
 }
 
-/// Removes the container and the test's images however the test ends.
-struct Cleanup(String);
+#[test]
+fn with_the_clusters_registry_apply_pushes_the_blobs_it_lacks_and_the_host_pulls_by_digest() {
+    let registry = Registry::start();
+    let shipped = Shipped::new(
+        "pulled",
+        &format!("\n[images]\nregistry = \"{}\"\n", registry.address),
+    );
+    let first = shipped.apply();
+    let image = first
+        .stderr
+        .lines()
+        .find(|line| line.contains("cluster:image:pulled: built"))
+        .unwrap_or_else(|| panic!("the image is built:\n{}", first.stderr));
+    assert!(
+        image.contains(&format!("pushed to {} (", registry.address))
+            && image.contains("0 already there"),
+        "{image}"
+    );
+    let pulled = container_summary(&first.stderr, "pulled");
+    assert!(
+        pulled.contains(&format!(
+            "(image pulled as {}/cairn/pulled@sha256:",
+            registry.address
+        )),
+        "{pulled}"
+    );
+    assert_eq!(shipped.served(), "served from host1\n");
+
+    // A new release: the registry is sent the new top layer, config and manifest alone.
+    shipped.release("two");
+    let second = shipped.apply();
+    let image = second
+        .stderr
+        .lines()
+        .find(|line| line.contains("cluster:image:pulled: built"))
+        .unwrap();
+    assert!(
+        image.contains("(2 blobs sent") && image.contains("; 1 already there)"),
+        "the busybox layer is not sent again: {image}"
+    );
+    assert!(container_summary(&second.stderr, "pulled").contains("(image pulled as "));
+    assert_eq!(shipped.served(), "served from host1\n");
+
+    // The registry gone, a host that lacks the image is sent it over SSH, saying why.
+    drop(registry);
+    let _ = std::process::Command::new("docker")
+        .args(["rm", "--force", "host1-pulled"])
+        .output();
+    Cleanup::remove_images("pulled");
+    shipped.release("three");
+    let third = shipped.apply();
+    let image = third
+        .stderr
+        .lines()
+        .find(|line| line.contains("cluster:image:pulled: built"))
+        .unwrap();
+    assert!(image.contains("not pushed ("), "{image}");
+    let sent = container_summary(&third.stderr, "pulled");
+    assert!(sent.contains("(image sent: 2 of 2 layers"), "{sent}");
+    assert_eq!(shipped.served(), "served from host1\n");
+
+    // Until a push succeeds, each apply tries again; the host, which has the image, is left
+    // alone.
+    let fourth = shipped.apply();
+    assert!(
+        fourth
+            .stderr
+            .contains("cluster:image:pulled: cairn/pulled:")
+            && fourth.stderr.contains("is already built in")
+            && fourth.stderr.contains("; not pushed ("),
+        "{}",
+        fourth.stderr
+    );
+    assert!(!fourth.stderr.contains("ran      host1:container:pulled"));
+}
+
+/// Removes the test's container and images however the test ends.
+struct Cleanup(&'static str);
+
+impl Cleanup {
+    /// Every image of the repository `cairn/<name>`, wherever it came from (a registry's
+    /// name for it too).
+    fn remove_images(name: &str) {
+        let _ = std::process::Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "docker image ls --format '{{{{.Repository}}}} {{{{.ID}}}}' | awk '$1 ~ /(^|\\/)cairn\\/{name}$/ {{ print $2 }}' | sort -u | xargs -r docker image rm --force"
+                ),
+            ])
+            .output();
+    }
+}
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
         let _ = std::process::Command::new("docker")
-            .args(["rm", "--force", &self.0])
+            .args(["rm", "--force", &format!("host1-{}", self.0)])
             .output();
-        let _ = std::process::Command::new("sh")
-            .args([
-                "-c",
-                "docker image ls --format '{{.Repository}}:{{.Tag}}' cairn/shipped | xargs -r docker image rm --force",
-            ])
-            .output();
+        Self::remove_images(self.0);
     }
 }

@@ -7,8 +7,8 @@ use cairn_lockfiles::{
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
 use crate::graph::dependencies::resolve_dependencies;
 use crate::graph::emit::emit_nodes;
-use crate::graph::image_compression::set_image_compression;
 use crate::graph::image_pins::{PinningOptions, pin_images};
+use crate::graph::image_settings::set_image_settings;
 use crate::render::{Renderer, TemplateContext, build_environment};
 use crate::spec::ClusterSpec;
 
@@ -24,7 +24,7 @@ pub fn build_lockfile(
     let renderer = Renderer::new(&environment, &spec.library);
     let context = TemplateContext::new(spec, &spec.library.roles());
     let mut nodes = emit_nodes(spec, &context, &renderer).map_err(into_error)?;
-    set_image_compression(spec, &mut nodes).map_err(into_error)?;
+    set_image_settings(spec, &mut nodes).map_err(into_error)?;
     pin_images(spec, &mut nodes, pinning, notes).map_err(into_error)?;
 
     let mut first_declaration: HashMap<&NodeName, usize> = HashMap::with_capacity(nodes.len());

@@ -11,8 +11,8 @@
 mod build;
 mod dependencies;
 mod emit;
-mod image_compression;
 mod image_pins;
+mod image_settings;
 mod previous_pins;
 
 pub use build::build_lockfile;

@@ -107,6 +107,63 @@ pub fn built_tags(output: &Path) -> Vec<String> {
     tags
 }
 
+/// Records that the build of `id` in `output` was pushed to `registry` as
+/// `pullable` (`registry/cairn/<name>@sha256:...`): `DIR/<name>.pushed`, one line per
+/// registry.
+pub fn record_push(
+    output: &Path,
+    name: &str,
+    id: &NodeId,
+    registry: &str,
+    pullable: &str,
+) -> std::io::Result<()> {
+    let path = output.join(format!("{name}.pushed"));
+    let mut lines: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.split_whitespace().nth(1) != Some(registry))
+        .map(str::to_string)
+        .collect();
+    lines.push(format!("{id} {registry} {pullable}"));
+    lines.sort();
+    crate::image_builder::write_atomically(&path, format!("{}\n", lines.join("\n")).as_bytes())
+}
+
+/// What a host pulls the build of `id` by from `registry`, if it was pushed there.
+pub fn pushed_as(output: &Path, name: &str, id: &NodeId, registry: &str) -> Option<String> {
+    let text = std::fs::read_to_string(output.join(format!("{name}.pushed"))).ok()?;
+    let id_text = id.to_string();
+    text.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        (words.next() == Some(id_text.as_str()) && words.next() == Some(registry))
+            .then(|| words.next().map(str::to_string))
+            .flatten()
+    })
+}
+
+/// Every push recorded in `output`: (`cairn/<name>:<id>`, the registry).
+pub fn pushed_tags(output: &Path) -> Vec<(String, String)> {
+    let Ok(entries) = std::fs::read_dir(output) else {
+        return Vec::new();
+    };
+    let mut pushed = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(name) = file_name.strip_suffix(".pushed") else {
+            continue;
+        };
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for line in text.lines() {
+            let mut words = line.split_whitespace();
+            if let (Some(id), Some(registry)) = (words.next(), words.next()) {
+                pushed.push((format!("cairn/{name}:{id}"), registry.to_string()));
+            }
+        }
+    }
+    pushed.sort();
+    pushed
+}
+
 struct BuiltRecord {
     key: String,
 }

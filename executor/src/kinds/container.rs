@@ -1,10 +1,10 @@
 use std::path::Path;
 
-use cairn_lockfiles::{ContainerNode, EnvValue, NodeId};
+use cairn_lockfiles::{ContainerNode, EnvValue, NodeId, NodeKind, NodeName, NodeSpec, Scope};
 
 use crate::distribution::docker_load::{HOST_LAYERS_SCRIPT, load_archive};
 use crate::host_paths::HostPaths;
-use crate::image_builder::built_record::{built_layout, image_folder};
+use crate::image_builder::built_record::{built_layout, image_folder, pushed_as};
 use crate::kinds::image::tag;
 use crate::kinds::{NodeContext, NodeError};
 use crate::shell::quote;
@@ -51,9 +51,27 @@ pub fn apply(
     let shipped = if present.success() {
         String::new()
     } else {
-        match built_layout(&image_folder(), &container.image, image_id) {
-            Some(layout) => send_layers(&layout, image_tag, context.transport)?,
-            None => send_saved_image(image_tag, control, context.transport)?,
+        let pushed = registry_of(context, &container.image)
+            .and_then(|registry| pushed_as(&image_folder(), &container.image, image_id, &registry));
+        let pulled = match pushed {
+            Some(pullable) => pull(&pullable, image_tag, context.transport)?,
+            None => Err(String::new()),
+        };
+        match (
+            pulled,
+            built_layout(&image_folder(), &container.image, image_id),
+        ) {
+            (Ok(summary), _) => summary,
+            (Err(why), Some(layout)) => {
+                format!(
+                    "{why}{}",
+                    send_layers(&layout, image_tag, context.transport)?
+                )
+            }
+            (Err(why), None) => format!(
+                "{why}{}",
+                send_saved_image(image_tag, control, context.transport)?
+            ),
         }
     };
 
@@ -123,6 +141,41 @@ pub fn apply(
         )));
     }
     Ok(format!("started {name} from {image_tag}{shipped}"))
+}
+
+/// The registry the lockfile's image `name` goes through, if any.
+fn registry_of(context: &NodeContext<'_>, name: &str) -> Option<String> {
+    let image = NodeName::new(Scope::Cluster, NodeKind::Image, name);
+    match &context.lockfile.node(&image)?.spec {
+        NodeSpec::Image(image) => image.registry.clone(),
+        _ => None,
+    }
+}
+
+/// Pulls the image by digest from the registry it was pushed to and tags it as apply names
+/// it. The inner `Err` says why not, for the summary, when the host cannot (the registry
+/// does not answer it, say): the image is then sent over the transport.
+fn pull(
+    pullable: &str,
+    image_tag: &str,
+    transport: &dyn Transport,
+) -> Result<Result<String, String>, NodeError> {
+    let output = transport.run(
+        &format!(
+            "docker pull --quiet {pullable} >/dev/null && docker tag {pullable} {image_tag}",
+            pullable = quote(pullable),
+            image_tag = quote(image_tag)
+        ),
+        b"",
+    )?;
+    if output.success() {
+        Ok(Ok(format!(" (image pulled as {pullable})")))
+    } else {
+        Ok(Err(format!(
+            " (pulling {pullable} failed: {})",
+            output.failure_text().trim()
+        )))
+    }
 }
 
 /// Sends the layers of `layout` the host lacks to its `docker load`.

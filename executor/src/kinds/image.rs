@@ -1,8 +1,9 @@
 use cairn_lockfiles::{ImageNode, NodeId};
 
 use crate::artifact_store::{self, ArtifactStore};
+use crate::distribution::registry_push::push_layout;
 use crate::image_builder::build::builds_itself;
-use crate::image_builder::built_record::{build_once, image_folder};
+use crate::image_builder::built_record::{build_once, image_folder, record_push};
 use crate::image_builder::layer::Compression;
 use crate::kinds::{NodeContext, NodeError};
 use crate::shell::quote;
@@ -34,14 +35,41 @@ pub fn apply(
     )
     .map_err(|error| NodeError::Failed(error.to_string()))?;
     let tag = tag(&image.name, id);
-    Ok(match built.layers {
+    let mut summary = match built.layers {
         Some(layers) if built.built_now => format!(
             "built {tag} with cairn's builder into {}: {layers} layers, manifest {}",
             built.layout.display(),
             built.manifest_digest
         ),
         _ => format!("{tag} is already built in {}", built.layout.display()),
-    })
+    };
+    if let Some(registry) = &image.registry {
+        summary.push_str(&push(image, id, &built.layout, registry));
+    }
+    Ok(summary)
+}
+
+/// Pushes the layout to the cluster's registry, only the blobs it lacks, and records it,
+/// so that hosts pull the image by digest. A registry that does not answer (not started
+/// yet: it runs from an image of its own) or refuses is no failure: the hosts are then sent
+/// the image over their transport, and the summary says why.
+fn push(image: &ImageNode, id: &NodeId, layout: &std::path::Path, registry: &str) -> String {
+    let repository = format!("cairn/{}", image.name);
+    let pushed = match push_layout(layout, registry, &repository, &id.to_string()) {
+        Ok(pushed) => pushed,
+        Err(error) => {
+            return format!("; not pushed ({error}): hosts are sent it over their transport");
+        }
+    };
+    match record_push(&image_folder(), &image.name, id, registry, &pushed.pullable) {
+        Ok(()) => format!(
+            "; pushed to {registry} ({} blobs sent, {} bytes; {} already there)",
+            pushed.blobs_sent, pushed.bytes_sent, pushed.blobs_present
+        ),
+        Err(error) => format!(
+            "; pushed to {registry}, but not recorded ({error}): hosts are sent it over their transport"
+        ),
+    }
 }
 
 /// Builds the image on the control host with `docker build`, from its rendered Dockerfile

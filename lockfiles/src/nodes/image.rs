@@ -45,6 +45,10 @@ pub struct ImageNode {
     pub setup: ImageSetup,
     /// How cairn's builder compresses its layers (`[images] compression`).
     pub compression: LayerCompression,
+    /// The cluster's registry (`host:port`), which apply pushes the image to and the hosts
+    /// pull it from by digest; without one, or while it does not answer, each host is sent
+    /// the image over its own transport.
+    pub registry: Option<String>,
     pub dockerfile: Text,
 }
 
@@ -138,6 +142,9 @@ impl ImageNode {
             "compression_level",
             Value::Integer(self.compression.level()),
         ));
+        if let Some(registry) = &self.registry {
+            out.push(("registry", registry.as_str().into()));
+        }
         out.push(("dockerfile", Value::Text(self.dockerfile.clone())));
         out
     }
@@ -210,6 +217,20 @@ impl ImageNode {
             entrypoint: fields.strings("entrypoint")?,
             cmd: fields.strings("cmd")?,
             setup: ImageSetup::from_fields(fields)?,
+            registry: match fields.optional_string("registry")? {
+                Some(address)
+                    if address.is_empty()
+                        || address.chars().any(|character| {
+                            character.is_whitespace() || character.is_control() || character == '/'
+                        }) =>
+                {
+                    return Err(FieldError::Invalid {
+                        field: "registry".to_string(),
+                        message: format!("{address:?} is not a registry's `host:port`"),
+                    });
+                }
+                registry => registry,
+            },
             compression: {
                 let name = fields.optional_string("compression")?;
                 let level = fields.optional_integer::<i64>("compression_level")?;
