@@ -736,3 +736,148 @@ fn the_base_packages_join_every_images_request_and_are_pinned_with_it() {
         ])
     );
 }
+
+/// A throwaway OpenPGP signing key in a GnuPG home of its own, and its public keyring.
+struct SigningKey {
+    home: tempfile::TempDir,
+    keyring: PathBuf,
+}
+
+impl SigningKey {
+    fn generate(name: &str) -> SigningKey {
+        let home = tempfile::tempdir().unwrap();
+        let gpg = |arguments: &[&str]| {
+            let output = Command::new("gpg")
+                .arg("--homedir")
+                .arg(home.path())
+                .args([
+                    "--batch",
+                    "--quiet",
+                    "--pinentry-mode",
+                    "loopback",
+                    "--passphrase",
+                    "",
+                ])
+                .args(arguments)
+                .output()
+                .expect("gpg runs (Debian's gnupg)");
+            assert!(
+                output.status.success(),
+                "gpg {arguments:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            output.stdout
+        };
+        gpg(&[
+            "--quick-generate-key",
+            &format!("{name} <{name}@cairn.test>"),
+            "ed25519",
+            "sign",
+            "never",
+        ]);
+        let keyring = home.path().join("keyring.gpg");
+        std::fs::write(&keyring, gpg(&["--export"])).unwrap();
+        SigningKey { home, keyring }
+    }
+
+    /// Signs the repository's Release as a suite does: `Release.gpg`, detached.
+    fn sign(&self, repository: &Repository) {
+        self.gpg_over_release(repository, "--detach-sign", "Release.gpg");
+    }
+
+    /// Signs the repository's Release into a clearsigned `InRelease`.
+    fn clearsign(&self, repository: &Repository) {
+        self.gpg_over_release(repository, "--clearsign", "InRelease");
+    }
+
+    fn gpg_over_release(&self, repository: &Repository, how: &str, output: &str) {
+        let release = repository.root.join("dists/stable/Release");
+        let status = Command::new("gpg")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args([
+                "--batch",
+                "--quiet",
+                "--yes",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+            ])
+            .args([how, "--output"])
+            .arg(release.with_file_name(output))
+            .arg(&release)
+            .status()
+            .unwrap();
+        assert!(status.success(), "gpg {how} the Release");
+    }
+}
+
+#[test]
+fn with_a_keyring_each_release_must_be_signed_by_it_before_its_pins_are_trusted() {
+    let repository = Repository::serve(&PACKAGES);
+    let archive_key = SigningKey::generate("archive");
+    let keyring = format!("keyring = \"{}\"\n", archive_key.keyring.display());
+    let sandbox = sandbox(&repository);
+    sandbox.edit("cluster.toml", |spec| format!("{spec}{keyring}"));
+
+    // Unsigned: refused, at the source's line.
+    compile(&sandbox, &[])
+        .code(2)
+        .stderr_has("Release.gpg: the suite publishes no signature of its Release")
+        .stderr_has("--> cluster.toml:12:12");
+
+    // Signed by the keyring's key: pinned, and no note of unsigned Releases.
+    archive_key.sign(&repository);
+    let pinned = compile(&sandbox, &[]).success();
+    assert!(
+        !pinned.stderr.contains("taken unsigned"),
+        "{}",
+        pinned.stderr
+    );
+    assert_eq!(pinned_versions(&sandbox).len(), 4);
+
+    // Signed by another key (or altered after signing): refused, saying which keyring.
+    let other_key = SigningKey::generate("impostor");
+    other_key.sign(&repository);
+    compile(&sandbox, &["--update-pins"])
+        .code(2)
+        .stderr_has("its signature does not verify against")
+        .stderr_has(&archive_key.keyring.display().to_string());
+    archive_key.sign(&repository);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(repository.root.join("dists/stable/Release"))
+        .unwrap()
+        .write_all(b"Description: altered\n")
+        .unwrap();
+    compile(&sandbox, &["--update-pins"])
+        .code(2)
+        .stderr_has("BAD signature");
+
+    // A clearsigned InRelease is read first, as apt reads it; what it signs is what is
+    // read, so text outside the signature counts for nothing.
+    repository.index();
+    archive_key.clearsign(&repository);
+    std::fs::remove_file(repository.root.join("dists/stable/Release.gpg")).unwrap();
+    compile(&sandbox, &["--update-pins"]).success();
+    let in_release = repository.root.join("dists/stable/InRelease");
+    let signed = std::fs::read_to_string(&in_release).unwrap();
+    std::fs::write(
+        &in_release,
+        signed.replace("Suite: stable", "Suite: altered"),
+    )
+    .unwrap();
+    compile(&sandbox, &["--update-pins"])
+        .code(2)
+        .stderr_has("InRelease: its signature does not verify");
+}
+
+#[test]
+fn without_a_keyring_compile_says_the_releases_are_taken_unsigned() {
+    let repository = Repository::serve(&PACKAGES);
+    let sandbox = sandbox(&repository);
+    compile(&sandbox, &[])
+        .success()
+        .stderr_has("the sources' Release files are taken unsigned");
+}

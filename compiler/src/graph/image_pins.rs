@@ -57,6 +57,8 @@ struct Settings {
     /// `[images] base_packages`: what every pinned image installs besides its own
     /// packages, in place of a base image's.
     base_packages: Vec<String>,
+    /// `[images] keyring`: what each suite's Release must be signed by.
+    keyring: Option<std::path::PathBuf>,
 }
 
 /// An image to resolve, and the previous lockfile's pins for the same request.
@@ -147,7 +149,12 @@ pub fn pin_images(
         return finish(diagnostics);
     }
 
-    let fetcher = IndexFetcher::new(options.cache.clone());
+    let fetcher = IndexFetcher::new(options.cache.clone()).with_keyring(settings.keyring.clone());
+    if settings.keyring.is_none() {
+        notes.push(format!(
+            "the sources' Release files are taken unsigned: name the keyring they must be signed by in `keyring` of [{SECTION}] (Debian's: /usr/share/keyrings/debian-archive-keyring.gpg)"
+        ));
+    }
     let fetched = match fetcher.fetch(&settings.sources, &settings.architecture) {
         Ok(fetched) => fetched,
         Err(error) => {
@@ -295,11 +302,16 @@ fn read_settings(spec: &ClusterSpec, diagnostics: &mut Diagnostics) -> Option<Se
         Some(SettingValue::Strings(names)) => names.clone(),
         _ => Vec::new(),
     };
+    let keyring = match section.values.get("keyring") {
+        Some(SettingValue::String(path)) => Some(std::path::PathBuf::from(path)),
+        _ => None,
+    };
     Some(Settings {
         sources,
         recorded,
         architecture,
         base_packages,
+        keyring,
     })
 }
 
@@ -451,6 +463,9 @@ fn fetch_diagnostic(
         }
         FetchErrorKind::MalformedRelease(_) | FetchErrorKind::MalformedIndex(_) => {
             "check that the URL in `sources` of [images] is a Debian repository"
+        }
+        FetchErrorKind::Signature(_) => {
+            "the repository is not the one `keyring` in [images] vouches for, or its answer was altered on the way: check the source's URL, and that the keyring holds the repository's signing key"
         }
     };
     let mut diagnostic = Diagnostic::new(format!(

@@ -1,7 +1,7 @@
 //! Fetching the Packages indexes of the spec's package sources, as apt's `update` does.
 //!
 //! For each source line, in the spec's order: its suite's `Release` (or, where the
-//! repository publishes none, its `InRelease`), then for each component the
+//! repository publishes none, its `InRelease`; with a keyring, `InRelease` first), then for each component the
 //! `COMPONENT/binary-ARCH/Packages` index the Release lists, preferring `.xz`, then `.gz`,
 //! then the plain file (Debian lists the plain file's checksum without publishing it: an
 //! index the server does not have is passed over for the next one listed). Every index is
@@ -13,15 +13,18 @@
 //! file under the same checksum. `binary-all` is read where apt reads it (see
 //! [`ReleaseFile::reads_binary_all`]).
 //!
-//! The Release's own signature is not checked yet (see [`super::release_file`]).
+//! Where the spec names a keyring (`[images] keyring`), the Release's signature is checked
+//! first (`super::release_signature`), as apt checks it.
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::architecture::Architecture;
 use super::index_cache::{IndexCache, sha256_hex};
 use super::packages_index::{IndexError, IndexSource, PackagesIndex};
 use super::release_file::{ListedFile, ReleaseFile};
+use super::release_signature::{verify_clearsigned, verify_detached};
 use super::source_line::SourceLine;
 
 /// The index files of one architecture's packages, best first.
@@ -32,6 +35,8 @@ const INDEX_NAMES: [&str; 3] = ["Packages.xz", "Packages.gz", "Packages"];
 pub struct IndexFetcher {
     agent: ureq::Agent,
     cache: Option<IndexCache>,
+    /// The keyring each suite's Release must be signed by; `None` takes Releases unsigned.
+    keyring: Option<PathBuf>,
 }
 
 /// The merged index of every source, and how it was had.
@@ -76,6 +81,9 @@ pub enum FetchErrorKind {
     },
     #[error("the Release file cannot be read: {0}")]
     MalformedRelease(String),
+    /// The Release's signature is missing or does not verify against the keyring.
+    #[error("{0}")]
+    Signature(String),
     #[error("{0}")]
     MalformedIndex(IndexError),
 }
@@ -98,7 +106,17 @@ impl IndexFetcher {
             .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
-        IndexFetcher { agent, cache }
+        IndexFetcher {
+            agent,
+            cache,
+            keyring: None,
+        }
+    }
+
+    /// Checks each suite's Release against `keyring` (`gpgv`) before trusting what it lists.
+    pub fn with_keyring(mut self, keyring: Option<PathBuf>) -> IndexFetcher {
+        self.keyring = keyring;
+        self
     }
 
     /// One index of every source's components for `architecture`, in the sources' order
@@ -130,15 +148,44 @@ impl IndexFetcher {
             url: url.to_string(),
             kind,
         };
-        let mut release_url = source.release_url("Release");
+        // With a keyring, `InRelease` first, as apt: text and signature in one file, where
+        // a mirror may serve a `Release` and a `Release.gpg` of two different updates.
+        let (first, second) = if self.keyring.is_some() {
+            ("InRelease", "Release")
+        } else {
+            ("Release", "InRelease")
+        };
+        let mut release_url = source.release_url(first);
         let release_bytes = match self.download(&release_url) {
             Err(FetchErrorKind::Status(404)) => {
-                release_url = source.release_url("InRelease");
+                release_url = source.release_url(second);
                 self.download(&release_url)
             }
             other => other,
         }
         .map_err(|kind| error(&release_url, kind))?;
+        let release_bytes = match &self.keyring {
+            None => release_bytes,
+            Some(keyring) if release_url.ends_with("/InRelease") => {
+                verify_clearsigned(&release_bytes, keyring)
+                    .map_err(|message| error(&release_url, FetchErrorKind::Signature(message)))?
+            }
+            Some(keyring) => {
+                let signature_url = source.release_url("Release.gpg");
+                let signature = self.download(&signature_url).map_err(|kind| match kind {
+                    FetchErrorKind::Status(404) => error(
+                        &signature_url,
+                        FetchErrorKind::Signature(
+                            "the suite publishes no signature of its Release, and the spec names a keyring it must be signed by".to_string(),
+                        ),
+                    ),
+                    kind => error(&signature_url, kind),
+                })?;
+                verify_detached(&release_bytes, &signature, keyring)
+                    .map_err(|message| error(&release_url, FetchErrorKind::Signature(message)))?;
+                release_bytes
+            }
+        };
         let release = ReleaseFile::parse(&String::from_utf8_lossy(&release_bytes))
             .map_err(|message| error(&release_url, FetchErrorKind::MalformedRelease(message)))?;
 

@@ -39,6 +39,7 @@ mod index_fetcher;
 mod packages_index;
 mod relation;
 mod release_file;
+mod release_signature;
 mod resolver;
 mod source_line;
 mod version;
