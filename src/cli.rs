@@ -76,7 +76,15 @@ pub enum Command {
     },
     /// Download every artifact a lockfile pins into the local store ($CAIRN_STORE, else
     /// ~/.cache/cairn/store), checking each against its sha256.
-    Fetch { lockfile: PathBuf },
+    Fetch {
+        lockfile: PathBuf,
+        /// Then write the pinned Debian packages to this folder as the offline repository
+        /// the control host serves (`dists/<suite>/`, `pool/`), replacing an earlier export
+        /// there: the suite and components the lockfile's hosts read, else `cairn` and
+        /// `main`.
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
+    },
     /// Build a lockfile's images with cairn's own builder, each as an OCI image layout
     /// (with Docker's manifest.json: `tar -C DIR -c . | docker load`), no Docker daemon.
     Build {

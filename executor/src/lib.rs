@@ -23,6 +23,7 @@ mod host_lock;
 mod host_paths;
 pub mod image_builder;
 mod kinds;
+pub mod offline_repository;
 mod plan;
 mod probe;
 mod report;

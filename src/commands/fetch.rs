@@ -3,19 +3,26 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use cairn_executor::artifact_store::ArtifactStore;
+use cairn_executor::offline_repository::{OfflineRepository, OfflineRepositoryError};
 use cairn_lockfiles::{Lockfile, NodeSpec};
 
 use crate::failure::Failure;
+use crate::output::{counted, print};
 
 /// How many downloads run at once.
 const PARALLEL_DOWNLOADS: usize = 8;
-use crate::output::print;
 
 /// Everything the lockfile's images pin, artifacts and Debian packages, each fetched once
 /// (images share most packages) into the store; every failure is reported, and the exit is
-/// 1 if any.
-pub fn run(lockfile_path: &Path) -> Result<(), Failure> {
+/// 1 if any. With `export`, the pinned packages are then written there as the offline
+/// repository, only once every download succeeded.
+pub fn run(lockfile_path: &Path, export: Option<&Path>) -> Result<(), Failure> {
     let lockfile = Lockfile::read(lockfile_path)?;
+    // Checked before anything is downloaded: a lockfile that cannot be exported says so now.
+    let repository = export
+        .map(|_| OfflineRepository::of_lockfile(&lockfile))
+        .transpose()
+        .map_err(|error| Failure::Input(error.to_string()))?;
     // By checksum: what the store is keyed by. The images that use each, for the report.
     let mut wanted: BTreeMap<&str, (&str, Vec<&str>)> = BTreeMap::new();
     for node in lockfile.nodes() {
@@ -91,9 +98,39 @@ pub fn run(lockfile_path: &Path) -> Result<(), Failure> {
         failures.len()
     );
     print(&report)?;
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Failed(failures.join("\n")))
+    if !failures.is_empty() {
+        return Err(Failure::Failed(failures.join("\n")));
     }
+    if let (Some(repository), Some(folder)) = (repository, export) {
+        export_repository(&repository, &store, folder)?;
+    }
+    Ok(())
+}
+
+/// Writes the offline repository to `folder` and says what it holds.
+fn export_repository(
+    repository: &OfflineRepository,
+    store: &ArtifactStore,
+    folder: &Path,
+) -> Result<(), Failure> {
+    let exported = repository
+        .export(store, folder)
+        .map_err(|error| match error {
+            OfflineRepositoryError::Packages(_) | OfflineRepositoryError::Write { .. } => {
+                Failure::Failed(error.to_string())
+            }
+            _ => Failure::Input(error.to_string()),
+        })?;
+    let architectures: Vec<&str> = repository.architectures().collect();
+    print(&format!(
+        "exported {} to {}: suite {}, components {}, architectures {} ({} hard-linked from the store, {} copied); {} of an earlier export removed\n",
+        counted(exported.packages, "package"),
+        folder.display(),
+        repository.suite(),
+        repository.components().join(" "),
+        architectures.join(" "),
+        exported.linked,
+        exported.copied,
+        counted(exported.removed, "stale .deb"),
+    ))
 }

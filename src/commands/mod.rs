@@ -64,7 +64,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
             level,
             push.as_deref(),
         ),
-        Command::Fetch { lockfile } => fetch::run(&lockfile),
+        Command::Fetch { lockfile, export } => fetch::run(&lockfile, export.as_deref()),
         Command::GitDiff {
             path,
             old_file,

@@ -25,6 +25,7 @@ mod merkle_ids;
 mod mysql_replication;
 mod namespace_container;
 mod network_namespaces;
+mod offline_repository;
 mod package_images;
 mod package_pinning;
 mod platform_modules;

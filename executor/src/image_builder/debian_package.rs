@@ -82,6 +82,50 @@ pub fn read_debian_package(bytes: &[u8], package: &str) -> Result<DebianPackage,
     }
 }
 
+/// The `control` file's paragraph of the `.deb` read from `reader`, and nothing else: the
+/// data archive, which follows it, is neither read nor unpacked (the caller may go on
+/// reading `reader`, to hash the whole file in one pass). `package` names it in errors.
+pub fn read_control_paragraph(reader: impl Read, package: &str) -> Result<String, PackageError> {
+    let error = |message: String| PackageError {
+        package: package.to_string(),
+        message,
+    };
+    let mut archive = ar::Archive::new(reader);
+    let mut format_seen = false;
+    while let Some(entry) = archive.next_entry() {
+        let mut entry =
+            entry.map_err(|cause| error(format!("not a Debian package (deb(5)): {cause}")))?;
+        let name = String::from_utf8_lossy(entry.header().identifier()).into_owned();
+        if name == "debian-binary" {
+            let mut content = Vec::new();
+            entry
+                .read_to_end(&mut content)
+                .map_err(|cause| error(format!("reading its member `{name}`: {cause}")))?;
+            if !content.starts_with(b"2.") {
+                return Err(error(format!(
+                    "its format is {:?}; cairn reads format 2.x",
+                    String::from_utf8_lossy(&content).trim()
+                )));
+            }
+            format_seen = true;
+        } else if let Some(compression) = name.strip_prefix("control.tar") {
+            if !format_seen {
+                break;
+            }
+            let mut content = Vec::new();
+            entry
+                .read_to_end(&mut content)
+                .map_err(|cause| error(format!("reading its member `{name}`: {cause}")))?;
+            let tar = decompress(&content, compression)
+                .map_err(|cause| error(format!("unpacking `{name}`: {cause}")))?;
+            return read_control(&tar).map_err(|cause| error(format!("reading `{name}`: {cause}")));
+        }
+    }
+    Err(error(
+        "not a Debian package: `debian-binary` or `control.tar` is missing".to_string(),
+    ))
+}
+
 /// A member's bytes, uncompressed by the suffix after `.tar` in its name.
 fn decompress(content: &[u8], suffix: &str) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
@@ -300,6 +344,31 @@ mod tests {
                     &EntryKind::File(b"GPL".to_vec())
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn the_control_paragraph_alone_is_read_without_unpacking_the_data_archive() {
+        let control = tar_of(&[(
+            "./control",
+            tar::EntryType::Regular,
+            "Package: hello\nVersion: 1.0",
+        )]);
+        let bytes = deb(&[
+            ("debian-binary", b"2.0\n".to_vec()),
+            ("control.tar.gz", gzip(&control)),
+            ("data.tar.xz", b"never unpacked".to_vec()),
+        ]);
+        assert_eq!(
+            read_control_paragraph(bytes.as_slice(), "hello").unwrap(),
+            "Package: hello\nVersion: 1.0\n"
+        );
+        let error = read_control_paragraph(&b"not an archive"[..], "broken").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("broken: not a Debian package"),
+            "{error}"
         );
     }
 
