@@ -1,12 +1,14 @@
 //! Images cairn builds from pinned Debian packages alone: no base image, no Docker daemon,
-//! no maintainer script run. HAProxy, ZooKeeper and MariaDB are pinned against Debian's
-//! archive (deb.debian.org, which `.ci/run`'s machine reaches), built twice in two folders
-//! to the same digests, then loaded into the real Docker engine and run on what cairn
-//! rendered for them: HAProxy serves through its config, ZooKeeper answers `ruok` with
-//! `imok`, MariaDB answers a query.
+//! no maintainer script run. The built-in images Debian packages (HAProxy, keepalived,
+//! ZooKeeper, MariaDB, docker-registry, nginx) and the examples' console (python3) are
+//! pinned against Debian's archive (deb.debian.org, which `.ci/run`'s machine reaches),
+//! built twice in two folders to the same digests, then loaded into the real Docker engine
+//! and run on what cairn rendered for them: HAProxy serves through its config, keepalived
+//! takes the virtual IP beside it, ZooKeeper answers `ruok` with `imok`, MariaDB answers a
+//! query, the registry stores a blob, nginx serves the repository, the console answers.
 //!
 //! The pinned .debs are downloaded once per machine into cairn's store (`~/.cache/cairn`),
-//! as `cairn fetch` would; the three images' closures are some 200 MB.
+//! as `cairn fetch` would; the images' closures are some 300 MB.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,36 +19,67 @@ use crate::support::cairn;
 
 const ROOT_PASSWORD: &str = "root-of-the-image-test";
 const REPLICATION_PASSWORD: &str = "replication-of-the-image-test";
+/// keepalived's VRRP password: at most 8 characters.
+const VRRP_PASSWORD: &str = "vrrp-img";
+const CONSOLE_SESSION_KEY: &str = "console-of-the-image-test";
+/// The virtual IP keepalived puts on its container's eth0: a documentation address
+/// (TEST-NET-1), which no container of the bridge network has.
+const VIP: &str = "192.0.2.100";
+const REGISTRY_PORT: u16 = 15000;
+const REPOSITORY_PORT: u16 = 18080;
+const CONSOLE_PORT: u16 = 18000;
+const CONSOLE_TITLE: &str = "Console of the image test";
 
-/// The three images this file builds.
-const IMAGES: [&str; 3] = ["haproxy", "mysql", "zookeeper"];
+/// The images this file builds.
+const IMAGES: [&str; 7] = [
+    "console",
+    "haproxy",
+    "keepalived",
+    "mysql",
+    "registry",
+    "repository",
+    "zookeeper",
+];
 
-/// `db1` runs every image here (HAProxy, ZooKeeper, MariaDB's master); `db2` is the slave
-/// the mysql module needs named. Images pinned from Debian's archive. HAProxy's port and
-/// ZooKeeper's heap are not the quick-start's, so neither are their images: a test that
-/// applies the quick-start never finds these in the engine while they run here.
+/// `db1` runs every image here (HAProxy and keepalived, ZooKeeper, MariaDB's master, the
+/// registry, the repository, the examples' console); `db2` is the slave the mysql module
+/// needs named. Images pinned from Debian's archive. The ports of HAProxy, the registry, the
+/// repository and the console, and ZooKeeper's heap, are not the examples', so neither are
+/// their images: a test that applies an example never finds these in the engine while they
+/// run here. keepalived's interface is what its container has on Docker's bridge network,
+/// `eth0`.
 fn spec() -> String {
-    "[cluster]\nname = \"packaged\"\ndomain = \"packaged.example\"\n\
-     exclude_modules = [\"host-base\", \"consul\", \"mesos\", \"marathon\", \"cadvisor\", \"keepalived\"]\n\
-     fingerprint_key = { file = \"secrets/fingerprint.key\" }\n\n\
-     [hosts.db1]\naddress = \"127.0.0.1\"\nid = 1\ntransport = \"local\"\nroot = \"sandbox/db1\"\n\
-     roles = [\"master\", \"loadbalancer\", \"mysql\"]\n\n\
-     [hosts.db2]\naddress = \"127.0.0.2\"\nid = 2\ntransport = \"local\"\nroot = \"sandbox/db2\"\n\
-     roles = [\"mysql\"]\n\n\
-     [preflight]\nfilesystem_paths = []\nmin_free_disk = { \"/\" = \"1MiB\" }\n\n\
-     [haproxy]\nmax_connections = 2000\nstats_port = 18404\n\n\
-     [zookeeper]\nheap = \"256m\"\n\n\
-     [mysql]\nmaster = \"db1\"\nslave = \"db2\"\n\
-     root_password = { file = \"secrets/root\" }\nreplication_password = { file = \"secrets/replication\" }\n\n\
-     [images]\nsources = [\n\
-         \"http://deb.debian.org/debian bookworm main\",\n\
-         \"http://deb.debian.org/debian bookworm-updates main\",\n\
-         \"http://deb.debian.org/debian-security bookworm-security main\",\n]\n"
-        .to_string()
+    let modules = crate::support::repository().join("examples/modules");
+    format!(
+        "[cluster]\nname = \"packaged\"\ndomain = \"packaged.example\"\n\
+         modules = [\"{modules}\"]\n\
+         exclude_modules = [\"host-base\", \"consul\", \"mesos\", \"marathon\", \"cadvisor\"]\n\
+         fingerprint_key = {{ file = \"secrets/fingerprint.key\" }}\n\n\
+         [hosts.db1]\naddress = \"127.0.0.1\"\nid = 1\ntransport = \"local\"\nroot = \"sandbox/db1\"\n\
+         roles = [\"master\", \"loadbalancer\", \"mysql\", \"control\", \"console\"]\n\n\
+         [hosts.db2]\naddress = \"127.0.0.2\"\nid = 2\ntransport = \"local\"\nroot = \"sandbox/db2\"\n\
+         roles = [\"mysql\"]\n\n\
+         [preflight]\nfilesystem_paths = []\nmin_free_disk = {{ \"/\" = \"1MiB\" }}\n\n\
+         [haproxy]\nmax_connections = 2000\nstats_port = 18404\n\n\
+         [keepalived]\ninterface = \"eth0\"\nvip = \"{VIP}/24\"\nvirtual_router_id = 213\n\
+         auth_pass = {{ file = \"secrets/keepalived-auth-pass\" }}\n\n\
+         [zookeeper]\nheap = \"256m\"\n\n\
+         [mysql]\nmaster = \"db1\"\nslave = \"db2\"\n\
+         root_password = {{ file = \"secrets/root\" }}\nreplication_password = {{ file = \"secrets/replication\" }}\n\n\
+         [registry_server]\nport = {REGISTRY_PORT}\n\n\
+         [repository_server]\nport = {REPOSITORY_PORT}\n\n\
+         [console]\nport = {CONSOLE_PORT}\ntitle = \"{CONSOLE_TITLE}\"\n\
+         session_key = {{ file = \"secrets/console-session-key\" }}\n\n\
+         [images]\nkeyring = \"/usr/share/keyrings/debian-archive-keyring.gpg\"\nsources = [\n\
+             \"http://deb.debian.org/debian bookworm main\",\n\
+             \"http://deb.debian.org/debian bookworm-updates main\",\n\
+             \"http://deb.debian.org/debian-security bookworm-security main\",\n]\n",
+        modules = modules.display()
+    )
 }
 
-/// The compiled cluster, its files applied into the hosts' sandboxes, and its three images
-/// built twice: shared by every test here, built once per test run, even where each test
+/// The compiled cluster, its files applied into the hosts' sandboxes, and its images built
+/// twice: shared by every test here, built once per test run, even where each test
 /// is a process of its own (nextest), which wait for one another on a lock file.
 struct Built {
     folder: PathBuf,
@@ -81,6 +114,8 @@ fn built() -> &'static Built {
                 ("secrets/fingerprint.key", "package-images-fingerprint\n"),
                 ("secrets/root", ROOT_PASSWORD),
                 ("secrets/replication", REPLICATION_PASSWORD),
+                ("secrets/keepalived-auth-pass", VRRP_PASSWORD),
+                ("secrets/console-session-key", CONSOLE_SESSION_KEY),
                 ("cluster.toml", &spec()),
             ] {
                 let path = folder.join(path);
@@ -112,7 +147,7 @@ fn built() -> &'static Built {
     })
 }
 
-/// `cairn build` of the three images into `output`: what it printed.
+/// `cairn build` of the images into `output`: what it printed.
 fn build(folder: &Path, output: &str) -> String {
     let mut arguments = vec!["build", "cluster.lock", "--output", output];
     for image in IMAGES {
@@ -151,6 +186,11 @@ fn digests(report: &str) -> Vec<(String, String)> {
 struct Running {
     container: String,
     image: String,
+    /// A lock of the image's own, held while its container runs: tests that run the same
+    /// image (keepalived's runs beside HAProxy's) take turns, since the first to end
+    /// removes the image, which would leave the other's container's image untagged and
+    /// never removed.
+    _turn: std::fs::File,
 }
 
 impl Running {
@@ -158,6 +198,11 @@ impl Running {
     /// the image name) on the default bridge network.
     fn start(image: &str, arguments: &[String]) -> Self {
         let layout = built().folder.join("one").join(image);
+        let turn = std::fs::File::create(
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("package-image-{image}.lock")),
+        )
+        .unwrap();
+        turn.lock().expect("the lock of the image's turn");
         let load = Command::new("sh")
             .arg("-c")
             .arg(format!("tar -C '{}' -c . | docker load", layout.display()))
@@ -185,6 +230,7 @@ impl Running {
         Self {
             container,
             image: tag,
+            _turn: turn,
         }
     }
 
@@ -270,6 +316,36 @@ fn ask(address: &str, port: u16, command: &[u8]) -> Option<Vec<u8>> {
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).ok()?;
     Some(answer)
+}
+
+/// An HTTP/1.0 request, `method path` with `body`, to `address:port`: the answer's status,
+/// head and body.
+fn http(
+    address: &str,
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> Option<(u16, String, Vec<u8>)> {
+    let mut request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {address}:{port}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    let answer = ask(address, port, &request)?;
+    let end = answer.windows(4).position(|window| window == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&answer[..end]).into_owned();
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, head, answer[end + 4..].to_vec()))
+}
+
+/// The value of the header `name` in an answer's `head`.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().skip(1).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name).then(|| value.trim())
+    })
 }
 
 #[test]
@@ -393,5 +469,203 @@ fn mariadb_from_its_packages_answers_a_query() {
         std::os::unix::fs::MetadataExt::uid(&owner),
         500,
         "the image's mysql user, at the id its definition fixes"
+    );
+}
+
+#[test]
+fn keepalived_from_its_packages_takes_the_vip_beside_haproxy() {
+    // keepalived runs in HAProxy's network namespace, as both run on a load balancer's host
+    // network: its track script asks HAProxy on 127.0.0.1, the VIP goes on the namespace's
+    // eth0.
+    let haproxy = Running::start(
+        "haproxy",
+        &[sandbox_volume(
+            "db1",
+            "/etc/cairn/haproxy/haproxy.cfg",
+            "/etc/cairn/haproxy/haproxy.cfg",
+        )],
+    );
+    let keepalived = Running::start(
+        "keepalived",
+        &[
+            format!("--network=container:{}", haproxy.container),
+            // The module's container's capabilities.
+            "--cap-add=NET_ADMIN".to_string(),
+            "--cap-add=NET_BROADCAST".to_string(),
+            "--cap-add=NET_RAW".to_string(),
+            sandbox_volume("db1", "/etc/cairn/keepalived", "/etc/cairn/keepalived"),
+        ],
+    );
+    keepalived.wait_for("the VIP on eth0", Duration::from_secs(30), || {
+        docker(&[
+            "exec",
+            &keepalived.container,
+            "ip",
+            "-o",
+            "-4",
+            "address",
+            "show",
+            "dev",
+            "eth0",
+        ])
+        .ok()
+        .filter(|addresses| addresses.contains(&format!("inet {VIP}/24 ")))
+    });
+    let logs = keepalived.logs();
+    assert!(
+        logs.contains("(packaged_vip) Entering MASTER STATE"),
+        "the only load balancer is the master:\n{logs}"
+    );
+    // The entrypoint refuses a config keepalived's own check rejects: the same check, here.
+    let checked = docker(&[
+        "exec",
+        &keepalived.container,
+        "keepalived",
+        "--config-test",
+        "--use-file",
+        "/etc/cairn/keepalived/keepalived.conf",
+    ]);
+    assert!(checked.is_ok(), "keepalived --config-test: {checked:?}");
+}
+
+#[test]
+fn registry_from_its_packages_stores_a_blob_as_its_own_user() {
+    let data = tempfile::tempdir().unwrap();
+    let registry = Running::start(
+        "registry",
+        &[
+            sandbox_volume("db1", "/etc/cairn/registry", "/etc/cairn/registry"),
+            format!(
+                "--volume={}:/var/lib/docker-registry",
+                data.path().display()
+            ),
+        ],
+    );
+    let address = registry.address();
+    registry.wait_for("the registry's /v2/", Duration::from_secs(30), || {
+        http(&address, REGISTRY_PORT, "GET", "/v2/", b"").filter(|(status, ..)| *status == 200)
+    });
+
+    // A blob pushed as Docker pushes one: an upload started, then its content put with its
+    // digest, which the registry checks.
+    let blob = b"a layer of the package images' test\n";
+    let hex: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(blob)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    };
+    let (status, head, _) = http(
+        &address,
+        REGISTRY_PORT,
+        "POST",
+        "/v2/image-test/blobs/uploads/",
+        b"",
+    )
+    .expect("the registry answers");
+    assert_eq!(status, 202, "{head}");
+    let location = header(&head, "Location").expect("the upload's location");
+    let upload = &location[location.find("/v2/").expect("the upload's path")..];
+    let separator = if upload.contains('?') { '&' } else { '?' };
+    let (status, head, _) = http(
+        &address,
+        REGISTRY_PORT,
+        "PUT",
+        &format!("{upload}{separator}digest=sha256:{hex}"),
+        blob,
+    )
+    .expect("the registry answers");
+    assert_eq!(status, 201, "{head}");
+    let (status, head, body) = http(
+        &address,
+        REGISTRY_PORT,
+        "GET",
+        &format!("/v2/image-test/blobs/sha256:{hex}"),
+        b"",
+    )
+    .expect("the registry answers");
+    assert_eq!((status, body.as_slice()), (200, &blob[..]), "{head}");
+
+    let stored = data
+        .path()
+        .join("docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(&hex)
+        .join("data");
+    let owner = std::fs::metadata(&stored).expect("the blob is in the data directory");
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&owner),
+        502,
+        "the image's docker-registry user, at the id its definition fixes"
+    );
+}
+
+#[test]
+fn nginx_from_its_packages_serves_the_repository_folder() {
+    let repository = tempfile::tempdir().unwrap();
+    let release = b"Origin: cairn\nSuite: packaged\n";
+    let suite = repository.path().join("dists/packaged");
+    std::fs::create_dir_all(&suite).unwrap();
+    std::fs::write(suite.join("Release"), release).unwrap();
+    // Readable by every user, as the module asks: nginx's workers run as www-data.
+    std::fs::set_permissions(
+        repository.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let nginx = Running::start(
+        "repository",
+        &[
+            sandbox_volume("db1", "/etc/cairn/repository", "/etc/cairn/repository"),
+            format!(
+                "--volume={}:/var/www/repository:ro",
+                repository.path().display()
+            ),
+        ],
+    );
+    let address = nginx.address();
+    let (_, head, body) = nginx.wait_for("nginx's Release", Duration::from_secs(30), || {
+        http(
+            &address,
+            REPOSITORY_PORT,
+            "GET",
+            "/dists/packaged/Release",
+            b"",
+        )
+        .filter(|(status, ..)| *status == 200)
+    });
+    assert_eq!(body, release, "{head}");
+}
+
+#[test]
+fn console_from_its_packages_answers_its_health() {
+    let data = tempfile::tempdir().unwrap();
+    // The environment the module's container has, from a file: the key stays out of every
+    // argument list.
+    let environment = data.path().join("environment");
+    std::fs::write(
+        &environment,
+        format!("CONSOLE_SESSION_KEY={CONSOLE_SESSION_KEY}\n"),
+    )
+    .unwrap();
+    let console = Running::start(
+        "console",
+        &[
+            sandbox_volume("db1", "/etc/cairn/console", "/etc/cairn/console"),
+            format!("--env-file={}", environment.display()),
+        ],
+    );
+    let address = console.address();
+    let (_, _, health) = console.wait_for("the console's /health", Duration::from_secs(30), || {
+        http(&address, CONSOLE_PORT, "GET", "/health", b"").filter(|(status, ..)| *status == 200)
+    });
+    assert_eq!(health, b"ok\n");
+    // Its page has the title of the config cairn rendered.
+    let (status, _, page) =
+        http(&address, CONSOLE_PORT, "GET", "/", b"").expect("the console answers");
+    assert_eq!(
+        (status, String::from_utf8_lossy(&page).into_owned()),
+        (200, format!("<h1>{CONSOLE_TITLE}</h1>\n"))
     );
 }
