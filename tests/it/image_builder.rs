@@ -43,6 +43,7 @@ env = { GREETING = "hello from a cairn-built image" }
 ports = ["8080/tcp", "8443/tcp", "9000/udp"]
 volumes = ["/data", "/cache"]
 entrypoint = ["/usr/local/bin/run"]
+healthcheck = { command = ["/bin/busybox", "test", "-s", "/srv/site/index.html"], interval_seconds = 7, retries = 2 }
 "#;
 
 const RUN_SCRIPT: &str =
@@ -251,6 +252,25 @@ fn an_image_built_twice_in_two_folders_is_the_same_bytes_and_runs_in_docker() {
         .unwrap_or_else(|| panic!("docker load said {said}"))
         .to_string();
     assert!(tag.starts_with("cairn/box:"), "{tag}");
+    // The rendered Dockerfile says the same, for `docker build`.
+    assert!(sandbox.read("cluster.lock").contains(
+        "HEALTHCHECK --interval=7s --timeout=5s --start-period=0s --retries=2 CMD [\"/bin/busybox\", \"test\", \"-s\", \"/srv/site/index.html\"]\n"
+    ));
+    // Docker reads the health check and the platform from the image config cairn wrote.
+    let inspected = Command::new("docker")
+        .args([
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config.Healthcheck}} {{.Architecture}}",
+            &tag,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&inspected.stdout).trim(),
+        r#"{"Test":["CMD","/bin/busybox","test","-s","/srv/site/index.html"],"Interval":7000000000,"Timeout":5000000000,"Retries":2} amd64"#
+    );
     let run = Command::new("docker")
         .args(["run", "--rm", &tag])
         .output()

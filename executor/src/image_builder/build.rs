@@ -85,16 +85,39 @@ pub fn build_image(
         folder: folder.display().to_string(),
         error,
     };
-    let mut packages = Vec::with_capacity(pins.len());
-    for pin in pins {
+    // Unpacking (xz, mostly) is most of a package image's time: the pins share the cores,
+    // dealt out in turn (the large ones are not all one worker's), their order kept.
+    let read_pin = |pin: &'_ cairn_lockfiles::PackagePin| -> Result<DebianPackage, BuildError> {
         let (stored, _) = store.fetch(&pin.url, &pin.sha256)?;
         let bytes = std::fs::read(&stored).map_err(write_error)?;
-        let package =
-            read_debian_package(&bytes, &pin.name).map_err(|error| BuildError::Package {
-                image: image.name.clone(),
-                error,
-            })?;
-        packages.push((pin.name.as_str(), package));
+        read_debian_package(&bytes, &pin.name).map_err(|error| BuildError::Package {
+            image: image.name.clone(),
+            error,
+        })
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(pins.len().max(1));
+    let mut read: Vec<(usize, Result<DebianPackage, BuildError>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                scope.spawn(move || {
+                    (worker..pins.len())
+                        .step_by(workers)
+                        .map(|index| (index, read_pin(&pins[index])))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().expect("reading a package does not panic"))
+            .collect()
+    });
+    read.sort_by_key(|(index, _)| *index);
+    let mut packages = Vec::with_capacity(pins.len());
+    for (index, package) in read {
+        packages.push((pins[index].name.as_str(), package?));
     }
     let mut layers = package_layers(&image.name, &packages, mtime, compression)?;
     let installed: Vec<InstalledPackage<'_>> = packages
@@ -175,6 +198,13 @@ pub fn build_image(
         workdir: image.workdir.clone(),
         exposed_ports: image.ports.clone(),
         volumes: image.volumes.clone(),
+        healthcheck: image.healthcheck.as_deref().cloned(),
+        architecture: oci_architecture(
+            image
+                .pins
+                .as_ref()
+                .map_or("amd64", |pins| pins.architecture.as_str()),
+        ),
     };
     write_layout(folder, &tag(&image.name, id), &layers, &config).map_err(write_error)
 }
@@ -248,4 +278,16 @@ fn same_content(first: &LayerEntry, second: &LayerEntry) -> bool {
         (EntryKind::Directory, EntryKind::Directory) => true,
         (first_kind, second_kind) => first_kind == second_kind && first.mode == second.mode,
     }
+}
+
+/// The OCI (Go) name of a Debian architecture: what the image config says it runs on.
+fn oci_architecture(debian: &str) -> String {
+    match debian {
+        "i386" => "386",
+        "armhf" | "armel" => "arm",
+        "ppc64el" => "ppc64le",
+        "mips64el" => "mips64le",
+        other => other,
+    }
+    .to_string()
 }

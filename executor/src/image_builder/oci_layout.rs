@@ -20,6 +20,9 @@ pub struct RuntimeConfig {
     pub workdir: Option<String>,
     pub exposed_ports: Vec<String>,
     pub volumes: Vec<String>,
+    pub healthcheck: Option<cairn_lockfiles::ImageHealthcheck>,
+    /// The OCI architecture (`amd64`, `arm64`): the one the packages were pinned for.
+    pub architecture: String,
 }
 
 /// A written image: the digest of its manifest (what a registry and `docker pull` name it
@@ -85,8 +88,25 @@ pub fn write_layout(
     if !config.volumes.is_empty() {
         runtime.insert("Volumes".into(), set(&config.volumes));
     }
+    if let Some(healthcheck) = &config.healthcheck {
+        // Docker's own field of the config (the OCI spec has none); durations in
+        // nanoseconds, the command run directly (`CMD`, not `CMD-SHELL`).
+        let nanoseconds = |seconds: u32| u64::from(seconds) * 1_000_000_000;
+        let mut test = vec!["CMD".to_string()];
+        test.extend(healthcheck.command.iter().cloned());
+        runtime.insert(
+            "Healthcheck".into(),
+            json!({
+                "Test": test,
+                "Interval": nanoseconds(healthcheck.interval_seconds),
+                "Timeout": nanoseconds(healthcheck.timeout_seconds),
+                "StartPeriod": nanoseconds(healthcheck.start_period_seconds),
+                "Retries": healthcheck.retries,
+            }),
+        );
+    }
     let image_config = json!({
-        "architecture": "amd64",
+        "architecture": config.architecture,
         "os": "linux",
         "created": CREATED,
         "config": Value::Object(runtime),

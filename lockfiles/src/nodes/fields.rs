@@ -252,6 +252,27 @@ impl<'a> FieldReader<'a> {
         Ok(out)
     }
 
+    /// A table, read by `read_table` with a reader of its own; `None` when absent.
+    pub fn optional_table<T>(
+        &mut self,
+        field: &'static str,
+        read_table: impl FnOnce(&mut FieldReader<'a>) -> Result<T, FieldError>,
+    ) -> Result<Option<T>, FieldError> {
+        let entries = match self.take(field) {
+            None => return Ok(None),
+            Some(Value::Table(entries)) => entries,
+            Some(other) => return Err(Self::wrong_type(field, "a table", &other)),
+        };
+        let mut reader = FieldReader::new(entries, self.texts);
+        read_table(&mut reader)
+            .and_then(|parsed| reader.finish().map(|()| parsed))
+            .map(Some)
+            .map_err(|error| FieldError::Invalid {
+                field: field.to_string(),
+                message: error.to_string(),
+            })
+    }
+
     /// The raw value of a field whose shape the caller checks.
     pub fn raw(&mut self, field: &'static str) -> Option<Value> {
         self.take(field)

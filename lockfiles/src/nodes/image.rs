@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use crate::content::Text;
 use crate::nodes::fields::{FieldError, FieldReader, format_mode, parse_mode};
 use crate::nodes::image_artifact::{ArtifactPlacement, ImageArtifact};
+use crate::nodes::image_healthcheck::ImageHealthcheck;
 use crate::nodes::image_setup::ImageSetup;
 use crate::nodes::layer_compression::LayerCompression;
 use crate::nodes::package_pin::PackagePin;
@@ -41,8 +42,12 @@ pub struct ImageNode {
     pub volumes: Vec<String>,
     pub entrypoint: Vec<String>,
     pub cmd: Vec<String>,
-    /// What the packages' maintainer scripts would have made that the image needs.
-    pub setup: ImageSetup,
+    /// What Docker runs in its containers to tell whether they are healthy.
+    pub healthcheck: Option<Box<ImageHealthcheck>>,
+    /// What the packages' maintainer scripts would have made that the image needs (boxed,
+    /// as the health check: most images have little of either, and every node is as large
+    /// as the largest kind).
+    pub setup: Box<ImageSetup>,
     /// How cairn's builder compresses its layers (`[images] compression`).
     pub compression: LayerCompression,
     /// The cluster's registry (`host:port`), which apply pushes the image to and the hosts
@@ -121,6 +126,9 @@ impl ImageNode {
         }
         if !self.cmd.is_empty() {
             out.push(("cmd", Value::strings(&self.cmd)));
+        }
+        if let Some(healthcheck) = &self.healthcheck {
+            out.push(("healthcheck", healthcheck.input()));
         }
         if !self.files.is_empty() {
             let files = self
@@ -216,7 +224,10 @@ impl ImageNode {
             volumes: fields.strings("volumes")?,
             entrypoint: fields.strings("entrypoint")?,
             cmd: fields.strings("cmd")?,
-            setup: ImageSetup::from_fields(fields)?,
+            healthcheck: fields
+                .optional_table("healthcheck", ImageHealthcheck::from_fields)?
+                .map(Box::new),
+            setup: Box::new(ImageSetup::from_fields(fields)?),
             registry: match fields.optional_string("registry")? {
                 Some(address)
                     if address.is_empty()
@@ -357,6 +368,9 @@ impl ImageNode {
         }
         if !self.cmd.is_empty() {
             let _ = writeln!(out, "CMD {}", json_array(&self.cmd));
+        }
+        if let Some(healthcheck) = &self.healthcheck {
+            out.push_str(&healthcheck.dockerfile_line());
         }
         out
     }
