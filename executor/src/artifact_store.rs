@@ -378,7 +378,7 @@ fn prepare_member(destination: &Path, relative: &Path) -> Result<PathBuf, String
 }
 
 /// Makes `folder` and its missing parents with mode 0755, whatever the umask.
-fn create_folders(folder: &Path) -> io::Result<()> {
+pub(crate) fn create_folders(folder: &Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     if folder.is_dir() {
         return Ok(());

@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use cairn_lockfiles::{Lockfile, NodeSpec};
 use sha2::{Digest, Sha256};
 
-use crate::artifact_store::{ArtifactStore, hex, link_or_copy};
+use crate::artifact_store::{ArtifactStore, create_folders, hex, link_or_copy};
 use crate::image_builder::debian_package::read_control_paragraph;
 
 /// The suite of a lockfile whose hosts have no `cairn.sources` (host-base left out).
@@ -762,21 +762,6 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<()> {
     file.as_file().sync_all()?;
     file.persist(path).map_err(|error| error.error)?;
     Ok(())
-}
-
-/// Makes `folder` and its missing parents, each 0755 whatever the umask.
-fn create_folders(folder: &Path) -> io::Result<()> {
-    if folder.is_dir() {
-        return Ok(());
-    }
-    if let Some(parent) = folder.parent() {
-        create_folders(parent)?;
-    }
-    match fs::create_dir(folder) {
-        Ok(()) => fs::set_permissions(folder, fs::Permissions::from_mode(0o755)),
-        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(error) => Err(error),
-    }
 }
 
 /// Removes the files under `folder` that `removable` says are this export's kind and that

@@ -5,7 +5,7 @@ use cairn_executor::{AppliedChange, AppliedDiff, ChangeCause, HostAppliedDiff};
 use cairn_lockfiles::{NodeId, NodeName};
 
 use crate::diff_report::Palette;
-use crate::diff_report::text::impact_line;
+use crate::diff_report::text::blast_radius_section;
 use crate::output::counted;
 
 /// The report for people of `cairn diff --applied`, laid out as the two-lockfile diff's:
@@ -216,21 +216,12 @@ fn dependency_changes(
 }
 
 fn blast_radius(diff: &AppliedDiff, palette: Palette, out: &mut String) {
-    let impacts: Vec<_> = diff
-        .hosts
-        .iter()
-        .filter(|(_, host)| !host.impact.is_empty())
-        .collect();
-    if impacts.is_empty() {
-        return;
-    }
-    let _ = writeln!(
+    blast_radius_section(
+        "blast radius (LOCK applied over what the hosts have)",
+        diff.hosts
+            .iter()
+            .map(|(host, host_diff)| (host, &host_diff.impact)),
+        palette,
         out,
-        "{}",
-        palette.heading("blast radius (LOCK applied over what the hosts have)")
     );
-    for (host, host_diff) in impacts {
-        let _ = writeln!(out, "  {host}: {}", impact_line(&host_diff.impact));
-    }
-    out.push('\n');
 }

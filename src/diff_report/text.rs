@@ -263,19 +263,27 @@ fn dependency_changes(diff: &LockfileDiff, palette: Palette, out: &mut String) {
 }
 
 fn blast_radius(diff: &LockfileDiff, palette: Palette, out: &mut String) {
-    let impacts: Vec<_> = diff
-        .impact
-        .iter()
-        .filter(|(_, impact)| !impact.is_empty())
-        .collect();
+    blast_radius_section(
+        "blast radius (NEW applied over OLD)",
+        diff.impact.iter(),
+        palette,
+        out,
+    );
+}
+
+/// The blast radius under `heading`: one line per host whose running work changes; nothing
+/// when no host's does.
+pub(super) fn blast_radius_section<'a>(
+    heading: &str,
+    impacts: impl Iterator<Item = (&'a String, &'a HostImpact)>,
+    palette: Palette,
+    out: &mut String,
+) {
+    let impacts: Vec<_> = impacts.filter(|(_, impact)| !impact.is_empty()).collect();
     if impacts.is_empty() {
         return;
     }
-    let _ = writeln!(
-        out,
-        "{}",
-        palette.heading("blast radius (NEW applied over OLD)")
-    );
+    let _ = writeln!(out, "{}", palette.heading(heading));
     for (host, impact) in impacts {
         let _ = writeln!(out, "  {host}: {}", impact_line(impact));
     }

@@ -37,31 +37,11 @@ fn excluded(path: &str, kind: &EntryKind) -> bool {
 
 /// Reads the `.deb` `bytes`; `package` names it in errors.
 pub fn read_debian_package(bytes: &[u8], package: &str) -> Result<DebianPackage, PackageError> {
-    let error = |message: String| PackageError {
-        package: package.to_string(),
-        message,
-    };
-    let mut archive = ar::Archive::new(bytes);
+    let error = package_error(package);
     let mut control = None;
     let mut members = None;
-    let mut format_seen = false;
-    while let Some(entry) = archive.next_entry() {
-        let mut entry =
-            entry.map_err(|cause| error(format!("not a Debian package (deb(5)): {cause}")))?;
-        let name = String::from_utf8_lossy(entry.header().identifier()).into_owned();
-        let mut content = Vec::new();
-        entry
-            .read_to_end(&mut content)
-            .map_err(|cause| error(format!("reading its member `{name}`: {cause}")))?;
-        if name == "debian-binary" {
-            if !content.starts_with(b"2.") {
-                return Err(error(format!(
-                    "its format is {:?}; cairn reads format 2.x",
-                    String::from_utf8_lossy(&content).trim()
-                )));
-            }
-            format_seen = true;
-        } else if let Some(compression) = name.strip_prefix("control.tar") {
+    read_members(bytes, package, |name, content| {
+        if let Some(compression) = name.strip_prefix("control.tar") {
             let tar = decompress(&content, compression)
                 .map_err(|cause| error(format!("unpacking `{name}`: {cause}")))?;
             control = Some(
@@ -72,9 +52,10 @@ pub fn read_debian_package(bytes: &[u8], package: &str) -> Result<DebianPackage,
                 .map_err(|cause| error(format!("unpacking `{name}`: {cause}")))?;
             members = Some(read_data(&tar).map_err(|cause| error(format!("`{name}`: {cause}")))?);
         }
-    }
-    match (format_seen, control, members) {
-        (true, Some(control), Some(members)) => Ok(DebianPackage { control, members }),
+        Ok(true)
+    })?;
+    match (control, members) {
+        (Some(control), Some(members)) => Ok(DebianPackage { control, members }),
         _ => Err(error(
             "not a Debian package: `debian-binary`, `control.tar` or `data.tar` is missing"
                 .to_string(),
@@ -86,44 +67,62 @@ pub fn read_debian_package(bytes: &[u8], package: &str) -> Result<DebianPackage,
 /// data archive, which follows it, is neither read nor unpacked (the caller may go on
 /// reading `reader`, to hash the whole file in one pass). `package` names it in errors.
 pub fn read_control_paragraph(reader: impl Read, package: &str) -> Result<String, PackageError> {
-    let error = |message: String| PackageError {
+    let error = package_error(package);
+    let mut control = None;
+    read_members(reader, package, |name, content| {
+        let Some(compression) = name.strip_prefix("control.tar") else {
+            return Ok(true);
+        };
+        let tar = decompress(&content, compression)
+            .map_err(|cause| error(format!("unpacking `{name}`: {cause}")))?;
+        control =
+            Some(read_control(&tar).map_err(|cause| error(format!("reading `{name}`: {cause}")))?);
+        Ok(false)
+    })?;
+    control.ok_or_else(|| {
+        error("not a Debian package: `debian-binary` or `control.tar` is missing".to_string())
+    })
+}
+
+fn package_error(package: &str) -> impl Fn(String) -> PackageError + '_ {
+    move |message| PackageError {
         package: package.to_string(),
         message,
-    };
+    }
+}
+
+/// Walks the `ar` archive of a `.deb` from `reader`: `debian-binary` must come first and
+/// say format 2.x; `visit` then gets each other member's name and bytes, in order, and
+/// says whether to go on.
+fn read_members(
+    reader: impl Read,
+    package: &str,
+    mut visit: impl FnMut(&str, Vec<u8>) -> Result<bool, PackageError>,
+) -> Result<(), PackageError> {
+    let error = package_error(package);
     let mut archive = ar::Archive::new(reader);
     let mut format_seen = false;
     while let Some(entry) = archive.next_entry() {
         let mut entry =
             entry.map_err(|cause| error(format!("not a Debian package (deb(5)): {cause}")))?;
         let name = String::from_utf8_lossy(entry.header().identifier()).into_owned();
-        if name == "debian-binary" {
-            let mut content = Vec::new();
-            entry
-                .read_to_end(&mut content)
-                .map_err(|cause| error(format!("reading its member `{name}`: {cause}")))?;
-            if !content.starts_with(b"2.") {
+        let mut content = Vec::new();
+        entry
+            .read_to_end(&mut content)
+            .map_err(|cause| error(format!("reading its member `{name}`: {cause}")))?;
+        if !format_seen {
+            if name != "debian-binary" || !content.starts_with(b"2.") {
                 return Err(error(format!(
-                    "its format is {:?}; cairn reads format 2.x",
-                    String::from_utf8_lossy(&content).trim()
+                    "not a Debian package of format 2.x: its first member is `{name}`, saying {:?}",
+                    String::from_utf8_lossy(&content[..content.len().min(16)]).trim()
                 )));
             }
             format_seen = true;
-        } else if let Some(compression) = name.strip_prefix("control.tar") {
-            if !format_seen {
-                break;
-            }
-            let mut content = Vec::new();
-            entry
-                .read_to_end(&mut content)
-                .map_err(|cause| error(format!("reading its member `{name}`: {cause}")))?;
-            let tar = decompress(&content, compression)
-                .map_err(|cause| error(format!("unpacking `{name}`: {cause}")))?;
-            return read_control(&tar).map_err(|cause| error(format!("reading `{name}`: {cause}")));
+        } else if !visit(&name, content)? {
+            break;
         }
     }
-    Err(error(
-        "not a Debian package: `debian-binary` or `control.tar` is missing".to_string(),
-    ))
+    Ok(())
 }
 
 /// A member's bytes, uncompressed by the suffix after `.tar` in its name.
