@@ -77,7 +77,7 @@ fn show_json_gives_name_kind_host_id_deps_and_for_files_path_and_content() {
         zoo_cfg["content"]
             .as_str()
             .unwrap()
-            .contains("server.1=127.0.0.1:2888:3888")
+            .contains("server.1=127.0.0.1:12888:13888")
     );
     let image = nodes
         .iter()

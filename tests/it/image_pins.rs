@@ -3,212 +3,21 @@
 //! sources' Packages indexes to exact versions, URLs and sha256 in the lockfile, and keeps
 //! them until the image's packages change or `--update-pins`. The repository is one the
 //! test builds (`dpkg-deb`, `dpkg-scanpackages`, a hand-written `Release` in Debian's
-//! layout) and serves with busybox's httpd on loopback; the index cache is the test's own
-//! (`XDG_CACHE_HOME`).
+//! layout) and serves with busybox's httpd on loopback ([`DebianRepository`]); the index
+//! cache is the test's own (`XDG_CACHE_HOME`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use cairn_lockfiles::{ImageNode, Lockfile, NodeSpec};
 
+use crate::debian_repository::{APP_MODULE, DebianPackage, DebianRepository, app_packages};
 use crate::download_server::sha256_hex;
-use crate::ssh_fixture::{free_port, wait_for_port};
 use crate::support::{Outcome, Sandbox, cairn};
 
-/// A module whose image asks for one package of the test's repository.
-const APP_MODULE: &str = r#"[module]
-name = "app"
-description = "an image of packages from the test's repository"
-roles = ["app"]
-
-[[image]]
-name = "app"
-base = "{{ images.base }}"
-packages = ["cairn-app"]
-env = { APP_MODE = "pinned" }
-entrypoint = ["/usr/bin/cairn-app"]
-"#;
-
-/// A package of the test's repository: name, version, architecture, `Depends`.
-struct Package {
-    name: &'static str,
-    version: &'static str,
-    architecture: &'static str,
-    depends: &'static str,
-}
-
-/// `cairn-app` needs `cairn-lib (>= 1.0)` and one of `cairn-shell | cairn-other`;
-/// `cairn-lib` needs `cairn-base`. `cairn-other` is never chosen (apt takes the first
-/// alternative it can).
-const PACKAGES: [Package; 5] = [
-    Package {
-        name: "cairn-app",
-        version: "1.0",
-        architecture: "amd64",
-        depends: "cairn-lib (>= 1.0), cairn-shell | cairn-other",
-    },
-    Package {
-        name: "cairn-lib",
-        version: "1.0",
-        architecture: "all",
-        depends: "cairn-base",
-    },
-    Package {
-        name: "cairn-base",
-        version: "1.0",
-        architecture: "all",
-        depends: "",
-    },
-    Package {
-        name: "cairn-shell",
-        version: "1.0",
-        architecture: "all",
-        depends: "",
-    },
-    Package {
-        name: "cairn-other",
-        version: "2.0",
-        architecture: "all",
-        depends: "",
-    },
-];
-
-/// A Debian repository (`dists/stable/main/binary-amd64`, `pool/main`) served over HTTP.
-struct Repository {
-    /// The repository's root URL, as a source line names it.
-    url: String,
-    /// The served folder's `debian/`.
-    root: PathBuf,
-    _folder: tempfile::TempDir,
-    server: Option<std::process::Child>,
-}
-
-impl Drop for Repository {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-impl Repository {
-    fn serve(packages: &[Package]) -> Repository {
-        let folder = tempfile::tempdir().expect("a temporary folder");
-        let root = folder.path().join("debian");
-        std::fs::create_dir_all(root.join("pool/main")).expect("the pool");
-        let address = "127.0.0.1";
-        let port = free_port(address);
-        let mut repository = Repository {
-            url: format!("http://{address}:{port}/debian"),
-            root,
-            _folder: folder,
-            server: None,
-        };
-        for package in packages {
-            repository.publish(package);
-        }
-        repository.index();
-        let server = Command::new("busybox")
-            .args(["httpd", "-f", "-p", &format!("{address}:{port}"), "-h"])
-            .arg(repository._folder.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("busybox httpd starts (Debian's busybox-static; .ci/run installs it)");
-        repository.server = Some(server);
-        wait_for_port(address, port);
-        repository
-    }
-
-    fn source_line(&self) -> String {
-        format!("{} stable main", self.url)
-    }
-
-    /// Builds `package` into the pool (`pool/main/<name>_<version>_<arch>.deb`).
-    fn publish(&self, package: &Package) {
-        let tree = self
-            .root
-            .parent()
-            .expect("a parent")
-            .join(format!("build/{}-{}", package.name, package.version));
-        std::fs::create_dir_all(tree.join("DEBIAN")).expect("the package's DEBIAN folder");
-        std::fs::create_dir_all(tree.join("usr/share/doc").join(package.name)).expect("a folder");
-        std::fs::write(
-            tree.join("usr/share/doc").join(package.name).join("README"),
-            format!("{} {}\n", package.name, package.version),
-        )
-        .expect("a package file");
-        let depends = if package.depends.is_empty() {
-            String::new()
-        } else {
-            format!("Depends: {}\n", package.depends)
-        };
-        std::fs::write(
-            tree.join("DEBIAN/control"),
-            format!(
-                "Package: {}\nVersion: {}\nArchitecture: {}\n{depends}Maintainer: cairn tests <tests@cairn.test>\nPriority: optional\nDescription: a package the cairn tests made\n",
-                package.name, package.version, package.architecture
-            ),
-        )
-        .expect("the control file");
-        let output = Command::new("dpkg-deb")
-            .args(["--root-owner-group", "--build"])
-            .arg(&tree)
-            .arg(self.root.join(self.deb_path(package)))
-            .output()
-            .expect("dpkg-deb runs");
-        assert!(
-            output.status.success(),
-            "dpkg-deb failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    /// Where `package` is, relative to the repository's root.
-    fn deb_path(&self, package: &Package) -> String {
-        format!(
-            "pool/main/{}_{}_{}.deb",
-            package.name, package.version, package.architecture
-        )
-    }
-
-    /// `dists/stable/main/binary-amd64/Packages` and `Packages.gz` of the pool, and a
-    /// `Release` listing both by sha256 and size.
-    fn index(&self) {
-        let scan = Command::new("dpkg-scanpackages")
-            .args(["--multiversion", "pool", "/dev/null"])
-            .current_dir(&self.root)
-            .stderr(Stdio::null())
-            .output()
-            .expect("dpkg-scanpackages runs (Debian's dpkg-dev)");
-        assert!(scan.status.success(), "indexing the test repository failed");
-        let binary = self.root.join("dists/stable/main/binary-amd64");
-        std::fs::create_dir_all(&binary).expect("the index's folder");
-        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gzip.write_all(&scan.stdout).expect("gzip");
-        let compressed = gzip.finish().expect("gzip");
-        std::fs::write(binary.join("Packages"), &scan.stdout).expect("Packages");
-        std::fs::write(binary.join("Packages.gz"), &compressed).expect("Packages.gz");
-        let mut release = String::from(
-            "Origin: cairn-test\nLabel: cairn-test\nSuite: stable\nCodename: stable\nArchitectures: amd64\nComponents: main\nSHA256:\n",
-        );
-        for (name, bytes) in [("Packages", &scan.stdout), ("Packages.gz", &compressed)] {
-            release.push_str(&format!(
-                " {} {} main/binary-amd64/{name}\n",
-                sha256_hex(bytes),
-                bytes.len()
-            ));
-        }
-        std::fs::write(self.root.join("dists/stable/Release"), release).expect("Release");
-    }
-
-    /// Stops serving: the repository becomes unreachable.
-    fn stop(&mut self) {
-        if let Some(mut server) = self.server.take() {
-            let _ = server.kill();
-            let _ = server.wait();
-        }
-    }
-}
+/// [`app_packages`], each without an epoch.
+const PACKAGES: [DebianPackage; 5] = app_packages("1.0");
 
 /// A spec of the app module on one host, its images pinned from `sources`. The test
 /// repository has none of Debian's base packages: the image asks for none.
@@ -224,7 +33,7 @@ fn spec(sources: &[String]) -> String {
 }
 
 /// A sandbox with the app module and a spec pinning from `repository`.
-fn sandbox(repository: &Repository) -> Sandbox {
+fn sandbox(repository: &DebianRepository) -> Sandbox {
     let sandbox = Sandbox::new();
     sandbox
         .write("modules/app/module.toml", APP_MODULE)
@@ -271,6 +80,24 @@ fn pinned_versions(sandbox: &Sandbox) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The closure `cairn-app` is pinned to: the first alternative, `cairn-shell`.
+const APP_CLOSURE: [(&str, &str); 4] = [
+    ("cairn-app", "1.0"),
+    ("cairn-base", "1.0"),
+    ("cairn-lib", "1.0"),
+    ("cairn-shell", "1.0"),
+];
+
+/// The closure `cairn-app` and `cairn-other`, resolved together, are pinned to: as apt
+/// resolves them, `cairn-shell | cairn-other` is met by `cairn-other`, so `cairn-shell`
+/// is not pulled in.
+const APP_AND_OTHER_CLOSURE: [(&str, &str); 4] = [
+    ("cairn-app", "1.0"),
+    ("cairn-base", "1.0"),
+    ("cairn-lib", "1.0"),
+    ("cairn-other", "2.0"),
+];
+
 fn versions(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
@@ -287,7 +114,7 @@ fn modified(path: &Path) -> std::time::SystemTime {
 #[test]
 fn compile_pins_the_closure_with_its_versions_urls_and_checksums_and_the_dockerfile_installs_them()
 {
-    let repository = Repository::serve(&PACKAGES);
+    let repository = DebianRepository::serve(&PACKAGES);
     let sandbox = sandbox(&repository);
     compile(&sandbox, &[])
         .success()
@@ -312,7 +139,7 @@ fn compile_pins_the_closure_with_its_versions_urls_and_checksums_and_the_dockerf
             .unwrap();
         assert_eq!(pin.version, package.version);
         assert_eq!(pin.architecture, package.architecture);
-        let path = repository.deb_path(package);
+        let path = package.pool_path();
         assert_eq!(pin.url, format!("{}/{path}", repository.url));
         let deb = std::fs::read(repository.root.join(&path)).unwrap();
         assert_eq!(pin.sha256, sha256_hex(&deb), "{}", pin.name);
@@ -352,35 +179,21 @@ fn compile_pins_the_closure_with_its_versions_urls_and_checksums_and_the_dockerf
 
 #[test]
 fn a_newer_version_is_not_taken_by_a_plain_compile_but_is_with_update_pins() {
-    let repository = Repository::serve(&PACKAGES);
+    let repository = DebianRepository::serve(&PACKAGES);
     let sandbox = sandbox(&repository);
     compile(&sandbox, &[]).success();
     let first = app_image(&sandbox);
     let lockfile = sandbox.path().join("cluster.lock");
     let written = modified(&lockfile);
 
-    repository.publish(&Package {
-        name: "cairn-lib",
-        version: "1.1",
-        architecture: "all",
-        depends: "cairn-base",
-    });
-    repository.index();
+    repository.publish(&DebianPackage::new("cairn-lib", "1.1", "all", "cairn-base"));
 
     // The request did not change: the pins stay, and nothing is fetched.
     compile(&sandbox, &[])
         .success()
         .stderr_has("unchanged: cluster.lock");
     assert_eq!(modified(&lockfile), written);
-    assert_eq!(
-        pinned_versions(&sandbox),
-        versions(&[
-            ("cairn-app", "1.0"),
-            ("cairn-base", "1.0"),
-            ("cairn-lib", "1.0"),
-            ("cairn-shell", "1.0"),
-        ])
-    );
+    assert_eq!(pinned_versions(&sandbox), versions(&APP_CLOSURE));
     compile(&sandbox, &["--locked"]).success();
     std::fs::copy(&lockfile, sandbox.path().join("old.lock")).unwrap();
 
@@ -420,7 +233,7 @@ fn a_newer_version_is_not_taken_by_a_plain_compile_but_is_with_update_pins() {
 
 #[test]
 fn a_changed_request_is_resolved_again_without_update_pins() {
-    let repository = Repository::serve(&PACKAGES);
+    let repository = DebianRepository::serve(&PACKAGES);
     let sandbox = sandbox(&repository);
     compile(&sandbox, &[]).success();
     sandbox.edit("modules/app/module.toml", |text| {
@@ -434,20 +247,12 @@ fn a_changed_request_is_resolved_again_without_update_pins() {
         .stderr_has("pinned the packages of 1 image");
     // As apt: `cairn-shell | cairn-other` is met by the requested cairn-other already, so
     // cairn-shell is no longer pulled in.
-    assert_eq!(
-        pinned_versions(&sandbox),
-        versions(&[
-            ("cairn-app", "1.0"),
-            ("cairn-base", "1.0"),
-            ("cairn-lib", "1.0"),
-            ("cairn-other", "2.0"),
-        ])
-    );
+    assert_eq!(pinned_versions(&sandbox), versions(&APP_AND_OTHER_CLOSURE));
 }
 
 #[test]
 fn the_pins_of_a_lockfile_cairn_no_longer_reads_are_kept_from_its_text() {
-    let mut repository = Repository::serve(&PACKAGES);
+    let mut repository = DebianRepository::serve(&PACKAGES);
     let sandbox = sandbox(&repository);
     compile(&sandbox, &[]).success();
     let before = sandbox.read("cluster.lock");
@@ -473,7 +278,7 @@ fn the_pins_of_a_lockfile_cairn_no_longer_reads_are_kept_from_its_text() {
 
 #[test]
 fn a_lockfile_that_is_not_toml_keeps_no_pins_and_they_are_resolved_again() {
-    let repository = Repository::serve(&PACKAGES);
+    let repository = DebianRepository::serve(&PACKAGES);
     let sandbox = sandbox(&repository);
     compile(&sandbox, &[]).success();
     let before = sandbox.read("cluster.lock");
@@ -488,7 +293,7 @@ fn a_lockfile_that_is_not_toml_keeps_no_pins_and_they_are_resolved_again() {
 
 #[test]
 fn an_unreachable_repository_keeps_the_lockfiles_pins_and_says_so() {
-    let mut repository = Repository::serve(&PACKAGES);
+    let mut repository = DebianRepository::serve(&PACKAGES);
     let sandbox = sandbox(&repository);
     compile(&sandbox, &[]).success();
     let before = sandbox.read("cluster.lock");
@@ -510,7 +315,7 @@ fn an_unreachable_repository_keeps_the_lockfiles_pins_and_says_so() {
 
 #[test]
 fn an_unreachable_repository_without_pins_is_an_error_naming_the_image_and_the_source() {
-    let mut repository = Repository::serve(&PACKAGES);
+    let mut repository = DebianRepository::serve(&PACKAGES);
     let sandbox = sandbox(&repository);
     repository.stop();
     compile(&sandbox, &[])
@@ -527,7 +332,7 @@ fn an_unreachable_repository_without_pins_is_an_error_naming_the_image_and_the_s
 
 #[test]
 fn pins_that_do_not_answer_a_changed_request_are_not_kept_when_the_repository_is_unreachable() {
-    let mut repository = Repository::serve(&PACKAGES);
+    let mut repository = DebianRepository::serve(&PACKAGES);
     let sandbox = sandbox(&repository);
     compile(&sandbox, &[]).success();
     let before = sandbox.read("cluster.lock");
@@ -550,7 +355,7 @@ fn pins_that_do_not_answer_a_changed_request_are_not_kept_when_the_repository_is
 
 #[test]
 fn a_packages_index_whose_checksum_is_not_the_releases_is_refused() {
-    let repository = Repository::serve(&PACKAGES);
+    let repository = DebianRepository::serve(&PACKAGES);
     let sandbox = sandbox(&repository);
     compile(&sandbox, &[]).success();
     let before = sandbox.read("cluster.lock");
@@ -582,7 +387,7 @@ fn a_packages_index_whose_checksum_is_not_the_releases_is_refused() {
 
 #[test]
 fn a_package_the_repository_does_not_have_is_reported_at_the_modules_packages_line() {
-    let repository = Repository::serve(&PACKAGES);
+    let repository = DebianRepository::serve(&PACKAGES);
     let sandbox = sandbox(&repository);
     sandbox.edit("modules/app/module.toml", |text| {
         text.replace(
@@ -651,7 +456,7 @@ fn without_sources_images_stay_unpinned() {
 #[test]
 fn the_dockerfile_installs_the_pinned_debs_themselves_even_once_the_repository_is_gone() {
     let base = crate::systemd_host::ensure_image();
-    let mut repository = Repository::serve(&PACKAGES);
+    let mut repository = DebianRepository::serve(&PACKAGES);
     let sandbox = Sandbox::new();
     sandbox.write("modules/app/module.toml", APP_MODULE).write(
         "cluster.toml",
@@ -716,7 +521,7 @@ fn the_dockerfile_installs_the_pinned_debs_themselves_even_once_the_repository_i
 
 #[test]
 fn the_base_packages_join_every_images_request_and_are_pinned_with_it() {
-    let repository = Repository::serve(&PACKAGES);
+    let repository = DebianRepository::serve(&PACKAGES);
     let sandbox = sandbox(&repository);
     sandbox.edit("cluster.toml", |spec| {
         spec.replace("base_packages = []", "base_packages = [\"cairn-other\"]")
@@ -726,15 +531,7 @@ fn the_base_packages_join_every_images_request_and_are_pinned_with_it() {
     assert_eq!(image.packages, ["cairn-app", "cairn-other"]);
     // As apt resolves both together: cairn-app's `cairn-shell | cairn-other` is met by the
     // base package, so cairn-shell is not pinned.
-    assert_eq!(
-        pinned_versions(&sandbox),
-        versions(&[
-            ("cairn-app", "1.0"),
-            ("cairn-base", "1.0"),
-            ("cairn-lib", "1.0"),
-            ("cairn-other", "2.0"),
-        ])
-    );
+    assert_eq!(pinned_versions(&sandbox), versions(&APP_AND_OTHER_CLOSURE));
 }
 
 /// A throwaway OpenPGP signing key in a GnuPG home of its own, and its public keyring.
@@ -781,16 +578,16 @@ impl SigningKey {
     }
 
     /// Signs the repository's Release as a suite does: `Release.gpg`, detached.
-    fn sign(&self, repository: &Repository) {
+    fn sign(&self, repository: &DebianRepository) {
         self.gpg_over_release(repository, "--detach-sign", "Release.gpg");
     }
 
     /// Signs the repository's Release into a clearsigned `InRelease`.
-    fn clearsign(&self, repository: &Repository) {
+    fn clearsign(&self, repository: &DebianRepository) {
         self.gpg_over_release(repository, "--clearsign", "InRelease");
     }
 
-    fn gpg_over_release(&self, repository: &Repository, how: &str, output: &str) {
+    fn gpg_over_release(&self, repository: &DebianRepository, how: &str, output: &str) {
         let release = repository.root.join("dists/stable/Release");
         let status = Command::new("gpg")
             .arg("--homedir")
@@ -815,7 +612,7 @@ impl SigningKey {
 
 #[test]
 fn with_a_keyring_each_release_must_be_signed_by_it_before_its_pins_are_trusted() {
-    let repository = Repository::serve(&PACKAGES);
+    let repository = DebianRepository::serve(&PACKAGES);
     let archive_key = SigningKey::generate("archive");
     let keyring = format!("keyring = \"{}\"\n", archive_key.keyring.display());
     let sandbox = sandbox(&repository);
@@ -875,7 +672,7 @@ fn with_a_keyring_each_release_must_be_signed_by_it_before_its_pins_are_trusted(
 
 #[test]
 fn without_a_keyring_compile_says_the_releases_are_taken_unsigned() {
-    let repository = Repository::serve(&PACKAGES);
+    let repository = DebianRepository::serve(&PACKAGES);
     let sandbox = sandbox(&repository);
     compile(&sandbox, &[])
         .success()

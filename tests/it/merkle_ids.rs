@@ -56,7 +56,7 @@ fn changing_a_setting_changes_only_the_nodes_that_read_it_and_their_dependants()
     let before = sandbox.nodes();
 
     sandbox.edit("cluster.toml", |text| {
-        format!("{text}\n[zookeeper]\ntick_time_ms = 3000\n")
+        text.replace("[zookeeper]\n", "[zookeeper]\ntick_time_ms = 3000\n")
     });
     sandbox.compile().success();
     let after = sandbox.nodes();

@@ -2,212 +2,50 @@
 //! store and checked, then written to DIR as the offline repository the control host serves
 //! (`pool/`, `dists/<suite>/main/binary-<arch>/Packages` and `Packages.gz`, an unsigned
 //! `Release`). Each image pins its packages from a repository the test builds (dpkg-deb,
-//! dpkg-scanpackages) and serves with busybox's httpd on loopback; the export is then read
-//! by this machine's apt, with a configuration of its own (its sources, lists, caches and
-//! an empty dpkg status in the test's folder, nothing of the machine's apt touched): apt
-//! must refresh its lists from it without a warning and resolve, install (simulated) and
-//! download exactly the pinned versions.
+//! dpkg-scanpackages) and serves with busybox's httpd on loopback ([`DebianRepository`]);
+//! the export is then read by this machine's apt, with a configuration of its own (its
+//! sources, lists, caches and an empty dpkg status in the test's folder, nothing of the
+//! machine's apt touched: [`PrivateApt`]): apt must refresh its lists from it without a
+//! warning and resolve, install (simulated) and download exactly the pinned versions.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use cairn_lockfiles::{Lockfile, NodeSpec, PackagePin};
 
+use crate::debian_repository::{
+    APP_MODULE, DebianPackage, DebianRepository, app_packages, serve_folder,
+};
 use crate::download_server::sha256_hex;
-use crate::ssh_fixture::{free_port, wait_for_port};
+use crate::private_apt::{PrivateApt, unsigned_source};
+use crate::ssh_fixture::free_port;
 use crate::support::{Outcome, Sandbox, cairn, file_content};
 
-/// A module whose image asks for one package of the test's repository.
-const APP_MODULE: &str = r#"[module]
-name = "app"
-description = "an image of packages from the test's repository"
-roles = ["app"]
+/// [`app_packages`], `cairn-base` with an epoch, which no file name has: the image pins
+/// four packages, never `cairn-other`, which the export must then leave out.
+const PACKAGES: [DebianPackage; 5] = app_packages("1:1.0");
 
-[[image]]
-name = "app"
-base = "{{ images.base }}"
-packages = ["cairn-app"]
-entrypoint = ["/usr/bin/cairn-app"]
-"#;
-
-/// A package of the test's repository: name, version, architecture, `Depends`.
-struct Package {
-    name: &'static str,
-    version: &'static str,
-    architecture: &'static str,
-    depends: &'static str,
-}
-
-/// `cairn-app` needs `cairn-lib (>= 1.0)`, which needs `cairn-base`, and one of
-/// `cairn-shell | cairn-other`: the image pins four packages, never `cairn-other`, which
-/// the export must then leave out.
-const PACKAGES: [Package; 5] = [
-    Package {
-        name: "cairn-app",
-        version: "1.0",
-        architecture: "amd64",
-        depends: "cairn-lib (>= 1.0), cairn-shell | cairn-other",
-    },
-    Package {
-        name: "cairn-lib",
-        version: "1.0",
-        architecture: "all",
-        depends: "cairn-base",
-    },
-    Package {
-        name: "cairn-base",
-        version: "1:1.0",
-        architecture: "all",
-        depends: "",
-    },
-    Package {
-        name: "cairn-shell",
-        version: "1.0",
-        architecture: "all",
-        depends: "",
-    },
-    Package {
-        name: "cairn-other",
-        version: "2.0",
-        architecture: "all",
-        depends: "",
-    },
-];
-
-/// The test's upstream repository (`dists/stable/main/binary-amd64`, `pool/main`), served
-/// over HTTP: what compile pins from and fetch downloads from.
-struct UpstreamRepository {
-    url: String,
-    root: PathBuf,
-    folder: tempfile::TempDir,
-    server: Option<std::process::Child>,
-}
-
-impl Drop for UpstreamRepository {
-    fn drop(&mut self) {
-        if let Some(mut server) = self.server.take() {
-            let _ = server.kill();
-            let _ = server.wait();
-        }
-    }
-}
-
-impl UpstreamRepository {
-    fn serve(packages: &[Package]) -> UpstreamRepository {
-        let folder = tempfile::tempdir().expect("a temporary folder");
-        let root = folder.path().join("debian");
-        std::fs::create_dir_all(root.join("pool/main")).expect("the pool");
-        let address = "127.0.0.1";
-        let port = free_port(address);
-        let mut repository = UpstreamRepository {
-            url: format!("http://{address}:{port}/debian"),
-            root,
-            folder,
-            server: None,
-        };
-        for package in packages {
-            repository.publish(package);
-        }
-        repository.server = Some(serve_folder(repository.folder.path(), address, port));
-        repository
-    }
-
-    /// Builds `package` into the pool, then indexes the pool again.
-    fn publish(&self, package: &Package) {
-        let tree = self
-            .folder
-            .path()
-            .join(format!("build/{}-{}", package.name, package.version));
-        let documentation = tree.join("usr/share/doc").join(package.name);
-        std::fs::create_dir_all(tree.join("DEBIAN")).expect("the package's DEBIAN folder");
-        std::fs::create_dir_all(&documentation).expect("a folder");
-        std::fs::write(
-            documentation.join("README"),
-            format!("{} {}\n", package.name, package.version),
-        )
-        .expect("a package file");
-        let depends = if package.depends.is_empty() {
-            String::new()
-        } else {
-            format!("Depends: {}\n", package.depends)
-        };
-        std::fs::write(
-            tree.join("DEBIAN/control"),
-            format!(
-                "Package: {}\nVersion: {}\nArchitecture: {}\n{depends}Maintainer: cairn tests <tests@cairn.test>\nPriority: optional\nDescription: a package the cairn tests made\n it has a long description\n .\n of two paragraphs\n",
-                package.name, package.version, package.architecture
-            ),
-        )
-        .expect("the control file");
-        let file_version = package.version.rsplit(':').next().expect("a version");
-        let deb = self.root.join(format!(
-            "pool/main/{}_{file_version}_{}.deb",
-            package.name, package.architecture
-        ));
-        let output = Command::new("dpkg-deb")
-            .args(["--root-owner-group", "--build"])
-            .arg(&tree)
-            .arg(&deb)
-            .output()
-            .expect("dpkg-deb runs");
-        assert!(
-            output.status.success(),
-            "dpkg-deb failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        self.index();
-    }
-
-    /// `dists/stable/main/binary-amd64/Packages` of the pool and a `Release` listing it.
-    fn index(&self) {
-        let scan = Command::new("dpkg-scanpackages")
-            .args(["--multiversion", "pool", "/dev/null"])
-            .current_dir(&self.root)
-            .stderr(Stdio::null())
-            .output()
-            .expect("dpkg-scanpackages runs (Debian's dpkg-dev)");
-        assert!(scan.status.success(), "indexing the test repository failed");
-        let binary = self.root.join("dists/stable/main/binary-amd64");
-        std::fs::create_dir_all(&binary).expect("the index's folder");
-        std::fs::write(binary.join("Packages"), &scan.stdout).expect("Packages");
-        let release = format!(
-            "Suite: stable\nCodename: stable\nArchitectures: amd64\nComponents: main\nSHA256:\n {} {} main/binary-amd64/Packages\n",
-            sha256_hex(&scan.stdout),
-            scan.stdout.len()
-        );
-        std::fs::write(self.root.join("dists/stable/Release"), release).expect("Release");
-    }
-}
-
-/// busybox's httpd serving `folder` on `address:port`.
-fn serve_folder(folder: &Path, address: &str, port: u16) -> std::process::Child {
-    let server = Command::new("busybox")
-        .args(["httpd", "-f", "-p", &format!("{address}:{port}"), "-h"])
-        .arg(folder)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("busybox httpd starts (Debian's busybox-static; .ci/run installs it)");
-    wait_for_port(address, port);
-    server
+/// The test's upstream repository of [`PACKAGES`]: what compile pins from and fetch
+/// downloads from. Its index is uncompressed alone, so compile reads a plain `Packages`.
+fn upstream() -> DebianRepository {
+    DebianRepository::serve_uncompressed(&PACKAGES)
 }
 
 /// A spec of the app module on one host, its image pinned from `repository`; host-base
 /// left out, so nothing names a suite and the export's is `cairn`.
-fn spec(repository: &UpstreamRepository) -> String {
+fn spec(repository: &DebianRepository) -> String {
     format!(
         "[cluster]\nname = \"offline\"\ndomain = \"offline.test\"\nmodules = [\"modules\"]\n\
          exclude_modules = [\"host-base\", \"preflight\", \"consul\", \"cadvisor\"]\n\n\
          [hosts.node1]\naddress = \"10.0.0.1\"\nroles = [\"app\"]\n\n\
-         [images]\nsources = [\"{} stable main\"]\nbase_packages = []\n",
-        repository.url
+         [images]\nsources = [\"{}\"]\nbase_packages = []\n",
+        repository.source_line()
     )
 }
 
 /// A sandbox whose `cluster.lock` pins the app image from `repository`.
-fn compiled(repository: &UpstreamRepository) -> Sandbox {
+fn compiled(repository: &DebianRepository) -> Sandbox {
     let sandbox = Sandbox::new();
     sandbox
         .write("modules/app/module.toml", APP_MODULE)
@@ -290,102 +128,13 @@ fn snapshot(folder: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
     files
 }
 
-/// apt with a configuration of its own in `folder`: the sources file given (deb822, as
-/// host-base writes `cairn.sources`), its lists and caches there, an empty dpkg status
-/// (so `install --simulate` installs everything a request needs), amd64 whatever this
-/// machine is, and none of the machine's configuration read (`APT_CONFIG` points the
-/// parts elsewhere).
-struct PrivateApt {
-    folder: PathBuf,
-}
-
-impl PrivateApt {
-    fn new(folder: &Path, sources: &str) -> Self {
-        for sub_folder in [
-            "parts",
-            "sources.d",
-            "preferences.d",
-            "state/lists/partial",
-            "cache/archives/partial",
-            "download",
-        ] {
-            std::fs::create_dir_all(folder.join(sub_folder)).expect("apt's folders");
-        }
-        std::fs::write(folder.join("sources.list"), "").expect("no one-line sources");
-        std::fs::write(folder.join("sources.d/cairn.sources"), sources).expect("the source");
-        let path = |relative: &str| folder.join(relative).display().to_string();
-        std::fs::write(
-            folder.join("apt.conf"),
-            format!(
-                "Dir::Etc::Main \"/dev/null\";\nDir::Etc::Parts \"{parts}\";\n\
-                 Dir::Etc::SourceList \"{sources}\";\nDir::Etc::SourceParts \"{source_parts}\";\n\
-                 Dir::Etc::PreferencesParts \"{preferences}\";\n\
-                 Dir::State \"{state}\";\nDir::State::status \"/dev/null\";\n\
-                 Dir::Cache \"{cache}\";\nDebug::NoLocking \"1\";\n\
-                 APT::Architecture \"amd64\";\nAPT::Architectures {{ \"amd64\"; }};\n\
-                 APT::Sandbox::User \"root\";\nAcquire::Languages \"none\";\n",
-                parts = path("parts"),
-                sources = path("sources.list"),
-                source_parts = path("sources.d"),
-                preferences = path("preferences.d"),
-                state = path("state"),
-                cache = path("cache"),
-            ),
-        )
-        .expect("the apt configuration");
-        Self {
-            folder: folder.to_path_buf(),
-        }
-    }
-
-    /// `apt-get ARGUMENTS` in the download folder: its output, which must be a success.
-    fn apt_get(&self, arguments: &[&str]) -> String {
-        let output = Command::new("apt-get")
-            .args(arguments)
-            .current_dir(self.folder.join("download"))
-            .env("APT_CONFIG", self.folder.join("apt.conf"))
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .output()
-            .expect("apt-get runs");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(
-            output.status.success(),
-            "apt-get {arguments:?} failed\n{text}"
-        );
-        text
-    }
-
-    /// `apt-get update`, which must neither fail nor warn: an index missing, a checksum
-    /// apt disagrees with, a `Release` field it finds wanting.
-    fn update(&self) {
-        let output = self.apt_get(&["--error-on=any", "update"]);
-        assert!(
-            !output
-                .lines()
-                .any(|line| line.starts_with(['W', 'E', 'N']) && line.chars().nth(1) == Some(':')),
-            "apt-get update complained\n{output}"
-        );
-    }
-
-    /// The (name, version) pairs `apt-get install --simulate REQUEST` would install.
-    fn simulated_install(&self, request: &str) -> Vec<(String, String)> {
-        let output = self.apt_get(&["install", "--simulate", "--no-install-recommends", request]);
-        let mut installed: Vec<(String, String)> = output
-            .lines()
-            .filter_map(|line| {
-                let mut words = line.strip_prefix("Inst ")?.split_whitespace();
-                let name = words.next()?.to_string();
-                let version = words.next()?.trim_start_matches('(').to_string();
-                Some((name, version))
-            })
-            .collect();
-        installed.sort();
-        installed
-    }
+/// The paths of a [`snapshot`] that start with `prefix`, in order.
+fn paths_under<'a>(files: &'a BTreeMap<String, (Vec<u8>, u32)>, prefix: &str) -> Vec<&'a str> {
+    files
+        .keys()
+        .filter(|path| path.starts_with(prefix))
+        .map(String::as_str)
+        .collect()
 }
 
 /// `Outcome::stdout_has`, as `stderr_has` is.
@@ -406,11 +155,6 @@ impl StdoutHas for Outcome {
     }
 }
 
-/// The deb822 source of an unsigned repository, as host-base writes one.
-fn source(uri: &str, suite: &str, components: &str) -> String {
-    format!("Types: deb\nURIs: {uri}\nSuites: {suite}\nComponents: {components}\nTrusted: yes\n")
-}
-
 fn pinned_versions(pins: &[PackagePin]) -> Vec<(String, String)> {
     let mut versions: Vec<(String, String)> = pins
         .iter()
@@ -422,7 +166,7 @@ fn pinned_versions(pins: &[PackagePin]) -> Vec<(String, String)> {
 
 #[test]
 fn apt_reads_the_export_over_http_and_installs_and_downloads_exactly_the_pinned_versions() {
-    let upstream = UpstreamRepository::serve(&PACKAGES);
+    let upstream = upstream();
     let sandbox = compiled(&upstream);
     let export = sandbox.path().join("repository");
     fetch_export(&sandbox, &export)
@@ -439,11 +183,7 @@ fn apt_reads_the_export_over_http_and_installs_and_downloads_exactly_the_pinned_
     // in a file name.
     let pins = pins(&sandbox);
     let files = snapshot(&export);
-    let pool: Vec<&str> = files
-        .keys()
-        .filter(|path| path.starts_with("pool/"))
-        .map(String::as_str)
-        .collect();
+    let pool = paths_under(&files, "pool/");
     assert_eq!(
         pool,
         [
@@ -471,11 +211,7 @@ fn apt_reads_the_export_over_http_and_installs_and_downloads_exactly_the_pinned_
             pin.name
         );
     }
-    let dists: Vec<&str> = files
-        .keys()
-        .filter(|path| path.starts_with("dists/"))
-        .map(String::as_str)
-        .collect();
+    let dists = paths_under(&files, "dists/");
     assert_eq!(
         dists,
         [
@@ -523,7 +259,7 @@ fn apt_reads_the_export_over_http_and_installs_and_downloads_exactly_the_pinned_
     let mut server = serve_folder(&export, address, port);
     let apt = PrivateApt::new(
         &sandbox.path().join("apt"),
-        &source(&format!("http://{address}:{port}"), "cairn", "main"),
+        &unsigned_source(&format!("http://{address}:{port}"), "cairn", "main"),
     );
     apt.update();
     let installed = apt.simulated_install("cairn-app");
@@ -542,7 +278,7 @@ fn apt_reads_the_export_over_http_and_installs_and_downloads_exactly_the_pinned_
         .expect("base");
     assert_eq!(
         sha256_hex(
-            &std::fs::read(apt.folder.join("download/cairn-base_1%3a1.0_all.deb"))
+            &std::fs::read(apt.downloads().join("cairn-base_1%3a1.0_all.deb"))
                 .expect("apt downloaded the package")
         ),
         base.sha256,
@@ -552,7 +288,7 @@ fn apt_reads_the_export_over_http_and_installs_and_downloads_exactly_the_pinned_
 
 #[test]
 fn the_same_lockfile_exports_the_same_bytes_and_an_unchanged_export_is_not_rewritten() {
-    let upstream = UpstreamRepository::serve(&PACKAGES);
+    let upstream = upstream();
     let sandbox = compiled(&upstream);
     let first = sandbox.path().join("first");
     fetch_export(&sandbox, &first)
@@ -594,13 +330,13 @@ fn the_same_lockfile_exports_the_same_bytes_and_an_unchanged_export_is_not_rewri
 
 #[test]
 fn a_re_export_serves_the_new_pins_and_leaves_no_stale_deb_or_index() {
-    let upstream = UpstreamRepository::serve(&PACKAGES);
+    let upstream = upstream();
     let sandbox = compiled(&upstream);
     let export = sandbox.path().join("repository");
     fetch_export(&sandbox, &export).success();
     let apt = PrivateApt::new(
         &sandbox.path().join("apt"),
-        &source(&format!("file:{}", export.display()), "cairn", "main"),
+        &unsigned_source(&format!("file:{}", export.display()), "cairn", "main"),
     );
     apt.update();
     // What an earlier export, or an operator, left that this one does not make: an index
@@ -618,12 +354,7 @@ fn a_re_export_serves_the_new_pins_and_leaves_no_stale_deb_or_index() {
     }
 
     // cairn-lib 2.0 is published upstream and the pins are updated.
-    upstream.publish(&Package {
-        name: "cairn-lib",
-        version: "2.0",
-        architecture: "all",
-        depends: "cairn-base",
-    });
+    upstream.publish(&DebianPackage::new("cairn-lib", "2.0", "all", "cairn-base"));
     compile(&sandbox, &["--update-pins"]);
     let pins = pins(&sandbox);
     assert!(
@@ -635,7 +366,7 @@ fn a_re_export_serves_the_new_pins_and_leaves_no_stale_deb_or_index() {
         .stdout_has("1 stale .deb of an earlier export removed");
 
     let files = snapshot(&export);
-    let paths: Vec<&str> = files.keys().map(String::as_str).collect();
+    let paths = paths_under(&files, "");
     assert_eq!(
         paths,
         [
@@ -655,7 +386,7 @@ fn a_re_export_serves_the_new_pins_and_leaves_no_stale_deb_or_index() {
 
 #[test]
 fn a_store_file_that_is_not_the_pinned_one_fails_the_export_naming_the_package() {
-    let upstream = UpstreamRepository::serve(&PACKAGES);
+    let upstream = upstream();
     let sandbox = compiled(&upstream);
     let export = sandbox.path().join("repository");
     cairn()
@@ -693,7 +424,7 @@ fn a_store_file_that_is_not_the_pinned_one_fails_the_export_naming_the_package()
 
 #[test]
 fn the_export_serves_the_suite_and_components_the_hosts_sources_ask_for() {
-    let upstream = UpstreamRepository::serve(&PACKAGES);
+    let upstream = upstream();
     let sandbox = compiled(&upstream);
     let export = sandbox.path().join("repository");
     fetch_export(&sandbox, &export).success();
@@ -714,11 +445,7 @@ fn the_export_serves_the_suite_and_components_the_hosts_sources_ask_for() {
         .success()
         .stdout_has("suite offline, components main extra");
     let files = snapshot(&export);
-    let dists: Vec<&str> = files
-        .keys()
-        .filter(|path| path.starts_with("dists/"))
-        .map(String::as_str)
-        .collect();
+    let dists = paths_under(&files, "dists/");
     assert_eq!(
         dists,
         [

@@ -273,6 +273,18 @@ impl Running {
             std::thread::sleep(Duration::from_millis(250));
         }
     }
+
+    /// Waits up to 30 seconds for `GET path` on the container's `port` to answer 200: the
+    /// answer's head and body.
+    fn wait_for_ok(&self, port: u16, path: &str) -> (String, Vec<u8>) {
+        let address = self.address();
+        let (_, head, body) = self.wait_for(
+            &format!("a 200 to GET {path}"),
+            Duration::from_secs(30),
+            || http(&address, port, "GET", path, b"").filter(|(status, ..)| *status == 200),
+        );
+        (head, body)
+    }
 }
 
 impl Drop for Running {
@@ -304,6 +316,33 @@ fn sandbox_volume(host: &str, path: &str, target: &str) -> String {
         .join(path.trim_start_matches('/'));
     assert!(on_disk.exists(), "cairn applied {}", on_disk.display());
     format!("--volume={}:{target}:ro", on_disk.display())
+}
+
+/// A volume of `db1`'s sandbox folder or file `path`, at the same path, where the module's
+/// container has its config.
+fn config_volume(path: &str) -> String {
+    sandbox_volume("db1", path, path)
+}
+
+/// A volume of the test's `folder` at `target` (which may end in `:ro`).
+fn volume(folder: &Path, target: &str) -> String {
+    format!("--volume={}:{target}", folder.display())
+}
+
+/// An environment file of `text` in `folder`, as the module's container has it, as the
+/// argument that gives it: the secrets it holds stay out of every argument list.
+fn env_file(folder: &Path, text: &str) -> String {
+    let environment = folder.join("environment");
+    std::fs::write(&environment, text).unwrap();
+    format!("--env-file={}", environment.display())
+}
+
+/// HAProxy's image, on its rendered config.
+fn start_haproxy() -> Running {
+    Running::start(
+        "haproxy",
+        &[config_volume("/etc/cairn/haproxy/haproxy.cfg")],
+    )
 }
 
 /// Sends `command` to `address:port` and reads the answer until the server closes.
@@ -376,14 +415,7 @@ fn each_image_built_in_two_folders_is_the_same_bytes() {
 
 #[test]
 fn haproxy_from_its_packages_serves_through_its_rendered_config() {
-    let haproxy = Running::start(
-        "haproxy",
-        &[sandbox_volume(
-            "db1",
-            "/etc/cairn/haproxy/haproxy.cfg",
-            "/etc/cairn/haproxy/haproxy.cfg",
-        )],
-    );
+    let haproxy = start_haproxy();
     let address = haproxy.address();
     let answer = haproxy.wait_for("HAProxy's /healthz", Duration::from_secs(30), || {
         ask(
@@ -408,8 +440,8 @@ fn zookeeper_from_its_packages_answers_ruok_with_imok() {
     let zookeeper = Running::start(
         "zookeeper",
         &[
-            sandbox_volume("db1", "/etc/cairn/zookeeper", "/etc/cairn/zookeeper"),
-            format!("--volume={}:/var/lib/zookeeper", data.path().display()),
+            config_volume("/etc/cairn/zookeeper"),
+            volume(data.path(), "/var/lib/zookeeper"),
         ],
     );
     let address = zookeeper.address();
@@ -421,17 +453,13 @@ fn zookeeper_from_its_packages_answers_ruok_with_imok() {
 #[test]
 fn mariadb_from_its_packages_answers_a_query() {
     let data = tempfile::tempdir().unwrap();
-    // The environment the module's container has, from a file: the passwords stay out of
-    // every argument list.
-    let environment = data.path().join("environment");
-    std::fs::write(
-        &environment,
-        format!(
+    let environment = env_file(
+        data.path(),
+        &format!(
             "CAIRN_MYSQL_ROLE=master\nCAIRN_MYSQL_PORT=3306\nCAIRN_MYSQL_REPLICATION_USER=replicator\n\
              CAIRN_MYSQL_REPLICATION_PASSWORD={REPLICATION_PASSWORD}\nCAIRN_MYSQL_ROOT_PASSWORD={ROOT_PASSWORD}\n"
         ),
-    )
-    .unwrap();
+    );
     let datadir = data.path().join("datadir");
     std::fs::create_dir(&datadir).unwrap();
     let mariadb = Running::start(
@@ -442,8 +470,8 @@ fn mariadb_from_its_packages_answers_a_query() {
                 "/etc/cairn/mysql/cairn.cnf",
                 "/etc/mysql/mariadb.conf.d/99-cairn.cnf",
             ),
-            format!("--volume={}:/var/lib/mysql", datadir.display()),
-            format!("--env-file={}", environment.display()),
+            volume(&datadir, "/var/lib/mysql"),
+            environment,
         ],
     );
     let answer = mariadb.wait_for("MariaDB's answer", Duration::from_secs(120), || {
@@ -477,14 +505,7 @@ fn keepalived_from_its_packages_takes_the_vip_beside_haproxy() {
     // keepalived runs in HAProxy's network namespace, as both run on a load balancer's host
     // network: its track script asks HAProxy on 127.0.0.1, the VIP goes on the namespace's
     // eth0.
-    let haproxy = Running::start(
-        "haproxy",
-        &[sandbox_volume(
-            "db1",
-            "/etc/cairn/haproxy/haproxy.cfg",
-            "/etc/cairn/haproxy/haproxy.cfg",
-        )],
-    );
+    let haproxy = start_haproxy();
     let keepalived = Running::start(
         "keepalived",
         &[
@@ -493,7 +514,7 @@ fn keepalived_from_its_packages_takes_the_vip_beside_haproxy() {
             "--cap-add=NET_ADMIN".to_string(),
             "--cap-add=NET_BROADCAST".to_string(),
             "--cap-add=NET_RAW".to_string(),
-            sandbox_volume("db1", "/etc/cairn/keepalived", "/etc/cairn/keepalived"),
+            config_volume("/etc/cairn/keepalived"),
         ],
     );
     keepalived.wait_for("the VIP on eth0", Duration::from_secs(30), || {
@@ -534,17 +555,12 @@ fn registry_from_its_packages_stores_a_blob_as_its_own_user() {
     let registry = Running::start(
         "registry",
         &[
-            sandbox_volume("db1", "/etc/cairn/registry", "/etc/cairn/registry"),
-            format!(
-                "--volume={}:/var/lib/docker-registry",
-                data.path().display()
-            ),
+            config_volume("/etc/cairn/registry"),
+            volume(data.path(), "/var/lib/docker-registry"),
         ],
     );
+    registry.wait_for_ok(REGISTRY_PORT, "/v2/");
     let address = registry.address();
-    registry.wait_for("the registry's /v2/", Duration::from_secs(30), || {
-        http(&address, REGISTRY_PORT, "GET", "/v2/", b"").filter(|(status, ..)| *status == 200)
-    });
 
     // A blob pushed as Docker pushes one: an upload started, then its content put with its
     // digest, which the registry checks.
@@ -617,50 +633,30 @@ fn nginx_from_its_packages_serves_the_repository_folder() {
     let nginx = Running::start(
         "repository",
         &[
-            sandbox_volume("db1", "/etc/cairn/repository", "/etc/cairn/repository"),
-            format!(
-                "--volume={}:/var/www/repository:ro",
-                repository.path().display()
-            ),
+            config_volume("/etc/cairn/repository"),
+            volume(repository.path(), "/var/www/repository:ro"),
         ],
     );
-    let address = nginx.address();
-    let (_, head, body) = nginx.wait_for("nginx's Release", Duration::from_secs(30), || {
-        http(
-            &address,
-            REPOSITORY_PORT,
-            "GET",
-            "/dists/packaged/Release",
-            b"",
-        )
-        .filter(|(status, ..)| *status == 200)
-    });
+    let (head, body) = nginx.wait_for_ok(REPOSITORY_PORT, "/dists/packaged/Release");
     assert_eq!(body, release, "{head}");
 }
 
 #[test]
 fn console_from_its_packages_answers_its_health() {
     let data = tempfile::tempdir().unwrap();
-    // The environment the module's container has, from a file: the key stays out of every
-    // argument list.
-    let environment = data.path().join("environment");
-    std::fs::write(
-        &environment,
-        format!("CONSOLE_SESSION_KEY={CONSOLE_SESSION_KEY}\n"),
-    )
-    .unwrap();
     let console = Running::start(
         "console",
         &[
-            sandbox_volume("db1", "/etc/cairn/console", "/etc/cairn/console"),
-            format!("--env-file={}", environment.display()),
+            config_volume("/etc/cairn/console"),
+            env_file(
+                data.path(),
+                &format!("CONSOLE_SESSION_KEY={CONSOLE_SESSION_KEY}\n"),
+            ),
         ],
     );
-    let address = console.address();
-    let (_, _, health) = console.wait_for("the console's /health", Duration::from_secs(30), || {
-        http(&address, CONSOLE_PORT, "GET", "/health", b"").filter(|(status, ..)| *status == 200)
-    });
+    let (_, health) = console.wait_for_ok(CONSOLE_PORT, "/health");
     assert_eq!(health, b"ok\n");
+    let address = console.address();
     // Its page has the title of the config cairn rendered.
     let (status, _, page) =
         http(&address, CONSOLE_PORT, "GET", "/", b"").expect("the console answers");

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::namespace_container::{NamespaceContainer, run_in, wait_for};
 use crate::network_namespaces::{NetworkHost, PrivateNetwork};
+use crate::private_apt::{PrivateApt, unsigned_source};
 use crate::support::Sandbox;
 use crate::systemd_host::{TestPackage, build_package, index_repository};
 
@@ -46,18 +47,10 @@ fn control_root(sandbox: &Sandbox) -> PathBuf {
     sandbox.path().join("hosts/control")
 }
 
-/// This machine's Debian architecture, the one apt asks indexes for.
-fn architecture() -> String {
-    let output = Command::new("dpkg")
-        .arg("--print-architecture")
-        .output()
-        .expect("dpkg runs");
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
 /// Exports the test's repository to `folder` as Debian lays one out: the package in
-/// `pool/main/`, its index in `dists/<suite>/main/binary-<arch>/`, the suite's `Release`
-/// (unsigned, as the test's apt source says). Returns the package's path.
+/// `pool/main/`, its index in `dists/<suite>/main/binary-amd64/` (the architecture the
+/// test's [`PrivateApt`] asks for), the suite's `Release` (unsigned, as the test's apt
+/// source says). Returns the package's path.
 fn export_repository(folder: &Path, work: &Path) -> PathBuf {
     let pool = folder.join("pool/main/c").join(PACKAGE);
     std::fs::create_dir_all(&pool).expect("the pool");
@@ -74,15 +67,14 @@ fn export_repository(folder: &Path, work: &Path) -> PathBuf {
             )],
         },
     );
-    let architecture = architecture();
     index_repository(
         folder,
         "pool",
-        &format!("dists/{SUITE}/main/binary-{architecture}/Packages"),
+        &format!("dists/{SUITE}/main/binary-amd64/Packages"),
         &format!("dists/{SUITE}/Release"),
         &format!(
             "Origin: cairn-test\nLabel: cairn-test\nSuite: {SUITE}\nCodename: {SUITE}\n\
-             Date: Thu, 01 Jan 2026 00:00:00 UTC\nComponents: main\nArchitectures: {architecture}\n"
+             Date: Thu, 01 Jan 2026 00:00:00 UTC\nComponents: main\nArchitectures: amd64\n"
         ),
     );
     package
@@ -128,76 +120,6 @@ fn health_url(nodes: &serde_json::Value) -> String {
         .as_str()
         .expect("a URL")
         .to_string()
-}
-
-/// apt with a configuration of its own in `folder`: its sources (the served repository
-/// alone), lists and caches there, and none of the machine's configuration parts read
-/// (`APT_CONFIG` is read before them and points them elsewhere). The machine's dpkg status
-/// is read, never written: `update` and `download` install nothing.
-struct PrivateApt {
-    folder: PathBuf,
-}
-
-impl PrivateApt {
-    fn new(folder: &Path, repository_url: &str) -> Self {
-        for sub_folder in [
-            "parts",
-            "sources.d",
-            "preferences.d",
-            "lists/partial",
-            "cache/archives/partial",
-            "download",
-        ] {
-            std::fs::create_dir_all(folder.join(sub_folder)).expect("apt's folders");
-        }
-        std::fs::write(
-            folder.join("sources.list"),
-            format!("deb [trusted=yes] {repository_url} {SUITE} main\n"),
-        )
-        .expect("the apt source");
-        let path = |relative: &str| folder.join(relative).display().to_string();
-        std::fs::write(
-            folder.join("apt.conf"),
-            format!(
-                "Dir::Etc::Main \"/dev/null\";\nDir::Etc::Parts \"{parts}\";\n\
-                 Dir::Etc::SourceList \"{sources}\";\nDir::Etc::SourceParts \"{source_parts}\";\n\
-                 Dir::Etc::PreferencesParts \"{preferences}\";\n\
-                 Dir::State::Lists \"{lists}\";\nDir::Cache \"{cache}\";\n\
-                 APT::Sandbox::User \"root\";\nAcquire::Languages \"none\";\n",
-                parts = path("parts"),
-                sources = path("sources.list"),
-                source_parts = path("sources.d"),
-                preferences = path("preferences.d"),
-                lists = path("lists"),
-                cache = path("cache"),
-            ),
-        )
-        .expect("the apt configuration");
-        Self {
-            folder: folder.to_path_buf(),
-        }
-    }
-
-    /// Runs `apt-get ARGUMENTS` in the download folder; its output when it succeeds.
-    fn apt_get(&self, arguments: &[&str]) -> Result<String, String> {
-        let output = Command::new("apt-get")
-            .args(arguments)
-            .current_dir(self.folder.join("download"))
-            .env("APT_CONFIG", self.folder.join("apt.conf"))
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .output()
-            .expect("apt-get runs");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        if output.status.success() {
-            Ok(text)
-        } else {
-            Err(text)
-        }
-    }
 }
 
 #[test]
@@ -271,9 +193,12 @@ fn apt_downloads_a_package_byte_for_byte_from_the_repository_the_control_host_se
     );
 
     // apt on this machine, as a host of the cluster: the repository is its only source.
-    let apt = PrivateApt::new(&work.path().join("apt"), &base_url);
+    let apt = PrivateApt::new(
+        &work.path().join("apt"),
+        &unsigned_source(&base_url, SUITE, "main"),
+    );
     let update = apt
-        .apt_get(&["--error-on=any", "update"])
+        .try_apt_get(&["--error-on=any", "update"])
         .unwrap_or_else(|error| {
             panic!(
                 "apt-get update from {base_url}: {error}\n--- the container's log\n{}",
@@ -284,16 +209,14 @@ fn apt_downloads_a_package_byte_for_byte_from_the_repository_the_control_host_se
         update.contains(&format!("{base_url} {SUITE} Release")),
         "apt read the suite's Release from the control host\n{update}"
     );
-    apt.apt_get(&["download", PACKAGE]).unwrap_or_else(|error| {
-        panic!(
-            "apt-get download {PACKAGE}: {error}\n--- the container's log\n{}",
-            container.output()
-        )
-    });
-    let downloaded = apt
-        .folder
-        .join("download")
-        .join(format!("{PACKAGE}_{VERSION}_all.deb"));
+    apt.try_apt_get(&["download", PACKAGE])
+        .unwrap_or_else(|error| {
+            panic!(
+                "apt-get download {PACKAGE}: {error}\n--- the container's log\n{}",
+                container.output()
+            )
+        });
+    let downloaded = apt.downloads().join(format!("{PACKAGE}_{VERSION}_all.deb"));
     assert!(
         std::fs::read(&downloaded).ok() == Some(std::fs::read(&package).expect("the package")),
         "apt downloaded {} byte for byte as the test built it",

@@ -7,12 +7,14 @@
 //! Debian mirror the machine's apt uses, imported with `docker import`, once per machine
 //! (its tag is a hash of the recipe). Packages for the tests come from a repository each
 //! test builds itself ([`TestRepository`]): `.deb`s made by `dpkg-deb`, indexed by
-//! `dpkg-scanpackages`, served by busybox's httpd on loopback.
+//! `dpkg-scanpackages`, served by busybox's httpd on loopback (the tools of
+//! `debian_repository`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
+use crate::debian_repository::{build_deb, scan_packages, serve_folder};
 use crate::ssh_fixture::{free_port, keygen, wait_for_port};
 
 /// The recipe of the image. Bump `RECIPE_VERSION` when it changes: the tag names the
@@ -296,18 +298,10 @@ impl TestRepository {
             "Origin: cairn-test\nLabel: cairn-test\n",
         );
         let port = free_port(address);
-        let server = Command::new("busybox")
-            .args(["httpd", "-f", "-p", &format!("{address}:{port}"), "-h"])
-            .arg(&pool)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("busybox httpd starts (Debian's busybox-static; .ci/run installs it)");
-        wait_for_port(address, port);
         Self {
             url: format!("http://{address}:{port}"),
+            server: serve_folder(&pool, address, port),
             _directory: directory,
-            server,
         }
     }
 
@@ -339,14 +333,8 @@ pub fn index_repository(
 ) {
     let packages_path = root.join(packages_index);
     std::fs::create_dir_all(packages_path.parent().expect("a parent")).expect("the index's folder");
-    let scan = Command::new("dpkg-scanpackages")
-        .args(["--multiversion", scanned, "/dev/null"])
-        .current_dir(root)
-        .stderr(Stdio::null())
-        .output()
-        .expect("dpkg-scanpackages runs (Debian's dpkg-dev)");
-    assert!(scan.status.success(), "indexing the test repository failed");
-    std::fs::write(&packages_path, &scan.stdout).expect("the Packages index");
+    let index = scan_packages(root, scanned);
+    std::fs::write(&packages_path, &index).expect("the Packages index");
     let hash = Command::new("sha256sum")
         .arg(&packages_path)
         .output()
@@ -365,7 +353,7 @@ pub fn index_repository(
         root.join(release),
         format!(
             "{release_fields}SHA256:\n {hash} {size} {listed}\n",
-            size = scan.stdout.len(),
+            size = index.len(),
             listed = listed.display()
         ),
     )
@@ -394,16 +382,6 @@ pub fn build_package(work: &Path, pool: &Path, package: &TestPackage<'_>) -> Pat
             .expect("a file mode");
     }
     let built = pool.join(format!("{}_{}_all.deb", package.name, package.version));
-    let output = Command::new("dpkg-deb")
-        .args(["--root-owner-group", "--build"])
-        .arg(&tree)
-        .arg(&built)
-        .output()
-        .expect("dpkg-deb runs");
-    assert!(
-        output.status.success(),
-        "dpkg-deb failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    build_deb(&tree, &built);
     built
 }
