@@ -10,15 +10,26 @@ use crate::support::{Sandbox, cairn, repository};
 /// The quick-start's containers, as the sandbox host `node1` names them in Docker.
 const CONTAINERS: [&str; 3] = ["node1-console", "node1-haproxy", "node1-zookeeper"];
 
-/// Removes the quick-start's containers however the test ends.
+/// Removes the quick-start's containers, and the images apply loaded for them, however
+/// the test ends.
 struct Containers;
 
 impl Drop for Containers {
     fn drop(&mut self) {
         for name in CONTAINERS {
+            let image = Command::new("docker")
+                .args(["inspect", "--format", "{{.Config.Image}}", name])
+                .output()
+                .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+                .unwrap_or_default();
             let _ = Command::new("docker")
                 .args(["rm", "--force", name])
                 .output();
+            if image.starts_with("cairn/") {
+                let _ = Command::new("docker")
+                    .args(["image", "rm", "--force", &image])
+                    .output();
+            }
         }
     }
 }
