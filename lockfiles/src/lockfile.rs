@@ -791,13 +791,7 @@ mod tests {
                 .map(|(name, deps)| (name, deps.as_slice()))
                 .collect();
             let expected = crate::graph::topological_order(&edges).unwrap_err();
-            let error = Lockfile::from_unhashed(
-                lockfile.cluster.clone(),
-                lockfile.hosts.clone(),
-                BTreeMap::new(),
-                nodes,
-            )
-            .unwrap_err();
+            let error = refused_without_secrets(&lockfile, nodes);
             assert_eq!(error, expected);
             error.to_string()
         };
@@ -819,6 +813,17 @@ mod tests {
         );
     }
 
+    /// Why `nodes` do not make a lockfile with `lockfile`'s cluster and hosts and no secrets.
+    fn refused_without_secrets(lockfile: &Lockfile, nodes: Vec<UnhashedNode>) -> GraphError {
+        Lockfile::from_unhashed(
+            lockfile.cluster.clone(),
+            lockfile.hosts.clone(),
+            BTreeMap::new(),
+            nodes,
+        )
+        .unwrap_err()
+    }
+
     #[test]
     fn a_secret_nobody_declared_is_refused() {
         let lockfile = every_kind();
@@ -831,13 +836,7 @@ mod tests {
                 spec: node.spec.clone(),
             })
             .collect();
-        let error = Lockfile::from_unhashed(
-            lockfile.cluster.clone(),
-            lockfile.hosts.clone(),
-            BTreeMap::new(),
-            nodes,
-        )
-        .unwrap_err();
+        let error = refused_without_secrets(&lockfile, nodes);
         assert!(
             matches!(error, GraphError::UnknownSecret { ref secret, .. } if secret == "app.password"),
             "{error}"
@@ -856,13 +855,7 @@ mod tests {
             .find(|node| node.name.kind == NodeKind::File)
             .expect("a file node");
         let nodes = vec![node("h1:file:/etc/app.conf", &[], file.spec.clone())];
-        let error = Lockfile::from_unhashed(
-            lockfile.cluster.clone(),
-            lockfile.hosts.clone(),
-            BTreeMap::new(),
-            nodes,
-        )
-        .unwrap_err();
+        let error = refused_without_secrets(&lockfile, nodes);
         let GraphError::UnknownSecret { node, secret } = &error else {
             panic!("{error}");
         };
@@ -897,13 +890,7 @@ mod tests {
                 "h3",
             ),
         ] {
-            let error = Lockfile::from_unhashed(
-                lockfile.cluster.clone(),
-                lockfile.hosts.clone(),
-                BTreeMap::new(),
-                nodes,
-            )
-            .unwrap_err();
+            let error = refused_without_secrets(&lockfile, nodes);
             assert!(
                 matches!(&error, GraphError::UnknownHost { host: found, .. } if found == host),
                 "{error}"

@@ -5,7 +5,7 @@ use cairn_executor::{AppliedChange, AppliedDiff, ChangeCause, HostAppliedDiff};
 use cairn_lockfiles::{NodeId, NodeName};
 
 use crate::diff_report::Palette;
-use crate::diff_report::text::blast_radius_section;
+use crate::diff_report::text::{blast_radius_section, dependants_group};
 use crate::output::counted;
 
 /// The report for people of `cairn diff --applied`, laid out as the two-lockfile diff's:
@@ -199,18 +199,15 @@ fn dependency_changes(
                 }
             })
             .collect();
-        if unrecorded {
-            let _ = writeln!(
-                out,
-                "  because of one of {} (not recorded on the hosts read):",
+        let causes = if unrecorded {
+            format!(
+                "because of one of {} (not recorded on the hosts read)",
                 names.join(", ")
-            );
+            )
         } else {
-            let _ = writeln!(out, "  because of {}:", names.join(" and "));
-        }
-        for dependant in dependants {
-            let _ = writeln!(out, "    {dependant}");
-        }
+            format!("because of {}", names.join(" and "))
+        };
+        dependants_group(&causes, &dependants, out);
     }
     out.push('\n');
 }

@@ -254,12 +254,22 @@ fn dependency_changes(diff: &LockfileDiff, palette: Palette, out: &mut String) {
     );
     for (causes, dependants) in groups {
         let causes: Vec<String> = causes.iter().map(ToString::to_string).collect();
-        let _ = writeln!(out, "  because of {}:", causes.join(" and "));
-        for dependant in dependants {
-            let _ = writeln!(out, "    {dependant}");
-        }
+        dependants_group(
+            &format!("because of {}", causes.join(" and ")),
+            &dependants,
+            out,
+        );
     }
     out.push('\n');
+}
+
+/// One group of nodes changed only because of the same root causes: `  <causes>:`, then
+/// each node indented under it.
+pub(super) fn dependants_group(causes: &str, dependants: &[&NodeName], out: &mut String) {
+    let _ = writeln!(out, "  {causes}:");
+    for dependant in dependants {
+        let _ = writeln!(out, "    {dependant}");
+    }
 }
 
 fn blast_radius(diff: &LockfileDiff, palette: Palette, out: &mut String) {

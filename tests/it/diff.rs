@@ -269,19 +269,7 @@ fn a_rotated_secret_is_said_to_be_rotated_and_neither_value_nor_fingerprint_is_s
     let old_value = sandbox.read("secrets/console-session-key");
     sandbox.write("secrets/console-session-key", "a-rotated-session-key\n");
     sandbox.compile().success();
-    let fingerprints: Vec<String> = [sandbox.read("old.lock"), sandbox.read("cluster.lock")]
-        .iter()
-        .flat_map(|lock| {
-            lock.lines()
-                .filter(|line| line.starts_with("fingerprint = "))
-                .map(|line| {
-                    line.trim_start_matches("fingerprint = ")
-                        .trim_matches('"')
-                        .to_string()
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let fingerprints = secret_fingerprints(&sandbox);
     assert!(!fingerprints.is_empty());
 
     let text = diff(&sandbox, &["old.lock", "cluster.lock"]).code(1).stdout;
@@ -334,19 +322,7 @@ fn a_rotated_secret_in_a_file_text_is_said_to_be_rotated_for_that_file() {
     let old_value = sandbox.read("secrets/keepalived-auth-pass");
     sandbox.write("secrets/keepalived-auth-pass", "Kq7vZ2pw\n");
     sandbox.compile().success();
-    let fingerprints: Vec<String> = [sandbox.read("old.lock"), sandbox.read("cluster.lock")]
-        .iter()
-        .flat_map(|lock| {
-            lock.lines()
-                .filter(|line| line.starts_with("fingerprint = "))
-                .map(|line| {
-                    line.trim_start_matches("fingerprint = ")
-                        .trim_matches('"')
-                        .to_string()
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let fingerprints = secret_fingerprints(&sandbox);
     assert!(!fingerprints.is_empty());
 
     let outcome = diff(&sandbox, &["old.lock", "cluster.lock"]).code(1);
@@ -585,6 +561,19 @@ fn an_image_pinned_for_the_first_time_lists_each_package_added() {
         !text.contains("pins: (none) →"),
         "never the whole list as one value:\n{text}"
     );
+}
+
+/// Every secret fingerprint the old and the new lockfile record.
+fn secret_fingerprints(sandbox: &Sandbox) -> Vec<String> {
+    [sandbox.read("old.lock"), sandbox.read("cluster.lock")]
+        .iter()
+        .flat_map(|lock| {
+            lock.lines()
+                .filter_map(|line| line.strip_prefix("fingerprint = "))
+                .map(|fingerprint| fingerprint.trim_matches('"').to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// The first line of `text` holding `needle`, trimmed.
