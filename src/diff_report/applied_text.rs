@@ -5,7 +5,7 @@ use cairn_executor::{AppliedChange, AppliedDiff, ChangeCause, HostAppliedDiff};
 use cairn_lockfiles::{NodeId, NodeName};
 
 use crate::diff_report::Palette;
-use crate::diff_report::text::{blast_radius_section, dependants_group};
+use crate::diff_report::text::{added_line, blast_radius_section, dependants_group, removed_line};
 use crate::output::counted;
 
 /// The report for people of `cairn diff --applied`, laid out as the two-lockfile diff's:
@@ -102,12 +102,8 @@ fn host_section<'a>(
     for (name, entry) in entries {
         let key = format!("{}:{}", name.kind, name.key);
         match entry {
-            Entry::Added => {
-                let _ = writeln!(out, "  {}", palette.added(&format!("+ {key}")));
-            }
-            Entry::Removed => {
-                let _ = writeln!(out, "  {}", palette.removed(&format!("- {key}")));
-            }
+            Entry::Added => added_line(&key, palette, out),
+            Entry::Removed => removed_line(&key, palette, out),
             Entry::Drifted(drift) => {
                 let _ = writeln!(out, "  ! {key}");
                 let _ = writeln!(out, "      drifted: {drift}; applying rewrites it");

@@ -137,12 +137,8 @@ fn nodes_by_host(diff: &LockfileDiff, palette: Palette, out: &mut String) {
         for (name, entry) in entries {
             let key = format!("{}:{}", name.kind, name.key);
             match entry {
-                Entry::Added => {
-                    let _ = writeln!(out, "  {}", palette.added(&format!("+ {key}")));
-                }
-                Entry::Removed => {
-                    let _ = writeln!(out, "  {}", palette.removed(&format!("- {key}")));
-                }
+                Entry::Added => added_line(&key, palette, out),
+                Entry::Removed => removed_line(&key, palette, out),
                 Entry::Changed(node) => {
                     let _ = writeln!(out, "  ~ {key}");
                     let has_own_inputs =
@@ -261,6 +257,16 @@ fn dependency_changes(diff: &LockfileDiff, palette: Palette, out: &mut String) {
         );
     }
     out.push('\n');
+}
+
+/// `  + kind:key`, in the added colour.
+pub(super) fn added_line(key: &str, palette: Palette, out: &mut String) {
+    let _ = writeln!(out, "  {}", palette.added(&format!("+ {key}")));
+}
+
+/// `  - kind:key`, in the removed colour.
+pub(super) fn removed_line(key: &str, palette: Palette, out: &mut String) {
+    let _ = writeln!(out, "  {}", palette.removed(&format!("- {key}")));
 }
 
 /// One group of nodes changed only because of the same root causes: `  <causes>:`, then

@@ -289,20 +289,11 @@ fn a_rotated_secret_is_said_to_be_rotated_and_neither_value_nor_fingerprint_is_s
         .code(1)
         .stdout;
     assert!(json.contains("\"rotated\""), "{json}");
-    for output in [&text, &json] {
-        for secret in [old_value.trim(), "a-rotated-session-key"] {
-            assert!(
-                !output.contains(secret),
-                "the value {secret} is shown:\n{output}"
-            );
-        }
-        for fingerprint in &fingerprints {
-            assert!(
-                !output.contains(fingerprint.as_str()),
-                "a fingerprint is shown:\n{output}"
-            );
-        }
-    }
+    assert_shows_no_secret(
+        &[&text, &json],
+        &[old_value.trim(), "a-rotated-session-key"],
+        &fingerprints,
+    );
 }
 
 /// The name of `host`'s keepalived.conf node.
@@ -386,20 +377,11 @@ fn a_rotated_secret_in_a_file_text_is_said_to_be_rotated_for_that_file() {
             );
         }
     }
-    for output in [text, &json.stdout] {
-        for secret in [old_value.trim(), "Kq7vZ2pw"] {
-            assert!(
-                !output.contains(secret),
-                "the value {secret} is shown:\n{output}"
-            );
-        }
-        for fingerprint in &fingerprints {
-            assert!(
-                !output.contains(fingerprint.as_str()),
-                "a fingerprint is shown:\n{output}"
-            );
-        }
-    }
+    assert_shows_no_secret(
+        &[text, &json.stdout],
+        &[old_value.trim(), "Kq7vZ2pw"],
+        &fingerprints,
+    );
 }
 
 #[test]
@@ -561,6 +543,24 @@ fn an_image_pinned_for_the_first_time_lists_each_package_added() {
         !text.contains("pins: (none) →"),
         "never the whole list as one value:\n{text}"
     );
+}
+
+/// None of `outputs` shows any of the secret `values` or `fingerprints`.
+fn assert_shows_no_secret(outputs: &[&String], values: &[&str], fingerprints: &[String]) {
+    for output in outputs {
+        for value in values {
+            assert!(
+                !output.contains(value),
+                "the value {value} is shown:\n{output}"
+            );
+        }
+        for fingerprint in fingerprints {
+            assert!(
+                !output.contains(fingerprint.as_str()),
+                "a fingerprint is shown:\n{output}"
+            );
+        }
+    }
 }
 
 /// Every secret fingerprint the old and the new lockfile record.
