@@ -4,42 +4,18 @@
 use std::process::Command;
 
 use crate::app_cluster::{AppCluster, names, ran_besides_checks};
+use crate::busybox_image::BusyboxImage;
 use crate::download_server::DownloadServer;
 
 const BASE_IMAGE: &str = "cairn-test/base:1";
 
 /// A base image from Debian's static busybox, imported once.
 fn ensure_base_image() {
-    let present = Command::new("docker")
-        .args(["image", "inspect", BASE_IMAGE])
-        .output()
-        .expect("docker runs");
-    if present.status.success() {
-        return;
+    BusyboxImage {
+        applets: &["sh", "httpd", "cat", "sleep"],
+        ..BusyboxImage::default()
     }
-    let busybox = std::path::Path::new("/bin/busybox");
-    assert!(
-        busybox.exists(),
-        "/bin/busybox is missing: install Debian's busybox-static (.ci/run does)"
-    );
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("bin")).unwrap();
-    std::fs::copy(busybox, root.path().join("bin/busybox")).unwrap();
-    for applet in ["sh", "httpd", "cat", "sleep"] {
-        std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
-    }
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "tar -C '{}' -c . | docker import - {BASE_IMAGE} >/dev/null",
-            root.path().display()
-        ))
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "docker import of the test base image failed"
-    );
+    .ensure(BASE_IMAGE);
 }
 
 fn docker(arguments: &[&str]) -> String {

@@ -11,42 +11,22 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::app_cluster::{AppCluster, names, ran_besides_checks};
+use crate::busybox_image::BusyboxImage;
 use crate::namespace_container::{NamespaceContainer, run_in};
 use crate::network_namespaces::{NetworkHost, PrivateNetwork};
 use crate::ssh_fixture::free_port;
 use crate::support::{Outcome, Sandbox, cairn};
+use crate::time_service::start_time_daemon;
 
 /// The base of the test's image: Debian's static busybox, imported (nothing is pulled).
 const BASE_IMAGE: &str = "cairn-test/port-base:1";
 
 fn ensure_base_image() {
-    let present = Command::new("docker")
-        .args(["image", "inspect", BASE_IMAGE])
-        .output()
-        .expect("docker runs");
-    if present.status.success() {
-        return;
+    BusyboxImage {
+        applets: &["sh", "httpd"],
+        ..BusyboxImage::default()
     }
-    let busybox = Path::new("/bin/busybox");
-    assert!(
-        busybox.exists(),
-        "/bin/busybox is missing: install Debian's busybox-static (.ci/run does)"
-    );
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("bin")).unwrap();
-    std::fs::copy(busybox, root.path().join("bin/busybox")).unwrap();
-    for applet in ["sh", "httpd"] {
-        std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
-    }
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "tar -C '{}' -c . | docker import - {BASE_IMAGE} >/dev/null",
-            root.path().display()
-        ))
-        .status()
-        .unwrap();
-    assert!(status.success(), "docker import of {BASE_IMAGE} failed");
+    .ensure(BASE_IMAGE);
 }
 
 /// Removes the test's container however the test ends.
@@ -329,26 +309,10 @@ fn a_holder_that_is_neither_a_container_nor_a_unit_is_refused_at_compile_with_it
 /// `network_host`'s namespace, without touching the machine's clock (`-x`) or its files;
 /// stopped when dropped.
 fn start_time_server(network_host: &NetworkHost) -> NamespaceContainer {
-    let work = tempfile::tempdir().expect("a temporary folder");
-    let folder = work.path();
-    std::fs::write(
-        folder.join("chrony.conf"),
+    let mut server = start_time_daemon(
+        network_host,
         "local stratum 10\nallow all\ncmdport 0\ndriftfile /var/lib/chrony/chrony.drift\n",
-    )
-    .unwrap();
-    std::fs::create_dir_all(folder.join("state")).unwrap();
-    let script = format!(
-        "set -eu\nmount -t tmpfs tmpfs /run\nmkdir -p /run/chrony\n\
-         mount --bind {state} /var/lib/chrony\n\
-         exec chronyd -d -x -u root -f {configuration}\n",
-        state = folder.join("state").display(),
-        configuration = folder.join("chrony.conf").display(),
     );
-    let environment = std::collections::BTreeMap::from([(
-        "PATH".to_string(),
-        "/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
-    )]);
-    let mut server = NamespaceContainer::run(network_host, &script, &environment, work);
     // Bound to UDP port 123 (007B), the server answers.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::busybox_image::BusyboxImage;
 use crate::support::Sandbox;
 
 /// Every role of the built-in modules, on sandbox hosts of this machine. The host
@@ -417,62 +418,33 @@ fn bash_parses_every_entrypoint_script_of_every_image_and_rejects_a_broken_copy(
 /// `rm` the Dockerfile's RUN line needs) and an `apt-get` that records its arguments and
 /// installs nothing.
 fn ensure_base_image() {
-    if docker(&["image", "inspect", BASE_IMAGE]).accepted {
-        return;
-    }
-    let busybox = Path::new("/bin/busybox");
-    assert!(
-        busybox.exists(),
-        "/bin/busybox is missing: install Debian's busybox-static (.ci/run does)"
-    );
-    let root = tempfile::tempdir().unwrap();
-    let file = |relative: &str, content: &[u8], mode: u32| {
-        use std::os::unix::fs::PermissionsExt;
-        let path = root.path().join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, content).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-    };
-    file("bin/busybox", &std::fs::read(busybox).unwrap(), 0o755);
-    for applet in [
-        "sh", "rm", "cat", "mkdir", "ln", "chown", "chmod", "readlink", "stat",
-    ] {
-        std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
-    }
-    file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n", 0o644);
-    file("etc/group", b"root:x:0:\n", 0o644);
-    // Stand-ins for shadow's groupadd and useradd, which the Dockerfiles run with the
-    // options they give: each adds its line, as the real ones do.
-    file(
-        "usr/sbin/groupadd",
-        b"#!/bin/sh\nwhile [ $# -gt 1 ]; do case \"$1\" in --gid) gid=$2; shift;; esac; shift; done\necho \"$1:x:$gid:\" >> /etc/group\n",
-        0o755,
-    );
-    file(
-        "usr/sbin/useradd",
-        b"#!/bin/sh\nwhile [ $# -gt 1 ]; do case \"$1\" in --uid) uid=$2; shift;; --gid) gid=$2; shift;; --home-dir) home=$2; shift;; --shell) shell=$2; shift;; esac; shift; done\necho \"$1:x:$uid:$gid::$home:$shell\" >> /etc/passwd\n",
-        0o755,
-    );
     let apt_get = format!(
         "#!/bin/sh\n# A stand-in for apt-get: records its arguments, installs nothing.\necho \"$*\" >> {APT_GET_RECORD}\n"
     );
-    file("usr/bin/apt-get", apt_get.as_bytes(), 0o755);
-    std::fs::create_dir_all(root.path().join("var/log")).unwrap();
-    let imported = judge(
-        "sh",
-        &[
-            "-c",
-            &format!(
-                "tar -C '{}' -c . | docker import - {BASE_IMAGE}",
-                root.path().display()
-            ),
+    BusyboxImage {
+        applets: &[
+            "sh", "rm", "cat", "mkdir", "ln", "chown", "chmod", "readlink", "stat",
         ],
-    );
-    assert!(
-        imported.accepted,
-        "docker import of {BASE_IMAGE}: {}",
-        imported.output
-    );
+        files: &[
+            ("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n", 0o644),
+            ("etc/group", b"root:x:0:\n", 0o644),
+            // Stand-ins for shadow's groupadd and useradd, which the Dockerfiles run with
+            // the options they give: each adds its line, as the real ones do.
+            (
+                "usr/sbin/groupadd",
+                b"#!/bin/sh\nwhile [ $# -gt 1 ]; do case \"$1\" in --gid) gid=$2; shift;; esac; shift; done\necho \"$1:x:$gid:\" >> /etc/group\n",
+                0o755,
+            ),
+            (
+                "usr/sbin/useradd",
+                b"#!/bin/sh\nwhile [ $# -gt 1 ]; do case \"$1\" in --uid) uid=$2; shift;; --gid) gid=$2; shift;; --home-dir) home=$2; shift;; --shell) shell=$2; shift;; esac; shift; done\necho \"$1:x:$uid:$gid::$home:$shell\" >> /etc/passwd\n",
+                0o755,
+            ),
+            ("usr/bin/apt-get", apt_get.as_bytes(), 0o755),
+        ],
+        folders: &["var/log"],
+    }
+    .ensure(BASE_IMAGE);
 }
 
 fn docker(arguments: &[&str]) -> Verdict {

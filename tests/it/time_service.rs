@@ -14,7 +14,10 @@ use crate::support::{Sandbox, file_content};
 /// A chronyd of this machine running one host's rendered chrony.conf in the host's
 /// namespace, without touching the machine's clock (`-x`) or its files (fresh `/run`, and
 /// a drift file folder of its own); stopped when dropped.
-fn start_time_daemon(network_host: &NetworkHost, configuration: &str) -> NamespaceContainer {
+pub(crate) fn start_time_daemon(
+    network_host: &NetworkHost,
+    configuration: &str,
+) -> NamespaceContainer {
     let work = tempfile::tempdir().expect("a temporary folder");
     let folder = work.path();
     std::fs::write(folder.join("chrony.conf"), configuration).expect("the configuration");

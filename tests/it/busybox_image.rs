@@ -1,0 +1,64 @@
+//! The base images the Docker tests make themselves, nothing being pulled: Debian's static
+//! busybox (`.ci/run` installs busybox-static) with the applets a test's image runs, and
+//! any files of the test's own, imported once per machine under the test's tag.
+
+use std::path::Path;
+use std::process::Command;
+
+/// An image of busybox, its `applets` as links in /bin, and `files` (path relative to the
+/// root, content, mode); folders in `folders` made empty.
+#[derive(Debug, Default)]
+pub struct BusyboxImage<'a> {
+    pub applets: &'a [&'a str],
+    pub files: &'a [(&'a str, &'a [u8], u32)],
+    pub folders: &'a [&'a str],
+}
+
+impl BusyboxImage<'_> {
+    /// Imports the image as `tag` unless the engine has it.
+    pub fn ensure(&self, tag: &str) {
+        let present = Command::new("docker")
+            .args(["image", "inspect", tag])
+            .output()
+            .expect("docker runs");
+        if present.status.success() {
+            return;
+        }
+        let busybox = Path::new("/bin/busybox");
+        assert!(
+            busybox.exists(),
+            "/bin/busybox is missing: install Debian's busybox-static (.ci/run does)"
+        );
+        let root = tempfile::tempdir().unwrap();
+        let write = |relative: &str, content: &[u8], mode: u32| {
+            use std::os::unix::fs::PermissionsExt;
+            let path = root.path().join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, content).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("bin/busybox", &std::fs::read(busybox).unwrap(), 0o755);
+        for applet in self.applets {
+            std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
+        }
+        for (path, content, mode) in self.files {
+            write(path, content, *mode);
+        }
+        for folder in self.folders {
+            std::fs::create_dir_all(root.path().join(folder)).unwrap();
+        }
+        let imported = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "tar -C '{}' -c . | docker import - {tag} >/dev/null",
+                root.path().display()
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            imported.status.success(),
+            "docker import of {tag}: {}",
+            String::from_utf8_lossy(&imported.stderr)
+        );
+    }
+}
