@@ -1,10 +1,10 @@
 use std::path::{Path, PathBuf};
 
+use cairn_debian::IndexCache;
 use cairn_lockfiles::Lockfile;
 
 use crate::diagnostic::{CompileError, Diagnostic};
 use crate::graph::{PinningOptions, build_lockfile};
-use crate::pinning::IndexCache;
 use crate::secrets::{fingerprint_secrets, relative_to};
 use crate::source_file::SourceFile;
 use crate::spec::parse_spec;

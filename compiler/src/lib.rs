@@ -17,7 +17,6 @@ mod compile;
 pub mod diagnostic;
 mod graph;
 pub mod module;
-pub mod pinning;
 mod render;
 mod secrets;
 pub mod source_file;

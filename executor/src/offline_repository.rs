@@ -32,11 +32,11 @@ use std::io::{self, BufReader, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use cairn_debian::read_control_paragraph;
 use cairn_lockfiles::{Lockfile, NodeSpec};
 use sha2::{Digest, Sha256};
 
 use crate::artifact_store::{ArtifactStore, create_folders, hex, link_or_copy};
-use crate::image_builder::debian_package::read_control_paragraph;
 
 /// The suite of a lockfile whose hosts have no `cairn.sources` (host-base left out).
 pub const DEFAULT_SUITE: &str = "cairn";

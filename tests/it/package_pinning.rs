@@ -12,9 +12,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use cairn_compiler::pinning::{
-    Architecture, IndexSource, PackagesIndex, PinnedPackage, Requirement, resolve,
-};
+use cairn_debian::{Architecture, IndexSource, PackagesIndex, PinnedPackage, Requirement, resolve};
 
 /// This machine's Packages indexes as one index, and its architecture.
 struct AptLists {

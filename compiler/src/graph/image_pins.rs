@@ -9,8 +9,8 @@
 //!   lockfile this cairn cannot read (an older one) still gives its pins
 //!   (`previous_pins`);
 //! - otherwise, or for every image under `--update-pins`, the sources' indexes are fetched
-//!   once (`pinning::IndexFetcher`, through the index cache) and the packages resolved as
-//!   apt would (`pinning::resolve`);
+//!   once (`cairn_debian::IndexFetcher`, through the index cache) and the packages resolved as
+//!   apt would (`cairn_debian::resolve`);
 //! - a repository that cannot be reached keeps the previous pins where they answer the
 //!   same request, with a note; where there are none, the compile fails naming the image,
 //!   the source and the cause. A repository that answers wrongly (an index whose checksum
@@ -26,12 +26,12 @@ use crate::graph::emit::EmittedNode;
 use crate::graph::previous_pins::PreviousPins;
 use crate::module::node_declaration::{DeclaredValue, NodeDeclaration};
 use crate::module::setting::SettingValue;
-use crate::pinning::{
+use crate::spec::ClusterSpec;
+use crate::toml_reader::parse_document;
+use cairn_debian::{
     Architecture, FetchError, FetchErrorKind, IndexCache, IndexFetcher, PinnedPackage, Requirement,
     ResolveError, SourceLine, resolve,
 };
-use crate::spec::ClusterSpec;
-use crate::toml_reader::parse_document;
 
 /// The settings section the sources and architecture are in.
 const SECTION: &str = "images";
@@ -346,7 +346,7 @@ pub(crate) fn spec_span(spec: &ClusterSpec, key: &str, position: Option<usize>) 
 /// what it says.
 fn resolve_image(
     image: &ImageNode,
-    index: &crate::pinning::PackagesIndex,
+    index: &cairn_debian::PackagesIndex,
     architecture: &Architecture,
 ) -> Result<Vec<PackagePin>, (Option<String>, String)> {
     let mut requirements = Vec::with_capacity(image.packages.len());

@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use cairn_debian::{DebianPackage, EntryKind, FileEntry, PackageError, read_debian_package};
 use cairn_lockfiles::{ArtifactPlacement, ImageNode, NodeId};
 
 use crate::artifact_store::{self, ArtifactStore};
-use crate::image_builder::debian_package::{DebianPackage, PackageError, read_debian_package};
-use crate::image_builder::layer::{Compression, EntryKind, Layer, LayerBlob, LayerEntry};
+use crate::image_builder::layer::{Compression, Layer, LayerBlob};
 use crate::image_builder::maintainer_scripts::{InstalledPackage, SetupError, setup_layer};
 use crate::image_builder::oci_layout::{RuntimeConfig, WrittenImage, write_layout};
 use crate::kinds::image::tag;
@@ -158,7 +158,7 @@ pub fn build_image(
         match artifact.placement {
             ArtifactPlacement::File { mode } => layer.insert(
                 &artifact.path,
-                LayerEntry {
+                FileEntry {
                     kind: EntryKind::File(std::fs::read(&placed).map_err(write_error)?),
                     mode,
                     uid: 0,
@@ -175,7 +175,7 @@ pub fn build_image(
     for file in &image.files {
         top.insert(
             &file.path,
-            LayerEntry {
+            FileEntry {
                 kind: EntryKind::File(file.content.as_str().as_bytes().to_vec()),
                 mode: file.mode,
                 uid: 0,
@@ -220,7 +220,7 @@ fn package_layers(
     compression: Compression,
 ) -> Result<Vec<LayerBlob>, BuildError> {
     let mut groups: BTreeMap<u8, Layer> = BTreeMap::new();
-    let mut shipped_by: BTreeMap<&str, (&str, &LayerEntry)> = BTreeMap::new();
+    let mut shipped_by: BTreeMap<&str, (&str, &FileEntry)> = BTreeMap::new();
     for (name, package) in packages {
         let group = blake3::hash(name.as_bytes()).as_bytes()[0] % PACKAGE_LAYERS;
         let layer = groups.entry(group).or_default();
@@ -273,7 +273,7 @@ fn package_layers(
 
 /// Whether two packages' entries at one path agree: both folders, or the same file or
 /// link.
-fn same_content(first: &LayerEntry, second: &LayerEntry) -> bool {
+fn same_content(first: &FileEntry, second: &FileEntry) -> bool {
     match (&first.kind, &second.kind) {
         (EntryKind::Directory, EntryKind::Directory) => true,
         (first_kind, second_kind) => first_kind == second_kind && first.mode == second.mode,

@@ -5,27 +5,8 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use cairn_debian::{EntryKind, FileEntry};
 use sha2::{Digest, Sha256};
-
-/// What one path of a layer is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryKind {
-    Directory,
-    File(Vec<u8>),
-    Symlink(String),
-    /// Another path of the same layer, relative to the root: the same file under a second
-    /// name (a package's hard link).
-    HardLink(String),
-}
-
-/// One path of a layer, relative to the image's root (no leading `/`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerEntry {
-    pub kind: EntryKind,
-    pub mode: u32,
-    pub uid: u64,
-    pub gid: u64,
-}
 
 /// How a layer's tar is compressed; recorded with the image, because compressors' bytes
 /// differ across libraries and levels even when the tar does not.
@@ -56,7 +37,7 @@ impl Compression {
 /// A layer's paths, kept sorted.
 #[derive(Debug, Clone, Default)]
 pub struct Layer {
-    entries: BTreeMap<String, LayerEntry>,
+    entries: BTreeMap<String, FileEntry>,
 }
 
 /// A written layer: its compressed bytes, their sha256 (the blob's digest) and the sha256
@@ -76,7 +57,7 @@ impl Layer {
 
     /// Adds `path` (absolute or relative to the root) and every missing parent folder
     /// (mode 0755, root's). A later entry at the same path replaces the earlier one.
-    pub fn insert(&mut self, path: &str, entry: LayerEntry) {
+    pub fn insert(&mut self, path: &str, entry: FileEntry) {
         let relative = path.trim_start_matches('/').trim_end_matches('/');
         if relative.is_empty() {
             return;
@@ -88,7 +69,7 @@ impl Layer {
                 parent.push('/');
             }
             parent.push_str(part);
-            self.entries.entry(parent.clone()).or_insert(LayerEntry {
+            self.entries.entry(parent.clone()).or_insert(FileEntry {
                 kind: EntryKind::Directory,
                 mode: 0o755,
                 uid: 0,
@@ -128,7 +109,7 @@ impl Layer {
                 };
                 self.insert(
                     &target,
-                    LayerEntry {
+                    FileEntry {
                         kind,
                         mode,
                         uid: 0,
@@ -145,7 +126,7 @@ impl Layer {
     }
 
     /// Every path (relative to the root) and its entry, sorted by path.
-    pub fn entries(&self) -> impl Iterator<Item = (&str, &LayerEntry)> {
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &FileEntry)> {
         self.entries
             .iter()
             .map(|(path, entry)| (path.as_str(), entry))
@@ -269,8 +250,8 @@ pub fn sha256_digest(data: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn file(content: &str, mode: u32) -> LayerEntry {
-        LayerEntry {
+    fn file(content: &str, mode: u32) -> FileEntry {
+        FileEntry {
             kind: EntryKind::File(content.as_bytes().to_vec()),
             mode,
             uid: 0,

@@ -9,9 +9,10 @@
 //! and dpkg's own record, `/var/lib/dpkg/status`, so `dpkg -l` and image scanners see the
 //! packages. All of it is one layer, on top of the packages'.
 
+use cairn_debian::{EntryKind, FileEntry};
 use cairn_lockfiles::ImageSetup;
 
-use crate::image_builder::layer::{EntryKind, Layer, LayerEntry};
+use crate::image_builder::layer::Layer;
 
 /// A package of the image, unpacked: its name, control paragraph, and a way to read the
 /// files it shipped.
@@ -94,7 +95,7 @@ pub fn setup_layer<'a>(
 ) -> Result<Layer, SetupError> {
     let mut layer = Layer::new();
     let has = |name: &str| packages.iter().any(|package| package.name == name);
-    let file = |content: Vec<u8>, mode: u32| LayerEntry {
+    let file = |content: Vec<u8>, mode: u32| FileEntry {
         kind: EntryKind::File(content),
         mode,
         uid: 0,
@@ -139,7 +140,7 @@ pub fn setup_layer<'a>(
         for (path, mode, gid) in BASE_FILES_DIRECTORIES {
             layer.insert(
                 path,
-                LayerEntry {
+                FileEntry {
                     kind: EntryKind::Directory,
                     mode: *mode,
                     uid: 0,
@@ -152,7 +153,7 @@ pub fn setup_layer<'a>(
     for link in &setup.links {
         layer.insert(
             &link.path,
-            LayerEntry {
+            FileEntry {
                 kind: EntryKind::Symlink(link.target.clone()),
                 mode: 0o777,
                 uid: 0,
@@ -164,7 +165,7 @@ pub fn setup_layer<'a>(
         let id = u64::from(setup.owner_id(&directory.owner).unwrap_or(0));
         layer.insert(
             &directory.path,
-            LayerEntry {
+            FileEntry {
                 kind: EntryKind::Directory,
                 mode: directory.mode,
                 uid: id,
@@ -234,7 +235,7 @@ mod tests {
 
     use super::*;
 
-    fn entries(layer: &Layer) -> BTreeMap<String, LayerEntry> {
+    fn entries(layer: &Layer) -> BTreeMap<String, FileEntry> {
         layer
             .entries()
             .map(|(path, entry)| (path.to_string(), entry.clone()))

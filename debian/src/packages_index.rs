@@ -22,8 +22,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::relation::{Dependency, Relation, parse_provides, parse_relations};
-use super::version::Version;
+use crate::relation::{Dependency, Relation, parse_provides, parse_relations};
+use crate::version::Version;
 
 /// The packages of one or more Packages files.
 #[derive(Debug, Clone, Default)]

@@ -4,7 +4,7 @@
 //! Only the `SHA256` field is read: ` <sha256> <size> <path>` per line, paths relative to
 //! the suite's folder (`main/binary-amd64/Packages.xz`). An `InRelease` file (the same
 //! text, clear-signed) is read by dropping its OpenPGP armour. The signature is checked
-//! before, by `super::release_signature`, where the spec names a keyring (`[images]
+//! before, by `crate::release_signature`, where the spec names a keyring (`[images]
 //! keyring`); without one, the indexes are as trustworthy as the connection to the
 //! repository (an `https://` source, or a mirror on the operators' network).
 

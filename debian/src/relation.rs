@@ -15,8 +15,8 @@
 
 use std::fmt;
 
-use super::architecture::Architecture;
-use super::version::Version;
+use crate::architecture::Architecture;
+use crate::version::Version;
 
 /// One comma-separated relation: alternatives separated by `|`, the first preferred.
 #[derive(Debug, Clone, PartialEq, Eq)]

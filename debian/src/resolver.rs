@@ -65,10 +65,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
-use super::architecture::Architecture;
-use super::packages_index::{IndexedPackage, MultiArch, PackagesIndex, Priority};
-use super::relation::{ArchQualifier, Dependency};
-use super::version::{Version, VersionError};
+use crate::architecture::Architecture;
+use crate::packages_index::{IndexedPackage, MultiArch, PackagesIndex, Priority};
+use crate::relation::{ArchQualifier, Dependency};
+use crate::suggestion::backticked;
+use crate::version::{Version, VersionError};
 
 /// A package to install, by name, optionally at an exact version (`name=version`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +128,7 @@ pub enum ResolveError {
     },
     #[error(
         "package `{name}` is virtual, provided by {}\nhint: request one of them",
-        backticked(.providers)
+        backticked(.providers.iter().map(String::as_str))
     )]
     SeveralProviders {
         name: String,
@@ -150,14 +151,6 @@ fn hint(suggestion: &Option<String>) -> String {
         Some(name) => format!("\nhint: did you mean `{name}`?"),
         None => String::new(),
     }
-}
-
-fn backticked(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|name| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Requirement {
@@ -455,7 +448,7 @@ impl<'index> Resolver<'index> {
             [only] => Ok(only),
             [] => Err(ResolveError::NotInRepository {
                 name: requirement.name.clone(),
-                suggestion: crate::suggest::nearest(&requirement.name, self.index.names())
+                suggestion: crate::suggestion::nearest(&requirement.name, self.index.names())
                     .map(str::to_string),
             }),
             several => Err(ResolveError::SeveralProviders {
@@ -935,8 +928,8 @@ fn render_reason(
 
 #[cfg(test)]
 mod tests {
-    use super::super::packages_index::IndexSource;
     use super::*;
+    use crate::packages_index::IndexSource;
 
     /// An index from short stanzas: each `Package: name` line starts one, and the fields
     /// that every stanza needs but these tests do not care about are filled in.

@@ -14,18 +14,18 @@
 //! [`ReleaseFile::reads_binary_all`]).
 //!
 //! Where the spec names a keyring (`[images] keyring`), the Release's signature is checked
-//! first (`super::release_signature`), as apt checks it.
+//! first (`crate::release_signature`), as apt checks it.
 
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::architecture::Architecture;
-use super::index_cache::{IndexCache, sha256_hex};
-use super::packages_index::{IndexError, IndexSource, PackagesIndex};
-use super::release_file::{ListedFile, ReleaseFile};
-use super::release_signature::{verify_clearsigned, verify_detached};
-use super::source_line::SourceLine;
+use crate::architecture::Architecture;
+use crate::index_cache::{IndexCache, sha256_hex};
+use crate::packages_index::{IndexError, IndexSource, PackagesIndex};
+use crate::release_file::{ListedFile, ReleaseFile};
+use crate::release_signature::{verify_clearsigned, verify_detached};
+use crate::source_line::SourceLine;
 
 /// The index files of one architecture's packages, best first.
 const INDEX_NAMES: [&str; 3] = ["Packages.xz", "Packages.gz", "Packages"];

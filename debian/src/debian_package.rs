@@ -1,19 +1,19 @@
 //! A Debian binary package read without dpkg: the `ar` archive (deb(5)) holding
 //! `debian-binary`, `control.tar.*` and `data.tar.*`. The control file gives the package's
-//! fields (for the image's dpkg status), the data archive its files as layer entries.
-//! Maintainer scripts are not run; what images need of them is done by
-//! `maintainer_scripts`.
+//! fields (for an image's dpkg status, or an index paragraph), the data archive its files
+//! as [`FileEntry`]s. Maintainer scripts are not run; what images need of them is done by
+//! cairn's image builder.
 
 use std::io::Read;
 
-use crate::image_builder::layer::{EntryKind, LayerEntry};
+use crate::file_entry::{EntryKind, FileEntry};
 
 /// A package's control file and its files, paths relative to the root, in archive order.
 #[derive(Debug)]
 pub struct DebianPackage {
     /// The `control` file's paragraph, as the package wrote it (ends with a newline).
     pub control: String,
-    pub members: Vec<(String, LayerEntry)>,
+    pub members: Vec<(String, FileEntry)>,
 }
 
 /// Why a `.deb` could not be read.
@@ -173,7 +173,7 @@ fn normalise(path: &[u8]) -> String {
         .to_string()
 }
 
-fn read_data(tar: &[u8]) -> std::io::Result<Vec<(String, LayerEntry)>> {
+fn read_data(tar: &[u8]) -> std::io::Result<Vec<(String, FileEntry)>> {
     let mut archive = tar::Archive::new(tar);
     let mut members = Vec::new();
     for entry in archive.entries()? {
@@ -217,7 +217,7 @@ fn read_data(tar: &[u8]) -> std::io::Result<Vec<(String, LayerEntry)>> {
         }
         members.push((
             path,
-            LayerEntry {
+            FileEntry {
                 kind,
                 mode,
                 uid,
@@ -280,11 +280,10 @@ mod tests {
     }
 
     fn gzip(data: &[u8]) -> Vec<u8> {
-        crate::image_builder::layer::compress(
-            data,
-            crate::image_builder::layer::Compression::Gzip { level: 6 },
-        )
-        .unwrap()
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
     }
 
     #[test]
