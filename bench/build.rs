@@ -29,8 +29,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cairn_executor::distribution::docker_load::{HOST_LAYERS_SCRIPT, LoadArchive, load_archive};
-use cairn_executor::image_builder::layer::{Compression, Layer};
+use cairn_images::distribution::docker_load::{HOST_LAYERS_SCRIPT, LoadArchive, load_archive};
+use cairn_images::image_builder::layer::{Compression, Layer};
 
 /// The images of the package part, in the order they are printed.
 const PACKAGE_IMAGES: [&str; 3] = ["haproxy", "zookeeper", "mysql"];

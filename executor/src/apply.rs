@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use cairn_images::image_builder::built_record::{built_tags, image_folder, pushed_tags};
 use cairn_lockfiles::{HostEntry, Lockfile, NodeName, Scope, TransportKind};
 
 use crate::facts::{self, FactsQuery, HostFacts};
 use crate::host_lock::{HostLock, LockFailure, acquire};
 use crate::host_paths::HostPaths;
-use crate::image_builder::built_record::{built_tags, image_folder, pushed_tags};
 use crate::kinds::remove_orphan;
 use crate::plan::{Decision, Plan, Reason, plan};
 use crate::report::{ApplyReport, HostReport, NodeOutcome};

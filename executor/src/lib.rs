@@ -16,14 +16,10 @@
 
 mod applied_diff;
 mod apply;
-pub mod artifact_store;
-pub mod distribution;
 mod facts;
 mod host_lock;
 mod host_paths;
-pub mod image_builder;
 mod kinds;
-pub mod offline_repository;
 mod plan;
 mod probe;
 mod report;

@@ -193,7 +193,7 @@ fn decide(
     if let NodeSpec::Image(image) = &node.spec {
         // Built, and pushed to the cluster's registry if it has one: until a push succeeds
         // (the registry may not run yet), the image node runs again to push.
-        let tag = crate::kinds::image::tag(&image.name, &node.id);
+        let tag = cairn_images::image_builder::image_tag(&image.name, &node.id);
         return match facts.get(cairn_lockfiles::Scope::CLUSTER_NAME) {
             Some(Ok(control)) if control.images.contains(&tag) => match &image.registry {
                 Some(registry) if !control.pushed.contains(&(tag.clone(), registry.clone())) => {

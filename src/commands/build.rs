@@ -1,10 +1,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use cairn_executor::artifact_store::ArtifactStore;
-use cairn_executor::distribution::registry_push::push_layout;
-use cairn_executor::image_builder::built_record::build_once;
-use cairn_executor::image_builder::layer::Compression;
+use cairn_images::artifact_store::ArtifactStore;
+use cairn_images::distribution::registry_push::push_layout;
+use cairn_images::image_builder::built_record::build_once;
+use cairn_images::image_builder::image_repository;
+use cairn_images::image_builder::layer::Compression;
 use cairn_lockfiles::{ImageNode, Lockfile, NodeSpec};
 
 use crate::cli::LayerCompression;
@@ -95,7 +96,7 @@ pub fn run(
             }
         };
         if let (true, Some(registry)) = (built, push) {
-            let repository = format!("cairn/{}", image.name);
+            let repository = image_repository(&image.name);
             match push_layout(&folder, registry, &repository, &node.id.to_string()) {
                 Ok(pushed) => {
                     let _ = writeln!(

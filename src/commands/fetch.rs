@@ -2,8 +2,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use cairn_executor::artifact_store::ArtifactStore;
-use cairn_executor::offline_repository::{OfflineRepository, OfflineRepositoryError};
+use cairn_images::artifact_store::ArtifactStore;
+use cairn_images::offline_repository::{OfflineRepository, OfflineRepositoryError};
 use cairn_lockfiles::{Lockfile, NodeSpec};
 
 use crate::failure::Failure;

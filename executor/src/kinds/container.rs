@@ -1,11 +1,11 @@
 use std::path::Path;
 
+use cairn_images::distribution::docker_load::{HOST_LAYERS_SCRIPT, load_archive};
+use cairn_images::image_builder::built_record::{built_layout, image_folder, pushed_as};
+use cairn_images::image_builder::image_tag;
 use cairn_lockfiles::{ContainerNode, EnvValue, NodeId, NodeKind, NodeName, NodeSpec, Scope};
 
-use crate::distribution::docker_load::{HOST_LAYERS_SCRIPT, load_archive};
 use crate::host_paths::HostPaths;
-use crate::image_builder::built_record::{built_layout, image_folder, pushed_as};
-use crate::kinds::image::tag;
 use crate::kinds::{NodeContext, NodeError};
 use crate::shell::quote;
 use crate::transport::Transport;
@@ -39,7 +39,7 @@ pub fn apply(
     control: &dyn Transport,
     context: &mut NodeContext<'_>,
 ) -> Result<String, NodeError> {
-    let image_tag = &tag(&container.image, image_id);
+    let image_tag = &image_tag(&container.image, image_id);
     let name = docker_name(&container.name, host, context.paths);
     let present = context.transport.run(
         &format!(

@@ -1,18 +1,13 @@
+use cairn_images::artifact_store::{self, ArtifactStore};
+use cairn_images::distribution::registry_push::push_layout;
+use cairn_images::image_builder::build::builds_itself;
+use cairn_images::image_builder::built_record::{build_once, image_folder, record_push};
+use cairn_images::image_builder::layer::Compression;
+use cairn_images::image_builder::{image_repository, image_tag};
 use cairn_lockfiles::{ImageNode, NodeId};
 
-use crate::artifact_store::{self, ArtifactStore};
-use crate::distribution::registry_push::push_layout;
-use crate::image_builder::build::builds_itself;
-use crate::image_builder::built_record::{build_once, image_folder, record_push};
-use crate::image_builder::layer::Compression;
 use crate::kinds::{NodeContext, NodeError};
 use crate::shell::quote;
-
-/// The tag an image node is built under: its name and id, so a changed definition is a new
-/// image and an unchanged one is found again.
-pub fn tag(image: &str, id: &NodeId) -> String {
-    format!("cairn/{image}:{id}")
-}
 
 /// Builds the image on the control host: with cairn's own builder where it can (its
 /// packages pinned, or none: [`builds_itself`]), into the local image folder, from which
@@ -34,7 +29,7 @@ pub fn apply(
         Compression::from(image.compression),
     )
     .map_err(|error| NodeError::Failed(error.to_string()))?;
-    let tag = tag(&image.name, id);
+    let tag = image_tag(&image.name, id);
     let mut summary = match built.layers {
         Some(layers) if built.built_now => format!(
             "built {tag} with cairn's builder into {}: {layers} layers, manifest {}",
@@ -54,7 +49,7 @@ pub fn apply(
 /// yet: it runs from an image of its own) or refuses is no failure: the hosts are then sent
 /// the image over their transport, and the summary says why.
 fn push(image: &ImageNode, id: &NodeId, layout: &std::path::Path, registry: &str) -> String {
-    let repository = format!("cairn/{}", image.name);
+    let repository = image_repository(&image.name);
     let pushed = match push_layout(layout, registry, &repository, &id.to_string()) {
         Ok(pushed) => pushed,
         Err(error) => {
@@ -82,7 +77,7 @@ fn docker_build(
     id: &NodeId,
     context: &mut NodeContext<'_>,
 ) -> Result<String, NodeError> {
-    let tag = tag(&image.name, id);
+    let tag = image_tag(&image.name, id);
     let exists = context.transport.run(
         &format!(
             "docker image inspect --format . {} >/dev/null 2>&1",

@@ -10,6 +10,7 @@ use cairn_lockfiles::{ImageNode, NodeId};
 
 use crate::artifact_store::{ArtifactStore, cache_folder};
 use crate::image_builder::build::{BuildError, build_image};
+use crate::image_builder::image_tag;
 use crate::image_builder::layer::Compression;
 
 /// Every member's mtime: the epoch. An image says nothing of when it was built.
@@ -100,7 +101,7 @@ pub fn built_tags(output: &Path) -> Vec<String> {
             && let Some(id) = key.split_whitespace().next()
             && BuiltRecord::whole(output, name, manifest)
         {
-            tags.push(format!("cairn/{name}:{id}"));
+            tags.push(image_tag(name, &id));
         }
     }
     tags.sort();
@@ -156,7 +157,7 @@ pub fn pushed_tags(output: &Path) -> Vec<(String, String)> {
         for line in text.lines() {
             let mut words = line.split_whitespace();
             if let (Some(id), Some(registry)) = (words.next(), words.next()) {
-                pushed.push((format!("cairn/{name}:{id}"), registry.to_string()));
+                pushed.push((image_tag(name, &id), registry.to_string()));
             }
         }
     }

@@ -11,10 +11,10 @@ use cairn_debian::{DebianPackage, EntryKind, FileEntry, PackageError, read_debia
 use cairn_lockfiles::{ArtifactPlacement, ImageNode, NodeId};
 
 use crate::artifact_store::{self, ArtifactStore};
+use crate::image_builder::image_tag;
 use crate::image_builder::layer::{Compression, Layer, LayerBlob};
 use crate::image_builder::maintainer_scripts::{InstalledPackage, SetupError, setup_layer};
 use crate::image_builder::oci_layout::{RuntimeConfig, WrittenImage, write_layout};
-use crate::kinds::image::tag;
 
 /// The base an image built by cairn alone starts from: nothing.
 pub const EMPTY_BASE: &str = "scratch";
@@ -206,7 +206,7 @@ pub fn build_image(
                 .map_or("amd64", |pins| pins.architecture.as_str()),
         ),
     };
-    write_layout(folder, &tag(&image.name, id), &layers, &config).map_err(write_error)
+    write_layout(folder, &image_tag(&image.name, id), &layers, &config).map_err(write_error)
 }
 
 /// The packages' files, grouped into at most [`PACKAGE_LAYERS`] layers by a hash of each

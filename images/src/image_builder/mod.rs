@@ -10,9 +10,12 @@
 
 pub mod build;
 pub mod built_record;
+mod image_name;
 pub mod layer;
 pub mod maintainer_scripts;
 pub mod oci_layout;
+
+pub use image_name::{image_repository, image_tag};
 
 use std::path::Path;
 
