@@ -2,7 +2,8 @@
 //! compile time and to unpack them at build time.
 //!
 //! Design notes:
-//! - What it owns: Debian version numbers and dpkg's ordering of them (`version`);
+//! - What it owns: deb822, the format of Debian's control data, read and written in one
+//!   place (`deb822`: every paragraph cairn reads or writes goes through it); Debian version numbers and dpkg's ordering of them (`version`);
 //!   `Depends`-like fields (`relation`); architecture names (`architecture`); a package
 //!   source as the spec names it (`source_line`); a repository's `Packages` indexes
 //!   (`packages_index`), its suites' `Release` files (`release_file`) and their OpenPGP
@@ -36,6 +37,7 @@
 //!   `Packages.lz4`.
 
 mod architecture;
+mod deb822;
 mod debian_package;
 mod file_entry;
 mod index_cache;
@@ -50,6 +52,9 @@ pub mod suggestion;
 mod version;
 
 pub use architecture::{Architecture, ArchitectureError};
+pub use deb822::{
+    Field, Paragraph, ParagraphError, ParagraphErrorKind, ParagraphWriter, Paragraphs, paragraphs,
+};
 pub use debian_package::{
     DebianPackage, PackageError, read_control_paragraph, read_debian_package,
 };

@@ -1,6 +1,6 @@
 //! A Debian repository's `Packages` indexes, read into the fields resolution needs.
 //!
-//! A Packages file is deb822: stanzas separated by blank lines (or lines of whitespace),
+//! A Packages file is deb822 (read by `crate::deb822`): stanzas separated by blank lines,
 //! each a list of `Field: value` lines, where a line starting with a space or a tab
 //! continues the field before it. Field names are case-insensitive. Of each stanza this
 //! keeps `Package`, `Version`, `Architecture`, `Pre-Depends`, `Depends`, `Conflicts`,
@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::deb822::{Paragraph, paragraphs};
 use crate::relation::{Dependency, Relation, parse_provides, parse_relations};
 use crate::version::Version;
 
@@ -301,99 +302,55 @@ const PRIORITY: usize = 13;
 const CONFLICTS: usize = 14;
 const BREAKS: usize = 15;
 
-/// The kept fields of one stanza as written: each value with the line it starts on.
-struct RawStanza<'text> {
-    line: usize,
-    fields: [Option<(usize, Cow<'text, str>)>; FIELDS.len()],
-}
+/// The kept fields of one stanza: each value with the line it starts on.
+type KeptFields<'text> = [Option<(usize, Cow<'text, str>)>; FIELDS.len()];
 
 fn parse_stanzas(
     origin: &str,
     text: &str,
     source: usize,
 ) -> Result<Vec<IndexedPackage>, IndexError> {
-    let syntax = |line: usize, message: String| IndexError::Syntax {
-        origin: origin.to_string(),
-        line,
-        message,
-    };
-    let mut packages = Vec::new();
-    let mut stanza: Option<RawStanza> = None;
-    // The kept field the previous line belongs to, for continuation lines; `None` after a
-    // skipped field.
-    let mut current: Option<usize> = None;
-    let mut in_field = false;
-    for (line_index, line) in text.lines().enumerate() {
-        let line_number = line_index + 1;
-        if line.trim().is_empty() {
-            if let Some(finished) = stanza.take() {
-                packages.push(finish_stanza(origin, finished, source)?);
-            }
-            current = None;
-            in_field = false;
+    paragraphs(text)
+        .map(|paragraph| {
+            let paragraph = paragraph.map_err(|error| IndexError::Syntax {
+                origin: origin.to_string(),
+                line: error.line,
+                message: error.kind.to_string(),
+            })?;
+            finish_stanza(origin, &paragraph, source)
+        })
+        .collect()
+}
+
+/// The fields of `paragraph` this index keeps; one of them twice is an error.
+fn kept_fields<'text>(
+    origin: &str,
+    paragraph: &Paragraph<'text>,
+) -> Result<KeptFields<'text>, IndexError> {
+    let mut fields: KeptFields<'text> = Default::default();
+    for field in paragraph.fields() {
+        let Some(position) = FIELDS.iter().position(|name| field.is(name)) else {
             continue;
-        }
-        if line.starts_with('#') && stanza.is_none() {
-            continue;
-        }
-        if line.starts_with([' ', '\t']) {
-            if !in_field {
-                return Err(syntax(
-                    line_number,
-                    "a continuation line with no field before it".to_string(),
-                ));
-            }
-            if let Some(field) = current
-                && let Some((_, value)) = stanza.as_mut().and_then(|raw| raw.fields[field].as_mut())
-            {
-                let value = value.to_mut();
-                value.push('\n');
-                value.push_str(line.trim());
-            }
-            continue;
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(syntax(
-                line_number,
-                format!("expected `Field: value`, found `{line}`"),
-            ));
         };
-        if name.is_empty() || name.contains(char::is_whitespace) {
-            return Err(syntax(
-                line_number,
-                format!("expected `Field: value`, found `{line}`"),
-            ));
+        if fields[position].is_some() {
+            return Err(IndexError::Syntax {
+                origin: origin.to_string(),
+                line: field.line,
+                message: format!("field `{}` appears twice in one stanza", FIELDS[position]),
+            });
         }
-        let raw = stanza.get_or_insert_with(|| RawStanza {
-            line: line_number,
-            fields: Default::default(),
-        });
-        in_field = true;
-        current = FIELDS
-            .iter()
-            .position(|field| field.eq_ignore_ascii_case(name));
-        if let Some(field) = current {
-            if raw.fields[field].is_some() {
-                return Err(syntax(
-                    line_number,
-                    format!("field `{}` appears twice in one stanza", FIELDS[field]),
-                ));
-            }
-            raw.fields[field] = Some((line_number, Cow::Borrowed(value.trim())));
-        }
+        fields[position] = Some((field.line, field.value()));
     }
-    if let Some(finished) = stanza.take() {
-        packages.push(finish_stanza(origin, finished, source)?);
-    }
-    Ok(packages)
+    Ok(fields)
 }
 
 fn finish_stanza(
     origin: &str,
-    raw: RawStanza<'_>,
+    paragraph: &Paragraph<'_>,
     source: usize,
 ) -> Result<IndexedPackage, IndexError> {
-    let RawStanza { line, mut fields } = raw;
+    let line = paragraph.line;
+    let mut fields = kept_fields(origin, paragraph)?;
     let syntax = |line: usize, message: String| IndexError::Syntax {
         origin: origin.to_string(),
         line,

@@ -1,7 +1,8 @@
 //! A suite's `Release` file: the checksums of the indexes it publishes, which is what makes
 //! an index fetched from a mirror the suite's own.
 //!
-//! Only the `SHA256` field is read: ` <sha256> <size> <path>` per line, paths relative to
+//! A deb822 paragraph (read by `crate::deb822`), of which the `SHA256` field is what
+//! matters: ` <sha256> <size> <path>` per line, paths relative to
 //! the suite's folder (`main/binary-amd64/Packages.xz`). An `InRelease` file (the same
 //! text, clear-signed) is read by dropping its OpenPGP armour. The signature is checked
 //! before, by `crate::release_signature`, where the spec names a keyring (`[images]
@@ -9,6 +10,8 @@
 //! repository (an `https://` source, or a mirror on the operators' network).
 
 use std::collections::BTreeMap;
+
+use crate::deb822::{Field, paragraphs};
 
 /// A Release file's SHA256 list.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -37,57 +40,28 @@ impl ReleaseFile {
     /// Reads a `Release` or `InRelease` file. `Err` says what is missing or malformed.
     pub fn parse(text: &str) -> Result<ReleaseFile, String> {
         let text = strip_signature(text);
-        let mut files = BTreeMap::new();
-        let mut in_sha256 = false;
+        let mut release = ReleaseFile::default();
         let mut found = false;
         let mut all_in_architecture_indexes = false;
         let mut architectures: Option<Vec<String>> = None;
-        let mut acquire_by_hash = false;
-        for (number, line) in text.lines().enumerate() {
-            if line.starts_with(' ') || line.starts_with('\t') {
-                if !in_sha256 {
-                    continue;
-                }
-                let words: Vec<&str> = line.split_whitespace().collect();
-                let [sha256, size, path] = words[..] else {
-                    if words.is_empty() {
-                        continue;
-                    }
-                    return Err(format!(
-                        "line {}: expected ` <sha256> <size> <path>` in its SHA256 field",
-                        number + 1
-                    ));
-                };
-                let valid_sha256 =
-                    sha256.len() == 64 && sha256.bytes().all(|digit| digit.is_ascii_hexdigit());
-                let Ok(size) = size.parse::<u64>() else {
-                    return Err(format!("line {}: `{size}` is not a size", number + 1));
-                };
-                if !valid_sha256 {
-                    return Err(format!("line {}: `{sha256}` is not a sha256", number + 1));
-                }
-                files.insert(
-                    path.to_string(),
-                    ListedFile {
-                        sha256: sha256.to_ascii_lowercase(),
-                        size,
-                    },
-                );
-            } else {
-                let field = line.split_once(':');
-                in_sha256 =
-                    field.is_some_and(|(field, _)| field.trim().eq_ignore_ascii_case("SHA256"));
-                found |= in_sha256;
-                let Some((field, value)) = field else {
-                    continue;
-                };
-                let field = field.trim();
-                if field.eq_ignore_ascii_case("No-Support-for-Architecture-all") {
-                    all_in_architecture_indexes = value.trim() == "Packages";
-                } else if field.eq_ignore_ascii_case("Architectures") {
-                    architectures = Some(value.split_whitespace().map(str::to_string).collect());
-                } else if field.eq_ignore_ascii_case("Acquire-By-Hash") {
-                    acquire_by_hash = value.trim().eq_ignore_ascii_case("yes");
+        for paragraph in paragraphs(&text) {
+            let paragraph = paragraph.map_err(|error| error.to_string())?;
+            for field in paragraph.fields() {
+                if field.is("SHA256") {
+                    found = true;
+                    read_sha256_lines(field, &mut release.files)?;
+                } else if field.is("No-Support-for-Architecture-all") {
+                    all_in_architecture_indexes = field.value() == "Packages";
+                } else if field.is("Architectures") {
+                    architectures = Some(
+                        field
+                            .value()
+                            .split_whitespace()
+                            .map(str::to_string)
+                            .collect(),
+                    );
+                } else if field.is("Acquire-By-Hash") {
+                    release.acquire_by_hash = field.value().eq_ignore_ascii_case("yes");
                 }
             }
         }
@@ -95,16 +69,47 @@ impl ReleaseFile {
             return Err("it has no SHA256 field".to_string());
         }
         let lists_all = architectures.is_none_or(|names| names.iter().any(|name| name == "all"));
-        Ok(ReleaseFile {
-            files,
-            reads_binary_all: lists_all && !all_in_architecture_indexes,
-            acquire_by_hash,
-        })
+        release.reads_binary_all = lists_all && !all_in_architecture_indexes;
+        Ok(release)
     }
 
     pub fn get(&self, path: &str) -> Option<&ListedFile> {
         self.files.get(path)
     }
+}
+
+/// The continuation lines of a `SHA256` field, ` <sha256> <size> <path>` each, into `files`.
+fn read_sha256_lines(
+    field: &Field<'_>,
+    files: &mut BTreeMap<String, ListedFile>,
+) -> Result<(), String> {
+    for (number, line) in field.written_lines().skip(1) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let [sha256, size, path] = words[..] else {
+            if words.is_empty() {
+                continue;
+            }
+            return Err(format!(
+                "line {number}: expected ` <sha256> <size> <path>` in its SHA256 field"
+            ));
+        };
+        let valid_sha256 =
+            sha256.len() == 64 && sha256.bytes().all(|digit| digit.is_ascii_hexdigit());
+        let Ok(size) = size.parse::<u64>() else {
+            return Err(format!("line {number}: `{size}` is not a size"));
+        };
+        if !valid_sha256 {
+            return Err(format!("line {number}: `{sha256}` is not a sha256"));
+        }
+        files.insert(
+            path.to_string(),
+            ListedFile {
+                sha256: sha256.to_ascii_lowercase(),
+                size,
+            },
+        );
+    }
+    Ok(())
 }
 
 /// The signed text of a clear-signed message, dash-escaping undone; other text as it is.

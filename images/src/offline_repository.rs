@@ -32,7 +32,7 @@ use std::io::{self, BufReader, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use cairn_debian::read_control_paragraph;
+use cairn_debian::{Paragraph, ParagraphWriter, paragraphs, read_control_paragraph};
 use cairn_lockfiles::{Lockfile, NodeSpec};
 use sha2::{Digest, Sha256};
 
@@ -187,12 +187,12 @@ impl PinnedPackage {
     }
 }
 
-/// A package read from the store: its file there, its index paragraph's parts.
+/// A package read from the store: its file there, and its paragraph of the `Packages`
+/// index.
 #[derive(Debug)]
 struct StoredPackage {
     stored: PathBuf,
-    control: String,
-    size: u64,
+    index_paragraph: String,
 }
 
 /// The repository a lockfile exports: checked, not yet written.
@@ -403,7 +403,8 @@ impl OfflineRepository {
                                 let Some((position, package)) = next else {
                                     return done;
                                 };
-                                done.push((position, read_stored(store, package)));
+                                let filename = package.pool_path(self.component());
+                                done.push((position, read_stored(store, package, &filename)));
                             }
                         })
                     })
@@ -439,12 +440,7 @@ impl OfflineRepository {
                 if component == self.component() {
                     for (package, stored) in self.packages.values().zip(stored) {
                         if package.architecture == *architecture || package.architecture == "all" {
-                            text.push_str(&index_paragraph(
-                                &stored.control,
-                                &package.pool_path(component),
-                                stored.size,
-                                &package.sha256,
-                            ));
+                            text.push_str(&stored.index_paragraph);
                             text.push('\n');
                         }
                     }
@@ -460,24 +456,26 @@ impl OfflineRepository {
 
     /// The suite's `Release`: what it is, and each index with its size and sha256.
     fn release(&self, listed: &[(String, usize, String)]) -> String {
-        let mut release = format!(
-            "Origin: {ORIGIN}\nLabel: {ORIGIN}\nSuite: {suite}\nCodename: {suite}\n\
-             Date: {RELEASE_DATE}\nArchitectures: {architectures}\nComponents: {components}\n\
-             Description: the Debian packages a cairn lockfile pins (cairn fetch --export)\n\
-             SHA256:\n",
-            suite = self.suite,
-            architectures = self
-                .architectures
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" "),
-            components = self.components.join(" "),
-        );
+        let architectures: Vec<&str> = self.architectures.iter().map(String::as_str).collect();
+        let mut files = String::new();
         for (path, size, sha256) in listed {
-            release.push_str(&format!(" {sha256} {size:>8} {path}\n"));
+            files.push_str(&format!("\n{sha256} {size:>8} {path}"));
         }
+        let mut release = ParagraphWriter::new();
         release
+            .field("Origin", ORIGIN)
+            .field("Label", ORIGIN)
+            .field("Suite", &self.suite)
+            .field("Codename", &self.suite)
+            .field("Date", RELEASE_DATE)
+            .field("Architectures", &architectures.join(" "))
+            .field("Components", &self.components.join(" "))
+            .field(
+                "Description",
+                "the Debian packages a cairn lockfile pins (cairn fetch --export)",
+            )
+            .field("SHA256", &files);
+        release.finish()
     }
 }
 
@@ -496,14 +494,25 @@ fn sources_hosts_read(
             continue;
         }
         let host = node.name.scope.host().unwrap_or("cluster").to_string();
+        let sources: Vec<Paragraph<'_>> = paragraphs(file.content.as_str())
+            .collect::<Result<_, _>>()
+            .map_err(|error| OfflineRepositoryError::UnreadableSources {
+                host: host.clone(),
+                message: format!("is not deb822, as apt reads it: {error}"),
+            })?;
+        // Every paragraph's: one export serves one suite, whatever the paragraphs.
         let field = |name: &str| -> Vec<String> {
-            file.content
-                .as_str()
-                .lines()
-                .filter(|line| !line.starts_with('#'))
-                .filter_map(|line| line.split_once(':'))
-                .filter(|(field, _)| field.trim().eq_ignore_ascii_case(name))
-                .flat_map(|(_, value)| value.split_whitespace().map(str::to_string))
+            sources
+                .iter()
+                .flat_map(Paragraph::fields)
+                .filter(|field| field.is(name))
+                .flat_map(|field| {
+                    let value = field.value();
+                    value
+                        .split_whitespace()
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
                 .collect()
         };
         let suites = field("Suites");
@@ -566,11 +575,13 @@ fn is_plain_name(name: &str) -> bool {
 }
 
 /// Reads `package`'s file from the store: its sha256 and size over every byte, its control
-/// paragraph from the first ones, in one pass. A file that is not the pinned one is removed
-/// from the store, so the next fetch downloads it again.
+/// paragraph from the first ones, in one pass; its index paragraph names it `filename`. A
+/// file that is not the pinned one is removed from the store, so the next fetch downloads it
+/// again.
 fn read_stored(
     store: &ArtifactStore,
     package: &PinnedPackage,
+    filename: &str,
 ) -> Result<StoredPackage, PackageProblem> {
     let path = store.path_of(&package.sha256);
     let file = fs::File::open(&path).map_err(|error| PackageProblem::Missing {
@@ -602,13 +613,24 @@ fn read_stored(
         });
     }
     let control = control.map_err(|error| unreadable(error.message))?;
-    let field = |name: &str| control_field(&control, name).unwrap_or_default();
+    let control = Paragraph::parse(&control)
+        .map_err(|error| unreadable(format!("its control file: {error}")))?;
+    check_is_pinned(&control, package)?;
+    Ok(StoredPackage {
+        index_paragraph: index_paragraph(&control, filename, reader.size, &package.sha256),
+        stored: path,
+    })
+}
+
+/// Whether the control paragraph says it is the package `package` pins.
+fn check_is_pinned(control: &Paragraph<'_>, package: &PinnedPackage) -> Result<(), PackageProblem> {
+    let field = |name: &str| control.value(name).unwrap_or_default();
     let actual = (field("Package"), field("Version"), field("Architecture"));
-    if actual
+    if (actual.0.as_ref(), actual.1.as_ref(), actual.2.as_ref())
         != (
-            package.name.clone(),
-            package.version.clone(),
-            package.architecture.clone(),
+            package.name.as_str(),
+            package.version.as_str(),
+            package.architecture.as_str(),
         )
     {
         return Err(PackageProblem::NotThePinnedPackage {
@@ -617,11 +639,7 @@ fn read_stored(
             images: package.images(),
         });
     }
-    Ok(StoredPackage {
-        stored: path,
-        control,
-        size: reader.size,
-    })
+    Ok(())
 }
 
 /// A reader that hashes and counts what is read through it.
@@ -640,46 +658,22 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-/// The value of a control paragraph's single-line field.
-fn control_field(paragraph: &str, name: &str) -> Option<String> {
-    paragraph.lines().find_map(|line| {
-        let (field, value) = line.split_once(':')?;
-        (!line.starts_with([' ', '\t']) && field.eq_ignore_ascii_case(name))
-            .then(|| value.trim().to_string())
-    })
-}
-
 /// A package's paragraph of a `Packages` index: its control paragraph as the package
-/// wrote it (blank and comment lines dropped, and any field the index sets itself), then
-/// where apt finds it and what apt checks it against.
-fn index_paragraph(control: &str, filename: &str, size: u64, sha256: &str) -> String {
+/// wrote it (comment lines dropped, and any field the index sets itself), then where apt
+/// finds it and what apt checks it against.
+fn index_paragraph(control: &Paragraph<'_>, filename: &str, size: u64, sha256: &str) -> String {
     const INDEX_FIELDS: [&str; 6] = ["Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"];
-    let mut paragraph = String::new();
-    let mut skipping = false;
-    for line in control.lines() {
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if line.starts_with([' ', '\t']) {
-            if !skipping {
-                paragraph.push_str(line);
-                paragraph.push('\n');
-            }
-            continue;
-        }
-        let field = line.split_once(':').map_or(line, |(field, _)| field);
-        skipping = INDEX_FIELDS
-            .iter()
-            .any(|index_field| field.eq_ignore_ascii_case(index_field));
-        if !skipping {
-            paragraph.push_str(line);
-            paragraph.push('\n');
+    let mut paragraph = ParagraphWriter::new();
+    for field in control.fields() {
+        if !INDEX_FIELDS.iter().any(|index_field| field.is(index_field)) {
+            paragraph.field_as_read(field);
         }
     }
-    paragraph.push_str(&format!(
-        "Filename: {filename}\nSize: {size}\nSHA256: {sha256}\n"
-    ));
     paragraph
+        .field("Filename", filename)
+        .field("Size", &size.to_string())
+        .field("SHA256", sha256);
+    paragraph.finish()
 }
 
 /// gzip at its best level, with no file name and a zero time in its header: the same text,
@@ -804,7 +798,11 @@ fn remove_other_cairn_suites(dists: &Path, suite: &str) -> io::Result<()> {
             continue;
         }
         let release = fs::read_to_string(entry.path().join("Release")).unwrap_or_default();
-        if control_field(&release, "Origin").as_deref() == Some(ORIGIN) {
+        let origin = paragraphs(&release)
+            .next()
+            .and_then(Result::ok)
+            .and_then(|paragraph| paragraph.value("Origin").map(|origin| origin.into_owned()));
+        if origin.as_deref() == Some(ORIGIN) {
             fs::remove_dir_all(entry.path())?;
         }
     }
@@ -844,13 +842,14 @@ mod tests {
     #[test]
     fn an_index_paragraph_is_the_control_paragraph_with_where_and_what_apt_checks() {
         let control = "Package: hello\nVersion: 1.0\nSize: 12\nDescription: greets\n long text\n .\n more\n\n";
+        let control = Paragraph::parse(control).unwrap();
         assert_eq!(
-            index_paragraph(control, "pool/main/h/hello/hello_1.0_all.deb", 900, "ab"),
+            index_paragraph(&control, "pool/main/h/hello/hello_1.0_all.deb", 900, "ab"),
             "Package: hello\nVersion: 1.0\nDescription: greets\n long text\n .\n more\n\
              Filename: pool/main/h/hello/hello_1.0_all.deb\nSize: 900\nSHA256: ab\n"
         );
-        assert_eq!(control_field(control, "version").as_deref(), Some("1.0"));
-        assert_eq!(control_field(" Package: no\n", "Package"), None);
+        assert_eq!(control.value("version").as_deref(), Some("1.0"));
+        assert!(Paragraph::parse(" Package: no\n").is_err());
     }
 
     #[test]

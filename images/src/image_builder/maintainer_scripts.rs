@@ -9,7 +9,7 @@
 //! and dpkg's own record, `/var/lib/dpkg/status`, so `dpkg -l` and image scanners see the
 //! packages. All of it is one layer, on top of the packages'.
 
-use cairn_debian::{EntryKind, FileEntry};
+use cairn_debian::{EntryKind, FileEntry, Paragraph, ParagraphError, ParagraphWriter};
 use cairn_lockfiles::ImageSetup;
 
 use crate::image_builder::layer::Layer;
@@ -35,6 +35,11 @@ pub enum SetupError {
         "package {package} does not ship `{path}`, which cairn copies as its maintainer script does"
     )]
     Missing { package: String, path: String },
+    #[error("package {package}'s control file is not one deb822 paragraph: {error}")]
+    Control {
+        package: String,
+        error: ParagraphError,
+    },
 }
 
 /// A file one package's maintainer script installs from a copy the package ships, when
@@ -176,7 +181,11 @@ pub fn setup_layer<'a>(
 
     let mut status = String::new();
     for package in packages {
-        status.push_str(&status_paragraph(package.control));
+        let control = Paragraph::parse(package.control).map_err(|error| SetupError::Control {
+            package: package.name.to_string(),
+            error,
+        })?;
+        status.push_str(&status_paragraph(&control));
         status.push('\n');
         let mut list = String::from("/.\n");
         for path in &package.paths {
@@ -185,7 +194,10 @@ pub fn setup_layer<'a>(
             list.push('\n');
         }
         layer.insert(
-            &format!("var/lib/dpkg/info/{}.list", list_name(package)),
+            &format!(
+                "var/lib/dpkg/info/{}.list",
+                list_name(package.name, &control)
+            ),
             file(list.into_bytes(), 0o644),
         );
     }
@@ -197,33 +209,24 @@ pub fn setup_layer<'a>(
 
 /// The package's paragraph as dpkg's status file has it: `Status: install ok installed`
 /// after `Package`.
-fn status_paragraph(control: &str) -> String {
-    let mut out = String::with_capacity(control.len() + 32);
-    for line in control.lines() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        out.push_str(line);
-        out.push('\n');
-        if line.starts_with("Package:") {
-            out.push_str("Status: install ok installed\n");
+fn status_paragraph(control: &Paragraph<'_>) -> String {
+    let mut paragraph = ParagraphWriter::new();
+    for field in control.fields() {
+        paragraph.field_as_read(field);
+        if field.is("Package") {
+            paragraph.field("Status", "install ok installed");
         }
     }
-    out
+    paragraph.finish()
 }
 
 /// dpkg names a `Multi-Arch: same` package's files `name:arch.list`.
-fn list_name(package: &InstalledPackage<'_>) -> String {
-    let field = |name: &str| {
-        package.control.lines().find_map(|line| {
-            line.strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix(':'))
-                .map(str::trim)
-        })
-    };
-    match (field("Multi-Arch"), field("Architecture")) {
-        (Some("same"), Some(architecture)) => format!("{}:{architecture}", package.name),
-        _ => package.name.to_string(),
+fn list_name(name: &str, control: &Paragraph<'_>) -> String {
+    match (control.value("Multi-Arch"), control.value("Architecture")) {
+        (Some(multi_arch), Some(architecture)) if multi_arch == "same" => {
+            format!("{name}:{architecture}")
+        }
+        _ => name.to_string(),
     }
 }
 
