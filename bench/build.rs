@@ -30,7 +30,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cairn_images::distribution::docker_load::{HOST_LAYERS_SCRIPT, LoadArchive, load_archive};
-use cairn_images::image_builder::layer::{Compression, Layer};
+use cairn_images::image_builder::layer::Layer;
+use cairn_lockfiles::LayerCompression;
 
 /// The images of the package part, in the order they are printed.
 const PACKAGE_IMAGES: [&str; 3] = ["haproxy", "zookeeper", "mysql"];
@@ -88,8 +89,8 @@ fn layer_benchmark(runs: usize, tree: &Path) {
         );
     };
     for (name, compression) in [
-        ("cairn layer, gzip 6", Compression::Gzip { level: 6 }),
-        ("cairn layer, zstd 3", Compression::Zstd { level: 3 }),
+        ("cairn layer, gzip 6", LayerCompression::Gzip { level: 6 }),
+        ("cairn layer, zstd 3", LayerCompression::Zstd { level: 3 }),
     ] {
         let (elapsed, size) = best(runs, || {
             let start = Instant::now();
@@ -151,13 +152,7 @@ fn build_benchmark(runs: usize, tree: &Path) {
         .unwrap();
     assert!(status.success());
     let bytes = std::fs::read(served.join("tree.tar.gz")).unwrap();
-    let sha256 = {
-        use sha2::Digest;
-        sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect::<String>()
-    };
+    let sha256 = cairn_debian::sha256_hex(&bytes);
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()

@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 
 use cairn_debian::IndexCache;
-use cairn_lockfiles::Lockfile;
+use cairn_lockfiles::{Lockfile, parent_folder};
 
 use crate::diagnostic::{CompileError, Diagnostic};
 use crate::graph::{PinningOptions, build_lockfile};
@@ -58,10 +58,7 @@ pub fn compile_with_pins(
         ))
         .hint("give the path of a cluster spec, such as examples/quickstart/cluster.toml")
     })?;
-    let directory = match spec_path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let directory = parent_folder(spec_path).to_path_buf();
     compile_source(
         SourceFile::new(spec_path.display().to_string(), text),
         &directory,
@@ -78,10 +75,7 @@ pub fn compile_source(
     pins: PinUpdate,
 ) -> Result<Compiled, CompileError> {
     let mut spec = parse_spec(source, directory)?;
-    let lockfile_directory = match options.lockfile_path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let lockfile_directory = parent_folder(&options.lockfile_path).to_path_buf();
     // A relative sandbox root is written relative to the lockfile, as secret files are:
     // the lockfile then holds no absolute path of the compiling machine.
     for host in spec.hosts.values_mut() {

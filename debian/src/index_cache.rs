@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use crate::checksum::sha256_hex;
 
 /// A folder of indexes, `<sha256>` each, as the repository served them (compressed).
 #[derive(Debug, Clone)]
@@ -58,14 +58,6 @@ impl IndexCache {
         }
         let _ = std::fs::remove_file(&partial);
     }
-}
-
-/// Lowercase hexadecimal sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -21,7 +21,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::architecture::Architecture;
-use crate::index_cache::{IndexCache, sha256_hex};
+use crate::checksum::sha256_hex;
+use crate::index_cache::IndexCache;
 use crate::packages_index::{IndexError, IndexSource, PackagesIndex};
 use crate::release_file::{ListedFile, ReleaseFile};
 use crate::release_signature::{verify_clearsigned, verify_detached};

@@ -37,6 +37,7 @@
 //!   `Packages.lz4`.
 
 mod architecture;
+mod checksum;
 mod deb822;
 mod debian_package;
 mod file_entry;
@@ -52,6 +53,7 @@ pub mod suggestion;
 mod version;
 
 pub use architecture::{Architecture, ArchitectureError};
+pub use checksum::sha256_hex;
 pub use deb822::{
     Field, Paragraph, ParagraphError, ParagraphErrorKind, ParagraphWriter, Paragraphs, paragraphs,
 };

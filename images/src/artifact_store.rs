@@ -106,7 +106,7 @@ impl ArtifactStore {
             hasher.update(&buffer[..read]);
             partial.write_all(&buffer[..read]).map_err(store_error)?;
         }
-        let actual = hex(&hasher.finalize());
+        let actual = format!("{:x}", hasher.finalize());
         if actual != sha256 {
             return Err(ArtifactError::Mismatch {
                 url: url.to_string(),
@@ -391,11 +391,6 @@ pub(crate) fn create_folders(folder: &Path) -> io::Result<()> {
         Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         Err(error) => Err(error),
     }
-}
-
-/// Lowercase hex, as `sha256sum` prints a checksum.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 //!   while written); cairn's
 //!   own image builder (`image_builder`: layers, the setup layer, OCI layouts, the record of
 //!   what is built and pushed); distribution (`distribution`: a layout pushed to a registry,
-//!   or sent to a host's `docker load` with only the layers it lacks); and the offline
-//!   repository (`offline_repository`).
+//!   or sent to a host's `docker load` with only the layers it lacks); the offline
+//!   repository (`offline_repository`); and layer compression (`compression`).
 //! - Data flow:
 //!
 //!   ```text
@@ -31,6 +31,7 @@
 //!   the `cairn-debian` crate's.
 
 pub mod artifact_store;
+pub mod compression;
 pub mod distribution;
 pub mod image_builder;
 pub mod offline_repository;

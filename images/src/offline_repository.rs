@@ -28,15 +28,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Read};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use cairn_debian::{Paragraph, ParagraphWriter, paragraphs, read_control_paragraph};
-use cairn_lockfiles::{Lockfile, NodeSpec};
+use cairn_debian::{Paragraph, ParagraphWriter, paragraphs, read_control_paragraph, sha256_hex};
+use cairn_lockfiles::{Lockfile, NodeSpec, write_atomically_with_mode};
 use sha2::{Digest, Sha256};
 
-use crate::artifact_store::{ArtifactStore, create_folders, hex, link_or_copy};
+use crate::artifact_store::{ArtifactStore, create_folders, link_or_copy};
+use crate::compression::gzip;
 
 /// The suite of a lockfile whose hosts have no `cairn.sources` (host-base left out).
 pub const DEFAULT_SUITE: &str = "cairn";
@@ -356,12 +357,13 @@ impl OfflineRepository {
             if let Some(parent) = destination.parent() {
                 create_folders(parent).map_err(write_error(parent))?;
             }
-            write_if_changed(&destination, &bytes).map_err(write_error(&destination))?;
-            listed.push((path, bytes.len(), hex(&Sha256::digest(&bytes))));
+            write_atomically_with_mode(&destination, &bytes, 0o644)
+                .map_err(write_error(&destination))?;
+            listed.push((path, bytes.len(), sha256_hex(&bytes)));
             index_files.insert(destination);
         }
         let release_path = suite_folder.join("Release");
-        write_if_changed(&release_path, self.release(&listed).as_bytes())
+        write_atomically_with_mode(&release_path, self.release(&listed).as_bytes(), 0o644)
             .map_err(write_error(&release_path))?;
         index_files.insert(release_path);
 
@@ -446,7 +448,7 @@ impl OfflineRepository {
                     }
                 }
                 let folder = format!("{component}/binary-{architecture}");
-                indexes.push((format!("{folder}/Packages.gz"), gzip(text.as_bytes())));
+                indexes.push((format!("{folder}/Packages.gz"), gzip(text.as_bytes(), 9)));
                 indexes.push((format!("{folder}/Packages"), text.into_bytes()));
             }
         }
@@ -601,7 +603,7 @@ fn read_stored(
         message,
     };
     io::copy(&mut reader, &mut io::sink()).map_err(|error| unreadable(error.to_string()))?;
-    let actual = hex(&reader.hasher.finalize());
+    let actual = format!("{:x}", reader.hasher.finalize());
     if actual != package.sha256 {
         let _ = fs::remove_file(&path);
         return Err(PackageProblem::Mismatch {
@@ -676,18 +678,6 @@ fn index_paragraph(control: &Paragraph<'_>, filename: &str, size: u64, sha256: &
     paragraph.finish()
 }
 
-/// gzip at its best level, with no file name and a zero time in its header: the same text,
-/// the same bytes.
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), flate2::Compression::best());
-    encoder
-        .write_all(bytes)
-        .and_then(|()| encoder.finish())
-        .expect("gzip into memory")
-}
-
 /// Puts the store's `stored` at `destination` unless it is there already: a hard link where
 /// the two share a filesystem, else a copy, either by a rename. Returns whether it is a
 /// hard link.
@@ -706,7 +696,7 @@ fn place(stored: &Path, destination: &Path, sha256: &str) -> io::Result<bool> {
             let mut file = BufReader::new(fs::File::open(destination)?);
             let mut hasher = Sha256::new();
             io::copy(&mut file, &mut hasher)?;
-            if hex(&hasher.finalize()) == sha256 {
+            if format!("{:x}", hasher.finalize()) == sha256 {
                 fs::set_permissions(destination, fs::Permissions::from_mode(0o644))?;
                 return Ok(false);
             }
@@ -738,24 +728,6 @@ fn place(stored: &Path, destination: &Path, sha256: &str) -> io::Result<bool> {
     }
     fs::rename(&partial, destination)?;
     Ok(is_link)
-}
-
-/// Writes `bytes` to `path` by a rename of a temporary file beside it (mode 0644), unless
-/// the file has them already.
-fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    if fs::read(path).is_ok_and(|existing| existing == bytes) {
-        return fs::set_permissions(path, fs::Permissions::from_mode(0o644));
-    }
-    let folder = path.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::Builder::new()
-        .prefix(".cairn-export")
-        .tempfile_in(folder)?;
-    file.write_all(bytes)?;
-    file.as_file()
-        .set_permissions(fs::Permissions::from_mode(0o644))?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|error| error.error)?;
-    Ok(())
 }
 
 /// Removes the files under `folder` that `removable` says are this export's kind and that
@@ -875,17 +847,5 @@ mod tests {
         ] {
             assert!(!is_plain_name(name), "{name}");
         }
-    }
-
-    #[test]
-    fn gzip_of_the_same_text_is_the_same_bytes_with_no_time_in_its_header() {
-        let first = gzip(b"Package: hello\n");
-        assert_eq!(first, gzip(b"Package: hello\n"));
-        assert_eq!(&first[4..8], &[0, 0, 0, 0], "no modification time");
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(first.as_slice())
-            .read_to_string(&mut text)
-            .unwrap();
-        assert_eq!(text, "Package: hello\n");
     }
 }

@@ -1,18 +1,32 @@
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+
+use crate::parent_folder::parent_folder;
 
 /// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part:
 /// a temporary file in the same directory, flushed to disk, then renamed over `path`.
 ///
-/// Returns `false` without touching the file when it already holds exactly `bytes`.
+/// Returns `false` without touching the file when it already holds exactly `bytes`. A new
+/// file gets mode 0644; a replaced one keeps its mode.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    write_file(path, bytes, None)
+}
+
+/// [`write_atomically`], leaving the file with `mode` whether it was written or already held
+/// `bytes`: for a file others must read whatever the umask, and whatever mode it had.
+pub fn write_atomically_with_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<bool> {
+    write_file(path, bytes, Some(mode))
+}
+
+fn write_file(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<bool> {
     if std::fs::read(path).is_ok_and(|existing| existing == bytes) {
+        if let Some(mode) = mode {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+        }
         return Ok(false);
     }
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
+    let directory = parent_folder(path);
     let file_name = path
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
@@ -22,14 +36,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
         .suffix(".tmp")
         .tempfile_in(directory)?;
     temporary.write_all(bytes)?;
-    // A temporary file is created private (0600); the result gets the mode of the file it
-    // replaces, or the usual 0644 for a new one.
-    let permissions = match std::fs::metadata(path) {
-        Ok(existing) => existing.permissions(),
-        Err(_) => {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::Permissions::from_mode(0o644)
-        }
+    // A temporary file is created private (0600); the result gets the mode asked for, else
+    // the mode of the file it replaces, else the usual 0644.
+    let permissions = match (mode, std::fs::metadata(path)) {
+        (Some(mode), _) => std::fs::Permissions::from_mode(mode),
+        (None, Ok(existing)) => existing.permissions(),
+        (None, Err(_)) => std::fs::Permissions::from_mode(0o644),
     };
     temporary.as_file().set_permissions(permissions)?;
     temporary.as_file().sync_all()?;

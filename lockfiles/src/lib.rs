@@ -13,7 +13,9 @@
 //!   [`Lockfile`] value always carries verified ids.
 //! - The writer is hand-written so the bytes are stable and a one-line change in a template
 //!   is a small `git diff` of the lock. Large text is stored once, keyed by content hash.
-//! - This crate knows nothing about specs, modules, SSH or Docker.
+//! - This crate knows nothing about specs, modules, SSH or Docker. Being the crate every
+//!   other one depends on, it also holds the few file helpers they share: writing a file
+//!   atomically ([`write_atomically`]) and the folder a file is in ([`parent_folder`]).
 
 mod atomic_write;
 mod canonical;
@@ -28,13 +30,14 @@ mod node_id;
 mod node_kind;
 mod node_name;
 mod nodes;
+mod parent_folder;
 mod reader;
 mod secret;
 mod toml_text;
 mod value;
 mod writer;
 
-pub use atomic_write::write_atomically;
+pub use atomic_write::{write_atomically, write_atomically_with_mode};
 pub use canonical::{CanonicalInputs, canonical_inputs};
 pub use content::{ContentHash, Text};
 pub use diff::{
@@ -55,5 +58,6 @@ pub use nodes::{
     ImageNode, ImagePins, ImageSetup, ImageUser, LayerCompression, NodeSpec, PackageNode,
     PackagePin, PackageRequirement, Probe, ServiceNode, ServiceState, TextSource,
 };
+pub use parent_folder::parent_folder;
 pub use secret::{SecretEntry, SecretSource, secret_placeholder, secret_placeholders_in};
 pub use value::Value;

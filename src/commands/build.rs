@@ -5,7 +5,6 @@ use cairn_images::artifact_store::ArtifactStore;
 use cairn_images::distribution::registry_push::push_layout;
 use cairn_images::image_builder::built_record::build_once;
 use cairn_images::image_builder::image_repository;
-use cairn_images::image_builder::layer::Compression;
 use cairn_lockfiles::{ImageNode, Lockfile, NodeSpec};
 
 use crate::cli::LayerCompression;
@@ -27,7 +26,7 @@ pub fn run(
         LayerCompression::Gzip => "gzip",
         LayerCompression::Zstd => "zstd",
     });
-    let compression_of = |image: &ImageNode| -> Result<Compression, Failure> {
+    let compression_of = |image: &ImageNode| -> Result<cairn_lockfiles::LayerCompression, Failure> {
         let recorded = image.compression;
         let name = override_name.unwrap_or(recorded.name());
         let level = match level {
@@ -35,9 +34,7 @@ pub fn run(
             None if name == recorded.name() => Some(recorded.level()),
             None => None,
         };
-        cairn_lockfiles::LayerCompression::new(name, level)
-            .map(Compression::from)
-            .map_err(Failure::Input)
+        cairn_lockfiles::LayerCompression::new(name, level).map_err(Failure::Input)
     };
     let images: Vec<_> = lockfile
         .nodes()

@@ -47,10 +47,7 @@ pub fn apply_options(
         }
         _ => {}
     }
-    let lockfile_directory = match lockfile_path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
+    let lockfile_directory = cairn_lockfiles::parent_folder(lockfile_path).to_path_buf();
     let keeper = match (
         arguments.persist,
         std::env::current_exe(),

@@ -2,7 +2,6 @@ use cairn_images::artifact_store::{self, ArtifactStore};
 use cairn_images::distribution::registry_push::push_layout;
 use cairn_images::image_builder::build::builds_itself;
 use cairn_images::image_builder::built_record::{build_once, image_folder, record_push};
-use cairn_images::image_builder::layer::Compression;
 use cairn_images::image_builder::{image_repository, image_tag};
 use cairn_lockfiles::{ImageNode, NodeId};
 
@@ -21,14 +20,8 @@ pub fn apply(
         return docker_build(image, id, context);
     }
     let store = ArtifactStore::default_location();
-    let built = build_once(
-        image,
-        id,
-        &store,
-        &image_folder(),
-        Compression::from(image.compression),
-    )
-    .map_err(|error| NodeError::Failed(error.to_string()))?;
+    let built = build_once(image, id, &store, &image_folder(), image.compression)
+        .map_err(|error| NodeError::Failed(error.to_string()))?;
     let tag = image_tag(&image.name, id);
     let mut summary = match built.layers {
         Some(layers) if built.built_now => format!(

@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use cairn_debian::{DebianPackage, EntryKind, FileEntry, PackageError, read_debian_package};
-use cairn_lockfiles::{ArtifactPlacement, ImageNode, NodeId};
+use cairn_lockfiles::{ArtifactPlacement, ImageNode, LayerCompression, NodeId};
 
 use crate::artifact_store::{self, ArtifactStore};
 use crate::image_builder::image_tag;
-use crate::image_builder::layer::{Compression, Layer, LayerBlob};
+use crate::image_builder::layer::{Layer, LayerBlob};
 use crate::image_builder::maintainer_scripts::{InstalledPackage, SetupError, setup_layer};
 use crate::image_builder::oci_layout::{RuntimeConfig, WrittenImage, write_layout};
 
@@ -68,7 +68,7 @@ pub fn build_image(
     store: &ArtifactStore,
     folder: &Path,
     mtime: u64,
-    compression: Compression,
+    compression: LayerCompression,
 ) -> Result<WrittenImage, BuildError> {
     let pins = match &image.pins {
         Some(pins) => pins.packages.as_slice(),
@@ -217,7 +217,7 @@ fn package_layers(
     image: &str,
     packages: &[(&str, DebianPackage)],
     mtime: u64,
-    compression: Compression,
+    compression: LayerCompression,
 ) -> Result<Vec<LayerBlob>, BuildError> {
     let mut groups: BTreeMap<u8, Layer> = BTreeMap::new();
     let mut shipped_by: BTreeMap<&str, (&str, &FileEntry)> = BTreeMap::new();

@@ -6,12 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use cairn_lockfiles::{ImageNode, NodeId};
+use cairn_lockfiles::{ImageNode, LayerCompression, NodeId, write_atomically};
 
 use crate::artifact_store::{ArtifactStore, cache_folder};
 use crate::image_builder::build::{BuildError, build_image};
 use crate::image_builder::image_tag;
-use crate::image_builder::layer::Compression;
 
 /// Every member's mtime: the epoch. An image says nothing of when it was built.
 pub const MTIME: u64 = 0;
@@ -43,7 +42,7 @@ pub fn build_once(
     id: &NodeId,
     store: &ArtifactStore,
     output: &Path,
-    compression: Compression,
+    compression: LayerCompression,
 ) -> Result<BuiltImage, BuildError> {
     let layout = output.join(&image.name);
     let record = BuiltRecord::of(id, compression);
@@ -127,7 +126,7 @@ pub fn record_push(
         .collect();
     lines.push(format!("{id} {registry} {pullable}"));
     lines.sort();
-    crate::image_builder::write_atomically(&path, format!("{}\n", lines.join("\n")).as_bytes())
+    write_atomically(&path, format!("{}\n", lines.join("\n")).as_bytes()).map(|_| ())
 }
 
 /// What a host pulls the build of `id` by from `registry`, if it was pushed there.
@@ -170,7 +169,7 @@ struct BuiltRecord {
 }
 
 impl BuiltRecord {
-    fn of(id: &NodeId, compression: Compression) -> Self {
+    fn of(id: &NodeId, compression: LayerCompression) -> Self {
         Self {
             key: format!("{id} {compression:?}"),
         }
@@ -197,9 +196,10 @@ impl BuiltRecord {
     }
 
     fn write(&self, output: &Path, name: &str, manifest: &str) -> std::io::Result<()> {
-        crate::image_builder::write_atomically(
+        write_atomically(
             &Self::path(output, name),
             format!("{}\n{manifest}\n", self.key).as_bytes(),
         )
+        .map(|_| ())
     }
 }

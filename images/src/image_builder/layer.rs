@@ -3,36 +3,11 @@
 //! group names), parents present before their children.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
-use cairn_debian::{EntryKind, FileEntry};
-use sha2::{Digest, Sha256};
+use cairn_debian::{EntryKind, FileEntry, sha256_hex};
+use cairn_lockfiles::LayerCompression;
 
-/// How a layer's tar is compressed; recorded with the image, because compressors' bytes
-/// differ across libraries and levels even when the tar does not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    Gzip { level: u32 },
-    Zstd { level: i32 },
-}
-
-impl From<cairn_lockfiles::LayerCompression> for Compression {
-    fn from(recorded: cairn_lockfiles::LayerCompression) -> Self {
-        match recorded {
-            cairn_lockfiles::LayerCompression::Gzip { level } => Compression::Gzip { level },
-            cairn_lockfiles::LayerCompression::Zstd { level } => Compression::Zstd { level },
-        }
-    }
-}
-
-impl Compression {
-    pub fn media_type(self) -> &'static str {
-        match self {
-            Compression::Gzip { .. } => "application/vnd.oci.image.layer.v1.tar+gzip",
-            Compression::Zstd { .. } => "application/vnd.oci.image.layer.v1.tar+zstd",
-        }
-    }
-}
+use crate::compression::{compress, media_type};
 
 /// A layer's paths, kept sorted.
 #[derive(Debug, Clone, Default)]
@@ -209,7 +184,7 @@ impl Layer {
     }
 
     /// The layer, compressed: the blob an image references.
-    pub fn write(&self, mtime: u64, compression: Compression) -> std::io::Result<LayerBlob> {
+    pub fn write(&self, mtime: u64, compression: LayerCompression) -> std::io::Result<LayerBlob> {
         let tar = self.tar(mtime)?;
         let diff_id = sha256_digest(&tar);
         let bytes = compress(&tar, compression)?;
@@ -217,33 +192,14 @@ impl Layer {
             digest: sha256_digest(&bytes),
             diff_id,
             bytes,
-            media_type: compression.media_type(),
+            media_type: media_type(compression),
         })
-    }
-}
-
-/// Compresses `data`: gzip with no name and mtime 0 in its header, or zstd on one thread;
-/// the same input, library and level give the same bytes.
-pub fn compress(data: &[u8], compression: Compression) -> std::io::Result<Vec<u8>> {
-    match compression {
-        Compression::Gzip { level } => {
-            let mut encoder = flate2::GzBuilder::new()
-                .mtime(0)
-                .operating_system(255)
-                .write(Vec::new(), flate2::Compression::new(level));
-            encoder.write_all(data)?;
-            encoder.finish()
-        }
-        Compression::Zstd { level } => zstd::stream::encode_all(data, level),
     }
 }
 
 /// `sha256:<hex>`, as OCI descriptors write digests.
 pub fn sha256_digest(data: &[u8]) -> String {
-    format!(
-        "sha256:{}",
-        crate::artifact_store::hex(&Sha256::digest(data))
-    )
+    format!("sha256:{}", sha256_hex(data))
 }
 
 #[cfg(test)]
@@ -268,8 +224,8 @@ mod tests {
         second.insert("etc/app.conf", file("a = 1\n", 0o644));
         second.insert("usr/local/bin/run", file("#!/bin/sh\n", 0o755));
         for compression in [
-            Compression::Gzip { level: 6 },
-            Compression::Zstd { level: 3 },
+            LayerCompression::Gzip { level: 6 },
+            LayerCompression::Zstd { level: 3 },
         ] {
             let one = first.write(1, compression).unwrap();
             let two = second.write(1, compression).unwrap();
@@ -277,11 +233,11 @@ mod tests {
             assert_eq!(one.diff_id, two.diff_id);
         }
         // Another mtime is another layer.
-        let later = first.write(2, Compression::Gzip { level: 6 }).unwrap();
+        let later = first.write(2, LayerCompression::Gzip { level: 6 }).unwrap();
         assert_ne!(
             later.diff_id,
             first
-                .write(1, Compression::Gzip { level: 6 })
+                .write(1, LayerCompression::Gzip { level: 6 })
                 .unwrap()
                 .diff_id
         );

@@ -16,17 +16,3 @@ pub mod maintainer_scripts;
 pub mod oci_layout;
 
 pub use image_name::{image_repository, image_tag};
-
-use std::path::Path;
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename: a
-/// reader never sees half a blob.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let folder = path.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(folder)?;
-    file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|error| error.error)?;
-    Ok(())
-}

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use cairn_lockfiles::write_atomically;
 use serde_json::{Value, json};
 
 use crate::image_builder::layer::{LayerBlob, sha256_digest};
@@ -54,7 +55,7 @@ pub fn write_layout(
         let digest = sha256_digest(bytes);
         let path = blobs.join(digest.trim_start_matches("sha256:"));
         if !path.exists() {
-            crate::image_builder::write_atomically(&path, bytes)?;
+            write_atomically(&path, bytes)?;
         }
         Ok(digest)
     };
@@ -155,12 +156,12 @@ pub fn write_layout(
         "RepoTags": [reference],
         "Layers": layers.iter().map(|layer| format!("blobs/sha256/{}", layer.digest.trim_start_matches("sha256:"))).collect::<Vec<_>>(),
     }]);
-    crate::image_builder::write_atomically(
+    write_atomically(
         &folder.join("oci-layout"),
         &canonical_json(&json!({ "imageLayoutVersion": "1.0.0" })),
     )?;
-    crate::image_builder::write_atomically(&folder.join("index.json"), &canonical_json(&index))?;
-    crate::image_builder::write_atomically(
+    write_atomically(&folder.join("index.json"), &canonical_json(&index))?;
+    write_atomically(
         &folder.join("manifest.json"),
         &canonical_json(&docker_manifest),
     )?;
