@@ -97,8 +97,8 @@ pub enum Command {
         output: PathBuf,
         /// The layers' compressor, instead of the one the lockfile records for each image
         /// (`[images] compression`): other bytes, so other digests than apply's.
-        #[arg(long, value_enum)]
-        compression: Option<LayerCompression>,
+        #[arg(long, value_parser = ["gzip", "zstd"])]
+        compression: Option<String>,
         /// The compressor's level (gzip 0-9, default 6; zstd 1-22, default 3), instead of
         /// the lockfile's.
         #[arg(long)]
@@ -214,12 +214,6 @@ pub struct SelectionArguments {
     /// container, health).
     #[arg(long = "skip-kind", value_name = "KINDS", value_delimiter = ',')]
     pub skip_kinds: Vec<cairn_lockfiles::NodeKind>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LayerCompression {
-    Gzip,
-    Zstd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

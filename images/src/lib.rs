@@ -3,7 +3,7 @@
 //!
 //! Design notes:
 //! - What it owns: the artifact store (`artifact_store`: downloads named by sha256, checked
-//!   while written); cairn's
+//!   while written) and the pool that fills it from a lockfile (`PinnedDownloads`); cairn's
 //!   own image builder (`image_builder`: layers, the setup layer, OCI layouts, the record of
 //!   what is built and pushed); distribution (`distribution`: a layout pushed to a registry,
 //!   or sent to a host's `docker load` with only the layers it lacks); the offline
@@ -11,8 +11,9 @@
 //! - Data flow:
 //!
 //!   ```text
-//!   url + sha256 ──ArtifactStore::fetch──▶ the store ($CAIRN_STORE), checked while written
-//!   ImageNode + its id ──build_once──▶ the pins read from the store
+//!   Lockfile ──PinnedDownloads::of_lockfile──▶ each pinned .deb and artifact once
+//!            ──fetch_into(&ArtifactStore), 8 at a time──▶ the store ($CAIRN_STORE)
+//!   ImageNode + its id ──build_and_push──▶ build_once: the pins read from the store
 //!            (cairn_debian::read_debian_package), grouped into layers, the setup layer,
 //!            a layer per artifact, the files on top ──▶ an OCI layout and `<name>.built`
 //!            ──registry_push (the blobs the registry lacks)──▶ `<name>.pushed`
@@ -35,3 +36,8 @@ pub mod compression;
 pub mod distribution;
 pub mod image_builder;
 pub mod offline_repository;
+mod pinned_downloads;
+mod publish;
+
+pub use pinned_downloads::{DownloadFailure, DownloadReport, PinnedDownloads};
+pub use publish::{PublishSettings, Published, PushOutcome, build_and_push};

@@ -2,40 +2,62 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use cairn_images::artifact_store::ArtifactStore;
-use cairn_images::distribution::registry_push::push_layout;
-use cairn_images::image_builder::built_record::build_once;
-use cairn_images::image_builder::image_repository;
-use cairn_lockfiles::{ImageNode, Lockfile, NodeSpec};
+use cairn_images::{PublishSettings, Published, PushOutcome, build_and_push};
+use cairn_lockfiles::{ImageNode, LayerCompression, Lockfile, Node, NodeSpec};
 
-use crate::cli::LayerCompression;
 use crate::failure::Failure;
 use crate::output::print;
 
-pub fn run(
-    lockfile_path: &Path,
-    names: &[String],
-    output: &Path,
-    compression: Option<LayerCompression>,
-    level: Option<i32>,
-    push: Option<&str>,
-) -> Result<(), Failure> {
+/// What `cairn build` is asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildArguments<'a> {
+    /// The images to build; every image when empty.
+    pub names: &'a [String],
+    pub output: &'a Path,
+    /// `gzip` or `zstd`, instead of each image's recorded compressor.
+    pub compression: Option<&'a str>,
+    pub level: Option<i32>,
+    /// The registry to push each image to.
+    pub push: Option<&'a str>,
+}
+
+pub fn run(lockfile_path: &Path, arguments: &BuildArguments<'_>) -> Result<(), Failure> {
     let lockfile = Lockfile::read(lockfile_path)?;
-    // The lockfile's compression of each image, unless the command line names another
-    // compressor (at its default level) or level.
-    let override_name = compression.map(|compression| match compression {
-        LayerCompression::Gzip => "gzip",
-        LayerCompression::Zstd => "zstd",
-    });
-    let compression_of = |image: &ImageNode| -> Result<cairn_lockfiles::LayerCompression, Failure> {
-        let recorded = image.compression;
-        let name = override_name.unwrap_or(recorded.name());
-        let level = match level {
-            Some(level) => Some(i64::from(level)),
-            None if name == recorded.name() => Some(recorded.level()),
-            None => None,
+    let images = selected_images(&lockfile, arguments.names)?;
+    let store = ArtifactStore::default_location();
+    let mut report = String::new();
+    let mut failures = Vec::new();
+    for (node, image) in images {
+        let settings = PublishSettings {
+            store: &store,
+            output: arguments.output,
+            compression: compression_of(image, arguments)?,
+            registry: arguments.push,
         };
-        cairn_lockfiles::LayerCompression::new(name, level).map_err(Failure::Input)
-    };
+        match build_and_push(image, &node.id, &settings) {
+            Ok(published) => describe(
+                &published,
+                image,
+                arguments.output,
+                &mut report,
+                &mut failures,
+            ),
+            Err(error) => failures.push(error.to_string()),
+        }
+    }
+    print(&report)?;
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Failed(failures.join("\n")))
+    }
+}
+
+/// The lockfile's images `names` asks for (all where it names none), each named one checked.
+fn selected_images<'a>(
+    lockfile: &'a Lockfile,
+    names: &[String],
+) -> Result<Vec<(&'a Node, &'a ImageNode)>, Failure> {
     let images: Vec<_> = lockfile
         .nodes()
         .iter()
@@ -56,64 +78,79 @@ pub fn run(
             )));
         }
     }
-    let store = ArtifactStore::default_location();
-    let mut report = String::new();
-    let mut failures = Vec::new();
-    for (node, image) in images
+    Ok(images
         .into_iter()
         .filter(|(_, image)| names.is_empty() || names.contains(&image.name))
-    {
-        let folder = output.join(&image.name);
-        let compression = compression_of(image)?;
-        let built = match build_once(image, &node.id, &store, output, compression) {
-            Ok(built) if !built.built_now => {
-                let _ = writeln!(
-                    report,
-                    "unchanged {} in {}: manifest {}",
+        .collect())
+}
+
+/// The lockfile's compression of `image`, unless the command line names another compressor
+/// (at its default level) or level.
+fn compression_of(
+    image: &ImageNode,
+    arguments: &BuildArguments<'_>,
+) -> Result<LayerCompression, Failure> {
+    let recorded = image.compression;
+    let name = arguments.compression.unwrap_or(recorded.name());
+    let level = match arguments.level {
+        Some(level) => Some(i64::from(level)),
+        None if name == recorded.name() => Some(recorded.level()),
+        None => None,
+    };
+    LayerCompression::new(name, level).map_err(Failure::Input)
+}
+
+/// A line for the build, and one for the push; what failed, to `failures`.
+fn describe(
+    published: &Published,
+    image: &ImageNode,
+    output: &Path,
+    report: &mut String,
+    failures: &mut Vec<String>,
+) {
+    let built = &published.built;
+    let folder = output.join(&image.name);
+    let _ = if built.built_now {
+        writeln!(
+            report,
+            "built {} in {}: manifest {}, {} layers",
+            image.name,
+            folder.display(),
+            built.manifest_digest,
+            built.layers.unwrap_or_default()
+        )
+    } else {
+        writeln!(
+            report,
+            "unchanged {} in {}: manifest {}",
+            image.name,
+            folder.display(),
+            built.manifest_digest
+        )
+    };
+    match &published.push {
+        None => {}
+        Some(PushOutcome::Failed(error)) => failures.push(error.to_string()),
+        Some(PushOutcome::Pushed {
+            report: pushed,
+            recorded,
+        }) => {
+            let _ = writeln!(
+                report,
+                "pushed {} as {}: {} blobs sent ({} bytes), {} already there",
+                image.name,
+                pushed.pullable,
+                pushed.blobs_sent,
+                pushed.bytes_sent,
+                pushed.blobs_present
+            );
+            if let Err(error) = recorded {
+                failures.push(format!(
+                    "{} was pushed, but the push is not recorded in {}: {error}",
                     image.name,
-                    folder.display(),
-                    built.manifest_digest
-                );
-                true
-            }
-            Ok(built) => {
-                let _ = writeln!(
-                    report,
-                    "built {} in {}: manifest {}, {} layers",
-                    image.name,
-                    folder.display(),
-                    built.manifest_digest,
-                    built.layers.unwrap_or_default()
-                );
-                true
-            }
-            Err(error) => {
-                failures.push(error.to_string());
-                false
-            }
-        };
-        if let (true, Some(registry)) = (built, push) {
-            let repository = image_repository(&image.name);
-            match push_layout(&folder, registry, &repository, &node.id.to_string()) {
-                Ok(pushed) => {
-                    let _ = writeln!(
-                        report,
-                        "pushed {} as {}: {} blobs sent ({} bytes), {} already there",
-                        image.name,
-                        pushed.pullable,
-                        pushed.blobs_sent,
-                        pushed.bytes_sent,
-                        pushed.blobs_present
-                    );
-                }
-                Err(error) => failures.push(error.to_string()),
+                    output.display()
+                ));
             }
         }
-    }
-    print(&report)?;
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Failed(failures.join("\n")))
     }
 }

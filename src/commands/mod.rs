@@ -58,11 +58,13 @@ pub fn run(command: Command) -> Result<(), Failure> {
             push,
         } => build::run(
             &lockfile,
-            &images,
-            &output,
-            compression,
-            level,
-            push.as_deref(),
+            &build::BuildArguments {
+                names: &images,
+                output: &output,
+                compression: compression.as_deref(),
+                level,
+                push: push.as_deref(),
+            },
         ),
         Command::Fetch { lockfile, export } => fetch::run(&lockfile, export.as_deref()),
         Command::GitDiff {

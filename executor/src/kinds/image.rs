@@ -1,8 +1,8 @@
 use cairn_images::artifact_store::{self, ArtifactStore};
-use cairn_images::distribution::registry_push::push_layout;
 use cairn_images::image_builder::build::builds_itself;
-use cairn_images::image_builder::built_record::{build_once, image_folder, record_push};
-use cairn_images::image_builder::{image_repository, image_tag};
+use cairn_images::image_builder::built_record::image_folder;
+use cairn_images::image_builder::image_tag;
+use cairn_images::{PublishSettings, PushOutcome, build_and_push};
 use cairn_lockfiles::{ImageNode, NodeId};
 
 use crate::kinds::{NodeContext, NodeError};
@@ -11,6 +11,8 @@ use crate::shell::quote;
 /// Builds the image on the control host: with cairn's own builder where it can (its
 /// packages pinned, or none: [`builds_itself`]), into the local image folder, from which
 /// each host that runs it is sent the layers it lacks; else with `docker build` (below).
+/// With the cluster's registry, the image is pushed there, only the blobs it lacks, and
+/// recorded, so that hosts pull it by digest.
 pub fn apply(
     image: &ImageNode,
     id: &NodeId,
@@ -20,8 +22,16 @@ pub fn apply(
         return docker_build(image, id, context);
     }
     let store = ArtifactStore::default_location();
-    let built = build_once(image, id, &store, &image_folder(), image.compression)
+    let output = image_folder();
+    let settings = PublishSettings {
+        store: &store,
+        output: &output,
+        compression: image.compression,
+        registry: image.registry.as_deref(),
+    };
+    let published = build_and_push(image, id, &settings)
         .map_err(|error| NodeError::Failed(error.to_string()))?;
+    let built = &published.built;
     let tag = image_tag(&image.name, id);
     let mut summary = match built.layers {
         Some(layers) if built.built_now => format!(
@@ -31,30 +41,31 @@ pub fn apply(
         ),
         _ => format!("{tag} is already built in {}", built.layout.display()),
     };
-    if let Some(registry) = &image.registry {
-        summary.push_str(&push(image, id, &built.layout, registry));
+    if let (Some(registry), Some(push)) = (&image.registry, &published.push) {
+        summary.push_str(&push_summary(registry, push));
     }
     Ok(summary)
 }
 
-/// Pushes the layout to the cluster's registry, only the blobs it lacks, and records it,
-/// so that hosts pull the image by digest. A registry that does not answer (not started
-/// yet: it runs from an image of its own) or refuses is no failure: the hosts are then sent
-/// the image over their transport, and the summary says why.
-fn push(image: &ImageNode, id: &NodeId, layout: &std::path::Path, registry: &str) -> String {
-    let repository = image_repository(&image.name);
-    let pushed = match push_layout(layout, registry, &repository, &id.to_string()) {
-        Ok(pushed) => pushed,
-        Err(error) => {
-            return format!("; not pushed ({error}): hosts are sent it over their transport");
+/// What became of the push. A registry that does not answer (not started yet: it runs from
+/// an image of its own) or refuses is no failure: the hosts are then sent the image over
+/// their transport, and the summary says why.
+fn push_summary(registry: &str, push: &PushOutcome) -> String {
+    match push {
+        PushOutcome::Failed(error) => {
+            format!("; not pushed ({error}): hosts are sent it over their transport")
         }
-    };
-    match record_push(&image_folder(), &image.name, id, registry, &pushed.pullable) {
-        Ok(()) => format!(
+        PushOutcome::Pushed {
+            report,
+            recorded: Ok(()),
+        } => format!(
             "; pushed to {registry} ({} blobs sent, {} bytes; {} already there)",
-            pushed.blobs_sent, pushed.bytes_sent, pushed.blobs_present
+            report.blobs_sent, report.bytes_sent, report.blobs_present
         ),
-        Err(error) => format!(
+        PushOutcome::Pushed {
+            recorded: Err(error),
+            ..
+        } => format!(
             "; pushed to {registry}, but not recorded ({error}): hosts are sent it over their transport"
         ),
     }
