@@ -38,6 +38,7 @@ pub mod image_builder;
 pub mod offline_repository;
 mod pinned_downloads;
 mod publish;
+mod work_queue;
 
 pub use pinned_downloads::{DownloadFailure, DownloadReport, PinnedDownloads};
 pub use publish::{PublishSettings, Published, PushOutcome, build_and_push};

@@ -38,6 +38,7 @@ use sha2::{Digest, Sha256};
 
 use crate::artifact_store::{ArtifactStore, create_folders, link_or_copy};
 use crate::compression::gzip;
+use crate::work_queue::{cores, map_in_parallel};
 
 /// The suite of a lockfile whose hosts have no `cairn.sources` (host-base left out).
 pub const DEFAULT_SUITE: &str = "cairn";
@@ -392,34 +393,12 @@ impl OfflineRepository {
         store: &ArtifactStore,
     ) -> Result<Vec<StoredPackage>, OfflineRepositoryError> {
         let packages: Vec<&PinnedPackage> = self.packages.values().collect();
-        let queue = std::sync::Mutex::new(packages.iter().enumerate());
-        let workers = std::thread::available_parallelism().map_or(2, usize::from);
-        let mut results: Vec<(usize, Result<StoredPackage, PackageProblem>)> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..workers)
-                    .map(|_| {
-                        scope.spawn(|| {
-                            let mut done = Vec::new();
-                            loop {
-                                let next = queue.lock().expect("the package queue").next();
-                                let Some((position, package)) = next else {
-                                    return done;
-                                };
-                                let filename = package.pool_path(self.component());
-                                done.push((position, read_stored(store, package, &filename)));
-                            }
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|handle| handle.join().expect("a package reading thread"))
-                    .collect()
-            });
-        results.sort_by_key(|(position, _)| *position);
+        let results = map_in_parallel(&packages, cores(), |package| {
+            read_stored(store, package, &package.pool_path(self.component()))
+        });
         let mut stored = Vec::with_capacity(results.len());
         let mut problems = Vec::new();
-        for (_, result) in results {
+        for result in results {
             match result {
                 Ok(package) => stored.push(package),
                 Err(problem) => problems.push(problem),

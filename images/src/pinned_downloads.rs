@@ -5,9 +5,9 @@
 
 use cairn_lockfiles::{Lockfile, NodeSpec};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use crate::artifact_store::{ArtifactError, ArtifactStore};
+use crate::work_queue::map_in_parallel;
 
 /// How many downloads run at once.
 const PARALLEL_DOWNLOADS: usize = 8;
@@ -68,25 +68,9 @@ impl<'a> PinnedDownloads<'a> {
     /// Fetches every download `store` lacks, [`PARALLEL_DOWNLOADS`] at a time; every
     /// failure is reported, none stops the others.
     pub fn fetch_into(&self, store: &ArtifactStore) -> DownloadReport {
-        let queue = Mutex::new(self.wanted.iter());
-        let fetch_next = || {
-            let mut done = Vec::new();
-            loop {
-                let next = queue.lock().expect("the download queue").next();
-                let Some((sha256, (url, images))) = next else {
-                    return done;
-                };
-                done.push(fetch_one(store, url, sha256, images));
-            }
-        };
-        let results: Vec<Result<Option<u64>, DownloadFailure>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..PARALLEL_DOWNLOADS)
-                .map(|_| scope.spawn(fetch_next))
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|worker| worker.join().expect("a download thread"))
-                .collect()
+        let wanted: Vec<_> = self.wanted.iter().collect();
+        let results = map_in_parallel(&wanted, PARALLEL_DOWNLOADS, |(sha256, (url, images))| {
+            fetch_one(store, url, sha256, images)
         });
         let mut report = DownloadReport {
             pinned: self.wanted.len(),

@@ -15,6 +15,7 @@ use crate::image_builder::image_tag;
 use crate::image_builder::layer::{Layer, LayerBlob};
 use crate::image_builder::maintainer_scripts::{InstalledPackage, SetupError, setup_layer};
 use crate::image_builder::oci_layout::{RuntimeConfig, WrittenImage, write_layout};
+use crate::work_queue::{cores, map_in_parallel};
 
 /// The base an image built by cairn alone starts from: nothing.
 pub const EMPTY_BASE: &str = "scratch";
@@ -86,7 +87,7 @@ pub fn build_image(
         error,
     };
     // Unpacking (xz, mostly) is most of a package image's time: the pins share the cores,
-    // dealt out in turn (the large ones are not all one worker's), their order kept.
+    // their order kept.
     let read_pin = |pin: &'_ cairn_lockfiles::PackagePin| -> Result<DebianPackage, BuildError> {
         let (stored, _) = store.fetch(&pin.url, &pin.sha256)?;
         let bytes = std::fs::read(&stored).map_err(write_error)?;
@@ -95,29 +96,10 @@ pub fn build_image(
             error,
         })
     };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(pins.len().max(1));
-    let mut read: Vec<(usize, Result<DebianPackage, BuildError>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|worker| {
-                scope.spawn(move || {
-                    (worker..pins.len())
-                        .step_by(workers)
-                        .map(|index| (index, read_pin(&pins[index])))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().expect("reading a package does not panic"))
-            .collect()
-    });
-    read.sort_by_key(|(index, _)| *index);
+    let read = map_in_parallel(pins, cores(), read_pin);
     let mut packages = Vec::with_capacity(pins.len());
-    for (index, package) in read {
-        packages.push((pins[index].name.as_str(), package?));
+    for (pin, package) in pins.iter().zip(read) {
+        packages.push((pin.name.as_str(), package?));
     }
     let mut layers = package_layers(&image.name, &packages, mtime, compression)?;
     let installed: Vec<InstalledPackage<'_>> = packages
@@ -241,34 +223,16 @@ fn package_layers(
     }
     // Compressing is nearly all of the time: the groups share the cores.
     let groups: Vec<Layer> = groups.into_values().collect();
-    let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    let chunk = groups.len().div_ceil(workers).max(1);
-    let written: Vec<std::io::Result<Vec<LayerBlob>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = groups
-            .chunks(chunk)
-            .map(|layers| {
-                scope.spawn(move || {
-                    layers
-                        .iter()
-                        .map(|layer| layer.write(mtime, compression))
-                        .collect::<std::io::Result<Vec<_>>>()
-                })
+    map_in_parallel(&groups, cores(), |layer| layer.write(mtime, compression))
+        .into_iter()
+        .map(|blob| {
+            blob.map_err(|error| BuildError::Write {
+                image: image.to_string(),
+                folder: "memory".to_string(),
+                error,
             })
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| handle.join().expect("writing a layer does not panic"))
-            .collect()
-    });
-    let mut blobs = Vec::with_capacity(groups.len());
-    for chunk in written {
-        blobs.extend(chunk.map_err(|error| BuildError::Write {
-            image: image.to_string(),
-            folder: "memory".to_string(),
-            error,
-        })?);
-    }
-    Ok(blobs)
+        })
+        .collect()
 }
 
 /// Whether two packages' entries at one path agree: both folders, or the same file or
