@@ -2,6 +2,10 @@
 //!
 //! Design notes:
 //! - Reads a [`cairn_lockfiles::Lockfile`] and nothing else; never depends on the compiler.
+//! - Images are the images crate's: an image node builds and pushes through
+//!   `cairn_images::build_and_push`, a container node sends what its host lacks as
+//!   `cairn_images` archives it. The executor decides when, and carries the bytes over
+//!   its transports; it reads no `.deb` and writes no tar.
 //! - Everything on a host is a shell script over a [`transport::Transport`] (`local` or
 //!   `ssh`), with data (file content, secrets) on stdin only.
 //! - Each host keeps one state entry per applied node (`state.rs`), written atomically
