@@ -3,13 +3,14 @@
 //!
 //! Design notes:
 //! - What it owns: deb822, the format of Debian's control data, read and written in one
-//!   place (`deb822`: every paragraph cairn reads or writes goes through it); Debian version numbers and dpkg's ordering of them (`version`);
-//!   `Depends`-like fields (`relation`); architecture names (`architecture`); a package
-//!   source as the spec names it (`source_line`); a repository's `Packages` indexes
-//!   (`packages_index`), its suites' `Release` files (`release_file`) and their OpenPGP
-//!   signatures (`release_signature`, by `gpgv` against a keyring); fetching and caching
-//!   the indexes (`index_fetcher`, `index_cache`); the resolver (`resolver`); and reading a
-//!   `.deb` (`debian_package`).
+//!   place (`deb822`: every paragraph cairn reads or writes goes through it); Debian version
+//!   numbers and dpkg's ordering of them (`version`); `Depends`-like fields (`relation`);
+//!   architecture names (`architecture`); a package source as the spec names it
+//!   (`source_line`); a repository's `Packages` indexes (`packages_index`), its suites'
+//!   `Release` files (`release_file`) and their OpenPGP signatures (`release_signature`, by
+//!   `gpgv` against a keyring); fetching and caching the indexes (`index_fetcher`,
+//!   `index_cache`, `checksum`); the resolver (`resolver`, whose "did you mean" the compiler
+//!   shares: `suggestion`); and reading a `.deb` (`debian_package`, `file_entry`).
 //! - Data flow, at compile time:
 //!
 //!   ```text
