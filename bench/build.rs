@@ -295,7 +295,7 @@ fn package_spec(stats_port: u16, zookeeper_heap: &str) -> String {
          [zookeeper]\nheap = \"{zookeeper_heap}\"\n\n\
          [mysql]\nmaster = \"db1\"\nslave = \"db2\"\nport = 3316\n\
          root_password = {{ file = \"secrets/root\" }}\nreplication_password = {{ file = \"secrets/replication\" }}\n\n\
-         [images]\nsources = [\n\
+         [packages]\nsources = [\n\
              \"http://deb.debian.org/debian bookworm main\",\n\
              \"http://deb.debian.org/debian bookworm-updates main\",\n\
              \"http://deb.debian.org/debian-security bookworm-security main\",\n]\n"

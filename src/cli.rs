@@ -22,7 +22,7 @@ pub enum Command {
         /// Write nothing; fail if compiling would change the lockfile.
         #[arg(long)]
         locked: bool,
-        /// Resolve every image's packages again against `[images] sources`, rather than
+        /// Resolve every image's packages again against `[packages] sources`, rather than
         /// keep the lockfile's pins where the image's packages did not change.
         #[arg(long)]
         update_pins: bool,

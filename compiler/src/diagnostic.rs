@@ -171,6 +171,20 @@ impl Diagnostics {
         self.items.extend(diagnostics);
     }
 
+    /// Records every problem `other` recorded.
+    pub fn append(&mut self, other: Diagnostics) {
+        self.items.extend(other.items);
+    }
+
+    /// `Ok` when nothing was recorded, else `self`: for a pass whose problems join others'.
+    pub fn into_result(self) -> Result<(), Diagnostics> {
+        if self.items.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+
     /// The value, or `None` with the error recorded.
     pub fn ok<T>(&mut self, result: Result<T, Diagnostic>) -> Option<T> {
         match result {

@@ -13,7 +13,7 @@
 //! file under the same checksum. `binary-all` is read where apt reads it (see
 //! [`ReleaseFile::reads_binary_all`]).
 //!
-//! Where the spec names a keyring (`[images] keyring`), the Release's signature is checked
+//! Where the spec names a keyring (`[packages] keyring`), the Release's signature is checked
 //! first (`crate::release_signature`), as apt checks it.
 
 use std::io::Read;

@@ -72,6 +72,9 @@ pub use relation::{
     parse_dependency, parse_provides, parse_relations,
 };
 pub use release_file::{ListedFile, ReleaseFile};
-pub use resolver::{PinnedPackage, Requirement, RequirementError, ResolveError, resolve};
+pub use resolver::{
+    BaseResolution, PinnedPackage, Requirement, RequirementError, ResolveError, base_system,
+    resolve, resolve_on_base,
+};
 pub use source_line::{SourceLine, SourceLineError};
 pub use version::{Version, VersionError};

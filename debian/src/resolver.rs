@@ -208,7 +208,36 @@ pub fn resolve(
     requirements: &[Requirement],
     architecture: &Architecture,
 ) -> Result<Vec<PinnedPackage>, ResolveError> {
+    Ok(resolve_on_base(index, requirements, architecture, &BTreeSet::new())?.packages)
+}
+
+/// What a host installs on top of its base system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseResolution {
+    /// The closure, less the base: what apt installs. Sorted by name.
+    pub packages: Vec<PinnedPackage>,
+    /// The packages of the base the closure relies on: each meets a relation of a package
+    /// of the closure, or is itself requested. Sorted by name.
+    pub assumed: Vec<PinnedPackage>,
+}
+
+/// Resolves `requirements` as [`resolve`] does, on a host that already has `base` (names,
+/// each at its candidate version, and closed under their own dependencies: see
+/// [`base_system`]): a relation the base meets is met, as apt leaves an installed package
+/// that meets it, and nothing of the base is installed.
+pub fn resolve_on_base(
+    index: &PackagesIndex,
+    requirements: &[Requirement],
+    architecture: &Architecture,
+    base: &BTreeSet<String>,
+) -> Result<BaseResolution, ResolveError> {
     let mut resolver = Resolver::new(index, architecture, requirements)?;
+    for name in base {
+        if let Some((name, _)) = resolver.candidates.get_key_value(name.as_str()) {
+            resolver.marked.insert(name, None);
+            resolver.base.insert(name);
+        }
+    }
 
     let mut requested: BTreeMap<&str, &IndexedPackage> = BTreeMap::new();
     for requirement in requirements {
@@ -266,22 +295,58 @@ pub fn resolve(
         return Err(ResolveError::Unsatisfiable { problems });
     }
 
-    Ok(resolver
-        .marked
-        .iter()
-        .map(|(name, needed_by)| {
-            let package = resolver.candidates[name];
-            PinnedPackage {
-                name: package.name.clone(),
-                version: package.version.clone(),
-                architecture: package.architecture.clone(),
-                filename: package.filename.clone(),
-                url: index.url_of(package),
-                size: package.size,
-                sha256: package.sha256.clone(),
-                needed_by: needed_by.map(str::to_string),
-            }
+    let pinned = |package: &IndexedPackage, needed_by: Option<&str>| PinnedPackage {
+        name: package.name.clone(),
+        version: package.version.clone(),
+        architecture: package.architecture.clone(),
+        filename: package.filename.clone(),
+        url: index.url_of(package),
+        size: package.size,
+        sha256: package.sha256.clone(),
+        needed_by: needed_by.map(str::to_string),
+    };
+    let assumed = resolver.base_relied_on(requested.values().copied());
+    Ok(BaseResolution {
+        packages: resolver
+            .marked
+            .iter()
+            .filter(|(name, _)| !resolver.base.contains(*name))
+            .map(|(name, needed_by)| pinned(resolver.candidates[name], *needed_by))
+            .collect(),
+        assumed: assumed
+            .into_iter()
+            .map(|package| pinned(package, None))
+            .collect(),
+    })
+}
+
+/// The base system a host of a Debian release has at the least: every package of the
+/// index whose `Priority` is `lowest` or more important (`Required`: what debootstrap's
+/// minbase installs; `Important`: Debian's installer's base system), with their closure,
+/// as names.
+pub fn base_system(
+    index: &PackagesIndex,
+    architecture: &Architecture,
+    lowest: Priority,
+) -> Result<BTreeSet<String>, ResolveError> {
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    for package in index.packages() {
+        if architecture.installs(&package.architecture)
+            && package.priority.is_some_and(|priority| priority <= lowest)
+        {
+            names.insert(package.name.as_str());
+        }
+    }
+    let requirements: Vec<Requirement> = names
+        .into_iter()
+        .map(|name| Requirement {
+            name: name.to_string(),
+            version: None,
         })
+        .collect();
+    Ok(resolve(index, &requirements, architecture)?
+        .into_iter()
+        .map(|package| package.name)
         .collect())
 }
 
@@ -302,6 +367,8 @@ struct Resolver<'index> {
     /// Packages that conflict with the closure, not chosen while unmet dependencies are
     /// met again at the end.
     avoided: BTreeSet<&'index str>,
+    /// The host's base system: in the closure from the start, never installed.
+    base: BTreeSet<&'index str>,
 }
 
 /// A package that could not be installed, and why.
@@ -423,6 +490,7 @@ impl<'index> Resolver<'index> {
             requested: BTreeSet::new(),
             excluded: BTreeMap::new(),
             avoided: BTreeSet::new(),
+            base: BTreeSet::new(),
         })
     }
 
@@ -588,6 +656,60 @@ impl<'index> Resolver<'index> {
                     self.marked.contains_key(provider.name.as_str())
                         && self.provider_meets(dependency, provider, provided)
                 })
+    }
+
+    /// The packages of the base that `requested` are, or that meet a relation of a package
+    /// installed on top of the base: for each such relation, the first package of the base
+    /// that meets it (by name, else as a provider), in name order.
+    fn base_relied_on(
+        &self,
+        requested: impl Iterator<Item = &'index IndexedPackage>,
+    ) -> Vec<&'index IndexedPackage> {
+        let mut relied_on: BTreeMap<&str, &IndexedPackage> = BTreeMap::new();
+        for package in requested {
+            if self.base.contains(package.name.as_str()) {
+                relied_on.insert(package.name.as_str(), package);
+            }
+        }
+        let installed = self
+            .marked
+            .keys()
+            .filter(|name| !self.base.contains(*name))
+            .map(|name| self.candidates[name]);
+        for package in installed {
+            for alternatives in self.relations_of(package) {
+                if let Some(met_by) = alternatives
+                    .iter()
+                    .find_map(|dependency| self.base_package_meeting(dependency))
+                {
+                    relied_on.insert(met_by.name.as_str(), met_by);
+                }
+            }
+        }
+        relied_on.into_values().collect()
+    }
+
+    /// A package of the base that meets `dependency`: the package of its name, else a
+    /// provider.
+    fn base_package_meeting(&self, dependency: &Dependency) -> Option<&'index IndexedPackage> {
+        let by_name = self
+            .candidates
+            .get(dependency.name.as_str())
+            .filter(|package| {
+                self.base.contains(package.name.as_str()) && self.package_meets(dependency, package)
+            })
+            .copied();
+        by_name.or_else(|| {
+            self.providers
+                .get(dependency.name.as_str())
+                .into_iter()
+                .flatten()
+                .find(|(provider, provided)| {
+                    self.base.contains(provider.name.as_str())
+                        && self.provider_meets(dependency, provider, provided)
+                })
+                .map(|(provider, _)| *provider)
+        })
     }
 
     /// Adds `package` and its closure, or explains why it cannot be installed. As apt's

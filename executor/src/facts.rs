@@ -70,7 +70,8 @@ pub struct ServiceFacts {
 pub struct FactsQuery {
     /// The lockfile paths of its file nodes.
     pub file_paths: Vec<String>,
-    /// The package names (without versions) its package nodes install.
+    /// The package names (without versions) its package nodes install, and those their
+    /// pins assume the host has.
     pub package_names: BTreeSet<String>,
     /// The units its service nodes manage.
     pub service_units: BTreeSet<String>,
@@ -84,12 +85,19 @@ impl FactsQuery {
         for node in nodes {
             match &node.spec {
                 NodeSpec::File(file) => query.file_paths.push(file.path.clone()),
-                NodeSpec::Package(package) => query.package_names.extend(
-                    package
-                        .requirements()
-                        .into_iter()
-                        .map(|requirement| requirement.name),
-                ),
+                NodeSpec::Package(package) => {
+                    query.package_names.extend(
+                        package
+                            .installed_packages()
+                            .into_iter()
+                            .map(|requirement| requirement.name),
+                    );
+                    if let Some(pins) = &package.pins {
+                        query
+                            .package_names
+                            .extend(pins.assumed_names().map(str::to_string));
+                    }
+                }
                 NodeSpec::Service(service) => {
                     query.service_units.insert(service.unit.clone());
                 }

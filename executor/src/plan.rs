@@ -271,23 +271,32 @@ fn decide(
 }
 
 /// A package the node installs that the host no longer has, or has at another version
-/// than the lockfile pins.
+/// than the lockfile pins; or a package of the base system its pins assume, gone.
 fn package_drift(spec: &NodeSpec, facts: &HostFacts) -> Option<String> {
     let NodeSpec::Package(package) = spec else {
         return None;
     };
-    package.requirements().into_iter().find_map(|requirement| {
-        match (
-            facts.installed_version(&requirement.name),
-            &requirement.version,
-        ) {
-            (None, _) => Some(format!("{} is not installed", requirement.name)),
-            (Some(installed), Some(pinned)) if installed != pinned => Some(format!(
-                "{} is at {installed}, the lockfile pins {pinned}",
-                requirement.name
-            )),
-            _ => None,
-        }
+    let installed = package
+        .installed_packages()
+        .into_iter()
+        .find_map(|requirement| {
+            match (
+                facts.installed_version(&requirement.name),
+                &requirement.version,
+            ) {
+                (None, _) => Some(format!("{} is not installed", requirement.name)),
+                (Some(installed), Some(pinned)) if installed != pinned => Some(format!(
+                    "{} is at {installed}, the lockfile pins {pinned}",
+                    requirement.name
+                )),
+                _ => None,
+            }
+        });
+    installed.or_else(|| {
+        let pins = package.pins.as_ref()?;
+        pins.assumed_names()
+            .find(|name| facts.installed_version(name).is_none())
+            .map(|name| format!("{name}, which the pins assume the host has, is not installed"))
     })
 }
 

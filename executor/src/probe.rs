@@ -18,6 +18,16 @@ pub fn script(probe: &Probe, host: &str, paths: &HostPaths) -> String {
                 allowed.join(", ").replace('"', "'")
             )
         }
+        Probe::Platform {
+            release,
+            architecture,
+        } => format!(
+            ". /etc/os-release 2>/dev/null\n\
+             actual_release=${{VERSION_CODENAME:-unknown}}\n\
+             actual_architecture=$(dpkg --print-architecture 2>/dev/null || echo unknown)\n\
+             if [ \"$actual_release\" = {release} ] && [ \"$actual_architecture\" = {architecture} ]; then exit 0; fi\n\
+             echo \"this host runs ${{ID:-an unknown OS}} $actual_release on $actual_architecture; the lockfile's packages are pinned for {release} on {architecture} ([packages] sources and architecture)\" >&2\nexit 1\n",
+        ),
         Probe::KernelVersion { minimum } => format!(
             "minimum={minimum}\nactual=$(uname -r | sed 's/[^0-9.].*//')\n\
              if [ \"$(printf '%s\\n%s\\n' \"$minimum\" \"$actual\" | sort -V | head -n1)\" = \"$minimum\" ]; then exit 0; fi\n\

@@ -59,7 +59,7 @@ const PARTIAL_SUFFIX: &str = ".cairn-partial";
 pub enum OfflineRepositoryError {
     /// No image has pins: there is nothing to serve.
     #[error(
-        "the lockfile pins no Debian package, so there is no repository to export\nhint: give the spec `[images] sources` and compile again: each image's packages are then pinned"
+        "the lockfile pins no Debian package, so there is no repository to export\nhint: give the spec `[packages] sources` and compile again: each image's packages are then pinned"
     )]
     NothingPinned,
     /// The hosts' sources do not agree on what they ask for.
@@ -85,7 +85,7 @@ pub enum OfflineRepositoryError {
 /// Two pins that are one package version of the repository, with different files.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{name} {version} ({architecture}) is pinned as two different files, sha256 {first} (image {first_images}) and {second} (image {second_images}); one repository serves one file per package version\nhint: compile every image from the same `[images] sources`"
+    "{name} {version} ({architecture}) is pinned as two different files, sha256 {first} (image {first_images}) and {second} (image {second_images}); one repository serves one file per package version\nhint: compile every image from the same `[packages] sources`"
 )]
 pub struct ConflictingPins {
     pub name: String,

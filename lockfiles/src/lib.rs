@@ -54,9 +54,10 @@ pub use node_kind::NodeKind;
 pub use node_name::{NodeName, Scope};
 pub use nodes::{
     ArtifactPlacement, CheckNode, CommandNode, ContainerNode, EnvValue, FieldError, FieldReader,
-    FileNode, HealthNode, ImageArtifact, ImageDirectory, ImageFile, ImageHealthcheck, ImageLink,
-    ImageNode, ImagePins, ImageSetup, ImageUser, LayerCompression, NodeSpec, PackageNode,
-    PackagePin, PackageRequirement, Probe, ServiceNode, ServiceState, TextSource,
+    FileNode, HealthNode, HostPackagePins, ImageArtifact, ImageDirectory, ImageFile,
+    ImageHealthcheck, ImageLink, ImageNode, ImagePins, ImageSetup, ImageUser, LayerCompression,
+    NodeSpec, PackageNode, PackagePin, PackageRequirement, Probe, ServiceNode, ServiceState,
+    TextSource,
 };
 pub use parent_folder::parent_folder;
 pub use secret::{SecretEntry, SecretSource, secret_placeholder, secret_placeholders_in};

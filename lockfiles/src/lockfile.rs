@@ -620,6 +620,7 @@ mod tests {
                 NodeSpec::Package(PackageNode {
                     name: "tools".into(),
                     packages: vec!["curl".into(), "jq".into()],
+                    pins: None,
                 }),
             ),
             node(

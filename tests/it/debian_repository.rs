@@ -1,6 +1,6 @@
-//! A Debian repository the test builds and serves, as a package source of `[images]` that
+//! A Debian repository the test builds and serves, as a package source of `[packages]` that
 //! `cairn compile` pins from and `cairn fetch` downloads from: `.deb`s made by `dpkg-deb`
-//! into `pool/main/`, indexed by `dpkg-scanpackages` in `dists/stable/main/binary-amd64/`
+//! into `pool/main/`, indexed by `dpkg-scanpackages` in `dists/bookworm/main/binary-amd64/`
 //! with a hand-written, unsigned `Release` (Debian's layout), served by busybox's httpd on
 //! loopback. The Debian tools it is made with ([`build_deb`], [`scan_packages`],
 //! [`serve_folder`]) make the other test repositories too (`systemd_host`).
@@ -27,11 +27,14 @@ entrypoint = ["/usr/bin/cairn-app"]
 "#;
 
 /// A package of a [`DebianRepository`]: name, version, architecture, `Depends`.
+#[derive(Clone, Copy)]
 pub(crate) struct DebianPackage {
     pub(crate) name: &'static str,
     pub(crate) version: &'static str,
     pub(crate) architecture: &'static str,
     pub(crate) depends: &'static str,
+    /// `Priority`: `optional` unless given ([`DebianPackage::with_priority`]).
+    pub(crate) priority: &'static str,
 }
 
 impl DebianPackage {
@@ -46,7 +49,14 @@ impl DebianPackage {
             version,
             architecture,
             depends,
+            priority: "optional",
         }
+    }
+
+    /// The package with `Priority: priority` (`required`: part of a host's base system).
+    pub(crate) const fn with_priority(mut self, priority: &'static str) -> DebianPackage {
+        self.priority = priority;
+        self
     }
 
     /// Where the package is, relative to the repository's root:
@@ -89,7 +99,7 @@ enum Indexes {
     Plain,
 }
 
-/// A Debian repository (`dists/stable/main/binary-amd64`, `pool/main`) served over HTTP.
+/// A Debian repository (`dists/bookworm/main/binary-amd64`, `pool/main`) served over HTTP.
 pub(crate) struct DebianRepository {
     /// The repository's root URL, as a source line names it.
     pub(crate) url: String,
@@ -139,9 +149,9 @@ impl DebianRepository {
         repository
     }
 
-    /// The repository as a line of `[images] sources`.
+    /// The repository as a line of `[packages] sources`.
     pub(crate) fn source_line(&self) -> String {
-        format!("{} stable main", self.url)
+        format!("{} bookworm main", self.url)
     }
 
     /// Builds `package` into the pool, then indexes the pool again.
@@ -172,15 +182,15 @@ impl DebianRepository {
         std::fs::write(
             tree.join("DEBIAN/control"),
             format!(
-                "Package: {}\nVersion: {}\nArchitecture: {}\n{depends}Maintainer: cairn tests <tests@cairn.test>\nPriority: optional\nDescription: a package the cairn tests made\n it has a long description\n .\n of two paragraphs\n",
-                package.name, package.version, package.architecture
+                "Package: {}\nVersion: {}\nArchitecture: {}\n{depends}Maintainer: cairn tests <tests@cairn.test>\nPriority: {}\nDescription: a package the cairn tests made\n it has a long description\n .\n of two paragraphs\n",
+                package.name, package.version, package.architecture, package.priority
             ),
         )
         .expect("the control file");
         build_deb(&tree, &self.root.join(package.pool_path()));
     }
 
-    /// `dists/stable/main/binary-amd64/Packages` of the pool (and `Packages.gz`, unless it
+    /// `dists/bookworm/main/binary-amd64/Packages` of the pool (and `Packages.gz`, unless it
     /// is served uncompressed), and a `Release` listing them by sha256 and size.
     pub(crate) fn index(&self) {
         let packages = scan_packages(&self.root, "pool");
@@ -190,10 +200,10 @@ impl DebianRepository {
             gzip.write_all(&packages).expect("gzip");
             indexes.push(("Packages.gz", gzip.finish().expect("gzip")));
         }
-        let binary = self.root.join("dists/stable/main/binary-amd64");
+        let binary = self.root.join("dists/bookworm/main/binary-amd64");
         std::fs::create_dir_all(&binary).expect("the index's folder");
         let mut release = String::from(
-            "Origin: cairn-test\nLabel: cairn-test\nSuite: stable\nCodename: stable\nArchitectures: amd64\nComponents: main\nSHA256:\n",
+            "Origin: cairn-test\nLabel: cairn-test\nSuite: bookworm\nCodename: bookworm\nArchitectures: amd64\nComponents: main\nSHA256:\n",
         );
         for (name, bytes) in &indexes {
             std::fs::write(binary.join(name), bytes).expect("a Packages index");
@@ -203,7 +213,7 @@ impl DebianRepository {
                 bytes.len()
             ));
         }
-        std::fs::write(self.root.join("dists/stable/Release"), release).expect("Release");
+        std::fs::write(self.root.join("dists/bookworm/Release"), release).expect("Release");
     }
 
     /// Stops serving: the repository becomes unreachable.

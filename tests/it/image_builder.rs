@@ -308,10 +308,10 @@ fn a_change_of_the_modules_files_changes_the_top_layer_alone() {
 #[test]
 fn an_image_whose_packages_are_not_pinned_is_refused_by_the_builder_with_the_fix() {
     let sandbox = Sandbox::with_example("quickstart");
-    // The quick-start without `[images] sources`: its images' packages are not pinned.
+    // The quick-start without `[packages] sources`: its images' packages are not pinned.
     sandbox.edit("cluster.toml", |spec| {
         let start = spec
-            .find("[images]")
+            .find("[packages]")
             .expect("the quick-start pins its images");
         spec[..start].to_string()
     });
@@ -333,7 +333,7 @@ fn an_image_whose_packages_are_not_pinned_is_refused_by_the_builder_with_the_fix
         .run()
         .code(1)
         .stderr_has("image `haproxy` installs packages that are not pinned, from the base `debian:bookworm-slim`")
-        .stderr_has("name the package sources in `sources` of [images]");
+        .stderr_has("name the package sources in `sources` of [packages]");
     cairn()
         .current_dir(sandbox.path())
         .args(["build", "cluster.lock", "--image", "nginx"])

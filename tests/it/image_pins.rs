@@ -1,4 +1,4 @@
-//! Package pinning at compile time, in the manner of Cargo.lock: with `[images] sources`,
+//! Package pinning at compile time, in the manner of Cargo.lock: with `[packages] sources`,
 //! `cairn compile` resolves each image's packages and their dependencies against the
 //! sources' Packages indexes to exact versions, URLs and sha256 in the lockfile, and keeps
 //! them until the image's packages change or `--update-pins`. The repository is one the
@@ -27,7 +27,7 @@ fn spec(sources: &[String]) -> String {
         "[cluster]\nname = \"pins\"\ndomain = \"pins.test\"\nmodules = [\"modules\"]\n\
          exclude_modules = [\"host-base\", \"preflight\", \"consul\", \"cadvisor\"]\n\n\
          [hosts.node1]\naddress = \"10.0.0.1\"\nroles = [\"app\"]\n\n\
-         [images]\nsources = [{}]\nbase_packages = []\n",
+         [images]\nbase_packages = []\n\n[packages]\nsources = [{}]\n",
         sources.join(", ")
     )
 }
@@ -271,7 +271,7 @@ fn the_pins_of_a_lockfile_cairn_no_longer_reads_are_kept_from_its_text() {
     compile(&sandbox, &[])
         .success()
         .stderr_has("note: cluster.lock cannot be read as a lockfile (")
-        .stderr_has("its images' pins are read from its text alone")
+        .stderr_has("its pins are read from its text alone")
         .stderr_has("wrote cluster.lock");
     assert_eq!(sandbox.read("cluster.lock"), before);
 }
@@ -286,7 +286,7 @@ fn a_lockfile_that_is_not_toml_keeps_no_pins_and_they_are_resolved_again() {
     compile(&sandbox, &[])
         .success()
         .stderr_has("note: cluster.lock cannot be read (")
-        .stderr_has("its images' packages are resolved again")
+        .stderr_has("its packages are resolved again")
         .stderr_has("pinned the packages of 1 image");
     assert_eq!(sandbox.read("cluster.lock"), before);
 }
@@ -307,7 +307,7 @@ fn an_unreachable_repository_keeps_the_lockfiles_pins_and_says_so() {
     let outcome = compile(&sandbox, &["--update-pins"])
         .success()
         .stderr_has("kept the pins of cluster.lock for image `app`:")
-        .stderr_has(&format!("{}/dists/stable/Release", repository.url))
+        .stderr_has(&format!("{}/dists/bookworm/Release", repository.url))
         .stderr_has("unchanged: cluster.lock");
     assert!(!outcome.stderr.contains("error:"), "{}", outcome.stderr);
     assert_eq!(sandbox.read("cluster.lock"), before);
@@ -321,11 +321,11 @@ fn an_unreachable_repository_without_pins_is_an_error_naming_the_image_and_the_s
     compile(&sandbox, &[])
         .code(2)
         .stderr_has(&format!(
-            "error: cannot pin the packages of image `app`: source `{}`: {}/dists/stable/Release:",
+            "error: cannot pin the packages of image `app`: source `{}`: {}/dists/bookworm/Release:",
             repository.source_line(),
             repository.url
         ))
-        .stderr_has("--> cluster.toml:12:12")
+        .stderr_has("--> cluster.toml:15:12")
         .stderr_has("hint: compile where the repository is reachable");
     assert!(!sandbox.path().join("cluster.lock").exists());
 }
@@ -362,7 +362,7 @@ fn a_packages_index_whose_checksum_is_not_the_releases_is_refused() {
     // Another index in place of the one the Release lists.
     let index = repository
         .root
-        .join("dists/stable/main/binary-amd64/Packages.gz");
+        .join("dists/bookworm/main/binary-amd64/Packages.gz");
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gzip.write_all(b"Package: cairn-app\nVersion: 9.9\n")
         .unwrap();
@@ -409,26 +409,36 @@ fn source_lines_apt_would_read_differently_are_refused_at_their_line_and_column(
     sandbox.write("modules/app/module.toml", APP_MODULE).write(
         "cluster.toml",
         &spec(&[
-            "http://127.0.0.1:9/debian stable main".to_string(),
-            "deb http://127.0.0.1:9/debian stable main".to_string(),
+            "http://127.0.0.1:9/debian bookworm main".to_string(),
+            "deb http://127.0.0.1:9/debian bookworm main".to_string(),
         ]),
     );
     compile(&sandbox, &[])
         .code(2)
-        .stderr_has("error: `sources` in [images]: `deb http://127.0.0.1:9/debian stable main` starts with `deb`")
-        .stderr_has("--> cluster.toml:12:53")
+        .stderr_has("error: `sources` in [packages]: `deb http://127.0.0.1:9/debian bookworm main` starts with `deb`")
+        .stderr_has("--> cluster.toml:15:55")
         .stderr_has("hint: leave out `deb`");
     sandbox.edit("cluster.toml", |text| {
         text.replace(
-            "\"deb http://127.0.0.1:9/debian stable main\"",
-            "\"http://127.0.0.1:9/debian stable\"",
+            "\"deb http://127.0.0.1:9/debian bookworm main\"",
+            "\"http://127.0.0.1:9/debian bookworm\"",
+        )
+    });
+    compile(&sandbox, &[])
+        .code(2)
+        .stderr_has("names no component of the suite `bookworm`")
+        .stderr_has("--> cluster.toml:15:55");
+    sandbox.edit("cluster.toml", |text| {
+        text.replace(
+            "\"http://127.0.0.1:9/debian bookworm\"",
+            "\"http://127.0.0.1:9/debian bookworm main\"",
         ) + "architecture = \"AMD64\"\n"
     });
     compile(&sandbox, &[])
         .code(2)
-        .stderr_has("names no component of the suite `stable`")
-        .stderr_has("error: `architecture` in [images]: invalid architecture `AMD64`")
-        .stderr_has("--> cluster.toml:14:16");
+        .stderr_has("error: `architecture` in [packages] must be one of `amd64`, `arm64`")
+        .stderr_has("found `AMD64`")
+        .stderr_has("--> cluster.toml:16:16");
 }
 
 #[test]
@@ -588,7 +598,7 @@ impl SigningKey {
     }
 
     fn gpg_over_release(&self, repository: &DebianRepository, how: &str, output: &str) {
-        let release = repository.root.join("dists/stable/Release");
+        let release = repository.root.join("dists/bookworm/Release");
         let status = Command::new("gpg")
             .arg("--homedir")
             .arg(self.home.path())
@@ -622,7 +632,7 @@ fn with_a_keyring_each_release_must_be_signed_by_it_before_its_pins_are_trusted(
     compile(&sandbox, &[])
         .code(2)
         .stderr_has("Release.gpg: the suite publishes no signature of its Release")
-        .stderr_has("--> cluster.toml:12:12");
+        .stderr_has("--> cluster.toml:15:12");
 
     // Signed by the keyring's key: pinned, and no note of unsigned Releases.
     archive_key.sign(&repository);
@@ -644,7 +654,7 @@ fn with_a_keyring_each_release_must_be_signed_by_it_before_its_pins_are_trusted(
     archive_key.sign(&repository);
     std::fs::OpenOptions::new()
         .append(true)
-        .open(repository.root.join("dists/stable/Release"))
+        .open(repository.root.join("dists/bookworm/Release"))
         .unwrap()
         .write_all(b"Description: altered\n")
         .unwrap();
@@ -656,13 +666,13 @@ fn with_a_keyring_each_release_must_be_signed_by_it_before_its_pins_are_trusted(
     // read, so text outside the signature counts for nothing.
     repository.index();
     archive_key.clearsign(&repository);
-    std::fs::remove_file(repository.root.join("dists/stable/Release.gpg")).unwrap();
+    std::fs::remove_file(repository.root.join("dists/bookworm/Release.gpg")).unwrap();
     compile(&sandbox, &["--update-pins"]).success();
-    let in_release = repository.root.join("dists/stable/InRelease");
+    let in_release = repository.root.join("dists/bookworm/InRelease");
     let signed = std::fs::read_to_string(&in_release).unwrap();
     std::fs::write(
         &in_release,
-        signed.replace("Suite: stable", "Suite: altered"),
+        signed.replace("Suite: bookworm", "Suite: altered"),
     )
     .unwrap();
     compile(&sandbox, &["--update-pins"])

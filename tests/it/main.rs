@@ -17,6 +17,7 @@ mod download_server;
 mod example_dcos_ha;
 mod firewall;
 mod haproxy_discovery;
+mod host_package_pins;
 mod image_builder;
 mod image_pins;
 mod image_shipping;

@@ -39,7 +39,7 @@ fn spec(repository: &DebianRepository) -> String {
         "[cluster]\nname = \"offline\"\ndomain = \"offline.test\"\nmodules = [\"modules\"]\n\
          exclude_modules = [\"host-base\", \"preflight\", \"consul\", \"cadvisor\"]\n\n\
          [hosts.node1]\naddress = \"10.0.0.1\"\nroles = [\"app\"]\n\n\
-         [images]\nsources = [\"{}\"]\nbase_packages = []\n",
+         [packages]\nsources = [\"{}\"]\n\n[images]\nbase_packages = []\n",
         repository.source_line()
     )
 }
@@ -424,7 +424,17 @@ fn a_store_file_that_is_not_the_pinned_one_fails_the_export_naming_the_package()
 
 #[test]
 fn the_export_serves_the_suite_and_components_the_hosts_sources_ask_for() {
-    let upstream = upstream();
+    // host-base's package nodes are pinned too: stand-ins for its packages.
+    let upstream = DebianRepository::serve_uncompressed(&[
+        PACKAGES[0],
+        PACKAGES[1],
+        PACKAGES[2],
+        PACKAGES[3],
+        PACKAGES[4],
+        DebianPackage::new("chrony", "4.3-2", "amd64", ""),
+        DebianPackage::new("docker.io", "20.10.24", "amd64", "cairn-base"),
+        DebianPackage::new("curl", "7.88.1", "amd64", ""),
+    ]);
     let sandbox = compiled(&upstream);
     let export = sandbox.path().join("repository");
     fetch_export(&sandbox, &export).success();
@@ -436,7 +446,7 @@ fn the_export_serves_the_suite_and_components_the_hosts_sources_ask_for() {
         spec.replace("\"host-base\", ", "")
             + &format!(
                 "\n[repository]\nurl = \"file:{}\"\nsuite = \"offline\"\ncomponents = [\"main\", \"extra\"]\n\n\
-                 [registry]\naddress = \"10.0.0.5:5000\"\n\n[ntp]\nservers = [\"10.0.0.5\"]\n",
+                 [registry]\naddress = \"10.0.0.5:5000\"\n\n[ntp]\nservers = [\"10.0.0.5\"]\n\n[base]\ntools = [\"curl\"]\n",
                 export.display()
             )
     });
@@ -487,6 +497,6 @@ fn a_lockfile_without_pins_has_no_repository_to_export() {
     fetch_export(&sandbox, &export)
         .code(2)
         .stderr_has("the lockfile pins no Debian package")
-        .stderr_has("hint: give the spec `[images] sources`");
+        .stderr_has("hint: give the spec `[packages] sources`");
     assert!(!export.exists());
 }

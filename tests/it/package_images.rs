@@ -70,7 +70,7 @@ fn spec() -> String {
          [repository_server]\nport = {REPOSITORY_PORT}\n\n\
          [console]\nport = {CONSOLE_PORT}\ntitle = \"{CONSOLE_TITLE}\"\n\
          session_key = {{ file = \"secrets/console-session-key\" }}\n\n\
-         [images]\nkeyring = \"/usr/share/keyrings/debian-archive-keyring.gpg\"\nsources = [\n\
+         [packages]\nkeyring = \"/usr/share/keyrings/debian-archive-keyring.gpg\"\nsources = [\n\
              \"http://deb.debian.org/debian bookworm main\",\n\
              \"http://deb.debian.org/debian bookworm-updates main\",\n\
              \"http://deb.debian.org/debian-security bookworm-security main\",\n]\n",

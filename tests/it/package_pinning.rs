@@ -266,3 +266,139 @@ fn a_package_the_archive_lacks_is_refused_with_the_nearest_name() {
         "package `haproxi` is not in the repository\nhint: did you mean `haproxy`?"
     );
 }
+
+/// What apt would install on a host that has `base` (each package at the version the
+/// machine's lists offer, as a dpkg status built from `apt-cache show`): its simulated
+/// plan's `Inst` lines.
+fn apt_plan_on_base(
+    base: &std::collections::BTreeSet<String>,
+    packages: &[&str],
+) -> BTreeMap<String, String> {
+    let shown = Command::new("apt-cache")
+        .args(["show", "--no-all-versions"])
+        .args(base)
+        .env("LC_ALL", "C")
+        .output()
+        .expect("apt-cache runs");
+    assert!(
+        shown.status.success(),
+        "apt-cache show: {}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let mut status = String::new();
+    for stanza in String::from_utf8_lossy(&shown.stdout).split("\n\n") {
+        let stanza = stanza.trim();
+        if !stanza.is_empty() {
+            status.push_str("Status: install ok installed\n");
+            status.push_str(stanza);
+            status.push_str("\n\n");
+        }
+    }
+    let folder = tempfile::tempdir().expect("a folder");
+    let status_path = folder.path().join("status");
+    std::fs::write(&status_path, status).expect("the dpkg status");
+    let output = Command::new("apt-get")
+        .args([
+            "install",
+            "--simulate",
+            "--no-install-recommends",
+            "-o",
+            "Debug::NoLocking=1",
+            "-o",
+        ])
+        .arg(format!("Dir::State::status={}", status_path.display()))
+        .args(packages)
+        .env("LC_ALL", "C")
+        .output()
+        .expect("apt-get runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "apt-get install --simulate {packages:?} on the base: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("Inst "))
+        .map(|line| {
+            let (name, rest) = line.split_once(' ').expect("Inst name (version …)");
+            // `Inst name [installed] (candidate …)` for an upgrade: the candidate counts.
+            let version = rest
+                .split_once('(')
+                .and_then(|(_, after)| after.split_whitespace().next())
+                .unwrap_or_else(|| panic!("no version in `Inst {line}`"));
+            (name.to_string(), version.to_string())
+        })
+        .collect()
+}
+
+/// A host's packages (host-base's: Docker, chrony, the operators' tools, nftables) on the
+/// base system of its release (Priority required, with its closure, as debootstrap's
+/// minbase installs it): cairn pins exactly what apt would install on such a host, and
+/// names the packages of the base the closure relies on.
+#[test]
+fn host_packages_on_the_required_base_resolve_to_what_apt_installs_there() {
+    let lists = apt_lists().unwrap_or_else(|reason| {
+        panic!("package pinning cannot be compared with apt here: {reason}")
+    });
+    let base = cairn_debian::base_system(
+        &lists.index,
+        &lists.architecture,
+        cairn_debian::Priority::Required,
+    )
+    .unwrap_or_else(|error| panic!("the required base system does not resolve: {error}"));
+    for essential in ["libc6", "dpkg", "bash", "coreutils", "base-files"] {
+        assert!(
+            base.contains(essential),
+            "{essential} is not in the base: {base:?}"
+        );
+    }
+    let requested = [
+        "docker.io",
+        "chrony",
+        "curl",
+        "dnsutils",
+        "net-tools",
+        "tcpdump",
+        "nftables",
+    ];
+    let requirements: Vec<Requirement> = requested
+        .iter()
+        .map(|name| Requirement::parse(name).unwrap())
+        .collect();
+    let resolution =
+        cairn_debian::resolve_on_base(&lists.index, &requirements, &lists.architecture, &base)
+            .unwrap_or_else(|error| {
+                panic!("cairn cannot resolve {requested:?} on the base:\n{error}")
+            });
+    let cairn: BTreeMap<String, String> = resolution
+        .packages
+        .iter()
+        .map(|package| (package.name.clone(), package.version.to_string()))
+        .collect();
+    let apt = apt_plan_on_base(&base, &requested);
+    assert_eq!(
+        cairn, apt,
+        "cairn's packages on the base (left) differ from apt's plan on a host with that base (right)"
+    );
+    assert!(
+        resolution
+            .packages
+            .iter()
+            .all(|package| !base.contains(&package.name)),
+        "a package of the base is pinned"
+    );
+    let assumed: Vec<&str> = resolution
+        .assumed
+        .iter()
+        .map(|package| package.name.as_str())
+        .collect();
+    assert!(
+        assumed.contains(&"libc6"),
+        "docker.io relies on libc6 of the base: {assumed:?}"
+    );
+    assert!(
+        assumed.iter().all(|name| base.contains(*name)),
+        "assumed packages outside the base: {assumed:?}"
+    );
+}

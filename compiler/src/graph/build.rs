@@ -7,12 +7,13 @@ use cairn_lockfiles::{
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
 use crate::graph::dependencies::resolve_dependencies;
 use crate::graph::emit::emit_nodes;
-use crate::graph::image_pins::{PinningOptions, pin_images};
+use crate::graph::image_pins::PinningOptions;
 use crate::graph::image_settings::set_image_settings;
+use crate::graph::package_pins::pin_packages;
 use crate::render::{Renderer, TemplateContext, build_environment};
 use crate::spec::ClusterSpec;
 
-/// Renders the spec's modules, pins the images' packages and builds the lockfile, ids and
+/// Renders the spec's modules, pins the packages and builds the lockfile, ids and
 /// all. What the user should know goes to `notes`.
 pub fn build_lockfile(
     spec: &ClusterSpec,
@@ -25,7 +26,7 @@ pub fn build_lockfile(
     let context = TemplateContext::new(spec, &spec.library.roles());
     let mut nodes = emit_nodes(spec, &context, &renderer).map_err(into_error)?;
     set_image_settings(spec, &mut nodes).map_err(into_error)?;
-    pin_images(spec, &mut nodes, pinning, notes).map_err(into_error)?;
+    pin_packages(spec, &mut nodes, pinning, notes).map_err(into_error)?;
 
     let mut first_declaration: HashMap<&NodeName, usize> = HashMap::with_capacity(nodes.len());
     let mut diagnostics = Diagnostics::default();

@@ -8,7 +8,6 @@ use cairn_lockfiles::{LayerCompression, NodeSpec};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::graph::emit::EmittedNode;
-use crate::graph::image_pins::spec_span;
 use crate::module::setting::SettingValue;
 use crate::spec::ClusterSpec;
 
@@ -47,7 +46,7 @@ pub fn set_image_settings(
         let mut diagnostics = Diagnostics::default();
         diagnostics.push(
             Diagnostic::new(format!("`{key}` in [images]: {message}"))
-                .at(&spec.source, &spec_span(spec, key, None))
+                .at(&spec.source, &spec.setting_span("images", key, None))
                 .hint("gzip takes levels 0 to 9, zstd 1 to 22; leave the level out for the compressor's default"),
         );
         diagnostics

@@ -11,12 +11,21 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use cairn_lockfiles::{FieldReader, ImagePins, Lockfile, NodeSpec, TextSource, Value};
+use cairn_lockfiles::{
+    FieldReader, HostPackagePins, ImagePins, Lockfile, NodeSpec, TextSource, Value,
+};
 
-/// What the previous lockfile's images asked for and were pinned to, by image name.
+use crate::graph::package_sources::PackageSources;
+
+/// What the previous lockfile's images asked for and were pinned to, by image name; and
+/// what its package nodes were pinned to, by request (whichever host made it: nodes with
+/// the same request have the same pins).
 #[derive(Debug, Default)]
 pub struct PreviousPins {
+    /// The lockfile's path, as notes name it.
+    pub path: String,
     images: BTreeMap<String, PreviousImage>,
+    host_packages: BTreeMap<Vec<String>, HostPackagePins>,
 }
 
 #[derive(Debug)]
@@ -29,6 +38,9 @@ struct PreviousImage {
 /// The prefix of an image node's name.
 const IMAGE_PREFIX: &str = "cluster:image:";
 
+/// What a package node's name holds, between its host and its key.
+const PACKAGE_INFIX: &str = ":package:";
+
 impl PreviousPins {
     /// The pins of the lockfile at `path`; `None` where there is none. A lockfile that
     /// cannot be read as one comes back with why, for a note.
@@ -37,7 +49,11 @@ impl PreviousPins {
             return (None, None);
         }
         let error = match Lockfile::read(path) {
-            Ok(lockfile) => return (Some(PreviousPins::of(&lockfile)), None),
+            Ok(lockfile) => {
+                let mut previous = PreviousPins::of(&lockfile);
+                previous.path = path.display().to_string();
+                return (Some(previous), None);
+            }
             Err(error) => error.to_string(),
         };
         let reason = error.lines().next().unwrap_or_default().to_string();
@@ -45,46 +61,55 @@ impl PreviousPins {
             .map_err(|error| error.to_string())
             .and_then(|text| PreviousPins::from_text(&text))
         {
-            Ok(pins) => (Some(pins), Some(reason)),
+            Ok(mut pins) => {
+                pins.path = path.display().to_string();
+                (Some(pins), Some(reason))
+            }
             Err(_) => (None, Some(reason)),
         }
     }
 
     fn of(lockfile: &Lockfile) -> PreviousPins {
-        let images = lockfile
-            .nodes()
-            .iter()
-            .filter_map(|node| match &node.spec {
-                NodeSpec::Image(image) => image.pins.as_ref().map(|pins| {
-                    (
-                        image.name.clone(),
-                        PreviousImage {
-                            packages: image.packages.clone(),
-                            pins: pins.clone(),
-                        },
-                    )
-                }),
-                _ => None,
-            })
-            .collect();
-        PreviousPins { images }
+        let mut previous = PreviousPins::default();
+        for node in lockfile.nodes() {
+            match &node.spec {
+                NodeSpec::Image(image) => {
+                    if let Some(pins) = &image.pins {
+                        previous.images.insert(
+                            image.name.clone(),
+                            PreviousImage {
+                                packages: image.packages.clone(),
+                                pins: pins.clone(),
+                            },
+                        );
+                    }
+                }
+                NodeSpec::Package(package) => {
+                    if let Some(pins) = &package.pins {
+                        previous
+                            .host_packages
+                            .entry(package.packages.clone())
+                            .or_insert_with(|| pins.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        previous
     }
 
     /// The pins of a lockfile's text, its other nodes unread; an image whose pins are not
     /// as the reader would take them keeps none.
     fn from_text(text: &str) -> Result<PreviousPins, String> {
         let document: toml::Table = toml::from_str(text).map_err(|error| error.to_string())?;
-        let mut images = BTreeMap::new();
+        let mut previous = PreviousPins::default();
         let nodes = document.get("node").and_then(toml::Value::as_array);
-        for node in nodes.into_iter().flatten() {
-            let Some(table) = node.as_table() else {
-                continue;
-            };
-            let Some(name) = table
-                .get("name")
-                .and_then(toml::Value::as_str)
-                .and_then(|name| name.strip_prefix(IMAGE_PREFIX))
-            else {
+        for table in nodes
+            .into_iter()
+            .flatten()
+            .filter_map(toml::Value::as_table)
+        {
+            let Some(name) = table.get("name").and_then(toml::Value::as_str) else {
                 continue;
             };
             let Some(mut packages) = table.get("packages").map(strings) else {
@@ -92,18 +117,31 @@ impl PreviousPins {
             };
             packages.sort();
             packages.dedup();
-            let mut fields = BTreeMap::new();
-            for key in ["architecture", "sources", "pins"] {
-                if let Some(value) = table.get(key).and_then(to_value) {
-                    fields.insert(key.to_string(), value);
+            if let Some(image) = name.strip_prefix(IMAGE_PREFIX) {
+                let mut reader = fields_of(table, &["architecture", "sources", "pins"]);
+                if let Ok(Some(pins)) = ImagePins::from_fields(&mut reader) {
+                    previous
+                        .images
+                        .insert(image.to_string(), PreviousImage { packages, pins });
+                }
+            } else if name.contains(PACKAGE_INFIX) {
+                let mut reader = fields_of(
+                    table,
+                    &[
+                        "architecture",
+                        "release",
+                        "sources",
+                        "base",
+                        "assumed",
+                        "pins",
+                    ],
+                );
+                if let Ok(Some(pins)) = HostPackagePins::from_fields(&mut reader) {
+                    previous.host_packages.entry(packages).or_insert(pins);
                 }
             }
-            let mut reader = FieldReader::new(fields, TextSource::Inline);
-            if let Ok(Some(pins)) = ImagePins::from_fields(&mut reader) {
-                images.insert(name.to_string(), PreviousImage { packages, pins });
-            }
         }
-        Ok(PreviousPins { images })
+        Ok(previous)
     }
 
     /// The pins of image `name` if they answer the same request: the same packages,
@@ -122,9 +160,42 @@ impl PreviousPins {
         same.then(|| previous.pins.clone())
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.images.is_empty()
+    /// The pins of a package node that requests `packages`, if they were resolved the
+    /// same way: against the same sources, for the same architecture and release, on the
+    /// same base.
+    pub fn matching_host(
+        &self,
+        packages: &[String],
+        sources: &PackageSources,
+        base: &str,
+    ) -> Option<HostPackagePins> {
+        let previous = self.host_packages.get(packages)?;
+        let same = previous.architecture == sources.architecture.as_str()
+            && previous.release == sources.release
+            && previous.sources == sources.recorded
+            && previous.base == base;
+        same.then(|| previous.clone())
     }
+
+    /// How notes name the previous lockfile.
+    pub fn name_of(previous: Option<&PreviousPins>) -> &str {
+        previous.map_or("the previous lockfile", |previous| previous.path.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty() && self.host_packages.is_empty()
+    }
+}
+
+/// The named fields of a node's table, for a [`FieldReader`].
+fn fields_of<'a>(table: &toml::Table, keys: &[&str]) -> FieldReader<'a> {
+    let mut fields = BTreeMap::new();
+    for key in keys {
+        if let Some(value) = table.get(*key).and_then(to_value) {
+            fields.insert(key.to_string(), value);
+        }
+    }
+    FieldReader::new(fields, TextSource::Inline)
 }
 
 fn strings(value: &toml::Value) -> Vec<String> {

@@ -67,3 +67,33 @@ impl ClusterSpec {
             .collect()
     }
 }
+
+impl ClusterSpec {
+    /// Where the spec gives `[SECTION] KEY` (its element at `position`, for a list), else
+    /// the section, else the start of the file. The spec is parsed again, which only an
+    /// error pays for.
+    pub fn setting_span(&self, section: &str, key: &str, position: Option<usize>) -> Range<usize> {
+        let fallback = self
+            .sections
+            .get(section)
+            .and_then(|values| values.span.clone())
+            .unwrap_or(0..0);
+        let Ok(document) = crate::toml_reader::parse_document(&self.source) else {
+            return fallback;
+        };
+        let Some(toml::de::DeValue::Table(table)) =
+            document.get_ref().get(section).map(|item| item.get_ref())
+        else {
+            return fallback;
+        };
+        let Some(item) = table.get(key) else {
+            return fallback;
+        };
+        match (item.get_ref(), position) {
+            (toml::de::DeValue::Array(items), Some(position)) => items
+                .get(position)
+                .map_or_else(|| item.span(), |element| element.span()),
+            _ => item.span(),
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use cairn_lockfiles::{NodeSpec, PackageNode, Scope};
+use cairn_lockfiles::{HostPackagePins, NodeSpec, PackageNode, Scope};
 
 use crate::host_paths::HostPaths;
 use crate::kinds::{NodeContext, NodeError};
@@ -32,10 +32,10 @@ fn package_prelude(paths: &HostPaths) -> String {
 /// host did not have), so that they are removed when no node wants them; packages this
 /// node installed before and no node of the host wants now are removed here.
 pub fn apply(package: &PackageNode, context: &mut NodeContext<'_>) -> Result<String, NodeError> {
-    let requirements = package.requirements();
-    let names: BTreeSet<String> = requirements
-        .iter()
-        .map(|requirement| requirement.name.clone())
+    let names: BTreeSet<String> = package
+        .installed_packages()
+        .into_iter()
+        .map(|requirement| requirement.name)
         .collect();
     let previously_installed: Vec<String> = context
         .previous
@@ -60,27 +60,11 @@ pub fn apply(package: &PackageNode, context: &mut NodeContext<'_>) -> Result<Str
             .collect()
     };
 
-    let marker = quote(&context.paths.path("/var/lib/cairn/packages.refreshed"));
     let mut script = package_prelude(context.paths);
-    script.push_str(&format!(
-        "if [ \"$(cat {marker} 2>/dev/null)\" != {apply_id} ]; then\n\
-         \x20   apt-get {APT_OPTIONS} --error-on=any update || {{ echo 'apt-get update failed: is the repository reachable from the host?' >&2; exit 1; }}\n\
-         \x20   printf '%s\\n' {apply_id} > {marker}\n\
-         fi\n\
-         cairn_installed={kept}\n\
-         for package in {names}; do\n\
-         \x20   dpkg-query --show --showformat='${{db:Status-Abbrev}}\\n' -- \"$package\" 2>/dev/null | grep -q '^ii' || cairn_installed=\"$cairn_installed $package\"\n\
-         done\n\
-         apt-get {APT_OPTIONS} --no-install-recommends --allow-downgrades install -- {requirements}\n",
-        apply_id = quote(context.apply_id),
-        kept = quote(&kept.iter().map(|name| name.as_str()).collect::<Vec<_>>().join(" ")),
-        names = names.iter().map(|name| quote(name)).collect::<Vec<_>>().join(" "),
-        requirements = requirements
-            .iter()
-            .map(|requirement| quote(&requirement.to_string()))
-            .collect::<Vec<_>>()
-            .join(" "),
-    ));
+    if let Some(pins) = &package.pins {
+        script.push_str(&assumed_check(pins));
+    }
+    script.push_str(&install_script(package, &names, &kept, context));
     if !removable.is_empty() {
         script.push_str(&remove_command(&removable));
     }
@@ -97,11 +81,91 @@ pub fn apply(package: &PackageNode, context: &mut NodeContext<'_>) -> Result<Str
             output.failure_text()
         )));
     }
-    let mut summary = format!("installed {}", package.packages.join(" "));
+    let mut summary = match &package.pins {
+        Some(pins) => format!(
+            "installed {} ({} pinned packages)",
+            package.packages.join(" "),
+            pins.packages.len()
+        ),
+        None => format!("installed {}", package.packages.join(" ")),
+    };
     if !removable.is_empty() {
         summary.push_str(&format!("; removed {}", removable.join(" ")));
     }
     Ok(summary)
+}
+
+/// Refreshes the package lists (once per apply, the first time a package node runs on the
+/// host), notes which of `names` the host lacks (`cairn_installed`, with `kept`: what this
+/// node installed before and still wants), and installs the node's packages: the pinned
+/// closure at its exact versions (downgrading if the lockfile says so, as a rollback
+/// does), else the requested packages. An unreachable repository is an error rather than
+/// apt's warning.
+fn install_script(
+    package: &PackageNode,
+    names: &BTreeSet<String>,
+    kept: &[&String],
+    context: &NodeContext<'_>,
+) -> String {
+    let marker = quote(&context.paths.path("/var/lib/cairn/packages.refreshed"));
+    let arguments = package.install_arguments();
+    let install = if arguments.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "apt-get {APT_OPTIONS} --no-install-recommends --allow-downgrades install -- {}\n",
+            arguments
+                .iter()
+                .map(|argument| quote(argument))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    };
+    format!(
+        "if [ \"$(cat {marker} 2>/dev/null)\" != {apply_id} ]; then\n\
+         \x20   apt-get {APT_OPTIONS} --error-on=any update || {{ echo 'apt-get update failed: is the repository reachable from the host?' >&2; exit 1; }}\n\
+         \x20   printf '%s\\n' {apply_id} > {marker}\n\
+         fi\n\
+         cairn_installed={kept}\n\
+         for package in {names}; do\n\
+         \x20   dpkg-query --show --showformat='${{db:Status-Abbrev}}\\n' -- \"$package\" 2>/dev/null | grep -q '^ii' || cairn_installed=\"$cairn_installed $package\"\n\
+         done\n\
+         {install}",
+        apply_id = quote(context.apply_id),
+        kept = quote(
+            &kept
+                .iter()
+                .map(|name| name.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        names = names
+            .iter()
+            .map(|name| quote(name))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// Stops the script, naming them, where the host lacks packages of the base system the
+/// pins assume it has (apt would otherwise look for them in a repository that holds only
+/// the pins, and fail less clearly).
+fn assumed_check(pins: &HostPackagePins) -> String {
+    let names: Vec<String> = pins.assumed_names().map(quote).collect();
+    if names.is_empty() {
+        return String::new();
+    }
+    format!(
+        "cairn_missing=\n\
+         for package in {names}; do\n\
+         \x20   dpkg-query --show --showformat='${{db:Status-Abbrev}}\\n' -- \"$package\" 2>/dev/null | grep -q '^ii' || cairn_missing=\"$cairn_missing $package\"\n\
+         done\n\
+         if [ -n \"$cairn_missing\" ]; then\n\
+         \x20   echo \"the lockfile's pins assume the host has these packages of its base system ([packages] assume_installed), and it has not:$cairn_missing\" >&2\n\
+         \x20   exit 1\n\
+         fi\n",
+        names = names.join(" "),
+    )
 }
 
 /// Every package name a package node of `host` installs.
@@ -110,7 +174,7 @@ pub fn wanted_packages(lockfile: &cairn_lockfiles::Lockfile, host: &str) -> BTre
         .nodes_of(&Scope::Host(host.to_string()))
         .iter()
         .filter_map(|node| match &node.spec {
-            NodeSpec::Package(package) => Some(package.requirements()),
+            NodeSpec::Package(package) => Some(package.installed_packages()),
             _ => None,
         })
         .flatten()

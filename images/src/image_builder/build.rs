@@ -30,7 +30,7 @@ pub const PACKAGE_LAYERS: u8 = 32;
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error(
-        "image `{image}` installs packages that are not pinned, from the base `{base}`; cairn's own builder makes images from pinned packages alone: name the package sources in `sources` of [images] and compile again, which pins them"
+        "image `{image}` installs packages that are not pinned, from the base `{base}`; cairn's own builder makes images from pinned packages alone: name the package sources in `sources` of [packages] and compile again, which pins them"
     )]
     NeedsPins { image: String, base: String },
     #[error("image `{image}`: {error}")]

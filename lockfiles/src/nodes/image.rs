@@ -29,7 +29,7 @@ pub struct ImageNode {
     /// Sorted, without duplicates.
     pub packages: Vec<String>,
     /// What `packages` resolved to at compile time, when the spec names package sources
-    /// (`[images] sources`); `None` leaves the versions to whoever builds the image.
+    /// (`[packages] sources`); `None` leaves the versions to whoever builds the image.
     pub pins: Option<ImagePins>,
     /// Pinned downloads (software Debian does not package), sorted by path.
     pub artifacts: Vec<ImageArtifact>,

@@ -5,7 +5,7 @@ use crate::value::Value;
 
 /// One Debian package of an image's closure, pinned at compile time: the exact version its
 /// requested packages resolved to, and the `.deb` that version is, by URL, size and sha256.
-/// `cairn compile` writes them (from `[images] sources`); whoever builds the image installs
+/// `cairn compile` writes them (from `[packages] sources`); whoever builds the image installs
 /// these and nothing else.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackagePin {

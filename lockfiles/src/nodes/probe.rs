@@ -6,6 +6,12 @@ use crate::value::Value;
 pub enum Probe {
     /// `/etc/os-release`'s `ID VERSION_ID` (for example `debian 12`) is one of `allowed`.
     OsRelease { allowed: Vec<String> },
+    /// The host runs the Debian release (`/etc/os-release`'s `VERSION_CODENAME`) and
+    /// architecture (`dpkg --print-architecture`) its packages are pinned for.
+    Platform {
+        release: String,
+        architecture: String,
+    },
     /// The running kernel's version is at least `minimum` (dotted numbers).
     KernelVersion { minimum: String },
     /// The filesystem holding `path` (or its nearest existing parent) is one of `allowed`.
@@ -47,8 +53,9 @@ pub enum Probe {
 }
 
 impl Probe {
-    pub const NAMES: [&'static str; 11] = [
+    pub const NAMES: [&'static str; 12] = [
         "os_release",
+        "platform",
         "kernel_version",
         "filesystem",
         "disk_free",
@@ -67,6 +74,7 @@ impl Probe {
     pub fn name(&self) -> &'static str {
         match self {
             Probe::OsRelease { .. } => "os_release",
+            Probe::Platform { .. } => "platform",
             Probe::KernelVersion { .. } => "kernel_version",
             Probe::Filesystem { .. } => "filesystem",
             Probe::DiskFree { .. } => "disk_free",
@@ -84,6 +92,13 @@ impl Probe {
         out.push(("probe", self.name().into()));
         match self {
             Probe::OsRelease { allowed } => out.push(("allowed", Value::strings(allowed))),
+            Probe::Platform {
+                release,
+                architecture,
+            } => {
+                out.push(("release", release.as_str().into()));
+                out.push(("architecture", architecture.as_str().into()));
+            }
             Probe::KernelVersion { minimum } => out.push(("minimum", minimum.as_str().into())),
             Probe::Filesystem { path, allowed } => {
                 out.push(("path", path.as_str().into()));
@@ -140,6 +155,10 @@ impl Probe {
             "os_release" => Probe::OsRelease {
                 allowed: non_empty(fields.strings("allowed")?, "allowed")?,
             },
+            "platform" => Probe::Platform {
+                release: debian_word(fields.string("release")?, "release")?,
+                architecture: debian_word(fields.string("architecture")?, "architecture")?,
+            },
             "kernel_version" => Probe::KernelVersion {
                 minimum: dotted_version(fields.string("minimum")?, "minimum")?,
             },
@@ -193,6 +212,22 @@ impl Probe {
                     ),
                 });
             }
+        })
+    }
+}
+
+/// A release codename or an architecture: lowercase letters, digits and `-`.
+fn debian_word(text: String, field: &str) -> Result<String, FieldError> {
+    let valid = !text.is_empty()
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+    if valid {
+        Ok(text)
+    } else {
+        Err(FieldError::Invalid {
+            field: field.to_string(),
+            message: format!("`{text}` is not a Debian name (lowercase letters, digits and `-`)"),
         })
     }
 }
