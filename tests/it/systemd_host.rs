@@ -3,119 +3,26 @@
 //! container of the machine's Docker engine, on the host network, its sshd listening on a
 //! loopback address of the test's own.
 //!
-//! Nothing can be pulled here, so the image is made on the machine: `debootstrap` from the
-//! Debian mirror the machine's apt uses, imported with `docker import`, once per machine
-//! (its tag is a hash of the recipe). Packages for the tests come from a repository each
-//! test builds itself ([`TestRepository`]): `.deb`s made by `dpkg-deb`, indexed by
-//! `dpkg-scanpackages`, served by busybox's httpd on loopback (the tools of
-//! `debian_repository`).
+//! Its image is the lab's machine image (`cairn_lab::MachineImage`: a fresh Debian server,
+//! debootstrap's default variant with systemd and OpenSSH, made once per engine since
+//! nothing can be pulled here), so the tests and `cairn lab` start from one recipe.
+//! Packages for the tests come from a repository each test builds itself
+//! ([`TestRepository`]): `.deb`s made by `dpkg-deb`, indexed by `dpkg-scanpackages`,
+//! served by busybox's httpd on loopback (the tools of `debian_repository`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::process::Command;
 
 use crate::debian_repository::{build_deb, scan_packages, serve_folder};
 use crate::ssh_fixture::{free_port, keygen, wait_for_port};
 
-/// The recipe of the image. Bump `RECIPE_VERSION` when it changes: the tag names the
-/// recipe, so a changed one builds anew.
-const SUITE: &str = "bookworm";
-const INCLUDE: &str = "systemd,systemd-sysv,openssh-server";
-const RECIPE_VERSION: u32 = 1;
-
-fn image_tag() -> String {
-    format!("cairn-test/systemd-host:{SUITE}-{RECIPE_VERSION}")
-}
-
-/// Builds the image unless the engine has it. Tests of one process build it once; tests
-/// of several processes (nextest) serialise on a lock file. Its tag: a Debian with apt, for
-/// tests that need one as an image's base too.
+/// The lab's machine image, made unless the engine has it (tests of one or several
+/// processes wait on one lock: it is made once). Its tag: a Debian with apt, for tests
+/// that need one as an image's base too.
 pub fn ensure_image() -> String {
-    static BUILDING: Mutex<()> = Mutex::new(());
-    let tag = image_tag();
-    let _guard = BUILDING
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let lock = std::fs::File::create(std::env::temp_dir().join("cairn-test-systemd-host.lock"))
-        .expect("the image's lock file");
-    lock.lock().expect("the image's lock");
-    if docker_succeeds(&["image", "inspect", "--format", ".", &tag]) {
-        return tag;
-    }
-    assert!(
-        Path::new("/usr/sbin/debootstrap").exists(),
-        "debootstrap is missing: install Debian's debootstrap (.ci/run does)"
-    );
-    let root = tempfile::tempdir().expect("a folder for the root filesystem");
-    let output = Command::new("debootstrap")
-        .args(["--variant=minbase", &format!("--include={INCLUDE}"), SUITE])
-        .arg(root.path())
-        .arg(debian_mirror())
-        .output()
-        .expect("debootstrap runs");
-    assert!(
-        output.status.success(),
-        "debootstrap failed: {}",
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .rev()
-            .take(10)
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    // The tests give each container its own host key and sshd settings.
-    for key in std::fs::read_dir(root.path().join("etc/ssh")).expect("/etc/ssh") {
-        let key = key.expect("an entry").path();
-        if key
-            .file_name()
-            .is_some_and(|name| name.to_string_lossy().starts_with("ssh_host_"))
-        {
-            std::fs::remove_file(key).expect("an old host key removed");
-        }
-    }
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "tar -C '{}' -c . | docker import --change 'CMD [\"/lib/systemd/systemd\"]' - '{tag}' >/dev/null",
-            root.path().display()
-        ))
-        .status()
-        .expect("docker import runs");
-    assert!(status.success(), "docker import of the systemd host failed");
-    tag
-}
-
-/// The mirror this machine's apt uses (the only one reachable here), else Debian's.
-fn debian_mirror() -> String {
-    let mut sources = String::new();
-    for path in [
-        "/etc/apt/sources.list.d/debian.sources",
-        "/etc/apt/sources.list",
-    ] {
-        sources.push_str(&std::fs::read_to_string(path).unwrap_or_default());
-        sources.push('\n');
-    }
-    sources
-        .lines()
-        .find_map(|line| {
-            let line = line.trim();
-            let url = line
-                .strip_prefix("URIs:")
-                .or_else(|| line.strip_prefix("deb "))?
-                .split_whitespace()
-                .find(|word| word.starts_with("http"))?;
-            (!url.contains("security")).then(|| url.to_string())
-        })
-        .unwrap_or_else(|| "http://deb.debian.org/debian".to_string())
-}
-
-fn docker_succeeds(arguments: &[&str]) -> bool {
-    Command::new("docker")
-        .args(arguments)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
+    cairn_lab::MachineImage::ensure(&cairn_lab::DockerCli, &|_| {})
+        .unwrap_or_else(|error| panic!("the machine image: {error}"))
+        .tag
 }
 
 /// A running systemd host, removed when dropped.
