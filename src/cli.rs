@@ -163,6 +163,12 @@ pub enum Command {
         #[arg(long)]
         persist: u64,
     },
+    /// A lab of fresh Debian machines on this computer, one per host of a spec, to try
+    /// the whole platform before touching real hosts (needs root, Docker, debootstrap).
+    Lab {
+        #[command(subcommand)]
+        command: LabCommand,
+    },
     /// List the modules (built-in and the spec's) and every setting they accept.
     Modules {
         /// A folder of your own modules to include (repeatable).
@@ -172,6 +178,64 @@ pub enum Command {
         #[arg(long)]
         markdown: bool,
     },
+}
+
+/// What to do with a lab.
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Make one machine per host of SPEC, at the host's address and SSH port, or bring an
+    /// existing lab back to it: running machines kept, stopped ones started, missing ones
+    /// made; waits until every machine's sshd answers, then prints how to use them.
+    Up {
+        /// The cluster spec whose hosts become machines.
+        spec: PathBuf,
+        /// The lab's folder: its keys, known_hosts, ssh_config, state and the machines'
+        /// Docker data [default: lab/ beside the spec].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// The lab's network (`10.88.0.0/24`), instead of the narrowest holding every
+        /// host's address (a /24 at least).
+        #[arg(long, value_name = "NETWORK")]
+        subnet: Option<cairn_lab::Subnet>,
+        /// How long the machines may take to boot until their sshd answers.
+        #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+        boot_timeout: u64,
+    },
+    /// Remove every container, the network and the folder the lab made, and nothing else.
+    Down {
+        #[command(flatten)]
+        folder: LabFolderArgument,
+    },
+    /// Each machine: its address, whether it runs, whether its sshd answers.
+    Status {
+        #[command(flatten)]
+        folder: LabFolderArgument,
+    },
+    /// Halt a machine (its container stops and keeps its files), to try a host failing.
+    Stop {
+        /// The machine: the host's name.
+        machine: String,
+        #[command(flatten)]
+        folder: LabFolderArgument,
+    },
+    /// Start a stopped machine again and wait for its sshd.
+    Start {
+        /// The machine: the host's name.
+        machine: String,
+        #[command(flatten)]
+        folder: LabFolderArgument,
+        /// How long the machine may take to boot until its sshd answers.
+        #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+        boot_timeout: u64,
+    },
+}
+
+/// Which lab.
+#[derive(Debug, clap::Args)]
+pub struct LabFolderArgument {
+    /// The lab's folder, as `cairn lab up` printed it.
+    #[arg(long, value_name = "DIR", default_value = "lab")]
+    pub dir: PathBuf,
 }
 
 /// How to reach the hosts.

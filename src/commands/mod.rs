@@ -8,6 +8,7 @@ mod diff;
 mod explain;
 mod fetch;
 mod graph;
+mod lab;
 mod lookup;
 mod modules;
 mod plan;
@@ -87,6 +88,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
             json,
             verbose,
         } => apply::run(&target, &connection, &selection, json, verbose),
+        Command::Lab { command } => lab::run(command),
         Command::Modules { folders, markdown } => modules::run(&folders, markdown),
         Command::Keeper { socket, persist } => cairn_executor::transport::keeper::serve(
             &socket,

@@ -23,6 +23,7 @@ mod image_pins;
 mod image_shipping;
 mod keepalived_failover;
 mod keeper;
+mod lab;
 mod lockfile_integrity;
 mod merkle_ids;
 mod mysql_replication;
