@@ -120,11 +120,8 @@ fn up_report(up: &LabUp, spec: &Path) -> String {
             MachineChange::Started => "started",
             MachineChange::Kept => "running already",
         };
-        let _ = writeln!(
-            text,
-            "  {name:<16} {}:{:<6} {change}",
-            machine.address, machine.port
-        );
+        let address = format!("{}:{}", machine.address, machine.port);
+        let _ = writeln!(text, "  {name:<16} {address:<22} {change}");
     }
     if let Some(took) = up.image_built_in {
         let _ = writeln!(text, "made the machine image in {} s", took.as_secs());

@@ -5,14 +5,16 @@
 //! the process id, so concurrent runs do not meet; a lab left by a failed test is brought
 //! down when its fixture drops.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use crate::app_cluster::ran_besides_checks;
 use crate::busybox_image::BusyboxImage;
+use crate::private_apt::PrivateApt;
 use crate::support::{Outcome, Sandbox, cairn};
 
 /// A module writing one file on every host: what cairn applies to the lab.
@@ -348,8 +350,12 @@ fn assert_up_converges(lab: &LabTest) {
         status.stdout
     );
     let restarted = lab.up().success();
+    let master2 = restarted
+        .stdout
+        .lines()
+        .find(|line| line.contains("master2"));
     assert!(
-        restarted.stdout.contains("12:2222   started"),
+        master2.is_some_and(|line| line.ends_with(" started")),
         "{}",
         restarted.stdout
     );
@@ -403,50 +409,13 @@ fn a_lab_machine_runs_its_own_docker_engine_on_overlay2_under_its_own_cgroup() {
     let lab = LabTest::new(3, &[("agent1", 31, 22)]);
     lab.up().success();
     let container = lab.container("agent1");
-    // docker.io and what the machine lacks of its closure, downloaded by this computer's
-    // apt (the machine has no route outward) against the machine's own dpkg status.
-    let work = tempfile::tempdir().unwrap();
-    let status = work.path().join("status");
-    let debs = work.path().join("debs");
-    std::fs::create_dir_all(debs.join("partial")).unwrap();
-    docker(&[
-        "cp",
-        &format!("{container}:/var/lib/dpkg/status"),
-        &status.display().to_string(),
-    ]);
-    let download = Command::new("apt-get")
-        .args([
-            "install",
-            "--download-only",
-            "--no-install-recommends",
-            "-qq",
-            "-y",
-        ])
-        .arg(format!("-o=Dir::State::status={}", status.display()))
-        .arg(format!("-o=Dir::Cache::archives={}", debs.display()))
-        .args(["-o=Debug::NoLocking=1", "docker.io"])
-        .output()
-        .expect("apt-get runs");
-    assert!(
-        download.status.success(),
-        "apt-get could not download docker.io (hint: apt-get update): {}",
-        String::from_utf8_lossy(&download.stderr)
-    );
-    std::fs::remove_dir_all(debs.join("partial")).unwrap();
-    let _ = std::fs::remove_file(debs.join("lock"));
-    lab.run("agent1", "mkdir -p /root/debs");
-    docker(&[
-        "cp",
-        &format!("{}/.", debs.display()),
-        &format!("{container}:/root/debs/"),
-    ]);
-    lab.run("agent1", "DEBIAN_FRONTEND=noninteractive dpkg -i /root/debs/*.deb >/root/dpkg.log 2>&1 || { tail -20 /root/dpkg.log; exit 1; }");
-    lab.run("agent1", "systemctl is-active docker");
+    install_docker(&lab, "agent1");
     let driver = lab.run(
         "agent1",
         "docker info --format '{{.Driver}} cgroup v{{.CgroupVersion}}'",
     );
-    assert_eq!(driver, "overlay2 cgroup v1");
+    let outer = docker(&["info", "--format", "{{.CgroupVersion}}"]);
+    assert_eq!(driver, format!("overlay2 cgroup v{}", outer.trim()));
 
     let tag = "cairn-test/lab-busybox:1";
     BusyboxImage {
@@ -454,6 +423,7 @@ fn a_lab_machine_runs_its_own_docker_engine_on_overlay2_under_its_own_cgroup() {
         ..BusyboxImage::default()
     }
     .ensure(tag);
+    let work = tempfile::tempdir().unwrap();
     let image = work.path().join("busybox.tar");
     docker(&["save", "--output", &image.display().to_string(), tag]);
     docker(&[
@@ -467,18 +437,100 @@ fn a_lab_machine_runs_its_own_docker_engine_on_overlay2_under_its_own_cgroup() {
         &format!("docker run --rm {tag} /bin/sh -c 'echo hello from inside agent1'"),
     );
     assert_eq!(hello, "hello from inside agent1");
-    // The inner container's cgroup nests under the machine's on this computer.
-    let inner = lab.run(
+
+    // The inner container's cgroups nest under the machine's, as this computer sees them.
+    lab.run(
         "agent1",
-        &format!("docker run --detach {tag} /bin/sleep 60"),
+        &format!("docker run --detach {tag} /bin/sleep 4242"),
     );
-    let machine = lab.started("agent1");
-    let machine_id = machine.split_whitespace().next().unwrap();
-    let nested = Path::new("/sys/fs/cgroup/memory/docker")
-        .join(machine_id)
-        .join("docker")
-        .join(&inner);
-    assert!(nested.is_dir(), "{} is missing", nested.display());
+    let machine_pid = docker(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{.State.Pid}}",
+        &container,
+    ]);
+    let machine = cgroups(machine_pid.trim());
+    let pgrep = Command::new("pgrep")
+        .args(["-f", "^/bin/sleep 4242$"])
+        .output()
+        .expect("pgrep runs");
+    let inner_pid = String::from_utf8_lossy(&pgrep.stdout).trim().to_string();
+    assert!(
+        !inner_pid.is_empty() && !inner_pid.contains('\n'),
+        "the inner sleep's pid: {inner_pid:?}"
+    );
+    let inner = cgroups(&inner_pid);
+    let mut nested = 0;
+    for (hierarchy, path) in machine.iter().filter(|(_, path)| *path != "/") {
+        let machine_cgroup = path.trim_end_matches("/init.scope");
+        let inner_path = &inner[hierarchy];
+        assert!(
+            inner_path.starts_with(&format!("{machine_cgroup}/")),
+            "{hierarchy}: {inner_path} is not under {machine_cgroup}"
+        );
+        nested += 1;
+    }
+    assert!(
+        nested > 0,
+        "the machine has no cgroup of its own: {machine:?}"
+    );
+}
+
+/// Installs docker.io on `machine` as an offline host gets it: its packages (those the
+/// machine lacks of docker.io's closure, resolved against the machine's own dpkg status)
+/// downloaded where there is a network, here with a private apt reading the machine's own
+/// mirror, then copied in and installed with dpkg.
+fn install_docker(lab: &LabTest, machine: &str) {
+    let work = tempfile::tempdir().unwrap();
+    let status = work.path().join("status");
+    let container = lab.container(machine);
+    docker(&[
+        "cp",
+        &format!("{container}:/var/lib/dpkg/status"),
+        &status.display().to_string(),
+    ]);
+    let mirror = lab.run(
+        machine,
+        "awk '/^deb /{print $2; exit}' /etc/apt/sources.list",
+    );
+    let apt = PrivateApt::new(
+        &work.path().join("apt"),
+        &format!(
+            "Types: deb\nURIs: {mirror}\nSuites: bookworm\nComponents: main\n\
+             Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+        ),
+    );
+    apt.apt_get(&["update"]);
+    let status_option = format!("-o=Dir::State::status={}", status.display());
+    apt.apt_get(&[
+        "install",
+        "--download-only",
+        "--no-install-recommends",
+        "-y",
+        &status_option,
+        "docker.io",
+    ]);
+    let archives = apt.folder.join("cache/archives");
+    lab.run(machine, "mkdir -p /root/debs");
+    docker(&[
+        "cp",
+        &format!("{}/.", archives.display()),
+        &format!("{container}:/root/debs/"),
+    ]);
+    lab.run(machine, "DEBIAN_FRONTEND=noninteractive dpkg -i /root/debs/*.deb >/root/dpkg.log 2>&1 || { tail -20 /root/dpkg.log; exit 1; }");
+    lab.run(machine, "systemctl is-active docker");
+}
+
+/// The cgroup of process `pid` in each hierarchy (`4:memory` → path), as /proc shows it.
+fn cgroups(pid: &str) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("a process's cgroups");
+    text.lines()
+        .filter_map(|line| {
+            let (hierarchy, path) = line.rsplit_once(':')?;
+            Some((hierarchy.to_string(), path.to_string()))
+        })
+        .collect()
 }
 
 #[test]
@@ -548,5 +600,8 @@ fn lab_up_refuses_hosts_that_cannot_be_machines_and_networks_this_computer_uses(
         .run()
         .code(2)
         .stderr_has("overlaps Docker network bridge");
-    assert!(!sandbox.path().join("lab").exists(), "a refused up leaves no folder");
+    assert!(
+        !sandbox.path().join("lab").exists(),
+        "a refused up leaves no folder"
+    );
 }
