@@ -475,6 +475,9 @@ fn a_lab_machine_runs_its_own_docker_engine_on_overlay2_under_its_own_cgroup() {
         nested > 0,
         "the machine has no cgroup of its own: {machine:?}"
     );
+    // The inner engine's data, root's files and overlay2 layers, goes with the lab.
+    lab.down().success();
+    assert!(!lab.folder().exists(), "the lab's folder is left");
 }
 
 /// Installs docker.io on `machine` as an offline host gets it: its packages (those the
