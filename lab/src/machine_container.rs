@@ -3,8 +3,9 @@
 //!
 //! `--privileged` is not used (an engine without CAP_SYS_RESOURCE refuses it, and it
 //! would hand the machine this computer's devices). Instead: every capability but
-//! SYS_RESOURCE (so NET_ADMIN, for keepalived's VIP and the inner engine's bridge, and
-//! SYS_ADMIN, for its mounts), no seccomp or AppArmor profile and no masked /proc paths
+//! SYS_RESOURCE and SYS_TIME (so NET_ADMIN, for keepalived's VIP and the inner engine's
+//! bridge, and SYS_ADMIN, for its mounts; never the right to set the clock, which is this
+//! computer's: a machine's chronyd runs with `-x`, `[ntp] set_clock = false`), no seccomp or AppArmor profile and no masked /proc paths
 //! (the inner engine's runc needs them), a cgroup namespace of its own, tmpfs on /run and
 //! /run/lock as systemd wants, and /var/lib/docker bound from the lab's folder on this
 //! computer's disk, so the inner engine stores images with overlay2.
@@ -137,6 +138,8 @@ impl MachineContainer<'_> {
             "ALL",
             "--cap-drop",
             "SYS_RESOURCE",
+            "--cap-drop",
+            "SYS_TIME",
             "--security-opt",
             "seccomp=unconfined",
             "--security-opt",
