@@ -41,4 +41,4 @@ mod publish;
 mod work_queue;
 
 pub use pinned_downloads::{DownloadFailure, DownloadReport, PinnedDownloads};
-pub use publish::{PublishSettings, Published, PushOutcome, build_and_push};
+pub use publish::{PublishSettings, Published, PushOutcome, build_and_push, push_once};

@@ -1,7 +1,8 @@
-//! Every download a lockfile's images pin, artifacts and Debian packages, fetched into the
-//! store: what `cairn fetch` does before an offline install or an export. Each is fetched
-//! once, however many images pin it (they share most packages), several at a time: most of
-//! a download's time is waiting on the server.
+//! Every download a lockfile pins, its images' artifacts and every Debian package its images
+//! and its hosts' package nodes pin, fetched into the store: what `cairn fetch` does before
+//! an offline install or an export, and apply before it places the repository on the
+//! control host. Each is fetched once, however many nodes pin it (they share most
+//! packages), several at a time: most of a download's time is waiting on the server.
 
 use cairn_lockfiles::{Lockfile, NodeSpec};
 use std::collections::BTreeMap;
@@ -15,8 +16,9 @@ const PARALLEL_DOWNLOADS: usize = 8;
 /// The downloads a lockfile pins.
 #[derive(Debug, Clone, Default)]
 pub struct PinnedDownloads<'a> {
-    /// By sha256, what the store is keyed by: the URL, and the images that pin it.
-    wanted: BTreeMap<&'a str, (&'a str, Vec<&'a str>)>,
+    /// By sha256, what the store is keyed by: the URL, and what pins it (`image haproxy`,
+    /// `package node docker`).
+    wanted: BTreeMap<&'a str, (&'a str, Vec<String>)>,
 }
 
 /// What [`PinnedDownloads::fetch_into`] did.
@@ -33,44 +35,55 @@ pub struct DownloadReport {
     pub failures: Vec<DownloadFailure>,
 }
 
-/// A download that failed, and the images that pin it.
+/// A download that failed, and what pins it.
 #[derive(Debug, thiserror::Error)]
-#[error("{error} (for image {})", .images.join(", "))]
+#[error("{error} (pinned by {})", .users.join(", "))]
 pub struct DownloadFailure {
     pub error: ArtifactError,
-    pub images: Vec<String>,
+    pub users: Vec<String>,
 }
 
 impl<'a> PinnedDownloads<'a> {
-    /// Every artifact and pinned package of `lockfile`'s images, each once.
+    /// Every artifact of `lockfile`'s images and every package its images and package
+    /// nodes pin, each once.
     pub fn of_lockfile(lockfile: &'a Lockfile) -> PinnedDownloads<'a> {
-        let mut wanted: BTreeMap<&str, (&str, Vec<&str>)> = BTreeMap::new();
+        let mut downloads = PinnedDownloads::default();
         for node in lockfile.nodes() {
-            let NodeSpec::Image(image) = &node.spec else {
-                continue;
-            };
-            let pinned_packages = image.pins.iter().flat_map(|pins| &pins.packages);
-            let downloads = image
-                .artifacts
-                .iter()
-                .map(|artifact| (artifact.sha256.as_str(), artifact.url.as_str()))
-                .chain(pinned_packages.map(|pin| (pin.sha256.as_str(), pin.url.as_str())));
-            for (sha256, url) in downloads {
-                let users = &mut wanted.entry(sha256).or_insert((url, Vec::new())).1;
-                if users.last() != Some(&image.name.as_str()) {
-                    users.push(image.name.as_str());
+            match &node.spec {
+                NodeSpec::Image(image) => {
+                    let user = format!("image {}", image.name);
+                    for artifact in &image.artifacts {
+                        downloads.want(&artifact.sha256, &artifact.url, &user);
+                    }
+                    for pin in image.pins.iter().flat_map(|pins| &pins.packages) {
+                        downloads.want(&pin.sha256, &pin.url, &user);
+                    }
                 }
+                NodeSpec::Package(package) => {
+                    let user = format!("package node {}", package.name);
+                    for pin in package.pins.iter().flat_map(|pins| &pins.packages) {
+                        downloads.want(&pin.sha256, &pin.url, &user);
+                    }
+                }
+                _ => {}
             }
         }
-        PinnedDownloads { wanted }
+        downloads
+    }
+
+    fn want(&mut self, sha256: &'a str, url: &'a str, user: &str) {
+        let users = &mut self.wanted.entry(sha256).or_insert((url, Vec::new())).1;
+        if !users.iter().any(|known| known == user) {
+            users.push(user.to_string());
+        }
     }
 
     /// Fetches every download `store` lacks, [`PARALLEL_DOWNLOADS`] at a time; every
     /// failure is reported, none stops the others.
     pub fn fetch_into(&self, store: &ArtifactStore) -> DownloadReport {
         let wanted: Vec<_> = self.wanted.iter().collect();
-        let results = map_in_parallel(&wanted, PARALLEL_DOWNLOADS, |(sha256, (url, images))| {
-            fetch_one(store, url, sha256, images)
+        let results = map_in_parallel(&wanted, PARALLEL_DOWNLOADS, |(sha256, (url, users))| {
+            fetch_one(store, url, sha256, users)
         });
         let mut report = DownloadReport {
             pinned: self.wanted.len(),
@@ -100,7 +113,7 @@ fn fetch_one(
     store: &ArtifactStore,
     url: &str,
     sha256: &str,
-    images: &[&str],
+    users: &[String],
 ) -> Result<Option<u64>, DownloadFailure> {
     match store.fetch(url, sha256) {
         Ok((path, true)) => Ok(Some(
@@ -109,7 +122,7 @@ fn fetch_one(
         Ok((_, false)) => Ok(None),
         Err(error) => Err(DownloadFailure {
             error,
-            images: images.iter().map(|image| image.to_string()).collect(),
+            users: users.to_vec(),
         }),
     }
 }

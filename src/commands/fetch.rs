@@ -48,14 +48,19 @@ fn export_repository(
     let exported = repository
         .export(store, folder)
         .map_err(|error| match error {
-            OfflineRepositoryError::Packages(_) | OfflineRepositoryError::Write { .. } => {
-                Failure::Failed(error.to_string())
-            }
+            OfflineRepositoryError::Packages(_)
+            | OfflineRepositoryError::Artifacts(_)
+            | OfflineRepositoryError::Write { .. } => Failure::Failed(error.to_string()),
             _ => Failure::Input(error.to_string()),
         })?;
     let architectures: Vec<&str> = repository.architectures().collect();
+    let artifacts = if exported.artifacts > 0 {
+        format!(" and {}", counted(exported.artifacts, "artifact"))
+    } else {
+        String::new()
+    };
     print(&format!(
-        "exported {} to {}: suite {}, components {}, architectures {} ({} hard-linked from the store, {} copied); {} of an earlier export removed\n",
+        "exported {}{artifacts} to {}: suite {}, components {}, architectures {} ({} hard-linked from the store, {} copied); {} of an earlier export removed\n",
         counted(exported.packages, "package"),
         folder.display(),
         repository.suite(),
@@ -63,6 +68,6 @@ fn export_repository(
         architectures.join(" "),
         exported.linked,
         exported.copied,
-        counted(exported.removed, "stale .deb"),
+        counted(exported.removed, "stale file"),
     ))
 }

@@ -490,7 +490,7 @@ fn fetch_downloads_each_pinned_artifact_once_and_names_the_image_of_one_whose_by
     fetch()
         .code(1)
         .stderr_has("site.tar.gz is not the pinned artifact")
-        .stderr_has("(for image box)");
+        .stderr_has("(pinned by image box)");
 }
 
 #[test]

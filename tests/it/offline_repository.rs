@@ -174,7 +174,7 @@ fn apt_reads_the_export_over_http_and_installs_and_downloads_exactly_the_pinned_
         .stdout_has("4 pinned downloads: 4 downloaded")
         .stdout_has(&format!(
             "exported 4 packages to {}: suite cairn, components main, architectures amd64 \
-             (4 hard-linked from the store, 0 copied); 0 stale .debs of an earlier export removed",
+             (4 hard-linked from the store, 0 copied); 0 stale files of an earlier export removed",
             export.display()
         ));
 
@@ -363,7 +363,7 @@ fn a_re_export_serves_the_new_pins_and_leaves_no_stale_deb_or_index() {
     );
     fetch_export(&sandbox, &export)
         .success()
-        .stdout_has("1 stale .deb of an earlier export removed");
+        .stdout_has("1 stale file of an earlier export removed");
 
     let files = snapshot(&export);
     let paths = paths_under(&files, "");
@@ -407,7 +407,7 @@ fn a_store_file_that_is_not_the_pinned_one_fails_the_export_naming_the_package()
     fetch_export(&sandbox, &export)
         .code(1)
         .stderr_has(&format!(
-            "the store's copy of cairn-lib 1.0 (all) ({}) is not the pinned file: its sha256 is {}, the lockfile pins {} (for image app); it was removed from the store",
+            "the store's copy of cairn-lib 1.0 (all) ({}) is not the pinned file: its sha256 is {}, the lockfile pins {} (pinned by image app); it was removed from the store",
             stored.display(),
             sha256_hex(b"not the pinned package"),
             lib.sha256
@@ -499,4 +499,86 @@ fn a_lockfile_without_pins_has_no_repository_to_export() {
         .stderr_has("the lockfile pins no Debian package")
         .stderr_has("hint: give the spec `[packages] sources`");
     assert!(!export.exists());
+}
+
+/// Everything an install needs is in the export: the hosts' pinned packages beside the
+/// images', which apt on a host installs from it at the pinned versions, and each image's
+/// artifact under `artifacts/`, named as its URL names it, so that a URL naming the control
+/// host's repository finds it there.
+#[test]
+fn the_export_holds_the_hosts_packages_and_the_images_artifacts() {
+    let upstream = DebianRepository::serve_uncompressed(&[
+        PACKAGES[0],
+        PACKAGES[1],
+        PACKAGES[2],
+        PACKAGES[3],
+        PACKAGES[4],
+        DebianPackage::new("chrony", "4.3-2", "amd64", "cairn-lib"),
+        DebianPackage::new("docker.io", "20.10.24", "amd64", ""),
+        DebianPackage::new("curl", "7.88.1", "amd64", ""),
+    ]);
+    let artifact = b"#!/bin/sh\necho a tool Debian does not package\n";
+    let downloads = tempfile::tempdir().expect("a folder");
+    std::fs::write(downloads.path().join("tool-1.0.sh"), artifact).expect("the artifact");
+    let server = crate::download_server::DownloadServer::serve(downloads, "tool-1.0.sh");
+    let module = APP_MODULE.replace(
+        "entrypoint = [",
+        &format!(
+            "artifacts = [{{ url = \"{}\", sha256 = \"{}\", path = \"/usr/local/bin/tool\", mode = \"0755\" }}]\nentrypoint = [",
+            server.url("tool-1.0.sh"),
+            sha256_hex(artifact)
+        ),
+    );
+    let sandbox = Sandbox::new();
+    sandbox.write("modules/app/module.toml", &module).write(
+        "cluster.toml",
+        &(spec(&upstream).replace("\"host-base\", ", "")
+            + "\n[repository]\nurl = \"http://10.0.0.5:8080\"\n\n[registry]\naddress = \"10.0.0.5:5000\"\n\n\
+               [ntp]\nservers = [\"10.0.0.5\"]\n\n[base]\ntools = [\"curl\"]\n"),
+    );
+    compile(&sandbox, &[]);
+    let export = sandbox.path().join("repository");
+    fetch_export(&sandbox, &export)
+        .success()
+        .stdout_has("exported 7 packages and 1 artifact to");
+
+    let files = snapshot(&export);
+    assert_eq!(
+        files
+            .get("artifacts/tool-1.0.sh")
+            .map(|(bytes, mode)| (bytes.as_slice(), *mode)),
+        Some((artifact.as_slice(), 0o644)),
+        "the artifact, by the name its URL gives it"
+    );
+    let pool = paths_under(&files, "pool/");
+    for package in [
+        "chrony_4.3-2_amd64.deb",
+        "docker.io_20.10.24_amd64.deb",
+        "curl_7.88.1_amd64.deb",
+    ] {
+        assert!(
+            pool.iter().any(|path| path.ends_with(package)),
+            "the hosts' {package} is in the pool: {pool:?}"
+        );
+    }
+
+    // apt on a host, reading the export as its only source, installs chrony's pins.
+    let apt = PrivateApt::new(
+        &sandbox.path().join("apt"),
+        &unsigned_source(&format!("file:{}", export.display()), "bookworm", "main"),
+    );
+    apt.update();
+    let lockfile = Lockfile::read(&sandbox.path().join("cluster.lock")).expect("the lockfile");
+    let chrony = lockfile
+        .nodes()
+        .iter()
+        .find_map(|node| match &node.spec {
+            NodeSpec::Package(package) if package.name == "chrony" => package.pins.clone(),
+            _ => None,
+        })
+        .expect("the chrony node is pinned");
+    assert_eq!(
+        apt.simulated_install("chrony"),
+        pinned_versions(&chrony.packages)
+    );
 }
