@@ -497,6 +497,7 @@ mod tests {
                 path: None,
                 sha256,
                 installed: Vec::new(),
+                contents: None,
             };
             facts.entries.insert(node.name.clone(), entry);
         }

@@ -309,7 +309,7 @@ impl<'a> ApplySession<'a> {
             }
         }
         let apply_id = new_apply_id();
-        let outcomes = run(
+        let mut outcomes = run(
             lockfile,
             &plan,
             &facts,
@@ -319,6 +319,7 @@ impl<'a> ApplySession<'a> {
             options.jobs,
             observer,
         );
+        crate::late_push::push_late(lockfile, &mut outcomes);
 
         let mut report = ApplyReport::default();
         for (name, outcome) in outcomes {
@@ -421,5 +422,6 @@ fn removal_rank(kind: cairn_lockfiles::NodeKind) -> u8 {
         NodeKind::File => 4,
         NodeKind::Image => 5,
         NodeKind::Package => 6,
+        NodeKind::Repository => 7,
     }
 }

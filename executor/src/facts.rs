@@ -85,6 +85,11 @@ impl FactsQuery {
         for node in nodes {
             match &node.spec {
                 NodeSpec::File(file) => query.file_paths.push(file.path.clone()),
+                // A repository's indexes end in its Release: what tells whether the host's
+                // copy is the one apply placed.
+                NodeSpec::Repository(repository) => {
+                    query.file_paths.push(repository.release_path())
+                }
                 NodeSpec::Package(package) => {
                     query.package_names.extend(
                         package

@@ -31,6 +31,9 @@ pub enum Reason {
     /// An image built before whose push to the cluster's registry has not succeeded yet: it
     /// runs to push, and what uses it need not run again (the image is the same).
     NotPushed(String),
+    /// A repository whose contents (the lockfile's pins and artifacts) are not those the
+    /// host holds: it runs to place them, and what installs from it need not run again.
+    ContentsChanged,
 }
 
 impl fmt::Display for Reason {
@@ -43,6 +46,9 @@ impl fmt::Display for Reason {
             Reason::AlwaysRuns => formatter.write_str("always runs"),
             Reason::DependencyRuns(name) => write!(formatter, "{name} runs"),
             Reason::NotPushed(registry) => write!(formatter, "not pushed to {registry} yet"),
+            Reason::ContentsChanged => {
+                formatter.write_str("the lockfile pins other packages or artifacts")
+            }
         }
     }
 }
@@ -231,6 +237,11 @@ fn decide(
             _ => {}
         }
     }
+    if let NodeSpec::Repository(repository) = &node.spec
+        && let Some(reason) = repository_drift(lockfile, repository, entry, host_facts)
+    {
+        return Decision::Run(reason);
+    }
     if let (NodeSpec::Container(container), Some(host)) = (&node.spec, node.name.host()) {
         let paths = lockfile
             .hosts
@@ -257,17 +268,53 @@ fn decide(
     if let Some(drift) = service_drift(&node.spec, host_facts) {
         return Decision::Run(Reason::Drifted(drift));
     }
-    // A dependency that runs although its id is unchanged (drift) is followed by its
-    // dependants; checks run every time and do not count, nor does an image that runs only
-    // to be pushed.
+    // A dependency that runs although its id is unchanged (drift repaired: a file written
+    // again, a container started again) is followed by its dependants: a service restarts
+    // after its configuration is put back. Not what runs without changing anything a
+    // dependant uses: checks and health probes (they observe), images (content-addressed:
+    // built again, or pushed, they are the same image), repositories (what installed from
+    // them is as it was). Followed, those would spread across hosts: a control host's
+    // image cache emptied would restart Docker on every host.
     if let Some(dependency) = node.deps.iter().find(|dependency| {
-        dependency.kind != NodeKind::Check
-            && decided[*dependency].runs()
-            && !matches!(decided[*dependency], Decision::Run(Reason::NotPushed(_)))
+        !matches!(
+            dependency.kind,
+            NodeKind::Check | NodeKind::Health | NodeKind::Image | NodeKind::Repository
+        ) && decided[*dependency].runs()
     }) {
         return Decision::Run(Reason::DependencyRuns(dependency.clone()));
     }
     Decision::Skip
+}
+
+/// Why a repository the host recorded runs again: its `Release` gone or changed on the
+/// host, or the lockfile's contents not those placed.
+fn repository_drift(
+    lockfile: &Lockfile,
+    repository: &cairn_lockfiles::RepositoryNode,
+    entry: &StateEntry,
+    facts: &HostFacts,
+) -> Option<Reason> {
+    match facts.file_hashes.get(&repository.release_path()) {
+        Some(None) => {
+            return Some(Reason::Drifted(
+                "the repository's Release is missing".to_string(),
+            ));
+        }
+        Some(Some(actual)) if Some(actual) != entry.sha256.as_ref() => {
+            return Some(Reason::Drifted(
+                "the repository's Release changed".to_string(),
+            ));
+        }
+        _ => {}
+    }
+    let expected = cairn_images::offline_repository::OfflineRepository::serving(
+        lockfile,
+        &repository.suite,
+        &repository.components,
+    )
+    .map(|contents| contents.digest())
+    .ok();
+    (expected.is_none() || entry.contents != expected).then_some(Reason::ContentsChanged)
 }
 
 /// A package the node installs that the host no longer has, or has at another version

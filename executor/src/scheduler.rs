@@ -159,6 +159,7 @@ pub fn run(
                                     path: None,
                                     sha256: None,
                                     installed: Vec::new(),
+                                    contents: None,
                                 },
                                 reason: match plan.decision(&node.name) {
                                     Decision::Run(reason) => Some(reason),

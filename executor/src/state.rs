@@ -23,6 +23,9 @@ pub struct StateEntry {
     /// For packages: the packages this node installed (those the host did not have
     /// before), which are removed when no node wants them any more.
     pub installed: Vec<String>,
+    /// For repositories: the digest of what was placed (the lockfile's pins and
+    /// artifacts), which a node's id does not cover.
+    pub contents: Option<String>,
 }
 
 impl StateEntry {
@@ -44,6 +47,9 @@ impl StateEntry {
         if !self.installed.is_empty() {
             text.push_str(&format!("installed={}\n", self.installed.join(" ")));
         }
+        if let Some(contents) = &self.contents {
+            text.push_str(&format!("contents={contents}\n"));
+        }
         text
     }
 
@@ -62,6 +68,7 @@ impl StateEntry {
                 .get("installed")
                 .map(|list| list.split_whitespace().map(str::to_string).collect())
                 .unwrap_or_default(),
+            contents: fields.get("contents").map(|contents| contents.to_string()),
         })
     }
 
@@ -139,11 +146,13 @@ mod tests {
             path: Some("/etc/a b".into()),
             sha256: Some("ab".repeat(32)),
             installed: vec!["curl".into(), "haproxy".into()],
+            contents: Some("0123abcd".into()),
         };
         let mut other = entry.clone();
         other.name = "h:file:/etc/other".parse().unwrap();
         other.path = None;
         other.installed.clear();
+        other.contents = None;
         let text = format!("{}{}", entry.to_text(), other.to_text());
         let mut entries = parse_entries(&text);
         assert_eq!(entries.remove(&entry.name), Some(entry));

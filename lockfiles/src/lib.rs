@@ -56,8 +56,8 @@ pub use nodes::{
     ArtifactPlacement, CheckNode, CommandNode, ContainerNode, EnvValue, FieldError, FieldReader,
     FileNode, HealthNode, HostPackagePins, ImageArtifact, ImageDirectory, ImageFile,
     ImageHealthcheck, ImageLink, ImageNode, ImagePins, ImageSetup, ImageUser, LayerCompression,
-    NodeSpec, PackageNode, PackagePin, PackageRequirement, Probe, ServiceNode, ServiceState,
-    TextSource,
+    NodeSpec, PackageNode, PackagePin, PackageRequirement, Probe, RepositoryNode, ServiceNode,
+    ServiceState, TextSource,
 };
 pub use parent_folder::parent_folder;
 pub use secret::{SecretEntry, SecretSource, secret_placeholder, secret_placeholders_in};

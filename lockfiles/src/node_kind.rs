@@ -7,6 +7,8 @@ use std::str::FromStr;
 pub enum NodeKind {
     /// A probe that must pass before anything that depends on it runs; run on every apply.
     Check,
+    /// The cluster's offline repository, placed on a host's disk (the control host's).
+    Repository,
     /// OS packages installed from the cluster's own repository.
     Package,
     /// Rendered content written atomically to a path, with mode and owner.
@@ -24,8 +26,9 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 8] = [
+    pub const ALL: [NodeKind; 9] = [
         NodeKind::Check,
+        NodeKind::Repository,
         NodeKind::Package,
         NodeKind::File,
         NodeKind::Command,
@@ -38,6 +41,7 @@ impl NodeKind {
     pub fn as_str(self) -> &'static str {
         match self {
             NodeKind::Check => "check",
+            NodeKind::Repository => "repository",
             NodeKind::Package => "package",
             NodeKind::File => "file",
             NodeKind::Command => "command",

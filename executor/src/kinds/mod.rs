@@ -7,6 +7,7 @@ mod file;
 pub mod image;
 pub mod package;
 mod probe_node;
+mod repository;
 mod service;
 
 use cairn_lockfiles::{HostEntry, Node, NodeKind, NodeName, NodeSpec, Scope};
@@ -85,6 +86,7 @@ pub fn unsupported_reason(spec: &NodeSpec, host: Option<&HostEntry>) -> Option<&
 pub fn execute(node: &Node, context: &mut NodeContext<'_>) -> Result<String, NodeError> {
     match &node.spec {
         NodeSpec::File(file) => file::apply(file, context),
+        NodeSpec::Repository(repository) => repository::apply(repository, context),
         NodeSpec::Command(command) => command::apply(command, context),
         NodeSpec::Package(package) => package::apply(package, context),
         NodeSpec::Service(service) => service::apply(service, context),
@@ -126,6 +128,10 @@ pub fn remove_orphan(
                 crate::shell::quote(&paths.path(path))
             ));
             format!("removed {path}")
+        }
+        (Some(path), NodeKind::Repository) => {
+            script.push_str(&repository::remove_script(&paths.path(path)));
+            format!("removed the repository in {path}")
         }
         (_, NodeKind::Container) => {
             script.push_str(&container::remove_script(&entry.name.key, host, paths));

@@ -22,6 +22,7 @@ mod package;
 mod package_pin;
 mod package_requirement;
 mod probe;
+mod repository;
 mod service;
 
 use std::collections::BTreeSet;
@@ -42,6 +43,7 @@ pub use package::PackageNode;
 pub use package_pin::PackagePin;
 pub use package_requirement::PackageRequirement;
 pub use probe::Probe;
+pub use repository::RepositoryNode;
 pub use service::{ServiceNode, ServiceState};
 
 use crate::content::Text;
@@ -53,6 +55,7 @@ use crate::value::Value;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeSpec {
     Check(CheckNode),
+    Repository(RepositoryNode),
     Package(PackageNode),
     File(FileNode),
     Command(CommandNode),
@@ -66,6 +69,7 @@ impl NodeSpec {
     pub fn kind(&self) -> NodeKind {
         match self {
             NodeSpec::Check(_) => NodeKind::Check,
+            NodeSpec::Repository(_) => NodeKind::Repository,
             NodeSpec::Package(_) => NodeKind::Package,
             NodeSpec::File(_) => NodeKind::File,
             NodeSpec::Command(_) => NodeKind::Command,
@@ -80,6 +84,7 @@ impl NodeSpec {
     pub fn key(&self) -> &str {
         match self {
             NodeSpec::Check(node) => &node.name,
+            NodeSpec::Repository(node) => &node.path,
             NodeSpec::Package(node) => &node.name,
             NodeSpec::File(node) => &node.path,
             NodeSpec::Command(node) => &node.name,
@@ -93,7 +98,7 @@ impl NodeSpec {
     /// The field that holds the key, which `from_fields` reads like any other.
     pub fn key_field(kind: NodeKind) -> &'static str {
         match kind {
-            NodeKind::File => "path",
+            NodeKind::File | NodeKind::Repository => "path",
             NodeKind::Service => "unit",
             _ => "name",
         }
@@ -103,6 +108,7 @@ impl NodeSpec {
     pub fn inputs(&self) -> Vec<(&'static str, Value)> {
         match self {
             NodeSpec::Check(node) => node.inputs(),
+            NodeSpec::Repository(node) => node.inputs(),
             NodeSpec::Package(node) => node.inputs(),
             NodeSpec::File(node) => node.inputs(),
             NodeSpec::Command(node) => node.inputs(),
@@ -117,6 +123,7 @@ impl NodeSpec {
     pub fn from_fields(kind: NodeKind, mut fields: FieldReader<'_>) -> Result<Self, FieldError> {
         let spec = match kind {
             NodeKind::Check => NodeSpec::Check(CheckNode::from_fields(&mut fields)?),
+            NodeKind::Repository => NodeSpec::Repository(RepositoryNode::from_fields(&mut fields)?),
             NodeKind::Package => NodeSpec::Package(PackageNode::from_fields(&mut fields)?),
             NodeKind::File => NodeSpec::File(FileNode::from_fields(&mut fields)?),
             NodeKind::Command => NodeSpec::Command(CommandNode::from_fields(&mut fields)?),
