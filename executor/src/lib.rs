@@ -24,6 +24,7 @@ mod facts;
 mod host_lock;
 mod host_paths;
 mod kinds;
+mod late_push;
 mod plan;
 mod probe;
 mod report;

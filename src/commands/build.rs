@@ -2,6 +2,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use cairn_images::artifact_store::ArtifactStore;
+use cairn_images::image_builder::built_record::BuildSlot;
 use cairn_images::{PublishSettings, Published, PushOutcome, build_and_push};
 use cairn_lockfiles::{ImageNode, LayerCompression, Lockfile, Node, NodeSpec};
 
@@ -28,9 +29,10 @@ pub fn run(lockfile_path: &Path, arguments: &BuildArguments<'_>) -> Result<(), F
     let mut report = String::new();
     let mut failures = Vec::new();
     for (node, image) in images {
+        let slot = BuildSlot::named(arguments.output, &image.name);
         let settings = PublishSettings {
             store: &store,
-            output: arguments.output,
+            slot: &slot,
             compression: compression_of(image, arguments)?,
             registry: arguments.push,
         };

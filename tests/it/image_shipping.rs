@@ -175,9 +175,15 @@ fn a_host_is_sent_the_layers_it_lacks_and_a_new_top_layer_travels_alone() {
         "apply builds the image with cairn's builder:\n{}",
         first.stderr
     );
-    assert!(
-        shipped.images().join("shipped/manifest.json").exists(),
-        "into its image folder"
+    let layouts: Vec<std::path::PathBuf> = std::fs::read_dir(shipped.images().join("shipped"))
+        .expect("the image's folder")
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|path| path.join("manifest.json").exists())
+        .collect();
+    assert_eq!(
+        layouts.len(),
+        1,
+        "into its image folder, by name and id: {layouts:?}"
     );
     let sent = container_summary(&first.stderr, "shipped");
     assert!(

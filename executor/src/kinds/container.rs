@@ -1,8 +1,9 @@
 use std::path::Path;
 
 use cairn_images::distribution::docker_load::{HOST_LAYERS_SCRIPT, load_archive};
-use cairn_images::image_builder::built_record::{built_layout, image_folder, pushed_as};
+use cairn_images::image_builder::built_record::{BuildSlot, built_layout, pushed_as};
 use cairn_images::image_builder::image_tag;
+use cairn_images::push_once;
 use cairn_lockfiles::{ContainerNode, EnvValue, NodeId, NodeKind, NodeName, NodeSpec, Scope};
 
 use crate::host_paths::HostPaths;
@@ -51,28 +52,7 @@ pub fn apply(
     let shipped = if present.success() {
         String::new()
     } else {
-        let pushed = registry_of(context, &container.image)
-            .and_then(|registry| pushed_as(&image_folder(), &container.image, image_id, &registry));
-        let pulled = match pushed {
-            Some(pullable) => pull(&pullable, image_tag, context.transport)?,
-            None => Err(String::new()),
-        };
-        match (
-            pulled,
-            built_layout(&image_folder(), &container.image, image_id),
-        ) {
-            (Ok(summary), _) => summary,
-            (Err(why), Some(layout)) => {
-                format!(
-                    "{why}{}",
-                    send_layers(&layout, image_tag, context.transport)?
-                )
-            }
-            (Err(why), None) => format!(
-                "{why}{}",
-                send_saved_image(image_tag, control, context.transport)?
-            ),
-        }
+        ship_image(&container.image, image_id, image_tag, control, context)?
     };
 
     let mut environment = String::new();
@@ -141,6 +121,82 @@ pub fn apply(
         )));
     }
     Ok(format!("started {name} from {image_tag}{shipped}"))
+}
+
+/// Makes the image present on the host: pulled by digest from the cluster's registry where
+/// the image goes through one (pushed first, once, if the image node could not push it:
+/// on a first install the registry starts after the images are built, and the hosts that
+/// pull from it wait for it to answer); else, or where the pull fails, sent over the
+/// transport: the layers the host lacks of cairn's build, or `docker save` of the control
+/// host's `docker build`. Returns what the summary says of it.
+fn ship_image(
+    image: &str,
+    image_id: &NodeId,
+    image_tag: &str,
+    control: &dyn Transport,
+    context: &NodeContext<'_>,
+) -> Result<String, NodeError> {
+    let slot = BuildSlot::for_apply(image, image_id);
+    let layout = built_layout(&slot, image_id);
+    let pulled = match registry_of(context, image) {
+        Some(registry) => pull_from_registry(
+            image,
+            image_id,
+            image_tag,
+            &registry,
+            &slot,
+            layout.is_some(),
+            context,
+        )?,
+        None => Err(String::new()),
+    };
+    Ok(match (pulled, layout) {
+        (Ok(summary), _) => summary,
+        (Err(why), Some(layout)) => format!(
+            "{why}{}",
+            send_layers(&layout, image_tag, context.transport)?
+        ),
+        (Err(why), None) => format!(
+            "{why}{}",
+            send_saved_image(image_tag, control, context.transport)?
+        ),
+    })
+}
+
+/// Pulls the image from `registry` by digest: pushed first where it is not recorded there
+/// yet and cairn built it (`built`), and pushed again once where the pull fails although
+/// it is recorded (a registry that lost its data: a control host installed anew). The
+/// inner `Err` says why it could not be pulled, for the summary; the image is then sent
+/// over the transport.
+fn pull_from_registry(
+    image: &str,
+    image_id: &NodeId,
+    image_tag: &str,
+    registry: &str,
+    slot: &BuildSlot,
+    built: bool,
+    context: &NodeContext<'_>,
+) -> Result<Result<String, String>, NodeError> {
+    let recorded = pushed_as(slot, image_id, registry);
+    let pullable = match (&recorded, built) {
+        (Some(pullable), _) => pullable.clone(),
+        (None, true) => match push_once(slot, image, image_id, registry, false) {
+            Ok(pullable) => pullable,
+            Err(error) => return Ok(Err(format!(" (not pushed to {registry}: {error})"))),
+        },
+        (None, false) => return Ok(Err(String::new())),
+    };
+    let pulled = pull(&pullable, image_tag, context.transport)?;
+    if pulled.is_ok() || recorded.is_none() || !built {
+        return Ok(pulled);
+    }
+    match push_once(slot, image, image_id, registry, true) {
+        Ok(pullable) => pull(&pullable, image_tag, context.transport),
+        Err(error) => Ok(Err(format!(
+            "{} (pushed to {registry} again: {error})",
+            pulled.unwrap_err()
+        ))),
+    }
 }
 
 /// The registry the lockfile's image `name` goes through, if any.

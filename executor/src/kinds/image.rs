@@ -1,6 +1,6 @@
 use cairn_images::artifact_store::{self, ArtifactStore};
 use cairn_images::image_builder::build::builds_itself;
-use cairn_images::image_builder::built_record::image_folder;
+use cairn_images::image_builder::built_record::BuildSlot;
 use cairn_images::image_builder::image_tag;
 use cairn_images::{PublishSettings, PushOutcome, build_and_push};
 use cairn_lockfiles::{ImageNode, NodeId};
@@ -22,10 +22,10 @@ pub fn apply(
         return docker_build(image, id, context);
     }
     let store = ArtifactStore::default_location();
-    let output = image_folder();
+    let slot = BuildSlot::for_apply(&image.name, id);
     let settings = PublishSettings {
         store: &store,
-        output: &output,
+        slot: &slot,
         compression: image.compression,
         registry: image.registry.as_deref(),
     };

@@ -95,8 +95,10 @@ pub fn apply(package: &PackageNode, context: &mut NodeContext<'_>) -> Result<Str
     Ok(summary)
 }
 
-/// Refreshes the package lists (once per apply, the first time a package node runs on the
-/// host), notes which of `names` the host lacks (`cairn_installed`, with `kept`: what this
+/// Finishes what an interrupted dpkg left half done (an apply killed in the middle of an
+/// install: apt refuses to go on until `dpkg --configure -a` ran), refreshes the package
+/// lists (once per apply, the first time a package node runs on the host), notes which of
+/// `names` the host lacks (`cairn_installed`, with `kept`: what this
 /// node installed before and still wants), and installs the node's packages: the pinned
 /// closure at its exact versions (downgrading if the lockfile says so, as a rollback
 /// does), else the requested packages. An unreachable repository is an error rather than
@@ -122,7 +124,8 @@ fn install_script(
         )
     };
     format!(
-        "if [ \"$(cat {marker} 2>/dev/null)\" != {apply_id} ]; then\n\
+        "dpkg --configure -a --force-confdef --force-confold || {{ echo 'dpkg --configure -a failed: an interrupted install could not be finished' >&2; exit 1; }}\n\
+         if [ \"$(cat {marker} 2>/dev/null)\" != {apply_id} ]; then\n\
          \x20   apt-get {APT_OPTIONS} --error-on=any update || {{ echo 'apt-get update failed: is the repository reachable from the host?' >&2; exit 1; }}\n\
          \x20   printf '%s\\n' {apply_id} > {marker}\n\
          fi\n\

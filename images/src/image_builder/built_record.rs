@@ -1,8 +1,11 @@
 //! Building an image once: what a finished build leaves beside its layout,
-//! `DIR/<name>.built`, is the image node's id and the compression, then the manifest's
-//! digest. The id covers every input of the image, so the same id and compression is the
-//! same image: building it again does no work. `cairn build` and `cairn apply` both build
-//! through here, apply into the local image folder ([`image_folder`]).
+//! `<slot>.built`, is the image node's id and the compression, then the manifest's digest.
+//! The id covers every input of the image, so the same id and compression is the same
+//! image: building it again does no work. `cairn build` and `cairn apply` both build
+//! through here: `cairn build -o DIR` into `DIR/<name>`, apply into the local image folder
+//! ([`image_folder`]) by name and id (`<name>/<id>`, [`BuildSlot::for_apply`]), so that
+//! lockfiles applied from one machine (two clusters, two releases of one) never overwrite
+//! each other's builds, and the previous release's image is still there to roll back to.
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +27,41 @@ pub fn image_folder() -> PathBuf {
     }
 }
 
-/// An image built into `DIR/<name>`, now or before.
+/// Where one build lives: the layout `<folder>/<slot>`, its records `<folder>/<slot>.built`
+/// and `<folder>/<slot>.pushed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSlot {
+    folder: PathBuf,
+    slot: String,
+}
+
+impl BuildSlot {
+    /// `DIR/<name>`: `cairn build -o DIR`'s layout of image `name`.
+    pub fn named(folder: &Path, name: &str) -> BuildSlot {
+        BuildSlot {
+            folder: folder.to_path_buf(),
+            slot: name.to_string(),
+        }
+    }
+
+    /// Apply's: `<image folder>/<name>/<id>`, one per id of the image.
+    pub fn for_apply(name: &str, id: &NodeId) -> BuildSlot {
+        BuildSlot {
+            folder: image_folder().join(name),
+            slot: id.to_string(),
+        }
+    }
+
+    pub fn layout(&self) -> PathBuf {
+        self.folder.join(&self.slot)
+    }
+
+    fn record(&self, extension: &str) -> PathBuf {
+        self.folder.join(format!("{}.{extension}", self.slot))
+    }
+}
+
+/// An image built into its slot, now or before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuiltImage {
     pub layout: PathBuf,
@@ -35,18 +72,17 @@ pub struct BuiltImage {
     pub layers: Option<usize>,
 }
 
-/// Builds `image` (node id `id`) into `output/<name>` unless the same build is there,
-/// whole.
+/// Builds `image` (node id `id`) into `slot` unless the same build is there, whole.
 pub fn build_once(
     image: &ImageNode,
     id: &NodeId,
     store: &ArtifactStore,
-    output: &Path,
+    slot: &BuildSlot,
     compression: LayerCompression,
 ) -> Result<BuiltImage, BuildError> {
-    let layout = output.join(&image.name);
+    let layout = slot.layout();
     let record = BuiltRecord::of(id, compression);
-    if let Some(manifest_digest) = record.found_in(output, &image.name) {
+    if let Some(manifest_digest) = record.found_in(slot) {
         return Ok(BuiltImage {
             layout,
             manifest_digest,
@@ -56,10 +92,10 @@ pub fn build_once(
     }
     let written = build_image(image, id, store, &layout, MTIME, compression)?;
     record
-        .write(output, &image.name, &written.manifest_digest)
+        .write(slot, &written.manifest_digest)
         .map_err(|error| BuildError::Write {
             image: image.name.clone(),
-            folder: output.display().to_string(),
+            folder: slot.folder.display().to_string(),
             error,
         })?;
     Ok(BuiltImage {
@@ -70,54 +106,72 @@ pub fn build_once(
     })
 }
 
-/// The layout of an earlier build of `id` in `output`, when it is there and whole, with
-/// any compression.
-pub fn built_layout(output: &Path, name: &str, id: &NodeId) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(BuiltRecord::path(output, name)).ok()?;
+/// The layout of an earlier build of `id` in `slot`, when it is there and whole, with any
+/// compression.
+pub fn built_layout(slot: &BuildSlot, id: &NodeId) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(slot.record("built")).ok()?;
     let (key, manifest) = text.trim_end().rsplit_once('\n')?;
     let id_text = id.to_string();
-    (key.split_whitespace().next() == Some(id_text.as_str())
-        && BuiltRecord::whole(output, name, manifest))
-    .then(|| output.join(name))
+    (key.split_whitespace().next() == Some(id_text.as_str()) && BuiltRecord::whole(slot, manifest))
+        .then(|| slot.layout())
 }
 
-/// The tags (`cairn/<name>:<id>`) of every whole build in `output`: the images apply
-/// finds built, as it finds those `docker build` made in the control host's engine.
-pub fn built_tags(output: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(output) else {
-        return Vec::new();
-    };
+/// The tags (`cairn/<name>:<id>`) of every whole build apply made in `folder` (its image
+/// folder, `<name>/<id>`): the images apply finds built, as it finds those `docker build`
+/// made in the control host's engine.
+pub fn built_tags(folder: &Path) -> Vec<String> {
     let mut tags = Vec::new();
-    for entry in entries.flatten() {
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(name) = file_name.strip_suffix(".built") else {
-            continue;
-        };
-        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+    for (name, slot) in apply_slots(folder, "built") {
+        let Ok(text) = std::fs::read_to_string(slot.record("built")) else {
             continue;
         };
         if let Some((key, manifest)) = text.trim_end().rsplit_once('\n')
-            && let Some(id) = key.split_whitespace().next()
-            && BuiltRecord::whole(output, name, manifest)
+            && key.split_whitespace().next() == Some(slot.slot.as_str())
+            && BuiltRecord::whole(&slot, manifest)
         {
-            tags.push(image_tag(name, &id));
+            tags.push(image_tag(&name, &slot.slot));
         }
     }
     tags.sort();
     tags
 }
 
-/// Records that the build of `id` in `output` was pushed to `registry` as
-/// `pullable` (`registry/cairn/<name>@sha256:...`): `DIR/<name>.pushed`, one line per
-/// registry.
+/// Every slot of apply's image folder with a record of `extension`, with its image's name.
+fn apply_slots(folder: &Path, extension: &str) -> Vec<(String, BuildSlot)> {
+    let mut slots = Vec::new();
+    let Ok(names) = std::fs::read_dir(folder) else {
+        return slots;
+    };
+    for name in names.flatten().filter(|entry| entry.path().is_dir()) {
+        let image = name.file_name().to_string_lossy().into_owned();
+        let Ok(records) = std::fs::read_dir(name.path()) else {
+            continue;
+        };
+        for record in records.flatten() {
+            let file_name = record.file_name().to_string_lossy().into_owned();
+            if let Some(id) = file_name.strip_suffix(&format!(".{extension}")) {
+                slots.push((
+                    image.clone(),
+                    BuildSlot {
+                        folder: name.path(),
+                        slot: id.to_string(),
+                    },
+                ));
+            }
+        }
+    }
+    slots
+}
+
+/// Records that the build of `id` in `slot` was pushed to `registry` as `pullable`
+/// (`registry/cairn/<name>@sha256:...`): `<slot>.pushed`, one line per registry.
 pub fn record_push(
-    output: &Path,
-    name: &str,
+    slot: &BuildSlot,
     id: &NodeId,
     registry: &str,
     pullable: &str,
 ) -> std::io::Result<()> {
-    let path = output.join(format!("{name}.pushed"));
+    let path = slot.record("pushed");
     let mut lines: Vec<String> = std::fs::read_to_string(&path)
         .unwrap_or_default()
         .lines()
@@ -130,8 +184,8 @@ pub fn record_push(
 }
 
 /// What a host pulls the build of `id` by from `registry`, if it was pushed there.
-pub fn pushed_as(output: &Path, name: &str, id: &NodeId, registry: &str) -> Option<String> {
-    let text = std::fs::read_to_string(output.join(format!("{name}.pushed"))).ok()?;
+pub fn pushed_as(slot: &BuildSlot, id: &NodeId, registry: &str) -> Option<String> {
+    let text = std::fs::read_to_string(slot.record("pushed")).ok()?;
     let id_text = id.to_string();
     text.lines().find_map(|line| {
         let mut words = line.split_whitespace();
@@ -141,22 +195,16 @@ pub fn pushed_as(output: &Path, name: &str, id: &NodeId, registry: &str) -> Opti
     })
 }
 
-/// Every push recorded in `output`: (`cairn/<name>:<id>`, the registry).
-pub fn pushed_tags(output: &Path) -> Vec<(String, String)> {
-    let Ok(entries) = std::fs::read_dir(output) else {
-        return Vec::new();
-    };
+/// Every push apply recorded in `folder` (its image folder): (`cairn/<name>:<id>`, the
+/// registry).
+pub fn pushed_tags(folder: &Path) -> Vec<(String, String)> {
     let mut pushed = Vec::new();
-    for entry in entries.flatten() {
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(name) = file_name.strip_suffix(".pushed") else {
-            continue;
-        };
-        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+    for (name, slot) in apply_slots(folder, "pushed") {
+        let text = std::fs::read_to_string(slot.record("pushed")).unwrap_or_default();
         for line in text.lines() {
             let mut words = line.split_whitespace();
             if let (Some(id), Some(registry)) = (words.next(), words.next()) {
-                pushed.push((image_tag(name, &id), registry.to_string()));
+                pushed.push((image_tag(&name, &id), registry.to_string()));
             }
         }
     }
@@ -175,29 +223,25 @@ impl BuiltRecord {
         }
     }
 
-    fn path(output: &Path, name: &str) -> PathBuf {
-        output.join(format!("{name}.built"))
-    }
-
     /// Whether the layout holds the manifest `manifest` and Docker's `manifest.json`.
-    fn whole(output: &Path, name: &str, manifest: &str) -> bool {
+    fn whole(slot: &BuildSlot, manifest: &str) -> bool {
         let Some(hex) = manifest.strip_prefix("sha256:") else {
             return false;
         };
-        let layout = output.join(name);
+        let layout = slot.layout();
         layout.join("blobs/sha256").join(hex).is_file() && layout.join("manifest.json").is_file()
     }
 
     /// The manifest digest of the same build, when it is there and its layout whole.
-    fn found_in(&self, output: &Path, name: &str) -> Option<String> {
-        let text = std::fs::read_to_string(Self::path(output, name)).ok()?;
+    fn found_in(&self, slot: &BuildSlot) -> Option<String> {
+        let text = std::fs::read_to_string(slot.record("built")).ok()?;
         let (key, manifest) = text.trim_end().rsplit_once('\n')?;
-        (key == self.key && Self::whole(output, name, manifest)).then(|| manifest.to_string())
+        (key == self.key && Self::whole(slot, manifest)).then(|| manifest.to_string())
     }
 
-    fn write(&self, output: &Path, name: &str, manifest: &str) -> std::io::Result<()> {
+    fn write(&self, slot: &BuildSlot, manifest: &str) -> std::io::Result<()> {
         write_atomically(
-            &Self::path(output, name),
+            &slot.record("built"),
             format!("{}\n{manifest}\n", self.key).as_bytes(),
         )
         .map(|_| ())
