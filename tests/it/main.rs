@@ -24,6 +24,7 @@ mod image_shipping;
 mod keepalived_failover;
 mod keeper;
 mod lab;
+mod lab_platform;
 mod lockfile_integrity;
 mod merkle_ids;
 mod mysql_replication;

@@ -51,6 +51,24 @@ impl Cairn {
         self
     }
 
+    /// Starts cairn without waiting, its output captured (`wait_with_output` reads it).
+    pub fn spawn_capturing(mut self) -> std::process::Child {
+        self.command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("cairn starts")
+    }
+
+    /// Starts cairn without waiting, its output dropped.
+    pub fn spawn_silenced(mut self) -> std::process::Child {
+        self.command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("cairn starts")
+    }
+
     pub fn run(mut self) -> Outcome {
         let output = self.command.output().expect("cairn runs");
         Outcome {
@@ -123,10 +141,27 @@ impl Sandbox {
     }
 
     /// A sandbox working in a copy of `examples/<name>`, beside a copy of every other
-    /// example's folder (the examples share `examples/modules`).
+    /// example's folder (the examples share `examples/modules`), without what applying an
+    /// example leaves beside it (a sandbox's hosts, a lab's machines: both ignored by git).
     pub fn with_example(name: &str) -> Self {
         let directory = tempfile::tempdir().expect("a temporary folder");
-        copy_tree(&repository().join("examples"), directory.path());
+        for example in std::fs::read_dir(repository().join("examples")).expect("the examples") {
+            let example = example.expect("an example").path();
+            let target = directory.path().join(example.file_name().expect("a name"));
+            for entry in std::fs::read_dir(&example).expect("an example's folder") {
+                let entry = entry.expect("an entry");
+                let file_name = entry.file_name();
+                if file_name == "sandbox" || file_name == "lab" {
+                    continue;
+                }
+                if entry.file_type().expect("a type").is_dir() {
+                    copy_tree(&entry.path(), &target.join(&file_name));
+                } else {
+                    std::fs::create_dir_all(&target).expect("a folder");
+                    std::fs::copy(entry.path(), target.join(&file_name)).expect("a copy");
+                }
+            }
+        }
         let folder = directory.path().join(name);
         Self {
             _directory: directory,
