@@ -255,10 +255,19 @@ pub struct ConnectionArguments {
     /// always refused.
     #[arg(long)]
     pub accept_new_host_keys: bool,
-    /// The SSH client configuration whose `Host` aliases (`HostName`, `IdentityFile`)
-    /// apply [default: ~/.ssh/config, when it exists].
+    /// The SSH client configuration to follow (`HostName`, `Port`, `User`, `ProxyJump`,
+    /// `ConnectTimeout`, `IdentitiesOnly`, `IdentityFile`), as `ssh -F FILE` [default:
+    /// ~/.ssh/config and /etc/ssh/ssh_config, as `ssh` reads them].
     #[arg(long, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
+    /// Seconds a host may stay silent while cairn connects to it (each jump host too)
+    /// [default: the SSH configuration's ConnectTimeout, else 10].
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub connect_timeout: Option<f64>,
+    /// Connections being started at once to any one SSH server (a bastion every host is
+    /// reached through), below sshd's `MaxStartups`, which refuses some past 10.
+    #[arg(long, value_name = "N", default_value_t = cairn_executor::transport::DEFAULT_MAX_STARTUPS)]
+    pub max_startups: usize,
     /// Keep SSH connections open this many seconds after their last use, for the next
     /// apply or plan (a background `cairn keeper`, like OpenSSH's ControlPersist); 0
     /// connects directly and closes every connection at the end.
@@ -286,4 +295,12 @@ pub enum GraphFormat {
     Dot,
     /// JSON: nodes and edges.
     Json,
+}
+
+/// A number of seconds above zero (`0.5`, `10`).
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds.is_finite() && seconds < 1e9 => Ok(seconds),
+        _ => Err(format!("`{text}` is not a number of seconds above 0")),
+    }
 }

@@ -455,8 +455,8 @@ mod tests {
         }
         let host = HostEntry {
             address: "10.0.0.1".into(),
-            user: "root".into(),
-            port: 22,
+            user: Some("root".into()),
+            port: Some(22),
             roles: vec!["app".into()],
             transport: TransportKind::Ssh,
             root: None,

@@ -36,20 +36,21 @@ pub struct ApplyOptions {
 }
 
 /// The transport a host's entry asks for; SSH through the keeper at `keeper` when there
-/// is one.
+/// is one. The error says why the host cannot be reached so (its SSH configuration).
 pub fn transport_for(
     host: &HostEntry,
     ssh: &SshOptions,
     keeper: Option<&std::path::Path>,
-) -> Arc<dyn Transport> {
+) -> Result<Arc<dyn Transport>, String> {
     match host.transport {
-        TransportKind::Local => Arc::new(LocalTransport),
+        TransportKind::Local => Ok(Arc::new(LocalTransport)),
         TransportKind::Ssh => {
-            let direct = SshTransport::new(&host.address, host.port, &host.user, ssh.clone());
-            match keeper {
+            let direct = SshTransport::new(&host.address, host.user.as_deref(), host.port, ssh)
+                .map_err(|error| error.to_string())?;
+            Ok(match keeper {
                 Some(socket) => Arc::new(KeptTransport::new(socket.to_path_buf(), &direct)),
                 None => Arc::new(direct),
-            }
+            })
         }
     }
 }
@@ -165,7 +166,7 @@ fn reach_one(
     keeper: Option<&std::path::Path>,
     lock: bool,
 ) -> Result<(Reached, HostFacts), String> {
-    let transport = transport_for(host, &options.ssh, keeper);
+    let transport = transport_for(host, &options.ssh, keeper)?;
     let paths = HostPaths::resolve(host, &options.lockfile_directory);
     let query = FactsQuery::of(lockfile.nodes_of(&Scope::Host(name.to_string())));
     let facts_script = facts::script(&paths, &query);

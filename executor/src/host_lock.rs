@@ -56,7 +56,9 @@ pub fn acquire(
         file = quote(&lock_file),
         actions = quote(&paths.actions_lock_file()),
     );
-    let (said, held) = transport.hold(&script).map_err(LockFailure::Transport)?;
+    let (said, held) = transport
+        .hold(&script, b"")
+        .map_err(LockFailure::Transport)?;
     let (first_line, rest) = said.split_once('\n').unwrap_or((said.as_str(), ""));
     match first_line {
         LOCKED => Ok((HostLock { _held: held }, rest.to_string())),

@@ -287,8 +287,8 @@ mod tests {
     fn run(probe: &Probe) -> (bool, String) {
         let paths = HostPaths::of(&HostEntry {
             address: "127.0.0.1".into(),
-            user: "root".into(),
-            port: 22,
+            user: Some("root".into()),
+            port: Some(22),
             roles: vec![],
             transport: cairn_lockfiles::TransportKind::Local,
             root: None,

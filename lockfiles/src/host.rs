@@ -45,8 +45,10 @@ impl FromStr for TransportKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostEntry {
     pub address: String,
-    pub user: String,
-    pub port: u16,
+    /// The user to log in as; `None`: the SSH configuration's `User`, else root.
+    pub user: Option<String>,
+    /// The SSH port; `None`: the SSH configuration's `Port`, else 22.
+    pub port: Option<u16>,
     /// Sorted, without duplicates.
     pub roles: Vec<String>,
     pub transport: TransportKind,

@@ -697,8 +697,8 @@ mod tests {
             "h1".to_string(),
             HostEntry {
                 address: "10.0.0.1".into(),
-                user: "root".into(),
-                port: 22,
+                user: Some("root".into()),
+                port: Some(22),
                 roles: vec!["app".into()],
                 transport: crate::host::TransportKind::Local,
                 root: Some("/srv/sandbox/h1".into()),

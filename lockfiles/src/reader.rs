@@ -124,8 +124,8 @@ struct ClusterWire {
 #[serde(deny_unknown_fields)]
 struct HostWire {
     address: String,
-    user: String,
-    port: u16,
+    user: Option<String>,
+    port: Option<u16>,
     roles: Vec<String>,
     transport: Option<String>,
     root: Option<String>,
@@ -699,8 +699,8 @@ mod tests {
         }
         let host = |address: &str| HostEntry {
             address: address.into(),
-            user: "root".into(),
-            port: 22,
+            user: Some("root".into()),
+            port: Some(22),
             roles: vec!["app".into()],
             transport: TransportKind::Ssh,
             root: None,

@@ -35,8 +35,12 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
     for (name, host) in &lockfile.hosts {
         let _ = writeln!(out, "\n[hosts.{}]", key(name));
         let _ = writeln!(out, "address = {}", basic_string(&host.address));
-        let _ = writeln!(out, "user = {}", basic_string(&host.user));
-        let _ = writeln!(out, "port = {}", host.port);
+        if let Some(user) = &host.user {
+            let _ = writeln!(out, "user = {}", basic_string(user));
+        }
+        if let Some(port) = host.port {
+            let _ = writeln!(out, "port = {port}");
+        }
         let _ = writeln!(out, "roles = {}", inline_list(&Value::strings(&host.roles)));
         if host.transport != crate::host::TransportKind::Ssh {
             let _ = writeln!(out, "transport = {}", basic_string(host.transport.as_str()));

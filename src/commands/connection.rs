@@ -1,6 +1,7 @@
 use std::path::Path;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use cairn_executor::transport::{KeeperOptions, SshConfig};
 use cairn_executor::{ApplyOptions, Selection, SshOptions};
@@ -25,28 +26,21 @@ pub fn apply_options(
     let mut ssh = SshOptions {
         identities: arguments.identities.clone(),
         accept_new_host_keys: arguments.accept_new_host_keys,
+        connect_timeout: arguments.connect_timeout.map(Duration::from_secs_f64),
+        max_startups: arguments.max_startups.max(1),
         ..SshOptions::default()
     };
     if let Some(known_hosts) = &arguments.known_hosts {
         ssh.known_hosts = known_hosts.clone();
     }
-    let default_config =
-        std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".ssh/config"));
-    match (&arguments.ssh_config, default_config) {
-        (Some(path), _) => {
-            let config = SshConfig::read(path).map_err(|error| {
-                Failure::Input(format!(
-                    "cannot read the SSH configuration {}: {error}",
-                    path.display()
-                ))
-            })?;
-            ssh.config = Some(Arc::new(config));
-        }
-        (None, Some(path)) if path.is_file() => {
-            ssh.config = SshConfig::read(&path).ok().map(Arc::new);
-        }
-        _ => {}
-    }
+    // As `ssh -F FILE`, or as `ssh` without it: the user's and the system's files.
+    let config = match &arguments.ssh_config {
+        Some(path) => SshConfig::read(path),
+        None => SshConfig::read_default(),
+    };
+    ssh.config = Some(Arc::new(
+        config.map_err(|error| Failure::Input(error.to_string()))?,
+    ));
     let lockfile_directory = cairn_lockfiles::parent_folder(lockfile_path).to_path_buf();
     let keeper = match (
         arguments.persist,

@@ -18,15 +18,16 @@ fn ssh_transport(
     let server = &fixture.servers[0];
     SshTransport::new(
         &server.address,
-        server.port,
-        "root",
-        SshOptions {
+        Some("root"),
+        Some(server.port),
+        &SshOptions {
             identities: vec![fixture.identity()],
             known_hosts: known_hosts.to_path_buf(),
             accept_new_host_keys,
             ..SshOptions::default()
         },
     )
+    .expect("no SSH configuration is in the way")
 }
 
 /// A script of over 200 KiB, past the 128 KiB the kernel allows one argument: a
@@ -70,7 +71,7 @@ fn a_script_longer_than_an_argument_may_be_runs_locally_and_over_ssh_with_its_st
             script.replace("exec cat\n", ""),
             cairn_executor::transport::HELD_MARKER
         );
-        let (said, held) = transport.hold(&held_script).unwrap();
+        let (said, held) = transport.hold(&held_script, b"").unwrap();
         assert_eq!(said, format!("{text_length}\nholding\n"), "{address}");
         drop(held);
 
@@ -79,7 +80,10 @@ fn a_script_longer_than_an_argument_may_be_runs_locally_and_over_ssh_with_its_st
             "{}echo 'no lock today' >&2\nexit 3\n",
             script.replace("exec cat\n", "")
         );
-        let error = transport.hold(&failing_script).unwrap_err().to_string();
+        let error = transport
+            .hold(&failing_script, b"")
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("ended early: no lock today"),
             "{address}: {error}"

@@ -1,8 +1,6 @@
 use std::collections::{BTreeMap, HashMap};
 
-use cairn_lockfiles::{
-    ClusterInfo, GraphError, HostEntry, Lockfile, NodeName, SecretEntry, UnhashedNode,
-};
+use cairn_lockfiles::{ClusterInfo, GraphError, Lockfile, NodeName, SecretEntry, UnhashedNode};
 
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
 use crate::graph::dependencies::resolve_dependencies;
@@ -56,19 +54,7 @@ pub fn build_lockfile(
     let hosts = spec
         .hosts
         .values()
-        .map(|host| {
-            (
-                host.name.clone(),
-                HostEntry {
-                    address: host.address.clone(),
-                    user: host.user.clone(),
-                    port: host.port,
-                    roles: host.roles.clone(),
-                    transport: host.transport,
-                    root: host.root.clone(),
-                },
-            )
-        })
+        .map(|host| (host.name.clone(), host.entry()))
         .collect();
     let unhashed: Vec<UnhashedNode> = nodes
         .iter()

@@ -43,8 +43,16 @@ impl TemplateContext {
                         TemplateValue::from(format!("{}.{}", host.name, spec.domain)),
                     ),
                     ("address", TemplateValue::from(host.address.as_str())),
-                    ("user", TemplateValue::from(host.user.as_str())),
-                    ("port", TemplateValue::from(i64::from(host.port))),
+                    // The spec's, else cairn's defaults: what the compiler knows (the SSH
+                    // configuration is the applying machine's).
+                    (
+                        "user",
+                        TemplateValue::from(host.user.as_deref().unwrap_or("root")),
+                    ),
+                    (
+                        "port",
+                        TemplateValue::from(i64::from(host.port.unwrap_or(22))),
+                    ),
                     (
                         "roles",
                         TemplateValue::from(

@@ -11,8 +11,10 @@ use crate::toml_reader::Located;
 pub struct HostSpec {
     pub name: String,
     pub address: String,
-    pub user: String,
-    pub port: u16,
+    /// The spec's `user`; `None`: the SSH configuration's `User`, else root.
+    pub user: Option<String>,
+    /// The spec's `port`; `None`: the SSH configuration's `Port`, else 22.
+    pub port: Option<u16>,
     /// Sorted, without duplicates.
     pub roles: Vec<String>,
     pub transport: cairn_lockfiles::TransportKind,
@@ -56,6 +58,20 @@ pub struct DeclaredSecret {
     pub reference: Located<SecretReference>,
     /// The longest value the program reading it takes (keepalived's VRRP password: 8).
     pub max_length: Option<usize>,
+}
+
+impl HostSpec {
+    /// What the lockfile records of the host: how apply reaches it.
+    pub fn entry(&self) -> cairn_lockfiles::HostEntry {
+        cairn_lockfiles::HostEntry {
+            address: self.address.clone(),
+            user: self.user.clone(),
+            port: self.port,
+            roles: self.roles.clone(),
+            transport: self.transport,
+            root: self.root.clone(),
+        }
+    }
 }
 
 impl ClusterSpec {

@@ -480,12 +480,10 @@ fn read_host(
             format!("`{}` is not a host address", address.value),
         ));
     }
-    let user = reader
-        .optional_string("user")?
-        .map_or_else(|| "root".to_string(), |located| located.value);
+    let user = reader.optional_string("user")?.map(|located| located.value);
     let port = reader
         .optional_integer("port", 1, 65535)?
-        .map_or(22, |located| located.value as u16);
+        .map(|located| located.value as u16);
     let transport = match reader.optional_string("transport")? {
         None => cairn_lockfiles::TransportKind::Ssh,
         Some(located) => located.value.parse().map_err(|message: String| {

@@ -164,7 +164,7 @@ mod tests {
     fn a_long_held_script_says_its_piece_and_ends_when_released() {
         let padding = format!("# {}\n", "'".repeat(200 * 1024));
         let script = format!("{padding}echo holding\necho '{HELD_MARKER}'\nexec cat >/dev/null\n");
-        let (said, held) = LocalTransport.hold(&script).unwrap();
+        let (said, held) = LocalTransport.hold(&script, b"").unwrap();
         assert_eq!(said, "holding\n");
         // Dropping the guard closes stdin and waits for the script: a script still reading
         // (the prefix not consumed, or `cat` never ending) would hang here.

@@ -67,27 +67,33 @@ impl Transport for LocalTransport {
         })
     }
 
-    fn hold(&self, script: &str) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
+    fn hold(
+        &self,
+        script: &str,
+        stdin: &[u8],
+    ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
         let invocation = Invocation::new(script);
         let mut child = Self::spawn(&invocation)?;
         if let Some(input) = child.stdin.as_mut() {
-            // A long script, read before it prints anything, so this cannot wait on its
-            // output. A script that ended early refuses it: what it said comes below.
-            let _ = input.write_all(invocation.stdin_prefix);
+            // A long script and a few bytes (a password), read before it prints anything,
+            // so this cannot wait on its output. A script that ended early refuses them:
+            // what it said comes below.
+            let _ = input.write_all(&invocation.stdin_with(stdin));
         }
         let stdout = child.stdout.take().expect("stdout is piped");
-        let said = read_until_held(&mut BufReader::new(stdout)).map_err(Self::io_error)?;
-        let Some(said) = said else {
+        let (said, held) = read_until_held(&mut BufReader::new(stdout)).map_err(Self::io_error)?;
+        if !held {
             let mut stderr = String::new();
             if let Some(mut pipe) = child.stderr.take() {
                 let _ = pipe.read_to_string(&mut stderr);
             }
             let _ = child.wait();
-            return Err(TransportError::Io {
+            return Err(TransportError::HeldScriptEnded {
                 address: self.address(),
-                message: format!("the held script ended early: {}", stderr.trim()),
+                stdout: said,
+                stderr,
             });
-        };
+        }
         Ok((said, Box::new(LocalHeld { child })))
     }
 

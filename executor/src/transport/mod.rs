@@ -11,19 +11,30 @@
 //! sent on stdin ahead of the caller's bytes instead, by both transports alike
 //! (`invocation.rs`).
 
+mod authentication;
+mod channel_pump;
+mod channel_relay;
+mod hop_connection;
+mod host_key_check;
 mod invocation;
 pub mod keeper;
 mod known_hosts;
 mod local;
 mod ssh;
-mod ssh_config;
+pub mod ssh_config;
+mod ssh_options;
+mod ssh_route;
+mod ssh_target;
+mod startup_limit;
 
 use std::fmt;
 
 pub use keeper::{KeeperOptions, KeptTransport};
 pub use local::LocalTransport;
-pub use ssh::{SshOptions, SshTarget, SshTransport};
-pub use ssh_config::{ResolvedHost, SshConfig};
+pub use ssh::SshTransport;
+pub use ssh_config::{ResolvedHost, SshConfig, SshConfigError};
+pub use ssh_options::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_STARTUPS, SshOptions};
+pub use ssh_target::{SshHop, SshTarget};
 
 /// What a script printed and how it ended.
 #[derive(Debug, Clone)]
@@ -91,23 +102,36 @@ pub enum TransportError {
     },
     #[error("{address}: {message}")]
     Io { address: String, message: String },
+    /// A held script ended before it said it holds (the host lock's script could not take
+    /// the lock, or the shell refused to run it).
+    #[error("{address}: the held script ended early: {}", stderr.trim())]
+    HeldScriptEnded {
+        address: String,
+        stdout: String,
+        stderr: String,
+    },
+    /// The SSH client configuration says to reach the host in a way cairn does not follow
+    /// (`ProxyCommand`, a loop of `ProxyJump`s); the message names the line.
+    #[error("{address}: {message}")]
+    Configuration { address: String, message: String },
 }
 
 /// The line a held script prints when it has said all it will say.
 pub const HELD_MARKER: &str = "@@cairn-held@@";
 
-/// Reads lines up to [`HELD_MARKER`]; `None` when the stream ends first.
+/// Reads lines up to [`HELD_MARKER`]: what came before it, and whether it came (or the
+/// stream ended first).
 pub(crate) fn read_until_held(
     reader: &mut impl std::io::BufRead,
-) -> std::io::Result<Option<String>> {
+) -> std::io::Result<(String, bool)> {
     let mut text = String::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
-            return Ok(None);
+            return Ok((text, false));
         }
         if line.trim_end() == HELD_MARKER {
-            return Ok(Some(text));
+            return Ok((text, true));
         }
         text.push_str(&line);
     }
@@ -122,10 +146,14 @@ pub trait Transport: Send + Sync + fmt::Debug {
     /// length: one too long for `sh -c` is read from stdin ahead of `stdin`.
     fn run(&self, script: &str, stdin: &[u8]) -> Result<CommandOutput, TransportError>;
 
-    /// Starts `script` and returns once it printed a line [`HELD_MARKER`]: what it printed
-    /// before that, and the guard that keeps the script running. The script's stdin stays
-    /// open until the guard is dropped.
-    fn hold(&self, script: &str) -> Result<(String, Box<dyn HeldProcess>), TransportError>;
+    /// Starts `script`, sends it `stdin`, and returns once it printed a line
+    /// [`HELD_MARKER`]: what it printed before that, and the guard that keeps the script
+    /// running. The script's stdin stays open until the guard is dropped.
+    fn hold(
+        &self,
+        script: &str,
+        stdin: &[u8],
+    ) -> Result<(String, Box<dyn HeldProcess>), TransportError>;
 
     /// How errors name the host's address: `ssh://root@10.0.0.1:22`, `local://`.
     fn address(&self) -> String;

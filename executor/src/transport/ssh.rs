@@ -1,58 +1,23 @@
-use std::io::{BufReader, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
+use std::io::Read;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use base64::Engine;
-use ssh2::{CheckResult, HashType, KnownHostFileKind, Session};
+use ssh2::Session;
 
 use crate::shell::quote;
+use crate::transport::channel_pump::{PumpUntil, held_line_start, pump};
+use crate::transport::hop_connection::connect_target;
 use crate::transport::invocation::Invocation;
-use crate::transport::known_hosts::{LockedKnownHosts, entry_line};
-use crate::transport::{CommandOutput, HeldProcess, Transport, TransportError, read_until_held};
+use crate::transport::ssh_route::resolve_target;
+use crate::transport::{
+    CommandOutput, HeldProcess, SshOptions, SshTarget, Transport, TransportError,
+};
 
-/// How to reach and trust SSH hosts.
-#[derive(Debug, Clone)]
-pub struct SshOptions {
-    /// Private keys to try after the agent, in order. Empty: `~/.ssh/id_ed25519`,
-    /// `id_ecdsa`, `id_rsa`, those that exist.
-    pub identities: Vec<PathBuf>,
-    /// The known_hosts file host keys are verified against.
-    pub known_hosts: PathBuf,
-    /// Trust and record the key of a host not yet in known_hosts (never a changed key).
-    pub accept_new_host_keys: bool,
-    pub connect_timeout: Duration,
-    /// Sessions open to one host at most; more nodes in flight wait for one.
-    pub sessions_per_host: usize,
-    /// The SSH client configuration whose aliases and identity files apply.
-    pub config: Option<std::sync::Arc<crate::transport::SshConfig>>,
-}
-
-impl Default for SshOptions {
-    fn default() -> Self {
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/root"));
-        Self {
-            identities: Vec::new(),
-            known_hosts: home.join(".ssh/known_hosts"),
-            accept_new_host_keys: false,
-            connect_timeout: Duration::from_secs(10),
-            sessions_per_host: 2,
-            config: None,
-        }
-    }
-}
-
-/// Runs scripts on a host over SSH, with key authentication and verified host keys.
-/// Sessions are opened on demand and pooled, so independent nodes of one host run on
-/// connections of their own.
+/// Runs scripts on a host over SSH, directly or through jump hosts, with key
+/// authentication and verified host keys. Sessions are opened on demand and pooled, so
+/// independent nodes of one host run on connections of their own.
 pub struct SshTransport {
-    host: String,
-    port: u16,
-    user: String,
-    options: SshOptions,
+    target: SshTarget,
     pool: Mutex<Pool>,
     returned: Condvar,
 }
@@ -74,90 +39,37 @@ impl std::fmt::Debug for SshTransport {
     }
 }
 
-/// Everything that decides how a host is reached and trusted, with the SSH client
-/// configuration's aliases already resolved: two transports of equal targets are
-/// interchangeable, which is what lets the connection keeper share one between applies.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct SshTarget {
-    pub host: String,
-    pub port: u16,
-    pub user: String,
-    pub identities: Vec<PathBuf>,
-    pub known_hosts: PathBuf,
-    pub accept_new_host_keys: bool,
-    pub connect_timeout_milliseconds: u64,
-    pub sessions_per_host: usize,
-}
-
-/// Serialises the recording of host keys by concurrent first connections of this process
-/// (the file's `flock` serialises processes).
-static KNOWN_HOSTS_WRITE: Mutex<()> = Mutex::new(());
-
 impl SshTransport {
-    /// A transport to `host` (an address, or an alias of the SSH client configuration).
-    pub fn new(host: &str, port: u16, user: &str, mut options: SshOptions) -> Self {
-        let mut target = host.to_string();
-        if let Some(config) = &options.config {
-            let resolved = config.resolve(host);
-            if let Some(hostname) = resolved.hostname {
-                target = hostname;
+    /// A transport to `address` (an address, or an alias of the SSH client configuration),
+    /// with the spec's `user` and `port` where it gives them. Fails when the configuration
+    /// says to reach the host in a way cairn does not follow (see `ssh_route.rs`).
+    pub fn new(
+        address: &str,
+        user: Option<&str>,
+        port: Option<u16>,
+        options: &SshOptions,
+    ) -> Result<Self, TransportError> {
+        let target = resolve_target(address, user, port, options).map_err(|message| {
+            TransportError::Configuration {
+                address: format!("ssh://{address}"),
+                message,
             }
-            options.identities.extend(
-                resolved
-                    .identity_files
-                    .into_iter()
-                    .filter(|path| path.exists()),
-            );
-        }
+        })?;
+        Ok(Self::from_target(&target))
+    }
+
+    /// A transport to a target already resolved.
+    pub fn from_target(target: &SshTarget) -> Self {
         Self {
-            host: target,
-            port,
-            user: user.to_string(),
-            options,
+            target: target.clone(),
             pool: Mutex::new(Pool::default()),
             returned: Condvar::new(),
         }
     }
 
     /// What this transport connects to, and how.
-    pub fn target(&self) -> SshTarget {
-        SshTarget {
-            host: self.host.clone(),
-            port: self.port,
-            user: self.user.clone(),
-            identities: self.options.identities.clone(),
-            known_hosts: self.options.known_hosts.clone(),
-            accept_new_host_keys: self.options.accept_new_host_keys,
-            connect_timeout_milliseconds: self.options.connect_timeout.as_millis() as u64,
-            sessions_per_host: self.options.sessions_per_host,
-        }
-    }
-
-    /// A transport to a target already resolved.
-    pub fn from_target(target: &SshTarget) -> Self {
-        let options = SshOptions {
-            identities: target.identities.clone(),
-            known_hosts: target.known_hosts.clone(),
-            accept_new_host_keys: target.accept_new_host_keys,
-            connect_timeout: Duration::from_millis(target.connect_timeout_milliseconds),
-            sessions_per_host: target.sessions_per_host,
-            config: None,
-        };
-        Self {
-            host: target.host.clone(),
-            port: target.port,
-            user: target.user.clone(),
-            options,
-            pool: Mutex::new(Pool::default()),
-            returned: Condvar::new(),
-        }
-    }
-
-    fn connect_error(&self, message: impl Into<String>) -> TransportError {
-        TransportError::Connect {
-            address: self.address(),
-            message: message.into(),
-        }
+    pub fn target(&self) -> &SshTarget {
+        &self.target
     }
 
     fn io_error(&self, error: impl std::fmt::Display) -> TransportError {
@@ -165,201 +77,6 @@ impl SshTransport {
             address: self.address(),
             message: error.to_string(),
         }
-    }
-
-    fn connect(&self) -> Result<Session, TransportError> {
-        let socket_address = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map_err(|error| self.connect_error(error.to_string()))?
-            .next()
-            .ok_or_else(|| self.connect_error("the address resolves to nothing"))?;
-        let tcp = TcpStream::connect_timeout(&socket_address, self.options.connect_timeout)
-            .map_err(|error| self.connect_error(error.to_string()))?;
-        let _ = tcp.set_nodelay(true);
-        // A host whose network vanishes sends nothing, not even a reset: without
-        // keepalives a read would wait for ever. Probes after 10 s of silence, 3 s apart,
-        // 3 unanswered: the connection fails in about 20 s.
-        let keepalive = socket2::TcpKeepalive::new()
-            .with_time(Duration::from_secs(10))
-            .with_interval(Duration::from_secs(3))
-            .with_retries(3);
-        let socket = socket2::SockRef::from(&tcp);
-        let _ = socket.set_tcp_keepalive(&keepalive);
-        // Data sent and never acknowledged fails the connection after 30 s too.
-        let _ = socket.set_tcp_user_timeout(Some(Duration::from_secs(30)));
-        let mut session = Session::new().map_err(|error| self.connect_error(error.to_string()))?;
-        session.set_tcp_stream(tcp);
-        session.set_timeout(self.options.connect_timeout.as_millis() as u32);
-        session
-            .handshake()
-            .map_err(|error| self.connect_error(format!("SSH handshake failed: {error}")))?;
-        self.verify_host_key(&session)?;
-        self.authenticate(&session)?;
-        // Scripts (a health check's retries, a package install) may run long.
-        session.set_timeout(0);
-        Ok(session)
-    }
-
-    /// The known_hosts file, as libssh2 holds it (empty when the file does not exist).
-    fn read_known_hosts(&self, session: &Session) -> Result<ssh2::KnownHosts, TransportError> {
-        let path = &self.options.known_hosts;
-        let mut known_hosts = session
-            .known_hosts()
-            .map_err(|error| self.io_error(error))?;
-        if path.exists() {
-            known_hosts
-                .read_file(path, KnownHostFileKind::OpenSSH)
-                .map_err(|error| {
-                    self.io_error(format!("cannot read {}: {error}", path.display()))
-                })?;
-        }
-        Ok(known_hosts)
-    }
-
-    fn verify_host_key(&self, session: &Session) -> Result<(), TransportError> {
-        let (key, key_type) = session
-            .host_key()
-            .ok_or_else(|| self.connect_error("the host offered no host key"))?;
-        let known_hosts = self.read_known_hosts(session)?;
-        match known_hosts.check_port(&self.host, self.port, key) {
-            CheckResult::NotFound if self.options.accept_new_host_keys => {
-                self.record_host_key(session, key, key_type)
-            }
-            checked => self.judge_host_key(session, checked),
-        }
-    }
-
-    /// What a check of the host key against known_hosts means for the connection.
-    fn judge_host_key(
-        &self,
-        session: &Session,
-        checked: CheckResult,
-    ) -> Result<(), TransportError> {
-        let known_hosts_path = &self.options.known_hosts;
-        match checked {
-            CheckResult::Match => Ok(()),
-            CheckResult::Mismatch => Err(TransportError::ChangedHostKey {
-                address: self.address(),
-                host: self.host.clone(),
-                port: self.port,
-                known_hosts: known_hosts_path.display().to_string(),
-            }),
-            CheckResult::NotFound => Err(TransportError::UnknownHostKey {
-                address: self.address(),
-                host: self.host.clone(),
-                port: self.port,
-                fingerprint: session
-                    .host_key_hash(HashType::Sha256)
-                    .map(|hash| {
-                        format!(
-                            "SHA256:{}",
-                            base64::engine::general_purpose::STANDARD_NO_PAD.encode(hash)
-                        )
-                    })
-                    .unwrap_or_default(),
-                known_hosts: known_hosts_path.display().to_string(),
-            }),
-            CheckResult::Failure => Err(self.connect_error("the host key could not be checked")),
-        }
-    }
-
-    /// Trusts a host key on first use: appends its line to known_hosts, leaving every
-    /// other line as it was (see `known_hosts.rs`).
-    fn record_host_key(
-        &self,
-        session: &Session,
-        key: &[u8],
-        key_type: ssh2::HostKeyType,
-    ) -> Result<(), TransportError> {
-        let known_hosts_path = &self.options.known_hosts;
-        let cannot_write = |error: std::io::Error| {
-            self.io_error(format!(
-                "cannot record the host key in {}: {error}\nhint: make the file and its folder writable, or add the key yourself with `ssh-keyscan -p {} {} >> {}`",
-                known_hosts_path.display(),
-                self.port,
-                self.host,
-                known_hosts_path.display()
-            ))
-        };
-        let _guard = KNOWN_HOSTS_WRITE
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut locked = LockedKnownHosts::open(known_hosts_path).map_err(cannot_write)?;
-        // Check again under the lock: another connection or another cairn may have
-        // recorded this host since (its key, or another: a changed key is never accepted).
-        match self
-            .read_known_hosts(session)?
-            .check_port(&self.host, self.port, key)
-        {
-            CheckResult::NotFound => {}
-            checked => return self.judge_host_key(session, checked),
-        }
-        let line = entry_line(&self.host, self.port, key_type, key).ok_or_else(|| {
-            self.connect_error(format!(
-                "cannot record a host key of type {key_type:?} for host `{}` in {}\nhint: add the host's key yourself with `ssh-keyscan -p {} {} >> {}`",
-                self.host,
-                known_hosts_path.display(),
-                self.port,
-                self.host,
-                known_hosts_path.display()
-            ))
-        })?;
-        locked.append(&line).map_err(cannot_write)
-    }
-
-    fn authenticate(&self, session: &Session) -> Result<(), TransportError> {
-        let mut problems = Vec::new();
-        if std::env::var_os("SSH_AUTH_SOCK").is_some() {
-            match self.authenticate_with_agent(session) {
-                Ok(true) => return Ok(()),
-                Ok(false) => problems.push("ssh-agent: no key accepted".to_string()),
-                Err(error) => problems.push(format!("ssh-agent: {error}")),
-            }
-        }
-        // The options' identities, then the defaults OpenSSH would offer.
-        let identities = if self.options.identities.is_empty() {
-            let home = std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("/root"));
-            ["id_ed25519", "id_ecdsa", "id_rsa"]
-                .iter()
-                .map(|name| home.join(".ssh").join(name))
-                .filter(|path| path.exists())
-                .collect()
-        } else {
-            self.options.identities.clone()
-        };
-        for identity in &identities {
-            match session.userauth_pubkey_file(&self.user, None, identity, None) {
-                Ok(()) if session.authenticated() => return Ok(()),
-                Ok(()) => problems.push(format!("{}: not accepted", identity.display())),
-                Err(error) => problems.push(format!("{}: {error}", identity.display())),
-            }
-        }
-        if problems.is_empty() {
-            problems.push("no ssh-agent and no private key to offer".to_string());
-        }
-        Err(TransportError::Authentication {
-            address: self.address(),
-            user: self.user.clone(),
-            message: problems.join("; "),
-        })
-    }
-
-    /// Offers every key the agent holds, in turn (libssh2's own helper offers the first
-    /// only).
-    fn authenticate_with_agent(&self, session: &Session) -> Result<bool, ssh2::Error> {
-        let mut agent = session.agent()?;
-        agent.connect()?;
-        agent.list_identities()?;
-        for identity in agent.identities()? {
-            if agent.userauth(&self.user, &identity).is_ok() && session.authenticated() {
-                let _ = agent.disconnect();
-                return Ok(true);
-            }
-        }
-        let _ = agent.disconnect();
-        Ok(false)
     }
 
     /// An idle session, a new one while fewer than `sessions_per_host` are open, or else
@@ -374,10 +91,10 @@ impl SshTransport {
             if let Some(session) = pool.idle.pop() {
                 return Ok((session, true));
             }
-            if pool.open < self.options.sessions_per_host.max(1) {
+            if pool.open < self.target.sessions_per_host.max(1) {
                 pool.open += 1;
                 drop(pool);
-                let connected = self.connect();
+                let connected = connect_target(&self.target);
                 if connected.is_err() {
                     self.discard();
                 }
@@ -452,9 +169,14 @@ impl SshTransport {
         stdin: &[u8],
     ) -> Result<CommandOutput, TransportError> {
         session.set_blocking(false);
-        let pumped = self.pump(&mut channel, &invocation.stdin_with(stdin), true);
+        let pumped = pump(
+            session,
+            &mut channel,
+            &invocation.stdin_with(stdin),
+            PumpUntil::Closed,
+        );
         session.set_blocking(true);
-        let (mut stdout, mut stderr) = pumped?;
+        let (mut stdout, mut stderr) = pumped.map_err(|error| self.io_error(error))?;
         // The remote end has closed its output: what is left is buffered, and ends.
         channel
             .read_to_end(&mut stdout)
@@ -474,122 +196,40 @@ impl SshTransport {
         })
     }
 
-    /// Feeds stdin and drains stdout and stderr together, without blocking on any one of
-    /// them: a script that fills stderr while cairn waits on stdout, or that exits before
-    /// reading all its stdin, would otherwise hang the apply. Returns once the remote end
-    /// has closed its output; or, when `close_stdin` is false (a held script), as soon as
-    /// all of `stdin` is sent, leaving stdin open.
-    fn pump(
-        &self,
-        channel: &mut ssh2::Channel,
-        stdin: &[u8],
-        close_stdin: bool,
-    ) -> Result<(Vec<u8>, Vec<u8>), TransportError> {
-        let mut written = 0;
-        let mut eof_sent = false;
-        let mut stdout = Vec::new();
-        let mut stderr = Vec::new();
-        let mut buffer = vec![0u8; 64 * 1024];
-        let mut idle = Duration::from_micros(200);
-        loop {
-            let mut progressed = false;
-            if written < stdin.len() {
-                match channel.write(&stdin[written..]) {
-                    Ok(count) if count > 0 => {
-                        written += count;
-                        progressed = true;
-                    }
-                    Ok(_) => {}
-                    Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-                    // The script stopped reading (it exited): nothing more to send.
-                    Err(_) => written = stdin.len(),
-                }
-            } else if !close_stdin {
-                return Ok((stdout, stderr));
-            } else if !eof_sent {
-                match channel.send_eof() {
-                    Ok(()) => {
-                        eof_sent = true;
-                        progressed = true;
-                    }
-                    Err(error) if error.code() == ssh2::ErrorCode::Session(-37) => {}
-                    Err(_) => eof_sent = true,
-                }
-            }
-            progressed |= drain(channel, &mut buffer, &mut stdout, false)
-                .map_err(|error| self.io_error(error))?;
-            progressed |= drain(channel, &mut buffer, &mut stderr, true)
-                .map_err(|error| self.io_error(error))?;
-            if channel.eof() {
-                return Ok((stdout, stderr));
-            }
-            if progressed {
-                idle = Duration::from_micros(200);
-            } else {
-                std::thread::sleep(idle);
-                idle = (idle * 2).min(Duration::from_millis(20));
-            }
-        }
-    }
-
     /// The held channel rides on a pooled session (it only waits), so holding a lock costs
-    /// no handshake of its own.
+    /// no handshake of its own. Its stdin (a long script, the caller's bytes) is sent
+    /// without blocking and left open: a script that ended before reading it all would
+    /// leave a blocking write waiting for ever for window space.
     fn hold_on(
         &self,
         session: &Session,
         mut channel: ssh2::Channel,
         invocation: &Invocation<'_>,
+        stdin: &[u8],
     ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
-        // A long script goes first, and not by a blocking write: a script that ended
-        // before reading it all would leave that write waiting for ever for window space.
-        let (early_stdout, early_stderr) = if invocation.stdin_prefix.is_empty() {
-            (Vec::new(), Vec::new())
-        } else {
-            session.set_blocking(false);
-            let pumped = self.pump(&mut channel, invocation.stdin_prefix, false);
-            session.set_blocking(true);
-            pumped?
+        session.set_blocking(false);
+        let pumped = pump(
+            session,
+            &mut channel,
+            &invocation.stdin_with(stdin),
+            PumpUntil::Held,
+        );
+        session.set_blocking(true);
+        let (stdout, mut stderr) = pumped.map_err(|error| self.io_error(error))?;
+        let Some(marker) = held_line_start(&stdout) else {
+            let _ = channel.stderr().read_to_end(&mut stderr);
+            return Err(TransportError::HeldScriptEnded {
+                address: self.address(),
+                stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            });
         };
-        let said = {
-            let mut reader = BufReader::new(std::io::Cursor::new(early_stdout).chain(&mut channel));
-            read_until_held(&mut reader).map_err(|error| self.io_error(error))?
-        };
-        let Some(said) = said else {
-            let mut stderr = String::from_utf8_lossy(&early_stderr).into_owned();
-            let _ = channel.stderr().read_to_string(&mut stderr);
-            return Err(self.io_error(format!("the held script ended early: {}", stderr.trim())));
-        };
+        let said = String::from_utf8_lossy(&stdout[..marker]).into_owned();
         let held = SshHeld {
             channel,
             _session: session.clone(),
         };
         Ok((said, Box::new(held)))
-    }
-}
-
-/// Reads what is there now (stdout, or stderr) without waiting; says whether anything came.
-fn drain(
-    channel: &mut ssh2::Channel,
-    buffer: &mut [u8],
-    into: &mut Vec<u8>,
-    standard_error: bool,
-) -> std::io::Result<bool> {
-    let mut progressed = false;
-    loop {
-        let read = if standard_error {
-            channel.stderr().read(buffer)
-        } else {
-            channel.read(buffer)
-        };
-        match read {
-            Ok(0) => return Ok(progressed),
-            Ok(count) => {
-                into.extend_from_slice(&buffer[..count]);
-                progressed = true;
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => return Ok(progressed),
-            Err(error) => return Err(error),
-        }
     }
 }
 
@@ -651,10 +291,14 @@ impl Transport for SshTransport {
         }
     }
 
-    fn hold(&self, script: &str) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
+    fn hold(
+        &self,
+        script: &str,
+        stdin: &[u8],
+    ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
         let invocation = Invocation::new(script);
         let (session, channel) = self.started(&invocation)?;
-        match self.hold_on(&session, channel, &invocation) {
+        match self.hold_on(&session, channel, &invocation, stdin) {
             Ok(held) => {
                 self.give_back(session);
                 Ok(held)
@@ -667,6 +311,6 @@ impl Transport for SshTransport {
     }
 
     fn address(&self) -> String {
-        format!("ssh://{}@{}:{}", self.user, self.host, self.port)
+        self.target.address()
     }
 }

@@ -85,8 +85,11 @@ pub(crate) fn cluster_changes(old: &ClusterInfo, new: &ClusterInfo) -> Vec<Field
 fn host_fields(entry: &HostEntry) -> Vec<(&'static str, String)> {
     vec![
         ("address", entry.address.clone()),
-        ("user", entry.user.clone()),
-        ("port", entry.port.to_string()),
+        ("user", entry.user.clone().unwrap_or_default()),
+        (
+            "port",
+            entry.port.map(|port| port.to_string()).unwrap_or_default(),
+        ),
         ("roles", entry.roles.join(", ")),
         ("transport", entry.transport.to_string()),
         ("root", entry.root.clone().unwrap_or_default()),

@@ -437,9 +437,10 @@ fn cluster_wire(mut table: Table) -> Option<ClusterWire> {
 }
 
 fn host_wire(mut table: Table) -> Option<HostWire> {
-    let port = match table.remove("port")? {
-        Value::Integer(number) => u16::try_from(number).ok()?,
-        _ => return None,
+    let port = match table.remove("port") {
+        None => None,
+        Some(Value::Integer(number)) => Some(u16::try_from(number).ok()?),
+        Some(_) => return None,
     };
     let roles = match table.remove("roles")? {
         Value::List(items) => items
@@ -453,7 +454,7 @@ fn host_wire(mut table: Table) -> Option<HostWire> {
     };
     let host = HostWire {
         address: take_string(&mut table, "address")??,
-        user: take_string(&mut table, "user")??,
+        user: take_string(&mut table, "user")?,
         port,
         roles,
         transport: take_string(&mut table, "transport")?,

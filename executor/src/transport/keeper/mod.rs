@@ -31,8 +31,9 @@ use std::time::{Duration, Instant};
 
 pub use server::serve;
 
-use crate::transport::ssh::SshTarget;
-use crate::transport::{CommandOutput, HeldProcess, SshTransport, Transport, TransportError};
+use crate::transport::{
+    CommandOutput, HeldProcess, SshTarget, SshTransport, Transport, TransportError,
+};
 use protocol::{
     Operation, PROTOCOL_VERSION, RequestHeader, ResponseHeader, read_header, read_payload,
     write_message,
@@ -160,7 +161,7 @@ impl KeptTransport {
     pub fn new(socket: PathBuf, ssh: &SshTransport) -> Self {
         Self {
             socket,
-            target: ssh.target(),
+            target: ssh.target().clone(),
             address: ssh.address(),
         }
     }
@@ -258,8 +259,12 @@ impl Transport for KeptTransport {
         }
     }
 
-    fn hold(&self, script: &str) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
-        let (mut stream, response, mut reader) = self.request(Operation::Hold, script, b"")?;
+    fn hold(
+        &self,
+        script: &str,
+        stdin: &[u8],
+    ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
+        let (mut stream, response, mut reader) = self.request(Operation::Hold, script, stdin)?;
         match response {
             ResponseHeader::Held { said_length } => {
                 let said =

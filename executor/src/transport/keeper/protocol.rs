@@ -6,12 +6,11 @@ use std::io::{BufRead, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::transport::TransportError;
-use crate::transport::ssh::SshTarget;
+use crate::transport::{SshTarget, TransportError};
 
 /// Bumped when the messages change; it is part of the keeper's socket name, so an apply
 /// never talks to a keeper of another version.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest header accepted: a header holds a target and lengths, never data.
 const LONGEST_HEADER: u64 = 64 * 1024;
@@ -21,8 +20,8 @@ const LONGEST_HEADER: u64 = 64 * 1024;
 pub enum Operation {
     /// Run a script to its end; the answer is its output.
     Run,
-    /// Start a script and answer once it prints the held marker; the script then runs
-    /// until the apply closes its connection.
+    /// Start a script, send it the request's stdin, and answer once it prints the held
+    /// marker; the script then runs until the apply closes its connection.
     Hold,
 }
 

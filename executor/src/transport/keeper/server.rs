@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 use crate::transport::keeper::protocol::{
     Operation, RequestHeader, ResponseHeader, read_header, read_payload, write_message,
 };
-use crate::transport::ssh::{SshTarget, SshTransport};
-use crate::transport::{Transport, TransportError};
+use crate::transport::{SshTarget, SshTransport, Transport, TransportError};
 
 /// A transport kept for a target, and when it was last used.
 struct Kept {
@@ -134,7 +133,7 @@ impl Keeper {
                 ),
                 Err(error) => failed(&mut writer, error),
             },
-            Operation::Hold => match transport.hold(&script) {
+            Operation::Hold => match transport.hold(&script, &stdin) {
                 Ok((said, held)) => {
                     write_message(
                         &mut writer,
