@@ -460,6 +460,8 @@ mod tests {
             roles: vec!["app".into()],
             transport: TransportKind::Ssh,
             root: None,
+            become_method: None,
+            become_password: None,
         };
         Lockfile::from_unhashed(
             ClusterInfo {

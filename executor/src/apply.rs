@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use cairn_images::image_builder::built_record::{built_tags, image_folder, pushed_tags};
-use cairn_lockfiles::{HostEntry, Lockfile, NodeName, Scope, TransportKind};
+use cairn_lockfiles::{BecomeMethod, HostEntry, Lockfile, NodeName, Scope, TransportKind};
 
 use crate::facts::{self, FactsQuery, HostFacts};
 use crate::host_lock::{HostLock, LockFailure, acquire};
@@ -17,8 +17,10 @@ use crate::report::{ApplyReport, HostReport, NodeOutcome};
 use crate::scheduler::{HostHandle, run};
 use crate::secrets::Secrets;
 use crate::selection::Selection;
+use crate::transport::ssh_config::local_user;
 use crate::transport::{
-    KeeperOptions, KeptTransport, LocalTransport, SshOptions, SshTransport, Transport,
+    BecomeTransport, KeeperOptions, KeptTransport, LocalTransport, SshOptions, SshTransport,
+    SudoPassword, Transport,
 };
 
 /// How to apply.
@@ -35,24 +37,44 @@ pub struct ApplyOptions {
     pub keeper: Option<KeeperOptions>,
 }
 
-/// The transport a host's entry asks for; SSH through the keeper at `keeper` when there
-/// is one. The error says why the host cannot be reached so (its SSH configuration).
+/// The transport a host's entry asks for: SSH (through the keeper at `keeper` when there
+/// is one) or local; through sudo where the host says `become = "sudo"`. The error says
+/// why the host cannot be reached so (its SSH configuration, its sudo password).
 pub fn transport_for(
+    name: &str,
     host: &HostEntry,
     ssh: &SshOptions,
     keeper: Option<&std::path::Path>,
+    secrets: &Secrets,
 ) -> Result<Arc<dyn Transport>, String> {
-    match host.transport {
-        TransportKind::Local => Ok(Arc::new(LocalTransport)),
+    let (transport, user): (Arc<dyn Transport>, String) = match host.transport {
+        TransportKind::Local => (Arc::new(LocalTransport), local_user()),
         TransportKind::Ssh => {
             let direct = SshTransport::new(&host.address, host.user.as_deref(), host.port, ssh)
                 .map_err(|error| error.to_string())?;
-            Ok(match keeper {
+            let user = direct.target().destination.user.clone();
+            let transport: Arc<dyn Transport> = match keeper {
                 Some(socket) => Arc::new(KeptTransport::new(socket.to_path_buf(), &direct)),
                 None => Arc::new(direct),
-            })
+            };
+            (transport, user)
         }
-    }
+    };
+    Ok(match host.become_method {
+        None => transport,
+        Some(BecomeMethod::Sudo) => {
+            let password = match &host.become_password {
+                None => None,
+                Some(secret) => Some(
+                    secrets
+                        .value(secret)
+                        .and_then(SudoPassword::new)
+                        .map_err(|problem| format!("the sudo password: {problem}"))?,
+                ),
+            };
+            Arc::new(BecomeTransport::new(transport, name, &user, password))
+        }
+    })
 }
 
 /// A host reached and read, or why not.
@@ -68,6 +90,7 @@ struct Reached {
 fn reach_hosts(
     lockfile: &Lockfile,
     options: &ApplyOptions,
+    secrets: &Secrets,
     lock: bool,
 ) -> (
     BTreeMap<String, Reached>,
@@ -103,7 +126,14 @@ fn reach_hosts(
                         return;
                     };
                     let host = &lockfile.hosts[*name];
-                    let result = reach_one(lockfile, name, host, options, keeper.as_deref(), lock);
+                    let result = reach_one(
+                        lockfile,
+                        name,
+                        host,
+                        options,
+                        (keeper.as_deref(), secrets),
+                        lock,
+                    );
                     results
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -163,10 +193,10 @@ fn reach_one(
     name: &str,
     host: &HostEntry,
     options: &ApplyOptions,
-    keeper: Option<&std::path::Path>,
+    (keeper, secrets): (Option<&std::path::Path>, &Secrets),
     lock: bool,
 ) -> Result<(Reached, HostFacts), String> {
-    let transport = transport_for(host, &options.ssh, keeper)?;
+    let transport = transport_for(name, host, &options.ssh, keeper, secrets)?;
     let paths = HostPaths::resolve(host, &options.lockfile_directory);
     let query = FactsQuery::of(lockfile.nodes_of(&Scope::Host(name.to_string())));
     let facts_script = facts::script(&paths, &query);
@@ -217,7 +247,8 @@ pub(crate) fn read_facts(
     lockfile: &Lockfile,
     options: &ApplyOptions,
 ) -> BTreeMap<String, Result<HostFacts, String>> {
-    let (_reached, facts) = reach_hosts(lockfile, options, false);
+    let secrets = Secrets::new(lockfile.secrets.clone(), &options.lockfile_directory);
+    let (_reached, facts) = reach_hosts(lockfile, options, &secrets, false);
     facts
 }
 
@@ -227,6 +258,7 @@ pub(crate) fn read_facts(
 pub struct ApplySession<'a> {
     lockfile: &'a Lockfile,
     options: &'a ApplyOptions,
+    secrets: Secrets,
     reached: BTreeMap<String, Reached>,
     facts: BTreeMap<String, Result<HostFacts, String>>,
     plan: Plan,
@@ -243,11 +275,13 @@ impl std::fmt::Debug for ApplySession<'_> {
 
 impl<'a> ApplySession<'a> {
     pub fn open(lockfile: &'a Lockfile, options: &'a ApplyOptions) -> Self {
-        let (reached, facts) = reach_hosts(lockfile, options, true);
+        let secrets = Secrets::new(lockfile.secrets.clone(), &options.lockfile_directory);
+        let (reached, facts) = reach_hosts(lockfile, options, &secrets, true);
         let plan = plan(lockfile, &facts, &options.selection);
         Self {
             lockfile,
             options,
+            secrets,
             reached,
             facts,
             plan,
@@ -263,11 +297,11 @@ impl<'a> ApplySession<'a> {
         let Self {
             lockfile,
             options,
+            secrets,
             reached,
             facts,
             plan,
         } = self;
-        let secrets = Secrets::new(lockfile.secrets.clone(), &options.lockfile_directory);
         let handles: BTreeMap<String, HostHandle<'_>> = reached
             .iter()
             .map(|(name, host)| {

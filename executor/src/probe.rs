@@ -292,6 +292,8 @@ mod tests {
             roles: vec![],
             transport: cairn_lockfiles::TransportKind::Local,
             root: None,
+            become_method: None,
+            become_password: None,
         });
         let output = std::process::Command::new("sh")
             .arg("-c")

@@ -46,7 +46,7 @@ pub use diff::{
 };
 pub use error::{GraphError, LockError};
 pub use graph::topological_order;
-pub use host::{HostEntry, TransportKind};
+pub use host::{BecomeMethod, HostEntry, TransportKind};
 pub use lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, UnhashedNode};
 pub use node::Node;
 pub use node_id::NodeId;

@@ -702,6 +702,8 @@ mod tests {
                 roles: vec!["app".into()],
                 transport: crate::host::TransportKind::Local,
                 root: Some("/srv/sandbox/h1".into()),
+                become_method: None,
+                become_password: None,
             },
         )]);
         let secrets = BTreeMap::from([(

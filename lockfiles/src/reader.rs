@@ -26,7 +26,7 @@ use serde::Deserialize;
 
 use crate::content::{ContentHash, Text};
 use crate::error::LockError;
-use crate::host::{HostEntry, TransportKind};
+use crate::host::{BecomeMethod, HostEntry, TransportKind};
 use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, SpecClasses};
 use crate::node::Node;
 use crate::node_id::NodeId;
@@ -129,6 +129,9 @@ struct HostWire {
     roles: Vec<String>,
     transport: Option<String>,
     root: Option<String>,
+    #[serde(rename = "become")]
+    become_method: Option<String>,
+    become_password: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -142,6 +145,47 @@ struct SecretWire {
 #[derive(Deserialize)]
 struct VersionOnly {
     version: Option<i64>,
+}
+
+/// A host's entry, checked: its transport and way to become root known, a relative
+/// `root` only on a local host, a sudo password only with `become`.
+fn read_host(name: &str, host: HostWire) -> Result<HostEntry, String> {
+    let transport = match host.transport.as_deref() {
+        None => TransportKind::Ssh,
+        Some(text) => text
+            .parse()
+            .map_err(|message: String| format!("[hosts.{name}]: {message}"))?,
+    };
+    if let Some(root) = &host.root
+        && !root.starts_with('/')
+        && transport != TransportKind::Local
+    {
+        return Err(format!(
+            "[hosts.{name}]: a relative `root` ({root}) is for hosts with transport = \"local\" only"
+        ));
+    }
+    let become_method = match host.become_method.as_deref() {
+        None => None,
+        Some(text) => Some(
+            text.parse::<BecomeMethod>()
+                .map_err(|message| format!("[hosts.{name}]: {message}"))?,
+        ),
+    };
+    if host.become_password.is_some() && become_method.is_none() {
+        return Err(format!(
+            "[hosts.{name}]: `become_password` is for a host with `become`"
+        ));
+    }
+    Ok(HostEntry {
+        address: host.address,
+        user: host.user,
+        port: host.port,
+        roles: host.roles,
+        transport,
+        root: host.root,
+        become_method,
+        become_password: host.become_password,
+    })
 }
 
 pub(crate) fn read(text: &str, origin: &str) -> Result<Lockfile, LockError> {
@@ -198,31 +242,8 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
 
     let mut hosts = BTreeMap::new();
     for (name, host) in document.hosts {
-        let transport = match host.transport.as_deref() {
-            None => TransportKind::Ssh,
-            Some(text) => text
-                .parse()
-                .map_err(|message: String| invalid(format!("[hosts.{name}]: {message}")))?,
-        };
-        if let Some(root) = &host.root
-            && !root.starts_with('/')
-            && transport != TransportKind::Local
-        {
-            return Err(invalid(format!(
-                "[hosts.{name}]: a relative `root` ({root}) is for hosts with transport = \"local\" only"
-            )));
-        }
-        hosts.insert(
-            name,
-            HostEntry {
-                address: host.address,
-                user: host.user,
-                port: host.port,
-                roles: host.roles,
-                transport,
-                root: host.root,
-            },
-        );
+        let entry = read_host(&name, host).map_err(&invalid)?;
+        hosts.insert(name, entry);
     }
     let mut secrets = BTreeMap::new();
     for (name, secret) in document.secrets {
@@ -242,6 +263,16 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
                 fingerprint: secret.fingerprint,
             },
         );
+    }
+
+    for (name, host) in &hosts {
+        if let Some(secret) = &host.become_password
+            && !secrets.contains_key(secret)
+        {
+            return Err(invalid(format!(
+                "[hosts.{name}]: `become_password` names secret `{secret}`, which [secrets] does not declare"
+            )));
+        }
     }
 
     // The nodes of one class (the same node on many hosts) share their spec: read once,
@@ -704,16 +735,24 @@ mod tests {
             roles: vec!["app".into()],
             transport: TransportKind::Ssh,
             root: None,
+            become_method: None,
+            become_password: None,
+        };
+        // A host whose user and port come from the SSH configuration, logging in as
+        // `deploy` and running everything through sudo with a password.
+        let sudo_host = HostEntry {
+            user: Some("deploy".into()),
+            port: None,
+            become_method: Some(BecomeMethod::Sudo),
+            become_password: Some("app.password".into()),
+            ..host("10.0.0.2")
         };
         Lockfile::from_unhashed(
             ClusterInfo {
                 name: "test".into(),
                 domain: "test.example".into(),
             },
-            BTreeMap::from([
-                ("h1".into(), host("10.0.0.1")),
-                ("h2".into(), host("10.0.0.2")),
-            ]),
+            BTreeMap::from([("h1".into(), host("10.0.0.1")), ("h2".into(), sudo_host)]),
             BTreeMap::from([(
                 "app.password".to_string(),
                 SecretEntry {
@@ -736,6 +775,39 @@ mod tests {
     /// Reading through the general parser alone.
     fn read_with_toml(text: &str) -> Result<Lockfile, LockError> {
         read_document(parse_toml(text, "test.lock")?, "test.lock")
+    }
+
+    #[test]
+    fn a_host_becomes_root_only_as_known_and_with_a_declared_password() {
+        let text = two_hosts().to_toml();
+        assert!(
+            text.contains("user = \"deploy\"\nroles = [\"app\"]\nbecome = \"sudo\"\nbecome_password = \"app.password\"\n"),
+            "{text}"
+        );
+        for (case, broken, expected) in [
+            (
+                "an unknown method",
+                text.replacen("become = \"sudo\"", "become = \"doas\"", 1),
+                "[hosts.h2]: `doas` is not a way to become root",
+            ),
+            (
+                "an undeclared password",
+                text.replacen(
+                    "become_password = \"app.password\"",
+                    "become_password = \"other\"",
+                    1,
+                ),
+                "[hosts.h2]: `become_password` names secret `other`, which [secrets] does not declare",
+            ),
+            (
+                "a password without become",
+                text.replacen("become = \"sudo\"\n", "", 1),
+                "[hosts.h2]: `become_password` is for a host with `become`",
+            ),
+        ] {
+            let error = read(&broken, "test.lock").unwrap_err().to_string();
+            assert!(error.contains(expected), "{case}: {error}");
+        }
     }
 
     #[test]

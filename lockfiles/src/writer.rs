@@ -48,6 +48,12 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
         if let Some(root) = &host.root {
             let _ = writeln!(out, "root = {}", basic_string(root));
         }
+        if let Some(method) = host.become_method {
+            let _ = writeln!(out, "become = {}", basic_string(method.as_str()));
+        }
+        if let Some(secret) = &host.become_password {
+            let _ = writeln!(out, "become_password = {}", basic_string(secret));
+        }
     }
 
     for (name, secret) in &lockfile.secrets {

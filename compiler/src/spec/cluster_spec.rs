@@ -22,6 +22,11 @@ pub struct HostSpec {
     /// A number from 1 to 255, unique in the cluster, that stays with the host: what
     /// modules number their servers by (ZooKeeper's myid, MySQL's server-id).
     pub id: Option<u8>,
+    /// `become = "sudo"`: scripts run through sudo on the host.
+    pub become_method: Option<cairn_lockfiles::BecomeMethod>,
+    /// `become_password`: the user's sudo password, a secret reference (declared as the
+    /// secret `hosts.<name>.become_password`).
+    pub become_password: Option<Located<SecretReference>>,
     pub span: Range<usize>,
     pub roles_span: Range<usize>,
 }
@@ -61,6 +66,11 @@ pub struct DeclaredSecret {
 }
 
 impl HostSpec {
+    /// The name of the secret holding the host's sudo password.
+    pub fn become_password_secret(&self) -> String {
+        format!("hosts.{}.become_password", self.name)
+    }
+
     /// What the lockfile records of the host: how apply reaches it.
     pub fn entry(&self) -> cairn_lockfiles::HostEntry {
         cairn_lockfiles::HostEntry {
@@ -70,6 +80,11 @@ impl HostSpec {
             roles: self.roles.clone(),
             transport: self.transport,
             root: self.root.clone(),
+            become_method: self.become_method,
+            become_password: self
+                .become_password
+                .as_ref()
+                .map(|_| self.become_password_secret()),
         }
     }
 }

@@ -6,7 +6,9 @@ use toml::de::DeValue;
 
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
 use crate::module::library::ModuleLibrary;
-use crate::module::setting::{SettingType, SettingValue, check_value, secret_reference};
+use crate::module::setting::{
+    SecretReference, SettingType, SettingValue, check_value, secret_reference,
+};
 use crate::source_file::SourceFile;
 use crate::spec::cluster_spec::{ClusterSpec, DeclaredSecret, HostSpec, SectionValues};
 use crate::suggest::did_you_mean;
@@ -234,7 +236,21 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
             .push(schema);
     }
     let mut sections = BTreeMap::new();
-    let mut secrets = BTreeMap::new();
+    // A host's sudo password is a secret like a module's: fingerprinted into the
+    // lockfile, read again where cairn applies.
+    let mut secrets: BTreeMap<String, DeclaredSecret> = hosts
+        .values()
+        .filter_map(|host| {
+            let reference = host.become_password.clone()?;
+            Some((
+                host.become_password_secret(),
+                DeclaredSecret {
+                    reference,
+                    max_length: None,
+                },
+            ))
+        })
+        .collect();
     for (section, schemas) in &schemas_by_section {
         let mut values = SectionValues::default();
         let table = match top.optional_table(section) {
@@ -517,6 +533,7 @@ fn read_host(
     let id = reader
         .optional_integer("id", 1, 255)?
         .map(|located| located.value as u8);
+    let (become_method, become_password) = read_become(source, &mut reader, &context)?;
     let roles_located = reader
         .string_array("roles")?
         .ok_or_else(|| reader.missing("roles", "[\"master\"]"))?;
@@ -547,9 +564,48 @@ fn read_host(
         transport,
         root,
         id,
+        become_method,
+        become_password,
         span: item.span(),
         roles_span: roles_located.span,
     })
+}
+
+/// `become` and `become_password` of a host: sudo, and its password as a secret reference,
+/// given only with `become`.
+fn read_become(
+    source: &SourceFile,
+    reader: &mut TableReader<'_, '_>,
+    context: &str,
+) -> Result<
+    (
+        Option<cairn_lockfiles::BecomeMethod>,
+        Option<Located<SecretReference>>,
+    ),
+    Diagnostic,
+> {
+    let method = match reader.optional_string("become")? {
+        None => None,
+        Some(located) => Some(located.value.parse().map_err(|message: String| {
+            reader.error(&located.span, message).hint(
+                "`become = \"sudo\"` runs cairn's commands through sudo, for a `user` that is not root",
+            )
+        })?),
+    };
+    let password = match reader.get("become_password") {
+        None => None,
+        Some(item) => {
+            let reference =
+                secret_reference(item, source, &format!("`become_password` in {context}"))?;
+            if method.is_none() {
+                return Err(reader
+                    .error(&item.span(), "`become_password` is given without `become`")
+                    .hint("add `become = \"sudo\"`, or leave the password out"));
+            }
+            Some(Located::new(reference, item.span()))
+        }
+    };
+    Ok((method, password))
 }
 
 /// A host setting must name a host of the spec, with the role the setting asks for.

@@ -12,6 +12,7 @@
 //! (`invocation.rs`).
 
 mod authentication;
+mod become_transport;
 mod channel_pump;
 mod channel_relay;
 mod hop_connection;
@@ -29,6 +30,7 @@ mod startup_limit;
 
 use std::fmt;
 
+pub use become_transport::{BecomeTransport, SudoPassword};
 pub use keeper::{KeeperOptions, KeptTransport};
 pub use local::LocalTransport;
 pub use ssh::SshTransport;
@@ -114,6 +116,17 @@ pub enum TransportError {
     /// (`ProxyCommand`, a loop of `ProxyJump`s); the message names the line.
     #[error("{address}: {message}")]
     Configuration { address: String, message: String },
+    /// The host was reached, but `sudo` refused to run cairn's scripts.
+    #[error(
+        "host `{host}` ({address}): sudo refused to run cairn's commands as root for `{user}`: {message}\nhint: {hint}"
+    )]
+    Become {
+        host: String,
+        address: String,
+        user: String,
+        message: String,
+        hint: String,
+    },
 }
 
 /// The line a held script prints when it has said all it will say.

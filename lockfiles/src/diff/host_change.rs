@@ -93,6 +93,17 @@ fn host_fields(entry: &HostEntry) -> Vec<(&'static str, String)> {
         ("roles", entry.roles.join(", ")),
         ("transport", entry.transport.to_string()),
         ("root", entry.root.clone().unwrap_or_default()),
+        (
+            "become",
+            entry
+                .become_method
+                .map(|method| method.to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "become_password",
+            entry.become_password.clone().unwrap_or_default(),
+        ),
     ]
 }
 

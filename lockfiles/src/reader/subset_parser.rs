@@ -459,6 +459,8 @@ fn host_wire(mut table: Table) -> Option<HostWire> {
         roles,
         transport: take_string(&mut table, "transport")?,
         root: take_string(&mut table, "root")?,
+        become_method: take_string(&mut table, "become")?,
+        become_password: take_string(&mut table, "become_password")?,
     };
     table.is_empty().then_some(host)
 }
