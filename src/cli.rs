@@ -139,6 +139,9 @@ pub enum Command {
         /// Print every node that runs, not only failures.
         #[arg(short, long)]
         verbose: bool,
+        /// After the summary, print the 10 slowest nodes and the hosts by wall time.
+        #[arg(long)]
+        timings: bool,
     },
     /// Git's external diff for lockfiles (`git config diff.cairn.command "cairn git-diff"`
     /// and `*.lock diff=cairn` in .gitattributes): `git log -p --ext-diff` then shows each

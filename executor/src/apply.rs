@@ -19,8 +19,8 @@ use crate::secrets::Secrets;
 use crate::selection::Selection;
 use crate::transport::ssh_config::local_user;
 use crate::transport::{
-    BecomeTransport, KeeperOptions, KeptTransport, LocalTransport, SshOptions, SshTransport,
-    SudoPassword, Transport,
+    BecomeTransport, KeeperOptions, KeptTransport, LocalTransport, MeteredTransport, SshOptions,
+    SshTransport, SudoPassword, TransferCounts, Transport,
 };
 
 /// How to apply.
@@ -38,15 +38,16 @@ pub struct ApplyOptions {
 }
 
 /// The transport a host's entry asks for: SSH (through the keeper at `keeper` when there
-/// is one) or local; through sudo where the host says `become = "sudo"`. The error says
-/// why the host cannot be reached so (its SSH configuration, its sudo password).
+/// is one) or local; through sudo where the host says `become = "sudo"`; counting what it
+/// sends. The error says why the host cannot be reached so (its SSH configuration, its
+/// sudo password).
 pub fn transport_for(
     name: &str,
     host: &HostEntry,
     ssh: &SshOptions,
     keeper: Option<&std::path::Path>,
     secrets: &Secrets,
-) -> Result<Arc<dyn Transport>, String> {
+) -> Result<MeteredTransport, String> {
     let (transport, user): (Arc<dyn Transport>, String) = match host.transport {
         TransportKind::Local => (Arc::new(LocalTransport), local_user()),
         TransportKind::Ssh => {
@@ -60,7 +61,7 @@ pub fn transport_for(
             (transport, user)
         }
     };
-    Ok(match host.become_method {
+    let transport: Arc<dyn Transport> = match host.become_method {
         None => transport,
         Some(BecomeMethod::Sudo) => {
             let password = match &host.become_password {
@@ -74,7 +75,8 @@ pub fn transport_for(
             };
             Arc::new(BecomeTransport::new(transport, name, &user, password))
         }
-    })
+    };
+    Ok(MeteredTransport::new(transport))
 }
 
 /// A host reached and read, or why not.
@@ -83,6 +85,10 @@ type ReachResult = Result<(Reached, HostFacts), String>;
 struct Reached {
     transport: Arc<dyn Transport>,
     paths: HostPaths,
+    /// What cairn sent the host, from the lock script on.
+    sent: Option<Arc<TransferCounts>>,
+    /// How long reaching, locking and reading the host took.
+    reach_time: std::time::Duration,
     _lock: Option<HostLock>,
 }
 
@@ -167,6 +173,8 @@ fn reach_hosts(
             Reached {
                 transport,
                 paths: HostPaths::default(),
+                sent: None,
+                reach_time: std::time::Duration::ZERO,
                 _lock: None,
             },
         );
@@ -196,7 +204,10 @@ fn reach_one(
     (keeper, secrets): (Option<&std::path::Path>, &Secrets),
     lock: bool,
 ) -> Result<(Reached, HostFacts), String> {
-    let transport = transport_for(name, host, &options.ssh, keeper, secrets)?;
+    let started = std::time::Instant::now();
+    let metered = transport_for(name, host, &options.ssh, keeper, secrets)?;
+    let sent = metered.counts();
+    let transport: Arc<dyn Transport> = Arc::new(metered);
     let paths = HostPaths::resolve(host, &options.lockfile_directory);
     let query = FactsQuery::of(lockfile.nodes_of(&Scope::Host(name.to_string())));
     let facts_script = facts::script(&paths, &query);
@@ -230,6 +241,8 @@ fn reach_one(
         Reached {
             transport,
             paths,
+            sent: Some(sent),
+            reach_time: started.elapsed(),
             _lock: held,
         },
         facts,
@@ -262,6 +275,8 @@ pub struct ApplySession<'a> {
     reached: BTreeMap<String, Reached>,
     facts: BTreeMap<String, Result<HostFacts, String>>,
     plan: Plan,
+    /// When the apply began reaching its hosts: what its timings count from.
+    started: std::time::Instant,
 }
 
 impl std::fmt::Debug for ApplySession<'_> {
@@ -275,6 +290,7 @@ impl std::fmt::Debug for ApplySession<'_> {
 
 impl<'a> ApplySession<'a> {
     pub fn open(lockfile: &'a Lockfile, options: &'a ApplyOptions) -> Self {
+        let started = std::time::Instant::now();
         let secrets = Secrets::new(lockfile.secrets.clone(), &options.lockfile_directory);
         let (reached, facts) = reach_hosts(lockfile, options, &secrets, true);
         let plan = plan(lockfile, &facts, &options.selection);
@@ -285,6 +301,7 @@ impl<'a> ApplySession<'a> {
             reached,
             facts,
             plan,
+            started,
         }
     }
 
@@ -301,6 +318,7 @@ impl<'a> ApplySession<'a> {
             reached,
             facts,
             plan,
+            started,
         } = self;
         let handles: BTreeMap<String, HostHandle<'_>> = reached
             .iter()
@@ -352,18 +370,21 @@ impl<'a> ApplySession<'a> {
             &secrets,
             &apply_id,
             options.jobs,
+            started,
             observer,
         );
         crate::late_push::push_late(lockfile, &mut outcomes);
 
         let mut report = ApplyReport::default();
-        for (name, outcome) in outcomes {
-            report
+        for (name, outcome, timing) in outcomes {
+            let host_report = report
                 .hosts
                 .entry(name.scope.as_str().to_string())
-                .or_insert_with(HostReport::default)
-                .nodes
-                .push((name, outcome));
+                .or_insert_with(HostReport::default);
+            if let Some(timing) = timing {
+                host_report.timings.insert(name.clone(), timing);
+            }
+            host_report.nodes.push((name, outcome));
         }
         for (host, host_plan) in &plan.hosts {
             let host_report = report.hosts.entry(host.clone()).or_default();
@@ -426,7 +447,15 @@ impl<'a> ApplySession<'a> {
             }
         }
         drop(handles);
+        for (host, reached_host) in &reached {
+            if let Some(host_report) = report.hosts.get_mut(host) {
+                host_report.sent = reached_host.sent.as_ref().map(|counts| counts.totals());
+                host_report.reach_time =
+                    (!reached_host.reach_time.is_zero()).then_some(reached_host.reach_time);
+            }
+        }
         drop(reached);
+        report.elapsed = started.elapsed();
         report
     }
 }

@@ -41,6 +41,6 @@ pub use applied_diff::{
 pub use apply::{ApplyOptions, ApplySession, plan_lockfile, transport_for};
 pub use host_paths::HostPaths;
 pub use plan::{Decision, HeldBack, HostPlan, Plan, Reason};
-pub use report::{ApplyReport, HostReport, NodeOutcome};
+pub use report::{ApplyReport, HostReport, NodeOutcome, NodeTiming};
 pub use selection::Selection;
 pub use transport::SshOptions;

@@ -1,8 +1,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use cairn_lockfiles::NodeName;
 use serde_json::json;
+
+use crate::transport::TransferTotals;
 
 /// What became of one node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,13 +23,32 @@ pub enum NodeOutcome {
     HeldBack(String),
 }
 
+/// When a node that ran started (since the apply began) and how long it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeTiming {
+    pub started: Duration,
+    pub duration: Duration,
+}
+
+impl NodeTiming {
+    pub fn ended(&self) -> Duration {
+        self.started + self.duration
+    }
+}
+
 /// What an apply did on one host.
 #[derive(Debug, Clone, Default)]
 pub struct HostReport {
     pub nodes: Vec<(NodeName, NodeOutcome)>,
+    /// The nodes that ran (or failed running), timed.
+    pub timings: BTreeMap<NodeName, NodeTiming>,
     pub orphans_removed: Vec<(NodeName, String)>,
     /// A problem with the host as a whole: unreachable, locked by another apply.
     pub problem: Option<String>,
+    /// What cairn sent the host over its transport (reached hosts).
+    pub sent: Option<TransferTotals>,
+    /// How long reaching the host, taking its lock and reading its facts took.
+    pub reach_time: Option<Duration>,
 }
 
 impl HostReport {
@@ -35,6 +57,13 @@ impl HostReport {
             .iter()
             .filter(|(_, outcome)| matches(outcome))
             .count()
+    }
+
+    /// From its first node's start to its last node's end; `None` when none ran.
+    pub fn wall_time(&self) -> Option<Duration> {
+        let first = self.timings.values().map(|timing| timing.started).min()?;
+        let last = self.timings.values().map(NodeTiming::ended).max()?;
+        Some(last - first)
     }
 
     pub fn succeeded(&self) -> bool {
@@ -52,6 +81,8 @@ impl HostReport {
 #[derive(Debug, Clone, Default)]
 pub struct ApplyReport {
     pub hosts: BTreeMap<String, HostReport>,
+    /// From reaching the first host to the end.
+    pub elapsed: Duration,
 }
 
 impl ApplyReport {
@@ -99,7 +130,59 @@ impl ApplyReport {
         out
     }
 
-    /// Per host: the nodes that ran, were skipped, failed and did not run, by name.
+    /// The `limit` slowest nodes, then every host by wall time (its first node's start to
+    /// its last node's end), slowest first, with what cairn sent it.
+    pub fn timings_summary(&self, limit: usize) -> String {
+        let mut nodes: Vec<(&NodeName, &NodeTiming)> = self
+            .hosts
+            .values()
+            .flat_map(|report| &report.timings)
+            .collect();
+        nodes.sort_by(|left, right| {
+            right
+                .1
+                .duration
+                .cmp(&left.1.duration)
+                .then(left.0.cmp(right.0))
+        });
+        let mut out = format!("slowest nodes (of {} run):\n", nodes.len());
+        for (name, timing) in nodes.iter().take(limit) {
+            let _ = writeln!(out, "  {:>9}  {name}", seconds(timing.duration));
+        }
+        let mut hosts: Vec<(&String, &HostReport, Duration)> = self
+            .hosts
+            .iter()
+            .filter_map(|(host, report)| report.wall_time().map(|wall| (host, report, wall)))
+            .collect();
+        hosts.sort_by(|left, right| right.2.cmp(&left.2).then(left.0.cmp(right.0)));
+        let _ = writeln!(
+            out,
+            "hosts by wall time (first node's start to last node's end; the apply took {}):",
+            seconds(self.elapsed)
+        );
+        for (host, report, wall) in hosts {
+            let _ = write!(
+                out,
+                "  {:>9}  {host}  ({} nodes ran",
+                seconds(wall),
+                report.timings.len()
+            );
+            if let Some(sent) = report.sent {
+                let _ = write!(
+                    out,
+                    "; sent {} bytes in {} commands",
+                    sent.script_bytes + sent.stdin_bytes,
+                    sent.commands
+                );
+            }
+            out.push_str(")\n");
+        }
+        out
+    }
+
+    /// Per host: the nodes that ran, were skipped, failed and did not run, by name; how
+    /// long each node that ran took and the host's wall time (milliseconds); what cairn
+    /// sent it.
     pub fn to_json(&self) -> serde_json::Value {
         let hosts: serde_json::Map<String, serde_json::Value> = self
             .hosts
@@ -149,10 +232,28 @@ impl ApplyReport {
                         "not_run": not_run,
                         "held_back": held_back,
                         "orphans_removed": report.orphans_removed.iter().map(|(name, _)| name.to_string()).collect::<Vec<_>>(),
+                        "durations_ms": report.timings.iter().map(|(name, timing)| (name.to_string(), json!(milliseconds(timing.duration)))).collect::<serde_json::Map<_, _>>(),
+                        "wall_ms": report.wall_time().map(milliseconds),
+                        "reach_ms": report.reach_time.map(milliseconds),
+                        "sent": report.sent.map(|sent| json!({
+                            "commands": sent.commands,
+                            "script_bytes": sent.script_bytes,
+                            "stdin_bytes": sent.stdin_bytes,
+                        })),
                     }),
                 )
             })
             .collect();
-        json!({ "succeeded": self.succeeded(), "hosts": hosts })
+        json!({ "succeeded": self.succeeded(), "elapsed_ms": milliseconds(self.elapsed), "hosts": hosts })
     }
+}
+
+/// Whole milliseconds, as the JSON report gives times.
+pub(crate) fn milliseconds(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `1.234 s`.
+fn seconds(duration: Duration) -> String {
+    format!("{:.3} s", duration.as_secs_f64())
 }

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Condvar, Mutex};
+use std::time::Instant;
 
 use cairn_lockfiles::{Lockfile, NodeName};
 
@@ -12,7 +13,7 @@ use crate::facts::HostFacts;
 use crate::host_paths::HostPaths;
 use crate::kinds::{NodeContext, NodeError, execute};
 use crate::plan::{Decision, Plan};
-use crate::report::NodeOutcome;
+use crate::report::{NodeOutcome, NodeTiming};
 use crate::secrets::Secrets;
 use crate::state::StateEntry;
 use crate::transport::Transport;
@@ -29,13 +30,16 @@ pub type Observer<'a> = &'a (dyn Fn(&NodeName, &NodeOutcome) + Sync);
 
 struct Shared {
     outcomes: Vec<Option<NodeOutcome>>,
+    /// When each node that ran started, and how long it took.
+    timings: Vec<Option<NodeTiming>>,
     remaining: Vec<usize>,
     ready: VecDeque<usize>,
     unfinished: usize,
     hosts_down: HashMap<String, String>,
 }
 
-/// Runs the plan; returns every node's outcome.
+/// Runs the plan; returns every node's outcome, and the timing of those that ran
+/// (measured from `apply_started`).
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     lockfile: &Lockfile,
@@ -45,8 +49,9 @@ pub fn run(
     secrets: &Secrets,
     apply_id: &str,
     jobs: usize,
+    apply_started: Instant,
     observer: Observer<'_>,
-) -> Vec<(NodeName, NodeOutcome)> {
+) -> Vec<(NodeName, NodeOutcome, Option<NodeTiming>)> {
     let nodes = lockfile.nodes();
     let position: HashMap<&NodeName, usize> = nodes
         .iter()
@@ -95,6 +100,7 @@ pub fn run(
         .filter(|index| outcomes[*index].is_none() && remaining[*index] == 0)
         .collect();
     let shared = Mutex::new(Shared {
+        timings: vec![None; nodes.len()],
         outcomes,
         remaining,
         ready,
@@ -132,6 +138,7 @@ pub fn run(
                         .hosts_down
                         .get(&host_name)
                         .cloned();
+                    let mut timing = None;
                     let (outcome, host_failure) = match (down, hosts.get(&host_name)) {
                         (Some(problem), _) => (
                             NodeOutcome::NotRun(format!("its host is unreachable: {problem}")),
@@ -171,7 +178,13 @@ pub fn run(
                                     .and_then(|facts| facts.entries.get(&node.name)),
                                 apply_id,
                             };
-                            match execute(node, &mut context) {
+                            let started = Instant::now();
+                            let executed = execute(node, &mut context);
+                            timing = Some(NodeTiming {
+                                started: started.duration_since(apply_started),
+                                duration: started.elapsed(),
+                            });
+                            match executed {
                                 Ok(summary) => (NodeOutcome::Ran(summary), None),
                                 Err(NodeError::Failed(reason)) => {
                                     (NodeOutcome::Failed(reason), None)
@@ -190,6 +203,7 @@ pub fn run(
                     if let Some(problem) = host_failure {
                         state.hosts_down.entry(host_name).or_insert(problem);
                     }
+                    state.timings[index] = timing;
                     finish(&mut state, index, outcome, nodes, &dependants, observer);
                     wake.notify_all();
                 }
@@ -203,10 +217,12 @@ pub fn run(
     nodes
         .iter()
         .zip(state.outcomes)
-        .map(|(node, outcome)| {
+        .zip(state.timings)
+        .map(|((node, outcome), timing)| {
             (
                 node.name.clone(),
                 outcome.unwrap_or(NodeOutcome::NotRun("not reached".to_string())),
+                timing,
             )
         })
         .collect()

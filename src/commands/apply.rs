@@ -12,13 +12,29 @@ use crate::failure::Failure;
 use crate::output::print;
 use crate::progress::Progress;
 
+/// How an apply reports: JSON on stdout, every node as it runs, the timings after the
+/// summary.
+#[derive(Debug, Clone, Copy)]
+pub struct Reporting {
+    pub json: bool,
+    pub verbose: bool,
+    pub timings: bool,
+}
+
+/// The slowest nodes `--timings` lists.
+const SLOWEST_NODES: usize = 10;
+
 pub fn run(
     target: &Path,
     connection: &ConnectionArguments,
     selection: &SelectionArguments,
-    as_json: bool,
-    verbose: bool,
+    reporting: Reporting,
 ) -> Result<(), Failure> {
+    let Reporting {
+        json: as_json,
+        verbose,
+        timings,
+    } = reporting;
     let is_spec = target
         .extension()
         .is_some_and(|extension| extension == "toml");
@@ -60,6 +76,9 @@ pub fn run(
         print(&format!("{text}\n"))?;
     }
     eprint!("{}", report.summary());
+    if timings {
+        eprint!("{}", report.timings_summary(SLOWEST_NODES));
+    }
     if report.succeeded() {
         Ok(())
     } else {

@@ -87,7 +87,17 @@ pub fn run(command: Command) -> Result<(), Failure> {
             selection,
             json,
             verbose,
-        } => apply::run(&target, &connection, &selection, json, verbose),
+            timings,
+        } => apply::run(
+            &target,
+            &connection,
+            &selection,
+            apply::Reporting {
+                json,
+                verbose,
+                timings,
+            },
+        ),
         Command::Lab { command } => lab::run(command),
         Command::Modules { folders, markdown } => modules::run(&folders, markdown),
         Command::Keeper { socket, persist } => cairn_executor::transport::keeper::serve(
