@@ -114,7 +114,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
-    /// Show what an apply would do on each host, and why, touching nothing.
+    /// Show what an apply would do on each host, and why, touching nothing. Exit 2 when a
+    /// host cannot be reached (each named; the others are still planned).
     Plan {
         lockfile: PathBuf,
         #[command(flatten)]

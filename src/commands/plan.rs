@@ -22,9 +22,31 @@ pub fn run(
     if as_json {
         let text = serde_json::to_string_pretty(&plan_json(&plan))
             .map_err(|error| Failure::Failed(error.to_string()))?;
-        return print(&format!("{text}\n"));
+        print(&format!("{text}\n"))?;
+    } else {
+        print(&plan_text(&plan))?;
     }
-    print(&plan_text(&plan))
+    unreachable_hosts(&plan)
+}
+
+/// Exit 2, as `diff --applied`, when a host could not be read: the plan of the others is
+/// printed, and a pipeline gated on plan stops.
+fn unreachable_hosts(plan: &Plan) -> Result<(), Failure> {
+    let problems: Vec<String> = plan
+        .hosts
+        .iter()
+        .filter_map(|(host, host_plan)| {
+            host_plan
+                .unreachable
+                .as_ref()
+                .map(|problem| format!("cannot read the state of host `{host}`: {problem}"))
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Input(problems.join("\nerror: ")))
+    }
 }
 
 /// Per host: a summary line, then each node that runs (with why) and each orphan.
