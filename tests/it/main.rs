@@ -45,6 +45,8 @@ mod secrets;
 mod selection;
 mod spec_reference;
 mod ssh_fixture;
+mod sudo_hosts;
+mod sudo_users;
 mod support;
 mod systemd_host;
 mod time_service;
