@@ -11,7 +11,8 @@ pub struct TestHost {
     pub name: String,
     pub transport: &'static str,
     pub address: String,
-    pub port: u16,
+    /// Left out of the spec when `None`: the SSH configuration's, else 22.
+    pub port: Option<u16>,
 }
 
 pub struct AppCluster {
@@ -78,7 +79,7 @@ impl AppCluster {
                 name: name.to_string(),
                 transport: "local",
                 address: "127.0.0.1".to_string(),
-                port: 22,
+                port: Some(22),
             })
             .collect();
         Self::new(hosts, Vec::new())
@@ -94,7 +95,7 @@ impl AppCluster {
                 name: format!("host{}", index + 1),
                 transport: "ssh",
                 address: server.address.clone(),
-                port: server.port,
+                port: Some(server.port),
             })
             .collect();
         for (name, address) in down {
@@ -102,10 +103,38 @@ impl AppCluster {
                 name: name.to_string(),
                 transport: "ssh",
                 address: address.to_string(),
-                port: crate::ssh_fixture::free_port(address),
+                port: Some(crate::ssh_fixture::free_port(address)),
             });
         }
         Self::new(hosts, fixture.arguments())
+    }
+
+    /// Hosts named in the spec by aliases of an SSH configuration (`(name, alias)`),
+    /// without a port: `ssh_config` beside the spec says how each is reached. The
+    /// fixture's key and known_hosts are passed, its key only through the configuration.
+    pub fn through_ssh_config(
+        fixture: &SshFixture,
+        hosts: &[(&str, &str)],
+        ssh_config: &str,
+    ) -> Self {
+        let hosts = hosts
+            .iter()
+            .map(|(name, alias)| TestHost {
+                name: name.to_string(),
+                transport: "ssh",
+                address: alias.to_string(),
+                port: None,
+            })
+            .collect();
+        let connection = vec![
+            "--known-hosts".to_string(),
+            fixture.known_hosts().display().to_string(),
+            "--ssh-config".to_string(),
+            "ssh_config".to_string(),
+        ];
+        let cluster = Self::new(hosts, connection);
+        cluster.sandbox.write("ssh_config", ssh_config);
+        cluster
     }
 
     fn new(hosts: Vec<TestHost>, connection: Vec<String>) -> Self {
@@ -133,11 +162,14 @@ impl AppCluster {
              exclude_modules = [\"host-base\", \"consul\", \"mesos\", \"marathon\", \"cadvisor\"]\nfingerprint_key = { file = \"secrets/fingerprint.key\" }\n\n",
         );
         for host in &self.hosts {
+            let port = host
+                .port
+                .map(|port| format!("port = {port}\n"))
+                .unwrap_or_default();
             spec.push_str(&format!(
-                "[hosts.{name}]\naddress = \"{address}\"\nport = {port}\ntransport = \"{transport}\"\nroot = \"{root}\"\nroles = [\"app\"]\n\n",
+                "[hosts.{name}]\naddress = \"{address}\"\n{port}transport = \"{transport}\"\nroot = \"{root}\"\nroles = [\"app\"]\n\n",
                 name = host.name,
                 address = host.address,
-                port = host.port,
                 transport = host.transport,
                 root = self.root(&host.name).display(),
             ));

@@ -163,3 +163,85 @@ fn iptables(action: &str, bridge: &str) {
         ])
         .output();
 }
+
+/// A namespace joined to another one by a link of its own, and to nothing else: reachable
+/// from that namespace (a bastion), from nowhere else, this process included. Removed,
+/// with its link, when dropped.
+pub struct HiddenHost {
+    pub namespace: String,
+    /// Its address on the link.
+    pub address: String,
+    inner_side: String,
+}
+
+impl HiddenHost {
+    /// A host behind `gateway_namespace`. `tag` (a short word) and `index` keep the names
+    /// and addresses of concurrent tests and of several hidden hosts apart.
+    pub fn behind(gateway_namespace: &str, tag: &str, index: usize) -> Self {
+        assert!(tag.len() <= 4 && index < 60);
+        let id = std::process::id() % 100_000;
+        let subnet = (tag.bytes().map(u32::from).sum::<u32>() + id) % 250 + 1;
+        let namespace = format!("cairn-{tag}-{id}-hidden{index}");
+        let gateway_side = format!("cx{tag}{id}{index}");
+        let inner_side = format!("cy{tag}{id}{index}");
+        let gateway = format!("10.252.{subnet}.{}", 4 * index + 1);
+        let address = format!("10.252.{subnet}.{}", 4 * index + 2);
+        ip(&["netns", "add", &namespace]);
+        ip(&[
+            "link",
+            "add",
+            &gateway_side,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &inner_side,
+        ]);
+        ip(&["link", "set", &gateway_side, "netns", gateway_namespace]);
+        ip(&["link", "set", &inner_side, "netns", &namespace]);
+        let inside = |namespace: &str, arguments: &[&str]| {
+            let mut full = vec!["netns", "exec", namespace, "ip"];
+            full.extend_from_slice(arguments);
+            ip(&full);
+        };
+        inside(
+            gateway_namespace,
+            &[
+                "addr",
+                "add",
+                &format!("{gateway}/30"),
+                "dev",
+                &gateway_side,
+            ],
+        );
+        inside(gateway_namespace, &["link", "set", &gateway_side, "up"]);
+        inside(
+            &namespace,
+            &["addr", "add", &format!("{address}/30"), "dev", &inner_side],
+        );
+        inside(&namespace, &["link", "set", &inner_side, "up"]);
+        inside(&namespace, &["link", "set", "lo", "up"]);
+        Self {
+            namespace,
+            address,
+            inner_side,
+        }
+    }
+
+    /// The host's link goes down: its packets are dropped without a word.
+    pub fn cut(&self) {
+        let _ = Command::new("ip")
+            .args(["netns", "exec", &self.namespace, "ip", "link", "set"])
+            .args([self.inner_side.as_str(), "down"])
+            .output();
+    }
+}
+
+impl Drop for HiddenHost {
+    fn drop(&mut self) {
+        // The link's two ends go with the namespace.
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.namespace])
+            .output();
+    }
+}

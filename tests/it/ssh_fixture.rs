@@ -15,6 +15,7 @@ pub struct SshServer {
     process: Child,
     /// How it was started, to start it again.
     command: Vec<String>,
+    namespace: Option<String>,
 }
 
 impl SshServer {
@@ -46,7 +47,7 @@ impl SshServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("sshd starts again");
-        wait_for_port(&self.address, self.port);
+        wait_for_listener(&self.address, self.port, self.namespace.as_deref());
     }
 }
 
@@ -63,18 +64,58 @@ pub struct SshFixture {
     pub servers: Vec<SshServer>,
 }
 
+/// Where one server of a fixture listens, and how it is set up.
+#[derive(Clone, Debug)]
+pub struct ServerPlace {
+    pub address: String,
+    /// A free port of the address when `None`.
+    pub port: Option<u16>,
+    /// The network namespace it runs in (`ip netns exec`), when not this process's.
+    pub namespace: Option<String>,
+    /// sshd's `MaxStartups`: the fixture's 200 unless given (`10:30:100` is sshd's own).
+    pub max_startups: Option<String>,
+}
+
+impl ServerPlace {
+    /// On `address`, in this process's network.
+    pub fn at(address: &str) -> Self {
+        Self {
+            address: address.to_string(),
+            port: None,
+            namespace: None,
+            max_startups: None,
+        }
+    }
+
+    /// On `address:port` inside `namespace`.
+    pub fn in_namespace(address: &str, port: u16, namespace: &str) -> Self {
+        Self {
+            address: address.to_string(),
+            port: Some(port),
+            namespace: Some(namespace.to_string()),
+            max_startups: None,
+        }
+    }
+}
+
 impl SshFixture {
     /// Starts one sshd on each address.
     pub fn start(addresses: &[&str]) -> Self {
-        Self::start_with(addresses, None, None)
+        let places: Vec<ServerPlace> = addresses
+            .iter()
+            .map(|address| ServerPlace::at(address))
+            .collect();
+        Self::start_at(&places)
     }
 
     /// Starts one sshd inside a network namespace, on `address:port`.
     pub fn start_in_namespace(address: &str, port: u16, namespace: &str) -> Self {
-        Self::start_with(&[address], Some(port), Some(namespace))
+        Self::start_at(&[ServerPlace::in_namespace(address, port, namespace)])
     }
 
-    fn start_with(addresses: &[&str], fixed_port: Option<u16>, namespace: Option<&str>) -> Self {
+    /// Starts one sshd at each place, all trusting the same client key and trusted through
+    /// one known_hosts file.
+    pub fn start_at(places: &[ServerPlace]) -> Self {
         assert!(
             Path::new(SSHD).exists(),
             "{SSHD} is missing: install Debian's openssh-server (.ci/run does)"
@@ -93,49 +134,10 @@ impl SshFixture {
         .expect("authorized_keys");
         let mut servers = Vec::new();
         let mut known_hosts = String::new();
-        for (index, address) in addresses.iter().enumerate() {
-            let host_key = folder.join(format!("host_key_{index}"));
-            keygen(&host_key);
-            let port = fixed_port.unwrap_or_else(|| free_port(address));
-            let config = folder.join(format!("sshd_config_{index}"));
-            std::fs::write(
-                &config,
-                format!(
-                    "ListenAddress {address}:{port}\nHostKey {host_key}\nAuthorizedKeysFile {keys}\n\
-                     PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
-                     PermitRootLogin prohibit-password\nPidFile none\nMaxSessions 200\nMaxStartups 200\n\
-                     LogLevel ERROR\nSetEnv HOME={home}\nSubsystem sftp /usr/lib/openssh/sftp-server\n",
-                    home = folder.join("home").display(),
-                    host_key = host_key.display(),
-                    keys = folder.join("authorized_keys").display(),
-                ),
-            )
-            .expect("sshd_config");
-            let mut command_line: Vec<String> = match namespace {
-                Some(namespace) => ["ip", "netns", "exec", namespace, SSHD]
-                    .map(String::from)
-                    .to_vec(),
-                None => vec![SSHD.to_string()],
-            };
-            command_line.extend(["-D", "-e", "-f"].map(String::from));
-            command_line.push(config.display().to_string());
-            let process = Command::new(&command_line[0])
-                .args(&command_line[1..])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("sshd starts");
-            wait_for_port(address, port);
-            let public_key =
-                std::fs::read_to_string(host_key.with_extension("pub")).expect("host public key");
-            let public_key: Vec<&str> = public_key.split_whitespace().take(2).collect();
-            known_hosts.push_str(&format!("[{address}]:{port} {}\n", public_key.join(" ")));
-            servers.push(SshServer {
-                address: address.to_string(),
-                port,
-                process,
-                command: command_line,
-            });
+        for (index, place) in places.iter().enumerate() {
+            let (server, known_host) = start_server(folder, index, place);
+            known_hosts.push_str(&known_host);
+            servers.push(server);
         }
         std::fs::write(folder.join("known_hosts"), known_hosts).expect("known_hosts");
         Self { directory, servers }
@@ -158,6 +160,78 @@ impl SshFixture {
             self.known_hosts().display().to_string(),
         ]
     }
+}
+
+/// One sshd at `place`, and its known_hosts line.
+fn start_server(folder: &Path, index: usize, place: &ServerPlace) -> (SshServer, String) {
+    let address = place.address.as_str();
+    let host_key = folder.join(format!("host_key_{index}"));
+    keygen(&host_key);
+    let port = place.port.unwrap_or_else(|| free_port(address));
+    let config = folder.join(format!("sshd_config_{index}"));
+    std::fs::write(
+        &config,
+        format!(
+            "ListenAddress {address}:{port}\nHostKey {host_key}\nAuthorizedKeysFile {keys}\n\
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
+             PermitRootLogin prohibit-password\nPidFile none\nMaxSessions 200\nMaxStartups {max_startups}\n\
+             LogLevel ERROR\nSetEnv HOME={home}\nSubsystem sftp /usr/lib/openssh/sftp-server\n",
+            home = folder.join("home").display(),
+            host_key = host_key.display(),
+            keys = folder.join("authorized_keys").display(),
+            max_startups = place.max_startups.as_deref().unwrap_or("200"),
+        ),
+    )
+    .expect("sshd_config");
+    let mut command_line: Vec<String> = match &place.namespace {
+        Some(namespace) => ["ip", "netns", "exec", namespace.as_str(), SSHD]
+            .map(String::from)
+            .to_vec(),
+        None => vec![SSHD.to_string()],
+    };
+    command_line.extend(["-D", "-e", "-f"].map(String::from));
+    command_line.push(config.display().to_string());
+    let process = Command::new(&command_line[0])
+        .args(&command_line[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sshd starts");
+    wait_for_listener(address, port, place.namespace.as_deref());
+    let public_key =
+        std::fs::read_to_string(host_key.with_extension("pub")).expect("host public key");
+    let public_key: Vec<&str> = public_key.split_whitespace().take(2).collect();
+    let known_host = format!("[{address}]:{port} {}\n", public_key.join(" "));
+    let server = SshServer {
+        address: address.to_string(),
+        port,
+        process,
+        command: command_line,
+        namespace: place.namespace.clone(),
+    };
+    (server, known_host)
+}
+
+/// Waits until something listens on `address:port`, seen from `namespace` (this
+/// process's network when `None`): a server in a namespace the tests cannot reach is
+/// asked from inside it.
+pub fn wait_for_listener(address: &str, port: u16, namespace: Option<&str>) {
+    let Some(namespace) = namespace else {
+        return wait_for_port(address, port);
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let listening = Command::new("ip")
+            .args(["netns", "exec", namespace, "ss", "-Hltn"])
+            .arg(format!("src {address} and sport = :{port}"))
+            .output()
+            .expect("ss runs (Debian's iproute2)");
+        if !String::from_utf8_lossy(&listening.stdout).trim().is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("sshd did not listen on {address}:{port} in namespace {namespace}");
 }
 
 pub fn keygen(path: &Path) {
