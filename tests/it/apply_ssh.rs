@@ -360,3 +360,94 @@ fn a_host_whose_network_vanishes_mid_command_fails_instead_of_hanging() {
     );
     assert!(stderr.contains("host1"), "{stderr}");
 }
+
+#[test]
+fn plan_exits_2_naming_an_unreachable_host_and_still_plans_the_others() {
+    let fixture = SshFixture::start(&ADDRESSES[..1]);
+    let cluster = AppCluster::over_ssh(&fixture, &[("host4", "127.0.0.5")]);
+    cluster.compile();
+    let outcome = cairn()
+        .current_dir(cluster.sandbox.path())
+        .args(["plan", "cluster.lock", "--json"])
+        .args(&cluster.connection)
+        .run()
+        .code(2)
+        .stderr_has(
+            "error: cannot read the state of host `host4`: cannot connect to ssh://root@127.0.0.5",
+        );
+    let plan = outcome.json();
+    assert!(plan["hosts"]["host4"]["unreachable"].is_string());
+    assert_eq!(
+        plan["hosts"]["host1"]["unreachable"],
+        serde_json::Value::Null
+    );
+    let runs = plan["hosts"]["host1"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|node| node["action"] == "run")
+        .count();
+    assert_eq!(runs, 8, "host1 is planned all the same: {plan}");
+}
+
+#[test]
+fn apply_json_times_each_node_and_host_and_counts_the_bytes_sent_to_each_host() {
+    let fixture = SshFixture::start(&ADDRESSES[..2]);
+    let cluster = AppCluster::over_ssh(&fixture, &[]);
+    cluster.sandbox.edit("modules/app/module.toml", |text| {
+        format!("{text}\n[[node]]\nkind = \"command\"\nname = \"slow\"\nrun = \"sleep 0.4\"\n")
+    });
+    cluster.compile();
+    let (outcome, report) = cluster.apply_with(&["--timings"]);
+    let outcome = outcome
+        .success()
+        .stderr_has("slowest nodes (of 18 run):\n")
+        .stderr_has("hosts by wall time");
+    let slowest = outcome
+        .stderr
+        .split("slowest nodes")
+        .nth(1)
+        .and_then(|rest| rest.lines().nth(1))
+        .unwrap();
+    assert!(slowest.ends_with(":command:slow"), "{}", outcome.stderr);
+    let conf_bytes = "greeting = hello from host1\ntoken = the-token-value\n".len()
+        + "the same on every host\n".len();
+    for host in ["host1", "host2"] {
+        let host_report = &report["hosts"][host];
+        let durations = host_report["durations_ms"].as_object().unwrap();
+        let ran: Vec<String> = names(&report, host, "ran");
+        assert_eq!(durations.len(), ran.len(), "{host_report}");
+        for node in &ran {
+            assert!(durations[&format!("{host}:{node}")].is_u64(), "{node}");
+        }
+        let slow = durations[&format!("{host}:command:slow")].as_u64().unwrap();
+        assert!(slow >= 400, "sleep 0.4 took {slow} ms");
+        let wall = host_report["wall_ms"].as_u64().unwrap();
+        let longest = durations
+            .values()
+            .filter_map(|value| value.as_u64())
+            .max()
+            .unwrap();
+        assert!(wall >= longest && wall <= report["elapsed_ms"].as_u64().unwrap());
+        assert!(host_report["reach_ms"].is_u64());
+        let sent = &host_report["sent"];
+        // The lock script, each node's script, and the files' contents on stdin.
+        assert!(
+            sent["commands"].as_u64().unwrap() > ran.len() as u64,
+            "{sent}"
+        );
+        assert!(
+            sent["stdin_bytes"].as_u64().unwrap() >= conf_bytes as u64,
+            "{sent}"
+        );
+        assert!(sent["script_bytes"].as_u64().unwrap() > 1000, "{sent}");
+    }
+    // Nothing to write the second time: no file content is sent.
+    let (outcome, again) = cluster.apply();
+    outcome.success();
+    let sent = &again["hosts"]["host1"]["sent"];
+    assert!(
+        sent["stdin_bytes"].as_u64().unwrap() < conf_bytes as u64,
+        "{sent}"
+    );
+}
