@@ -74,6 +74,9 @@ pub struct ServerPlace {
     pub namespace: Option<String>,
     /// sshd's `MaxStartups`: the fixture's 200 unless given (`10:30:100` is sshd's own).
     pub max_startups: Option<String>,
+    /// Where sshd logs, at level INFO (connections dropped past `MaxStartups` among
+    /// them); nowhere, and errors only, when `None`.
+    pub log: Option<PathBuf>,
 }
 
 impl ServerPlace {
@@ -84,6 +87,7 @@ impl ServerPlace {
             port: None,
             namespace: None,
             max_startups: None,
+            log: None,
         }
     }
 
@@ -94,6 +98,7 @@ impl ServerPlace {
             port: Some(port),
             namespace: Some(namespace.to_string()),
             max_startups: None,
+            log: None,
         }
     }
 }
@@ -175,11 +180,12 @@ fn start_server(folder: &Path, index: usize, place: &ServerPlace) -> (SshServer,
             "ListenAddress {address}:{port}\nHostKey {host_key}\nAuthorizedKeysFile {keys}\n\
              PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
              PermitRootLogin prohibit-password\nPidFile none\nMaxSessions 200\nMaxStartups {max_startups}\n\
-             LogLevel ERROR\nSetEnv HOME={home}\nSubsystem sftp /usr/lib/openssh/sftp-server\n",
+             LogLevel {log_level}\nSetEnv HOME={home}\nSubsystem sftp /usr/lib/openssh/sftp-server\n",
             home = folder.join("home").display(),
             host_key = host_key.display(),
             keys = folder.join("authorized_keys").display(),
             max_startups = place.max_startups.as_deref().unwrap_or("200"),
+            log_level = if place.log.is_some() { "INFO" } else { "ERROR" },
         ),
     )
     .expect("sshd_config");
@@ -191,6 +197,9 @@ fn start_server(folder: &Path, index: usize, place: &ServerPlace) -> (SshServer,
     };
     command_line.extend(["-D", "-e", "-f"].map(String::from));
     command_line.push(config.display().to_string());
+    if let Some(log) = &place.log {
+        command_line.extend(["-E".to_string(), log.display().to_string()]);
+    }
     let process = Command::new(&command_line[0])
         .args(&command_line[1..])
         .stdout(Stdio::null())
