@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use cairn_executor::transport::{KeeperOptions, SshConfig};
 use cairn_executor::{ApplyOptions, Selection, SshOptions};
-use cairn_lockfiles::Lockfile;
+use cairn_lockfiles::{Lockfile, TransportKind};
 
 use crate::cli::{ConnectionArguments, SelectionArguments};
 use crate::failure::Failure;
@@ -33,14 +33,22 @@ pub fn apply_options(
     if let Some(known_hosts) = &arguments.known_hosts {
         ssh.known_hosts = known_hosts.clone();
     }
-    // As `ssh -F FILE`, or as `ssh` without it: the user's and the system's files.
+    // As `ssh -F FILE`, or as `ssh` without it: the user's and the system's files, read
+    // only where a host is reached over SSH (a spec of local sandboxes does not depend on
+    // what the operator's configuration holds).
+    let reached_over_ssh = lockfile
+        .hosts
+        .values()
+        .any(|host| host.transport == TransportKind::Ssh);
     let config = match &arguments.ssh_config {
-        Some(path) => SshConfig::read(path),
-        None => SshConfig::read_default(),
+        Some(path) => Some(SshConfig::read(path)),
+        None if reached_over_ssh => Some(SshConfig::read_default()),
+        None => None,
     };
-    ssh.config = Some(Arc::new(
-        config.map_err(|error| Failure::Input(error.to_string()))?,
-    ));
+    ssh.config = config
+        .transpose()
+        .map_err(|error| Failure::Input(error.to_string()))?
+        .map(Arc::new);
     let lockfile_directory = cairn_lockfiles::parent_folder(lockfile_path).to_path_buf();
     let keeper = match (
         arguments.persist,

@@ -208,3 +208,33 @@ fn what_cairn_cannot_follow_is_refused_naming_its_line() {
             "cannot read the state of host `host1`: ssh://app-one: ssh_config:5: cairn does not run `ProxyCommand nc %h %p`",
         );
 }
+
+#[test]
+fn the_operators_own_configuration_is_read_only_where_a_host_is_reached_over_ssh() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".ssh")).unwrap();
+    std::fs::write(
+        home.path().join(".ssh/config"),
+        "Host *\n    ServerAliveInterval 30\nMatch exec \"test -e /etc/hosts\"\n    User ops\n",
+    )
+    .unwrap();
+    let home_path = home.path().display().to_string();
+    let plan = |cluster: &AppCluster| {
+        cairn()
+            .current_dir(cluster.sandbox.path())
+            .env("HOME", &home_path)
+            .args(["plan", "cluster.lock", "--persist", "0"])
+            .args(&cluster.connection)
+            .run()
+    };
+    let sandboxes = AppCluster::local(&["host1"]);
+    sandboxes.compile();
+    plan(&sandboxes).success();
+
+    let fixture = SshFixture::start(&["127.0.31.5"]);
+    let over_ssh = AppCluster::over_ssh(&fixture, &[]);
+    over_ssh.compile();
+    plan(&over_ssh).code(2).stderr_has(&format!(
+        "error: {home_path}/.ssh/config:3: cairn does not follow `Match exec test -e /etc/hosts`"
+    ));
+}
