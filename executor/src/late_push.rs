@@ -14,8 +14,11 @@ use crate::report::NodeOutcome;
 /// For each image node that ran in this apply, built with a registry it is not recorded in
 /// yet: pushes it now, and says so in its summary. A registry that still does not answer
 /// leaves it for the next apply, as before.
-pub fn push_late(lockfile: &Lockfile, outcomes: &mut [(cairn_lockfiles::NodeName, NodeOutcome)]) {
-    for (name, outcome) in outcomes.iter_mut() {
+pub fn push_late<Timing>(
+    lockfile: &Lockfile,
+    outcomes: &mut [(cairn_lockfiles::NodeName, NodeOutcome, Timing)],
+) {
+    for (name, outcome, _) in outcomes.iter_mut() {
         let NodeOutcome::Ran(summary) = outcome else {
             continue;
         };

@@ -91,8 +91,10 @@ fn lab_spec(spec_path: &Path) -> Result<LabSpec, Failure> {
         .map(|host| HostEntry {
             name: host.name.clone(),
             address: host.address.clone(),
-            port: host.port,
-            user: host.user.clone(),
+            // The machine's sshd listens on the spec's port, root logs in: what cairn
+            // reaches a host by when neither the spec nor an ssh config says otherwise.
+            port: host.port.unwrap_or(22),
+            user: host.user.clone().unwrap_or_else(|| "root".to_string()),
             local: host.transport == TransportKind::Local,
             root: host.root.clone(),
         })
