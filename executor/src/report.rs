@@ -233,6 +233,11 @@ impl ApplyReport {
                         "held_back": held_back,
                         "orphans_removed": report.orphans_removed.iter().map(|(name, _)| name.to_string()).collect::<Vec<_>>(),
                         "durations_ms": report.timings.iter().map(|(name, timing)| (name.to_string(), json!(milliseconds(timing.duration)))).collect::<serde_json::Map<_, _>>(),
+                        "summaries": report.nodes.iter().filter_map(|(name, outcome)| match outcome {
+                            NodeOutcome::Ran(summary) => Some((name.to_string(), json!(summary))),
+                            _ => None,
+                        }).collect::<serde_json::Map<_, _>>(),
+                        "started_ms": report.timings.iter().map(|(name, timing)| (name.to_string(), json!(milliseconds(timing.started)))).collect::<serde_json::Map<_, _>>(),
                         "wall_ms": report.wall_time().map(milliseconds),
                         "reach_ms": report.reach_time.map(milliseconds),
                         "sent": report.sent.map(|sent| json!({
