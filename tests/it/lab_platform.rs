@@ -553,8 +553,8 @@ fn assert_nothing_half_done(lab: &PlatformLab, hosts: &[&str]) {
     }
 }
 
-/// How many rounds of kill and resume: `CAIRN_FAULT_ROUNDS` (scripts/lab-faults runs 50),
-/// else 2.
+/// How many rounds of kill and resume: `CAIRN_FAULT_ROUNDS` (scripts/lab-faults runs one
+/// round on each of 50 fresh labs), else 2.
 fn fault_rounds() -> usize {
     std::env::var("CAIRN_FAULT_ROUNDS")
         .ok()
