@@ -8,7 +8,7 @@ use crate::imported_cluster::{ImportedCluster, toml_string, toml_strings};
 use crate::inventory::Inventory;
 
 /// Every key this import reads, and what it becomes.
-pub const CONFIG_KEYS: [(&str, &str); 30] = [
+pub const CONFIG_KEYS: [(&str, &str); 31] = [
     ("CLUSTER_NAME", "[cluster] name"),
     ("CLUSTER_DOMAIN", "[cluster] domain"),
     (
@@ -62,14 +62,9 @@ pub const CONFIG_KEYS: [(&str, &str); 30] = [
     ("MESOS_SHA256", "[mesos] artifact_sha256"),
     ("MARATHON_URL", "[marathon] artifact_url"),
     ("MARATHON_SHA256", "[marathon] artifact_sha256"),
-    (
-        "CADVISOR_URL",
-        "[cadvisor] artifact_url, CADVISOR_SHA256 its sha256",
-    ),
+    ("CADVISOR_URL", "[cadvisor] artifact_url"),
+    ("CADVISOR_SHA256", "[cadvisor] artifact_sha256"),
 ];
-
-/// Keys read besides those above (their pairs).
-const MORE_KEYS: [&str; 1] = ["CADVISOR_SHA256"];
 
 /// The config file and its name (`config.cfg`), or none.
 pub struct Config<'a> {
@@ -554,9 +549,7 @@ fn report_unknown_keys(config: &Config<'_>, cluster: &mut ImportedCluster) {
         .file
         .values
         .iter()
-        .filter(|(key, _)| {
-            !CONFIG_KEYS.iter().any(|(known, _)| known == key) && !MORE_KEYS.contains(&key.as_str())
-        })
+        .filter(|(key, _)| !CONFIG_KEYS.iter().any(|(known, _)| known == key))
         .map(|(key, value)| (key.clone(), value.line))
         .collect();
     for (key, line) in unknown {

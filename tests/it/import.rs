@@ -261,3 +261,12 @@ fn bash_parses_every_entrypoint_script_of_the_imported_specs_images() {
         );
     }
 }
+
+#[test]
+fn the_readme_lists_every_config_file_key_the_import_reads() {
+    let readme = std::fs::read_to_string(repository().join("README.md")).unwrap();
+    for (key, becomes) in cairn_import::CONFIG_KEYS {
+        let row = format!("| `{key}` | {becomes} |");
+        assert!(readme.contains(&row), "README lacks {row}");
+    }
+}

@@ -51,18 +51,15 @@ pub fn conflict_diagnostic<'m>(
     for claimant in [&first_claim, &second_claim] {
         diagnostic = diagnostic.note(describe(spec, claimant));
     }
-    let settings: Vec<String> = [&first_claim, &second_claim]
+    let fixes: Vec<String> = [&first_claim, &second_claim]
         .into_iter()
         .filter_map(|claimant| claimant.setting.as_ref())
-        .map(|place| format!("`{}` in [{}]", place.key, place.section))
+        .map(|place| fix(spec, place))
         .collect();
-    let hint = if settings.is_empty() {
+    let hint = if fixes.is_empty() {
         "run them on different hosts".to_string()
     } else {
-        format!(
-            "change {} so that they differ, or run them on different hosts",
-            settings.join(" or ")
-        )
+        format!("{}; or run them on different hosts", fixes.join(", or "))
     };
     Some(diagnostic.hint(hint))
 }
@@ -134,6 +131,19 @@ fn describe(spec: &ClusterSpec, claimant: &Claimant<'_>) -> String {
                 claimant.by
             )
         }
+    }
+}
+
+/// What to change of a setting: the spec's text of it where it gives it, else the key to add.
+fn fix(spec: &ClusterSpec, place: &SettingPlace<'_>) -> String {
+    match &place.given_at {
+        Some(at) => format!(
+            "change {} in `{}` of [{}]",
+            &spec.source.text[at.span.clone()],
+            place.key,
+            place.section
+        ),
+        None => format!("add `{} = ...` to [{}]", place.key, place.section),
     }
 }
 
