@@ -154,7 +154,7 @@ fn import_services(config: &Config<'_>, cluster: &mut ImportedCluster) {
             "url",
             control
                 .as_ref()
-                .map(|address| format!("http://{address}:8080/debian")),
+                .map(|address| format!("http://{address}:8080")),
         ),
         (
             "REGISTRY",

@@ -102,3 +102,41 @@ fn name_cluster(config: &Config<'_>, inventory_name: &str, cluster: &mut Importe
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Input, RoleMapping, import, write_spec};
+
+    #[test]
+    fn without_a_config_file_the_control_host_serves_and_the_downloads_are_left_out() {
+        let inventory = Input {
+            name: "hosts.ini",
+            text: "[control]\nctl ansible_host=10.1.0.5\n\n[slave]\n10.1.0.[41:42]\n",
+        };
+        let cluster = import(inventory, None, &RoleMapping::default()).unwrap();
+        let spec = write_spec(&cluster);
+        assert!(
+            spec.contains("name = \"hosts\"\ndomain = \"hosts.internal\"\n"),
+            "{spec}"
+        );
+        assert!(
+            spec.contains(
+                "[hosts.ip-10-1-0-41]\naddress = \"10.1.0.41\"\nid = 41\nroles = [\"agent\"]\n"
+            ),
+            "{spec}"
+        );
+        assert!(
+            spec.contains("url = \"http://10.1.0.5:8080\"\n"),
+            "{spec}"
+        );
+        assert!(spec.contains("address = \"10.1.0.5:5000\"\n"), "{spec}");
+        assert!(spec.contains("servers = [\"10.1.0.5\"]\n"), "{spec}");
+        assert!(
+            spec.contains(
+                "exclude_modules = [\"consul\", \"mesos\", \"marathon\", \"cadvisor\"]\n"
+            ),
+            "{spec}"
+        );
+        assert_eq!(cluster.secrets.len(), 1, "the fingerprint key alone");
+    }
+}
