@@ -125,10 +125,7 @@ mod tests {
             ),
             "{spec}"
         );
-        assert!(
-            spec.contains("url = \"http://10.1.0.5:8080\"\n"),
-            "{spec}"
-        );
+        assert!(spec.contains("url = \"http://10.1.0.5:8080\"\n"), "{spec}");
         assert!(spec.contains("address = \"10.1.0.5:5000\"\n"), "{spec}");
         assert!(spec.contains("servers = [\"10.1.0.5\"]\n"), "{spec}");
         assert!(
