@@ -173,6 +173,27 @@ pub enum Command {
         #[command(subcommand)]
         command: LabCommand,
     },
+    /// Write a cluster spec from an Ansible INI inventory and the old installer's
+    /// `KEY=value` config file; passwords go to secret files beside it. Everything not
+    /// imported is said on standard error and in the spec's comments.
+    Import {
+        /// The Ansible INI inventory.
+        inventory: PathBuf,
+        /// The installer's shell-style config file (`KEY=value` lines).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// A mapping of inventory groups to roles: `[roles]` with `group = "role"` lines
+        /// (`""` leaves a group out), over the defaults.
+        #[arg(long = "roles", value_name = "FILE")]
+        roles_file: Option<PathBuf>,
+        /// A group's role, `GROUP=ROLE` (repeatable), over the defaults and the file.
+        #[arg(long = "role", value_name = "GROUP=ROLE")]
+        role: Vec<String>,
+        /// Where to write the spec; its secrets go to `secrets/` beside it. Never
+        /// overwritten.
+        #[arg(short, long, value_name = "SPEC", default_value = "cluster.toml")]
+        output: PathBuf,
+    },
     /// List the modules (built-in and the spec's) and every setting they accept.
     Modules {
         /// A folder of your own modules to include (repeatable).

@@ -1,5 +1,5 @@
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use cairn_compiler::{CompileOptions, compile};
 use cairn_executor::diff_applied;
@@ -19,9 +19,14 @@ use crate::output::print;
 pub fn run(old_path: &Path, new_path: &Path, as_json: bool, stat: bool) -> Result<(), Failure> {
     // Reading and verifying a lockfile (every id recomputed) is nearly all of the time a
     // diff takes: both sides at once, one per core.
+    // A spec beside a lockfile is compiled as if written where that lockfile is: with its
+    // package pins, and its secret files and sandbox roots relative to its folder, so a
+    // lockfile written with `-o` differs from its own spec in nothing.
+    let old_located_at = pinned_by(old_path, new_path);
+    let new_located_at = pinned_by(new_path, old_path);
     let (old, new) = std::thread::scope(|scope| {
-        let old = scope.spawn(|| read_side(old_path));
-        let new = read_side(new_path);
+        let old = scope.spawn(|| read_side(old_path, &old_located_at));
+        let new = read_side(new_path, &new_located_at);
         (old.join().expect("reading a lockfile does not panic"), new)
     });
     let (old, new) = (old?, new?);
@@ -56,7 +61,7 @@ pub fn run_applied(
     as_json: bool,
     stat: bool,
 ) -> Result<(), Failure> {
-    let lockfile = read_side(lockfile_path)?;
+    let lockfile = read_side(lockfile_path, &default_lockfile_path(lockfile_path))?;
     // A spec's lockfile would be written beside it: its hosts' relative roots and secret
     // files are relative to that folder.
     let located_at = if is_spec(lockfile_path) {
@@ -127,13 +132,24 @@ fn is_spec(path: &Path) -> bool {
         .is_some_and(|extension| extension == "toml")
 }
 
-/// A lockfile, or a spec (`.toml`) compiled in memory: nothing is written.
-fn read_side(path: &Path) -> Result<Lockfile, Failure> {
+/// Where the side at `path`, when it is a spec, is compiled as if its lockfile were: at the
+/// `other` side when that is a lockfile (its pins, its folder), else beside the spec.
+fn pinned_by(path: &Path, other: &Path) -> PathBuf {
+    if is_spec(other) {
+        default_lockfile_path(path)
+    } else {
+        other.to_path_buf()
+    }
+}
+
+/// A lockfile, or a spec (`.toml`) compiled in memory as if its lockfile were at
+/// `located_at` (whose package pins it keeps): nothing is written.
+fn read_side(path: &Path, located_at: &Path) -> Result<Lockfile, Failure> {
     if !is_spec(path) {
         return Ok(Lockfile::read(path)?);
     }
     let options = CompileOptions {
-        lockfile_path: default_lockfile_path(path),
+        lockfile_path: located_at.to_path_buf(),
         keep_unreadable_secrets: true,
     };
     let compiled = compile(path, &options)?;

@@ -8,6 +8,7 @@ mod diff;
 mod explain;
 mod fetch;
 mod graph;
+mod import;
 mod lab;
 mod lookup;
 mod modules;
@@ -100,6 +101,19 @@ pub fn run(command: Command) -> Result<(), Failure> {
         ),
         Command::Lab { command } => lab::run(command),
         Command::Modules { folders, markdown } => modules::run(&folders, markdown),
+        Command::Import {
+            inventory,
+            config,
+            roles_file,
+            role,
+            output,
+        } => import::run(&import::Request {
+            inventory: &inventory,
+            config: config.as_deref(),
+            roles_file: roles_file.as_deref(),
+            roles: &role,
+            output: &output,
+        }),
         Command::Keeper { socket, persist } => cairn_executor::transport::keeper::serve(
             &socket,
             std::time::Duration::from_secs(persist),

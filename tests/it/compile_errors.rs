@@ -231,3 +231,140 @@ fn a_secret_written_inline_is_refused() {
     assert!(!outcome.stderr.contains("hunter2\n"), "{}", outcome.stderr);
     assert_eq!(sandbox.read("cluster.lock"), lock_before);
 }
+
+/// MINIMAL_SPEC's host as a load balancer too, keepalived with a secret of its own.
+fn load_balancing_spec(keepalived: &str) -> String {
+    MINIMAL_SPEC
+        .replace(
+            r#"roles = ["master"]"#,
+            r#"roles = ["master", "loadbalancer"]"#,
+        )
+        .replace(
+            "[cluster]\n",
+            "[cluster]\nfingerprint_key = { file = \"fingerprint.key\" }\n",
+        )
+        + &format!(
+            "\n[keepalived]\ninterface = \"eth0\"\nauth_pass = {{ file = \"vrrp\" }}\n{keepalived}"
+        )
+}
+
+fn sandbox_with_secrets() -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox
+        .write("fingerprint.key", "a-test-key\n")
+        .write("vrrp", "vrrp-pw8\n");
+    sandbox
+}
+
+/// Regression: HAProxy's frontend and a service wanting one port on one host were
+/// `two declarations emit the node node1:check:port-free:2181`, at a manifest's line.
+#[test]
+fn two_modules_wanting_one_port_on_a_host_are_named_with_the_spec_settings_to_change() {
+    let sandbox = sandbox_with_secrets();
+    let spec = load_balancing_spec("vip = \"127.0.0.100/8\"\n")
+        + "\n[haproxy]\nservices = [\"console:8000\", \"zookeeper:2181\"]\n";
+    let stderr = compile_broken(&sandbox, &spec);
+    assert!(
+        stderr.contains(
+            "port 2181 on node1 is wanted twice: by HAProxy's `zookeeper` frontend and by ZooKeeper"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("two declarations"), "{stderr}");
+    assert!(
+        stderr.contains("cluster.toml:27:29"),
+        "at the list's element: {stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "ZooKeeper: `client_port` in [zookeeper], its default 2181 (the spec does not set it)"
+        ),
+        "{stderr}"
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_vip_without_its_prefix_length_is_refused_at_its_line_with_the_prefix_to_write() {
+    let sandbox = sandbox_with_secrets();
+    let stderr = compile_broken(&sandbox, &load_balancing_spec("vip = \"127.0.0.100\"\n"));
+    assert!(stderr.contains("cluster.toml:24:7"), "{stderr}");
+    assert!(stderr.contains("such as \"127.0.0.100/24\""), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn keepalived_priorities_name_load_balancers_each_with_its_own_priority() {
+    let sandbox = sandbox_with_secrets();
+    let vip = "vip = \"127.0.0.100/8\"\n";
+    let stderr = compile_broken(
+        &sandbox,
+        &load_balancing_spec(&format!("{vip}priorities = {{ node1 = 255 }}\n")),
+    );
+    assert!(
+        stderr.contains("must be an integer from 1 to 254, found 255"),
+        "{stderr}"
+    );
+    let stderr = compile_broken(
+        &sandbox,
+        &load_balancing_spec(&format!("{vip}priorities = {{ node2 = 100 }}\n")),
+    );
+    assert!(
+        stderr.contains("names host `node2`, which the spec does not have"),
+        "{stderr}"
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn an_ntp_allow_list_leaving_a_host_out_is_refused_naming_the_host() {
+    let sandbox = Sandbox::new();
+    let spec = MINIMAL_SPEC.replace(
+        "[repository]",
+        "[hosts.control]\naddress = \"10.0.0.5\"\nroles = [\"control\"]\n\n[hosts.node2]\naddress = \"10.1.0.7\"\nroles = []\n\n[repository]",
+    ) + "allow = [\"10.0.0.0/24\", \"127.0.0.1\"]\n";
+    let stderr = compile_broken(&sandbox, &spec);
+    assert!(
+        stderr.contains("`allow` in [ntp] leaves out node2 (10.1.0.7)"),
+        "{stderr}"
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+/// The issue's case: a master that balances too, HAProxy's `marathon` frontend and
+/// Marathon both on 8080. Said in the operator's terms; the fix it names compiles.
+#[test]
+fn haproxys_marathon_frontend_and_marathon_on_one_master_name_both_settings() {
+    let sandbox = Sandbox::with_example("dcos-ha");
+    let lock_before = sandbox.read("cluster.lock");
+    sandbox.edit("cluster.toml", |text| {
+        text.replacen(
+            "id = 11\nroles = [\"master\"]",
+            "id = 11\nroles = [\"master\", \"loadbalancer\"]",
+            1,
+        )
+    });
+    let stderr = sandbox.compile().code(2).stderr;
+    assert!(
+        stderr.contains(
+            "error: port 8080 on master1 is wanted twice: by HAProxy's `marathon` frontend and by Marathon\n  --> cluster.toml:94:13"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "Marathon: `http_port` in [marathon], its default 8080 (the spec does not set it)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: change \"marathon:8080\" in `services` of [haproxy], or add `http_port = ...` to [marathon]"),
+        "{stderr}"
+    );
+    assert_eq!(sandbox.read("cluster.lock"), lock_before);
+
+    sandbox.edit("cluster.toml", |text| {
+        text.replace("[marathon]\n", "[marathon]\nhttp_port = 8081\n")
+    });
+    sandbox.compile().success();
+}

@@ -1,7 +1,7 @@
 //! `cairn diff OLD NEW`: what a release changes, why, and what it restarts. Exit 0 when
 //! equal, 1 when different, 2 on bad input; either side may be a spec, compiled in memory.
 
-use crate::support::{Outcome, Sandbox, cairn};
+use crate::support::{Outcome, Sandbox, cairn, copy_tree, repository};
 
 /// `cairn diff` run in the sandbox.
 fn diff(sandbox: &Sandbox, arguments: &[&str]) -> Outcome {
@@ -401,6 +401,46 @@ fn equal_lockfiles_exit_0_saying_only_no_changes() {
             .json()["equal"],
         true
     );
+}
+
+/// Regression: a spec was compiled with the pins of the `cluster.lock` beside it, and its
+/// secret files named from there, so a lockfile written elsewhere with `-o` showed changes
+/// against its own spec.
+#[test]
+fn a_lockfile_written_with_o_elsewhere_shows_no_changes_against_its_own_spec() {
+    let sandbox = Sandbox::new();
+    copy_tree(&repository().join("examples"), sandbox.path());
+    let example = sandbox.path().join("quickstart");
+    std::fs::create_dir(example.join("releases")).unwrap();
+    std::fs::rename(
+        example.join("cluster.lock"),
+        example.join("releases/1.lock"),
+    )
+    .unwrap();
+    cairn()
+        .current_dir(&example)
+        .args(["compile", "cluster.toml", "-o", "releases/1.lock"])
+        .run()
+        .success();
+    assert!(!example.join("cluster.lock").exists());
+    let release = std::fs::read_to_string(example.join("releases/1.lock")).unwrap();
+    assert!(
+        release.contains("../secrets/"),
+        "secret files are named from the lockfile's folder"
+    );
+
+    for arguments in [
+        ["releases/1.lock", "cluster.toml"],
+        ["cluster.toml", "releases/1.lock"],
+    ] {
+        let outcome = cairn()
+            .current_dir(&example)
+            .arg("diff")
+            .args(arguments)
+            .run()
+            .success();
+        assert_eq!(outcome.stdout, "no changes\n", "{arguments:?}");
+    }
 }
 
 #[test]

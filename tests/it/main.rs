@@ -22,6 +22,7 @@ mod host_package_pins;
 mod image_builder;
 mod image_pins;
 mod image_shipping;
+mod import;
 mod jump_hosts;
 mod keepalived_failover;
 mod keeper;

@@ -17,6 +17,8 @@ const ROOT_PASSWORD: &str = "root-secret";
 /// is what a search of the data directory looks for, since SQL text doubles the quote.
 const REPLICATION_PASSWORD: &str = r"it's \secret-of-replication";
 const WRITER_PASSWORD: &str = "writer-secret";
+/// The application user's initial password (`[mysql] app_initial_password`).
+const APP_PASSWORD: &str = "shop-initial-secret";
 
 /// The spec: `db1` the master and `db2` the slave, at their namespaces' addresses, each a
 /// sandbox reached locally.
@@ -37,7 +39,9 @@ fn spec(network: &PrivateNetwork) -> String {
         "[preflight]\nfilesystem_paths = []\nmin_free_disk = { \"/\" = \"1MiB\" }\n\n\
          [mysql]\nmaster = \"db1\"\nslave = \"db2\"\n\
          root_password = { file = \"secrets/root-password\" }\n\
-         replication_password = { file = \"secrets/replication-password\" }\n",
+         replication_password = { file = \"secrets/replication-password\" }\n\
+         app_user = \"shop\"\napp_database = \"shop\"\n\
+         app_initial_password = { file = \"secrets/app-password\" }\n",
     );
     spec
 }
@@ -65,6 +69,7 @@ impl MysqlPair {
                 "secrets/replication-password",
                 &format!("{REPLICATION_PASSWORD}\n"),
             )
+            .write("secrets/app-password", &format!("{APP_PASSWORD}\n"))
             .write("secrets/fingerprint.key", "test-fingerprint-key\n");
         sandbox.apply_files();
         let nodes = sandbox.show_json();
@@ -73,6 +78,10 @@ impl MysqlPair {
             (
                 "mysql.replication_password".to_string(),
                 REPLICATION_PASSWORD.to_string(),
+            ),
+            (
+                "mysql.app_initial_password".to_string(),
+                APP_PASSWORD.to_string(),
             ),
         ]);
         let start = |host: &str, network_host: &NetworkHost| {
@@ -341,6 +350,7 @@ fn the_passwords_the_entrypoint_sets_reach_no_log_of_either_server() {
         for (password, needle) in [
             ("root", ROOT_PASSWORD),
             ("replication", "secret-of-replication"),
+            ("application", APP_PASSWORD),
         ] {
             for file in files_containing(&pair.data_directory(host), needle) {
                 if !(password == "replication" && file == slave_master_info) {
@@ -353,5 +363,50 @@ fn the_passwords_the_entrypoint_sets_reach_no_log_of_either_server() {
         found.is_empty(),
         "the init file's statements are written to the binary log (and from there to the \
          slave's relay and binary logs), passwords included: {found:#?}"
+    );
+}
+
+#[test]
+fn the_application_user_writes_its_own_database_with_its_initial_password_and_no_other() {
+    let mut pair = MysqlPair::start("dbap");
+    pair.wait_for_replication();
+    let master_shop = pair.client(0, "shop", APP_PASSWORD);
+    let slave_root = pair.client(1, "root", ROOT_PASSWORD);
+    master_shop
+        .query(
+            "CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(64)); \
+             INSERT INTO shop.orders VALUES (1, 'a cairn');",
+        )
+        .unwrap_or_else(|error| {
+            panic!(
+                "the application writes its database: {error}\n{}",
+                pair.logs()
+            )
+        });
+    let refused = master_shop.query("CREATE DATABASE elsewhere");
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|error| error.contains("ERROR 1044")),
+        "the application user has no privilege beyond its database: {refused:?}"
+    );
+    let position = pair
+        .client(0, "root", ROOT_PASSWORD)
+        .query("SELECT @@gtid_binlog_pos")
+        .expect("the master's binlog position");
+    assert_eq!(
+        slave_root.query(&format!("SELECT MASTER_GTID_WAIT('{position}', 20)")),
+        Ok("0".to_string())
+    );
+    assert_eq!(
+        slave_root.query("SELECT item FROM shop.orders WHERE id = 1"),
+        Ok("a cairn".to_string()),
+        "the application's row is on the slave, whose database the init made too"
+    );
+    assert_eq!(
+        pair.client(1, "shop", APP_PASSWORD)
+            .query("SELECT COUNT(*) FROM shop.orders"),
+        Ok("1".to_string()),
+        "the slave has the application user too"
     );
 }

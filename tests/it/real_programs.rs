@@ -156,7 +156,7 @@ fn platform_sandbox(vrrp_password: &str) -> Sandbox {
 /// A network interface this machine has, other than loopback: keepalived's check refuses
 /// an interface it cannot find, and refuses loopback for VRRP. The default route's
 /// interface, else the first other one.
-fn network_interface() -> String {
+pub(crate) fn network_interface() -> String {
     let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
     let default_route = routes.lines().skip(1).find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -207,14 +207,14 @@ fn broken_copy(file: &Path, edit: impl FnOnce(&str) -> String) -> PathBuf {
 
 /// What a program said of its input: whether it exited 0, what it printed on its standard
 /// output, and everything it printed with its exit code (for messages).
-struct Verdict {
+pub(crate) struct Verdict {
     invocation: String,
     accepted: bool,
     stdout: String,
     output: String,
 }
 
-fn judge(program: &str, arguments: &[&str]) -> Verdict {
+pub(crate) fn judge(program: &str, arguments: &[&str]) -> Verdict {
     let output = Command::new(program)
         .args(arguments)
         .output()
@@ -233,7 +233,7 @@ fn judge(program: &str, arguments: &[&str]) -> Verdict {
 }
 
 impl Verdict {
-    fn accepts(self, text_of: &Path) {
+    pub(crate) fn accepts(self, text_of: &Path) {
         assert!(
             self.accepted,
             "`{}` rejects it:\n{}\n--- the file\n{}",
@@ -243,7 +243,7 @@ impl Verdict {
         );
     }
 
-    fn rejects(self) {
+    pub(crate) fn rejects(self) {
         assert!(
             !self.accepted,
             "`{}` accepts a broken file: the check proves nothing\n{}",
@@ -252,7 +252,7 @@ impl Verdict {
     }
 }
 
-fn haproxy_check(config: &Path) -> Verdict {
+pub(crate) fn haproxy_check(config: &Path) -> Verdict {
     judge("haproxy", &["-c", "-f", &config.display().to_string()])
 }
 
@@ -260,7 +260,7 @@ fn haproxy_check(config: &Path) -> Verdict {
 /// it reports a problem, warnings such as a truncated password included. It looks on this
 /// machine for the interface and for the track script's program (curl, which the keepalived
 /// image installs), so both must be here.
-fn keepalived_check(config: &Path) -> Verdict {
+pub(crate) fn keepalived_check(config: &Path) -> Verdict {
     assert!(
         Path::new("/usr/bin/curl").exists(),
         "/usr/bin/curl is missing: install curl (.ci/run does)"
@@ -339,7 +339,7 @@ fn a_vrrp_password_longer_than_keepalived_reads_never_reaches_a_host_in_a_config
 }
 
 /// Every image node of the sandbox's lockfile, as `cairn show --json` prints it.
-fn images(sandbox: &Sandbox) -> Vec<serde_json::Value> {
+pub(crate) fn images(sandbox: &Sandbox) -> Vec<serde_json::Value> {
     sandbox.compile().success();
     sandbox
         .show_json()
@@ -351,7 +351,7 @@ fn images(sandbox: &Sandbox) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn image_name(image: &serde_json::Value) -> String {
+pub(crate) fn image_name(image: &serde_json::Value) -> String {
     image["inputs"]["name"]
         .as_str()
         .expect("an image's name")
@@ -359,7 +359,7 @@ fn image_name(image: &serde_json::Value) -> String {
 }
 
 /// An image's files: path, mode and content.
-fn image_files(image: &serde_json::Value) -> Vec<(String, u32, String)> {
+pub(crate) fn image_files(image: &serde_json::Value) -> Vec<(String, u32, String)> {
     image["inputs"]["files"]
         .as_array()
         .map(Vec::as_slice)
@@ -376,7 +376,7 @@ fn image_files(image: &serde_json::Value) -> Vec<(String, u32, String)> {
         .collect()
 }
 
-fn strings(value: &serde_json::Value) -> Vec<String> {
+pub(crate) fn strings(value: &serde_json::Value) -> Vec<String> {
     value
         .as_array()
         .map(Vec::as_slice)

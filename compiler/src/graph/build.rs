@@ -3,6 +3,7 @@ use std::collections::{BTreeMap, HashMap};
 use cairn_lockfiles::{ClusterInfo, GraphError, Lockfile, NodeName, SecretEntry, UnhashedNode};
 
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
+use crate::graph::claim_conflict::conflict_diagnostic;
 use crate::graph::dependencies::resolve_dependencies;
 use crate::graph::emit::emit_nodes;
 use crate::graph::image_pins::PinningOptions;
@@ -30,6 +31,10 @@ pub fn build_lockfile(
     let mut diagnostics = Diagnostics::default();
     for (position, node) in nodes.iter().enumerate() {
         if let Some(&first) = first_declaration.get(&node.name) {
+            if let Some(conflict) = conflict_diagnostic(spec, &renderer, &nodes[first], node) {
+                diagnostics.push(conflict);
+                continue;
+            }
             diagnostics.push(
                 Diagnostic::new(format!("two declarations emit the node `{}`", node.name))
                     .at_location(node.declared_at.location())

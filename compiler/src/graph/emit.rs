@@ -45,6 +45,11 @@ pub struct EmittedNode<'m> {
     pub declared_at: SourceSpan<'m>,
     /// The declaration it was rendered from (its fields' spans, for errors found later).
     pub declaration: &'m NodeDeclaration,
+    /// The node's context, kept where its declaration has a `claim` to render should the
+    /// node clash with another (`graph/claim_conflict.rs`).
+    pub claim_context: Option<TemplateValue>,
+    /// Its position in its declaration's `for_each` list.
+    pub item_position: Option<usize>,
 }
 
 /// The field that holds a module file to render as the node's (or the image file's)
@@ -72,6 +77,7 @@ pub fn emit_nodes<'m>(
         }
         for requirement in &module.requirements {
             check_requirement(
+                spec,
                 module,
                 requirement,
                 &cluster_context,
@@ -123,8 +129,10 @@ pub fn emit_nodes<'m>(
 }
 
 /// A module's `[[require]]`: its condition, evaluated for the cluster; where it is false,
-/// an error with the module's message.
+/// an error with the module's message, at the spec's line for the setting it names (where
+/// the spec gives it), else at the condition.
 fn check_requirement<'m>(
+    spec: &ClusterSpec,
     module: &'m Module,
     requirement: &'m Requirement,
     context: &TemplateValue,
@@ -145,14 +153,22 @@ fn check_requirement<'m>(
         Ok(Rendered::Value(value)) => value.to_string(),
         Err(diagnostic) => return diagnostics.push(diagnostic),
     };
-    diagnostics.push(
-        Diagnostic::new(format!("module `{}`: {message}", module.name))
-            .at_location(at.location())
-            .note(format!(
-                "the condition `{}` is false for this spec",
-                requirement.that.value
-            )),
-    );
+    let diagnostic = Diagnostic::new(format!("module `{}`: {message}", module.name));
+    let given_at = requirement.setting.as_ref().and_then(|setting| {
+        let (section, key) = &setting.value;
+        spec.given_setting_span(section, key, None)
+    });
+    diagnostics.push(match given_at {
+        Some(span) => diagnostic.at(&spec.source, &span).note(format!(
+            "checked by module `{}` at {}",
+            module.name,
+            at.display()
+        )),
+        None => diagnostic.at_location(at.location()).note(format!(
+            "the condition `{}` is false for this spec",
+            requirement.that.value
+        )),
+    });
 }
 
 fn emit_declaration<'m>(
@@ -190,7 +206,8 @@ fn emit_declaration<'m>(
             }
         }
     };
-    for item_context in contexts {
+    let for_each = declaration.for_each.is_some();
+    for (position, item_context) in contexts.into_iter().enumerate() {
         if let Some(when) = &declaration.when {
             let at = SourceSpan::new(&module.manifest, when.span.clone());
             match renderer.evaluate(&when.value, &item_context, &at) {
@@ -210,7 +227,13 @@ fn emit_declaration<'m>(
             renderer,
             &declared_at,
         ) {
-            Ok(node) => out.push(node),
+            Ok(mut node) => {
+                node.item_position = for_each.then_some(position);
+                if declaration.claim.is_some() {
+                    node.claim_context = Some(item_context);
+                }
+                out.push(node);
+            }
             Err(diagnostic) => diagnostics.push(diagnostic),
         }
     }
@@ -305,6 +328,8 @@ fn emit_one<'m>(
         dependencies,
         declared_at: declared_at.clone(),
         declaration,
+        claim_context: None,
+        item_position: None,
     })
 }
 

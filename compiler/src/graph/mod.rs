@@ -7,9 +7,11 @@
 //! resolves each declared dependency to node names, on the same host, the cluster, or every
 //! host of a role. `build` hands the nodes to the lockfile crate, which checks the graph and
 //! computes the Merkle ids, and turns a cycle into an error pointing at the manifest lines
-//! that declared it.
+//! that declared it; two modules wanting one port on one host are reported by
+//! `claim_conflict` at the spec's settings that decide it.
 
 mod build;
+mod claim_conflict;
 mod dependencies;
 mod emit;
 mod host_pins;

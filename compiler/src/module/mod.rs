@@ -6,6 +6,8 @@
 //! applies to (`[[node]]`, with `when`, `for_each` and `deps`). The built-in modules are
 //! embedded in the binary; a spec loads more from its own folders in the same format.
 
+pub mod claim;
+pub mod host_priorities;
 pub mod library;
 pub mod manifest;
 pub mod node_declaration;

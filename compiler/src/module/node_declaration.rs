@@ -4,6 +4,7 @@ use cairn_lockfiles::NodeKind;
 use toml::de::DeValue;
 
 use crate::diagnostic::Diagnostic;
+use crate::module::claim::{Claim, read_claim};
 use crate::source_file::SourceFile;
 use crate::toml_reader::{Item, Located, TableReader, integer_of, type_name};
 
@@ -71,9 +72,11 @@ pub struct NodeDeclaration {
     pub deps: Vec<DeclaredDependency>,
     /// Every other field, in the order declared.
     pub fields: Vec<(Located<String>, Located<DeclaredValue>)>,
+    /// What the node stands for in the operator's terms (`module/claim.rs`).
+    pub claim: Option<Claim>,
 }
 
-const DECLARATION_KEYS: [&str; 4] = ["kind", "when", "for_each", "deps"];
+const DECLARATION_KEYS: [&str; 5] = ["kind", "when", "for_each", "deps", "claim"];
 
 pub fn read_declaration(
     source: &SourceFile,
@@ -107,6 +110,10 @@ pub fn read_declaration(
             deps.push(read_dependency(source, element)?);
         }
     }
+    let claim = match reader.get("claim") {
+        Some(claim) => Some(read_claim(source, claim)?),
+        None => None,
+    };
     let mut fields = Vec::new();
     for (key, value) in table.iter() {
         let name = key.get_ref().as_ref();
@@ -125,6 +132,7 @@ pub fn read_declaration(
         for_each,
         deps,
         fields,
+        claim,
     })
 }
 

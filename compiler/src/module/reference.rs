@@ -51,6 +51,14 @@ fn value_text(value: &SettingValue) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        SettingValue::HostIntegers(numbers) => format!(
+            "{{ {} }}",
+            numbers
+                .iter()
+                .map(|(host, number)| format!("{host} = {number}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         SettingValue::Secret(name) => format!("<secret {name}>"),
     }
 }

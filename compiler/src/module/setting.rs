@@ -36,10 +36,13 @@ pub enum SettingType {
     Url,
     /// A sha256 checksum: 64 lowercase hex digits, as `sha256sum` prints them.
     Sha256,
+    /// A table of host name to VRRP priority (1-254), each distinct
+    /// (`module/host_priorities.rs`).
+    HostPriorities,
 }
 
 impl SettingType {
-    pub const NAMES: [&'static str; 14] = [
+    pub const NAMES: [&'static str; 15] = [
         "string",
         "integer",
         "port",
@@ -54,6 +57,7 @@ impl SettingType {
         "secret",
         "url",
         "sha256",
+        "host_priorities",
     ];
 
     pub fn parse(text: &str) -> Option<Self> {
@@ -72,6 +76,7 @@ impl SettingType {
             "secret" => SettingType::Secret,
             "url" => SettingType::Url,
             "sha256" => SettingType::Sha256,
+            "host_priorities" => SettingType::HostPriorities,
             _ => return None,
         })
     }
@@ -95,6 +100,9 @@ impl SettingType {
             SettingType::Secret => "a secret reference, { env = \"NAME\" } or { file = \"path\" }",
             SettingType::Url => "an http:// or https:// URL",
             SettingType::Sha256 => "a sha256 checksum (64 lowercase hex digits)",
+            SettingType::HostPriorities => {
+                "a table of host name to priority (1-254, each distinct), such as { lb1 = 150, lb2 = 100 }"
+            }
         }
     }
 }
@@ -107,6 +115,8 @@ pub enum SettingValue {
     Boolean(bool),
     Strings(Vec<String>),
     PathSizes(BTreeMap<String, i64>),
+    /// Host name to integer.
+    HostIntegers(BTreeMap<String, i64>),
     /// The secret's name, `section.key`; its reference is in the spec's secret table.
     Secret(String),
 }
@@ -338,6 +348,10 @@ pub fn check_value(
                 }
                 SettingValue::PathSizes(out)
             }
+            _ => return Err(wrong()),
+        },
+        SettingType::HostPriorities => match value {
+            DeValue::Table(table) => crate::module::host_priorities::check(schema, table, source)?,
             _ => return Err(wrong()),
         },
         SettingType::Secret => {

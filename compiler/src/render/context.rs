@@ -148,7 +148,7 @@ fn setting_value(value: &SettingValue) -> TemplateValue {
                 .map(|item| TemplateValue::from(item.as_str()))
                 .collect::<Vec<_>>(),
         ),
-        SettingValue::PathSizes(sizes) => TemplateValue::from(
+        SettingValue::PathSizes(sizes) | SettingValue::HostIntegers(sizes) => TemplateValue::from(
             sizes
                 .iter()
                 .map(|(path, bytes)| (path.as_str(), TemplateValue::from(*bytes)))

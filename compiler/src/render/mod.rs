@@ -8,6 +8,7 @@
 
 mod context;
 mod convert;
+mod networks;
 mod renderer;
 mod secret_value;
 

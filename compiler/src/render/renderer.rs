@@ -23,7 +23,7 @@ pub enum Rendered {
 ///
 /// Undefined variables are errors: a typo in a template fails the compile, it does not
 /// render an empty string into a config file. Besides minijinja's own tests, templates
-/// have `ip_address`.
+/// have `ip_address`, `ip_network` and `in_networks` (`render/networks.rs`).
 pub fn build_environment(library: &ModuleLibrary) -> Result<Environment<'_>, CompileError> {
     let mut environment = Environment::new();
     environment.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -39,6 +39,12 @@ pub fn build_environment(library: &ModuleLibrary) -> Result<Environment<'_>, Com
     // (Docker's `dns`, Consul's bind address).
     environment.add_test("ip_address", |value: &str| {
         value.parse::<std::net::IpAddr>().is_ok()
+    });
+    environment.add_test("ip_network", |value: &str| {
+        crate::render::networks::is_ip_network(value)
+    });
+    environment.add_test("in_networks", |value: &str, networks: Vec<String>| {
+        crate::render::networks::is_in_networks(value, &networks)
     });
     let mut diagnostics = Diagnostics::default();
     for module in library.modules() {

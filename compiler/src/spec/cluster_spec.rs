@@ -101,30 +101,36 @@ impl ClusterSpec {
 
 impl ClusterSpec {
     /// Where the spec gives `[SECTION] KEY` (its element at `position`, for a list), else
-    /// the section, else the start of the file. The spec is parsed again, which only an
-    /// error pays for.
+    /// the section, else the start of the file.
     pub fn setting_span(&self, section: &str, key: &str, position: Option<usize>) -> Range<usize> {
-        let fallback = self
-            .sections
-            .get(section)
-            .and_then(|values| values.span.clone())
-            .unwrap_or(0..0);
-        let Ok(document) = crate::toml_reader::parse_document(&self.source) else {
-            return fallback;
+        self.given_setting_span(section, key, position)
+            .or_else(|| {
+                self.sections
+                    .get(section)
+                    .and_then(|values| values.span.clone())
+            })
+            .unwrap_or(0..0)
+    }
+
+    /// Where the spec gives `[SECTION] KEY` (its element at `position`, for a list);
+    /// `None` where it does not (the key has its default). The spec is parsed again,
+    /// which only an error pays for.
+    pub fn given_setting_span(
+        &self,
+        section: &str,
+        key: &str,
+        position: Option<usize>,
+    ) -> Option<Range<usize>> {
+        let document = crate::toml_reader::parse_document(&self.source).ok()?;
+        let toml::de::DeValue::Table(table) = document.get_ref().get(section)?.get_ref() else {
+            return None;
         };
-        let Some(toml::de::DeValue::Table(table)) =
-            document.get_ref().get(section).map(|item| item.get_ref())
-        else {
-            return fallback;
-        };
-        let Some(item) = table.get(key) else {
-            return fallback;
-        };
-        match (item.get_ref(), position) {
+        let item = table.get(key)?;
+        Some(match (item.get_ref(), position) {
             (toml::de::DeValue::Array(items), Some(position)) => items
                 .get(position)
                 .map_or_else(|| item.span(), |element| element.span()),
             _ => item.span(),
-        }
+        })
     }
 }

@@ -619,6 +619,9 @@ fn check_host_setting(
     let names: Vec<&String> = match (schema.setting_type, value) {
         (SettingType::Host, SettingValue::String(name)) => vec![name],
         (SettingType::Hosts, SettingValue::Strings(names)) => names.iter().collect(),
+        (SettingType::HostPriorities, SettingValue::HostIntegers(priorities)) => {
+            priorities.keys().collect()
+        }
         _ => return None,
     };
     for name in names {
