@@ -12,3 +12,7 @@ pub mod node_declaration;
 pub mod reference;
 pub mod requirement;
 pub mod setting;
+pub mod setting_check;
+pub mod size;
+pub mod text_grammar;
+pub mod text_type;

@@ -38,6 +38,9 @@ pub struct SectionValues {
     /// The span of the section in the spec, when the spec has it.
     pub span: Option<Range<usize>>,
     pub values: BTreeMap<String, SettingValue>,
+    /// Where the spec gives each key it gives (not the defaults): what an error found while
+    /// rendering points back to.
+    pub given: BTreeMap<String, Range<usize>>,
 }
 
 /// A checked cluster spec and the modules it uses.
