@@ -13,6 +13,7 @@ pub mod reference;
 pub mod requirement;
 pub mod setting;
 pub mod setting_check;
+pub mod shell_contexts;
 pub mod size;
 pub mod text_grammar;
 pub mod text_type;

@@ -10,6 +10,7 @@ mod context;
 mod convert;
 mod renderer;
 mod secret_value;
+pub mod shell_quote;
 
 pub use context::TemplateContext;
 pub use convert::to_lock_value;
