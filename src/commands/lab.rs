@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cairn_compiler::SourceFile;
 use cairn_compiler::spec::parse_spec;
 use cairn_lab::{
     ContainerState, HostEntry, Lab, LabError, LabSpec, LabUp, MachineChange, UpOptions,

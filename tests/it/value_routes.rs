@@ -81,7 +81,8 @@ fn assert_refused_at_their_place(routes: &[Route]) {
         sandbox.write("cluster.toml", &spec);
         let outcome = sandbox.compile();
         let stderr = outcome.stderr.clone();
-        let expected = place(&spec, offset);
+        // An array's or a table's error points at its element, the first quoted string.
+        let expected = place(&spec, offset + route.literal.find('"').unwrap_or(0));
         if outcome.code != Some(2)
             || !stderr.contains(&format!("--> {expected}\n"))
             || !stderr.contains(route.says)
@@ -364,6 +365,27 @@ fn a_template_error_caused_by_a_spec_value_names_the_spec_line_too() {
     );
     assert!(
         outcome.stderr.contains("rendered for host `node1`"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn an_unreadable_fingerprint_key_is_reported_where_the_spec_names_it() {
+    let sandbox = Sandbox::with_example("quickstart");
+    std::fs::remove_file(sandbox.path().join("secrets/fingerprint.key")).unwrap();
+    let spec = sandbox.read("cluster.toml");
+    let offset = spec.find("fingerprint_key = ").unwrap() + "fingerprint_key = ".len();
+    let outcome = sandbox.compile().code(2);
+    assert!(
+        outcome
+            .stderr
+            .contains(&format!("--> {}\n", place(&spec, offset))),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains("create secrets/fingerprint.key"),
         "{}",
         outcome.stderr
     );

@@ -92,8 +92,8 @@ pub fn emit_nodes<'m>(
                 &mut diagnostics,
             );
             if diagnostics.len() > mark {
-                let text = declaration_text(module, declaration);
-                diagnostics.note_since(mark, &spec_notes(spec, module, text, None));
+                let text = declaration_text(declaration);
+                diagnostics.note_since(mark, &spec_notes(spec, module, &text, None));
             }
         }
     }
@@ -116,8 +116,8 @@ pub fn emit_nodes<'m>(
                     &mut diagnostics,
                 );
                 if diagnostics.len() > mark {
-                    let text = declaration_text(module, declaration);
-                    let notes = spec_notes(spec, module, text, Some(host));
+                    let text = declaration_text(declaration);
+                    let notes = spec_notes(spec, module, &text, Some(host));
                     diagnostics.note_since(mark, &notes);
                 }
             }

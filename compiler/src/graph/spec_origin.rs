@@ -5,7 +5,7 @@
 
 use crate::diagnostic::SourceSpan;
 use crate::module::manifest::Module;
-use crate::module::node_declaration::NodeDeclaration;
+use crate::module::node_declaration::{DeclaredValue, NodeDeclaration};
 use crate::spec::{ClusterSpec, HostSpec};
 
 /// Notes naming the spec's places behind `declaration` of `module`, rendered for `host`.
@@ -56,11 +56,36 @@ fn declaration_texts<'m>(module: &'m Module, declaration_text: &'m str) -> Vec<&
     texts
 }
 
-/// The text of `declaration` in its module's manifest.
-pub fn declaration_text<'m>(module: &'m Module, declaration: &NodeDeclaration) -> &'m str {
-    module
-        .manifest
-        .text
-        .get(declaration.span.clone())
-        .unwrap_or_default()
+/// The templated text of `declaration`: its condition, its `for_each` and every string of
+/// its fields (a template's path among them).
+pub fn declaration_text(declaration: &NodeDeclaration) -> String {
+    let mut text = String::new();
+    for part in declaration.when.iter().chain(&declaration.for_each) {
+        text.push_str(&part.value);
+        text.push('\n');
+    }
+    for (_, value) in &declaration.fields {
+        push_strings(&value.value, &mut text);
+    }
+    text
+}
+
+fn push_strings(value: &DeclaredValue, text: &mut String) {
+    match value {
+        DeclaredValue::String(string) => {
+            text.push_str(string);
+            text.push('\n');
+        }
+        DeclaredValue::List(items) => {
+            for item in items {
+                push_strings(&item.value, text);
+            }
+        }
+        DeclaredValue::Table(entries) => {
+            for (_, item) in entries {
+                push_strings(&item.value, text);
+            }
+        }
+        DeclaredValue::Integer(_) | DeclaredValue::Boolean(_) => {}
+    }
 }

@@ -181,17 +181,19 @@ fn check_integer(
         return Ok(());
     }
     let default = match &schema.default {
-        Some(SettingValue::Integer(value)) => format!(" (the default is {value})"),
+        Some(SettingValue::Integer(value)) => format!("; the default is {value}"),
         _ => String::new(),
     };
+    let wanted = schema.describe_type();
     Err(Diagnostic::new(format!(
-        "`{}` in [{}] must be {}, found {number}",
-        schema.key,
-        schema.section,
-        schema.describe_type()
+        "`{}` in [{}] must be {wanted}, found {number}",
+        schema.key, schema.section
     ))
     .at(source, span)
-    .hint(format!("{}{default}", schema.doc)))
+    .hint(format!(
+        "choose {}{default}",
+        wanted.replacen("an integer", "a value", 1)
+    )))
 }
 
 /// An array: every element a string of the element type (a host name for `hosts`).

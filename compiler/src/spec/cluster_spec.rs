@@ -51,7 +51,8 @@ pub struct ClusterSpec {
     pub directory: PathBuf,
     pub name: String,
     pub domain: String,
-    pub fingerprint_key: Option<SecretReference>,
+    /// With where the spec gives it, for errors reading it.
+    pub fingerprint_key: Option<Located<SecretReference>>,
     pub hosts: BTreeMap<String, HostSpec>,
     pub sections: BTreeMap<String, SectionValues>,
     /// Secret settings by name (`section.key`).

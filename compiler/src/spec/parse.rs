@@ -84,11 +84,13 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
                 excluded_names = names.value;
             }
             if let Some(item) = reader.get("fingerprint_key") {
-                fingerprint_key = diagnostics.ok(secret_reference(
-                    item,
-                    &source,
-                    "`fingerprint_key` in [cluster]",
-                ));
+                fingerprint_key = diagnostics
+                    .ok(secret_reference(
+                        item,
+                        &source,
+                        "`fingerprint_key` in [cluster]",
+                    ))
+                    .map(|reference| Located::new(reference, item.span()));
             }
             diagnostics.extend(reader.unknown_keys());
         }
