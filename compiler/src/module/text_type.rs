@@ -15,6 +15,8 @@ pub enum TextType {
     Path,
     /// An `http://` or `https://` URL.
     Url,
+    /// An `http://` or `https://` URL, or `file:` and an absolute path (apt's sources).
+    Uri,
     /// A sha256 checksum: 64 lowercase hex digits, as `sha256sum` prints them.
     Sha256,
     /// An IPv4 or IPv6 address.
@@ -47,10 +49,11 @@ pub enum TextType {
 
 impl TextType {
     /// Each type with its name for one value and for an array of them.
-    pub const ALL: [(TextType, &'static str, &'static str); 17] = [
+    pub const ALL: [(TextType, &'static str, &'static str); 18] = [
         (TextType::String, "string", "strings"),
         (TextType::Path, "path", "paths"),
         (TextType::Url, "url", "urls"),
+        (TextType::Uri, "uri", "uris"),
         (TextType::Sha256, "sha256", "sha256s"),
         (TextType::Ip, "ip", "ips"),
         (TextType::Cidr, "cidr", "cidrs"),
@@ -77,6 +80,7 @@ impl TextType {
             TextType::String => "a string of one line",
             TextType::Path => "an absolute path (letters, digits and / . _ - + @, no `..`)",
             TextType::Url => "an http:// or https:// URL",
+            TextType::Uri => "an http:// or https:// URL, or file: and an absolute path",
             TextType::Sha256 => "a sha256 checksum (64 lowercase hex digits)",
             TextType::Ip => "an IP address",
             TextType::Cidr => "an IP address or network, such as \"10.0.0.0/24\"",
@@ -111,6 +115,10 @@ impl TextType {
             TextType::String => Ok(()),
             TextType::Path => grammar::absolute_path(text),
             TextType::Url => url(text),
+            TextType::Uri => match text.strip_prefix("file:") {
+                Some(path) => grammar::absolute_path(path),
+                None => url(text),
+            },
             TextType::Sha256 => sha256(text),
             TextType::Ip => grammar::ip_address(text).map(|_| ()),
             TextType::Cidr => grammar::cidr(text),
@@ -135,6 +143,9 @@ impl TextType {
             TextType::Path => "write the full path, starting with `/`",
             TextType::Url => {
                 "write the whole address, such as \"http://10.0.0.5:8080/artifacts/file.tar.gz\""
+            }
+            TextType::Uri => {
+                "write an address such as \"http://10.0.0.5:8080/debian\", or \"file:/srv/repository\""
             }
             TextType::Sha256 => "write the checksum as `sha256sum FILE` prints it",
             TextType::Ip => "write an address such as \"10.0.0.5\" or \"fd00::5\"",
@@ -164,7 +175,10 @@ impl TextType {
     /// True where the type's values cannot hold a character a POSIX shell treats specially
     /// outside quotes: such a value may reach a script without the `sh` filter.
     pub fn is_shell_safe(self) -> bool {
-        !matches!(self, TextType::String | TextType::Url | TextType::Pem)
+        !matches!(
+            self,
+            TextType::String | TextType::Url | TextType::Uri | TextType::Pem
+        )
     }
 }
 
