@@ -1,8 +1,9 @@
 //! The types of settings given as text, each precise enough for where its value lands. A
 //! module names one for a value (`type = "cidr"`) or, in the plural, for an array of them
 //! (`type = "cidrs"`). Every one refuses control characters (a newline would add a line to
-//! a config file); all but `string` and `pem` accept only characters no config format or
-//! shell reads as a delimiter.
+//! a config file) but `text` and `pem`, which hold several lines; all but those and
+//! `string`, `url` and `uri` accept only characters no config format or shell reads as a
+//! delimiter.
 
 use crate::module::text_grammar as grammar;
 
@@ -11,6 +12,8 @@ use crate::module::text_grammar as grammar;
 pub enum TextType {
     /// Any one line of text.
     String,
+    /// Several lines of text, for a value a template writes as a whole file's content.
+    Text,
     /// An absolute path without `..`.
     Path,
     /// An `http://` or `https://` URL.
@@ -49,8 +52,9 @@ pub enum TextType {
 
 impl TextType {
     /// Each type with its name for one value and for an array of them.
-    pub const ALL: [(TextType, &'static str, &'static str); 18] = [
+    pub const ALL: [(TextType, &'static str, &'static str); 19] = [
         (TextType::String, "string", "strings"),
+        (TextType::Text, "text", "texts"),
         (TextType::Path, "path", "paths"),
         (TextType::Url, "url", "urls"),
         (TextType::Uri, "uri", "uris"),
@@ -78,6 +82,7 @@ impl TextType {
     pub fn describe(self) -> &'static str {
         match self {
             TextType::String => "a string of one line",
+            TextType::Text => "text of one or more lines",
             TextType::Path => "an absolute path (letters, digits and / . _ - + @, no `..`)",
             TextType::Url => "an http:// or https:// URL",
             TextType::Uri => "an http:// or https:// URL, or file: and an absolute path",
@@ -102,8 +107,9 @@ impl TextType {
 
     /// Checks one value; `Err` says why in the operator's terms.
     pub fn check(self, text: &str) -> Result<(), String> {
-        if self != TextType::Pem
-            && let Some(character) = grammar::control_character(text)
+        let lines = matches!(self, TextType::Pem | TextType::Text);
+        if let Some(character) = grammar::control_character(text)
+            && !(lines && (character == '\n' || character == '\r' || character == '\t'))
         {
             return Err(format!(
                 "`{}` holds the control character `{}`: a value is one line",
@@ -112,7 +118,7 @@ impl TextType {
             ));
         }
         match self {
-            TextType::String => Ok(()),
+            TextType::String | TextType::Text => Ok(()),
             TextType::Path => grammar::absolute_path(text),
             TextType::Url => url(text),
             TextType::Uri => match text.strip_prefix("file:") {
@@ -140,6 +146,9 @@ impl TextType {
     pub fn hint(self) -> &'static str {
         match self {
             TextType::String => "write the value on one line, without control characters",
+            TextType::Text => {
+                "write the text without control characters other than line ends and tabs"
+            }
             TextType::Path => "write the full path, starting with `/`",
             TextType::Url => {
                 "write the whole address, such as \"http://10.0.0.5:8080/artifacts/file.tar.gz\""
@@ -173,11 +182,20 @@ impl TextType {
     }
 
     /// True where the type's values cannot hold a character a POSIX shell treats specially
-    /// outside quotes: such a value may reach a script without the `sh` filter.
+    /// outside quotes, globs included: such a value may reach a script without the
+    /// `sh_quote` filter. Not `*` (`listen_address`), nor `[fd00::5]:53` (`host_port`,
+    /// `endpoint`), nor free text.
     pub fn is_shell_safe(self) -> bool {
         !matches!(
             self,
-            TextType::String | TextType::Url | TextType::Uri | TextType::Pem
+            TextType::String
+                | TextType::Text
+                | TextType::Url
+                | TextType::Uri
+                | TextType::Pem
+                | TextType::ListenAddress
+                | TextType::HostPort
+                | TextType::Endpoint
         )
     }
 }
@@ -210,5 +228,32 @@ fn sha256(text: &str) -> Result<(), String> {
         Err(format!(
             "`{text}` is not a sha256 checksum of 64 lowercase hex digits"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TextType;
+
+    #[test]
+    fn only_text_and_pem_hold_lines_and_none_holds_other_control_characters() {
+        assert!(TextType::Text.check("deb http://10.0.0.5 ./\n").is_ok());
+        assert!(TextType::String.check("deb http://10.0.0.5 ./\n").is_err());
+        assert!(TextType::Identifier.check("eth0\n").is_err());
+        for every in TextType::ALL {
+            assert!(every.0.check("a\u{0}b").is_err(), "{}", every.1);
+        }
+    }
+
+    #[test]
+    fn every_type_is_named_once_for_a_value_and_once_for_an_array() {
+        let mut names: Vec<&str> = TextType::ALL
+            .iter()
+            .flat_map(|(_, one, many)| [*one, *many])
+            .collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
     }
 }
