@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use cairn_debian::IndexCache;
 use cairn_lockfiles::{Lockfile, parent_folder};
 
-use crate::diagnostic::{CompileError, Diagnostic};
+use crate::diagnostic::CompileError;
 use crate::graph::{PinningOptions, build_lockfile};
 use crate::secrets::{fingerprint_secrets, relative_to};
 use crate::source_file::SourceFile;
@@ -51,20 +51,9 @@ pub fn compile_with_pins(
     options: &CompileOptions,
     pins: PinUpdate,
 ) -> Result<Compiled, CompileError> {
-    let text = std::fs::read_to_string(spec_path).map_err(|error| {
-        Diagnostic::new(format!(
-            "cannot read the spec {}: {error}",
-            spec_path.display()
-        ))
-        .hint("give the path of a cluster spec, such as examples/quickstart/cluster.toml")
-    })?;
+    let source = crate::spec_reading::read_spec(spec_path)?;
     let directory = parent_folder(spec_path).to_path_buf();
-    compile_source(
-        SourceFile::new(spec_path.display().to_string(), text),
-        &directory,
-        options,
-        pins,
-    )
+    compile_source(source, &directory, options, pins)
 }
 
 /// Compiles a spec already read; `directory` is the folder it lives in.

@@ -200,6 +200,18 @@ impl Diagnostics {
         self.items.is_empty()
     }
 
+    /// How many problems are recorded: a mark for [`Diagnostics::note_since`].
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Adds `notes` to every problem recorded since `mark`.
+    pub fn note_since(&mut self, mark: usize, notes: &[String]) {
+        for diagnostic in self.items.iter_mut().skip(mark) {
+            diagnostic.notes.extend(notes.iter().cloned());
+        }
+    }
+
     /// `Ok(value)` when nothing was recorded, else every recorded problem.
     pub fn finish<T>(self, value: T) -> Result<T, CompileError> {
         if self.items.is_empty() {

@@ -23,6 +23,7 @@ mod render;
 mod secrets;
 pub mod source_file;
 pub mod spec;
+pub mod spec_reading;
 mod suggest;
 mod toml_reader;
 

@@ -34,13 +34,21 @@ pub fn fingerprint_secrets(
     let mut diagnostics = Diagnostics::default();
     let mut notes = SecretNotes::default();
     let key_material = match &spec.fingerprint_key {
-        Some(reference) => match read_secret(reference, &spec.directory) {
+        Some(reference) => match read_secret(&reference.value, &spec.directory) {
             Ok(value) => value,
             Err(problem) => {
                 return Err(Diagnostic::new(format!(
                     "cannot read `fingerprint_key` in [cluster]: {problem}"
                 ))
-                .hint("the fingerprint key must be readable at compile time")
+                .at(&spec.source, &reference.span)
+                .hint(match &reference.value {
+                    SecretReference::Env(variable) => format!(
+                        "set the environment variable {variable} where cairn compiles: the fingerprint key must be readable at compile time"
+                    ),
+                    SecretReference::File(path) => format!(
+                        "create {path} (relative to the spec's folder): the fingerprint key must be readable at compile time"
+                    ),
+                })
                 .into());
             }
         },

@@ -13,9 +13,9 @@ pub fn script(probe: &Probe, host: &str, paths: &HostPaths) -> String {
         Probe::OsRelease { allowed } => {
             let cases: Vec<String> = allowed.iter().map(|os| quote(os)).collect();
             format!(
-                ". /etc/os-release\nactual=\"$ID $VERSION_ID\"\ncase \"$actual\" in\n  {}) exit 0 ;;\nesac\necho \"the OS is $actual; allowed: {}\" >&2\nexit 1\n",
+                ". /etc/os-release\nactual=\"$ID $VERSION_ID\"\ncase \"$actual\" in\n  {}) exit 0 ;;\nesac\necho \"the OS is $actual; allowed: \"{} >&2\nexit 1\n",
                 cases.join("|"),
-                allowed.join(", ").replace('"', "'")
+                quote(&allowed.join(", "))
             )
         }
         Probe::Platform {
@@ -26,7 +26,9 @@ pub fn script(probe: &Probe, host: &str, paths: &HostPaths) -> String {
              actual_release=${{VERSION_CODENAME:-unknown}}\n\
              actual_architecture=$(dpkg --print-architecture 2>/dev/null || echo unknown)\n\
              if [ \"$actual_release\" = {release} ] && [ \"$actual_architecture\" = {architecture} ]; then exit 0; fi\n\
-             echo \"this host runs ${{ID:-an unknown OS}} $actual_release on $actual_architecture; the lockfile's packages are pinned for {release} on {architecture} ([packages] sources and architecture)\" >&2\nexit 1\n",
+             echo \"this host runs ${{ID:-an unknown OS}} $actual_release on $actual_architecture; the lockfile's packages are pinned for \"{release}\" on \"{architecture}\" ([packages] sources and architecture)\" >&2\nexit 1\n",
+            release = quote(release),
+            architecture = quote(architecture),
         ),
         Probe::KernelVersion { minimum } => format!(
             "minimum={minimum}\nactual=$(uname -r | sed 's/[^0-9.].*//')\n\
@@ -38,10 +40,10 @@ pub fn script(probe: &Probe, host: &str, paths: &HostPaths) -> String {
             "path={path}\nwhile [ ! -e \"$path\" ]; do path=$(dirname \"$path\"); done\n\
              type=$(findmnt -n -o FSTYPE -T \"$path\" 2>/dev/null || stat -f -c %T \"$path\")\n\
              case \"$type\" in\n  {cases}) exit 0 ;;\nesac\n\
-             echo \"$path is on a $type filesystem; allowed: {list}\" >&2\nexit 1\n",
+             echo \"$path is on a $type filesystem; allowed: \"{list} >&2\nexit 1\n",
             path = quote(&paths.path(path)),
             cases = allowed.iter().map(|name| quote(name)).collect::<Vec<_>>().join("|"),
-            list = allowed.join(", ").replace('"', "'"),
+            list = quote(&allowed.join(", ")),
         ),
         Probe::DiskFree { path, minimum_bytes } => format!(
             "path={path}\nwhile [ ! -e \"$path\" ]; do path=$(dirname \"$path\"); done\n\
@@ -64,25 +66,25 @@ pub fn script(probe: &Probe, host: &str, paths: &HostPaths) -> String {
         Probe::TcpConnect { address } => {
             let (host, port) = split_address(address);
             format!(
-                "if bash -c 'exec 3<>/dev/tcp/'{host}'/'{port} 2>/dev/null; then exit 0; fi\n\
-                 echo \"cannot connect to {address}\" >&2\nexit 1\n",
+                "if bash -c 'exec 3<>\"/dev/tcp/$0/$1\"' {host} {port} 2>/dev/null; then exit 0; fi\n\
+                 echo 'cannot connect to '{address} >&2\nexit 1\n",
                 host = quote(host),
                 port = quote(port),
-                address = address.replace('"', "'"),
+                address = quote(address),
             )
         }
         Probe::TcpExchange { address, send, expect } => {
             let (host, port) = split_address(address);
             format!(
-                "reply=$(bash -c 'exec 3<>/dev/tcp/'{host}'/'{port}' && printf %s '{send}' >&3 && cat <&3' 2>&1) || {{ echo \"cannot talk to {address}: $reply\" >&2; exit 1; }}\n\
+                "reply=$(bash -c 'exec 3<>\"/dev/tcp/$0/$1\" && printf %s \"$2\" >&3 && cat <&3' {host} {port} {send} 2>&1) || {{ echo 'cannot talk to '{address}\": $reply\" >&2; exit 1; }}\n\
                  case \"$reply\" in {expect}*) exit 0 ;; esac\n\
-                 echo \"{address} answered '$reply', not '{expect_text}'\" >&2\nexit 1\n",
+                 echo {address}\" answered '$reply', not \"{expect_text} >&2\nexit 1\n",
                 host = quote(host),
                 port = quote(port),
-                send = quote(&quote(send)),
+                send = quote(send),
                 expect = quote(expect),
-                expect_text = expect.replace(['"', '\''], ""),
-                address = address.replace('"', "'"),
+                expect_text = quote(&format!("'{expect}'")),
+                address = quote(address),
             )
         }
         Probe::Ntp { server, port } => ntp(server, *port),
@@ -96,7 +98,8 @@ pub fn script(probe: &Probe, host: &str, paths: &HostPaths) -> String {
 /// its tools: the control host's checks of the repository run then) asks a plain HTTP URL
 /// over bash's `/dev/tcp`, reading the status line of an HTTP/1.0 answer.
 fn http(url: &str, status: u16) -> String {
-    let url_text = url.replace('"', "'").replace(['$', '`', '\\'], "");
+    // In messages: closed double quotes, the URL as one single-quoted word, reopened.
+    let url_text = format!("\"{}\"", quote(url));
     let without_curl = match url
         .strip_prefix("http://")
         .map(|rest| rest.split_at(rest.find('/').unwrap_or(rest.len())))
@@ -618,5 +621,58 @@ mod tests {
         });
         assert!(!passed && why.contains("answered 'what'"), "{why}");
         server.join().unwrap();
+    }
+
+    /// What a lockfile carries into a probe is text, never code: each payload would create
+    /// `touched` if the shell ran it.
+    fn payloads(touched: &std::path::Path) -> Vec<String> {
+        let path = touched.display();
+        vec![
+            format!("$(touch {path})"),
+            format!("`touch {path}`"),
+            format!("\"; touch {path}; \""),
+            format!("'; touch {path}; '"),
+        ]
+    }
+
+    #[test]
+    fn values_in_failing_probes_messages_are_never_run() {
+        let folder = tempfile::tempdir().unwrap();
+        let touched = folder.path().join("touched");
+        for payload in payloads(&touched) {
+            let probes = [
+                Probe::OsRelease {
+                    allowed: vec![payload.clone()],
+                },
+                Probe::Filesystem {
+                    path: "/".into(),
+                    allowed: vec![payload.clone()],
+                },
+                Probe::TcpConnect {
+                    address: format!("{payload}:1"),
+                },
+                Probe::TcpExchange {
+                    address: format!("127.0.0.1:{}", closed_port()),
+                    send: payload.clone(),
+                    expect: payload.clone(),
+                },
+                Probe::Http {
+                    url: format!("http://127.0.0.1:{}/{payload}", closed_port()),
+                    status: 200,
+                },
+            ];
+            for probe in probes {
+                let (passed, why) = run(&probe);
+                assert!(!passed, "{probe:?} fails");
+                assert!(!touched.exists(), "{probe:?} ran its value: {why}");
+            }
+            let (_, why) = run(&Probe::OsRelease {
+                allowed: vec![payload.clone()],
+            });
+            assert!(
+                why.contains(&payload),
+                "the message quotes the value as given: {why}"
+            );
+        }
     }
 }

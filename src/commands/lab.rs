@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cairn_compiler::SourceFile;
 use cairn_compiler::spec::parse_spec;
 use cairn_lab::{
     ContainerState, HostEntry, Lab, LabError, LabSpec, LabUp, MachineChange, UpOptions,
@@ -73,17 +72,12 @@ fn default_folder(spec: &Path) -> PathBuf {
 
 /// The lab's machines: the spec's hosts, as the compiler reads them.
 fn lab_spec(spec_path: &Path) -> Result<LabSpec, Failure> {
-    let text = std::fs::read_to_string(spec_path).map_err(|error| {
-        Failure::Input(format!(
-            "cannot read the spec {}: {error}",
-            spec_path.display()
-        ))
-    })?;
+    let source = cairn_compiler::spec_reading::read_spec(spec_path)
+        .map_err(cairn_compiler::CompileError::from)?;
     let directory = match spec_path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let source = SourceFile::new(spec_path.display().to_string(), text);
     let spec = parse_spec(source, &directory)?;
     let hosts = spec
         .hosts

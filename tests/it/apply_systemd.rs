@@ -12,7 +12,7 @@ description = "a packaged service"
 roles = ["hello"]
 
 [settings.hello.source]
-type = "string"
+type = "text"
 doc = "The apt source line of the package repository."
 
 [settings.hello.version]

@@ -87,6 +87,30 @@ fn a_setting_of_the_wrong_type_says_what_the_module_expects() {
 }
 
 #[test]
+fn a_value_its_type_refuses_is_reported_in_the_operators_terms() {
+    let sandbox = Sandbox::new();
+    let stderr = compile_broken(
+        &sandbox,
+        &format!(
+            "{MINIMAL_SPEC}\n[firewall]\nssh_from = [\"10.0.0.0/8\", \"0.0.0.0/0; flush ruleset\"]\n"
+        ),
+    );
+    assert!(stderr.contains("cluster.toml:21:27"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn an_integer_outside_its_bounds_names_them() {
+    let sandbox = Sandbox::new();
+    let stderr = compile_broken(
+        &sandbox,
+        &format!("{MINIMAL_SPEC}\n[zookeeper]\ninit_limit = 0\n"),
+    );
+    assert!(stderr.contains("cluster.toml:21:14"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
 fn settings_for_a_role_no_host_has_are_refused() {
     let sandbox = Sandbox::new();
     let stderr = compile_broken(

@@ -187,7 +187,7 @@ fn sizes_and_paths_of_the_spec_are_checked_where_the_spec_writes_them() {
     sandbox
         .compile()
         .code(2)
-        .stderr_has("must hold absolute paths")
+        .stderr_has("`var/lib` is not an absolute path")
         .stderr_has("cluster.toml:21:21");
 }
 

@@ -6,6 +6,7 @@ use cairn_lockfiles::{
 use minijinja::Value as TemplateValue;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceSpan};
+use crate::graph::spec_origin::{declaration_text, spec_notes};
 use crate::module::manifest::Module;
 use crate::module::node_declaration::{DeclaredValue, DependencyReference, NodeDeclaration};
 use crate::module::requirement::Requirement;
@@ -86,6 +87,7 @@ pub fn emit_nodes<'m>(
             );
         }
         for declaration in &module.images {
+            let mark = diagnostics.len();
             emit_declaration(
                 module,
                 declaration,
@@ -95,6 +97,10 @@ pub fn emit_nodes<'m>(
                 &mut emitted,
                 &mut diagnostics,
             );
+            if diagnostics.len() > mark {
+                let text = declaration_text(declaration);
+                diagnostics.note_since(mark, &spec_notes(spec, module, &text, None));
+            }
         }
     }
     for host in spec.hosts.values() {
@@ -105,6 +111,7 @@ pub fn emit_nodes<'m>(
             .filter(|module| module.applies_to(&host.roles))
         {
             for declaration in &module.nodes {
+                let mark = diagnostics.len();
                 emit_declaration(
                     module,
                     declaration,
@@ -114,6 +121,11 @@ pub fn emit_nodes<'m>(
                     &mut emitted,
                     &mut diagnostics,
                 );
+                if diagnostics.len() > mark {
+                    let text = declaration_text(declaration);
+                    let notes = spec_notes(spec, module, &text, Some(host));
+                    diagnostics.note_since(mark, &notes);
+                }
             }
         }
         // One broken declaration would otherwise report once per host.

@@ -20,6 +20,7 @@ mod image_settings;
 mod package_pins;
 mod package_sources;
 mod previous_pins;
+mod spec_origin;
 
 pub use build::build_lockfile;
 pub use image_pins::PinningOptions;

@@ -14,3 +14,8 @@ pub mod node_declaration;
 pub mod reference;
 pub mod requirement;
 pub mod setting;
+pub mod setting_check;
+pub mod shell_contexts;
+pub mod size;
+pub mod text_grammar;
+pub mod text_type;

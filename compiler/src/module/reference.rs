@@ -112,7 +112,7 @@ pub fn markdown(library: &ModuleLibrary) -> String {
                 out,
                 "| `{}` | {} | {} | {} |",
                 schema.key,
-                schema.setting_type.describe().replace('|', "\\|"),
+                schema.describe_type().replace('|', "\\|"),
                 default_text(schema).replace('|', "\\|"),
                 meaning.replace('|', "\\|")
             );
@@ -145,7 +145,7 @@ pub fn plain(library: &ModuleLibrary) -> String {
                 schema.section,
                 schema.key,
                 default_text(schema),
-                schema.setting_type.describe(),
+                schema.describe_type(),
                 schema.doc
             );
         }

@@ -11,6 +11,7 @@ mod convert;
 mod networks;
 mod renderer;
 mod secret_value;
+pub mod shell_quote;
 
 pub use context::TemplateContext;
 pub use convert::to_lock_value;

@@ -23,7 +23,8 @@ pub enum Rendered {
 ///
 /// Undefined variables are errors: a typo in a template fails the compile, it does not
 /// render an empty string into a config file. Besides minijinja's own tests, templates
-/// have `ip_address`, `ip_network` and `in_networks` (`render/networks.rs`).
+/// have `ip_address`, `ip_network` and `in_networks` (`render/networks.rs`); besides its
+/// filters, `sh_quote`.
 pub fn build_environment(library: &ModuleLibrary) -> Result<Environment<'_>, CompileError> {
     let mut environment = Environment::new();
     environment.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -46,6 +47,11 @@ pub fn build_environment(library: &ModuleLibrary) -> Result<Environment<'_>, Com
     environment.add_test("in_networks", |value: &str, networks: Vec<String>| {
         crate::render::networks::is_in_networks(value, &networks)
     });
+    // `{{ value | sh_quote }}`: a value as shell words, where a script reads it.
+    environment.add_filter(
+        crate::render::shell_quote::FILTER,
+        crate::render::shell_quote::sh_quote,
+    );
     let mut diagnostics = Diagnostics::default();
     for module in library.modules() {
         for file in module.templates.values() {

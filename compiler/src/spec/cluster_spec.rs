@@ -38,6 +38,9 @@ pub struct SectionValues {
     /// The span of the section in the spec, when the spec has it.
     pub span: Option<Range<usize>>,
     pub values: BTreeMap<String, SettingValue>,
+    /// Where the spec gives each key it gives (not the defaults): what an error found while
+    /// rendering points back to.
+    pub given: BTreeMap<String, Range<usize>>,
 }
 
 /// A checked cluster spec and the modules it uses.
@@ -48,7 +51,8 @@ pub struct ClusterSpec {
     pub directory: PathBuf,
     pub name: String,
     pub domain: String,
-    pub fingerprint_key: Option<SecretReference>,
+    /// With where the spec gives it, for errors reading it.
+    pub fingerprint_key: Option<Located<SecretReference>>,
     pub hosts: BTreeMap<String, HostSpec>,
     pub sections: BTreeMap<String, SectionValues>,
     /// Secret settings by name (`section.key`).

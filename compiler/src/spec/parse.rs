@@ -9,6 +9,7 @@ use crate::module::library::ModuleLibrary;
 use crate::module::setting::{
     SecretReference, SettingType, SettingValue, check_value, secret_reference,
 };
+use crate::module::text_type::TextType;
 use crate::source_file::SourceFile;
 use crate::spec::cluster_spec::{ClusterSpec, DeclaredSecret, HostSpec, SectionValues};
 use crate::suggest::did_you_mean;
@@ -64,7 +65,14 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
                 }
             }
             if let Some(located) = diagnostics.ok(reader.string("domain", "\"cluster.example\"")) {
-                domain = located.value;
+                match crate::module::text_grammar::dns_name(&located.value) {
+                    Ok(()) => domain = located.value,
+                    Err(why) => diagnostics.push(
+                        reader
+                            .error(&located.span, format!("`domain` in [cluster]: {why}"))
+                            .hint("write a DNS name such as \"cluster.example\": hosts are named `<host>.<domain>`"),
+                    ),
+                }
             }
             if let Some(folders) = diagnostics.ok(reader.string_array("modules")).flatten() {
                 module_folders = folders.value;
@@ -76,11 +84,13 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
                 excluded_names = names.value;
             }
             if let Some(item) = reader.get("fingerprint_key") {
-                fingerprint_key = diagnostics.ok(secret_reference(
-                    item,
-                    &source,
-                    "`fingerprint_key` in [cluster]",
-                ));
+                fingerprint_key = diagnostics
+                    .ok(secret_reference(
+                        item,
+                        &source,
+                        "`fingerprint_key` in [cluster]",
+                    ))
+                    .map(|reference| Located::new(reference, item.span()));
             }
             diagnostics.extend(reader.unknown_keys());
         }
@@ -363,6 +373,10 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
             }
         }
         diagnostics.extend(reader.unknown_keys());
+        values.given = given
+            .into_iter()
+            .map(|(key, span)| (key.to_string(), span))
+            .collect();
         sections.insert((*section).to_string(), values);
     }
 
@@ -490,13 +504,15 @@ fn read_host(
     };
     let mut reader = TableReader::new(source, table, item.span(), context.clone());
     let address = reader.string("address", "\"10.0.0.1\"")?;
-    if address.value.is_empty() || address.value.contains(char::is_whitespace) {
-        return Err(reader.error(
-            &address.span,
-            format!("`{}` is not a host address", address.value),
-        ));
+    if let Err(why) = crate::module::text_grammar::host_address(&address.value) {
+        return Err(reader
+            .error(&address.span, format!("`address` in {context}: {why}"))
+            .hint(TextType::HostAddress.hint()));
     }
-    let user = reader.optional_string("user")?.map(|located| located.value);
+    let user = match reader.optional_string("user")? {
+        Some(located) => Some(check_user(&reader, located, &context)?),
+        None => None,
+    };
     let port = reader
         .optional_integer("port", 1, 65535)?
         .map(|located| located.value as u16);
@@ -569,6 +585,34 @@ fn read_host(
         span: item.span(),
         roles_span: roles_located.span,
     })
+}
+
+/// A login name as `useradd` takes it: letters, digits, `.`, `_` and `-`, not starting with
+/// `-`, 32 characters at most.
+fn check_user(
+    reader: &TableReader<'_, '_>,
+    user: Located<String>,
+    context: &str,
+) -> Result<String, Diagnostic> {
+    let valid = !user.value.is_empty()
+        && user.value.len() <= 32
+        && !user.value.starts_with('-')
+        && user
+            .value
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || "._-".contains(character));
+    if valid {
+        return Ok(user.value);
+    }
+    Err(reader
+        .error(
+            &user.span,
+            format!(
+                "`user` in {context}: `{}` is not a user name",
+                user.value.escape_default()
+            ),
+        )
+        .hint("write a login name of letters, digits, `.`, `_` and `-`, such as \"deploy\""))
 }
 
 /// `become` and `become_password` of a host: sudo, and its password as a secret reference,
