@@ -22,8 +22,10 @@ mod canonical;
 mod content;
 mod diff;
 mod error;
+mod fingerprint_key;
 mod graph;
 mod host;
+mod integrity;
 mod lockfile;
 mod node;
 mod node_id;
@@ -45,8 +47,10 @@ pub use diff::{
     InputDifference, LockfileDiff, PackageChange, SecretChange, TextChange,
 };
 pub use error::{GraphError, LockError};
+pub use fingerprint_key::FingerprintKey;
 pub use graph::topological_order;
 pub use host::{BecomeMethod, HostEntry, TransportKind};
+pub use integrity::{Digest, LockfileDigests};
 pub use lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, UnhashedNode};
 pub use node::Node;
 pub use node_id::NodeId;
