@@ -55,4 +55,5 @@ mod support;
 mod systemd_host;
 mod time_service;
 mod transport_regressions;
+mod write_confinement;
 mod zookeeper_ensemble;

@@ -224,7 +224,9 @@ fn applying_after_a_secret_in_a_file_text_rotated_writes_the_new_value_into_the_
 fn a_secret_changed_without_a_recompile_is_refused_by_apply_naming_it() {
     let cluster = AppCluster::local(&["alpha"]);
     cluster.compile();
-    cluster.sandbox.write("secrets/token", "changed-behind-the-lockfile\n");
+    cluster
+        .sandbox
+        .write("secrets/token", "changed-behind-the-lockfile\n");
     let (outcome, _report) = cluster.apply();
     let outcome = outcome
         .code(1)
