@@ -224,8 +224,9 @@ fn reach_one(
             Err(LockFailure::Other(problem)) => return Err(problem),
         }
     } else {
+        let script = format!("{facts_script}{}", facts::apply_running_script(&paths));
         let output = transport
-            .run(&facts_script, b"")
+            .run(&script, b"")
             .map_err(|error| error.to_string())?;
         if !output.success() {
             return Err(format!(
