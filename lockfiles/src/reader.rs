@@ -14,6 +14,8 @@
 //! encodes once. Every node's id is still computed from its inputs and its dependencies'
 //! ids, and compared with the one it records.
 
+#[cfg(test)]
+mod fuzz;
 mod recorded_digests;
 mod subset_parser;
 
