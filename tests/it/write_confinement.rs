@@ -194,3 +194,20 @@ fn a_failed_write_leaves_no_temporary_file() {
         Vec::<PathBuf>::new()
     );
 }
+
+/// Over SSH the confinement is the remote script's: the host walks its own folders.
+#[test]
+fn over_ssh_a_folder_linked_out_of_the_root_is_refused_by_the_host() {
+    let fixture = crate::ssh_fixture::SshFixture::start(&["127.0.0.2"]);
+    let cluster = AppCluster::over_ssh(&fixture, &[]);
+    let host = cluster.hosts[0].name.clone();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("precious"), "untouched\n").unwrap();
+    cluster.compile();
+    plant_link(cluster.root(&host).join("etc"), outside.path());
+    let (outcome, _report) = cluster.apply();
+    outcome
+        .code(1)
+        .stderr_has("/etc is a symbolic link under the host root");
+    assert_untouched(outside.path());
+}
