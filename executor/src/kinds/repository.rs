@@ -201,7 +201,5 @@ fn refuse_links_within(paths: &HostPaths) -> String {
     if paths.root().is_empty() {
         return String::new();
     }
-    format!(
-        "if [ -n \"$(find \"$folder\" -type l -print -quit)\" ]; then echo \"$folder holds a symbolic link, under the host root: cairn does not place files through it\" >&2; exit 1; fi\n"
-    )
+    "if [ -n \"$(find \"$folder\" -type l -print -quit)\" ]; then echo \"$folder holds a symbolic link, under the host root: cairn does not place files through it\" >&2; exit 1; fi\n".to_string()
 }
