@@ -80,6 +80,7 @@ pub fn compile_source(
         }
     };
     let (secrets, secret_notes) = fingerprint_secrets(&spec, &lockfile_directory, previous)?;
+    let key_source = secret_notes.key_source;
     let mut notes: Vec<String> = secret_notes
         .reused
         .into_iter()
@@ -90,6 +91,8 @@ pub fn compile_source(
         lockfile_path: &options.lockfile_path,
         cache: IndexCache::from_environment(),
     };
-    let lockfile = build_lockfile(&spec, secrets, &pinning, &mut notes)?;
+    let mut lockfile = build_lockfile(&spec, secrets, &pinning, &mut notes)?;
+    // Where apply reads the fingerprint key: no node's id depends on it.
+    lockfile.cluster.fingerprint_key = key_source;
     Ok(Compiled { lockfile, notes })
 }

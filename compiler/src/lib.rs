@@ -17,6 +17,8 @@
 
 mod compile;
 pub mod diagnostic;
+#[cfg(test)]
+mod fuzz;
 mod graph;
 pub mod module;
 mod render;

@@ -8,13 +8,11 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use cairn_lockfiles::{Lockfile, SecretEntry, SecretSource};
+use cairn_lockfiles::{FingerprintKey, Lockfile, SecretEntry, SecretSource};
 
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
 use crate::module::setting::SecretReference;
 use crate::spec::ClusterSpec;
-
-const KEY_CONTEXT: &str = "cairn secret fingerprint key v1";
 
 /// What compile learned about secrets, besides their fingerprints.
 #[derive(Debug, Default)]
@@ -22,6 +20,9 @@ pub struct SecretNotes {
     /// Secrets whose value was not available, whose fingerprint was kept from the previous
     /// lockfile.
     pub reused: Vec<String>,
+    /// Where the fingerprint key is read, for the lockfile's `[cluster]`: apply reads it to
+    /// check each secret's fingerprint. `None`: the spec has no key (and no secrets).
+    pub key_source: Option<SecretSource>,
 }
 
 /// Fingerprints every secret of the spec. A secret whose value cannot be read keeps the
@@ -66,23 +67,18 @@ pub fn fingerprint_secrets(
             }
         },
     };
-    let key = blake3::derive_key(KEY_CONTEXT, &key_material);
+    let key = FingerprintKey::derive(&key_material);
+    notes.key_source = spec
+        .fingerprint_key
+        .as_ref()
+        .map(|reference| source_of(&reference.value, spec, lockfile_directory));
 
     let mut previous = Some(previous);
     let mut previous_lockfile: Option<Lockfile> = None;
     let mut entries = BTreeMap::new();
     for (name, declared) in &spec.secrets {
         let reference = &declared.reference;
-        let source = match &reference.value {
-            SecretReference::Env(variable) => SecretSource::Env(variable.clone()),
-            // An absolute path is kept as written: it names the same file from anywhere.
-            SecretReference::File(path) if Path::new(path).is_absolute() => {
-                SecretSource::File(path.clone())
-            }
-            SecretReference::File(path) => {
-                SecretSource::File(relative_to(&spec.directory.join(path), lockfile_directory))
-            }
-        };
+        let source = source_of(&reference.value, spec, lockfile_directory);
         let fingerprint = match read_secret(&reference.value, &spec.directory) {
             Ok(value) => {
                 if let Some(maximum) = declared.max_length {
@@ -98,7 +94,7 @@ pub fn fingerprint_secrets(
                         continue;
                     }
                 }
-                fingerprint(&key, name, &value)
+                key.fingerprint(name, &value)
             }
             Err(problem) => {
                 if let Some(read_previous) = previous.take() {
@@ -161,12 +157,22 @@ fn read_raw_secret(reference: &SecretReference, directory: &Path) -> Result<Vec<
     }
 }
 
-fn fingerprint(key: &[u8; 32], name: &str, value: &[u8]) -> String {
-    let mut hasher = blake3::Hasher::new_keyed(key);
-    hasher.update(&(name.len() as u64).to_le_bytes());
-    hasher.update(name.as_bytes());
-    hasher.update(value);
-    hasher.finalize().to_hex()[..32].to_string()
+/// Where apply reads a secret: a relative file relative to the lockfile's folder.
+fn source_of(
+    reference: &SecretReference,
+    spec: &ClusterSpec,
+    lockfile_directory: &Path,
+) -> SecretSource {
+    match reference {
+        SecretReference::Env(variable) => SecretSource::Env(variable.clone()),
+        // An absolute path is kept as written: it names the same file from anywhere.
+        SecretReference::File(path) if Path::new(path).is_absolute() => {
+            SecretSource::File(path.clone())
+        }
+        SecretReference::File(path) => {
+            SecretSource::File(relative_to(&spec.directory.join(path), lockfile_directory))
+        }
+    }
 }
 
 /// `target` as a path relative to `base` (both made absolute lexically), with `/`
@@ -222,17 +228,5 @@ mod tests {
             relative_to(Path::new("/a/./b/../b/x"), Path::new("/a/b")),
             "x"
         );
-    }
-
-    #[test]
-    fn a_fingerprint_changes_with_the_value_and_the_key() {
-        let key = blake3::derive_key(KEY_CONTEXT, b"one");
-        let other_key = blake3::derive_key(KEY_CONTEXT, b"two");
-        assert_ne!(fingerprint(&key, "a", b"x"), fingerprint(&key, "a", b"y"));
-        assert_ne!(
-            fingerprint(&key, "a", b"x"),
-            fingerprint(&other_key, "a", b"x")
-        );
-        assert_ne!(fingerprint(&key, "a", b"x"), fingerprint(&key, "b", b"x"));
     }
 }

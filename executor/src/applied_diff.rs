@@ -467,6 +467,7 @@ mod tests {
             ClusterInfo {
                 name: "test".into(),
                 domain: "test.example".into(),
+                fingerprint_key: None,
             },
             BTreeMap::from([("h1".to_string(), host)]),
             BTreeMap::new(),

@@ -224,8 +224,9 @@ fn reach_one(
             Err(LockFailure::Other(problem)) => return Err(problem),
         }
     } else {
+        let script = format!("{facts_script}{}", facts::apply_running_script(&paths));
         let output = transport
-            .run(&facts_script, b"")
+            .run(&script, b"")
             .map_err(|error| error.to_string())?;
         if !output.success() {
             return Err(format!(
@@ -260,7 +261,7 @@ pub(crate) fn read_facts(
     lockfile: &Lockfile,
     options: &ApplyOptions,
 ) -> BTreeMap<String, Result<HostFacts, String>> {
-    let secrets = Secrets::new(lockfile.secrets.clone(), &options.lockfile_directory);
+    let secrets = Secrets::of(lockfile, &options.lockfile_directory);
     let (_reached, facts) = reach_hosts(lockfile, options, &secrets, false);
     facts
 }
@@ -291,7 +292,7 @@ impl std::fmt::Debug for ApplySession<'_> {
 impl<'a> ApplySession<'a> {
     pub fn open(lockfile: &'a Lockfile, options: &'a ApplyOptions) -> Self {
         let started = std::time::Instant::now();
-        let secrets = Secrets::new(lockfile.secrets.clone(), &options.lockfile_directory);
+        let secrets = Secrets::of(lockfile, &options.lockfile_directory);
         let (reached, facts) = reach_hosts(lockfile, options, &secrets, true);
         let plan = plan(lockfile, &facts, &options.selection);
         Self {

@@ -33,6 +33,9 @@ pub struct HostFacts {
     /// The state of each unit the host's service nodes name, as systemd reports it; absent
     /// when systemd could not be asked.
     pub services: BTreeMap<String, ServiceFacts>,
+    /// Whether another apply held the host's lock when the facts were read without it
+    /// (`cairn plan`): the host may be half applied because that apply is not done.
+    pub apply_running: bool,
 }
 
 impl HostFacts {
@@ -118,6 +121,19 @@ const FILES_MARKER: &str = "@@cairn-files@@";
 const CONTAINERS_MARKER: &str = "@@cairn-containers@@";
 const PACKAGES_MARKER: &str = "@@cairn-packages@@";
 const SERVICES_MARKER: &str = "@@cairn-services@@";
+
+/// What [`apply_running_script`] prints when another apply holds the host's lock.
+const APPLY_RUNNING_MARKER: &str = "@@cairn-apply-running@@";
+
+/// Shell commands, for a script that does not hold the host's lock, printing a marker
+/// when another apply holds it. They make nothing: a host without a lock file has no
+/// apply running.
+pub fn apply_running_script(paths: &HostPaths) -> String {
+    format!(
+        "if [ -f {lock} ] && ! flock -n {lock} true 2>/dev/null; then echo {APPLY_RUNNING_MARKER}; fi\n",
+        lock = quote(&paths.lock_file()),
+    )
+}
 
 /// Shell commands listing the images built on the control host.
 pub fn control_script() -> String {
@@ -228,6 +244,7 @@ pub fn parse(output: &str, paths: &HostPaths, query: &FactsQuery) -> Result<Host
         pushed: BTreeSet::new(),
         packages: parse_packages(packages_text),
         services: parse_services(services_text),
+        apply_running: output.lines().any(|line| line == APPLY_RUNNING_MARKER),
     })
 }
 

@@ -6,6 +6,7 @@
 //! lock script then waits for an exclusive hold of the actions lock, which every running
 //! action holds shared: no action of the old apply runs beside the new one.
 
+use crate::confined_folder::{make_confined_folder, refuse_linked_file};
 use crate::host_paths::HostPaths;
 use crate::shell::quote;
 use crate::transport::{HELD_MARKER, HeldProcess, Transport, TransportError};
@@ -27,6 +28,12 @@ pub enum LockFailure {
 
 const LOCKED: &str = "cairn-locked";
 
+/// cairn's folder on a host, and the lock files in it, as paths of the lockfile: made and
+/// opened under the host's root without following a link.
+const CAIRN_FOLDER: &str = "/var/lib/cairn";
+const LOCK_FILE: &str = "/var/lib/cairn/lock";
+const ACTIONS_FILE: &str = "/var/lib/cairn/actions";
+
 /// How long a new apply waits for the actions of a killed one to end.
 const ACTIONS_WAIT_SECONDS: u32 = 600;
 const BUSY: &str = "cairn-busy";
@@ -37,12 +44,9 @@ pub fn acquire(
     paths: &HostPaths,
     then: &str,
 ) -> Result<(HostLock, String), LockFailure> {
-    let lock_file = paths.lock_file();
-    let directory = lock_file
-        .rsplit_once('/')
-        .map_or("/", |(directory, _)| directory);
     let script = format!(
-        "[ -d {directory} ] || mkdir -p {directory} || exit 1\n\
+        "{make_folder}\
+         {refuse_links}\
          exec 9>>{file}\n\
          if ! flock -n 9; then echo {BUSY}; echo '{HELD_MARKER}'; exit 0; fi\n\
          exec 8>>{actions}\n\
@@ -52,8 +56,11 @@ pub fn acquire(
          {then}\n\
          echo '{HELD_MARKER}'\n\
          exec cat >/dev/null\n",
-        directory = quote(directory),
-        file = quote(&lock_file),
+        make_folder = make_confined_folder(paths, CAIRN_FOLDER, None, "exit 1"),
+        refuse_links = [LOCK_FILE, ACTIONS_FILE]
+            .map(|file| refuse_linked_file(paths, file))
+            .concat(),
+        file = quote(&paths.lock_file()),
         actions = quote(&paths.actions_lock_file()),
     );
     let (said, held) = transport

@@ -20,6 +20,7 @@
 
 mod applied_diff;
 mod apply;
+mod confined_folder;
 mod facts;
 mod host_lock;
 mod host_paths;

@@ -105,6 +105,9 @@ pub struct HostPlan {
     pub unreachable: Option<String>,
     /// The host is outside `--limit`: not reached, every node held back.
     pub outside_limit: bool,
+    /// Another apply holds the host's lock (a plan does not take it): what it has not
+    /// finished yet shows here as to run.
+    pub apply_running: bool,
 }
 
 /// The whole plan.
@@ -159,6 +162,7 @@ pub fn plan(
         match result {
             Err(problem) => host_plan.unreachable = Some(problem.clone()),
             Ok(facts) => {
+                host_plan.apply_running = facts.apply_running;
                 // Orphans of a skipped kind stay until an apply that includes the kind.
                 host_plan.orphans = facts
                     .entries

@@ -4,27 +4,36 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use cairn_lockfiles::{SecretEntry, SecretSource, Text, secret_placeholder};
+use cairn_lockfiles::{
+    FingerprintKey, Lockfile, SecretEntry, SecretSource, Text, secret_placeholder,
+};
 
 #[derive(Debug)]
 pub struct Secrets {
     entries: BTreeMap<String, SecretEntry>,
+    /// Where the key that fingerprints the secrets is read.
+    key_source: Option<SecretSource>,
+    key: OnceLock<Result<FingerprintKey, String>>,
     lockfile_directory: PathBuf,
     resolved: Mutex<BTreeMap<String, Result<Arc<String>, String>>>,
 }
 
 impl Secrets {
-    pub fn new(entries: BTreeMap<String, SecretEntry>, lockfile_directory: &Path) -> Self {
+    /// The secrets of a lockfile, read when first used.
+    pub fn of(lockfile: &Lockfile, lockfile_directory: &Path) -> Self {
         Self {
-            entries,
+            entries: lockfile.secrets.clone(),
+            key_source: lockfile.cluster.fingerprint_key.clone(),
+            key: OnceLock::new(),
             lockfile_directory: lockfile_directory.to_path_buf(),
             resolved: Mutex::new(BTreeMap::new()),
         }
     }
 
-    /// A secret's value. The error names the secret and where it was looked for.
+    /// A secret's value, once its fingerprint is the one the lockfile records. The error
+    /// names the secret and where it was looked for, never its value.
     pub fn value(&self, name: &str) -> Result<Arc<String>, String> {
         let mut resolved = self
             .resolved
@@ -36,11 +45,41 @@ impl Secrets {
         let result = match self.entries.get(name) {
             None => Err(format!("secret `{name}` is not declared in the lockfile")),
             Some(entry) => read(&entry.source, &self.lockfile_directory)
-                .map(Arc::new)
-                .map_err(|problem| format!("secret `{name}`: {problem}")),
+                .map_err(|problem| format!("secret `{name}`: {problem}"))
+                .and_then(|value| self.check_fingerprint(name, entry, &value).map(|()| value))
+                .map(Arc::new),
         };
         resolved.insert(name.to_string(), result.clone());
         result
+    }
+
+    /// Refuses a value that is not the one compiled: the nodes using it would be recorded
+    /// under ids of another value, and the host's state would say one thing and hold
+    /// another.
+    fn check_fingerprint(
+        &self,
+        name: &str,
+        entry: &SecretEntry,
+        value: &str,
+    ) -> Result<(), String> {
+        let key = self.key.get_or_init(|| match &self.key_source {
+            None => {
+                Err("the lockfile names no fingerprint key ([cluster] fingerprint_key)".to_string())
+            }
+            Some(source) => read(source, &self.lockfile_directory)
+                .map(|material| FingerprintKey::derive(material.as_bytes()))
+                .map_err(|problem| format!("the fingerprint key: {problem}")),
+        });
+        let key = key
+            .as_ref()
+            .map_err(|problem| format!("secret `{name}` cannot be checked: {problem}"))?;
+        if key.fingerprint(name, value.as_bytes()) == entry.fingerprint {
+            return Ok(());
+        }
+        Err(format!(
+            "secret `{name}` ({}) is not the value the lockfile was compiled with: its fingerprint differs from the recorded {}\nhint: the secret changed since `cairn compile`; compile the spec again, so the nodes that use it get new ids and the hosts get the new value",
+            entry.source, entry.fingerprint
+        ))
     }
 
     /// The text with every secret placeholder replaced by the secret's value.

@@ -6,8 +6,27 @@ use std::collections::BTreeMap;
 
 use cairn_lockfiles::{NodeId, NodeKind, NodeName};
 
+use crate::confined_folder::make_confined_folder;
 use crate::host_paths::HostPaths;
 use crate::shell::quote;
+
+/// What a script prints when the node's state entry could not be written: what the node
+/// did before it is done.
+pub const RECORD_FAILED: &str = "cannot record the node in cairn state";
+
+/// The folder of entries, as a path of the lockfile (under the host's root).
+const STATE_FOLDER: &str = "/var/lib/cairn/state";
+
+/// Shell lines making the state folder (0700) under the host's root without following a
+/// link, failing with [`RECORD_FAILED`].
+fn confined_state_folder(paths: &HostPaths) -> String {
+    make_confined_folder(
+        paths,
+        STATE_FOLDER,
+        Some("700"),
+        &format!("{{ echo '{RECORD_FAILED}' >&2; exit 1; }}"),
+    )
+}
 
 /// A node as the host recorded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,15 +107,16 @@ impl StateEntry {
     /// the host: each `(field, variable)` records the shell variable's value. A hash of
     /// content with secrets in it, say, never travels in a command line.
     pub fn record_script_with(&self, paths: &HostPaths, computed: &[(&str, &str)]) -> String {
-        let directory = paths.state_directory();
         let file = Self::file_name(&self.name);
         let computed_fields: String = computed
             .iter()
             .map(|(field, variable)| format!("; printf '{field}=%s\\n' \"${variable}\""))
             .collect();
         format!(
-            "{{ [ -d {dir} ] || mkdir -p -m 700 {dir}; }} && {{ printf '%s' {text}{computed_fields}; }} > {dir}/.{file}.tmp && mv -f {dir}/.{file}.tmp {dir}/{file} || {{ echo 'cannot record the node in cairn state' >&2; exit 1; }}\n",
-            dir = quote(&directory),
+            "{make_folder}\
+             cairn_entry=$(mktemp {dir}/.{file}.XXXXXX) && {{ {{ printf '%s' {text}{computed_fields}; }} > \"$cairn_entry\" && mv -f -- \"$cairn_entry\" {dir}/{file}; }} || {{ rm -f -- \"${{cairn_entry:-}}\"; echo '{RECORD_FAILED}' >&2; exit 1; }}\n",
+            make_folder = confined_state_folder(paths),
+            dir = quote(&paths.path(STATE_FOLDER)),
             text = quote(&self.to_text()),
         )
     }

@@ -89,4 +89,14 @@ pub enum LockError {
         recorded: NodeId,
         computed: NodeId,
     },
+    #[error(
+        "{origin}: {part} was edited: the lockfile records digest {recorded}, but it hashes to {computed}\nhint: the lockfile was edited by hand or damaged; compile the spec again to regenerate it"
+    )]
+    Edited {
+        origin: String,
+        /// The table or set of nodes, as the message names it.
+        part: String,
+        recorded: String,
+        computed: crate::integrity::Digest,
+    },
 }

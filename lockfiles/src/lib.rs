@@ -11,6 +11,11 @@
 //! - [`Lockfile::from_unhashed`] validates a graph (no dangling dependency, no cycle) and
 //!   computes ids; the reader does the same and refuses a file whose recorded ids differ, so a
 //!   [`Lockfile`] value always carries verified ids.
+//! - What no id covers (the cluster's table, each host's and secret's, the set of nodes of
+//!   each scope) is covered by digests the writer records and the reader recomputes
+//!   (`integrity`), so a lockfile edited anywhere is refused, naming the table.
+//! - A path a node writes has no `.` or `..` component (`nodes/written_path.rs`): joined to
+//!   a host's root, it stays under it.
 //! - The writer is hand-written so the bytes are stable and a one-line change in a template
 //!   is a small `git diff` of the lock. Large text is stored once, keyed by content hash.
 //! - This crate knows nothing about specs, modules, SSH or Docker. Being the crate every
@@ -22,8 +27,10 @@ mod canonical;
 mod content;
 mod diff;
 mod error;
+mod fingerprint_key;
 mod graph;
 mod host;
+mod integrity;
 mod lockfile;
 mod node;
 mod node_id;
@@ -45,8 +52,10 @@ pub use diff::{
     InputDifference, LockfileDiff, PackageChange, SecretChange, TextChange,
 };
 pub use error::{GraphError, LockError};
+pub use fingerprint_key::FingerprintKey;
 pub use graph::topological_order;
 pub use host::{BecomeMethod, HostEntry, TransportKind};
+pub use integrity::{Digest, LockfileDigests};
 pub use lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, UnhashedNode};
 pub use node::Node;
 pub use node_id::NodeId;

@@ -15,15 +15,20 @@ use crate::node::Node;
 use crate::node_id::NodeId;
 use crate::node_name::{NodeName, Scope};
 use crate::nodes::NodeSpec;
-use crate::secret::SecretEntry;
+use crate::secret::{SecretEntry, SecretSource};
 
 /// The lockfile format this crate reads and writes.
-pub const FORMAT_VERSION: i64 = 1;
+/// Version 2 records digests of the cluster, hosts, secrets and node sets
+/// ([`crate::LockfileDigests`]) and where the secrets' fingerprint key is read.
+pub const FORMAT_VERSION: i64 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterInfo {
     pub name: String,
     pub domain: String,
+    /// Where the key that fingerprints the secrets is read (never its value), so apply can
+    /// check each secret against the fingerprint compile recorded. `None`: no secrets.
+    pub fingerprint_key: Option<SecretSource>,
 }
 
 /// A node before its id is known: what the compiler builds and the reader parses.
@@ -717,6 +722,7 @@ mod tests {
             ClusterInfo {
                 name: "test".into(),
                 domain: "test.example".into(),
+                fingerprint_key: Some(SecretSource::File("secrets/fingerprint.key".into())),
             },
             hosts,
             secrets,

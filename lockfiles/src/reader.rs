@@ -14,6 +14,9 @@
 //! encodes once. Every node's id is still computed from its inputs and its dependencies'
 //! ids, and compared with the one it records.
 
+#[cfg(test)]
+mod fuzz;
+mod recorded_digests;
 mod subset_parser;
 
 use std::borrow::Cow;
@@ -34,10 +37,13 @@ use crate::node_name::NodeName;
 use crate::nodes::{FieldReader, NodeSpec, TextSource};
 use crate::secret::{SecretEntry, SecretSource};
 use crate::value::Value;
+use recorded_digests::RecordedDigests;
 
 /// A lockfile's tables, parsed but not yet checked: what either parser hands over.
 struct LockDocument {
     version: i64,
+    /// The top-level digest, as written.
+    digest: String,
     cluster: ClusterWire,
     hosts: BTreeMap<String, HostWire>,
     secrets: BTreeMap<String, SecretWire>,
@@ -102,6 +108,7 @@ enum DepsTable {
 #[serde(deny_unknown_fields)]
 struct LockWire {
     version: i64,
+    digest: String,
     cluster: ClusterWire,
     #[serde(default)]
     hosts: BTreeMap<String, HostWire>,
@@ -118,6 +125,17 @@ struct LockWire {
 struct ClusterWire {
     name: String,
     domain: String,
+    fingerprint_key: Option<SourceWire>,
+    digest: String,
+    nodes_digest: String,
+}
+
+/// Where a secret or the fingerprint key is read: exactly one of the two.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceWire {
+    env: Option<String>,
+    file: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -132,6 +150,8 @@ struct HostWire {
     #[serde(rename = "become")]
     become_method: Option<String>,
     become_password: Option<String>,
+    digest: String,
+    nodes_digest: String,
 }
 
 #[derive(Deserialize)]
@@ -140,6 +160,16 @@ struct SecretWire {
     env: Option<String>,
     file: Option<String>,
     fingerprint: String,
+    digest: String,
+}
+
+/// A source of exactly one of `env` and `file`.
+fn read_source(source: SourceWire) -> Option<SecretSource> {
+    match (source.env, source.file) {
+        (Some(variable), None) => Some(SecretSource::Env(variable)),
+        (None, Some(path)) => Some(SecretSource::File(path)),
+        _ => None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -240,22 +270,34 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
         content.insert(hash, text);
     }
 
+    let mut recorded = RecordedDigests {
+        whole: document.digest,
+        cluster: document.cluster.digest,
+        cluster_nodes: document.cluster.nodes_digest,
+        ..RecordedDigests::default()
+    };
     let mut hosts = BTreeMap::new();
-    for (name, host) in document.hosts {
+    for (name, mut host) in document.hosts {
+        let digests = (
+            std::mem::take(&mut host.digest),
+            std::mem::take(&mut host.nodes_digest),
+        );
+        recorded.hosts.insert(name.clone(), digests);
         let entry = read_host(&name, host).map_err(&invalid)?;
         hosts.insert(name, entry);
     }
     let mut secrets = BTreeMap::new();
     for (name, secret) in document.secrets {
-        let source = match (secret.env, secret.file) {
-            (Some(variable), None) => SecretSource::Env(variable),
-            (None, Some(path)) => SecretSource::File(path),
-            _ => {
-                return Err(invalid(format!(
-                    "secret `{name}` must have exactly one of `env` and `file`"
-                )));
-            }
-        };
+        let source = read_source(SourceWire {
+            env: secret.env,
+            file: secret.file,
+        })
+        .ok_or_else(|| {
+            invalid(format!(
+                "secret `{name}` must have exactly one of `env` and `file`"
+            ))
+        })?;
+        recorded.secrets.insert(name.clone(), secret.digest);
         secrets.insert(
             name,
             SecretEntry {
@@ -263,6 +305,17 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
                 fingerprint: secret.fingerprint,
             },
         );
+    }
+    let fingerprint_key = match document.cluster.fingerprint_key {
+        None => None,
+        Some(source) => Some(read_source(source).ok_or_else(|| {
+            invalid("[cluster]: `fingerprint_key` must have exactly one of `env` and `file`".into())
+        })?),
+    };
+    if fingerprint_key.is_none() && !secrets.is_empty() {
+        return Err(invalid(
+            "[cluster] has no `fingerprint_key`, but the lockfile has secrets: apply could not check them".into(),
+        ));
     }
 
     for (name, host) in &hosts {
@@ -346,6 +399,7 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
         ClusterInfo {
             name: document.cluster.name,
             domain: document.cluster.domain,
+            fingerprint_key,
         },
         hosts,
         secrets,
@@ -377,6 +431,7 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
             });
         }
     }
+    recorded.check(&lockfile, origin)?;
     Ok(lockfile)
 }
 
@@ -483,6 +538,7 @@ fn parse_toml(text: &str, origin: &str) -> Result<LockDocument, LockError> {
         .map(NodeTables::Written)?;
     Ok(LockDocument {
         version: wire.version,
+        digest: wire.digest,
         cluster: wire.cluster,
         hosts: wire.hosts,
         secrets: wire.secrets,
@@ -751,6 +807,7 @@ mod tests {
             ClusterInfo {
                 name: "test".into(),
                 domain: "test.example".into(),
+                fingerprint_key: Some(SecretSource::Env("FINGERPRINT_KEY".into())),
             },
             BTreeMap::from([("h1".into(), host("10.0.0.1")), ("h2".into(), sudo_host)]),
             BTreeMap::from([(
@@ -939,7 +996,7 @@ mod tests {
             ),
             (
                 "a missing value",
-                text.replacen("version = 1", "version = ", 1),
+                text.replacen("version = 2", "version = ", 1),
             ),
             (
                 "an unterminated string",
@@ -1025,11 +1082,11 @@ mod tests {
             ),
             (
                 "an unknown top-level key",
-                text.replacen("version = 1", "version = 1\nnew = true", 1),
+                text.replacen("version = 2", "version = 2\nnew = true", 1),
             ),
             (
                 "a newer version",
-                text.replacen("version = 1", "version = 2", 1),
+                text.replacen("version = 2", "version = 3", 1),
             ),
             (
                 "a multi-line string ending in quotes",
@@ -1056,7 +1113,7 @@ mod tests {
                 "no cluster",
                 text.replacen(
                     "[cluster]\nname = \"test\"\ndomain = \"test.example\"\n",
-                    "",
+                    "[other]\n",
                     1,
                 ),
             ),

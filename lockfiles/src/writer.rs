@@ -1,7 +1,8 @@
 //! The hand-written lockfile writer.
 //!
-//! Layout: a generated-file header, `version`, `[cluster]`, `[hosts.*]`, `[secrets.*]`, one
-//! `[[node]]` per node sorted by name, then `[content]` with every text once, in order of
+//! Layout: a generated-file header, `version`, `digest`, `[cluster]`, `[hosts.*]`,
+//! `[secrets.*]` (each table ending with its digests, see `integrity`), one `[[node]]` per
+//! node sorted by name, then `[content]` with every text once, in order of
 //! first use, each preceded by a comment naming the nodes that use it. Fields keep the order
 //! each kind gives them; dependencies go one per line, so adding one is a one-line diff.
 
@@ -9,6 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::content::{ContentHash, Text};
+use crate::integrity::{Digest, LockfileDigests};
 use crate::lockfile::{FORMAT_VERSION, Lockfile};
 use crate::nodes::NodeSpec;
 use crate::secret::SecretSource;
@@ -27,10 +29,16 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
     let mut out = String::with_capacity(64 * 1024);
     out.push_str(HEADER);
     let _ = writeln!(out, "version = {FORMAT_VERSION}");
+    let digests = LockfileDigests::of(lockfile);
+    let _ = writeln!(out, "digest = \"{}\"", digests.whole);
 
     out.push_str("\n[cluster]\n");
     let _ = writeln!(out, "name = {}", basic_string(&lockfile.cluster.name));
     let _ = writeln!(out, "domain = {}", basic_string(&lockfile.cluster.domain));
+    if let Some(source) = &lockfile.cluster.fingerprint_key {
+        let _ = writeln!(out, "fingerprint_key = {{ {} }}", source_field(source));
+    }
+    write_digests(&mut out, &digests.cluster, Some(&digests.cluster_nodes));
 
     for (name, host) in &lockfile.hosts {
         let _ = writeln!(out, "\n[hosts.{}]", key(name));
@@ -54,19 +62,15 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
         if let Some(secret) = &host.become_password {
             let _ = writeln!(out, "become_password = {}", basic_string(secret));
         }
+        let (digest, nodes_digest) = &digests.hosts[name];
+        write_digests(&mut out, digest, Some(nodes_digest));
     }
 
     for (name, secret) in &lockfile.secrets {
         let _ = writeln!(out, "\n[secrets.{}]", key(name));
-        match &secret.source {
-            SecretSource::Env(variable) => {
-                let _ = writeln!(out, "env = {}", basic_string(variable));
-            }
-            SecretSource::File(path) => {
-                let _ = writeln!(out, "file = {}", basic_string(path));
-            }
-        }
+        let _ = writeln!(out, "{}", source_field(&secret.source));
         let _ = writeln!(out, "fingerprint = {}", basic_string(&secret.fingerprint));
+        write_digests(&mut out, &digests.secrets[name], None);
     }
 
     let mut contents: Vec<Text> = Vec::new();
@@ -122,6 +126,22 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
         }
     }
     out
+}
+
+/// Where a secret is read: `env = "VARIABLE"` or `file = "path"`.
+fn source_field(source: &SecretSource) -> String {
+    match source {
+        SecretSource::Env(variable) => format!("env = {}", basic_string(variable)),
+        SecretSource::File(path) => format!("file = {}", basic_string(path)),
+    }
+}
+
+/// A table's `digest`, and `nodes_digest` for a scope of nodes (the cluster, a host).
+fn write_digests(out: &mut String, digest: &Digest, nodes_digest: Option<&Digest>) {
+    let _ = writeln!(out, "digest = \"{digest}\"");
+    if let Some(nodes_digest) = nodes_digest {
+        let _ = writeln!(out, "nodes_digest = \"{nodes_digest}\"");
+    }
 }
 
 /// A field's value: lists of tables and long lists one item per line, the rest inline.

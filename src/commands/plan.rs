@@ -88,6 +88,12 @@ pub fn plan_text(plan: &Plan) -> String {
             let _ = writeln!(out, "  unreachable: {problem}");
             continue;
         }
+        if host_plan.apply_running {
+            let _ = writeln!(
+                out,
+                "  note    an apply is running on this host (it holds the host's lock): what it has not finished shows as to run"
+            );
+        }
         let checks = host_plan
             .nodes
             .iter()
@@ -158,7 +164,7 @@ fn plan_json(plan: &Plan) -> serde_json::Value {
                 .collect();
             (
                 host.clone(),
-                json!({ "unreachable": host_plan.unreachable, "outside_limit": host_plan.outside_limit, "nodes": nodes, "orphans": orphans }),
+                json!({ "unreachable": host_plan.unreachable, "outside_limit": host_plan.outside_limit, "apply_running": host_plan.apply_running, "nodes": nodes, "orphans": orphans }),
             )
         })
         .collect();

@@ -403,3 +403,44 @@ deps = ["package:tool", "file:/etc/tool.conf"]
         "{not_run}"
     );
 }
+
+/// Finding 7 of issue 13: a plan read while an apply runs shows a half-applied host, and
+/// says why, instead of letting it pass for drift.
+#[test]
+fn plan_says_an_apply_is_running_on_a_host_whose_lock_is_held() {
+    let cluster = AppCluster::local(&["alpha", "beta"]);
+    cluster.compile();
+    cluster.apply().0.success();
+    let lock = cluster.host_file("beta", "/var/lib/cairn/lock");
+    let mut holder = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec 9>>'{}' && flock 9 && exec sleep 30",
+            lock.display()
+        ))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+
+    let plan = cluster.plan();
+    assert_eq!(plan["hosts"]["beta"]["apply_running"], true);
+    assert_eq!(plan["hosts"]["alpha"]["apply_running"], false);
+    let text = crate::support::cairn()
+        .current_dir(cluster.sandbox.path())
+        .args(["plan", "cluster.lock"])
+        .run()
+        .success()
+        .stdout;
+    let beta = text.split("beta:").nth(1).expect("beta's plan");
+    assert!(beta.contains("an apply is running on this host"), "{text}");
+    assert!(
+        !text
+            .split("beta:")
+            .next()
+            .unwrap()
+            .contains("apply is running")
+    );
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(cluster.plan()["hosts"]["beta"]["apply_running"], false);
+}

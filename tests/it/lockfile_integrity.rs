@@ -52,7 +52,7 @@ fn an_edited_dependency_list_is_refused() {
 fn a_syntax_error_in_a_lockfile_names_line_and_column() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 1", "version = ", 1)
+        text.replacen("version = 2", "version = ", 1)
     });
     show(&sandbox).code(2).stderr_has("cluster.lock:3:");
 }
@@ -61,9 +61,183 @@ fn a_syntax_error_in_a_lockfile_names_line_and_column() {
 fn a_lockfile_of_a_newer_format_is_refused_with_a_hint() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 1", "version = 2\nnew_field = true", 1)
+        text.replacen("version = 2", "version = 3\nnew_field = true", 1)
     });
     show(&sandbox)
         .code(2)
-        .stderr_has("format version 2 is not supported");
+        .stderr_has("format version 3 is not supported");
+}
+
+/// A lockfile of an older format is refused by name, and compile makes it again.
+#[test]
+fn a_lockfile_of_format_1_is_refused_with_a_hint_to_recompile() {
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.edit("cluster.lock", |text| {
+        text.replacen("version = 2", "version = 1", 1)
+    });
+    show(&sandbox)
+        .code(2)
+        .stderr_has("format version 1 is not supported")
+        .stderr_has("recompile the spec");
+}
+
+/// Every edit of what no node id covers: the cluster's table, a host's, a secret's, a node
+/// deleted that nothing depends on, a table added. Each changes what apply would do (where
+/// it writes, whom it reaches, which file it reads as a secret).
+const EDITS: &[(&str, &str, &str, &str)] = &[
+    (
+        "the cluster's name",
+        "name = \"quickstart\"",
+        "name = \"elsewhere\"",
+        "[cluster] (the cluster's name, domain or fingerprint key) was edited",
+    ),
+    (
+        "the cluster's domain",
+        "domain = \"quickstart.cairn.test\"",
+        "domain = \"other.test\"",
+        "[cluster] (the cluster's name, domain or fingerprint key) was edited",
+    ),
+    (
+        "the fingerprint key's file",
+        "fingerprint_key = { file = \"secrets/fingerprint.key\" }",
+        "fingerprint_key = { file = \"/etc/other.key\" }",
+        "[cluster] (the cluster's name, domain or fingerprint key) was edited",
+    ),
+    (
+        "a host's root, to the machine's own /",
+        "root = \"sandbox/node1\"",
+        "root = \"/\"",
+        "[hosts.node1] was edited",
+    ),
+    (
+        "a host's address",
+        "address = \"127.0.0.1\"",
+        "address = \"10.9.9.9\"",
+        "[hosts.node1] was edited",
+    ),
+    (
+        "a host's roles",
+        "roles = [\"console\", \"loadbalancer\", \"master\"]",
+        "roles = [\"console\"]",
+        "[hosts.node1] was edited",
+    ),
+    (
+        "a host's user and port",
+        "transport = \"local\"\n",
+        "transport = \"local\"\nuser = \"admin\"\nport = 2222\n",
+        "[hosts.node1] was edited",
+    ),
+    (
+        "a host's way to become root",
+        "transport = \"local\"\n",
+        "transport = \"local\"\nbecome = \"sudo\"\n",
+        "[hosts.node1] was edited",
+    ),
+    (
+        "a secret's file",
+        "file = \"secrets/console-session-key\"",
+        "file = \"/etc/shadow\"",
+        "[secrets.\"console.session_key\"] was edited",
+    ),
+    (
+        "a host table added",
+        "\n[secrets.",
+        "\n[hosts.intruder]\naddress = \"10.0.0.66\"\nroles = []\ndigest = \"00000000000000000000000000000000\"\nnodes_digest = \"00000000000000000000000000000000\"\n\n[secrets.",
+        "[hosts.intruder] was edited",
+    ),
+];
+
+fn deleted_leaf_node(text: String) -> String {
+    let start = text
+        .find("[[node]]\nname = \"node1:health:console-http\"")
+        .expect("the console's health check");
+    let end = start + text[start..].find("\n\n").expect("a blank line after it") + 2;
+    format!("{}{}", &text[..start], &text[end..])
+}
+
+/// `show`, `plan` and `apply` of the sandbox's lockfile.
+fn every_reader(sandbox: &Sandbox) -> Vec<(&'static str, crate::support::Outcome)> {
+    ["show", "plan", "apply"]
+        .into_iter()
+        .map(|command| {
+            let outcome = cairn()
+                .current_dir(sandbox.path())
+                .args([command, "cluster.lock"])
+                .run();
+            (command, outcome)
+        })
+        .collect()
+}
+
+fn assert_refused_by_every_reader(sandbox: &Sandbox, label: &str, message: &str) {
+    for (command, outcome) in every_reader(sandbox) {
+        outcome
+            .code(2)
+            .stderr_has(message)
+            .stderr_has("hint: the lockfile was edited by hand or damaged");
+        assert!(
+            !sandbox.path().join("sandbox").exists(),
+            "{label}: `{command}` touched the host"
+        );
+    }
+}
+
+#[test]
+fn an_edit_of_any_table_is_refused_by_show_plan_and_apply_naming_the_table() {
+    for (label, before, after, message) in EDITS {
+        let sandbox = Sandbox::with_example("quickstart");
+        sandbox.edit("cluster.lock", |text| {
+            assert!(
+                text.contains(before),
+                "{label}: `{before}` is in the lockfile"
+            );
+            text.replacen(before, after, 1)
+        });
+        assert_refused_by_every_reader(&sandbox, label, message);
+    }
+}
+
+#[test]
+fn a_deleted_leaf_node_is_refused_by_show_plan_and_apply_naming_its_host() {
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.edit("cluster.lock", deleted_leaf_node);
+    assert_refused_by_every_reader(
+        &sandbox,
+        "a deleted health check",
+        "the set of host `node1`'s nodes ([hosts.node1]'s `nodes_digest`: a node added or removed)",
+    );
+}
+
+#[test]
+fn an_added_secret_table_is_refused_by_the_top_level_digest() {
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.edit("cluster.lock", |text| {
+        let entry = "[secrets.extra]\nenv = \"EXTRA\"\nfingerprint = \"00000000000000000000000000000000\"\n";
+        text.replacen(
+            "\n[[node]]",
+            &format!("\n{entry}digest = \"00000000000000000000000000000000\"\n\n[[node]]"),
+            1,
+        )
+    });
+    // Its own digest is wrong, so it is named first. With the digest its table hashes to
+    // (cairn's message gives it), only the top-level digest notices the table.
+    let message = show(&sandbox).code(2).stderr;
+    let computed = message
+        .split("but it hashes to ")
+        .nth(1)
+        .and_then(|rest| rest.get(..32))
+        .expect("the digest it hashes to")
+        .to_string();
+    sandbox.edit("cluster.lock", |text| {
+        text.replacen(
+            "digest = \"00000000000000000000000000000000\"\n\n[[node]]",
+            &format!("digest = \"{computed}\"\n\n[[node]]"),
+            1,
+        )
+    });
+    assert_refused_by_every_reader(
+        &sandbox,
+        "an added secret",
+        "the set of [hosts] and [secrets] tables (the top-level `digest`: a table added or removed)",
+    );
 }

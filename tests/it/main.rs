@@ -58,4 +58,5 @@ mod systemd_host;
 mod time_service;
 mod transport_regressions;
 mod value_routes;
+mod write_confinement;
 mod zookeeper_ensemble;

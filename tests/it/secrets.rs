@@ -216,3 +216,34 @@ fn applying_after_a_secret_in_a_file_text_rotated_writes_the_new_value_into_the_
         "a second apply finds the file applied"
     );
 }
+
+/// A secret changed on disk without a recompile would be installed under the ids of the
+/// old value: the host's state would say one thing and its file hold another. Apply checks
+/// each secret's fingerprint before using it and refuses the new value, naming the secret.
+#[test]
+fn a_secret_changed_without_a_recompile_is_refused_by_apply_naming_it() {
+    let cluster = AppCluster::local(&["alpha"]);
+    cluster.compile();
+    cluster
+        .sandbox
+        .write("secrets/token", "changed-behind-the-lockfile\n");
+    let (outcome, _report) = cluster.apply();
+    let outcome = outcome
+        .code(1)
+        .stderr_has("secret `app.token`")
+        .stderr_has("is not the value the lockfile was compiled with")
+        .stderr_has("compile the spec again");
+    assert!(
+        !outcome.stderr.contains("changed-behind-the-lockfile"),
+        "the value is never shown"
+    );
+    let conf = cluster.host_file("alpha", "/etc/app/app.conf");
+    assert!(!conf.exists(), "no file holds the unchecked value");
+
+    cluster.compile();
+    cluster.apply().0.success();
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        "greeting = hello from alpha\ntoken = changed-behind-the-lockfile\n"
+    );
+}

@@ -132,11 +132,21 @@ fn a_sudo_password_goes_to_sudo_alone_and_never_into_an_argument_list() {
         "greeting = hello from host1\ntoken = the-token-value\n"
     );
 
-    // A wrong password: sudo refuses it, and the error says which secret to correct,
-    // not what it holds.
+    // A password changed since compile is not the one the lockfile was compiled with:
+    // apply refuses it before sudo sees it, naming the secret.
     cluster
         .sandbox
         .write("secrets/sudo-password", "not the password\n");
+    let (outcome, _) = cluster.apply();
+    let outcome = outcome
+        .code(1)
+        .stderr_has("secret `hosts.host1.become_password`")
+        .stderr_has("compile the spec again");
+    assert!(!outcome.stderr.contains("not the password"));
+
+    // Compiled, a wrong password: sudo refuses it, and the error says which secret to
+    // correct, not what it holds.
+    cluster.compile();
     let (outcome, _) = cluster.apply();
     let outcome = outcome
         .code(1)

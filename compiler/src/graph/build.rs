@@ -73,6 +73,8 @@ pub fn build_lockfile(
     let cluster = ClusterInfo {
         name: spec.name.clone(),
         domain: spec.domain.clone(),
+        // Set by `compile_source`, which reads the key.
+        fingerprint_key: None,
     };
     Lockfile::from_unhashed(cluster, hosts, secrets, unhashed).map_err(|error| match error {
         GraphError::Cycle { nodes: cycle } => {

@@ -6,6 +6,7 @@ use cairn_images::image_builder::image_tag;
 use cairn_images::push_once;
 use cairn_lockfiles::{ContainerNode, EnvValue, NodeId, NodeKind, NodeName, NodeSpec, Scope};
 
+use crate::confined_folder::refuse_linked_folders;
 use crate::host_paths::HostPaths;
 use crate::kinds::{NodeContext, NodeError};
 use crate::shell::quote;
@@ -106,8 +107,15 @@ pub fn apply(
     }
     arguments.push(quote(image_tag));
     arguments.extend(container.args.iter().map(|argument| quote(argument)));
+    let volume_checks: String = container
+        .volumes
+        .iter()
+        .filter_map(|volume| volume.split_once(':').map(|(source, _)| source))
+        .filter(|source| source.starts_with('/'))
+        .map(|source| refuse_linked_folders(context.paths, source))
+        .collect();
     let script = format!(
-        "set -eu\n{prelude}docker rm --force {name} >/dev/null 2>&1 || true\n{run} >/dev/null\n{record}",
+        "set -eu\n{prelude}{volume_checks}docker rm --force {name} >/dev/null 2>&1 || true\n{run} >/dev/null\n{record}",
         prelude = context.paths.action_prelude(),
         name = quote(&name),
         run = arguments.join(" "),

@@ -12,6 +12,7 @@ mod service;
 
 use cairn_lockfiles::{HostEntry, Node, NodeKind, NodeName, NodeSpec, Scope};
 
+use crate::confined_folder::{is_confined_path, refuse_linked_folders};
 use crate::host_paths::HostPaths;
 use crate::plan::Reason;
 use crate::secrets::Secrets;
@@ -122,7 +123,13 @@ pub fn remove_orphan(
 ) -> Result<String, NodeError> {
     let mut script = String::from("set -eu\n");
     let summary = match (&entry.path, entry.kind()) {
+        (Some(path), NodeKind::File | NodeKind::Repository) if !is_confined_path(path) => {
+            return Err(NodeError::Failed(format!(
+                "the host's state entry names `{path}`, which is not an absolute path without `..`: nothing removed; delete the entry in /var/lib/cairn/state if it was edited by hand"
+            )));
+        }
         (Some(path), NodeKind::File) => {
+            script.push_str(&refuse_linked_folders(paths, parent_of(path)));
             script.push_str(&format!(
                 "rm -f -- {}\n",
                 crate::shell::quote(&paths.path(path))
@@ -130,6 +137,7 @@ pub fn remove_orphan(
             format!("removed {path}")
         }
         (Some(path), NodeKind::Repository) => {
+            script.push_str(&refuse_linked_folders(paths, path));
             script.push_str(&repository::remove_script(&paths.path(path)));
             format!("removed the repository in {path}")
         }
@@ -158,4 +166,12 @@ pub fn remove_orphan(
         return Err(NodeError::Failed(output.failure_text()));
     }
     Ok(summary)
+}
+
+/// The folder of an absolute path: `/` for one at the top.
+pub(crate) fn parent_of(path: &str) -> &str {
+    match path.rsplit_once('/') {
+        Some(("", _)) | None => "/",
+        Some((folder, _)) => folder,
+    }
 }

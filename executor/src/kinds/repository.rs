@@ -15,6 +15,8 @@ use cairn_images::artifact_store::{ArtifactStore, cache_folder};
 use cairn_images::offline_repository::{OfflineRepository, TransferBatches};
 use cairn_lockfiles::RepositoryNode;
 
+use crate::confined_folder::make_confined_folder;
+use crate::host_paths::HostPaths;
 use crate::kinds::{NodeContext, NodeError};
 use crate::shell::quote;
 
@@ -81,7 +83,13 @@ fn lacking_files(
         .map(|(path, sha256)| format!("{sha256}  {path}\n"))
         .collect();
     let script = format!(
-        "mkdir -p -- {folder} && cd -- {folder} && {{ sha256sum --check --quiet - 2>/dev/null || true; }}\n",
+        "{make_folder}cd -- {folder} && {{ sha256sum --check --quiet - 2>/dev/null || true; }}\n",
+        make_folder = make_confined_folder(
+            context.paths,
+            lockfile_path(folder, context.paths),
+            None,
+            "exit 1"
+        ),
         folder = quote(folder)
     );
     let output = context.transport.run(&script, manifest.as_bytes())?;
@@ -110,6 +118,7 @@ fn lacking_files(
 fn place_batch(folder: &str, tar: &[u8], context: &NodeContext<'_>) -> Result<(), NodeError> {
     let script = format!(
         "set -eu\n{prelude}umask 022\nfolder={folder}\nincoming=\"$folder/.cairn-incoming\"\n\
+         {refuse_links}\
          rm -rf -- \"$incoming\"\nmkdir -p -- \"$incoming\"\ntar -x -f - -C \"$incoming\" --no-same-owner\n\
          place() {{ mkdir -p -- \"$folder/$(dirname -- \"$1\")\" && mv -f -- \"$incoming/$1\" \"$folder/$1\"; }}\n\
          cd -- \"$incoming\"\n\
@@ -118,6 +127,7 @@ fn place_batch(folder: &str, tar: &[u8], context: &NodeContext<'_>) -> Result<()
          cd / && rm -rf -- \"$incoming\"\n",
         prelude = context.paths.action_prelude(),
         folder = quote(folder),
+        refuse_links = refuse_links_within(context.paths),
     );
     let output = context.transport.run(&script, tar)?;
     if output.success() {
@@ -177,4 +187,19 @@ pub fn remove_script(path: &str) -> String {
         artifacts = quote(&format!("{folder}/artifacts")),
         dists = quote(&format!("{folder}/dists")),
     )
+}
+
+/// A host path as the lockfile writes it: without the host's root.
+fn lockfile_path<'a>(host_path: &'a str, paths: &HostPaths) -> &'a str {
+    host_path.strip_prefix(paths.root()).unwrap_or(host_path)
+}
+
+/// Shell lines refusing a repository (`$folder`) under a root that holds a symbolic link:
+/// its files are placed by `mkdir -p` and `mv` into its subfolders, which a link planted
+/// among them would send outside the root. cairn's repositories hold no links.
+fn refuse_links_within(paths: &HostPaths) -> String {
+    if paths.root().is_empty() {
+        return String::new();
+    }
+    "if [ -n \"$(find \"$folder\" -type l -print -quit)\" ]; then echo \"$folder holds a symbolic link, under the host root: cairn does not place files through it\" >&2; exit 1; fi\n".to_string()
 }

@@ -132,7 +132,7 @@ impl ContainerNode {
             image,
             env,
             ports: fields.strings("ports")?,
-            volumes: fields.strings("volumes")?,
+            volumes: host_volumes(fields.strings("volumes")?)?,
             network: fields.optional_string("network")?,
             dns: fields.strings("dns")?,
             restart,
@@ -163,4 +163,17 @@ fn env_error(key: &str) -> FieldError {
         field: "env".to_string(),
         message: format!("`{key}` must be a string or a secret reference {{ secret = \"name\" }}"),
     }
+}
+
+/// Volumes whose host folder (`SOURCE:DEST[:OPTIONS]`, an absolute source) stays under the
+/// host's root, as a path a node writes: the container writes there.
+fn host_volumes(volumes: Vec<String>) -> Result<Vec<String>, FieldError> {
+    for volume in &volumes {
+        if let Some((source, _)) = volume.split_once(':')
+            && source.starts_with('/')
+        {
+            crate::nodes::written_path::written_path(source.to_string(), "volumes")?;
+        }
+    }
+    Ok(volumes)
 }

@@ -1,6 +1,6 @@
 use crate::content::Text;
 use crate::nodes::fields::{FieldError, FieldReader, format_mode, parse_mode};
-use crate::nodes::probe::absolute_path;
+use crate::nodes::written_path::written_path;
 use crate::value::Value;
 
 /// Rendered content written atomically (temporary file, then rename) to `path`.
@@ -27,7 +27,7 @@ impl FileNode {
     }
 
     pub(crate) fn from_fields(fields: &mut FieldReader<'_>) -> Result<Self, FieldError> {
-        let path = absolute_path(fields.string("path")?, "path")?;
+        let path = written_path(fields.string("path")?, "path")?;
         let mode = match fields.optional_string("mode")? {
             Some(text) => parse_mode("mode", &text)?,
             None => Self::DEFAULT_MODE,

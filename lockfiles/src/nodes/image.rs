@@ -8,7 +8,7 @@ use crate::nodes::image_healthcheck::ImageHealthcheck;
 use crate::nodes::image_setup::ImageSetup;
 use crate::nodes::layer_compression::LayerCompression;
 use crate::nodes::package_pin::PackagePin;
-use crate::nodes::probe::absolute_path;
+use crate::nodes::written_path::written_path;
 use crate::value::Value;
 
 /// A file placed in an image's top layer (an entrypoint script, a config template).
@@ -165,7 +165,7 @@ impl ImageNode {
         packages.dedup();
         let pins = ImagePins::from_fields(fields)?;
         let mut files = fields.tables("files", |item| {
-            let path = absolute_path(item.string("path")?, "path")?;
+            let path = written_path(item.string("path")?, "path")?;
             let mode = match item.optional_string("mode")? {
                 Some(text) => parse_mode("mode", &text)?,
                 None => 0o644,

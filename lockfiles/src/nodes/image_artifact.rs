@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use crate::nodes::fields::{FieldError, FieldReader, format_mode, parse_mode};
-use crate::nodes::probe::absolute_path;
+use crate::nodes::written_path::written_path;
 use crate::value::Value;
 
 /// A file an image takes from outside the package repository (Consul, Marathon, cAdvisor:
@@ -90,7 +90,7 @@ impl ImageArtifact {
                 ),
             });
         }
-        let path = absolute_path(item.string("path")?, "path")?;
+        let path = written_path(item.string("path")?, "path")?;
         let unpack = item.bool_or("unpack", false)?;
         let mode = item.optional_string("mode")?;
         let strip_components = item.optional_integer::<u32>("strip_components")?;

@@ -157,7 +157,7 @@ impl ImageSetup {
         }
 
         let mut links = fields.tables("links", |item| {
-            let path = absolute_path(item.string("path")?, "path")?;
+            let path = crate::nodes::written_path::written_path(item.string("path")?, "path")?;
             let target = item.string("target")?;
             if target.is_empty() || target.contains('\0') || target.contains('\n') {
                 return Err(invalid(
@@ -176,7 +176,7 @@ impl ImageSetup {
         }
 
         let mut directories = fields.tables("directories", |item| {
-            let path = absolute_path(item.string("path")?, "path")?;
+            let path = crate::nodes::written_path::written_path(item.string("path")?, "path")?;
             let owner = item
                 .optional_string("owner")?
                 .unwrap_or_else(|| "root".to_string());

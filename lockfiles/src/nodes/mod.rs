@@ -24,6 +24,7 @@ mod package_requirement;
 mod probe;
 mod repository;
 mod service;
+mod written_path;
 
 use std::collections::BTreeSet;
 

@@ -1,5 +1,5 @@
 use crate::nodes::fields::{FieldError, FieldReader};
-use crate::nodes::probe::absolute_path;
+use crate::nodes::written_path::written_path;
 use crate::value::Value;
 
 /// The cluster's offline repository, placed on a host's disk (the control host's, which
@@ -39,7 +39,7 @@ impl RepositoryNode {
     }
 
     pub(crate) fn from_fields(fields: &mut FieldReader<'_>) -> Result<Self, FieldError> {
-        let path = absolute_path(fields.string("path")?, "path")?;
+        let path = written_path(fields.string("path")?, "path")?;
         if path.trim_end_matches('/').is_empty() {
             return Err(FieldError::Invalid {
                 field: "path".to_string(),

@@ -38,7 +38,9 @@ use crate::node_id::NodeId;
 use crate::node_name::NodeName;
 use crate::value::Value;
 
-use super::{ClusterWire, HostWire, LockDocument, NodeTables, ReadNode, SecretWire, SpecClass};
+use super::{
+    ClusterWire, HostWire, LockDocument, NodeTables, ReadNode, SecretWire, SourceWire, SpecClass,
+};
 
 /// The fields of a table other than a node's.
 type Table = BTreeMap<String, Value>;
@@ -328,9 +330,13 @@ impl ParseState {
 
     fn finish(mut self) -> Option<LockDocument> {
         let version = match self.root.remove("version") {
-            Some(Value::Integer(version)) if self.root.is_empty() => version,
+            Some(Value::Integer(version)) => version,
             _ => return None,
         };
+        let digest = take_string(&mut self.root, "digest")??;
+        if !self.root.is_empty() {
+            return None;
+        }
         let cluster = self.cluster.and_then(cluster_wire)?;
         let hosts = self
             .hosts
@@ -344,6 +350,7 @@ impl ParseState {
             .collect::<Option<_>>()?;
         Some(LockDocument {
             version,
+            digest,
             cluster,
             hosts,
             secrets,
@@ -429,9 +436,24 @@ fn take_string(table: &mut Table, key: &str) -> Option<Option<String>> {
 }
 
 fn cluster_wire(mut table: Table) -> Option<ClusterWire> {
+    let fingerprint_key = match table.remove("fingerprint_key") {
+        None => None,
+        Some(Value::Table(mut source)) => {
+            let source_wire = SourceWire {
+                env: take_string(&mut source, "env")?,
+                file: take_string(&mut source, "file")?,
+            };
+            source.is_empty().then_some(())?;
+            Some(source_wire)
+        }
+        Some(_) => return None,
+    };
     let cluster = ClusterWire {
         name: take_string(&mut table, "name")??,
         domain: take_string(&mut table, "domain")??,
+        fingerprint_key,
+        digest: take_string(&mut table, "digest")??,
+        nodes_digest: take_string(&mut table, "nodes_digest")??,
     };
     table.is_empty().then_some(cluster)
 }
@@ -461,6 +483,8 @@ fn host_wire(mut table: Table) -> Option<HostWire> {
         root: take_string(&mut table, "root")?,
         become_method: take_string(&mut table, "become")?,
         become_password: take_string(&mut table, "become_password")?,
+        digest: take_string(&mut table, "digest")??,
+        nodes_digest: take_string(&mut table, "nodes_digest")??,
     };
     table.is_empty().then_some(host)
 }
@@ -470,6 +494,7 @@ fn secret_wire(mut table: Table) -> Option<SecretWire> {
         env: take_string(&mut table, "env")?,
         file: take_string(&mut table, "file")?,
         fingerprint: take_string(&mut table, "fingerprint")??,
+        digest: take_string(&mut table, "digest")??,
     };
     table.is_empty().then_some(secret)
 }

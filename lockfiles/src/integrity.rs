@@ -1,0 +1,219 @@
+//! The integrity of a lockfile beyond its nodes' inputs.
+//!
+//! A node's id covers its inputs and its dependencies' ids, and the reader recomputes every
+//! one; what no id covers is recorded as digests the reader recomputes too:
+//! - `[cluster]`'s `digest`: the cluster's name, domain and fingerprint key's source;
+//!   its `nodes_digest`: the names and ids of the cluster-wide nodes (images);
+//! - each `[hosts.NAME]`'s `digest`: how the host is reached and where its root is; its
+//!   `nodes_digest`: the names and ids of the host's nodes (a leaf node deleted, a health
+//!   check say, changes no other id, but changes this);
+//! - each `[secrets.NAME]`'s `digest`: where the secret is read and its fingerprint;
+//! - the top-level `digest`: the format version and every digest above under its table's
+//!   name, so a table added or removed is noticed too.
+//!
+//! A digest is the first 128 bits of blake3 over a length-prefixed encoding. It guards
+//! against hand edits and damage, as the ids do; it is not a signature (anyone with cairn
+//! can write a lockfile).
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::host::HostEntry;
+use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile};
+use crate::node::Node;
+use crate::node_id::parse_hex;
+use crate::node_name::Scope;
+use crate::secret::{SecretEntry, SecretSource};
+
+/// A digest of one part of a lockfile: 32 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Digest([u8; 16]);
+
+impl fmt::Display for Digest {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(formatter, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "Digest({self})")
+    }
+}
+
+impl FromStr for Digest {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        parse_hex(text).map(Self)
+    }
+}
+
+/// Feeds fields to blake3, each prefixed by its length, so no two encodings collide.
+struct Encoder(blake3::Hasher);
+
+impl Encoder {
+    fn new(context: &str) -> Self {
+        let mut encoder = Self(blake3::Hasher::new());
+        encoder.text(context);
+        encoder
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) -> &mut Self {
+        self.0.update(&(bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+        self
+    }
+
+    fn text(&mut self, text: &str) -> &mut Self {
+        self.bytes(text.as_bytes())
+    }
+
+    fn optional(&mut self, text: Option<&str>) -> &mut Self {
+        match text {
+            None => self.bytes(b"\0none"),
+            Some(text) => self.bytes(b"\0some").text(text),
+        }
+    }
+
+    fn source(&mut self, source: Option<&SecretSource>) -> &mut Self {
+        match source {
+            None => self.bytes(b"none"),
+            Some(SecretSource::Env(variable)) => self.bytes(b"env").text(variable),
+            Some(SecretSource::File(path)) => self.bytes(b"file").text(path),
+        }
+    }
+
+    fn digest(&mut self, digest: &Digest) -> &mut Self {
+        self.bytes(&digest.0)
+    }
+
+    fn finish(&self) -> Digest {
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&self.0.finalize().as_bytes()[..16]);
+        Digest(bytes)
+    }
+}
+
+/// Every digest of a lockfile, as the writer records them and the reader recomputes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockfileDigests {
+    pub whole: Digest,
+    pub cluster: Digest,
+    pub cluster_nodes: Digest,
+    /// By host name: its table's digest and its nodes' digest.
+    pub hosts: std::collections::BTreeMap<String, (Digest, Digest)>,
+    pub secrets: std::collections::BTreeMap<String, Digest>,
+}
+
+impl LockfileDigests {
+    pub fn of(lockfile: &Lockfile) -> Self {
+        let cluster = cluster_digest(&lockfile.cluster);
+        let cluster_nodes = nodes_digest(lockfile.nodes_of(&Scope::Cluster));
+        let hosts: std::collections::BTreeMap<String, (Digest, Digest)> = lockfile
+            .hosts
+            .iter()
+            .map(|(name, host)| {
+                let nodes = lockfile.nodes_of(&Scope::Host(name.clone()));
+                (name.clone(), (host_digest(name, host), nodes_digest(nodes)))
+            })
+            .collect();
+        let secrets: std::collections::BTreeMap<String, Digest> = lockfile
+            .secrets
+            .iter()
+            .map(|(name, secret)| (name.clone(), secret_digest(name, secret)))
+            .collect();
+        let mut whole = Encoder::new("cairn lockfile");
+        whole.text(&FORMAT_VERSION.to_string());
+        whole.digest(&cluster).digest(&cluster_nodes);
+        for (name, (host, nodes)) in &hosts {
+            whole.bytes(b"host").text(name).digest(host).digest(nodes);
+        }
+        for (name, secret) in &secrets {
+            whole.bytes(b"secret").text(name).digest(secret);
+        }
+        Self {
+            whole: whole.finish(),
+            cluster,
+            cluster_nodes,
+            hosts,
+            secrets,
+        }
+    }
+}
+
+fn cluster_digest(cluster: &ClusterInfo) -> Digest {
+    Encoder::new("cairn cluster")
+        .text(&cluster.name)
+        .text(&cluster.domain)
+        .source(cluster.fingerprint_key.as_ref())
+        .finish()
+}
+
+fn host_digest(name: &str, host: &HostEntry) -> Digest {
+    let mut encoder = Encoder::new("cairn host");
+    encoder
+        .text(name)
+        .text(&host.address)
+        .optional(host.user.as_deref())
+        .optional(host.port.map(|port| port.to_string()).as_deref())
+        .text(&host.roles.len().to_string());
+    for role in &host.roles {
+        encoder.text(role);
+    }
+    encoder
+        .text(host.transport.as_str())
+        .optional(host.root.as_deref())
+        .optional(host.become_method.map(|method| method.as_str()))
+        .optional(host.become_password.as_deref())
+        .finish()
+}
+
+/// The names and ids of some nodes, in order: a node added or removed changes it.
+fn nodes_digest(nodes: &[Node]) -> Digest {
+    let mut encoder = Encoder::new("cairn nodes");
+    for node in nodes {
+        encoder
+            .text(node.name.kind.as_str())
+            .text(&node.name.key)
+            .bytes(node.id.as_bytes());
+    }
+    encoder.finish()
+}
+
+fn secret_digest(name: &str, secret: &SecretEntry) -> Digest {
+    Encoder::new("cairn secret")
+        .text(name)
+        .source(Some(&secret.source))
+        .text(&secret.fingerprint)
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_reads_back_from_its_hex() {
+        let digest = Encoder::new("test").text("x").finish();
+        assert_eq!(digest.to_string().parse::<Digest>(), Ok(digest));
+        assert!("xyz".parse::<Digest>().is_err());
+    }
+
+    #[test]
+    fn fields_are_length_prefixed_so_moving_a_boundary_changes_the_digest() {
+        let joined = Encoder::new("test").text("ab").text("c").finish();
+        let moved = Encoder::new("test").text("a").text("bc").finish();
+        assert_ne!(joined, moved);
+    }
+
+    #[test]
+    fn an_absent_value_differs_from_an_empty_one() {
+        let absent = Encoder::new("test").optional(None).finish();
+        let empty = Encoder::new("test").optional(Some("")).finish();
+        assert_ne!(absent, empty);
+    }
+}

@@ -1,0 +1,76 @@
+//! The digests a lockfile records beside its tables, compared with the ones its contents
+//! hash to (`crate::integrity`): the first that differs names the table that was edited.
+
+use std::collections::BTreeMap;
+
+use crate::error::LockError;
+use crate::integrity::{Digest, LockfileDigests};
+use crate::lockfile::Lockfile;
+use crate::toml_text::key;
+
+/// The digests as written, before they are checked.
+#[derive(Debug, Default)]
+pub(super) struct RecordedDigests {
+    pub(super) whole: String,
+    pub(super) cluster: String,
+    pub(super) cluster_nodes: String,
+    /// By host: its table's digest and its nodes' digest.
+    pub(super) hosts: BTreeMap<String, (String, String)>,
+    pub(super) secrets: BTreeMap<String, String>,
+}
+
+impl RecordedDigests {
+    /// Refuses the lockfile where a recorded digest is not the one its part hashes to, most
+    /// precise part first: a table's own fields, the nodes of a scope, then the set of
+    /// tables as a whole.
+    pub(super) fn check(&self, lockfile: &Lockfile, origin: &str) -> Result<(), LockError> {
+        let computed = LockfileDigests::of(lockfile);
+        let compare = |recorded: &str, computed: &Digest, part: String| {
+            if recorded == computed.to_string() {
+                Ok(())
+            } else {
+                Err(LockError::Edited {
+                    origin: origin.to_string(),
+                    part,
+                    recorded: recorded.to_string(),
+                    computed: *computed,
+                })
+            }
+        };
+        compare(
+            &self.cluster,
+            &computed.cluster,
+            "[cluster] (the cluster's name, domain or fingerprint key)".into(),
+        )?;
+        compare(
+            &self.cluster_nodes,
+            &computed.cluster_nodes,
+            "the set of cluster-wide nodes ([cluster]'s `nodes_digest`: a node added or removed)"
+                .into(),
+        )?;
+        for (name, (digest, nodes_digest)) in &computed.hosts {
+            let (recorded, recorded_nodes) = &self.hosts[name];
+            compare(recorded, digest, format!("[hosts.{}]", key(name)))?;
+            compare(
+                recorded_nodes,
+                nodes_digest,
+                format!(
+                    "the set of host `{name}`'s nodes ([hosts.{name}]'s `nodes_digest`: a node added or removed)"
+                ),
+            )?;
+        }
+        for (name, digest) in &computed.secrets {
+            compare(
+                &self.secrets[name],
+                digest,
+                format!("[secrets.{}]", key(name)),
+            )?;
+        }
+        compare(
+            &self.whole,
+            &computed.whole,
+            "the set of [hosts] and [secrets] tables (the top-level `digest`: a table added or removed)"
+                .into(),
+        )
+    }
+}
