@@ -32,6 +32,7 @@ use cairn_lockfiles::{HostImpact, Lockfile, Node, NodeId, NodeKind, NodeName, No
 
 use crate::apply::{ApplyOptions, read_facts};
 use crate::facts::HostFacts;
+use crate::facts_error::{FactsError, HostsFacts};
 use crate::kinds::unsupported_reason;
 use crate::selection::Selection;
 use crate::state::StateEntry;
@@ -51,10 +52,10 @@ impl AppliedDiff {
     }
 
     /// The hosts whose state could not be read, with why.
-    pub fn unreachable(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub fn unreachable(&self) -> impl Iterator<Item = (&str, &FactsError)> {
         self.hosts.iter().filter_map(|(host, diff)| {
             diff.unreachable
-                .as_deref()
+                .as_ref()
                 .map(|problem| (host.as_str(), problem))
         })
     }
@@ -69,7 +70,7 @@ impl AppliedDiff {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostAppliedDiff {
     /// Why the host's state could not be read; nothing else is known of it.
-    pub unreachable: Option<String>,
+    pub unreachable: Option<FactsError>,
     /// LOCK's nodes the host has not applied. Checks are left out: no host records them.
     pub added: Vec<NodeName>,
     /// Nodes the host has applied that LOCK no longer holds: apply removes them (orphans).
@@ -189,7 +190,7 @@ enum Status {
 /// read). Hosts outside `selection` are left out, and so are nodes of its skipped kinds.
 pub(crate) fn compare(
     lockfile: &Lockfile,
-    facts: &BTreeMap<String, Result<HostFacts, String>>,
+    facts: &HostsFacts,
     selection: &Selection,
 ) -> AppliedDiff {
     let mut diff = AppliedDiff::default();
@@ -362,7 +363,7 @@ pub(crate) fn compare(
 /// A file node's drift: its file on the host gone, or other than the host recorded writing.
 fn file_drift(
     node: &Node,
-    facts: Option<&Result<HostFacts, String>>,
+    facts: Option<&Result<HostFacts, FactsError>>,
     entry: Option<Option<&StateEntry>>,
 ) -> Option<FileDrift> {
     let (NodeSpec::File(file), Some(Ok(facts)), Some(Some(entry))) = (&node.spec, facts, entry)
@@ -477,7 +478,7 @@ mod tests {
     }
 
     /// The facts of a host that applied `applied` whole, its files as written.
-    fn facts_after_applying(applied: &Lockfile) -> BTreeMap<String, Result<HostFacts, String>> {
+    fn facts_after_applying(applied: &Lockfile) -> HostsFacts {
         let mut facts = HostFacts::default();
         for node in applied.nodes_of(&cairn_lockfiles::Scope::Host("h1".into())) {
             let sha256 = match &node.spec {

@@ -9,6 +9,7 @@ use cairn_images::image_builder::built_record::{built_tags, image_folder, pushed
 use cairn_lockfiles::{BecomeMethod, HostEntry, Lockfile, NodeName, Scope, TransportKind};
 
 use crate::facts::{self, FactsQuery, HostFacts};
+use crate::facts_error::{FactsError, HostsFacts};
 use crate::host_lock::{HostLock, LockFailure, acquire};
 use crate::host_paths::HostPaths;
 use crate::kinds::remove_orphan;
@@ -47,12 +48,15 @@ pub fn transport_for(
     ssh: &SshOptions,
     keeper: Option<&std::path::Path>,
     secrets: &Secrets,
-) -> Result<MeteredTransport, String> {
+) -> Result<MeteredTransport, FactsError> {
     let (transport, user): (Arc<dyn Transport>, String) = match host.transport {
         TransportKind::Local => (Arc::new(LocalTransport), local_user()),
         TransportKind::Ssh => {
             let direct = SshTransport::new(&host.address, host.user.as_deref(), host.port, ssh)
-                .map_err(|error| error.to_string())?;
+                .map_err(|cause| FactsError::Transport {
+                    host: name.to_string(),
+                    cause,
+                })?;
             let user = direct.target().destination.user.clone();
             let transport: Arc<dyn Transport> = match keeper {
                 Some(socket) => Arc::new(KeptTransport::new(socket.to_path_buf(), &direct)),
@@ -66,12 +70,12 @@ pub fn transport_for(
         Some(BecomeMethod::Sudo) => {
             let password = match &host.become_password {
                 None => None,
-                Some(secret) => Some(
-                    secrets
-                        .value(secret)
-                        .and_then(SudoPassword::new)
-                        .map_err(|problem| format!("the sudo password: {problem}"))?,
-                ),
+                Some(secret) => Some(secrets.value(secret).and_then(SudoPassword::new).map_err(
+                    |problem| FactsError::SudoPassword {
+                        host: name.to_string(),
+                        problem,
+                    },
+                )?),
             };
             Arc::new(BecomeTransport::new(transport, name, &user, password))
         }
@@ -80,7 +84,7 @@ pub fn transport_for(
 }
 
 /// A host reached and read, or why not.
-type ReachResult = Result<(Reached, HostFacts), String>;
+type ReachResult = Result<(Reached, HostFacts), FactsError>;
 
 struct Reached {
     transport: Arc<dyn Transport>,
@@ -98,10 +102,7 @@ fn reach_hosts(
     options: &ApplyOptions,
     secrets: &Secrets,
     lock: bool,
-) -> (
-    BTreeMap<String, Reached>,
-    BTreeMap<String, Result<HostFacts, String>>,
-) {
+) -> (BTreeMap<String, Reached>, HostsFacts) {
     let host_names: Vec<&String> = lockfile
         .hosts
         .keys()
@@ -159,7 +160,10 @@ fn reach_hosts(
         let transport: Arc<dyn Transport> = Arc::new(LocalTransport);
         let control = transport
             .run(&facts::control_script(), b"")
-            .map_err(|error| error.to_string())
+            .map_err(|cause| FactsError::Transport {
+                host: cairn_lockfiles::Scope::CLUSTER_NAME.to_string(),
+                cause,
+            })
             .map(|output| {
                 let mut control = facts::parse_control(&output.stdout_text());
                 // And the images cairn's builder made, which are sent from their layouts.
@@ -203,7 +207,7 @@ fn reach_one(
     options: &ApplyOptions,
     (keeper, secrets): (Option<&std::path::Path>, &Secrets),
     lock: bool,
-) -> Result<(Reached, HostFacts), String> {
+) -> ReachResult {
     let started = std::time::Instant::now();
     let metered = transport_for(name, host, &options.ssh, keeper, secrets)?;
     let sent = metered.counts();
@@ -214,30 +218,28 @@ fn reach_one(
     let (held, facts_output) = if lock {
         match acquire(transport.as_ref(), &paths, &facts_script) {
             Ok((held, output)) => (Some(held), output),
-            Err(LockFailure::Busy) => {
-                return Err(format!(
-                    "another cairn apply holds the lock of host `{name}` ({}); wait for it to finish",
-                    paths.lock_file()
-                ));
-            }
-            Err(LockFailure::Transport(error)) => return Err(error.to_string()),
-            Err(LockFailure::Other(problem)) => return Err(problem),
+            Err(failure) => return Err(lock_error(name, &paths, failure)),
         }
     } else {
         let script = format!("{facts_script}{}", facts::apply_running_script(&paths));
         let output = transport
             .run(&script, b"")
-            .map_err(|error| error.to_string())?;
+            .map_err(|cause| FactsError::Transport {
+                host: name.to_string(),
+                cause,
+            })?;
         if !output.success() {
-            return Err(format!(
-                "host `{name}`: cannot read cairn's state: {}",
-                output.failure_text()
-            ));
+            return Err(FactsError::StateUnreadable {
+                host: name.to_string(),
+                output: output.failure_text(),
+            });
         }
         (None, output.stdout_text())
     };
-    let facts = facts::parse(&facts_output, &paths, &query)
-        .map_err(|problem| format!("host `{name}`: {problem}"))?;
+    let facts =
+        facts::parse(&facts_output, &paths, &query).map_err(|_| FactsError::ListingCutShort {
+            host: name.to_string(),
+        })?;
     Ok((
         Reached {
             transport,
@@ -250,6 +252,19 @@ fn reach_one(
     ))
 }
 
+/// Why a host's lock could not be taken.
+fn lock_error(name: &str, paths: &HostPaths, failure: LockFailure) -> FactsError {
+    let host = name.to_string();
+    match failure {
+        LockFailure::Busy => FactsError::Locked {
+            host,
+            lock_file: paths.lock_file(),
+        },
+        LockFailure::Transport(cause) => FactsError::Transport { host, cause },
+        LockFailure::UnexpectedAnswer(answer) => FactsError::UnexpectedLockAnswer { host, answer },
+    }
+}
+
 /// Reads every host and plans, touching nothing.
 pub fn plan_lockfile(lockfile: &Lockfile, options: &ApplyOptions) -> Plan {
     plan(lockfile, &read_facts(lockfile, options), &options.selection)
@@ -257,10 +272,7 @@ pub fn plan_lockfile(lockfile: &Lockfile, options: &ApplyOptions) -> Plan {
 
 /// Reads every host within the selection (without its lock), touching nothing: each
 /// host's facts, or why it could not be read.
-pub(crate) fn read_facts(
-    lockfile: &Lockfile,
-    options: &ApplyOptions,
-) -> BTreeMap<String, Result<HostFacts, String>> {
+pub(crate) fn read_facts(lockfile: &Lockfile, options: &ApplyOptions) -> HostsFacts {
     let secrets = Secrets::of(lockfile, &options.lockfile_directory);
     let (_reached, facts) = reach_hosts(lockfile, options, &secrets, false);
     facts
@@ -274,7 +286,7 @@ pub struct ApplySession<'a> {
     options: &'a ApplyOptions,
     secrets: Secrets,
     reached: BTreeMap<String, Reached>,
-    facts: BTreeMap<String, Result<HostFacts, String>>,
+    facts: HostsFacts,
     plan: Plan,
     /// When the apply began reaching its hosts: what its timings count from.
     started: std::time::Instant,
@@ -390,7 +402,7 @@ impl<'a> ApplySession<'a> {
         for (host, host_plan) in &plan.hosts {
             let host_report = report.hosts.entry(host.clone()).or_default();
             if let Some(problem) = &host_plan.unreachable {
-                host_report.problem = Some(problem.clone());
+                host_report.problem = Some(problem.to_string());
                 continue;
             }
             if let Some(problem) = forget_failures.get(host) {

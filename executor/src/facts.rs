@@ -193,9 +193,17 @@ pub fn script(paths: &HostPaths, query: &FactsQuery) -> String {
     script
 }
 
+/// The state listing ended before all its parts.
+#[derive(Debug, Clone, Copy)]
+pub struct ListingCutShort;
+
 /// Reads what [`script`] printed.
-pub fn parse(output: &str, paths: &HostPaths, query: &FactsQuery) -> Result<HostFacts, String> {
-    let cut_short = || "the state listing is cut short".to_string();
+pub fn parse(
+    output: &str,
+    paths: &HostPaths,
+    query: &FactsQuery,
+) -> Result<HostFacts, ListingCutShort> {
+    let cut_short = || ListingCutShort;
     let (entries_text, rest) = output
         .split_once(&format!("{FILES_MARKER}\n"))
         .ok_or_else(cut_short)?;

@@ -23,7 +23,8 @@ pub enum LockFailure {
     /// Another apply holds it.
     Busy,
     Transport(TransportError),
-    Other(String),
+    /// The lock script answered something else (this line).
+    UnexpectedAnswer(String),
 }
 
 const LOCKED: &str = "cairn-locked";
@@ -70,8 +71,6 @@ pub fn acquire(
     match first_line {
         LOCKED => Ok((HostLock { _held: held }, rest.to_string())),
         BUSY => Err(LockFailure::Busy),
-        other => Err(LockFailure::Other(format!(
-            "unexpected answer from the lock script: {other}"
-        ))),
+        other => Err(LockFailure::UnexpectedAnswer(other.to_string())),
     }
 }

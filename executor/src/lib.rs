@@ -22,6 +22,7 @@ mod applied_diff;
 mod apply;
 mod confined_folder;
 mod facts;
+mod facts_error;
 mod host_lock;
 mod host_paths;
 mod kinds;
@@ -40,6 +41,7 @@ pub use applied_diff::{
     AppliedChange, AppliedDiff, ChangeCause, FileDrift, HostAppliedDiff, diff_applied,
 };
 pub use apply::{ApplyOptions, ApplySession, plan_lockfile, transport_for};
+pub use facts_error::FactsError;
 pub use host_paths::HostPaths;
 pub use plan::{Decision, HeldBack, HostPlan, Plan, Reason};
 pub use report::{ApplyReport, HostReport, NodeOutcome, NodeTiming};

@@ -9,6 +9,7 @@ use std::fmt;
 use cairn_lockfiles::{Lockfile, NodeKind, NodeName, NodeSpec, ServiceState};
 
 use crate::facts::HostFacts;
+use crate::facts_error::{FactsError, HostsFacts};
 use crate::kinds::unsupported_reason;
 use crate::selection::Selection;
 use crate::state::StateEntry;
@@ -102,7 +103,7 @@ pub struct HostPlan {
     /// Applied before, absent from this lockfile: removed after the host's nodes succeed.
     pub orphans: Vec<StateEntry>,
     /// Why the host's facts could not be read.
-    pub unreachable: Option<String>,
+    pub unreachable: Option<FactsError>,
     /// The host is outside `--limit`: not reached, every node held back.
     pub outside_limit: bool,
     /// Another apply holds the host's lock (a plan does not take it): what it has not
@@ -126,11 +127,7 @@ impl Plan {
 
 /// Plans `lockfile` against each host's facts (`Err`: the host could not be read); hosts
 /// outside `selection` have none, they are not reached.
-pub fn plan(
-    lockfile: &Lockfile,
-    facts: &BTreeMap<String, Result<HostFacts, String>>,
-    selection: &Selection,
-) -> Plan {
+pub fn plan(lockfile: &Lockfile, facts: &HostsFacts, selection: &Selection) -> Plan {
     let mut decisions: HashMap<NodeName, Decision> = HashMap::with_capacity(lockfile.nodes().len());
     for node in lockfile.in_dependency_order() {
         let decision = if selection.includes_host(node.name.scope.as_str()) {
@@ -182,7 +179,7 @@ pub fn plan(
 fn decide(
     lockfile: &Lockfile,
     node: &cairn_lockfiles::Node,
-    facts: &BTreeMap<String, Result<HostFacts, String>>,
+    facts: &HostsFacts,
     decided: &HashMap<NodeName, Decision>,
 ) -> Decision {
     let host_entry = node.name.host().and_then(|host| lockfile.hosts.get(host));

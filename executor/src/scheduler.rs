@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use cairn_lockfiles::{Lockfile, NodeName};
 
-use crate::facts::HostFacts;
+use crate::facts_error::HostsFacts;
 use crate::host_paths::HostPaths;
 use crate::kinds::{NodeContext, NodeError, execute};
 use crate::plan::{Decision, Plan};
@@ -44,7 +44,7 @@ struct Shared {
 pub fn run(
     lockfile: &Lockfile,
     plan: &Plan,
-    facts: &BTreeMap<String, Result<HostFacts, String>>,
+    facts: &HostsFacts,
     hosts: &BTreeMap<String, HostHandle<'_>>,
     secrets: &Secrets,
     apply_id: &str,

@@ -81,13 +81,7 @@ pub fn run_applied(
         applied_diff_text(&diff, Palette::new(colour_wanted()))
     };
     print(&text)?;
-    let unreachable: Vec<String> = diff
-        .unreachable()
-        .map(|(host, problem)| format!("cannot read the state of host `{host}`: {problem}"))
-        .collect();
-    if !unreachable.is_empty() {
-        return Err(Failure::Input(unreachable.join("\nerror: ")));
-    }
+    Failure::unreachable(diff.unreachable().map(|(_, problem)| problem.clone()))?;
     if diff.is_empty() {
         Ok(())
     } else {

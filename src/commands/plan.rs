@@ -29,24 +29,14 @@ pub fn run(
     unreachable_hosts(&plan)
 }
 
-/// Exit 2, as `diff --applied`, when a host could not be read: the plan of the others is
-/// printed, and a pipeline gated on plan stops.
+/// A failure, as `diff --applied`, when a host could not be read: the plan of the others
+/// is printed, and a pipeline gated on plan stops.
 fn unreachable_hosts(plan: &Plan) -> Result<(), Failure> {
-    let problems: Vec<String> = plan
-        .hosts
-        .iter()
-        .filter_map(|(host, host_plan)| {
-            host_plan
-                .unreachable
-                .as_ref()
-                .map(|problem| format!("cannot read the state of host `{host}`: {problem}"))
-        })
-        .collect();
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Input(problems.join("\nerror: ")))
-    }
+    Failure::unreachable(
+        plan.hosts
+            .values()
+            .filter_map(|host_plan| host_plan.unreachable.clone()),
+    )
 }
 
 /// Per host: a summary line, then each node that runs (with why) and each orphan.
@@ -164,7 +154,7 @@ fn plan_json(plan: &Plan) -> serde_json::Value {
                 .collect();
             (
                 host.clone(),
-                json!({ "unreachable": host_plan.unreachable, "outside_limit": host_plan.outside_limit, "apply_running": host_plan.apply_running, "nodes": nodes, "orphans": orphans }),
+                json!({ "unreachable": host_plan.unreachable.as_ref().map(ToString::to_string), "outside_limit": host_plan.outside_limit, "apply_running": host_plan.apply_running, "nodes": nodes, "orphans": orphans }),
             )
         })
         .collect();

@@ -16,7 +16,7 @@ pub fn applied_diff_json(diff: &AppliedDiff) -> Json {
                 host.clone(),
                 json!({
                     "equal": host_diff.is_empty(),
-                    "unreachable": host_diff.unreachable,
+                    "unreachable": host_diff.unreachable.as_ref().map(ToString::to_string),
                     "added": names(&host_diff.added),
                     "removed": names(&host_diff.removed),
                     "changed": host_diff.changed.iter().map(change_json).collect::<Vec<_>>(),

@@ -73,7 +73,7 @@ impl CommandOutput {
 
 /// Why a host could not be reached or a script not run (not: the script failed).
 /// Serializable: the connection keeper hands it to the apply that asked.
-#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum TransportError {
     #[error("cannot connect to {address}: {message}")]
     Connect { address: String, message: String },
