@@ -8,6 +8,7 @@ use cairn_lockfiles::{ContainerNode, EnvValue, NodeId, NodeKind, NodeName, NodeS
 
 use crate::confined_folder::refuse_linked_folders;
 use crate::host_paths::HostPaths;
+use crate::kinds::pull_outcome::PullOutcome;
 use crate::kinds::{NodeContext, NodeError};
 use crate::shell::quote;
 use crate::transport::Transport;
@@ -156,15 +157,15 @@ fn ship_image(
             layout.is_some(),
             context,
         )?,
-        None => Err(String::new()),
+        None => PullOutcome::NotTried,
     };
     Ok(match (pulled, layout) {
-        (Ok(summary), _) => summary,
-        (Err(why), Some(layout)) => format!(
+        (pulled, _) if pulled.pulled() => pulled.to_string(),
+        (why, Some(layout)) => format!(
             "{why}{}",
             send_layers(&layout, image_tag, context.transport)?
         ),
-        (Err(why), None) => format!(
+        (why, None) => format!(
             "{why}{}",
             send_saved_image(image_tag, control, context.transport)?
         ),
@@ -173,9 +174,9 @@ fn ship_image(
 
 /// Pulls the image from `registry` by digest: pushed first where it is not recorded there
 /// yet and cairn built it (`built`), and pushed again once where the pull fails although
-/// it is recorded (a registry that lost its data: a control host installed anew). The
-/// inner `Err` says why it could not be pulled, for the summary; the image is then sent
-/// over the transport.
+/// it is recorded (a registry that lost its data: a control host installed anew). Unless
+/// pulled, the outcome says why not, for the summary; the image is then sent over the
+/// transport.
 fn pull_from_registry(
     image: &str,
     image_id: &NodeId,
@@ -184,26 +185,36 @@ fn pull_from_registry(
     slot: &BuildSlot,
     built: bool,
     context: &NodeContext<'_>,
-) -> Result<Result<String, String>, NodeError> {
+) -> Result<PullOutcome, NodeError> {
     let recorded = pushed_as(slot, image_id, registry);
     let pullable = match (&recorded, built) {
         (Some(pullable), _) => pullable.clone(),
         (None, true) => match push_once(slot, image, image_id, registry, false) {
             Ok(pullable) => pullable,
-            Err(error) => return Ok(Err(format!(" (not pushed to {registry}: {error})"))),
+            Err(error) => {
+                return Ok(PullOutcome::NotPushed {
+                    registry: registry.to_string(),
+                    error,
+                });
+            }
         },
-        (None, false) => return Ok(Err(String::new())),
+        (None, false) => return Ok(PullOutcome::NotTried),
     };
     let pulled = pull(&pullable, image_tag, context.transport)?;
-    if pulled.is_ok() || recorded.is_none() || !built {
+    let PullOutcome::PullFailed { pullable, output } = pulled else {
         return Ok(pulled);
+    };
+    if recorded.is_none() || !built {
+        return Ok(PullOutcome::PullFailed { pullable, output });
     }
     match push_once(slot, image, image_id, registry, true) {
         Ok(pullable) => pull(&pullable, image_tag, context.transport),
-        Err(error) => Ok(Err(format!(
-            "{} (pushed to {registry} again: {error})",
-            pulled.unwrap_err()
-        ))),
+        Err(error) => Ok(PullOutcome::PushAgainFailed {
+            pullable,
+            output,
+            registry: registry.to_string(),
+            error,
+        }),
     }
 }
 
@@ -217,13 +228,13 @@ fn registry_of(context: &NodeContext<'_>, name: &str) -> Option<String> {
 }
 
 /// Pulls the image by digest from the registry it was pushed to and tags it as apply names
-/// it. The inner `Err` says why not, for the summary, when the host cannot (the registry
-/// does not answer it, say): the image is then sent over the transport.
+/// it; [`PullOutcome::PullFailed`] when the host cannot (the registry does not answer it,
+/// say): the image is then sent over the transport.
 fn pull(
     pullable: &str,
     image_tag: &str,
     transport: &dyn Transport,
-) -> Result<Result<String, String>, NodeError> {
+) -> Result<PullOutcome, NodeError> {
     let output = transport.run(
         &format!(
             "docker pull --quiet {pullable} >/dev/null && docker tag {pullable} {image_tag}",
@@ -232,14 +243,15 @@ fn pull(
         ),
         b"",
     )?;
-    if output.success() {
-        Ok(Ok(format!(" (image pulled as {pullable})")))
+    let pullable = pullable.to_string();
+    Ok(if output.success() {
+        PullOutcome::Pulled { pullable }
     } else {
-        Ok(Err(format!(
-            " (pulling {pullable} failed: {})",
-            output.failure_text().trim()
-        )))
-    }
+        PullOutcome::PullFailed {
+            pullable,
+            output: output.failure_text().trim().to_string(),
+        }
+    })
 }
 
 /// Sends the layers of `layout` the host lacks to its `docker load`.

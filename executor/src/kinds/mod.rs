@@ -7,6 +7,7 @@ mod file;
 pub mod image;
 pub mod package;
 mod probe_node;
+mod pull_outcome;
 mod repository;
 mod service;
 
