@@ -53,10 +53,7 @@ pub fn transport_for(
         TransportKind::Local => (Arc::new(LocalTransport), local_user()),
         TransportKind::Ssh => {
             let direct = SshTransport::new(&host.address, host.user.as_deref(), host.port, ssh)
-                .map_err(|cause| FactsError::Transport {
-                    host: name.to_string(),
-                    cause,
-                })?;
+                .map_err(|cause| FactsError::transport(name, cause))?;
             let user = direct.target().destination.user.clone();
             let transport: Arc<dyn Transport> = match keeper {
                 Some(socket) => Arc::new(KeptTransport::new(socket.to_path_buf(), &direct)),
@@ -160,10 +157,7 @@ fn reach_hosts(
         let transport: Arc<dyn Transport> = Arc::new(LocalTransport);
         let control = transport
             .run(&facts::control_script(), b"")
-            .map_err(|cause| FactsError::Transport {
-                host: cairn_lockfiles::Scope::CLUSTER_NAME.to_string(),
-                cause,
-            })
+            .map_err(|cause| FactsError::transport(cairn_lockfiles::Scope::CLUSTER_NAME, cause))
             .map(|output| {
                 let mut control = facts::parse_control(&output.stdout_text());
                 // And the images cairn's builder made, which are sent from their layouts.
@@ -224,10 +218,7 @@ fn reach_one(
         let script = format!("{facts_script}{}", facts::apply_running_script(&paths));
         let output = transport
             .run(&script, b"")
-            .map_err(|cause| FactsError::Transport {
-                host: name.to_string(),
-                cause,
-            })?;
+            .map_err(|cause| FactsError::transport(name, cause))?;
         if !output.success() {
             return Err(FactsError::StateUnreadable {
                 host: name.to_string(),
@@ -260,7 +251,7 @@ fn lock_error(name: &str, paths: &HostPaths, failure: LockFailure) -> FactsError
             host,
             lock_file: paths.lock_file(),
         },
-        LockFailure::Transport(cause) => FactsError::Transport { host, cause },
+        LockFailure::Transport(cause) => FactsError::transport(name, cause),
         LockFailure::UnexpectedAnswer(answer) => FactsError::UnexpectedLockAnswer { host, answer },
     }
 }

@@ -18,7 +18,10 @@ pub enum FactsError {
     /// The host could not be reached or a script not run: its SSH configuration, the
     /// connection, its host key (the transport's error says the fix).
     #[error("{cause}")]
-    Transport { host: String, cause: TransportError },
+    Transport {
+        host: String,
+        cause: Box<TransportError>,
+    },
     /// The sudo password of a host that says `become = "sudo"` cannot be used.
     #[error("the sudo password: {problem}")]
     SudoPassword { host: String, problem: String },
@@ -39,6 +42,14 @@ pub enum FactsError {
 }
 
 impl FactsError {
+    /// The transport's failure to reach `host`.
+    pub fn transport(host: &str, cause: TransportError) -> Self {
+        FactsError::Transport {
+            host: host.to_string(),
+            cause: Box::new(cause),
+        }
+    }
+
     /// The host that could not be read.
     pub fn host(&self) -> &str {
         match self {
