@@ -40,6 +40,7 @@ mod nodes;
 mod parent_folder;
 mod reader;
 mod secret;
+mod sorted_node;
 mod toml_text;
 mod value;
 mod writer;

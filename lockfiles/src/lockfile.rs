@@ -16,6 +16,7 @@ use crate::node_id::NodeId;
 use crate::node_name::{NodeName, Scope};
 use crate::nodes::NodeSpec;
 use crate::secret::{SecretEntry, SecretSource};
+use crate::sorted_node::SortedNode;
 
 /// The lockfile format this crate reads and writes.
 /// Version 2 records digests of the cluster, hosts, secrets and node sets
@@ -44,7 +45,7 @@ pub struct UnhashedNode {
 /// `first_of_class`: whether the checks of what the nodes of a class share (their key,
 /// and where their secrets go) are made; they are, once per class.
 fn check_name(
-    node: &Node,
+    node: &SortedNode,
     used_secrets: &BTreeSet<String>,
     first_of_class: bool,
 ) -> Result<(), GraphError> {
@@ -130,7 +131,7 @@ fn misplaced_secret(spec: &NodeSpec, used: &BTreeSet<String>) -> Option<String> 
 /// host has its dependencies at the same places among its host's nodes, which one
 /// comparison confirms.
 fn resolve_dependencies(
-    nodes: &[Node],
+    nodes: &[SortedNode],
     scopes: &[Range<usize>],
     classes: Option<&SpecClasses>,
 ) -> Result<DependencyPositions, GraphError> {
@@ -194,7 +195,7 @@ fn resolve_dependencies(
 
 /// The runs of nodes of one scope (a host, or the cluster), in order: galloping, then a
 /// binary search, so a host's few nodes cost a few comparisons.
-fn scope_runs(nodes: &[Node]) -> Vec<Range<usize>> {
+fn scope_runs(nodes: &[SortedNode]) -> Vec<Range<usize>> {
     let mut runs = Vec::new();
     let mut start = 0;
     while start < nodes.len() {
@@ -265,13 +266,10 @@ impl Lockfile {
         secrets: BTreeMap<String, SecretEntry>,
         unhashed: Vec<UnhashedNode>,
     ) -> Result<Self, GraphError> {
-        // Every id is computed by `from_sorted`; until then, a node holds a blank one.
-        let blank_id = NodeId::from_hash(&blake3::Hash::from_bytes([0; blake3::OUT_LEN]));
-        let mut nodes: Vec<Node> = unhashed
+        let mut nodes: Vec<SortedNode> = unhashed
             .into_iter()
-            .map(|node| Node {
+            .map(|node| SortedNode {
                 name: node.name,
-                id: blank_id,
                 // A set iterates sorted and without duplicates: moved, not cloned.
                 deps: node.deps.into_iter().collect(),
                 spec: node.spec,
@@ -283,7 +281,7 @@ impl Lockfile {
 
     /// [`Lockfile::from_unhashed`] of nodes already sorted by name (a stable sort: nodes of
     /// the same name keep their order) with their dependencies sorted and without
-    /// duplicates, whose ids are computed here (what they hold is replaced).
+    /// duplicates, whose ids are computed here.
     ///
     /// With `classes`, the inputs of each class are built, checked and encoded once, and its
     /// id hashed once per set of dependency ids: the same node on ten thousand hosts costs
@@ -294,7 +292,7 @@ impl Lockfile {
         cluster: ClusterInfo,
         hosts: BTreeMap<String, HostEntry>,
         secrets: BTreeMap<String, SecretEntry>,
-        mut nodes: Vec<Node>,
+        nodes: Vec<SortedNode>,
         spec_classes: Option<SpecClasses>,
         mut on_text: impl FnMut(&Text),
     ) -> Result<Self, GraphError> {
@@ -382,14 +380,13 @@ impl Lockfile {
         // The ids already hashed, by class and dependency ids: the same node on ten thousand
         // hosts, depending on the same nodes, is hashed once.
         let mut hashed_ids: HashMap<Vec<u8>, NodeId> = HashMap::new();
-        let mut hashed = vec![false; nodes.len()];
+        let mut ids: Vec<Option<NodeId>> = vec![None; nodes.len()];
         let mut dependency_ids: Vec<NodeId> = Vec::new();
         let mut memo_key: Vec<u8> = Vec::new();
         for &position in &order {
             dependency_ids.clear();
             for &dependency in dependencies.dependencies_of(position) {
-                assert!(hashed[dependency], "dependencies are hashed first");
-                dependency_ids.push(nodes[dependency].id);
+                dependency_ids.push(ids[dependency].expect("dependencies are hashed first"));
             }
             let node = &nodes[position];
             let id = match classes {
@@ -401,8 +398,7 @@ impl Lockfile {
                     let inputs = &encoded[class_inputs.encoded.clone()];
                     if class_inputs.members == 1 {
                         // Nothing to share.
-                        nodes[position].id = id_of_encoded(inputs, &mut dependency_ids);
-                        hashed[position] = true;
+                        ids[position] = Some(id_of_encoded(inputs, &mut dependency_ids));
                         continue;
                     }
                     memo_key.clear();
@@ -431,9 +427,13 @@ impl Lockfile {
                     id_of_encoded(&encoded, &mut dependency_ids)
                 }
             };
-            nodes[position].id = id;
-            hashed[position] = true;
+            ids[position] = Some(id);
         }
+        let nodes: Vec<Node> = nodes
+            .into_iter()
+            .zip(ids)
+            .map(|(node, id)| node.with_id(id.expect("every node is in the order")))
+            .collect();
         Ok(Self {
             cluster,
             hosts,

@@ -31,11 +31,11 @@ use crate::content::{ContentHash, Text};
 use crate::error::LockError;
 use crate::host::{BecomeMethod, HostEntry, TransportKind};
 use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, SpecClasses};
-use crate::node::Node;
 use crate::node_id::NodeId;
 use crate::node_name::NodeName;
 use crate::nodes::{FieldReader, NodeSpec, TextSource};
 use crate::secret::{SecretEntry, SecretSource};
+use crate::sorted_node::SortedNode;
 use crate::value::Value;
 use recorded_digests::RecordedDigests;
 
@@ -331,22 +331,21 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
     // The nodes of one class (the same node on many hosts) share their spec: read once,
     // cloned. `classes` tells `from_sorted` which nodes share a spec, so their inputs are
     // encoded and checked once and their ids hashed once per set of dependency ids.
-    let mut nodes: Vec<Node> = Vec::new();
+    // Each node's id as recorded, checked against the id computed.
+    let mut nodes: Vec<SortedNode> = Vec::new();
+    let mut recorded_ids: Vec<NodeId> = Vec::new();
     let mut classes: Vec<usize> = Vec::new();
     let mut class_count = 0;
     let mut sorted = false;
     match document.nodes {
         NodeTables::Written(tables) => {
             nodes.reserve(tables.len());
+            recorded_ids.reserve(tables.len());
             for (position, table) in tables.into_iter().enumerate() {
                 let (name, id, deps) = read_header(&table, origin, position)?;
                 let spec = read_spec(&name, table.fields, &content, origin)?;
-                nodes.push(Node {
-                    name,
-                    id,
-                    deps,
-                    spec,
-                });
+                nodes.push(SortedNode { name, deps, spec });
+                recorded_ids.push(id);
                 classes.push(class_count);
                 class_count += 1;
             }
@@ -358,6 +357,7 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
         } => {
             sorted = read_sorted;
             nodes.reserve(read_nodes.len());
+            recorded_ids.reserve(read_nodes.len());
             classes.reserve(read_nodes.len());
             let mut spec_classes = spec_classes;
             for (position, node) in read_nodes.into_iter().enumerate() {
@@ -368,12 +368,12 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
                 } else {
                     nodes[class.first].spec.clone()
                 };
-                nodes.push(Node {
+                nodes.push(SortedNode {
                     name: node.name,
-                    id: node.id,
                     deps: node.deps,
                     spec,
                 });
+                recorded_ids.push(node.id);
                 classes.push(node.class);
             }
             class_count = spec_classes.len();
@@ -384,15 +384,17 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
     if !sorted && !nodes.is_sorted_by(|left, right| left.name <= right.name) {
         let mut order: Vec<usize> = (0..nodes.len()).collect();
         order.sort_by(|&left, &right| nodes[left].name.cmp(&nodes[right].name));
-        let mut taken: Vec<Option<Node>> = nodes.into_iter().map(Some).collect();
+        let mut taken: Vec<Option<SortedNode>> = nodes.into_iter().map(Some).collect();
         nodes = order
             .iter()
             .map(|&position| taken[position].take().expect("each node once"))
             .collect();
         classes = order.iter().map(|&position| classes[position]).collect();
+        recorded_ids = order
+            .iter()
+            .map(|&position| recorded_ids[position])
+            .collect();
     }
-    // Each node holds its recorded id until its id is computed.
-    let recorded_ids: Vec<NodeId> = nodes.iter().map(|node| node.id).collect();
 
     let mut used_content: HashSet<ContentHash> = HashSet::with_capacity(content.len());
     let lockfile = Lockfile::from_sorted(

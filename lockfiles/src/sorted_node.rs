@@ -1,0 +1,28 @@
+//! A node on its way into a [`crate::Lockfile`]: named, its dependencies sorted, its spec
+//! read, and no id yet. `Lockfile::from_sorted` hashes the ids, dependencies first, and
+//! only then makes each [`crate::Node`], whole.
+
+use crate::node::Node;
+use crate::node_id::NodeId;
+use crate::node_name::NodeName;
+use crate::nodes::NodeSpec;
+
+#[derive(Debug, Clone)]
+pub(crate) struct SortedNode {
+    pub name: NodeName,
+    /// Sorted, without duplicates.
+    pub deps: Vec<NodeName>,
+    pub spec: NodeSpec,
+}
+
+impl SortedNode {
+    /// The node, with the id computed for it.
+    pub fn with_id(self, id: NodeId) -> Node {
+        Node {
+            name: self.name,
+            id,
+            deps: self.deps,
+            spec: self.spec,
+        }
+    }
+}
