@@ -10,6 +10,8 @@ pub enum Failure {
     Input(String),
     /// The command ran and did not succeed (a stale lockfile, a failed write): exit 1.
     Failed(String),
+    /// A spec's problems, each already rendered as `error: ...` with its place: exit 2.
+    Diagnostics(cairn_compiler::CompileError),
     /// Hosts whose state could not be read (unreachable, their host key refused, sudo
     /// refused): exit 2, as README documents for `plan` and `diff --applied`, so that a
     /// pipeline gated on them stops.
@@ -33,7 +35,7 @@ impl Failure {
     /// The exit code of each kind of failure.
     fn exit_code(&self) -> u8 {
         match self {
-            Failure::Input(_) | Failure::Unreachable(_) => 2,
+            Failure::Input(_) | Failure::Diagnostics(_) | Failure::Unreachable(_) => 2,
             Failure::Failed(_) | Failure::Different => 1,
         }
     }
@@ -45,10 +47,9 @@ impl Failure {
         }
         let text = self.to_string();
         let text = text.trim_end();
-        if text.starts_with("error") {
-            eprintln!("{text}");
-        } else {
-            eprintln!("error: {text}");
+        match self {
+            Failure::Diagnostics(_) => eprintln!("{text}"),
+            _ => eprintln!("error: {text}"),
         }
         code
     }
@@ -58,6 +59,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Input(text) | Failure::Failed(text) => formatter.write_str(text),
+            Failure::Diagnostics(error) => write!(formatter, "{error}"),
             Failure::Unreachable(problems) => {
                 for (position, problem) in problems.iter().enumerate() {
                     if position > 0 {
@@ -87,6 +89,6 @@ impl From<cairn_lockfiles::LockError> for Failure {
 
 impl From<cairn_compiler::CompileError> for Failure {
     fn from(error: cairn_compiler::CompileError) -> Self {
-        Failure::Input(error.to_string())
+        Failure::Diagnostics(error)
     }
 }

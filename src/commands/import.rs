@@ -30,11 +30,11 @@ pub fn run(request: &Request<'_>) -> Result<(), Failure> {
         name: &inventory_name,
         text: &inventory_text,
     };
-    let cluster = import(inventory, config, &mapping)
-        .map_err(|error| Failure::Input(format!("error: {error}")))?;
+    let cluster =
+        import(inventory, config, &mapping).map_err(|error| Failure::Input(error.to_string()))?;
     let spec = write_spec(&cluster);
     write_files(request.output, &spec, &cluster.secrets)
-        .map_err(|error| Failure::Failed(format!("error: {error}")))?;
+        .map_err(|error| Failure::Failed(error.to_string()))?;
     for finding in &cluster.findings {
         eprintln!("warning: {}: {}", finding.place, finding.message);
     }
@@ -56,17 +56,17 @@ fn role_mapping(request: &Request<'_>) -> Result<RoleMapping, Failure> {
     if let Some(path) = request.roles_file {
         mapping = mapping
             .with_file(&read(path)?)
-            .map_err(|error| Failure::Input(format!("error: {}: {error}", path.display())))?;
+            .map_err(|error| Failure::Input(format!("{}: {error}", path.display())))?;
     }
     for flag in request.roles {
         mapping = mapping
             .with_flag(flag)
-            .map_err(|error| Failure::Input(format!("error: --role {error}")))?;
+            .map_err(|error| Failure::Input(format!("--role {error}")))?;
     }
     Ok(mapping)
 }
 
 fn read(path: &Path) -> Result<String, Failure> {
     std::fs::read_to_string(path)
-        .map_err(|error| Failure::Input(format!("error: cannot read {}: {error}", path.display())))
+        .map_err(|error| Failure::Input(format!("cannot read {}: {error}", path.display())))
 }

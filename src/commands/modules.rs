@@ -11,7 +11,7 @@ pub fn run(folders: &[PathBuf], markdown: bool) -> Result<(), Failure> {
         library
             .load_directory(folder, &folder.display().to_string())
             .map_err(|diagnostics| {
-                Failure::Input(cairn_compiler::CompileError { diagnostics }.to_string())
+                Failure::Diagnostics(cairn_compiler::CompileError { diagnostics })
             })?;
     }
     if markdown {
