@@ -39,6 +39,11 @@ const ACTIONS_FILE: &str = "/var/lib/cairn/actions";
 const ACTIONS_WAIT_SECONDS: u32 = 600;
 const BUSY: &str = "cairn-busy";
 
+/// How long apply waits for the host's lock before it calls the host busy: long enough
+/// for a `cairn plan` that looks whether an apply runs (it takes the lock for an instant),
+/// far shorter than any apply.
+const BUSY_WAIT_SECONDS: u32 = 3;
+
 /// Takes the host's lock, then runs `then` (its output is returned) while holding it.
 pub fn acquire(
     transport: &dyn Transport,
@@ -49,7 +54,7 @@ pub fn acquire(
         "{make_folder}\
          {refuse_links}\
          exec 9>>{file}\n\
-         if ! flock -n 9; then echo {BUSY}; echo '{HELD_MARKER}'; exit 0; fi\n\
+         if ! flock -x -w {BUSY_WAIT_SECONDS} 9; then echo {BUSY}; echo '{HELD_MARKER}'; exit 0; fi\n\
          exec 8>>{actions}\n\
          if ! flock -x -w {ACTIONS_WAIT_SECONDS} 8; then echo 'actions of an earlier apply are still running' >&2; exit 1; fi\n\
          exec 8>&-\n\

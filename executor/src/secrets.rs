@@ -66,8 +66,8 @@ impl Secrets {
             None => {
                 Err("the lockfile names no fingerprint key ([cluster] fingerprint_key)".to_string())
             }
-            Some(source) => read(source, &self.lockfile_directory)
-                .map(|material| FingerprintKey::derive(material.as_bytes()))
+            Some(source) => read_bytes(source, &self.lockfile_directory)
+                .map(|material| FingerprintKey::derive(&material))
                 .map_err(|problem| format!("the fingerprint key: {problem}")),
         });
         let key = key
@@ -95,19 +95,34 @@ impl Secrets {
 
 /// Reads a secret's value; one trailing newline is not part of it (as `compile` reads it).
 pub fn read(source: &SecretSource, lockfile_directory: &Path) -> Result<String, String> {
-    let raw = match source {
-        SecretSource::Env(variable) => std::env::var(variable).map_err(|_| {
-            format!("the environment variable {variable} is not set (or not UTF-8)")
-        })?,
+    String::from_utf8(read_bytes(source, lockfile_directory)?)
+        .map_err(|_| format!("{} is not UTF-8 text", describe(source, lockfile_directory)))
+}
+
+/// Reads a secret's bytes as `compile` does (the fingerprint key may be any bytes), without
+/// one trailing newline.
+pub fn read_bytes(source: &SecretSource, lockfile_directory: &Path) -> Result<Vec<u8>, String> {
+    let mut raw = match source {
+        SecretSource::Env(variable) => std::env::var_os(variable)
+            .map(|value| value.into_encoded_bytes())
+            .ok_or_else(|| format!("the environment variable {variable} is not set"))?,
         SecretSource::File(path) => {
             let full = lockfile_directory.join(path);
-            std::fs::read_to_string(&full)
+            std::fs::read(&full)
                 .map_err(|error| format!("cannot read {}: {error}", full.display()))?
         }
     };
-    Ok(raw
-        .strip_suffix("\r\n")
-        .or_else(|| raw.strip_suffix('\n'))
-        .unwrap_or(&raw)
-        .to_string())
+    if raw.ends_with(b"\r\n") {
+        raw.truncate(raw.len() - 2);
+    } else if raw.ends_with(b"\n") {
+        raw.truncate(raw.len() - 1);
+    }
+    Ok(raw)
+}
+
+fn describe(source: &SecretSource, lockfile_directory: &Path) -> String {
+    match source {
+        SecretSource::Env(variable) => format!("the environment variable {variable}"),
+        SecretSource::File(path) => lockfile_directory.join(path).display().to_string(),
+    }
 }

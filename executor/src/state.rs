@@ -114,7 +114,7 @@ impl StateEntry {
             .collect();
         format!(
             "{make_folder}\
-             cairn_entry=$(mktemp {dir}/.{file}.XXXXXX) && {{ {{ printf '%s' {text}{computed_fields}; }} > \"$cairn_entry\" && mv -f -- \"$cairn_entry\" {dir}/{file}; }} || {{ rm -f -- \"${{cairn_entry:-}}\"; echo '{RECORD_FAILED}' >&2; exit 1; }}\n",
+             cairn_entry=$(mktemp {dir}/.{file}.XXXXXX) && {{ {{ printf '%s' {text}{computed_fields}; }} > \"$cairn_entry\" && mv -fT -- \"$cairn_entry\" {dir}/{file}; }} || {{ rm -f -- \"${{cairn_entry:-}}\"; echo '{RECORD_FAILED}' >&2; exit 1; }}\n",
             make_folder = confined_state_folder(paths),
             dir = quote(&paths.path(STATE_FOLDER)),
             text = quote(&self.to_text()),

@@ -25,14 +25,17 @@ impl ConfigFile {
             let Some((key, value)) = content.split_once('=') else {
                 return Err(ImportError::ConfigLine {
                     line,
-                    text: content.to_string(),
+                    reason: "it has no `=`".to_string(),
                 });
             };
             let key = key.trim();
             if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(ImportError::ConfigLine {
                     line,
-                    text: content.to_string(),
+                    reason: format!(
+                        "its key `{}` is not a shell variable's name",
+                        key.escape_default()
+                    ),
                 });
             }
             let value = unquote(value.trim());
@@ -60,9 +63,15 @@ pub fn split_list(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// `"a b"`, `'a b'`, `(a b)` or `a # comment` as what the shell would give.
+/// `"a b"`, `'a b'`, `(a b)` or `a # comment` as what the shell would give; inside double
+/// quotes a backslash escapes `\\`, `"`, `$` and `` ` `` as bash reads it.
 fn unquote(value: &str) -> String {
-    for (open, close) in [('"', '"'), ('\'', '\''), ('(', ')')] {
+    if let Some(inner) = value.strip_prefix('"')
+        && let Some(end) = inner.rfind('"')
+    {
+        return unescape_double_quoted(&inner[..end]);
+    }
+    for (open, close) in [('\'', '\''), ('(', ')')] {
         if let Some(inner) = value.strip_prefix(open)
             && let Some(end) = inner.rfind(close)
         {
@@ -73,6 +82,21 @@ fn unquote(value: &str) -> String {
         Some(position) => value[..position].trim_end().to_string(),
         None => value.to_string(),
     }
+}
+
+fn unescape_double_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut characters = text.chars();
+    while let Some(character) = characters.next() {
+        match (character, characters.clone().next()) {
+            ('\\', Some(next @ ('\\' | '"' | '$' | '`'))) => {
+                out.push(next);
+                characters.next();
+            }
+            _ => out.push(character),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -103,5 +127,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("line 2"), "{error}");
+    }
+
+    #[test]
+    fn a_refused_line_is_never_shown_for_it_may_hold_a_password() {
+        let error = ConfigFile::parse("MYSQL-ROOT-PASSWORD=hunter2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("line 1"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn backslashes_in_double_quotes_escape_as_bash_reads_them() {
+        let config = ConfigFile::parse("MYSQL_ROOT_PASSWORD=\"pa\\$\\$w\\\"q\\\\b\\n\"\n").unwrap();
+        assert_eq!(
+            config.get("MYSQL_ROOT_PASSWORD").unwrap().value,
+            "pa$$w\"q\\b\\n"
+        );
     }
 }

@@ -164,17 +164,35 @@ fn assign_ids(cluster: &mut ImportedCluster) {
             .filter(|id| *id > 0 && !taken.contains(id));
         match last {
             Some(id) => {
-                host.id = id;
+                host.id = Some(id);
                 taken.insert(id);
             }
             None => pending.push(position),
         }
     }
+    // Hosts whose modules number their servers by id (ZooKeeper, keepalived, MySQL) first.
+    pending.sort_by_key(|position| !needs_id(&cluster.hosts[*position]));
+    let mut free = (1..=255u8).filter(|id| !taken.contains(id));
     for position in pending {
-        let free = (1..=255u8).find(|id| !taken.contains(id)).unwrap_or(255);
-        cluster.hosts[position].id = free;
-        taken.insert(free);
+        let host = &mut cluster.hosts[position];
+        host.id = free.next();
+        if host.id.is_none() {
+            let message = format!(
+                "host `{}` gets no id: all 255 are taken; it may not have role master, loadbalancer or mysql, whose modules number their servers by id",
+                host.name
+            );
+            let origin = host.origin.clone();
+            cluster.find(origin, message);
+        }
     }
+}
+
+/// Whether a module that runs on `host` numbers its servers by host id.
+fn needs_id(host: &ImportedHost) -> bool {
+    const NUMBERED_ROLES: [&str; 3] = ["master", "loadbalancer", "mysql"];
+    host.roles
+        .iter()
+        .any(|role| NUMBERED_ROLES.contains(&role.as_str()))
 }
 
 /// Every group that maps to no role, once, at its line.

@@ -3,6 +3,10 @@
 
 use crate::import_error::ImportError;
 
+/// The most names one pattern may stand for: more is a typo (`[0:99999999]`), not a
+/// cluster cairn installs from one inventory line.
+pub const MOST_NAMES: u64 = 10_000;
+
 /// Every name `pattern` stands for, in order. A name without brackets is itself.
 pub fn expand(pattern: &str, line: usize) -> Result<Vec<String>, ImportError> {
     let Some(open) = pattern.find('[') else {
@@ -22,9 +26,16 @@ pub fn expand(pattern: &str, line: usize) -> Result<Vec<String>, ImportError> {
         &pattern[open + 1..close],
         &pattern[close + 1..],
     );
+    let middles = range_items(range).map_err(|reason| invalid(&reason))?;
+    let tails = expand(rest, line)?;
+    if (middles.len() as u64).saturating_mul(tails.len() as u64) > MOST_NAMES {
+        return Err(invalid(&format!(
+            "the ranges stand for more than {MOST_NAMES} names together; split the inventory's hosts into groups of fewer"
+        )));
+    }
     let mut names = Vec::new();
-    for middle in range_items(range).map_err(|reason| invalid(&reason))? {
-        for tail in expand(rest, line)? {
+    for middle in &middles {
+        for tail in &tails {
             names.push(format!("{prefix}{middle}{tail}"));
         }
     }
@@ -47,6 +58,11 @@ fn range_items(range: &str) -> Result<Vec<String>, String> {
     if let (Ok(first), Ok(last)) = (start.parse::<u64>(), end.parse::<u64>()) {
         if first > last {
             return Err(format!("{start} comes after {end}"));
+        }
+        if (last - first) / step as u64 >= MOST_NAMES {
+            return Err(format!(
+                "[{range}] stands for more than {MOST_NAMES} names; split the inventory's hosts into groups of fewer"
+            ));
         }
         let width = start.len();
         return Ok((first..=last)
@@ -94,6 +110,15 @@ mod tests {
             ["r1-a", "r1-b", "r2-a", "r2-b"]
         );
         assert_eq!(expand("10.0.0.[5:6]", 1).unwrap(), ["10.0.0.5", "10.0.0.6"]);
+    }
+
+    #[test]
+    fn a_range_of_more_than_ten_thousand_names_is_refused_before_it_is_expanded() {
+        let refused = expand("h[0:99999999999]", 3).unwrap_err().to_string();
+        assert!(refused.contains("more than 10000 names"), "{refused}");
+        let refused = expand("h[0:999][0:999]", 4).unwrap_err().to_string();
+        assert!(refused.contains("more than 10000 names"), "{refused}");
+        assert_eq!(expand("h[1:9999]", 5).unwrap().len(), 9999);
     }
 
     #[test]

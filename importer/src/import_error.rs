@@ -19,9 +19,9 @@ pub enum ImportError {
     },
     /// A line of the config file that is not `KEY=value`.
     #[error(
-        "config file line {line}: `{text}` is not `KEY=value`\nhint: write one `KEY=value` a line; `#` starts a comment"
+        "config file line {line}: {reason}, so it is not `KEY=value` (the line is not shown: it may hold a password)\nhint: write one `KEY=value` a line, KEY of letters, digits and `_`; `#` starts a comment"
     )]
-    ConfigLine { line: usize, text: String },
+    ConfigLine { line: usize, reason: String },
     /// The role mapping file.
     #[error(
         "role mapping: {reason}\nhint: write `[roles]` with one `group = \"role\"` a line (`\"\"` leaves the group out)"

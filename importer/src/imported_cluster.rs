@@ -21,7 +21,8 @@ pub struct ImportedHost {
     pub become_sudo: bool,
     /// The secret file of its sudo password.
     pub become_password: Option<String>,
-    pub id: u8,
+    /// Its id, 1-255; none once every id is taken (more than 255 hosts).
+    pub id: Option<u8>,
     pub roles: Vec<String>,
     /// `inventory.ini:4, groups haproxy, keepalived`.
     pub origin: String,

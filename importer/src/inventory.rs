@@ -76,7 +76,55 @@ impl Inventory {
                 }
             }
         }
+        inventory.refuse_cycles()?;
         Ok(inventory)
+    }
+
+    /// A group that is its own descendant through `[group:children]` (Ansible refuses it
+    /// too): named at the line that closes the loop.
+    fn refuse_cycles(&self) -> Result<(), ImportError> {
+        let mut finished = std::collections::BTreeSet::new();
+        for name in self.groups.keys() {
+            let mut path = vec![name.as_str()];
+            self.descend_without_loop(&mut path, &mut finished)?;
+        }
+        Ok(())
+    }
+
+    /// Depth first below the last group of `path`; `finished` holds the groups whose
+    /// descendants hold no loop, each walked once.
+    fn descend_without_loop<'a>(
+        &'a self,
+        path: &mut Vec<&'a str>,
+        finished: &mut std::collections::BTreeSet<&'a str>,
+    ) -> Result<(), ImportError> {
+        let current = *path.last().expect("a path starts with a group");
+        if finished.contains(current) {
+            return Ok(());
+        }
+        for child in self
+            .groups
+            .get(current)
+            .map_or(&[][..], |group| &group.children)
+        {
+            if path.contains(&child.value.as_str()) {
+                return Err(ImportError::Inventory {
+                    line: child.line,
+                    reason: format!(
+                        "group `{}` contains itself: {} > {}",
+                        child.value,
+                        path.join(" > "),
+                        child.value
+                    ),
+                    hint: format!("remove `{}` from [{current}:children]", child.value),
+                });
+            }
+            path.push(&child.value);
+            self.descend_without_loop(path, finished)?;
+            path.pop();
+        }
+        finished.insert(current);
+        Ok(())
     }
 
     fn open_section(&mut self, header: &str, line: usize) -> Result<Section, ImportError> {
@@ -121,9 +169,13 @@ impl Inventory {
         line: usize,
     ) -> Result<(), ImportError> {
         let mut words = split_words(content).into_iter();
-        let pattern = words.next().unwrap_or_default();
-        let vars: Vec<(String, String)> = words
-            .map(|word| assignment(&word, line))
+        let (pattern, port) = split_port(&words.next().unwrap_or_default());
+        // `host:2222` is Ansible's `ansible_port=2222`; a variable on the line wins.
+        let port = port.map(|port| ("ansible_port".to_string(), port));
+        let vars: Vec<(String, String)> = port
+            .into_iter()
+            .map(Ok)
+            .chain(words.map(|word| assignment(&word, line)))
             .collect::<Result<_, _>>()?;
         for name in expand(&pattern, line)? {
             if !self.hosts.contains_key(&name) {
@@ -205,6 +257,23 @@ impl Inventory {
     }
 }
 
+/// `name:2222` as the name and its port; a name with colons of its own (an IPv6 address)
+/// or a range's `[01:06]` keeps them.
+fn split_port(pattern: &str) -> (String, Option<String>) {
+    let outside_ranges: String = pattern
+        .split('[')
+        .map(|piece| piece.split_once(']').map_or(piece, |(_, after)| after))
+        .collect();
+    if outside_ranges.matches(':').count() == 1
+        && let Some((name, port)) = pattern.rsplit_once(':')
+        && !port.is_empty()
+        && port.bytes().all(|byte| byte.is_ascii_digit())
+    {
+        return (name.to_string(), Some(port.to_string()));
+    }
+    (pattern.to_string(), None)
+}
+
 fn strip_comment(line: &str) -> &str {
     let trimmed = line.trim_start();
     if trimmed.starts_with('#') || trimmed.starts_with(';') {
@@ -279,6 +348,43 @@ ansible_port=22
 [keepalived:vars]
 ansible_port=2222
 ";
+
+    #[test]
+    fn a_host_written_with_its_port_gets_the_port_as_ansible_port() {
+        let inventory = Inventory::parse(
+            "[db]\ndb1.example.com:2222\nweb[01:02]:2200 ansible_port=22\nfd00::5\n",
+        )
+        .unwrap();
+        let port = |host: &str| {
+            inventory
+                .variable(host, "ansible_port")
+                .map(|port| port.value.clone())
+        };
+        assert_eq!(port("db1.example.com").as_deref(), Some("2222"));
+        assert_eq!(
+            port("web01").as_deref(),
+            Some("22"),
+            "the line's variable wins"
+        );
+        assert_eq!(port("web02").as_deref(), Some("22"));
+        assert!(
+            inventory.hosts.contains_key("fd00::5"),
+            "an IPv6 address keeps its colons"
+        );
+        assert_eq!(port("fd00::5"), None);
+    }
+
+    #[test]
+    fn a_group_that_contains_itself_is_refused_at_the_line_closing_the_loop() {
+        let refused = Inventory::parse("[a]\nh1\n[a:children]\nb\n[b:children]\na\n")
+            .unwrap_err()
+            .to_string();
+        assert!(refused.starts_with("inventory line 6:"), "{refused}");
+        assert!(
+            refused.contains("group `a` contains itself: a > b > a"),
+            "{refused}"
+        );
+    }
 
     #[test]
     fn ranges_children_and_variables_resolve_as_ansible_resolves_them() {

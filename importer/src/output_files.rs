@@ -21,7 +21,20 @@ pub fn write_files(spec_path: &Path, spec: &str, secrets: &[SecretFile]) -> Resu
     for secret in secrets {
         write_secret(&folder.join(&secret.path), &secret.content)?;
     }
-    std::fs::write(spec_path, spec).map_err(|source| io_error(spec_path, source))
+    // Created, never replaced: a spec that appeared since the check above (or a link
+    // planted at its name) is left alone.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(spec_path)
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::AlreadyExists => WriteError::SpecExists {
+                path: spec_path.display().to_string(),
+            },
+            _ => io_error(spec_path, source),
+        })?;
+    file.write_all(spec.as_bytes())
+        .map_err(|source| io_error(spec_path, source))
 }
 
 fn write_secret(path: &Path, content: &str) -> Result<(), WriteError> {

@@ -72,7 +72,9 @@ fn write_host(host: &ImportedHost, out: &mut String) {
     }
     let _ = writeln!(out, "[hosts.{}]", host.name);
     let _ = writeln!(out, "address = {}", toml_string(&host.address));
-    let _ = writeln!(out, "id = {}", host.id);
+    if let Some(id) = host.id {
+        let _ = writeln!(out, "id = {id}");
+    }
     if let Some(user) = &host.user {
         let _ = writeln!(out, "user = {}", toml_string(user));
     }

@@ -247,3 +247,21 @@ fn a_secret_changed_without_a_recompile_is_refused_by_apply_naming_it() {
         "greeting = hello from alpha\ntoken = changed-behind-the-lockfile\n"
     );
 }
+
+#[test]
+fn a_fingerprint_key_of_random_bytes_is_read_by_apply_as_compile_read_it() {
+    let cluster = AppCluster::local(&["alpha"]);
+    let random_bytes: Vec<u8> = (0..32u8).map(|byte| byte.wrapping_mul(97) ^ 0xff).collect();
+    assert!(String::from_utf8(random_bytes.clone()).is_err());
+    std::fs::write(
+        cluster.sandbox.path().join("secrets/fingerprint.key"),
+        &random_bytes,
+    )
+    .unwrap();
+    cluster.compile();
+    cluster.apply().0.success();
+    assert_eq!(
+        std::fs::read_to_string(cluster.host_file("alpha", "/etc/app/app.conf")).unwrap(),
+        "greeting = hello from alpha\ntoken = the-token-value\n"
+    );
+}

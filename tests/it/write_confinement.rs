@@ -164,6 +164,37 @@ fn links_planted_at_temporary_names_redirect_no_write() {
 }
 
 #[test]
+fn links_to_folders_planted_at_a_files_and_an_entrys_own_name_are_replaced_not_followed() {
+    let (cluster, outside) = sandbox_and_outside();
+    cluster.compile();
+    cluster.apply().0.success();
+    // `mv` onto a link to a folder would move the new file into that folder: the file
+    // and each state entry replace the link itself.
+    let root = cluster.root("alpha");
+    let conf = root.join("etc/app/app.conf");
+    std::fs::remove_file(&conf).unwrap();
+    plant_link(conf.clone(), outside.path());
+    let state = root.join("var/lib/cairn/state");
+    for entry in std::fs::read_dir(&state).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::remove_file(&path).unwrap();
+        plant_link(path, outside.path());
+    }
+    cluster.sandbox.edit("modules/app/app.conf.j2", |text| {
+        text.replace("greeting = {{", "greeting: {{")
+    });
+    cluster.compile();
+    cluster.apply().0.success();
+    assert_untouched(outside.path());
+    assert!(!conf.is_symlink(), "the file replaced the link");
+    assert!(
+        std::fs::read_to_string(&conf)
+            .unwrap()
+            .starts_with("greeting: hello")
+    );
+}
+
+#[test]
 fn a_lock_file_linked_out_of_the_root_is_refused() {
     let (cluster, outside) = sandbox_and_outside();
     cluster.compile();

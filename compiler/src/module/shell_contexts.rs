@@ -81,13 +81,49 @@ fn expressions(text: &str) -> impl Iterator<Item = &str> {
 }
 
 fn is_safe(module: &Module, expression: &str) -> bool {
-    let quoted = expression
-        .rsplit_once('|')
-        .is_some_and(|(_, last)| last.trim() == FILTER);
-    quoted
+    is_quoted_whole(expression)
         || SAFE_VALUES.iter().any(|(value, _)| *value == expression)
         || SAFE_EXPRESSIONS.iter().any(|(safe, _)| *safe == expression)
         || setting_is_shell_safe(module, expression)
+}
+
+/// `value | sh_quote`, `value | filter | sh_quote` or `( ... ) | sh_quote`: the filter
+/// applies to the whole expression. `a ~ b | sh_quote` quotes `b` alone (a filter binds
+/// tighter than `~`, `+` or `if`), so it is not quoted.
+fn is_quoted_whole(expression: &str) -> bool {
+    let Some((before, last)) = expression.rsplit_once('|') else {
+        return false;
+    };
+    if last.trim() != FILTER {
+        return false;
+    }
+    let before = before.trim();
+    if let Some(inside) = before
+        .strip_prefix('(')
+        .and_then(|rest| rest.strip_suffix(')'))
+    {
+        return parentheses_balance(inside);
+    }
+    let reference = before.split('|').next().unwrap_or_default().trim();
+    !reference.is_empty()
+        && reference
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || "._".contains(character))
+}
+
+/// Whether `text`'s parentheses close in order and never below its start, so that
+/// `(text)` is one group (not `(a) ~ (b)`).
+fn parentheses_balance(text: &str) -> bool {
+    let mut depth = 0usize;
+    for character in text.chars() {
+        match character {
+            '(' => depth += 1,
+            ')' if depth == 0 => return false,
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth == 0
 }
 
 /// `section.key` of a setting of the module whose type is shell-safe.
@@ -104,6 +140,26 @@ fn setting_is_shell_safe(module: &Module, expression: &str) -> bool {
 mod tests {
     use super::*;
     use crate::module::library::ModuleLibrary;
+
+    #[test]
+    fn only_a_filter_over_the_whole_expression_quotes_it() {
+        for quoted in [
+            "host.address | sh_quote",
+            "mesos.attributes | default('') | sh_quote",
+            "('http://' ~ host.address ~ ':8080') | sh_quote",
+        ] {
+            assert!(is_quoted_whole(quoted), "{quoted}");
+        }
+        for unquoted in [
+            "mesos.attributes ~ host.address | sh_quote",
+            "a if b else c | sh_quote",
+            "(a) ~ (b) | sh_quote",
+            "host.address | upper",
+            "host.address",
+        ] {
+            assert!(!is_quoted_whole(unquoted), "{unquoted}");
+        }
+    }
 
     #[test]
     fn no_built_in_module_puts_an_unquoted_value_into_a_script() {

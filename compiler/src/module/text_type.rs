@@ -46,13 +46,15 @@ pub enum TextType {
     Image,
     /// `*` or an IP address.
     ListenAddress,
+    /// A network interface's name, or a prefix and `*` (nftables' `iifname "br-*"`).
+    Interface,
     /// PEM text, several lines.
     Pem,
 }
 
 impl TextType {
     /// Each type with its name for one value and for an array of them.
-    pub const ALL: [(TextType, &'static str, &'static str); 19] = [
+    pub const ALL: [(TextType, &'static str, &'static str); 20] = [
         (TextType::String, "string", "strings"),
         (TextType::Text, "text", "texts"),
         (TextType::Path, "path", "paths"),
@@ -75,6 +77,7 @@ impl TextType {
             "listen_address",
             "listen_addresses",
         ),
+        (TextType::Interface, "interface", "interfaces"),
         (TextType::Pem, "pem", "pems"),
     ];
 
@@ -101,6 +104,9 @@ impl TextType {
             TextType::Version => "a version of dotted numbers, such as \"5.10\"",
             TextType::Image => "an image reference such as \"debian:bookworm-slim\"",
             TextType::ListenAddress => "`*` or an IP address",
+            TextType::Interface => {
+                "a network interface's name, or its prefix and `*`, such as \"br-*\""
+            }
             TextType::Pem => "PEM text",
         }
     }
@@ -138,6 +144,7 @@ impl TextType {
             TextType::Version => grammar::version(text),
             TextType::Image => grammar::image_reference(text),
             TextType::ListenAddress => grammar::listen_address(text),
+            TextType::Interface => grammar::identifier(text.strip_suffix('*').unwrap_or(text)),
             TextType::Pem => grammar::pem(text),
         }
     }
@@ -177,6 +184,9 @@ impl TextType {
             TextType::Version => "write dotted numbers, such as \"5.10\"",
             TextType::Image => "write an image reference such as \"debian:bookworm-slim\"",
             TextType::ListenAddress => "write \"*\" for every address, or one IP address",
+            TextType::Interface => {
+                "write an interface's name, such as \"eth0\", or a prefix and `*`, such as \"br-*\""
+            }
             TextType::Pem => "paste the PEM file as a TOML multi-line string",
         }
     }
@@ -194,6 +204,7 @@ impl TextType {
                 | TextType::Uri
                 | TextType::Pem
                 | TextType::ListenAddress
+                | TextType::Interface
                 | TextType::HostPort
                 | TextType::Endpoint
         )

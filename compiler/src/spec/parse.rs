@@ -527,6 +527,16 @@ fn read_host(
     let root = match reader.optional_string("root")? {
         None => None,
         Some(located)
+            if located
+                .value
+                .split('/')
+                .any(|component| component == ".." || component == ".") =>
+        {
+            return Err(reader
+                .error(&located.span, format!("`root` holds a `.` or `..` component: `{}`", located.value))
+                .hint("name the host's folder without `.` or `..`, such as \"/srv/sandbox/node1\": `/srv/x/..` would be `/srv` itself"));
+        }
+        Some(located)
             if located.value.starts_with('/')
                 && !located.value.trim_end_matches('/').is_empty() =>
         {

@@ -54,7 +54,7 @@ fn write_script(file: &FileNode, context: &NodeContext<'_>, size: usize) -> Stri
          chown {owner}:{group} \"$cairn_temporary\"\n\
          chmod {mode:04o} \"$cairn_temporary\"\n\
          sync -- \"$cairn_temporary\" 2>/dev/null || true\n\
-         mv -f -- \"$cairn_temporary\" {target}\n\
+         mv -fT -- \"$cairn_temporary\" {target}\n\
          trap - EXIT\n\
          cairn_sha256=$(sha256sum < {target})\n\
          cairn_sha256=${{cairn_sha256%% *}}\n\

@@ -120,7 +120,7 @@ fn place_batch(folder: &str, tar: &[u8], context: &NodeContext<'_>) -> Result<()
         "set -eu\n{prelude}umask 022\nfolder={folder}\nincoming=\"$folder/.cairn-incoming\"\n\
          {refuse_links}\
          rm -rf -- \"$incoming\"\nmkdir -p -- \"$incoming\"\ntar -x -f - -C \"$incoming\" --no-same-owner\n\
-         place() {{ mkdir -p -- \"$folder/$(dirname -- \"$1\")\" && mv -f -- \"$incoming/$1\" \"$folder/$1\"; }}\n\
+         place() {{ mkdir -p -- \"$folder/$(dirname -- \"$1\")\" && mv -fT -- \"$incoming/$1\" \"$folder/$1\"; }}\n\
          cd -- \"$incoming\"\n\
          find . -type f ! -name Release | while IFS= read -r file; do place \"${{file#./}}\"; done\n\
          find . -type f -name Release | while IFS= read -r file; do place \"${{file#./}}\"; done\n\
