@@ -547,14 +547,17 @@ fn down_removes_what_an_up_that_failed_made() {
         "{}",
         failed.stderr
     );
-    for machine in ["web1", "web2"] {
-        let container = lab.container(machine);
-        assert!(
-            failed.stderr.contains(&format!("docker logs {container}")),
-            "{}",
-            failed.stderr
-        );
-    }
+    // With no time to boot, a machine whose sshd is up by the first look passes: on a
+    // loaded computer that may be one of them, never both, and each that failed is named
+    // with the command that shows its logs.
+    let named: Vec<&str> = ["web1", "web2"]
+        .into_iter()
+        .filter(|machine| {
+            let container = lab.container(machine);
+            failed.stderr.contains(&format!("docker logs {container}"))
+        })
+        .collect();
+    assert!(!named.is_empty(), "{}", failed.stderr);
     assert_ne!(lab.leftovers(), "");
     lab.down().success();
     assert_eq!(lab.leftovers(), "");
