@@ -37,11 +37,7 @@ pub fn make_confined_folder(
             target = quote(&target)
         );
     }
-    let components: Vec<String> = folder
-        .split('/')
-        .filter(|component| !component.is_empty())
-        .map(quote)
-        .collect();
+    let components = quoted_components(folder);
     format!(
         "[ -d {root} ] || mkdir -p -- {root} || {on_failure}\n\
          cairn_folder={root}\n\
@@ -51,7 +47,7 @@ pub fn make_confined_folder(
          \x20 [ -d \"$cairn_folder\" ] || mkdir -p {mode_option}-- \"$cairn_folder\" || {on_failure}\n\
          done\n",
         root = quote(paths.root()),
-        components = components.join(" "),
+        components = components,
     )
 }
 
@@ -62,11 +58,7 @@ pub fn refuse_linked_folders(paths: &HostPaths, folder: &str) -> String {
     if paths.root().is_empty() {
         return String::new();
     }
-    let components: Vec<String> = folder
-        .split('/')
-        .filter(|component| !component.is_empty())
-        .map(quote)
-        .collect();
+    let components = quoted_components(folder);
     format!(
         "cairn_folder={root}\n\
          for cairn_part in {components}; do\n\
@@ -74,7 +66,7 @@ pub fn refuse_linked_folders(paths: &HostPaths, folder: &str) -> String {
          \x20 if [ -L \"$cairn_folder\" ]; then echo \"$cairn_folder {SYMLINK_REFUSED}: cairn does not remove through it\" >&2; exit 1; fi\n\
          done\n",
         root = quote(paths.root()),
-        components = components.join(" "),
+        components = components,
     )
 }
 
@@ -99,6 +91,17 @@ pub fn refuse_linked_file(paths: &HostPaths, file: &str) -> String {
         " {SYMLINK_REFUSED}: cairn does not write through it"
     ));
     format!("if [ -L {target} ]; then echo {target}{message} >&2; exit 1; fi\n")
+}
+
+/// `folder`'s components, each quoted for the shell, joined by spaces: the words of the
+/// scripts' `for` loops.
+fn quoted_components(folder: &str) -> String {
+    folder
+        .split('/')
+        .filter(|component| !component.is_empty())
+        .map(quote)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
