@@ -227,3 +227,105 @@ fn a_keeper_socket_in_a_folder_others_may_enter_is_not_used() {
     apply(&cluster, &shared, &[]).0.success();
     assert!(keepers(&shared).is_empty(), "the apply connected directly");
 }
+
+/// Adds `nodes` (module declarations) to the test module and compiles.
+fn with_nodes(cluster: &AppCluster, nodes: &str) {
+    cluster
+        .sandbox
+        .edit("modules/app/module.toml", |text| format!("{text}\n{nodes}"));
+    cluster.compile();
+}
+
+/// Starts an apply through the keeper, waits until `ready` says the moment has come, and
+/// kills it (SIGKILL: no destructor runs; only the kernel closes its connections).
+fn kill_apply_when(cluster: &AppCluster, keeper_directory: &Path, ready: impl Fn() -> bool) {
+    let mut child = cairn()
+        .current_dir(cluster.sandbox.path())
+        .env("CAIRN_KEEPER_DIR", &keeper_directory.display().to_string())
+        .args(["apply", "cluster.lock"])
+        .args(&cluster.connection)
+        .spawn_silenced();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ready() {
+        assert!(
+            Instant::now() < deadline,
+            "the apply never reached the moment to kill it"
+        );
+        assert!(
+            child.try_wait().expect("the apply is there").is_none(),
+            "the apply ended before the moment to kill it"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("the killed apply is reaped");
+}
+
+#[test]
+fn an_apply_killed_while_the_keeper_runs_its_command_leaves_the_lock_to_the_next_one() {
+    let fixture = SshFixture::start(&["127.0.20.9"]);
+    let cluster = AppCluster::over_ssh(&fixture, &[]);
+    with_nodes(
+        &cluster,
+        r#"[[node]]
+kind = "command"
+name = "slow"
+run = "mkdir -p \"$CAIRN_ROOT/var/app\" && touch \"$CAIRN_ROOT/var/app/slow-started\" && sleep 6 && touch \"$CAIRN_ROOT/var/app/slow-done\""
+deps = ["file:/etc/app/app.conf"]
+"#,
+    );
+    let keeper = keeper_directory();
+    let started = cluster.host_file("host1", "/var/app/slow-started");
+    kill_apply_when(&cluster, keeper.0.path(), || started.exists());
+
+    // The keeper still runs the dead apply's command; the host's lock must be free at
+    // once, and the new apply waits for that command before running its own actions.
+    let (outcome, report) = apply(&cluster, keeper.0.path(), &[]);
+    outcome.success();
+    assert!(
+        cluster.host_file("host1", "/var/app/slow-done").exists(),
+        "the killed apply's command ended before the new apply's actions began"
+    );
+    let (outcome, report_after) = apply(&cluster, keeper.0.path(), &[]);
+    outcome.success();
+    assert!(
+        ran_besides_checks(&report_after, "host1").is_empty(),
+        "converged: {report} then {report_after}"
+    );
+}
+
+#[test]
+fn an_apply_killed_while_the_keeper_sends_a_large_file_leaves_the_lock_to_the_next_one() {
+    let fixture = SshFixture::start(&["127.0.20.10"]);
+    let cluster = AppCluster::over_ssh(&fixture, &[]);
+    cluster.sandbox.write(
+        "modules/app/large.j2",
+        "{% for block in range(600) %}{% for line in range(1000) %}line {{ block }}.{{ line }} of {{ host.name }}: the quick brown fox\n{% endfor %}{% endfor %}",
+    );
+    with_nodes(
+        &cluster,
+        r#"[[node]]
+kind = "file"
+path = "/srv/large/data"
+template = "large.j2"
+deps = ["file:/etc/app/app.conf"]
+"#,
+    );
+    let keeper = keeper_directory();
+    let folder = cluster.host_file("host1", "/srv/large");
+    // A temporary file beside the target: the content is on its way.
+    let sending = || {
+        std::fs::read_dir(&folder).is_ok_and(|mut entries| {
+            entries.any(|entry| {
+                entry.is_ok_and(|entry| entry.file_name().to_string_lossy().starts_with(".cairn."))
+            })
+        })
+    };
+    kill_apply_when(&cluster, keeper.0.path(), sending);
+
+    let (outcome, _) = apply(&cluster, keeper.0.path(), &[]);
+    outcome.success();
+    let (outcome, report) = apply(&cluster, keeper.0.path(), &[]);
+    outcome.success();
+    assert!(ran_besides_checks(&report, "host1").is_empty());
+}

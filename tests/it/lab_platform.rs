@@ -591,6 +591,11 @@ fn an_install_killed_at_random_moments_converges_when_applied_again() {
         );
     }
     let (outcome, _) = lab.apply();
+    if outcome.code != Some(0) {
+        for host in SMALL_LAB_HOSTS {
+            eprintln!("{host}: {}", lock_holders(&lab, host));
+        }
+    }
     outcome.success();
     let (outcome, report) = lab.apply();
     outcome.success();
@@ -607,6 +612,21 @@ fn an_install_killed_at_random_moments_converges_when_applied_again() {
         "imok",
         "ZooKeeper runs on master1"
     );
+}
+
+/// The processes of machine `host` that have its cairn lock file open (what a re-apply
+/// refused as busy waited for), with their age: a failed round explains itself.
+fn lock_holders(lab: &PlatformLab, host: &str) -> String {
+    let script = "for process in /proc/[0-9]*; do \
+        if ls -l \"$process/fd\" 2>/dev/null | grep -q ' /var/lib/cairn/lock$'; then \
+        echo \"pid ${process#/proc/}, parent $(awk '/^PPid/ {print $2}' \"$process/status\"): $(tr '\\0' ' ' < \"$process/cmdline\" | cut -c1-200)\"; \
+        fi; done";
+    let (_, holders) = lab.shell(host, script);
+    if holders.trim().is_empty() {
+        "nothing holds /var/lib/cairn/lock".to_string()
+    } else {
+        format!("/var/lib/cairn/lock held by\n{holders}")
+    }
 }
 
 #[test]

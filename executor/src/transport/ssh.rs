@@ -1,6 +1,6 @@
 use std::io::Read;
-use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use ssh2::Session;
 
@@ -16,11 +16,22 @@ use crate::transport::{
 /// Runs scripts on a host over SSH, directly or through jump hosts, with key
 /// authentication and verified host keys. Sessions are opened on demand and pooled, so
 /// independent nodes of one host run on connections of their own.
+///
+/// A held script (the host's lock) has a session to itself, apart from the pool: libssh2
+/// is not made for two threads driving one session's channels at once (a packet another
+/// thread left half sent makes the end of file of the held channel fail, and a thread in
+/// a blocking call keeps the session from everyone else), and the end of a hold must
+/// never wait on a command: a killed apply's commands run on in the keeper, and the lock
+/// must be free for the next apply at once.
 pub struct SshTransport {
     target: SshTarget,
     pool: Mutex<Pool>,
     returned: Condvar,
+    hold_sessions: HoldSessions,
 }
+
+/// Sessions that carried a hold and let go of it cleanly, for the next hold.
+type HoldSessions = Arc<Mutex<Vec<Session>>>;
 
 /// Sessions of one host: a handshake costs far more than a command, so a few sessions are
 /// reused rather than one opened per concurrent node.
@@ -64,6 +75,7 @@ impl SshTransport {
             target: target.clone(),
             pool: Mutex::new(Pool::default()),
             returned: Condvar::new(),
+            hold_sessions: HoldSessions::default(),
         }
     }
 
@@ -196,20 +208,43 @@ impl SshTransport {
         })
     }
 
-    /// The held channel rides on a pooled session (it only waits), so holding a lock costs
-    /// no handshake of its own. Its stdin (a long script, the caller's bytes) is sent
-    /// without blocking and left open: a script that ended before reading it all would
-    /// leave a blocking write waiting for ever for window space.
+    /// A session for a hold: one whose last hold ended cleanly, else a new connection.
+    /// An idle one that fails before the script could start has died since (the host
+    /// restarted under the keeper): it is dropped and the next tried.
+    fn started_for_hold(
+        &self,
+        invocation: &Invocation<'_>,
+    ) -> Result<(Session, ssh2::Channel), TransportError> {
+        loop {
+            let idle = self
+                .hold_sessions
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .pop();
+            let Some(session) = idle else {
+                let session = connect_target(&self.target)?;
+                let channel = self.start(&session, invocation)?;
+                return Ok((session, channel));
+            };
+            if let Ok(channel) = self.start(&session, invocation) {
+                return Ok((session, channel));
+            }
+        }
+    }
+
+    /// Its stdin (a long script, the caller's bytes) is sent without blocking and left
+    /// open: a script that ended before reading it all would leave a blocking write
+    /// waiting for ever for window space.
     fn hold_on(
         &self,
-        session: &Session,
+        session: Session,
         mut channel: ssh2::Channel,
         invocation: &Invocation<'_>,
         stdin: &[u8],
     ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
         session.set_blocking(false);
         let pumped = pump(
-            session,
+            &session,
             &mut channel,
             &invocation.stdin_with(stdin),
             PumpUntil::Held,
@@ -226,17 +261,20 @@ impl SshTransport {
         };
         let said = String::from_utf8_lossy(&stdout[..marker]).into_owned();
         let held = SshHeld {
-            channel,
-            _session: session.clone(),
+            channel: Some(channel),
+            session: Some(session),
+            home: Arc::clone(&self.hold_sessions),
         };
         Ok((said, Box::new(held)))
     }
 }
 
 struct SshHeld {
-    channel: ssh2::Channel,
-    // Keeps the session (and its TCP connection) alive as long as the channel.
-    _session: Session,
+    channel: Option<ssh2::Channel>,
+    /// The session carries this channel alone.
+    session: Option<Session>,
+    /// Where the session goes once the hold ended cleanly.
+    home: HoldSessions,
 }
 
 impl std::fmt::Debug for SshHeld {
@@ -247,31 +285,68 @@ impl std::fmt::Debug for SshHeld {
 
 impl HeldProcess for SshHeld {}
 
+/// How long the end of a hold may take before its connection is closed instead.
+const RELEASE_LIMIT: Duration = Duration::from_secs(5);
+
 impl Drop for SshHeld {
-    /// Ends the held script by closing its stdin, and waits (5 s at most) for the channel to
-    /// close, which it does when the script has exited. The session may be in non-blocking mode
-    /// for another command at this moment (held channels share a pooled session), so a
-    /// "would block" is retried: an end of file that is never sent would keep the host's
-    /// lock for as long as the connection lives, and a kept connection lives on after
-    /// the apply.
+    /// Ends the held script by closing its stdin and waits for the channel to close, which
+    /// it does when the script has exited: whoever drops a hold may count on the host's
+    /// lock being free. The session is then kept for the next hold. If the script has not
+    /// ended within [`RELEASE_LIMIT`], the connection is closed instead, and sshd ends
+    /// the script: an end of file never sent would keep the lock for as long as the
+    /// connection lives, and a kept connection outlives the apply.
     fn drop(&mut self) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        let retry = |operation: &mut dyn FnMut() -> Result<(), ssh2::Error>| loop {
-            match operation() {
-                Err(error)
-                    if error.code() == ssh2::ErrorCode::Session(-37)
-                        && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                _ => return,
-            }
+        let (Some(mut channel), Some(session)) = (self.channel.take(), self.session.take()) else {
+            return;
         };
-        retry(&mut || self.channel.send_eof());
-        retry(&mut || self.channel.close());
-        // The script has ended (and with it the host's lock) once the channel is closed on
-        // both sides: whoever drops a hold may count on the lock being free.
-        retry(&mut || self.channel.wait_close());
+        if release(&session, &mut channel) {
+            drop(channel);
+            self.home
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(session);
+        } else {
+            session.set_blocking(false);
+            drop(channel);
+            drop(session);
+        }
+    }
+}
+
+/// Sends the held channel's end of file and waits, [`RELEASE_LIMIT`] at most, for the
+/// channel to close; whether it did. A script that ended on its own (a busy lock) closed
+/// its side already: the end of file and the close may then fail, and it is enough that
+/// the channel is closed.
+fn release(session: &Session, channel: &mut ssh2::Channel) -> bool {
+    session.set_blocking(false);
+    let deadline = Instant::now() + RELEASE_LIMIT;
+    let sent = within(deadline, || channel.send_eof()) != Attempt::TimedOut
+        && within(deadline, || channel.close()) != Attempt::TimedOut;
+    let closed = sent && within(deadline, || channel.wait_close()) == Attempt::Done;
+    session.set_blocking(true);
+    closed
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Attempt {
+    Done,
+    Failed,
+    TimedOut,
+}
+
+/// Retries a non-blocking `operation` while libssh2 says it would block, until `deadline`.
+fn within(deadline: Instant, mut operation: impl FnMut() -> Result<(), ssh2::Error>) -> Attempt {
+    loop {
+        match operation() {
+            Ok(()) => return Attempt::Done,
+            Err(error) if error.code() == ssh2::ErrorCode::Session(-37) => {
+                if Instant::now() >= deadline {
+                    return Attempt::TimedOut;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(_) => return Attempt::Failed,
+        }
     }
 }
 
@@ -297,17 +372,8 @@ impl Transport for SshTransport {
         stdin: &[u8],
     ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
         let invocation = Invocation::new(script);
-        let (session, channel) = self.started(&invocation)?;
-        match self.hold_on(&session, channel, &invocation, stdin) {
-            Ok(held) => {
-                self.give_back(session);
-                Ok(held)
-            }
-            Err(error) => {
-                self.discard();
-                Err(error)
-            }
-        }
+        let (session, channel) = self.started_for_hold(&invocation)?;
+        self.hold_on(session, channel, &invocation, stdin)
     }
 
     fn address(&self) -> String {
