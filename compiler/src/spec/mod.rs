@@ -5,7 +5,12 @@
 //! that module's schema, defaults filled in. Every error names file, line and column.
 
 mod cluster_spec;
+mod cluster_table;
+mod host_table;
+mod module_selection;
 mod parse;
+mod settings_sections;
+mod stray_sections;
 
 pub use cluster_spec::{ClusterSpec, HostSpec, SectionValues};
 pub use parse::parse_spec;
