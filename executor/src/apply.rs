@@ -15,7 +15,7 @@ use crate::host_paths::HostPaths;
 use crate::kinds::remove_orphan;
 use crate::plan::{Decision, Plan, Reason, plan};
 use crate::report::{ApplyReport, HostReport, NodeOutcome};
-use crate::scheduler::{HostHandle, run};
+use crate::scheduler::{HostHandle, RunInputs, run};
 use crate::secrets::Secrets;
 use crate::selection::Selection;
 use crate::transport::ssh_config::local_user;
@@ -324,72 +324,23 @@ impl<'a> ApplySession<'a> {
             plan,
             started,
         } = self;
-        let handles: BTreeMap<String, HostHandle<'_>> = reached
-            .iter()
-            .map(|(name, host)| {
-                (
-                    name.clone(),
-                    HostHandle {
-                        transport: host.transport.as_ref(),
-                        paths: &host.paths,
-                    },
-                )
-            })
-            .collect();
-        // A node that runs only because a dependency runs (a drifted file rewritten, say)
-        // keeps its id; if this apply stops before it, nothing would make the next one run
-        // it. Forgetting its state entry first makes the next apply run it.
-        let mut forget_failures: BTreeMap<String, String> = BTreeMap::new();
-        for (host, host_plan) in &plan.hosts {
-            let Some(handle) = handles.get(host) else {
-                continue;
-            };
-            let script: String = host_plan
-                .nodes
-                .iter()
-                .filter(|(_, decision)| {
-                    matches!(decision, Decision::Run(Reason::DependencyRuns(_)))
-                })
-                .map(|(name, _)| crate::state::StateEntry::forget_script(name, handle.paths))
-                .collect();
-            if script.is_empty() {
-                continue;
-            }
-            match handle.transport.run(&script, b"") {
-                Ok(output) if output.success() => {}
-                Ok(output) => {
-                    forget_failures.insert(host.clone(), output.failure_text());
-                }
-                Err(error) => {
-                    forget_failures.insert(host.clone(), error.to_string());
-                }
-            }
-        }
+        let handles = host_handles(&reached);
+        let forget_failures = forget_dependency_runs(&plan, &handles);
         let apply_id = new_apply_id();
-        let mut outcomes = run(
+        let inputs = RunInputs {
             lockfile,
-            &plan,
-            &facts,
-            &handles,
-            &secrets,
-            &apply_id,
-            options.jobs,
-            started,
+            plan: &plan,
+            facts: &facts,
+            hosts: &handles,
+            secrets: &secrets,
+            apply_id: &apply_id,
+            apply_started: started,
             observer,
-        );
+        };
+        let mut outcomes = run(&inputs, options.jobs);
         crate::late_push::push_late(lockfile, &mut outcomes);
 
-        let mut report = ApplyReport::default();
-        for (name, outcome, timing) in outcomes {
-            let host_report = report
-                .hosts
-                .entry(name.scope.as_str().to_string())
-                .or_insert_with(HostReport::default);
-            if let Some(timing) = timing {
-                host_report.timings.insert(name.clone(), timing);
-            }
-            host_report.nodes.push((name, outcome));
-        }
+        let mut report = report_of(outcomes);
         for (host, host_plan) in &plan.hosts {
             let host_report = report.hosts.entry(host.clone()).or_default();
             if let Some(problem) = &host_plan.unreachable {
@@ -406,48 +357,8 @@ impl<'a> ApplySession<'a> {
             if !host_report.succeeded() || host_plan.orphans.is_empty() {
                 continue;
             }
-            let Some(handle) = handles.get(host) else {
-                continue;
-            };
-            // A path a current node manages (the node was renamed, or moved to another
-            // module) stays; only the old entry goes.
-            let host_nodes = lockfile.nodes_of(&Scope::Host(host.clone()));
-            let managed: std::collections::BTreeSet<String> =
-                FactsQuery::of(host_nodes).file_paths.into_iter().collect();
-            let wanted_packages = FactsQuery::of(host_nodes).package_names;
-            // What runs goes before what it runs from: containers and services stop
-            // before the files and packages they read are removed.
-            let mut orphans: Vec<&crate::state::StateEntry> = host_plan.orphans.iter().collect();
-            orphans.sort_by_key(|entry| removal_rank(entry.kind()));
-            for orphan in orphans {
-                let mut orphan = orphan.clone();
-                if orphan
-                    .path
-                    .as_deref()
-                    .is_some_and(|path| managed.contains(path))
-                {
-                    orphan.path = None;
-                }
-                let orphan = &orphan;
-                match remove_orphan(
-                    orphan,
-                    host,
-                    handle.transport,
-                    handle.paths,
-                    &wanted_packages,
-                ) {
-                    Ok(summary) => host_report
-                        .orphans_removed
-                        .push((orphan.name.clone(), summary)),
-                    Err(error) => {
-                        let reason = match error {
-                            crate::kinds::NodeError::Failed(reason) => reason,
-                            crate::kinds::NodeError::Transport(error) => error.to_string(),
-                        };
-                        host_report.problem =
-                            Some(format!("removing orphan {}: {reason}", orphan.name));
-                    }
-                }
+            if let Some(handle) = handles.get(host) {
+                remove_orphans(lockfile, (host, handle), &host_plan.orphans, host_report);
             }
         }
         drop(handles);
@@ -461,6 +372,122 @@ impl<'a> ApplySession<'a> {
         drop(reached);
         report.elapsed = started.elapsed();
         report
+    }
+}
+
+/// The transport and paths of every host reached.
+fn host_handles(reached: &BTreeMap<String, Reached>) -> BTreeMap<String, HostHandle<'_>> {
+    reached
+        .iter()
+        .map(|(name, host)| {
+            (
+                name.clone(),
+                HostHandle {
+                    transport: host.transport.as_ref(),
+                    paths: &host.paths,
+                },
+            )
+        })
+        .collect()
+}
+
+/// A node that runs only because a dependency runs (a drifted file rewritten, say) keeps
+/// its id; if this apply stops before it, nothing would make the next one run it.
+/// Forgetting its state entry first makes the next apply run it. Returns the hosts where
+/// that failed, and why.
+fn forget_dependency_runs(
+    plan: &Plan,
+    handles: &BTreeMap<String, HostHandle<'_>>,
+) -> BTreeMap<String, String> {
+    let mut failures = BTreeMap::new();
+    for (host, host_plan) in &plan.hosts {
+        let Some(handle) = handles.get(host) else {
+            continue;
+        };
+        let script: String = host_plan
+            .nodes
+            .iter()
+            .filter(|(_, decision)| matches!(decision, Decision::Run(Reason::DependencyRuns(_))))
+            .map(|(name, _)| crate::state::StateEntry::forget_script(name, handle.paths))
+            .collect();
+        if script.is_empty() {
+            continue;
+        }
+        match handle.transport.run(&script, b"") {
+            Ok(output) if output.success() => {}
+            Ok(output) => {
+                failures.insert(host.clone(), output.failure_text());
+            }
+            Err(error) => {
+                failures.insert(host.clone(), error.to_string());
+            }
+        }
+    }
+    failures
+}
+
+/// The report of every node's outcome and timing, by host.
+fn report_of(
+    outcomes: Vec<(NodeName, NodeOutcome, Option<crate::report::NodeTiming>)>,
+) -> ApplyReport {
+    let mut report = ApplyReport::default();
+    for (name, outcome, timing) in outcomes {
+        let host_report = report
+            .hosts
+            .entry(name.scope.as_str().to_string())
+            .or_insert_with(HostReport::default);
+        if let Some(timing) = timing {
+            host_report.timings.insert(name.clone(), timing);
+        }
+        host_report.nodes.push((name, outcome));
+    }
+    report
+}
+
+/// Removes what the host's state records and the lockfile no longer has. What runs goes
+/// before what it runs from: containers and services stop before the files and packages
+/// they read are removed. A path a current node manages (the node was renamed, or moved
+/// to another module) stays; only the old entry goes. A removal that fails is the host's
+/// problem (the last one, if several do).
+fn remove_orphans(
+    lockfile: &Lockfile,
+    (host, handle): (&str, &HostHandle<'_>),
+    orphans: &[crate::state::StateEntry],
+    host_report: &mut HostReport,
+) {
+    let host_nodes = lockfile.nodes_of(&Scope::Host(host.to_string()));
+    let query = FactsQuery::of(host_nodes);
+    let managed: std::collections::BTreeSet<String> = query.file_paths.into_iter().collect();
+    let mut orphans: Vec<&crate::state::StateEntry> = orphans.iter().collect();
+    orphans.sort_by_key(|entry| removal_rank(entry.kind()));
+    for orphan in orphans {
+        let mut orphan = orphan.clone();
+        if orphan
+            .path
+            .as_deref()
+            .is_some_and(|path| managed.contains(path))
+        {
+            orphan.path = None;
+        }
+        let removed = remove_orphan(
+            &orphan,
+            host,
+            handle.transport,
+            handle.paths,
+            &query.package_names,
+        );
+        match removed {
+            Ok(summary) => host_report
+                .orphans_removed
+                .push((orphan.name.clone(), summary)),
+            Err(error) => {
+                let reason = match error {
+                    crate::kinds::NodeError::Failed(reason) => reason,
+                    crate::kinds::NodeError::Transport(error) => error.to_string(),
+                };
+                host_report.problem = Some(format!("removing orphan {}: {reason}", orphan.name));
+            }
+        }
     }
 }
 

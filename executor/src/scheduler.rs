@@ -28,189 +28,72 @@ pub struct HostHandle<'a> {
 /// Called as each node finishes (from worker threads).
 pub type Observer<'a> = &'a (dyn Fn(&NodeName, &NodeOutcome) + Sync);
 
+/// What every node of a run reads.
+pub struct RunInputs<'a> {
+    pub lockfile: &'a Lockfile,
+    pub plan: &'a Plan,
+    pub facts: &'a HostsFacts,
+    pub hosts: &'a BTreeMap<String, HostHandle<'a>>,
+    pub secrets: &'a Secrets,
+    /// This apply's id (see `NodeContext::apply_id`).
+    pub apply_id: &'a str,
+    /// What timings count from.
+    pub apply_started: Instant,
+    pub observer: Observer<'a>,
+}
+
+/// Where the run stands, shared by the workers.
 struct Shared {
     outcomes: Vec<Option<NodeOutcome>>,
     /// When each node that ran started, and how long it took.
     timings: Vec<Option<NodeTiming>>,
+    /// How many of each node's dependencies are still to succeed.
     remaining: Vec<usize>,
     ready: VecDeque<usize>,
     unfinished: usize,
     hosts_down: HashMap<String, String>,
 }
 
-/// Runs the plan; returns every node's outcome, and the timing of those that ran
-/// (measured from `apply_started`).
-#[allow(clippy::too_many_arguments)]
-pub fn run(
-    lockfile: &Lockfile,
-    plan: &Plan,
-    facts: &HostsFacts,
-    hosts: &BTreeMap<String, HostHandle<'_>>,
-    secrets: &Secrets,
-    apply_id: &str,
-    jobs: usize,
-    apply_started: Instant,
-    observer: Observer<'_>,
-) -> Vec<(NodeName, NodeOutcome, Option<NodeTiming>)> {
-    let nodes = lockfile.nodes();
-    let position: HashMap<&NodeName, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(index, node)| (&node.name, index))
-        .collect();
-    let mut dependants: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-    let mut outcomes: Vec<Option<NodeOutcome>> = vec![None; nodes.len()];
-    let mut remaining = vec![0usize; nodes.len()];
-    let mut unfinished = 0;
-    for (index, node) in nodes.iter().enumerate() {
-        match plan.decision(&node.name) {
-            Decision::Skip => outcomes[index] = Some(NodeOutcome::Skipped),
-            Decision::Unsupported(reason) => {
-                outcomes[index] = Some(NodeOutcome::NotRun((*reason).to_string()))
-            }
-            Decision::Blocked(dependency) => {
-                outcomes[index] = Some(NodeOutcome::NotRun(format!("{dependency} cannot run")));
-            }
-            Decision::Unreachable => {
-                outcomes[index] = Some(NodeOutcome::NotRun(
-                    "its host could not be reached".to_string(),
-                ))
-            }
-            Decision::HeldBack(why) => {
-                outcomes[index] = Some(NodeOutcome::HeldBack(why.to_string()))
-            }
-            Decision::Run(_) => unfinished += 1,
-        }
-    }
-    for (index, node) in nodes.iter().enumerate() {
-        if outcomes[index].is_some() {
-            continue;
-        }
-        for dependency in &node.deps {
-            let dependency_index = position[dependency];
-            if outcomes[dependency_index].is_none() {
-                remaining[index] += 1;
-                dependants[dependency_index].push(index);
-            }
-        }
-    }
-    let ready: VecDeque<usize> = lockfile
-        .in_dependency_order()
-        .map(|node| position[&node.name])
-        .filter(|index| outcomes[*index].is_none() && remaining[*index] == 0)
-        .collect();
-    let shared = Mutex::new(Shared {
-        timings: vec![None; nodes.len()],
-        outcomes,
-        remaining,
-        ready,
-        unfinished,
-        hosts_down: HashMap::new(),
-    });
-    let wake = Condvar::new();
+/// What running one node came to.
+struct Finished {
+    outcome: NodeOutcome,
+    /// Its host could not be reached (why): the host's other nodes do not run.
+    host_failure: Option<String>,
+    timing: Option<NodeTiming>,
+}
 
+/// Runs the plan with `jobs` workers; returns every node's outcome, and the timing of
+/// those that ran.
+pub fn run(
+    inputs: &RunInputs<'_>,
+    jobs: usize,
+) -> Vec<(NodeName, NodeOutcome, Option<NodeTiming>)> {
+    let nodes = inputs.lockfile.nodes();
+    let (shared, dependants) = schedule(inputs.lockfile, inputs.plan);
+    let workers = jobs.max(1).min(shared.unfinished.max(1));
+    let shared = Mutex::new(shared);
+    let wake = Condvar::new();
     std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1).min(unfinished.max(1)) {
+        for _ in 0..workers {
             scope.spawn(|| {
-                loop {
-                    let index = {
-                        let mut state = shared
-                            .lock()
-                            .unwrap_or_else(|poisoned| poisoned.into_inner());
-                        loop {
-                            if let Some(index) = state.ready.pop_front() {
-                                break Some(index);
-                            }
-                            if state.unfinished == 0 {
-                                break None;
-                            }
-                            state = wake
-                                .wait(state)
-                                .unwrap_or_else(|poisoned| poisoned.into_inner());
-                        }
-                    };
-                    let Some(index) = index else { return };
-                    let node = &nodes[index];
-                    let host_name = node.name.scope.as_str().to_string();
-                    let down = shared
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .hosts_down
-                        .get(&host_name)
-                        .cloned();
-                    let mut timing = None;
-                    let (outcome, host_failure) = match (down, hosts.get(&host_name)) {
-                        (Some(problem), _) => (
-                            NodeOutcome::NotRun(format!("its host is unreachable: {problem}")),
-                            None,
-                        ),
-                        (None, None) => (
-                            NodeOutcome::NotRun("its host could not be reached".to_string()),
-                            None,
-                        ),
-                        (None, Some(handle)) => {
-                            let control = hosts
-                                .get(cairn_lockfiles::Scope::CLUSTER_NAME)
-                                .map_or(handle.transport, |control| control.transport);
-                            let mut context = NodeContext {
-                                lockfile,
-                                host: &host_name,
-                                control,
-                                transport: handle.transport,
-                                paths: handle.paths,
-                                secrets,
-                                entry: StateEntry {
-                                    name: node.name.clone(),
-                                    id: node.id,
-                                    inputs_id: lockfile.inputs_id(node),
-                                    path: None,
-                                    sha256: None,
-                                    installed: Vec::new(),
-                                    contents: None,
-                                },
-                                reason: match plan.decision(&node.name) {
-                                    Decision::Run(reason) => Some(reason),
-                                    _ => None,
-                                },
-                                previous: facts
-                                    .get(&host_name)
-                                    .and_then(|facts| facts.as_ref().ok())
-                                    .and_then(|facts| facts.entries.get(&node.name)),
-                                apply_id,
-                            };
-                            let started = Instant::now();
-                            let executed = execute(node, &mut context);
-                            timing = Some(NodeTiming {
-                                started: started.duration_since(apply_started),
-                                duration: started.elapsed(),
-                            });
-                            match executed {
-                                Ok(summary) => (NodeOutcome::Ran(summary), None),
-                                Err(NodeError::Failed(reason)) => {
-                                    (NodeOutcome::Failed(reason), None)
-                                }
-                                Err(NodeError::Transport(error)) => (
-                                    NodeOutcome::Failed(error.to_string()),
-                                    Some(error.to_string()),
-                                ),
-                            }
-                        }
-                    };
-                    observer(&node.name, &outcome);
+                while let Some(index) = next_ready(&shared, &wake) {
+                    let finished = run_node(inputs, &shared, index);
+                    (inputs.observer)(&nodes[index].name, &finished.outcome);
                     let mut state = shared
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
-                    if let Some(problem) = host_failure {
-                        state.hosts_down.entry(host_name).or_insert(problem);
+                    if let Some(problem) = finished.host_failure {
+                        let host = nodes[index].name.scope.as_str().to_string();
+                        state.hosts_down.entry(host).or_insert(problem);
                     }
-                    state.timings[index] = timing;
-                    finish(&mut state, index, outcome, nodes, &dependants, observer);
+                    state.timings[index] = finished.timing;
+                    let context = (nodes, dependants.as_slice(), inputs.observer);
+                    finish(&mut state, index, finished.outcome, context);
                     wake.notify_all();
                 }
             });
         }
     });
-
     let state = shared
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -228,15 +111,173 @@ pub fn run(
         .collect()
 }
 
+/// The run's starting point: the outcome of every node the plan does not run, how many
+/// dependencies each other node waits for, the nodes ready at once (in dependency
+/// order), and each node's dependants.
+fn schedule(lockfile: &Lockfile, plan: &Plan) -> (Shared, Vec<Vec<usize>>) {
+    let nodes = lockfile.nodes();
+    let position: HashMap<&NodeName, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(index, node)| (&node.name, index))
+        .collect();
+    let outcomes: Vec<Option<NodeOutcome>> = nodes
+        .iter()
+        .map(|node| outcome_without_running(plan.decision(&node.name)))
+        .collect();
+    let unfinished = outcomes.iter().filter(|outcome| outcome.is_none()).count();
+    let mut dependants: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    let mut remaining = vec![0usize; nodes.len()];
+    for (index, node) in nodes.iter().enumerate() {
+        if outcomes[index].is_some() {
+            continue;
+        }
+        for dependency in &node.deps {
+            let dependency_index = position[dependency];
+            if outcomes[dependency_index].is_none() {
+                remaining[index] += 1;
+                dependants[dependency_index].push(index);
+            }
+        }
+    }
+    let ready: VecDeque<usize> = lockfile
+        .in_dependency_order()
+        .map(|node| position[&node.name])
+        .filter(|index| outcomes[*index].is_none() && remaining[*index] == 0)
+        .collect();
+    let shared = Shared {
+        timings: vec![None; nodes.len()],
+        outcomes,
+        remaining,
+        ready,
+        unfinished,
+        hosts_down: HashMap::new(),
+    };
+    (shared, dependants)
+}
+
+/// The outcome of a node the plan does not run; `None` for one it runs.
+fn outcome_without_running(decision: &Decision) -> Option<NodeOutcome> {
+    Some(match decision {
+        Decision::Skip => NodeOutcome::Skipped,
+        Decision::Unsupported(reason) => NodeOutcome::NotRun((*reason).to_string()),
+        Decision::Blocked(dependency) => NodeOutcome::NotRun(format!("{dependency} cannot run")),
+        Decision::Unreachable => NodeOutcome::NotRun("its host could not be reached".to_string()),
+        Decision::HeldBack(why) => NodeOutcome::HeldBack(why.to_string()),
+        Decision::Run(_) => return None,
+    })
+}
+
+/// The next node ready to run, waiting for one while others run; `None` once every node
+/// has finished.
+fn next_ready(shared: &Mutex<Shared>, wake: &Condvar) -> Option<usize> {
+    let mut state = shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    loop {
+        if let Some(index) = state.ready.pop_front() {
+            return Some(index);
+        }
+        if state.unfinished == 0 {
+            return None;
+        }
+        state = wake
+            .wait(state)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    }
+}
+
+/// Runs node `index` on its host, unless the host is down or was never reached.
+fn run_node(inputs: &RunInputs<'_>, shared: &Mutex<Shared>, index: usize) -> Finished {
+    let node = &inputs.lockfile.nodes()[index];
+    let host_name = node.name.scope.as_str();
+    let down = shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .hosts_down
+        .get(host_name)
+        .cloned();
+    let not_run = |why: String| Finished {
+        outcome: NodeOutcome::NotRun(why),
+        host_failure: None,
+        timing: None,
+    };
+    if let Some(problem) = down {
+        return not_run(format!("its host is unreachable: {problem}"));
+    }
+    let Some(handle) = inputs.hosts.get(host_name) else {
+        return not_run("its host could not be reached".to_string());
+    };
+    let mut context = node_context(inputs, node, handle);
+    let started = Instant::now();
+    let executed = execute(node, &mut context);
+    let timing = Some(NodeTiming {
+        started: started.duration_since(inputs.apply_started),
+        duration: started.elapsed(),
+    });
+    let (outcome, host_failure) = match executed {
+        Ok(summary) => (NodeOutcome::Ran(summary), None),
+        Err(NodeError::Failed(reason)) => (NodeOutcome::Failed(reason), None),
+        Err(NodeError::Transport(error)) => (
+            NodeOutcome::Failed(error.to_string()),
+            Some(error.to_string()),
+        ),
+    };
+    Finished {
+        outcome,
+        host_failure,
+        timing,
+    }
+}
+
+/// What `node` runs with on its host: the host's transport and paths, the control
+/// host's transport (images are built there), what the host recorded for it before.
+fn node_context<'a>(
+    inputs: &'a RunInputs<'a>,
+    node: &'a cairn_lockfiles::Node,
+    handle: &'a HostHandle<'a>,
+) -> NodeContext<'a> {
+    let host_name = node.name.scope.as_str();
+    let control = inputs
+        .hosts
+        .get(cairn_lockfiles::Scope::CLUSTER_NAME)
+        .map_or(handle.transport, |control| control.transport);
+    NodeContext {
+        lockfile: inputs.lockfile,
+        host: host_name,
+        control,
+        transport: handle.transport,
+        paths: handle.paths,
+        secrets: inputs.secrets,
+        entry: StateEntry {
+            name: node.name.clone(),
+            id: node.id,
+            inputs_id: inputs.lockfile.inputs_id(node),
+            path: None,
+            sha256: None,
+            installed: Vec::new(),
+            contents: None,
+        },
+        reason: match inputs.plan.decision(&node.name) {
+            Decision::Run(reason) => Some(reason),
+            _ => None,
+        },
+        previous: inputs
+            .facts
+            .get(host_name)
+            .and_then(|facts| facts.as_ref().ok())
+            .and_then(|facts| facts.entries.get(&node.name)),
+        apply_id: inputs.apply_id,
+    }
+}
+
 /// Records a node's outcome; on success its dependants may become ready, on failure they
 /// (and theirs) will not run.
 fn finish(
     state: &mut Shared,
     index: usize,
     outcome: NodeOutcome,
-    nodes: &[cairn_lockfiles::Node],
-    dependants: &[Vec<usize>],
-    observer: Observer<'_>,
+    (nodes, dependants, observer): (&[cairn_lockfiles::Node], &[Vec<usize>], Observer<'_>),
 ) {
     let succeeded = matches!(outcome, NodeOutcome::Ran(_));
     state.outcomes[index] = Some(outcome);
