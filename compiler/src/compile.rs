@@ -5,6 +5,7 @@ use cairn_lockfiles::{Lockfile, parent_folder};
 
 use crate::diagnostic::CompileError;
 use crate::graph::{PinningOptions, build_lockfile};
+use crate::previous_lockfile::PreviousLockfile;
 use crate::secrets::{fingerprint_secrets, relative_to};
 use crate::source_file::SourceFile;
 use crate::spec::parse_spec;
@@ -37,6 +38,8 @@ pub enum PinUpdate {
 pub struct Compiled {
     pub lockfile: Lockfile,
     pub notes: Vec<String>,
+    /// The lockfile it replaces, as far as the compile read it (read now if it was not).
+    pub previous: PreviousLockfile,
 }
 
 /// Compiles the spec at `spec_path`, keeping the lockfile's package pins where they still
@@ -72,14 +75,9 @@ pub fn compile_source(
             *root = relative_to(&spec.directory.join(&*root), &lockfile_directory);
         }
     }
-    let previous = || {
-        if options.keep_unreadable_secrets {
-            Lockfile::read(&options.lockfile_path).ok()
-        } else {
-            None
-        }
-    };
-    let (secrets, secret_notes) = fingerprint_secrets(&spec, &lockfile_directory, previous)?;
+    let previous = PreviousLockfile::at(&options.lockfile_path);
+    let keep_from = options.keep_unreadable_secrets.then_some(&previous);
+    let (secrets, secret_notes) = fingerprint_secrets(&spec, &lockfile_directory, keep_from)?;
     let key_source = secret_notes.key_source;
     let mut notes: Vec<String> = secret_notes
         .reused
@@ -88,11 +86,15 @@ pub fn compile_source(
         .collect();
     let pinning = PinningOptions {
         update: pins == PinUpdate::Update,
-        lockfile_path: &options.lockfile_path,
+        previous: &previous,
         cache: IndexCache::from_environment(),
     };
     let mut lockfile = build_lockfile(&spec, secrets, &pinning, &mut notes)?;
     // Where apply reads the fingerprint key: no node's id depends on it.
     lockfile.cluster.fingerprint_key = key_source;
-    Ok(Compiled { lockfile, notes })
+    Ok(Compiled {
+        lockfile,
+        notes,
+        previous,
+    })
 }

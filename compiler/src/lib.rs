@@ -21,6 +21,7 @@ pub mod diagnostic;
 mod fuzz;
 mod graph;
 pub mod module;
+mod previous_lockfile;
 mod render;
 mod secrets;
 pub mod source_file;
@@ -34,4 +35,5 @@ pub use compile::{
 };
 pub use diagnostic::{CompileError, Diagnostic, Location};
 pub use module::library::ModuleLibrary;
+pub use previous_lockfile::PreviousLockfile;
 pub use source_file::SourceFile;

@@ -8,10 +8,11 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use cairn_lockfiles::{FingerprintKey, Lockfile, SecretEntry, SecretSource};
+use cairn_lockfiles::{FingerprintKey, SecretEntry, SecretSource};
 
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
 use crate::module::setting::SecretReference;
+use crate::previous_lockfile::PreviousLockfile;
 use crate::spec::ClusterSpec;
 
 /// What compile learned about secrets, besides their fingerprints.
@@ -30,7 +31,7 @@ pub struct SecretNotes {
 pub fn fingerprint_secrets(
     spec: &ClusterSpec,
     lockfile_directory: &Path,
-    previous: impl FnOnce() -> Option<Lockfile>,
+    previous: Option<&PreviousLockfile>,
 ) -> Result<(BTreeMap<String, SecretEntry>, SecretNotes), CompileError> {
     let mut diagnostics = Diagnostics::default();
     let mut notes = SecretNotes::default();
@@ -73,8 +74,6 @@ pub fn fingerprint_secrets(
         .as_ref()
         .map(|reference| source_of(&reference.value, spec, lockfile_directory));
 
-    let mut previous = Some(previous);
-    let mut previous_lockfile: Option<Lockfile> = None;
     let mut entries = BTreeMap::new();
     for (name, declared) in &spec.secrets {
         let reference = &declared.reference;
@@ -97,11 +96,8 @@ pub fn fingerprint_secrets(
                 key.fingerprint(name, &value)
             }
             Err(problem) => {
-                if let Some(read_previous) = previous.take() {
-                    previous_lockfile = read_previous();
-                }
-                let kept = previous_lockfile
-                    .as_ref()
+                let kept = previous
+                    .and_then(PreviousLockfile::lockfile)
                     .and_then(|lockfile| lockfile.secrets.get(name))
                     .filter(|entry| entry.source == source)
                     .map(|entry| entry.fingerprint.clone());

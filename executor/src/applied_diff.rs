@@ -186,6 +186,33 @@ enum Status {
     Changed(usize),
 }
 
+/// What the hosts record, as far as the comparison looks.
+#[derive(Clone, Copy)]
+struct Records<'a> {
+    facts: &'a HostsFacts,
+    selection: &'a Selection,
+}
+
+impl<'a> Records<'a> {
+    /// `None`: no host record is looked at for this node (a check, a node of a host not
+    /// read or outside the selection); else the host's entry for it, if any.
+    fn entry_of(&self, name: &NodeName) -> Option<Option<&'a StateEntry>> {
+        let host = name.host()?;
+        if name.kind == NodeKind::Check || !self.selection.includes_host(host) {
+            return None;
+        }
+        let host_facts = self.facts.get(host)?.as_ref().ok()?;
+        Some(host_facts.entries.get(name))
+    }
+}
+
+/// Where every node stands, and the changed ones (in dependency order) with the entry
+/// each host recorded.
+struct Standing<'a> {
+    status: HashMap<&'a NodeName, Status>,
+    changed: Vec<(&'a Node, &'a StateEntry)>,
+}
+
 /// Compares `lockfile` with the state each host recorded (`Err`: the host could not be
 /// read). Hosts outside `selection` are left out, and so are nodes of its skipped kinds.
 pub(crate) fn compare(
@@ -193,6 +220,29 @@ pub(crate) fn compare(
     facts: &HostsFacts,
     selection: &Selection,
 ) -> AppliedDiff {
+    let records = Records { facts, selection };
+    let mut diff = empty_diff(lockfile, facts);
+    let standing = standing(lockfile, records);
+    let changes = change_causes(lockfile, &standing);
+    sort_into_hosts(lockfile, &standing, changes, records, &mut diff);
+    for (host, host_diff) in &mut diff.hosts {
+        let Some(Ok(host_facts)) = facts.get(host) else {
+            continue;
+        };
+        for name in host_facts.entries.keys() {
+            if lockfile.node(name).is_none() && selection.includes(name) {
+                host_diff.removed.push(name.clone());
+                host_diff.impact.record_orphan(name);
+            }
+        }
+        host_diff.impact.services_stopped.sort();
+    }
+    diff
+}
+
+/// A host diff for every host of the lockfile that was looked at, with why it could not
+/// be read where it could not.
+fn empty_diff(lockfile: &Lockfile, facts: &HostsFacts) -> AppliedDiff {
     let mut diff = AppliedDiff::default();
     for (host, host_facts) in facts {
         if host == cairn_lockfiles::Scope::CLUSTER_NAME || !lockfile.hosts.contains_key(host) {
@@ -206,18 +256,13 @@ pub(crate) fn compare(
             },
         );
     }
-    let entry_of = |name: &NodeName| -> Option<Option<&StateEntry>> {
-        let host = name.host()?;
-        if name.kind == NodeKind::Check || !selection.includes_host(host) {
-            return None;
-        }
-        let host_facts = facts.get(host)?.as_ref().ok()?;
-        Some(host_facts.entries.get(name))
-    };
+    diff
+}
 
-    // Where each node stands, dependencies first: what cannot be applied spreads upwards.
+/// Where each node stands, dependencies first: what cannot be applied spreads upwards.
+fn standing<'a>(lockfile: &'a Lockfile, records: Records<'a>) -> Standing<'a> {
     let mut status: HashMap<&NodeName, Status> = HashMap::with_capacity(lockfile.nodes().len());
-    let mut changed_nodes: Vec<(&Node, &StateEntry)> = Vec::new();
+    let mut changed: Vec<(&Node, &StateEntry)> = Vec::new();
     for node in lockfile.in_dependency_order() {
         let host_entry = node.name.host().and_then(|host| lockfile.hosts.get(host));
         let blocked = unsupported_reason(&node.spec, host_entry).is_some()
@@ -225,81 +270,38 @@ pub(crate) fn compare(
                 .deps
                 .iter()
                 .any(|dependency| status[dependency] == Status::CannotApply);
-        let node_status = match entry_of(&node.name) {
+        let node_status = match records.entry_of(&node.name) {
             _ if blocked => Status::CannotApply,
             None => Status::Unrecorded,
             Some(None) => Status::Added,
             Some(Some(entry)) if entry.id == node.id => Status::Same,
             Some(Some(entry)) => {
-                changed_nodes.push((node, entry));
-                Status::Changed(changed_nodes.len() - 1)
+                changed.push((node, entry));
+                Status::Changed(changed.len() - 1)
             }
         };
         status.insert(&node.name, node_status);
     }
+    Standing { status, changed }
+}
 
+/// Why each changed node changed, dependencies first (`standing.changed` is in
+/// dependency order, so a dependency's cause is known before its dependants').
+fn change_causes(lockfile: &Lockfile, standing: &Standing<'_>) -> Vec<AppliedChange> {
     // A node recorded with LOCK's id was applied over exactly LOCK's dependencies.
     let known_unchanged: HashSet<&NodeName> = lockfile
         .nodes()
         .iter()
-        .filter(|node| status[&node.name] == Status::Same)
+        .filter(|node| standing.status[&node.name] == Status::Same)
         .flat_map(|node| &node.deps)
         .collect();
-
-    // Causes, dependencies first (`changed_nodes` is in dependency order).
-    let mut changes: Vec<AppliedChange> = Vec::with_capacity(changed_nodes.len());
-    for (node, entry) in &changed_nodes {
+    let mut changes: Vec<AppliedChange> = Vec::with_capacity(standing.changed.len());
+    for (node, entry) in &standing.changed {
         let new_inputs_id = lockfile.inputs_id(node);
         let cause = if entry.inputs_id != new_inputs_id {
             ChangeCause::InputsChanged
         } else {
-            let mut root_causes: BTreeSet<&NodeName> = BTreeSet::new();
-            let mut candidates: BTreeSet<&NodeName> = BTreeSet::new();
-            for dependency in &node.deps {
-                match status[dependency] {
-                    Status::Same | Status::CannotApply => {}
-                    Status::Added => {
-                        root_causes.insert(dependency);
-                    }
-                    Status::Unrecorded => {
-                        if !known_unchanged.contains(dependency) {
-                            candidates.insert(dependency);
-                        }
-                    }
-                    Status::Changed(index) => {
-                        let change: &AppliedChange = &changes[index];
-                        match &change.cause {
-                            ChangeCause::InputsChanged | ChangeCause::DependenciesChanged => {
-                                root_causes.insert(dependency);
-                            }
-                            ChangeCause::DependencyChanged {
-                                root_causes: inherited,
-                            } => {
-                                root_causes.extend(inherited);
-                            }
-                            ChangeCause::UnrecordedDependencyChanged {
-                                candidates: inherited,
-                            } => {
-                                candidates.extend(inherited);
-                            }
-                        }
-                    }
-                }
-            }
-            // What the hosts record explains the change; what they do not is named only
-            // where nothing recorded does.
-            let owned = |names: BTreeSet<&NodeName>| names.into_iter().cloned().collect();
-            if !root_causes.is_empty() {
-                ChangeCause::DependencyChanged {
-                    root_causes: owned(root_causes),
-                }
-            } else if !candidates.is_empty() {
-                ChangeCause::UnrecordedDependencyChanged {
-                    candidates: owned(candidates),
-                }
-            } else {
-                ChangeCause::DependenciesChanged
-            }
+            inherited_cause(node, &standing.status, &changes, &known_unchanged)
         };
         changes.push(AppliedChange {
             name: node.name.clone(),
@@ -311,8 +313,67 @@ pub(crate) fn compare(
             drift: None,
         });
     }
+    changes
+}
 
-    // Per host, in name order.
+/// The cause of a node whose own inputs are the same: the dependencies that changed (or
+/// their root causes). What the hosts record explains the change; what they do not is
+/// named only where nothing recorded does.
+fn inherited_cause(
+    node: &Node,
+    status: &HashMap<&NodeName, Status>,
+    changes: &[AppliedChange],
+    known_unchanged: &HashSet<&NodeName>,
+) -> ChangeCause {
+    let mut root_causes: BTreeSet<&NodeName> = BTreeSet::new();
+    let mut candidates: BTreeSet<&NodeName> = BTreeSet::new();
+    for dependency in &node.deps {
+        match status[dependency] {
+            Status::Same | Status::CannotApply => {}
+            Status::Added => {
+                root_causes.insert(dependency);
+            }
+            Status::Unrecorded => {
+                if !known_unchanged.contains(dependency) {
+                    candidates.insert(dependency);
+                }
+            }
+            Status::Changed(index) => match &changes[index].cause {
+                ChangeCause::InputsChanged | ChangeCause::DependenciesChanged => {
+                    root_causes.insert(dependency);
+                }
+                ChangeCause::DependencyChanged {
+                    root_causes: inherited,
+                } => root_causes.extend(inherited),
+                ChangeCause::UnrecordedDependencyChanged {
+                    candidates: inherited,
+                } => candidates.extend(inherited),
+            },
+        }
+    }
+    let owned = |names: BTreeSet<&NodeName>| names.into_iter().cloned().collect();
+    if !root_causes.is_empty() {
+        ChangeCause::DependencyChanged {
+            root_causes: owned(root_causes),
+        }
+    } else if !candidates.is_empty() {
+        ChangeCause::UnrecordedDependencyChanged {
+            candidates: owned(candidates),
+        }
+    } else {
+        ChangeCause::DependenciesChanged
+    }
+}
+
+/// Puts every node of the selection in its host's diff, in name order: cannot apply,
+/// added, drifted (recorded with LOCK's id, its file changed since) or changed.
+fn sort_into_hosts(
+    lockfile: &Lockfile,
+    standing: &Standing<'_>,
+    changes: Vec<AppliedChange>,
+    records: Records<'_>,
+    diff: &mut AppliedDiff,
+) {
     let mut changes: Vec<Option<AppliedChange>> = changes.into_iter().map(Some).collect();
     for node in lockfile.nodes() {
         let Some(host) = node.name.host() else {
@@ -321,11 +382,11 @@ pub(crate) fn compare(
         let Some(host_diff) = diff.hosts.get_mut(host) else {
             continue;
         };
-        if !selection.includes(&node.name) {
+        if !records.selection.includes(&node.name) {
             continue;
         }
-        let drift = || file_drift(node, facts.get(host), entry_of(&node.name));
-        match status[&node.name] {
+        let drift = || file_drift(node, records.facts.get(host), records.entry_of(&node.name));
+        match standing.status[&node.name] {
             Status::Unrecorded => {}
             Status::CannotApply => host_diff.cannot_apply.push(node.name.clone()),
             Status::Added => {
@@ -345,19 +406,6 @@ pub(crate) fn compare(
             }
         }
     }
-    for (host, host_diff) in &mut diff.hosts {
-        let Some(Ok(host_facts)) = facts.get(host) else {
-            continue;
-        };
-        for name in host_facts.entries.keys() {
-            if lockfile.node(name).is_none() && selection.includes(name) {
-                host_diff.removed.push(name.clone());
-                host_diff.impact.record_orphan(name);
-            }
-        }
-        host_diff.impact.services_stopped.sort();
-    }
-    diff
 }
 
 /// A file node's drift: its file on the host gone, or other than the host recorded writing.

@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 
-use cairn_compiler::{CompileOptions, PinUpdate, compile_with_pins};
-use cairn_lockfiles::Lockfile;
+use cairn_compiler::{CompileOptions, Compiled, PinUpdate, compile_with_pins};
+use cairn_lockfiles::{Lockfile, LockfileDiff};
 
 use crate::failure::Failure;
 use crate::output::counted;
@@ -57,7 +57,9 @@ fn compile_with(
     for note in &compiled.notes {
         eprintln!("note: {note}");
     }
-    let lockfile = compiled.lockfile;
+    let Compiled {
+        lockfile, previous, ..
+    } = compiled;
     let summary = format!(
         "{} on {}",
         counted(lockfile.nodes().len(), "node"),
@@ -69,9 +71,9 @@ fn compile_with(
             eprintln!("{} is up to date ({summary})", lockfile_path.display());
             return Ok(lockfile);
         }
-        let changed = match Lockfile::read(&lockfile_path) {
-            Ok(previous) => describe_changes(&previous, &lockfile),
-            Err(_) => "it does not exist or cannot be read".to_string(),
+        let changed = match previous.lockfile() {
+            Some(previous) => describe_changes(&LockfileDiff::between(previous, &lockfile)),
+            None => "it does not exist or cannot be read".to_string(),
         };
         return Err(Failure::Failed(format!(
             "{} is out of date: compiling {} would change it ({changed})\nhint: run `cairn compile {}` without --locked and review the change",
@@ -89,25 +91,12 @@ fn compile_with(
     Ok(lockfile)
 }
 
-/// Counts of nodes added, removed and changed between two lockfiles.
-fn describe_changes(old: &Lockfile, new: &Lockfile) -> String {
-    let added = new
-        .nodes()
-        .iter()
-        .filter(|node| old.node(&node.name).is_none())
-        .count();
-    let removed = old
-        .nodes()
-        .iter()
-        .filter(|node| new.node(&node.name).is_none())
-        .count();
-    let changed = new
-        .nodes()
-        .iter()
-        .filter(|node| {
-            old.node(&node.name)
-                .is_some_and(|before| before.id != node.id)
-        })
-        .count();
-    format!("{added} nodes added, {removed} removed, {changed} changed")
+/// Counts of nodes added, removed and changed.
+fn describe_changes(diff: &LockfileDiff) -> String {
+    format!(
+        "{} nodes added, {} removed, {} changed",
+        diff.added.len(),
+        diff.removed.len(),
+        diff.changed.len()
+    )
 }

@@ -35,8 +35,8 @@ pub struct PinningOptions<'a> {
     /// Resolve every request again (`--update-pins`), keeping nothing of the previous pins
     /// but what an unreachable repository leaves.
     pub update: bool,
-    /// The lockfile the previous pins are read from: the compile's output.
-    pub lockfile_path: &'a std::path::Path,
+    /// The lockfile the previous pins are read from: the one at the compile's output.
+    pub previous: &'a crate::previous_lockfile::PreviousLockfile,
     /// Where fetched indexes are kept; `None` keeps none.
     pub cache: Option<cairn_debian::IndexCache>,
 }

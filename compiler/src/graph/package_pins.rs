@@ -68,8 +68,8 @@ pub fn pin_packages(
 
 /// The previous lockfile's pins, with a note where it cannot be read as a lockfile.
 fn read_previous(options: &PinningOptions<'_>, notes: &mut Vec<String>) -> Option<PreviousPins> {
-    let (previous, unreadable) = PreviousPins::read(options.lockfile_path);
-    let lockfile_name = options.lockfile_path.display();
+    let (previous, unreadable) = PreviousPins::read(options.previous);
+    let lockfile_name = options.previous.path().display();
     if let Some(reason) = unreadable {
         notes.push(match &previous {
             Some(pins) if !pins.is_empty() => format!(

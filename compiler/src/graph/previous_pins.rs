@@ -9,13 +9,13 @@
 //! at all. A text that is not TOML keeps nothing.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use cairn_lockfiles::{
     FieldReader, HostPackagePins, ImagePins, Lockfile, NodeSpec, TextSource, Value,
 };
 
 use crate::graph::package_sources::PackageSources;
+use crate::previous_lockfile::PreviousLockfile;
 
 /// What the previous lockfile's images asked for and were pinned to, by image name; and
 /// what its package nodes were pinned to, by request (whichever host made it: nodes with
@@ -42,30 +42,28 @@ const IMAGE_PREFIX: &str = "cluster:image:";
 const PACKAGE_INFIX: &str = ":package:";
 
 impl PreviousPins {
-    /// The pins of the lockfile at `path`; `None` where there is none. A lockfile that
-    /// cannot be read as one comes back with why, for a note.
-    pub fn read(path: &Path) -> (Option<PreviousPins>, Option<String>) {
-        if !path.is_file() {
-            return (None, None);
+    /// The pins of the previous lockfile; `None` where there is none. A lockfile that
+    /// cannot be read as one comes back with why, for a note, and its pins read from its
+    /// text alone where they can be (the one case its file is read again).
+    pub fn read(previous: &PreviousLockfile) -> (Option<PreviousPins>, Option<String>) {
+        let path = previous.path();
+        if let Some(lockfile) = previous.lockfile() {
+            let mut pins = PreviousPins::of(lockfile);
+            pins.path = path.display().to_string();
+            return (Some(pins), None);
         }
-        let error = match Lockfile::read(path) {
-            Ok(lockfile) => {
-                let mut previous = PreviousPins::of(&lockfile);
-                previous.path = path.display().to_string();
-                return (Some(previous), None);
-            }
-            Err(error) => error.to_string(),
+        let Some(reason) = previous.unreadable() else {
+            return (None, None);
         };
-        let reason = error.lines().next().unwrap_or_default().to_string();
         match std::fs::read_to_string(path)
             .map_err(|error| error.to_string())
             .and_then(|text| PreviousPins::from_text(&text))
         {
             Ok(mut pins) => {
                 pins.path = path.display().to_string();
-                (Some(pins), Some(reason))
+                (Some(pins), Some(reason.to_string()))
             }
-            Err(_) => (None, Some(reason)),
+            Err(_) => (None, Some(reason.to_string())),
         }
     }
 
