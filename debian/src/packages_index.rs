@@ -344,116 +344,30 @@ fn kept_fields<'text>(
     Ok(fields)
 }
 
+/// The package one stanza describes: its required fields checked and parsed, then its
+/// relations, then its flags, each error at the line of the field it is about.
 fn finish_stanza(
     origin: &str,
     paragraph: &Paragraph<'_>,
     source: usize,
 ) -> Result<IndexedPackage, IndexError> {
-    let line = paragraph.line;
-    let mut fields = kept_fields(origin, paragraph)?;
-    let syntax = |line: usize, message: String| IndexError::Syntax {
-        origin: origin.to_string(),
-        line,
-        message,
-    };
-    let Some((_, name)) = fields[PACKAGE].take() else {
-        return Err(syntax(
-            line,
-            "a stanza without a `Package` field".to_string(),
-        ));
-    };
-    let name = name.into_owned();
-    let missing = |field: usize| {
-        syntax(
-            line,
-            format!("package `{name}` has no `{}` field", FIELDS[field]),
-        )
-    };
-    let field_error = |field_line: usize, field: usize, message: String| {
-        syntax(
-            field_line,
-            format!("package `{name}`: field `{}`: {message}", FIELDS[field]),
-        )
-    };
-
-    let (version_line, version) = fields[VERSION].take().ok_or_else(|| missing(VERSION))?;
-    let version = Version::parse(&version)
-        .map_err(|error| field_error(version_line, VERSION, error.to_string()))?;
-    let (_, architecture) = fields[ARCHITECTURE]
-        .take()
-        .ok_or_else(|| missing(ARCHITECTURE))?;
-    let (_, filename) = fields[FILENAME].take().ok_or_else(|| missing(FILENAME))?;
-    let (size_line, size) = fields[SIZE].take().ok_or_else(|| missing(SIZE))?;
-    let size = size
-        .parse::<u64>()
-        .map_err(|_| field_error(size_line, SIZE, format!("`{size}` is not a size in bytes")))?;
-    let (sha256_line, sha256) = fields[SHA256].take().ok_or_else(|| missing(SHA256))?;
-    if sha256.len() != 64 || !sha256.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-        return Err(field_error(
-            sha256_line,
-            SHA256,
-            format!("`{sha256}` is not 64 hexadecimal digits"),
-        ));
-    }
-
-    let mut relations = |field: usize| match fields[field].take() {
-        Some((field_line, value)) => parse_relations(&value)
-            .map_err(|error| field_error(field_line, field, error.to_string())),
-        None => Ok(Vec::new()),
-    };
-    let pre_depends = relations(PRE_DEPENDS)?;
-    let depends = relations(DEPENDS)?;
-    let conflicts = relations(CONFLICTS)?;
-    let breaks = relations(BREAKS)?;
-    let provides = match fields[PROVIDES].take() {
-        Some((field_line, value)) => parse_provides(&value)
-            .map_err(|error| field_error(field_line, PROVIDES, error.to_string()))?,
-        None => Vec::new(),
-    };
-
-    let multi_arch = match fields[MULTI_ARCH].take() {
-        None => MultiArch::No,
-        Some((field_line, value)) => match value.to_ascii_lowercase().as_str() {
-            "no" => MultiArch::No,
-            "same" => MultiArch::Same,
-            "foreign" => MultiArch::Foreign,
-            "allowed" => MultiArch::Allowed,
-            _ => {
-                return Err(field_error(
-                    field_line,
-                    MULTI_ARCH,
-                    format!("`{value}` is not one of no, same, foreign, allowed"),
-                ));
-            }
-        },
-    };
-    let mut flag = |field: usize| match fields[field].take() {
-        None => Ok(false),
-        Some((field_line, value)) => match value.to_ascii_lowercase().as_str() {
-            "yes" => Ok(true),
-            "no" => Ok(false),
-            _ => Err(field_error(
-                field_line,
-                field,
-                format!("`{value}` is neither yes nor no"),
-            )),
-        },
-    };
-    let essential = flag(ESSENTIAL)?;
-    let important = flag(IMPORTANT)? | flag(PROTECTED)?;
-    let priority =
-        fields[PRIORITY]
-            .take()
-            .map(|(_, value)| match value.to_ascii_lowercase().as_str() {
-                "required" => Priority::Required,
-                "important" => Priority::Important,
-                "standard" => Priority::Standard,
-                "optional" => Priority::Optional,
-                _ => Priority::Extra,
-            });
-
+    let mut stanza = Stanza::read(origin, paragraph)?;
+    let version = stanza.version()?;
+    let (_, architecture) = stanza.required(ARCHITECTURE)?;
+    let (_, filename) = stanza.required(FILENAME)?;
+    let size = stanza.size()?;
+    let sha256 = stanza.sha256()?;
+    let pre_depends = stanza.relations(PRE_DEPENDS)?;
+    let depends = stanza.relations(DEPENDS)?;
+    let conflicts = stanza.relations(CONFLICTS)?;
+    let breaks = stanza.relations(BREAKS)?;
+    let provides = stanza.provides()?;
+    let multi_arch = stanza.multi_arch()?;
+    let essential = stanza.flag(ESSENTIAL)?;
+    let important = stanza.flag(IMPORTANT)? | stanza.flag(PROTECTED)?;
+    let priority = stanza.priority();
     Ok(IndexedPackage {
-        name,
+        name: stanza.name,
         version,
         architecture: architecture.into_owned(),
         pre_depends,
@@ -463,14 +377,167 @@ fn finish_stanza(
         provides,
         filename: filename.into_owned(),
         size,
-        sha256: sha256.to_ascii_lowercase(),
+        sha256,
         multi_arch,
         essential,
         important,
         priority,
         source,
-        line,
+        line: stanza.line,
     })
+}
+
+/// One stanza's kept fields while they are parsed, each taken once, with what an error
+/// about them names: the file, the stanza's line and its package.
+struct Stanza<'origin, 'text> {
+    origin: &'origin str,
+    /// The line the stanza starts on.
+    line: usize,
+    /// Its `Package` field.
+    name: String,
+    fields: KeptFields<'text>,
+}
+
+impl<'origin, 'text> Stanza<'origin, 'text> {
+    /// The kept fields of `paragraph`; a stanza without a `Package` field is refused
+    /// first, since every later error names the package.
+    fn read(
+        origin: &'origin str,
+        paragraph: &Paragraph<'text>,
+    ) -> Result<Stanza<'origin, 'text>, IndexError> {
+        let line = paragraph.line;
+        let mut fields = kept_fields(origin, paragraph)?;
+        let Some((_, name)) = fields[PACKAGE].take() else {
+            return Err(IndexError::Syntax {
+                origin: origin.to_string(),
+                line,
+                message: "a stanza without a `Package` field".to_string(),
+            });
+        };
+        Ok(Stanza {
+            origin,
+            line,
+            name: name.into_owned(),
+            fields,
+        })
+    }
+
+    /// The error for the value of `field`, on `field_line`, that is not as Debian writes
+    /// it.
+    fn field_error(&self, field_line: usize, field: usize, message: String) -> IndexError {
+        IndexError::Syntax {
+            origin: self.origin.to_string(),
+            line: field_line,
+            message: format!(
+                "package `{}`: field `{}`: {message}",
+                self.name, FIELDS[field]
+            ),
+        }
+    }
+
+    /// The value of a required `field` with its line; its absence is an error at the
+    /// stanza's line.
+    fn required(&mut self, field: usize) -> Result<(usize, Cow<'text, str>), IndexError> {
+        self.fields[field].take().ok_or_else(|| IndexError::Syntax {
+            origin: self.origin.to_string(),
+            line: self.line,
+            message: format!("package `{}` has no `{}` field", self.name, FIELDS[field]),
+        })
+    }
+
+    /// The required `Version`, parsed.
+    fn version(&mut self) -> Result<Version, IndexError> {
+        let (version_line, version) = self.required(VERSION)?;
+        Version::parse(&version)
+            .map_err(|error| self.field_error(version_line, VERSION, error.to_string()))
+    }
+
+    /// The required `Size`, in bytes.
+    fn size(&mut self) -> Result<u64, IndexError> {
+        let (size_line, size) = self.required(SIZE)?;
+        size.parse::<u64>().map_err(|_| {
+            self.field_error(size_line, SIZE, format!("`{size}` is not a size in bytes"))
+        })
+    }
+
+    /// The required `SHA256`: 64 hexadecimal digits, given back in lowercase.
+    fn sha256(&mut self) -> Result<String, IndexError> {
+        let (sha256_line, sha256) = self.required(SHA256)?;
+        if sha256.len() != 64 || !sha256.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return Err(self.field_error(
+                sha256_line,
+                SHA256,
+                format!("`{sha256}` is not 64 hexadecimal digits"),
+            ));
+        }
+        Ok(sha256.to_ascii_lowercase())
+    }
+
+    /// A relation field (`Depends` and its kin), parsed; none when absent.
+    fn relations(&mut self, field: usize) -> Result<Vec<Relation>, IndexError> {
+        match self.fields[field].take() {
+            Some((field_line, value)) => parse_relations(&value)
+                .map_err(|error| self.field_error(field_line, field, error.to_string())),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// `Provides`, parsed; none when absent.
+    fn provides(&mut self) -> Result<Vec<Dependency>, IndexError> {
+        match self.fields[PROVIDES].take() {
+            Some((field_line, value)) => parse_provides(&value)
+                .map_err(|error| self.field_error(field_line, PROVIDES, error.to_string())),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// `Multi-Arch`, in any case; `no` when absent.
+    fn multi_arch(&mut self) -> Result<MultiArch, IndexError> {
+        let Some((field_line, value)) = self.fields[MULTI_ARCH].take() else {
+            return Ok(MultiArch::No);
+        };
+        match value.to_ascii_lowercase().as_str() {
+            "no" => Ok(MultiArch::No),
+            "same" => Ok(MultiArch::Same),
+            "foreign" => Ok(MultiArch::Foreign),
+            "allowed" => Ok(MultiArch::Allowed),
+            _ => Err(self.field_error(
+                field_line,
+                MULTI_ARCH,
+                format!("`{value}` is not one of no, same, foreign, allowed"),
+            )),
+        }
+    }
+
+    /// A yes-or-no field (`Essential`, `Important`, `Protected`), in any case; no when
+    /// absent.
+    fn flag(&mut self, field: usize) -> Result<bool, IndexError> {
+        let Some((field_line, value)) = self.fields[field].take() else {
+            return Ok(false);
+        };
+        match value.to_ascii_lowercase().as_str() {
+            "yes" => Ok(true),
+            "no" => Ok(false),
+            _ => Err(self.field_error(
+                field_line,
+                field,
+                format!("`{value}` is neither yes nor no"),
+            )),
+        }
+    }
+
+    /// `Priority`, as apt reads it: a word it does not know is `extra`.
+    fn priority(&mut self) -> Option<Priority> {
+        self.fields[PRIORITY]
+            .take()
+            .map(|(_, value)| match value.to_ascii_lowercase().as_str() {
+                "required" => Priority::Required,
+                "important" => Priority::Important,
+                "standard" => Priority::Standard,
+                "optional" => Priority::Optional,
+                _ => Priority::Extra,
+            })
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use cairn_debian::{DebianPackage, EntryKind, FileEntry, PackageError, read_debian_package};
-use cairn_lockfiles::{ArtifactPlacement, ImageNode, LayerCompression, NodeId};
+use cairn_lockfiles::{
+    ArtifactPlacement, ImageArtifact, ImageNode, LayerCompression, NodeId, PackagePin,
+};
 
 use crate::artifact_store::{self, ArtifactStore};
 use crate::image_builder::image_tag;
@@ -71,69 +73,142 @@ pub fn build_image(
     mtime: u64,
     compression: LayerCompression,
 ) -> Result<WrittenImage, BuildError> {
-    let pins = match &image.pins {
-        Some(pins) => pins.packages.as_slice(),
-        None if image.base == EMPTY_BASE && image.packages.is_empty() => &[],
-        None => {
-            return Err(BuildError::NeedsPins {
-                image: image.name.clone(),
-                base: image.base.clone(),
-            });
-        }
+    let pins = pinned_packages(image)?;
+    let build = ImageBuild {
+        image,
+        folder,
+        mtime,
+        compression,
     };
-    let write_error = |error: std::io::Error| BuildError::Write {
-        image: image.name.clone(),
-        folder: folder.display().to_string(),
-        error,
-    };
-    // Unpacking (xz, mostly) is most of a package image's time: the pins share the cores,
-    // their order kept.
-    let read_pin = |pin: &'_ cairn_lockfiles::PackagePin| -> Result<DebianPackage, BuildError> {
-        let (stored, _) = store.fetch(&pin.url, &pin.sha256)?;
-        let bytes = std::fs::read(&stored).map_err(write_error)?;
-        read_debian_package(&bytes, &pin.name).map_err(|error| BuildError::Package {
-            image: image.name.clone(),
-            error,
-        })
-    };
-    let read = map_in_parallel(pins, cores(), read_pin);
-    let mut packages = Vec::with_capacity(pins.len());
-    for (pin, package) in pins.iter().zip(read) {
-        packages.push((pin.name.as_str(), package?));
-    }
+    let packages = build.read_packages(pins, store)?;
     let mut layers = package_layers(&image.name, &packages, mtime, compression)?;
-    let installed: Vec<InstalledPackage<'_>> = packages
-        .iter()
-        .map(|(name, package)| InstalledPackage {
-            name,
-            control: &package.control,
-            paths: package
-                .members
-                .iter()
-                .map(|(path, _)| path.as_str())
-                .collect(),
-        })
-        .collect();
-    let shipped: BTreeMap<&str, &[u8]> = packages
-        .iter()
-        .flat_map(|(_, package)| &package.members)
-        .filter_map(|(path, entry)| match &entry.kind {
-            EntryKind::File(content) => Some((path.as_str(), content.as_slice())),
-            _ => None,
-        })
-        .collect();
-    let setup = setup_layer(&installed, &image.setup, |path| shipped.get(path).copied()).map_err(
-        |error| BuildError::Setup {
-            image: image.name.clone(),
-            error,
-        },
-    )?;
-    if !setup.is_empty() {
-        layers.push(setup.write(mtime, compression).map_err(write_error)?);
-    }
+    layers.extend(build.write_setup_layer(&packages)?);
     for artifact in &image.artifacts {
+        layers.push(build.write_artifact_layer(artifact, store)?);
+    }
+    layers.extend(build.write_files_layer()?);
+    write_layout(
+        folder,
+        &image_tag(&image.name, id),
+        &layers,
+        &runtime_config(image),
+    )
+    .map_err(|error| build.write_error(error))
+}
+
+/// The packages `image` is built from: its pins, or none for an empty base with no
+/// packages; packages requested but not pinned are refused, since cairn's builder makes
+/// images from pinned packages alone.
+fn pinned_packages(image: &ImageNode) -> Result<&[PackagePin], BuildError> {
+    match &image.pins {
+        Some(pins) => Ok(pins.packages.as_slice()),
+        None if image.base == EMPTY_BASE && image.packages.is_empty() => Ok(&[]),
+        None => Err(BuildError::NeedsPins {
+            image: image.name.clone(),
+            base: image.base.clone(),
+        }),
+    }
+}
+
+/// One image's build under way: what each of its steps shares, to name the image and its
+/// folder in an error and to write every layer with the same mtime and compression.
+struct ImageBuild<'build> {
+    image: &'build ImageNode,
+    folder: &'build Path,
+    mtime: u64,
+    compression: LayerCompression,
+}
+
+impl ImageBuild<'_> {
+    /// The error for a file that could not be read or written while building the image.
+    fn write_error(&self, error: std::io::Error) -> BuildError {
+        BuildError::Write {
+            image: self.image.name.clone(),
+            folder: self.folder.display().to_string(),
+            error,
+        }
+    }
+
+    /// Writes `layer` as a compressed blob.
+    fn write_layer(&self, layer: &Layer) -> Result<LayerBlob, BuildError> {
+        layer
+            .write(self.mtime, self.compression)
+            .map_err(|error| self.write_error(error))
+    }
+
+    /// Fetches and unpacks each pinned package, named by its pin, in the pins' order.
+    /// Unpacking (xz, mostly) is most of a package image's time: the pins share the
+    /// cores.
+    fn read_packages<'pins>(
+        &self,
+        pins: &'pins [PackagePin],
+        store: &ArtifactStore,
+    ) -> Result<Vec<(&'pins str, DebianPackage)>, BuildError> {
+        let read_pin = |pin: &PackagePin| -> Result<DebianPackage, BuildError> {
+            let (stored, _) = store.fetch(&pin.url, &pin.sha256)?;
+            let bytes = std::fs::read(&stored).map_err(|error| self.write_error(error))?;
+            read_debian_package(&bytes, &pin.name).map_err(|error| BuildError::Package {
+                image: self.image.name.clone(),
+                error,
+            })
+        };
+        let read = map_in_parallel(pins, cores(), read_pin);
+        let mut packages = Vec::with_capacity(pins.len());
+        for (pin, package) in pins.iter().zip(read) {
+            packages.push((pin.name.as_str(), package?));
+        }
+        Ok(packages)
+    }
+
+    /// The setup layer (what the packages' maintainer scripts would have made, and what
+    /// the image declares instead), written; none when it would be empty.
+    fn write_setup_layer(
+        &self,
+        packages: &[(&str, DebianPackage)],
+    ) -> Result<Option<LayerBlob>, BuildError> {
+        let installed: Vec<InstalledPackage<'_>> = packages
+            .iter()
+            .map(|(name, package)| InstalledPackage {
+                name,
+                control: &package.control,
+                paths: package
+                    .members
+                    .iter()
+                    .map(|(path, _)| path.as_str())
+                    .collect(),
+            })
+            .collect();
+        let shipped: BTreeMap<&str, &[u8]> = packages
+            .iter()
+            .flat_map(|(_, package)| &package.members)
+            .filter_map(|(path, entry)| match &entry.kind {
+                EntryKind::File(content) => Some((path.as_str(), content.as_slice())),
+                _ => None,
+            })
+            .collect();
+        let setup = setup_layer(&installed, &self.image.setup, |path| {
+            shipped.get(path).copied()
+        })
+        .map_err(|error| BuildError::Setup {
+            image: self.image.name.clone(),
+            error,
+        })?;
+        if setup.is_empty() {
+            return Ok(None);
+        }
+        self.write_layer(&setup).map(Some)
+    }
+
+    /// The layer of one artifact, fetched from `store` and placed (as a file, or
+    /// unpacked) in a folder of its own first, so the layer holds it alone: an unchanged
+    /// download is the same layer whatever else changes.
+    fn write_artifact_layer(
+        &self,
+        artifact: &ImageArtifact,
+        store: &ArtifactStore,
+    ) -> Result<LayerBlob, BuildError> {
         let (stored, _) = store.fetch(&artifact.url, &artifact.sha256)?;
-        let unpacked = tempfile::tempdir().map_err(write_error)?;
+        let unpacked = tempfile::tempdir().map_err(|error| self.write_error(error))?;
         let placed = unpacked.path().join("artifact");
         artifact_store::place(artifact, &stored, &placed)?;
         let mut layer = Layer::new();
@@ -141,7 +216,9 @@ pub fn build_image(
             ArtifactPlacement::File { mode } => layer.insert(
                 &artifact.path,
                 FileEntry {
-                    kind: EntryKind::File(std::fs::read(&placed).map_err(write_error)?),
+                    kind: EntryKind::File(
+                        std::fs::read(&placed).map_err(|error| self.write_error(error))?,
+                    ),
                     mode,
                     uid: 0,
                     gid: 0,
@@ -149,26 +226,37 @@ pub fn build_image(
             ),
             ArtifactPlacement::Unpack { .. } => layer
                 .insert_tree(&placed, &artifact.path)
-                .map_err(write_error)?,
+                .map_err(|error| self.write_error(error))?,
         }
-        layers.push(layer.write(mtime, compression).map_err(write_error)?);
+        self.write_layer(&layer)
     }
-    let mut top = Layer::new();
-    for file in &image.files {
-        top.insert(
-            &file.path,
-            FileEntry {
-                kind: EntryKind::File(file.content.as_str().as_bytes().to_vec()),
-                mode: file.mode,
-                uid: 0,
-                gid: 0,
-            },
-        );
+
+    /// The top layer: the module's files, owned by root; none when the image has no
+    /// files.
+    fn write_files_layer(&self) -> Result<Option<LayerBlob>, BuildError> {
+        let mut top = Layer::new();
+        for file in &self.image.files {
+            top.insert(
+                &file.path,
+                FileEntry {
+                    kind: EntryKind::File(file.content.as_str().as_bytes().to_vec()),
+                    mode: file.mode,
+                    uid: 0,
+                    gid: 0,
+                },
+            );
+        }
+        if top.is_empty() {
+            return Ok(None);
+        }
+        self.write_layer(&top).map(Some)
     }
-    if !top.is_empty() {
-        layers.push(top.write(mtime, compression).map_err(write_error)?);
-    }
-    let config = RuntimeConfig {
+}
+
+/// The image's runtime config, from its node: what `docker run` starts and how, and the
+/// architecture its packages were pinned for (`amd64` when none were).
+fn runtime_config(image: &ImageNode) -> RuntimeConfig {
+    RuntimeConfig {
         entrypoint: image.entrypoint.clone(),
         cmd: image.cmd.clone(),
         env: image
@@ -187,8 +275,7 @@ pub fn build_image(
                 .as_ref()
                 .map_or("amd64", |pins| pins.architecture.as_str()),
         ),
-    };
-    write_layout(folder, &image_tag(&image.name, id), &layers, &config).map_err(write_error)
+    }
 }
 
 /// The packages' files, grouped into at most [`PACKAGE_LAYERS`] layers by a hash of each

@@ -100,46 +100,72 @@ pub fn setup_layer<'a>(
 ) -> Result<Layer, SetupError> {
     let mut layer = Layer::new();
     let has = |name: &str| packages.iter().any(|package| package.name == name);
-    let file = |content: Vec<u8>, mode: u32| FileEntry {
+    if has("base-passwd") {
+        insert_users_and_groups(&mut layer, setup, &read)?;
+    } else if !setup.users.is_empty() {
+        return Err(SetupError::NoBasePasswd);
+    }
+    insert_base_script_effects(&mut layer, &has, &read)?;
+    insert_declared_links_and_directories(&mut layer, setup);
+    insert_dpkg_records(&mut layer, packages)?;
+    Ok(layer)
+}
+
+/// A file owned by root.
+fn root_file(content: Vec<u8>, mode: u32) -> FileEntry {
+    FileEntry {
         kind: EntryKind::File(content),
         mode,
         uid: 0,
         gid: 0,
-    };
-
-    if has("base-passwd") {
-        let master = |path: &str| {
-            read(path).ok_or_else(|| SetupError::Missing {
-                package: "base-passwd".to_string(),
-                path: path.to_string(),
-            })
-        };
-        let mut passwd = master("usr/share/base-passwd/passwd.master")?.to_vec();
-        let mut group = master("usr/share/base-passwd/group.master")?.to_vec();
-        for user in &setup.users {
-            passwd.extend_from_slice(
-                format!(
-                    "{name}:x:{id}:{id}::{home}:/usr/sbin/nologin\n",
-                    name = user.name,
-                    id = user.id,
-                    home = user.home
-                )
-                .as_bytes(),
-            );
-            group.extend_from_slice(format!("{}:x:{}:\n", user.name, user.id).as_bytes());
-        }
-        layer.insert("etc/passwd", file(passwd, 0o644));
-        layer.insert("etc/group", file(group, 0o644));
-    } else if !setup.users.is_empty() {
-        return Err(SetupError::NoBasePasswd);
     }
+}
 
+/// `/etc/passwd` and `/etc/group` as base-passwd's postinst makes them from its masters,
+/// with the image's declared users (each with a group of the same name and id) after.
+fn insert_users_and_groups<'a>(
+    layer: &mut Layer,
+    setup: &ImageSetup,
+    read: &impl Fn(&str) -> Option<&'a [u8]>,
+) -> Result<(), SetupError> {
+    let master = |path: &str| {
+        read(path).ok_or_else(|| SetupError::Missing {
+            package: "base-passwd".to_string(),
+            path: path.to_string(),
+        })
+    };
+    let mut passwd = master("usr/share/base-passwd/passwd.master")?.to_vec();
+    let mut group = master("usr/share/base-passwd/group.master")?.to_vec();
+    for user in &setup.users {
+        passwd.extend_from_slice(
+            format!(
+                "{name}:x:{id}:{id}::{home}:/usr/sbin/nologin\n",
+                name = user.name,
+                id = user.id,
+                home = user.home
+            )
+            .as_bytes(),
+        );
+        group.extend_from_slice(format!("{}:x:{}:\n", user.name, user.id).as_bytes());
+    }
+    layer.insert("etc/passwd", root_file(passwd, 0o644));
+    layer.insert("etc/group", root_file(group, 0o644));
+    Ok(())
+}
+
+/// What base-files' and libc-bin's postinsts make, for those of them the image has
+/// (`has`): the [`DEFAULT_COPIES`] of their shipped files, and base-files' folders.
+fn insert_base_script_effects<'a>(
+    layer: &mut Layer,
+    has: &impl Fn(&str) -> bool,
+    read: &impl Fn(&str) -> Option<&'a [u8]>,
+) -> Result<(), SetupError> {
     for copy in DEFAULT_COPIES.iter().filter(|copy| has(copy.package)) {
         let content = read(copy.shipped).ok_or_else(|| SetupError::Missing {
             package: copy.package.to_string(),
             path: copy.shipped.to_string(),
         })?;
-        layer.insert(copy.installed, file(content.to_vec(), copy.mode));
+        layer.insert(copy.installed, root_file(content.to_vec(), copy.mode));
     }
     if has("base-files") {
         for (path, mode, gid) in BASE_FILES_DIRECTORIES {
@@ -154,7 +180,13 @@ pub fn setup_layer<'a>(
             );
         }
     }
+    Ok(())
+}
 
+/// What the image declares instead of its packages' scripts: the links
+/// `update-alternatives` would make, and folders, each owned by its declared user (root
+/// when the owner is no declared user).
+fn insert_declared_links_and_directories(layer: &mut Layer, setup: &ImageSetup) {
     for link in &setup.links {
         layer.insert(
             &link.path,
@@ -178,7 +210,14 @@ pub fn setup_layer<'a>(
             },
         );
     }
+}
 
+/// dpkg's own record of the packages: each one's file list in `/var/lib/dpkg/info` and
+/// its paragraph in `/var/lib/dpkg/status`, so `dpkg -l` and image scanners see them.
+fn insert_dpkg_records(
+    layer: &mut Layer,
+    packages: &[InstalledPackage<'_>],
+) -> Result<(), SetupError> {
     let mut status = String::new();
     for package in packages {
         let control = Paragraph::parse(package.control).map_err(|error| SetupError::Control {
@@ -198,13 +237,13 @@ pub fn setup_layer<'a>(
                 "var/lib/dpkg/info/{}.list",
                 list_name(package.name, &control)
             ),
-            file(list.into_bytes(), 0o644),
+            root_file(list.into_bytes(), 0o644),
         );
     }
     if !packages.is_empty() {
-        layer.insert("var/lib/dpkg/status", file(status.into_bytes(), 0o644));
+        layer.insert("var/lib/dpkg/status", root_file(status.into_bytes(), 0o644));
     }
-    Ok(layer)
+    Ok(())
 }
 
 /// The package's paragraph as dpkg's status file has it: `Status: install ok installed`

@@ -51,18 +51,63 @@ pub fn write_layout(
 ) -> std::io::Result<WrittenImage> {
     let blobs = folder.join("blobs").join("sha256");
     std::fs::create_dir_all(&blobs)?;
-    let write_blob = |bytes: &[u8]| -> std::io::Result<String> {
-        let digest = sha256_digest(bytes);
-        let path = blobs.join(digest.trim_start_matches("sha256:"));
-        if !path.exists() {
-            write_atomically(&path, bytes)?;
-        }
-        Ok(digest)
-    };
     for layer in layers {
-        write_blob(&layer.bytes)?;
+        write_blob(&blobs, &layer.bytes)?;
     }
+    let config_bytes = canonical_json(&image_config(layers, config));
+    let config_digest = write_blob(&blobs, &config_bytes)?;
+    let manifest_bytes = canonical_json(&image_manifest(&config_digest, &config_bytes, layers));
+    let manifest_digest = write_blob(&blobs, &manifest_bytes)?;
 
+    write_atomically(
+        &folder.join("oci-layout"),
+        &canonical_json(&json!({ "imageLayoutVersion": "1.0.0" })),
+    )?;
+    write_atomically(
+        &folder.join("index.json"),
+        &canonical_json(&image_index(&manifest_digest, &manifest_bytes, reference)),
+    )?;
+    write_atomically(
+        &folder.join("manifest.json"),
+        &canonical_json(&docker_manifest(&config_digest, reference, layers)),
+    )?;
+    Ok(WrittenImage {
+        manifest_digest,
+        config_digest,
+        layer_digests: layers.iter().map(|layer| layer.digest.clone()).collect(),
+    })
+}
+
+/// Writes `bytes` into the blob folder `blobs` under their digest, which it gives back.
+/// A blob already there is left as it is: the same digest is the same bytes.
+fn write_blob(blobs: &Path, bytes: &[u8]) -> std::io::Result<String> {
+    let digest = sha256_digest(bytes);
+    let path = blobs.join(digest.trim_start_matches("sha256:"));
+    if !path.exists() {
+        write_atomically(&path, bytes)?;
+    }
+    Ok(digest)
+}
+
+/// The image config: the platform, the runtime config, and the layers' uncompressed
+/// digests (`diff_ids`), each layer's history dated [`CREATED`].
+fn image_config(layers: &[LayerBlob], config: &RuntimeConfig) -> Value {
+    json!({
+        "architecture": config.architecture,
+        "os": "linux",
+        "created": CREATED,
+        "config": runtime_config(config),
+        "rootfs": {
+            "type": "layers",
+            "diff_ids": layers.iter().map(|layer| layer.diff_id.clone()).collect::<Vec<_>>(),
+        },
+        "history": layers.iter().map(|_| json!({ "created": CREATED, "created_by": "cairn" })).collect::<Vec<_>>(),
+    })
+}
+
+/// The image config's `config` object, in Docker's field names; a field the image does
+/// not set is left out rather than written empty.
+fn runtime_config(config: &RuntimeConfig) -> Value {
     let mut runtime = serde_json::Map::new();
     let strings = |items: &[String]| Value::from(items.to_vec());
     let set = |items: &[String]| {
@@ -90,37 +135,29 @@ pub fn write_layout(
         runtime.insert("Volumes".into(), set(&config.volumes));
     }
     if let Some(healthcheck) = &config.healthcheck {
-        // Docker's own field of the config (the OCI spec has none); durations in
-        // nanoseconds, the command run directly (`CMD`, not `CMD-SHELL`).
-        let nanoseconds = |seconds: u32| u64::from(seconds) * 1_000_000_000;
-        let mut test = vec!["CMD".to_string()];
-        test.extend(healthcheck.command.iter().cloned());
-        runtime.insert(
-            "Healthcheck".into(),
-            json!({
-                "Test": test,
-                "Interval": nanoseconds(healthcheck.interval_seconds),
-                "Timeout": nanoseconds(healthcheck.timeout_seconds),
-                "StartPeriod": nanoseconds(healthcheck.start_period_seconds),
-                "Retries": healthcheck.retries,
-            }),
-        );
+        runtime.insert("Healthcheck".into(), docker_healthcheck(healthcheck));
     }
-    let image_config = json!({
-        "architecture": config.architecture,
-        "os": "linux",
-        "created": CREATED,
-        "config": Value::Object(runtime),
-        "rootfs": {
-            "type": "layers",
-            "diff_ids": layers.iter().map(|layer| layer.diff_id.clone()).collect::<Vec<_>>(),
-        },
-        "history": layers.iter().map(|_| json!({ "created": CREATED, "created_by": "cairn" })).collect::<Vec<_>>(),
-    });
-    let config_bytes = canonical_json(&image_config);
-    let config_digest = write_blob(&config_bytes)?;
+    Value::Object(runtime)
+}
 
-    let manifest = json!({
+/// Docker's own `Healthcheck` field of the config (the OCI spec has none): durations in
+/// nanoseconds, the command run directly (`CMD`, not `CMD-SHELL`).
+fn docker_healthcheck(healthcheck: &cairn_lockfiles::ImageHealthcheck) -> Value {
+    let nanoseconds = |seconds: u32| u64::from(seconds) * 1_000_000_000;
+    let mut test = vec!["CMD".to_string()];
+    test.extend(healthcheck.command.iter().cloned());
+    json!({
+        "Test": test,
+        "Interval": nanoseconds(healthcheck.interval_seconds),
+        "Timeout": nanoseconds(healthcheck.timeout_seconds),
+        "StartPeriod": nanoseconds(healthcheck.start_period_seconds),
+        "Retries": healthcheck.retries,
+    })
+}
+
+/// The image manifest: the config blob and each layer's blob, as a registry stores them.
+fn image_manifest(config_digest: &str, config_bytes: &[u8], layers: &[LayerBlob]) -> Value {
+    json!({
         "schemaVersion": 2,
         "mediaType": MANIFEST_MEDIA_TYPE,
         "config": {
@@ -133,11 +170,13 @@ pub fn write_layout(
             "digest": layer.digest,
             "size": layer.bytes.len(),
         })).collect::<Vec<_>>(),
-    });
-    let manifest_bytes = canonical_json(&manifest);
-    let manifest_digest = write_blob(&manifest_bytes)?;
+    })
+}
 
-    let index = json!({
+/// The layout's `index.json`: its one manifest, named `reference` for containerd and by
+/// the reference's tag for OCI tools.
+fn image_index(manifest_digest: &str, manifest_bytes: &[u8], reference: &str) -> Value {
+    json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.index.v1+json",
         "manifests": [{
@@ -149,27 +188,17 @@ pub fn write_layout(
                 "org.opencontainers.image.ref.name": reference.rsplit_once(':').map_or(reference, |(_, tag)| tag),
             },
         }],
-    });
-    // Docker's own description of the same image, as `docker save` writes it.
-    let docker_manifest = json!([{
+    })
+}
+
+/// Docker's own description of the same image, as `docker save` writes it
+/// (`manifest.json`): what `docker load` reads, tagged `reference`.
+fn docker_manifest(config_digest: &str, reference: &str, layers: &[LayerBlob]) -> Value {
+    json!([{
         "Config": format!("blobs/sha256/{}", config_digest.trim_start_matches("sha256:")),
         "RepoTags": [reference],
         "Layers": layers.iter().map(|layer| format!("blobs/sha256/{}", layer.digest.trim_start_matches("sha256:"))).collect::<Vec<_>>(),
-    }]);
-    write_atomically(
-        &folder.join("oci-layout"),
-        &canonical_json(&json!({ "imageLayoutVersion": "1.0.0" })),
-    )?;
-    write_atomically(&folder.join("index.json"), &canonical_json(&index))?;
-    write_atomically(
-        &folder.join("manifest.json"),
-        &canonical_json(&docker_manifest),
-    )?;
-    Ok(WrittenImage {
-        manifest_digest,
-        config_digest,
-        layer_digests: layers.iter().map(|layer| layer.digest.clone()).collect(),
-    })
+    }])
 }
 
 /// JSON with every object's keys sorted and no whitespace, whatever order the map type
