@@ -27,7 +27,9 @@ use crate::graph::previous_pins::PreviousPins;
 use crate::module::node_declaration::{DeclaredValue, NodeDeclaration};
 use crate::module::setting::SettingValue;
 use crate::spec::ClusterSpec;
-use cairn_debian::{Architecture, PinnedPackage, Requirement, ResolveError, resolve};
+use cairn_debian::{
+    Architecture, FetchError, FetchedIndex, PinnedPackage, Requirement, ResolveError, resolve,
+};
 
 /// How packages are pinned.
 #[derive(Debug, Clone)]
@@ -59,7 +61,41 @@ pub fn pin_images(
     update: bool,
     notes: &mut Vec<String>,
 ) -> Result<(), Diagnostics> {
-    let mut diagnostics = Diagnostics::default();
+    let unresolved = keep_previous_pins(spec, nodes, sources, previous, update);
+    if unresolved.is_empty() {
+        return Ok(());
+    }
+    match index.get(sources) {
+        Ok(fetched) => resolve_images(nodes, unresolved, sources, fetched, notes),
+        Err(error) => {
+            let unpinned = keep_pins_offline(nodes, unresolved, previous, error, notes);
+            if unpinned.images.is_empty() {
+                return Ok(());
+            }
+            let mut diagnostics = Diagnostics::default();
+            diagnostics.push(fetch_diagnostic(
+                spec,
+                &unpinned.images,
+                sources,
+                error,
+                unpinned.had_pins,
+            ));
+            diagnostics.into_result()
+        }
+    }
+}
+
+/// Adds `[images] base_packages` to every image's request (pinned with the rest, so an
+/// image built from its pins alone has the shell and tools its entrypoint runs with) and
+/// keeps the previous pins where they answer the same request, unless `update`. Returns
+/// the images left to resolve.
+fn keep_previous_pins(
+    spec: &ClusterSpec,
+    nodes: &mut [EmittedNode<'_>],
+    sources: &PackageSources,
+    previous: Option<&PreviousPins>,
+    update: bool,
+) -> Vec<Unresolved> {
     let base_packages = match spec
         .sections
         .get("images")
@@ -68,21 +104,14 @@ pub fn pin_images(
         Some(SettingValue::Strings(names)) => names.clone(),
         _ => Vec::new(),
     };
-    let wanted: Vec<usize> = nodes
-        .iter()
-        .enumerate()
-        .filter(
-            |(_, node)| matches!(&node.spec, NodeSpec::Image(image) if !image.packages.is_empty()),
-        )
-        .map(|(position, _)| position)
-        .collect();
     let mut unresolved = Vec::new();
-    for position in wanted {
-        let NodeSpec::Image(image) = &mut nodes[position].spec else {
+    for (position, node) in nodes.iter_mut().enumerate() {
+        let NodeSpec::Image(image) = &mut node.spec else {
             continue;
         };
-        // The base packages join the request: pinned with the rest, so an image built from
-        // its pins alone has the shell and tools its entrypoint runs with.
+        if image.packages.is_empty() {
+            continue;
+        }
         image.packages.extend(base_packages.iter().cloned());
         image.packages.sort();
         image.packages.dedup();
@@ -99,42 +128,62 @@ pub fn pin_images(
             previous => unresolved.push(Unresolved { position, previous }),
         }
     }
-    if unresolved.is_empty() {
-        return diagnostics.into_result();
-    }
+    unresolved
+}
 
-    let fetched = match index.get(sources) {
-        Ok(fetched) => fetched,
-        Err(error) => {
-            // One error for every image the source leaves unpinned.
-            let mut unpinned = Vec::new();
-            let mut had_pins = false;
-            for entry in unresolved {
-                let NodeSpec::Image(image) = &mut nodes[entry.position].spec else {
-                    continue;
-                };
-                match entry.previous {
-                    Some(pins) if error.is_unreachable() => {
-                        notes.push(format!(
-                            "kept the pins of {} for image `{}`: {error}",
-                            PreviousPins::name_of(previous),
-                            image.name
-                        ));
-                        image.set_pins(Some(pins));
-                    }
-                    previous => {
-                        had_pins |= previous.is_some();
-                        unpinned.push(format!("image `{}`", image.name));
-                    }
-                }
-            }
-            if !unpinned.is_empty() {
-                diagnostics.push(fetch_diagnostic(spec, &unpinned, sources, error, had_pins));
-            }
-            return diagnostics.into_result();
-        }
+/// The images a failed fetch leaves unpinned, and whether any of them had pins (which an
+/// error other than an unreachable repository does not keep).
+struct Unpinned {
+    images: Vec<String>,
+    had_pins: bool,
+}
+
+/// The indexes could not be fetched: an unreachable repository keeps the previous pins
+/// where they answer the same request, with a note. Returns the images left unpinned,
+/// for one error naming them all.
+fn keep_pins_offline(
+    nodes: &mut [EmittedNode<'_>],
+    unresolved: Vec<Unresolved>,
+    previous: Option<&PreviousPins>,
+    error: &FetchError,
+    notes: &mut Vec<String>,
+) -> Unpinned {
+    let mut unpinned = Unpinned {
+        images: Vec::new(),
+        had_pins: false,
     };
+    for entry in unresolved {
+        let NodeSpec::Image(image) = &mut nodes[entry.position].spec else {
+            continue;
+        };
+        match entry.previous {
+            Some(pins) if error.is_unreachable() => {
+                notes.push(format!(
+                    "kept the pins of {} for image `{}`: {error}",
+                    PreviousPins::name_of(previous),
+                    image.name
+                ));
+                image.set_pins(Some(pins));
+            }
+            previous => {
+                unpinned.had_pins |= previous.is_some();
+                unpinned.images.push(format!("image `{}`", image.name));
+            }
+        }
+    }
+    unpinned
+}
 
+/// Resolves each image left against the fetched index; an image that does not resolve is
+/// an error at its `packages`.
+fn resolve_images(
+    nodes: &mut [EmittedNode<'_>],
+    unresolved: Vec<Unresolved>,
+    sources: &PackageSources,
+    fetched: &FetchedIndex,
+    notes: &mut Vec<String>,
+) -> Result<(), Diagnostics> {
+    let mut diagnostics = Diagnostics::default();
     let mut pinned_images = Vec::new();
     for entry in unresolved {
         let node = &mut nodes[entry.position];
