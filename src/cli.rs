@@ -13,20 +13,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Compile a cluster spec into a lockfile.
-    Compile {
-        /// The cluster spec (TOML).
-        spec: PathBuf,
-        /// Where to write the lockfile [default: cluster.lock beside the spec].
-        #[arg(short, long, value_name = "LOCK")]
-        output: Option<PathBuf>,
-        /// Write nothing; fail if compiling would change the lockfile.
-        #[arg(long)]
-        locked: bool,
-        /// Resolve every image's packages again against `[packages] sources`, rather than
-        /// keep the lockfile's pins where the image's packages did not change.
-        #[arg(long)]
-        update_pins: bool,
-    },
+    Compile(CompileArguments),
     /// Compare two lockfiles (or specs): what NEW changes over OLD, why, and what it restarts;
     /// or, with `--applied LOCK`, LOCK against what each host has applied. Exit 0 when equal,
     /// 1 when they differ, 2 on bad input or an unreachable host.
@@ -328,4 +315,21 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
         Ok(seconds) if seconds > 0.0 && seconds.is_finite() && seconds < 1e9 => Ok(seconds),
         _ => Err(format!("`{text}` is not a number of seconds above 0")),
     }
+}
+
+/// `cairn compile`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct CompileArguments {
+    /// The cluster spec (TOML).
+    pub spec: PathBuf,
+    /// Where to write the lockfile [default: cluster.lock beside the spec].
+    #[arg(short, long, value_name = "LOCK")]
+    pub output: Option<PathBuf>,
+    /// Write nothing; fail if compiling would change the lockfile.
+    #[arg(long)]
+    pub locked: bool,
+    /// Resolve every image's packages again against `[packages] sources`, rather than
+    /// keep the lockfile's pins where the image's packages did not change.
+    #[arg(long)]
+    pub update_pins: bool,
 }

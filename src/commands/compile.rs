@@ -3,6 +3,7 @@ use std::path::{Path, PathBuf};
 use cairn_compiler::{CompileOptions, Compiled, PinUpdate, compile_with_pins};
 use cairn_lockfiles::{Lockfile, LockfileDiff};
 
+use crate::cli::CompileArguments;
 use crate::failure::Failure;
 use crate::output::counted;
 
@@ -17,21 +18,17 @@ pub fn default_lockfile_path(spec: &Path) -> PathBuf {
     }
 }
 
-pub fn run(
-    spec: &Path,
-    output: Option<PathBuf>,
-    locked: bool,
-    update_pins: bool,
-) -> Result<(), Failure> {
-    let lockfile_path = output.unwrap_or_else(|| default_lockfile_path(spec));
+pub fn run(arguments: &CompileArguments) -> Result<(), Failure> {
+    let spec = &arguments.spec;
+    let lockfile_path = (arguments.output.clone()).unwrap_or_else(|| default_lockfile_path(spec));
     // The process ends after this: freeing hundreds of thousands of nodes one by one would
     // only cost time (a tenth of a 10,000-host compile).
-    let pins = if update_pins {
+    let pins = if arguments.update_pins {
         PinUpdate::Update
     } else {
         PinUpdate::Keep
     };
-    compile_with(spec, &lockfile_path, locked, pins).map(std::mem::forget)
+    compile_with(spec, &lockfile_path, arguments.locked, pins).map(std::mem::forget)
 }
 
 /// Compiles `spec`, keeping the lockfile's package pins; unless `locked`, writes the

@@ -15,8 +15,28 @@ use crate::diff_report::{
 use crate::failure::Failure;
 use crate::output::print;
 
+/// How a diff is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    /// Counts per host and kind.
+    Stat,
+}
+
+impl Format {
+    /// From `--json` and `--stat` (which clap lets through one at a time).
+    pub fn of(json: bool, stat: bool) -> Self {
+        match (json, stat) {
+            (true, _) => Format::Json,
+            (false, true) => Format::Stat,
+            (false, false) => Format::Text,
+        }
+    }
+}
+
 /// `cairn diff OLD NEW`: exit 0 when they are equal, 1 when they differ (as `diff` does).
-pub fn run(old_path: &Path, new_path: &Path, as_json: bool, stat: bool) -> Result<(), Failure> {
+pub fn run(old_path: &Path, new_path: &Path, format: Format) -> Result<(), Failure> {
     // Reading and verifying a lockfile (every id recomputed) is nearly all of the time a
     // diff takes: both sides at once, one per core.
     // A spec beside a lockfile is compiled as if written where that lockfile is: with its
@@ -31,14 +51,10 @@ pub fn run(old_path: &Path, new_path: &Path, as_json: bool, stat: bool) -> Resul
     });
     let (old, new) = (old?, new?);
     let diff = LockfileDiff::between(&old, &new);
-    let text = if as_json {
-        let text = serde_json::to_string_pretty(&diff_json(&diff))
-            .map_err(|error| Failure::Failed(error.to_string()))?;
-        format!("{text}\n")
-    } else if stat {
-        diff_stat(&diff)
-    } else {
-        diff_text(&diff, Palette::new(colour_wanted()))
+    let text = match format {
+        Format::Json => json_text(&diff_json(&diff))?,
+        Format::Stat => diff_stat(&diff),
+        Format::Text => diff_text(&diff, Palette::new(colour_wanted())),
     };
     print(&text)?;
     // Both lockfiles are dropped with the process: freeing them node by node would only
@@ -58,8 +74,7 @@ pub fn run_applied(
     lockfile_path: &Path,
     connection: &ConnectionArguments,
     selection: &SelectionArguments,
-    as_json: bool,
-    stat: bool,
+    format: Format,
 ) -> Result<(), Failure> {
     let lockfile = read_side(lockfile_path, &default_lockfile_path(lockfile_path))?;
     // A spec's lockfile would be written beside it: its hosts' relative roots and secret
@@ -71,14 +86,10 @@ pub fn run_applied(
     };
     let options = apply_options(connection, selection, &lockfile, &located_at)?;
     let diff = diff_applied(&lockfile, &options);
-    let text = if as_json {
-        let text = serde_json::to_string_pretty(&applied_diff_json(&diff))
-            .map_err(|error| Failure::Failed(error.to_string()))?;
-        format!("{text}\n")
-    } else if stat {
-        applied_diff_stat(&diff)
-    } else {
-        applied_diff_text(&diff, Palette::new(colour_wanted()))
+    let text = match format {
+        Format::Json => json_text(&applied_diff_json(&diff))?,
+        Format::Stat => applied_diff_stat(&diff),
+        Format::Text => applied_diff_text(&diff, Palette::new(colour_wanted())),
     };
     print(&text)?;
     Failure::unreachable(diff.unreachable().map(|(_, problem)| problem.clone()))?;
@@ -114,6 +125,13 @@ pub fn git_external_diff(path: &str, old_file: &Path, new_file: &Path) -> Result
         },
     }
     print(&text)
+}
+
+/// A JSON document, pretty-printed, with a final newline.
+fn json_text(document: &serde_json::Value) -> Result<String, Failure> {
+    let text = serde_json::to_string_pretty(document)
+        .map_err(|error| Failure::Failed(error.to_string()))?;
+    Ok(format!("{text}\n"))
 }
 
 /// Colours on a terminal, unless `NO_COLOR` is set.

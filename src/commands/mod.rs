@@ -20,12 +20,7 @@ use crate::failure::Failure;
 
 pub fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Compile {
-            spec,
-            output,
-            locked,
-            update_pins,
-        } => compile::run(&spec, output, locked, update_pins),
+        Command::Compile(arguments) => compile::run(&arguments),
         Command::Diff {
             old,
             new,
@@ -34,11 +29,11 @@ pub fn run(command: Command) -> Result<(), Failure> {
             stat,
             connection,
             selection,
-        } => match (applied, old, new) {
-            (Some(lockfile), None, None) => {
-                diff::run_applied(&lockfile, &connection, &selection, json, stat)
+        } => match (applied, old, new, diff::Format::of(json, stat)) {
+            (Some(lockfile), None, None, format) => {
+                diff::run_applied(&lockfile, &connection, &selection, format)
             }
-            (None, Some(old), Some(new)) => diff::run(&old, &new, json, stat),
+            (None, Some(old), Some(new), format) => diff::run(&old, &new, format),
             // clap requires both sides without `--applied`, and nothing else refuses them
             // with it.
             _ => Err(Failure::Input(
