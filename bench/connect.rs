@@ -14,12 +14,12 @@
 //! `cargo bench --bench connect`; run as root (network namespaces, sshd). The load
 //! average is printed before each run: the figures mean little on a busy machine.
 
-#[path = "../tests/it/network_namespaces.rs"]
+#[path = "../tests/it/support/network_namespaces.rs"]
 #[allow(dead_code)]
 mod network_namespaces;
-#[path = "../tests/it/silent_network.rs"]
+#[path = "../tests/it/support/silent_network.rs"]
 mod silent_network;
-#[path = "../tests/it/ssh_fixture.rs"]
+#[path = "../tests/it/support/ssh_fixture.rs"]
 #[allow(dead_code)]
 mod ssh_fixture;
 

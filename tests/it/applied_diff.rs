@@ -5,7 +5,7 @@
 //! cause), files edited by hand since (drift), and the blast radius. Exit 0 when the hosts
 //! have exactly what LOCK holds, 1 when something differs, 2 when a host cannot be read.
 
-use crate::app_cluster::AppCluster;
+use crate::support::app_cluster::AppCluster;
 use crate::support::{Outcome, cairn};
 
 const HOSTS: [&str; 2] = ["alpha", "beta"];
@@ -308,7 +308,7 @@ fn no_form_of_the_report_shows_a_secret() {
 fn an_unreachable_host_is_named_with_exit_2_and_the_others_are_still_reported() {
     let cluster = applied_cluster(&HOSTS);
     // beta is now reached over SSH, at a port where nothing listens.
-    let port = crate::ssh_fixture::free_port("127.0.0.1");
+    let port = crate::support::ssh_fixture::free_port("127.0.0.1");
     cluster.sandbox.edit("cluster.toml", |text| {
         text.replace(
             "[hosts.beta]\naddress = \"127.0.0.1\"\nport = 22\ntransport = \"local\"",

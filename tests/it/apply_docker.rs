@@ -3,9 +3,9 @@
 
 use std::process::Command;
 
-use crate::app_cluster::{AppCluster, names, ran_besides_checks};
-use crate::busybox_image::BusyboxImage;
-use crate::download_server::DownloadServer;
+use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
+use crate::support::busybox_image::BusyboxImage;
+use crate::support::download_server::DownloadServer;
 
 const BASE_IMAGE: &str = "cairn-test/base:1";
 
@@ -82,7 +82,7 @@ deps = ["container:web"]
 fn web_cluster(hosts: &[&str]) -> (AppCluster, u16) {
     ensure_base_image();
     let cluster = AppCluster::local(hosts);
-    let port = crate::ssh_fixture::free_port("127.0.0.1");
+    let port = crate::support::ssh_fixture::free_port("127.0.0.1");
     cluster
         .sandbox
         .write("modules/web/module.toml", WEB_MODULE)

@@ -1,7 +1,7 @@
 //! `cairn apply` on sandbox hosts of this machine (the local transport): convergence, the
 //! skip, drift, orphans, failures contained, the host lock.
 
-use crate::app_cluster::{AppCluster, names, ran_besides_checks};
+use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
 
 const HOSTS: [&str; 3] = ["alpha", "beta", "gamma"];
 

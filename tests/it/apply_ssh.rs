@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::app_cluster::{AppCluster, names, ran_besides_checks};
-use crate::ssh_fixture::SshFixture;
+use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
 use crate::support::cairn;
+use crate::support::ssh_fixture::SshFixture;
 
 const ADDRESSES: [&str; 3] = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
 
@@ -314,7 +314,7 @@ fn a_script_flooding_stderr_or_refusing_its_input_fails_without_hanging() {
 
 #[test]
 fn a_host_whose_network_vanishes_mid_command_fails_instead_of_hanging() {
-    let network = crate::network_namespaces::PrivateNetwork::create("cut", 1);
+    let network = crate::support::network_namespaces::PrivateNetwork::create("cut", 1);
     let namespace = &network.hosts[0];
     let fixture = SshFixture::start_in_namespace(&namespace.address, 2222, &namespace.namespace);
     let cluster = AppCluster::over_ssh(&fixture, &[]);

@@ -2,9 +2,9 @@
 //! over SSH, installing packages with apt from a repository the test serves, managing a
 //! unit with systemctl.
 
-use crate::app_cluster::{names, ran_besides_checks};
+use crate::support::app_cluster::{names, ran_besides_checks};
+use crate::support::systemd_host::{SystemdHost, TestPackage, TestRepository};
 use crate::support::{Outcome, Sandbox, cairn};
-use crate::systemd_host::{SystemdHost, TestPackage, TestRepository};
 
 const MODULE: &str = r##"[module]
 name = "hello"

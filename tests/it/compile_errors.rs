@@ -392,3 +392,59 @@ fn haproxys_marathon_frontend_and_marathon_on_one_master_name_both_settings() {
     });
     sandbox.compile().success();
 }
+
+#[test]
+fn a_container_depends_on_its_image_and_an_unknown_image_is_refused() {
+    let sandbox = Sandbox::with_example("quickstart");
+    let nodes = sandbox.nodes();
+    assert!(
+        nodes["node1:container:console"]
+            .1
+            .contains(&"cluster:image:console".to_string())
+    );
+
+    sandbox.edit("../modules/console/module.toml", |text| {
+        text.replace("image = \"console\"", "image = \"consol\"")
+    });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("depends on `cluster:image:consol`, which no module emits")
+        .stderr_has("did you mean `console`?");
+}
+
+#[test]
+fn sizes_and_paths_of_the_spec_are_checked_where_the_spec_writes_them() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "cluster.toml",
+        &format!("{MINIMAL_SPEC}\n[preflight]\nmin_free_disk = {{ \"/\" = -5 }}\n"),
+    );
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("a size cannot be negative")
+        .stderr_has("cluster.toml:21:");
+    sandbox.write(
+        "cluster.toml",
+        &format!("{MINIMAL_SPEC}\n[preflight]\nfilesystem_paths = [\"var/lib\"]\n"),
+    );
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("`var/lib` is not an absolute path")
+        .stderr_has("cluster.toml:21:21");
+}
+
+#[test]
+fn a_spec_without_hosts_is_refused() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "cluster.toml",
+        "[cluster]\nname = \"x\"\ndomain = \"x.example\"\n\n[hosts]\n",
+    );
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("[hosts] names no host");
+}

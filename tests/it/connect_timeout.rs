@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::app_cluster::{AppCluster, TestHost};
-use crate::silent_network::SilentNetwork;
-use crate::ssh_fixture::SshFixture;
+use crate::support::app_cluster::{AppCluster, TestHost};
+use crate::support::silent_network::SilentNetwork;
+use crate::support::ssh_fixture::SshFixture;
 
 /// One host on the fixture's sshd and `host2` on a silent address.
 fn cluster_with_a_silent_host(fixture: &SshFixture, silent: &SilentNetwork) -> AppCluster {

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::network_namespaces::{NetworkHost, PrivateNetwork};
+use crate::support::network_namespaces::{NetworkHost, PrivateNetwork};
 use crate::support::{Sandbox, file_content};
 
 const RULESET: &str = "/etc/nftables.conf";

@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::namespace_container::{NamespaceContainer, run_in, wait_for};
-use crate::network_namespaces::{NetworkHost, PrivateNetwork};
+use crate::support::namespace_container::{NamespaceContainer, run_in, wait_for};
+use crate::support::network_namespaces::{NetworkHost, PrivateNetwork};
 use crate::support::{Sandbox, file_content};
 
 fn environment() -> BTreeMap<String, String> {

@@ -8,10 +8,10 @@
 
 use cairn_lockfiles::{Lockfile, NodeName, NodeSpec};
 
-use crate::app_cluster::ran_besides_checks;
-use crate::debian_repository::{DebianPackage, DebianRepository};
+use crate::support::app_cluster::ran_besides_checks;
+use crate::support::debian_repository::{DebianPackage, DebianRepository};
+use crate::support::systemd_host::SystemdHost;
 use crate::support::{Outcome, Sandbox, cairn};
-use crate::systemd_host::SystemdHost;
 
 const MODULE: &str = r##"[module]
 name = "tool"

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::download_server::DownloadServer;
+use crate::support::download_server::DownloadServer;
 use crate::support::{Sandbox, cairn};
 
 const BOX_MODULE: &str = r#"[module]
@@ -353,7 +353,7 @@ pub(crate) struct Registry {
 impl Registry {
     pub(crate) fn start() -> Self {
         let folder = tempfile::tempdir().unwrap();
-        let port = crate::ssh_fixture::free_port("127.0.0.1");
+        let port = crate::support::ssh_fixture::free_port("127.0.0.1");
         let address = format!("127.0.0.1:{port}");
         let config = folder.path().join("config.yml");
         std::fs::write(

@@ -12,8 +12,10 @@ use std::process::Command;
 
 use cairn_lockfiles::{ImageNode, Lockfile, NodeSpec};
 
-use crate::debian_repository::{APP_MODULE, DebianPackage, DebianRepository, app_packages};
-use crate::download_server::sha256_hex;
+use crate::support::debian_repository::{
+    APP_MODULE, DebianPackage, DebianRepository, app_packages,
+};
+use crate::support::download_server::sha256_hex;
 use crate::support::{Outcome, Sandbox, cairn};
 
 /// [`app_packages`], each without an epoch.
@@ -465,7 +467,7 @@ fn without_sources_images_stay_unpinned() {
 /// those, so the same lockfile builds the same packages after the repository is gone.
 #[test]
 fn the_dockerfile_installs_the_pinned_debs_themselves_even_once_the_repository_is_gone() {
-    let base = crate::systemd_host::ensure_image();
+    let base = crate::support::systemd_host::ensure_image();
     let mut repository = DebianRepository::serve(&PACKAGES);
     let sandbox = Sandbox::new();
     sandbox.write("modules/app/module.toml", APP_MODULE).write(

@@ -3,11 +3,11 @@
 //! the image into its image folder once, then sends each host's `docker load` only the
 //! layers no image of the host has: a changed top layer travels alone.
 
-use crate::app_cluster::AppCluster;
-use crate::download_server::DownloadServer;
 use crate::image_builder::Registry;
-use crate::ssh_fixture::SshFixture;
+use crate::support::app_cluster::AppCluster;
 use crate::support::cairn;
+use crate::support::download_server::DownloadServer;
+use crate::support::ssh_fixture::SshFixture;
 
 const MODULE: &str = r#"[module]
 name = "shipped"
@@ -88,7 +88,7 @@ impl Shipped {
         let downloads = DownloadServer::serve(folder, "busybox");
         let fixture = SshFixture::start(&["127.0.0.1"]);
         let cluster = AppCluster::over_ssh(&fixture, &[]);
-        let port = crate::ssh_fixture::free_port("127.0.0.1");
+        let port = crate::support::ssh_fixture::free_port("127.0.0.1");
         cluster
             .sandbox
             .write(

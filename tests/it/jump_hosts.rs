@@ -6,10 +6,10 @@
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::app_cluster::{AppCluster, names, ran_besides_checks};
-use crate::network_namespaces::{HiddenHost, PrivateNetwork};
-use crate::ssh_fixture::{ServerPlace, SshFixture};
+use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
 use crate::support::cairn;
+use crate::support::network_namespaces::{HiddenHost, PrivateNetwork};
+use crate::support::ssh_fixture::{ServerPlace, SshFixture};
 
 const PORT: u16 = 2222;
 

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::namespace_container::{NamespaceContainer, run_in, wait_for};
-use crate::network_namespaces::{NetworkHost, PrivateNetwork};
+use crate::support::namespace_container::{NamespaceContainer, run_in, wait_for};
+use crate::support::network_namespaces::{NetworkHost, PrivateNetwork};
 use crate::support::{Sandbox, file_content};
 
 const VRRP_PASSWORD: &str = "vrrp-pw8";

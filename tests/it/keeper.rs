@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::app_cluster::{AppCluster, ran_besides_checks};
-use crate::ssh_fixture::SshFixture;
+use crate::support::app_cluster::{AppCluster, ran_besides_checks};
+use crate::support::ssh_fixture::SshFixture;
 use crate::support::{Outcome, cairn};
 
 /// `cairn apply` of the cluster, with the keeper's socket in `keeper_directory`.

@@ -12,9 +12,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::app_cluster::ran_besides_checks;
-use crate::busybox_image::BusyboxImage;
-use crate::private_apt::PrivateApt;
+use crate::support::app_cluster::ran_besides_checks;
+use crate::support::busybox_image::BusyboxImage;
+use crate::support::private_apt::PrivateApt;
 use crate::support::{Outcome, Sandbox, cairn};
 
 /// A module writing one file on every host: what cairn applies to the lab.

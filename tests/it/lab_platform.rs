@@ -174,7 +174,7 @@ impl PlatformLab {
 
 /// What a report says ran on `host`, by node (`kind:key`), checks left out.
 pub(crate) fn ran(report: &serde_json::Value, host: &str) -> BTreeSet<String> {
-    crate::app_cluster::ran_besides_checks(report, host)
+    crate::support::app_cluster::ran_besides_checks(report, host)
         .into_iter()
         .collect()
 }

@@ -241,3 +241,20 @@ fn an_added_secret_table_is_refused_by_the_top_level_digest() {
         "the set of [hosts] and [secrets] tables (the top-level `digest`: a table added or removed)",
     );
 }
+
+#[test]
+fn a_node_moved_to_cluster_scope_in_a_lockfile_is_refused() {
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.edit("cluster.lock", |text| {
+        text.replace(
+            "name = \"node1:file:/var/lib/zookeeper/myid\"",
+            "name = \"cluster:file:/var/lib/zookeeper/myid\"",
+        )
+    });
+    cairn()
+        .current_dir(sandbox.path())
+        .args(["show", "cluster.lock"])
+        .run()
+        .code(2)
+        .stderr_has("only images are cluster-wide");
+}

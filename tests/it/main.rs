@@ -1,20 +1,17 @@
 //! End-to-end tests of the `cairn` binary. Each module documents one area of behaviour;
-//! `support` holds the fluent harness they share.
+//! `support/` holds what they share: the fluent harness (`support/mod.rs`) and the fixtures
+//! (sshd servers, network namespaces, systemd machines, repositories, servers).
 
-mod app_cluster;
 mod applied_diff;
 mod apply_docker;
 mod apply_local;
 mod apply_ssh;
 mod apply_systemd;
-mod busybox_image;
 mod commands;
 mod compile_errors;
 mod connect_timeout;
-mod debian_repository;
 mod determinism;
 mod diff;
-mod download_server;
 mod example_dcos_ha;
 mod firewall;
 mod generated_specs;
@@ -32,29 +29,21 @@ mod lab_platform;
 mod lockfile_integrity;
 mod merkle_ids;
 mod mysql_replication;
-mod namespace_container;
-mod network_namespaces;
 mod offline_repository;
 mod package_images;
 mod package_pinning;
 mod platform_modules;
 mod preflight_probes;
-mod private_apt;
 mod quickstart;
 mod real_programs;
 mod registry_server;
 mod repository_server;
-mod review_regressions;
 mod secrets;
 mod selection;
-mod silent_network;
 mod spec_reference;
 mod ssh_client_config;
-mod ssh_fixture;
 mod sudo_hosts;
-mod sudo_users;
 mod support;
-mod systemd_host;
 mod time_service;
 mod transport_regressions;
 mod value_routes;

@@ -8,9 +8,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::namespace_container::{NamespaceContainer, wait_for};
-use crate::network_namespaces::{NetworkHost, PrivateNetwork};
 use crate::support::Sandbox;
+use crate::support::namespace_container::{NamespaceContainer, wait_for};
+use crate::support::network_namespaces::{NetworkHost, PrivateNetwork};
 
 const ROOT_PASSWORD: &str = "root-secret";
 /// A quote and a backslash, which the entrypoint must quote in its SQL; `secret-of-replication`

@@ -14,12 +14,12 @@ use std::path::{Path, PathBuf};
 
 use cairn_lockfiles::{Lockfile, NodeSpec, PackagePin};
 
-use crate::debian_repository::{
+use crate::support::debian_repository::{
     APP_MODULE, DebianPackage, DebianRepository, app_packages, serve_folder,
 };
-use crate::download_server::sha256_hex;
-use crate::private_apt::{PrivateApt, unsigned_source};
-use crate::ssh_fixture::free_port;
+use crate::support::download_server::sha256_hex;
+use crate::support::private_apt::{PrivateApt, unsigned_source};
+use crate::support::ssh_fixture::free_port;
 use crate::support::{Outcome, Sandbox, cairn, file_content};
 
 /// [`app_packages`], `cairn-base` with an epoch, which no file name has: the image pins
@@ -520,7 +520,7 @@ fn the_export_holds_the_hosts_packages_and_the_images_artifacts() {
     let artifact = b"#!/bin/sh\necho a tool Debian does not package\n";
     let downloads = tempfile::tempdir().expect("a folder");
     std::fs::write(downloads.path().join("tool-1.0.sh"), artifact).expect("the artifact");
-    let server = crate::download_server::DownloadServer::serve(downloads, "tool-1.0.sh");
+    let server = crate::support::download_server::DownloadServer::serve(downloads, "tool-1.0.sh");
     let module = APP_MODULE.replace(
         "entrypoint = [",
         &format!(

@@ -1,7 +1,11 @@
 //! What the built-in modules render for a cluster with two load balancers and a MySQL pair:
-//! per-host differences where they belong, shared text where they do not.
+//! per-host differences where they belong, shared text where they do not; every shell
+//! script the examples render parses; an operator's template that includes another is
+//! rendered for each host.
 
-use crate::support::{Sandbox, cairn};
+use std::collections::BTreeSet;
+
+use crate::support::{MINIMAL_SPEC, Sandbox, cairn, with_spec_modules};
 
 const HA_SPEC: &str = r#"[cluster]
 name = "ha"
@@ -620,6 +624,93 @@ fn the_host_is_initialised_once_docker_time_its_name_its_sources_firewall_and_se
                 .1
                 .contains(&"db1:command:only-cluster-sources".to_string()),
             "{package}"
+        );
+    }
+}
+
+#[test]
+fn a_template_that_includes_another_is_rendered_for_each_host() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .write(
+            "modules/whoami/module.toml",
+            "[module]\nname = \"whoami\"\ndescription = \"x\"\nroles = [\"master\"]\n\n[[node]]\nkind = \"file\"\npath = \"/etc/whoami\"\ntemplate = \"whoami.j2\"\n",
+        )
+        .write("modules/whoami/name.j2", "I am {{ host.name }}\n")
+        .write(
+            "cluster.toml",
+            &with_spec_modules(MINIMAL_SPEC).replace(
+                "[repository]",
+                "[hosts.node2]\naddress = \"127.0.0.2\"\nroles = [\"master\"]\nid = 2\n\n[repository]",
+            ),
+        );
+    // Templates are named by their origin: the module folder as the spec names it.
+    sandbox.write(
+        "modules/whoami/whoami.j2",
+        "{% include \"modules/whoami/name.j2\" %}",
+    );
+    sandbox.compile().success();
+    let contents: Vec<String> = ["node1", "node2"]
+        .iter()
+        .map(|host| {
+            cairn()
+                .current_dir(sandbox.path())
+                .args([
+                    "show",
+                    "cluster.lock",
+                    &format!("{host}:file:/etc/whoami"),
+                    "--json",
+                ])
+                .run()
+                .success()
+                .json()["content"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(contents, ["I am node1\n", "I am node2\n"]);
+}
+
+/// Both examples: the dcos-ha example has the images the quick-start leaves out
+/// (keepalived's among them).
+#[test]
+fn every_rendered_shell_script_of_the_examples_parses() {
+    let mut checked = BTreeSet::new();
+    for example in ["quickstart", "dcos-ha"] {
+        let sandbox = Sandbox::with_example(example);
+        let nodes = sandbox.show_json();
+        for node in nodes.as_array().unwrap() {
+            let Some(files) = node["inputs"]["files"].as_array() else {
+                continue;
+            };
+            for file in files {
+                let content = file["content"].as_str().unwrap();
+                if !content.starts_with("#!/bin/bash") {
+                    continue;
+                }
+                let script = sandbox.path().join("script.sh");
+                std::fs::write(&script, content).unwrap();
+                let output = std::process::Command::new("bash")
+                    .arg("-n")
+                    .arg(&script)
+                    .output()
+                    .unwrap();
+                assert!(
+                    output.status.success(),
+                    "{example}: {} {}: {}",
+                    node["name"],
+                    file["path"],
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                checked.insert(node["name"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    for image in ["console", "haproxy", "keepalived", "zookeeper"] {
+        assert!(
+            checked.contains(&format!("cluster:image:{image}")),
+            "the examples' images have entrypoint scripts, {image}'s among them: {checked:?}"
         );
     }
 }

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::app_cluster::{AppCluster, names, ran_besides_checks};
-use crate::busybox_image::BusyboxImage;
-use crate::namespace_container::{NamespaceContainer, run_in};
-use crate::network_namespaces::{NetworkHost, PrivateNetwork};
-use crate::ssh_fixture::free_port;
+use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
+use crate::support::busybox_image::BusyboxImage;
+use crate::support::namespace_container::{NamespaceContainer, run_in};
+use crate::support::network_namespaces::{NetworkHost, PrivateNetwork};
+use crate::support::ssh_fixture::free_port;
 use crate::support::{Outcome, Sandbox, cairn};
 use crate::time_service::start_time_daemon;
 
@@ -55,7 +55,7 @@ impl WebServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("busybox httpd starts (Debian's busybox-static; .ci/run installs it)");
-        crate::ssh_fixture::wait_for_port("127.0.0.1", port);
+        crate::support::ssh_fixture::wait_for_port("127.0.0.1", port);
         Self { child }
     }
 

@@ -14,8 +14,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::busybox_image::BusyboxImage;
 use crate::support::Sandbox;
+use crate::support::busybox_image::BusyboxImage;
 
 /// Every role of the built-in modules, on sandbox hosts of this machine. The host
 /// initialisation module is left out, as in the quick start: it manages packages and

@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::namespace_container::{NamespaceContainer, run_in, wait_for};
-use crate::network_namespaces::{NetworkHost, PrivateNetwork};
 use crate::support::Sandbox;
+use crate::support::namespace_container::{NamespaceContainer, run_in, wait_for};
+use crate::support::network_namespaces::{NetworkHost, PrivateNetwork};
 
 /// The repository the blob is pushed to: a name with a namespace, as images have.
 const REPOSITORY: &str = "cairn/registry-check";

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::namespace_container::{NamespaceContainer, run_in, wait_for};
-use crate::network_namespaces::{NetworkHost, PrivateNetwork};
-use crate::private_apt::{PrivateApt, unsigned_source};
 use crate::support::Sandbox;
-use crate::systemd_host::{TestPackage, build_package, index_repository};
+use crate::support::namespace_container::{NamespaceContainer, run_in, wait_for};
+use crate::support::network_namespaces::{NetworkHost, PrivateNetwork};
+use crate::support::private_apt::{PrivateApt, unsigned_source};
+use crate::support::systemd_host::{TestPackage, build_package, index_repository};
 
 /// The folder the spec gives the repository, on the control host (under its sandbox).
 const REPOSITORY_PATH: &str = "/srv/offline/debian";

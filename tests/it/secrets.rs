@@ -1,6 +1,6 @@
 //! Secrets are references in the spec and fingerprints in the lockfile: never values.
 
-use crate::app_cluster::{AppCluster, names, ran_besides_checks};
+use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
 use crate::support::{Sandbox, cairn, changed_ids, file_content, with_dependants};
 
 const SECRET_VALUE: &str = "example-console-session-key-do-not-use-in-production";
@@ -264,4 +264,92 @@ fn a_fingerprint_key_of_random_bytes_is_read_by_apply_as_compile_read_it() {
         std::fs::read_to_string(cluster.host_file("alpha", "/etc/app/app.conf")).unwrap(),
         "greeting = hello from alpha\ntoken = the-token-value\n"
     );
+}
+
+#[test]
+fn secrets_without_a_fingerprint_key_are_refused() {
+    let sandbox = Sandbox::with_example("quickstart");
+    std::fs::remove_file(sandbox.path().join("cluster.lock")).unwrap();
+    sandbox.edit("cluster.toml", |text| {
+        text.replace(
+            "fingerprint_key = { file = \"secrets/fingerprint.key\" }\n",
+            "",
+        )
+    });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("the spec has secrets")
+        .stderr_has("no `fingerprint_key` in [cluster]")
+        .stderr_has("head -c 32 /dev/urandom");
+}
+
+#[test]
+fn a_spec_cannot_smuggle_a_secret_placeholder_into_a_template() {
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.edit("cluster.toml", |text| {
+        text.replace(
+            "title = \"Quick-start console\"",
+            "title = \"@@CAIRN_SECRET(console.session_key)@@\"",
+        )
+    });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("the spec holds the marker cairn uses for secret placeholders");
+}
+
+#[test]
+fn an_absolute_secret_path_is_recorded_as_written_wherever_the_spec_is() {
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "a-session-key\n").unwrap();
+    let absolute = secret.path().display().to_string();
+    let mut locks = Vec::new();
+    for depth in ["a", "a/b/c"] {
+        let sandbox = Sandbox::new();
+        let examples = sandbox.path().join(depth);
+        crate::support::copy_tree(&crate::support::repository().join("examples"), &examples);
+        let folder = examples.join("quickstart");
+        let spec = folder.join("cluster.toml");
+        let relative = "session_key = { file = \"secrets/console-session-key\" }";
+        let text = std::fs::read_to_string(&spec).unwrap();
+        assert!(
+            text.contains(relative),
+            "the quick-start's session key is a file"
+        );
+        let text = text.replace(
+            relative,
+            &format!("session_key = {{ file = \"{absolute}\" }}"),
+        );
+        std::fs::write(&spec, text).unwrap();
+        cairn()
+            .current_dir(&folder)
+            .args(["compile", "cluster.toml"])
+            .run()
+            .success();
+        locks.push(std::fs::read_to_string(folder.join("cluster.lock")).unwrap());
+    }
+    assert!(locks[0].contains(&format!("file = \"{absolute}\"")));
+    assert_eq!(locks[0], locks[1]);
+}
+
+#[test]
+fn a_secret_in_an_image_or_a_command_is_refused() {
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.edit("../modules/console/entrypoint.sh.j2", |text| {
+        format!("{text}# {{{{ console.session_key }}}}\n")
+    });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("secret `console.session_key` is in an image");
+
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.edit("../modules/console/module.toml", |text| {
+        format!("{text}\n[[node]]\nkind = \"command\"\nname = \"leak\"\nrun = \"echo {{{{ console.session_key }}}}\"\n")
+    });
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("secret `console.session_key` is used where apply cannot keep it out of sight");
 }

@@ -2,7 +2,7 @@
 //! selection is held back, neither run nor recorded, so the next full apply runs it; hosts
 //! outside `--limit` are not reached at all.
 
-use crate::app_cluster::{AppCluster, names, ran_besides_checks};
+use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
 use crate::support::cairn;
 
 #[test]

@@ -5,10 +5,10 @@
 
 use std::process::{Child, Command, Stdio};
 
-use crate::app_cluster::AppCluster;
-use crate::ssh_fixture::{SshFixture, keygen};
-use crate::sudo_users::{PASSWORDLESS, ensure_users};
+use crate::support::app_cluster::AppCluster;
 use crate::support::cairn;
+use crate::support::ssh_fixture::{SshFixture, keygen};
+use crate::support::sudo_users::{PASSWORDLESS, ensure_users};
 
 /// The `Host app-*` block for the fixture's server, with `extra` lines.
 fn app_block(fixture: &SshFixture, extra: &str) -> String {

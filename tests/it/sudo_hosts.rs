@@ -5,9 +5,11 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::app_cluster::{AppCluster, names, ran_besides_checks};
-use crate::ssh_fixture::SshFixture;
-use crate::sudo_users::{PASSWORD, PASSWORDLESS, WITH_PASSWORD, WITHOUT_SUDO, ensure_users};
+use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
+use crate::support::ssh_fixture::SshFixture;
+use crate::support::sudo_users::{
+    PASSWORD, PASSWORDLESS, WITH_PASSWORD, WITHOUT_SUDO, ensure_users,
+};
 
 /// The app cluster on one sshd, its host logging in as `user` with `become = "sudo"` and
 /// the extra keys of `become_lines`; and a command node recording who logged in.

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::namespace_container::{NamespaceContainer, run_in};
-use crate::network_namespaces::{NetworkHost, PrivateNetwork};
+use crate::support::namespace_container::{NamespaceContainer, run_in};
+use crate::support::network_namespaces::{NetworkHost, PrivateNetwork};
 use crate::support::{Sandbox, file_content};
 
 /// A chronyd of this machine running one host's rendered chrony.conf in the host's

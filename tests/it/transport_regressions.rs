@@ -6,8 +6,8 @@ use std::process::Command;
 
 use cairn_executor::transport::{LocalTransport, SshOptions, SshTransport, Transport};
 
-use crate::app_cluster::{AppCluster, ran_besides_checks};
-use crate::ssh_fixture::SshFixture;
+use crate::support::app_cluster::{AppCluster, ran_besides_checks};
+use crate::support::ssh_fixture::SshFixture;
 
 /// A transport to the fixture's first server, trusting keys through `known_hosts`.
 fn ssh_transport(

@@ -2,7 +2,7 @@
 //! 1, 2, 3 and 6): each is now refused at compile, at the value's own line and column, with
 //! the lockfile left as it was, or rendered as data that no shell runs.
 
-use crate::support::{Sandbox, cairn};
+use crate::support::{MINIMAL_SPEC, Sandbox, cairn, with_spec_modules};
 
 /// One value of the dcos-ha example replaced: `key` of `[section]` set to `literal` (TOML).
 struct Route {
@@ -389,4 +389,30 @@ fn an_unreadable_fingerprint_key_is_reported_where_the_spec_names_it() {
         "{}",
         outcome.stderr
     );
+}
+
+#[test]
+fn a_key_with_a_control_character_is_refused_before_it_reaches_a_lockfile() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "cluster.toml",
+        &format!("{MINIMAL_SPEC}\n[zookeeper]\ndata_dir = \"/data/zk\\n[x]\"\n"),
+    );
+    sandbox.compile().code(2).stderr_has("control character");
+    assert!(!sandbox.path().join("cluster.lock").exists());
+}
+
+#[test]
+fn a_path_with_a_backslash_is_refused() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .write(
+            "modules/odd/module.toml",
+            "[module]\nname = \"odd\"\ndescription = \"x\"\nroles = [\"master\"]\n\n[[node]]\nkind = \"file\"\npath = \"/etc/a\\\\b\"\ncontent = \"x\"\n",
+        )
+        .write("cluster.toml", &with_spec_modules(MINIMAL_SPEC));
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("a control character or a backslash");
 }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::app_cluster::AppCluster;
+use crate::support::app_cluster::AppCluster;
 
 /// A cluster of one sandbox host, `alpha`, and a folder outside its root that nothing may
 /// write into.
@@ -229,7 +229,7 @@ fn a_failed_write_leaves_no_temporary_file() {
 /// Over SSH the confinement is the remote script's: the host walks its own folders.
 #[test]
 fn over_ssh_a_folder_linked_out_of_the_root_is_refused_by_the_host() {
-    let fixture = crate::ssh_fixture::SshFixture::start(&["127.0.0.2"]);
+    let fixture = crate::support::ssh_fixture::SshFixture::start(&["127.0.0.2"]);
     let cluster = AppCluster::over_ssh(&fixture, &[]);
     let host = cluster.hosts[0].name.clone();
     let outside = tempfile::tempdir().unwrap();

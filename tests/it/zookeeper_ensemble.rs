@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::namespace_container::{NamespaceContainer, run_in};
-use crate::network_namespaces::{NetworkHost, PrivateNetwork};
 use crate::support::Sandbox;
+use crate::support::namespace_container::{NamespaceContainer, run_in};
+use crate::support::network_namespaces::{NetworkHost, PrivateNetwork};
 
 /// The module's default client port, which the spec leaves as it is.
 const CLIENT_PORT: u16 = 2181;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
-use crate::network_namespaces::NetworkHost;
+use crate::support::network_namespaces::NetworkHost;
 
 /// A running container; stopped (every process of it) when dropped.
 pub struct NamespaceContainer {

@@ -13,8 +13,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::debian_repository::{build_deb, scan_packages, serve_folder};
-use crate::ssh_fixture::{free_port, keygen, wait_for_port};
+use crate::support::debian_repository::{build_deb, scan_packages, serve_folder};
+use crate::support::ssh_fixture::{free_port, keygen, wait_for_port};
 
 /// The lab's machine image, made unless the engine has it (tests of one or several
 /// processes wait on one lock: it is made once). Its tag: a Debian with apt, for tests

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::ssh_fixture::SshFixture;
+use crate::support::ssh_fixture::SshFixture;
 use crate::support::{Outcome, Sandbox, cairn};
 
 pub struct TestHost {
@@ -103,7 +103,7 @@ impl AppCluster {
                 name: name.to_string(),
                 transport: "ssh",
                 address: address.to_string(),
-                port: Some(crate::ssh_fixture::free_port(address)),
+                port: Some(crate::support::ssh_fixture::free_port(address)),
             });
         }
         Self::new(hosts, fixture.arguments())

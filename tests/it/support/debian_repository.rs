@@ -9,8 +9,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::download_server::sha256_hex;
-use crate::ssh_fixture::{free_port, wait_for_port};
+use crate::support::download_server::sha256_hex;
+use crate::support::ssh_fixture::{free_port, wait_for_port};
 
 /// A module whose image asks for one package of the test's repository.
 pub(crate) const APP_MODULE: &str = r#"[module]

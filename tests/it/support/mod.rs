@@ -1,3 +1,20 @@
+//! What the end-to-end tests share: the fluent harness of this file (a `cairn` run and
+//! its outcome, a sandbox to compile in), and a module per fixture: real sshd servers,
+//! network namespaces, whole systemd machines, Debian repositories, HTTP servers, base
+//! images, this machine's apt and users.
+
+pub mod app_cluster;
+pub mod busybox_image;
+pub mod debian_repository;
+pub mod download_server;
+pub mod namespace_container;
+pub mod network_namespaces;
+pub mod private_apt;
+pub mod silent_network;
+pub mod ssh_fixture;
+pub mod sudo_users;
+pub mod systemd_host;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -328,4 +345,12 @@ pub fn file_content(nodes: &serde_json::Value, name: &str) -> String {
         .as_str()
         .expect("a file's content")
         .to_string()
+}
+
+/// `spec` with the operator's own modules folder, `modules/` beside it, in [cluster].
+pub fn with_spec_modules(spec: &str) -> String {
+    spec.replace(
+        "domain = \"test.example\"\n",
+        "domain = \"test.example\"\nmodules = [\"modules\"]\n",
+    )
 }
