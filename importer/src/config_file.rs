@@ -39,7 +39,7 @@ impl ConfigFile {
                 });
             }
             let value = unquote(value.trim());
-            values.insert(key.to_string(), Sourced { value, line });
+            values.insert(key.to_string(), Sourced::at(value, line));
         }
         Ok(ConfigFile { values })
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::import_error::ImportError;
 use crate::imported_cluster::{ImportedCluster, ImportedHost};
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, Sourced};
 use crate::role_mapping::{Mapped, RoleMapping};
 
 /// The variables this import reads of a host; any other is reported.
@@ -56,11 +56,12 @@ fn import_host(
     cluster: &mut ImportedCluster,
 ) -> ImportedHost {
     let line = inventory.hosts[name].line;
-    let variable = |keys: &[&str]| {
+    let sourced = |keys: &[&str]| {
         keys.iter()
             .find_map(|key| inventory.variable(name, key))
-            .map(|found| found.value.clone())
+            .cloned()
     };
+    let variable = |keys: &[&str]| sourced(keys).map(|found| found.value);
     let spec_name = host_label(name);
     let address =
         variable(&["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| name.to_string());
@@ -91,7 +92,7 @@ fn import_host(
         origin: format!("{inventory_name}:{line}, groups {}", groups.join(", ")),
         ..ImportedHost::default()
     };
-    import_become(&mut host, &variable, inventory_name, line, cluster);
+    import_become(&mut host, &sourced, inventory_name, line, cluster);
     if let Some(original) = &host.inventory_name {
         cluster.find(
             format!("{inventory_name}:{line}"),
@@ -104,11 +105,12 @@ fn import_host(
 /// `ansible_become` (sudo alone) and its password, which becomes a secret file.
 fn import_become(
     host: &mut ImportedHost,
-    variable: &dyn Fn(&[&str]) -> Option<String>,
+    sourced: &dyn Fn(&[&str]) -> Option<Sourced>,
     inventory_name: &str,
     line: usize,
     cluster: &mut ImportedCluster,
 ) {
+    let variable = |keys: &[&str]| sourced(keys).map(|found| found.value);
     let become_wanted = variable(&["ansible_become"])
         .is_some_and(|value| matches!(value.to_lowercase().as_str(), "true" | "yes" | "1"));
     if !become_wanted {
@@ -123,12 +125,12 @@ fn import_become(
         return;
     }
     host.become_sudo = true;
-    if let Some(password) = variable(&["ansible_become_password", "ansible_become_pass"]) {
+    if let Some(password) = sourced(&["ansible_become_password", "ansible_become_pass"]) {
         let name = format!("{}-become-password", host.name);
         cluster.secret(
             &name,
-            format!("{password}\n"),
-            format!("{inventory_name}:{line} ansible_become_password"),
+            format!("{}\n", password.value),
+            format!("{} ansible_become_password", password.place(inventory_name)),
         );
         host.become_password = Some(format!("secrets/{name}"));
     }
@@ -217,7 +219,8 @@ fn report_groups(
     }
 }
 
-/// Every variable of a host or group this import does not read, once per line.
+/// Every variable of a host or group this import does not read (on the inventory's lines
+/// or in its variables files), once per place.
 fn report_variables(inventory: &Inventory, inventory_name: &str, cluster: &mut ImportedCluster) {
     let mut seen = BTreeSet::new();
     let host_vars = inventory.hosts.values().flat_map(|host| host.vars.iter());
@@ -225,12 +228,16 @@ fn report_variables(inventory: &Inventory, inventory_name: &str, cluster: &mut I
         .groups
         .values()
         .flat_map(|group| group.vars.iter());
-    for (key, value) in host_vars.chain(group_vars) {
-        if HOST_VARIABLES.contains(&key.as_str()) || !seen.insert((value.line, key.clone())) {
+    let file_vars = (inventory.host_files.values())
+        .chain(inventory.group_files.values())
+        .flatten();
+    for (key, value) in host_vars.chain(group_vars).chain(file_vars) {
+        let place = value.place(inventory_name);
+        if HOST_VARIABLES.contains(&key.as_str()) || !seen.insert((place.clone(), key.clone())) {
             continue;
         }
         cluster.find(
-            format!("{inventory_name}:{}", value.line),
+            place,
             // Its name alone: a value may be a password.
             format!("variable `{key}` has no counterpart in the spec; left out"),
         );

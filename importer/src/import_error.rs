@@ -22,6 +22,24 @@ pub enum ImportError {
         "config file line {line}: {reason}, so it is not `KEY=value` (the line is not shown: it may hold a password)\nhint: write one `KEY=value` a line, KEY of letters, digits and `_`; `#` starts a comment"
     )]
     ConfigLine { line: usize, reason: String },
+    /// A variables file beside the inventory (`group_vars/`, `host_vars/`) that is not
+    /// YAML, or not a mapping.
+    #[error(
+        "{path}:{line}:{column}: {reason}\nhint: a variables file holds `name: value` lines, as Ansible reads it"
+    )]
+    VarsFile {
+        path: String,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
+    /// A variables folder or file that cannot be read.
+    #[error("cannot read {path}: {source}")]
+    VarsFolder {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// The role mapping file.
     #[error(
         "role mapping: {reason}\nhint: write `[roles]` with one `group = \"role\"` a line (`\"\"` leaves the group out)"

@@ -7,11 +7,34 @@ use std::collections::BTreeMap;
 use crate::host_range::expand;
 use crate::import_error::ImportError;
 
-/// A value and the inventory line it comes from.
+/// A value and the line it comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sourced {
     pub value: String,
     pub line: usize,
+    /// The variables file it comes from (`group_vars/all.yml`); `None`: the file being
+    /// read (the inventory, the config file).
+    pub file: Option<String>,
+}
+
+impl Sourced {
+    /// A value of the file being read, at `line`.
+    pub fn at(value: String, line: usize) -> Self {
+        Self {
+            value,
+            line,
+            file: None,
+        }
+    }
+
+    /// Where it is written, `FILE:LINE`: its variables file, else `read_from`.
+    pub fn place(&self, read_from: &str) -> String {
+        format!(
+            "{}:{}",
+            self.file.as_deref().unwrap_or(read_from),
+            self.line
+        )
+    }
 }
 
 /// An inventory host: the line that first names it and its variables, the later line of a
@@ -32,12 +55,19 @@ pub struct Group {
     pub vars: BTreeMap<String, Sourced>,
 }
 
+/// Variables by name.
+pub type Variables = BTreeMap<String, Sourced>;
+
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
     /// Hosts in the order the inventory first names them.
     pub host_order: Vec<String>,
     pub hosts: BTreeMap<String, InventoryHost>,
     pub groups: BTreeMap<String, Group>,
+    /// The variables of `group_vars/<group>` beside the inventory, by group.
+    pub group_files: BTreeMap<String, Variables>,
+    /// The variables of `host_vars/<host>` beside the inventory, by host.
+    pub host_files: BTreeMap<String, Variables>,
 }
 
 /// What the lines of a section are.
@@ -63,16 +93,16 @@ impl Inventory {
             }
             match &section {
                 Section::Hosts(group) => inventory.add_host_line(group, content, line)?,
-                Section::Children(group) => inventory.group(group, line).children.push(Sourced {
-                    value: content.to_string(),
-                    line,
-                }),
+                Section::Children(group) => inventory
+                    .group(group, line)
+                    .children
+                    .push(Sourced::at(content.to_string(), line)),
                 Section::Vars(group) => {
                     let (key, value) = assignment(content, line)?;
                     inventory
                         .group(group, line)
                         .vars
-                        .insert(key, Sourced { value, line });
+                        .insert(key, Sourced::at(value, line));
                 }
             }
         }
@@ -189,13 +219,8 @@ impl Inventory {
                     ..InventoryHost::default()
                 });
             for (key, value) in &vars {
-                host.vars.insert(
-                    key.clone(),
-                    Sourced {
-                        value: value.clone(),
-                        line,
-                    },
-                );
+                host.vars
+                    .insert(key.clone(), Sourced::at(value.clone(), line));
             }
             let members = &mut self.group(group, line).hosts;
             if !members.contains(&name) {
@@ -232,18 +257,27 @@ impl Inventory {
         }
     }
 
-    /// A host's variable as Ansible resolves it: the host's own, else its groups' (a
-    /// child's over its parent's, by depth; then by name), else `all`'s.
+    /// A host's variable as Ansible resolves it, highest first: its `host_vars` file, its
+    /// inventory line, its groups' `group_vars` files, its groups' `[group:vars]` (among
+    /// groups, a child's over its parent's, by depth, then by name; `all` last).
     pub fn variable(&self, host: &str, key: &str) -> Option<&Sourced> {
+        if let Some(value) = in_file(&self.host_files, host, key) {
+            return Some(value);
+        }
         if let Some(value) = self.hosts.get(host).and_then(|host| host.vars.get(key)) {
             return Some(value);
         }
         let mut groups = self.groups_of(host);
         groups.sort_by_key(|group| std::cmp::Reverse(self.depth(group)));
+        groups.push("all");
         groups
-            .into_iter()
-            .chain(["all"])
-            .find_map(|group| self.groups.get(group)?.vars.get(key))
+            .iter()
+            .find_map(|group| in_file(&self.group_files, group, key))
+            .or_else(|| {
+                groups
+                    .iter()
+                    .find_map(|group| self.groups.get(*group)?.vars.get(key))
+            })
     }
 
     /// How many parents above `group`.
@@ -255,6 +289,15 @@ impl Inventory {
             .max()
             .unwrap_or(0)
     }
+}
+
+/// The variable `key` of `owner`'s variables file.
+fn in_file<'a>(
+    files: &'a BTreeMap<String, Variables>,
+    owner: &str,
+    key: &str,
+) -> Option<&'a Sourced> {
+    files.get(owner)?.get(key)
 }
 
 /// `name:2222` as the name and its port; a name with colons of its own (an IPv6 address)

@@ -1,7 +1,8 @@
 //! `cairn import`: an installation of the kind cairn replaces (an Ansible INI inventory
 //! and the installer's shell-style `config.cfg`) as a commented cairn cluster spec.
 //!
-//! Data flow: `inventory` (with `host_range`) and `config_file` read the inputs;
+//! Data flow: `inventory` (with `host_range`), `vars_files` (the `group_vars/` and
+//! `host_vars/` beside it) and `config_file` read the inputs;
 //! `host_import` makes the spec's hosts (roles through `role_mapping`), `config_import`
 //! its settings, passwords becoming secret files (`imported_cluster::SecretFile`) and
 //! everything not mapped a `Finding`; `spec_writer` writes the text and `output_files`
@@ -19,6 +20,7 @@ mod inventory;
 mod output_files;
 mod role_mapping;
 mod spec_writer;
+mod vars_files;
 
 pub use config_file::ConfigFile;
 pub use config_import::CONFIG_KEYS;
@@ -28,6 +30,7 @@ pub use inventory::Inventory;
 pub use output_files::write_files;
 pub use role_mapping::{DEFAULT_ROLES, RoleMapping};
 pub use spec_writer::write_spec;
+pub use vars_files::{VarsFile, VarsOwner, find_vars_files};
 
 use config_import::{Config, import_config};
 use generated_secret::random_hex;
@@ -40,22 +43,27 @@ pub struct Input<'a> {
     pub text: &'a str,
 }
 
-/// Reads the inventory and the config file and makes the cluster they describe.
+/// Reads the inventory with its variables files and the config file, and makes the
+/// cluster they describe.
 pub fn import(
     inventory_input: Input<'_>,
+    vars_files: &[VarsFile],
     config_input: Option<Input<'_>>,
     mapping: &RoleMapping,
 ) -> Result<ImportedCluster, ImportError> {
-    let inventory = Inventory::parse(inventory_input.text)?;
+    let mut inventory = Inventory::parse(inventory_input.text)?;
+    let vars_findings = vars_files::add_vars_files(&mut inventory, vars_files)?;
     let config_file = match config_input {
         Some(input) => ConfigFile::parse(input.text)?,
         None => ConfigFile::default(),
     };
     let mut cluster = ImportedCluster {
         sources: std::iter::once(inventory_input.name)
+            .chain(vars_files.iter().map(|file| file.path.as_str()))
             .chain(config_input.map(|input| input.name))
             .map(str::to_string)
             .collect(),
+        findings: vars_findings,
         ..ImportedCluster::default()
     };
     let config = Config {
@@ -113,7 +121,7 @@ mod tests {
             name: "hosts.ini",
             text: "[control]\nctl ansible_host=10.1.0.5\n\n[slave]\n10.1.0.[41:42]\n",
         };
-        let cluster = import(inventory, None, &RoleMapping::default()).unwrap();
+        let cluster = import(inventory, &[], None, &RoleMapping::default()).unwrap();
         let spec = write_spec(&cluster);
         assert!(
             spec.contains("name = \"hosts\"\ndomain = \"hosts.internal\"\n"),

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use cairn_import::{Input, RoleMapping, import, write_files, write_spec};
+use cairn_import::{Input, RoleMapping, find_vars_files, import, write_files, write_spec};
 
 use crate::failure::Failure;
 
@@ -30,8 +30,12 @@ pub fn run(request: &Request<'_>) -> Result<(), Failure> {
         name: &inventory_name,
         text: &inventory_text,
     };
-    let cluster =
-        import(inventory, config, &mapping).map_err(|error| Failure::Input(error.to_string()))?;
+    // Ansible reads group_vars/ and host_vars/ beside the inventory.
+    let inventory_folder = cairn_lockfiles::parent_folder(request.inventory);
+    let vars_files =
+        find_vars_files(inventory_folder).map_err(|error| Failure::Input(error.to_string()))?;
+    let cluster = import(inventory, &vars_files, config, &mapping)
+        .map_err(|error| Failure::Input(error.to_string()))?;
     let spec = write_spec(&cluster);
     write_files(request.output, &spec, &cluster.secrets)
         .map_err(|error| Failure::Failed(error.to_string()))?;

@@ -3,7 +3,8 @@
 //! other variables, `keepalived_priority` per host, passwords, a VIP without its prefix
 //! length) become a spec that compiles without edits, whose rendered configs pass the same
 //! real programs as the examples' (`real_programs.rs`), with passwords in secret files
-//! alone and every thing not imported reported.
+//! alone and every thing not imported reported; the `group_vars/` and `host_vars/` beside
+//! the inventory read as Ansible reads them.
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -269,4 +270,46 @@ fn the_readme_lists_every_config_file_key_the_import_reads() {
         let row = format!("| `{key}` | {becomes} |");
         assert!(readme.contains(&row), "README lacks {row}");
     }
+}
+
+#[test]
+fn group_vars_and_host_vars_beside_the_inventory_are_read_as_ansible_reads_them() {
+    let sandbox = fixtures();
+    let inventory = sandbox.read("inventory.ini").replace(
+        "slave06   ansible_host=10.20.0.46 ansible_port=2222",
+        "slave06",
+    );
+    sandbox.write("inventory.ini", &inventory);
+    sandbox.write(
+        "host_vars/slave06.yml",
+        "ansible_host: 10.20.0.46\nansible_port: 2222\n",
+    );
+    // A group's file wins over the inventory's [all:vars] (ansible_user=deploy).
+    sandbox.write(
+        "group_vars/slave/main.yml",
+        "ansible_user: agent-admin\nextra_mounts:\n  - /data\n",
+    );
+    sandbox.write(
+        "group_vars/all/vault.yml",
+        "$ANSIBLE_VAULT;1.1;AES256\n3132\n",
+    );
+    let outcome = import(&sandbox, &["--roles", "roles.toml"]).success();
+    let spec = sandbox.read("cluster.toml");
+    assert!(
+        spec.contains("[hosts.slave06]\naddress = \"10.20.0.46\"\nid = 46\nuser = \"agent-admin\"\nport = 2222\nbecome = \"sudo\"\nroles = [\"agent\"]\n"),
+        "{spec}"
+    );
+    assert!(
+        spec.contains(
+            "[hosts.slave01]\naddress = \"10.20.0.41\"\nid = 41\nuser = \"agent-admin\"\n"
+        )
+    );
+    assert!(spec.contains("[hosts.db01]\naddress = \"10.20.0.31\"\nid = 31\nuser = \"deploy\"\n"));
+    for said in [
+        "warning: group_vars/all/vault.yml: encrypted with ansible-vault, so not read",
+        "warning: group_vars/slave/main.yml:2: variable `extra_mounts` holds a list",
+    ] {
+        assert!(outcome.stderr.contains(said), "{said}\n{}", outcome.stderr);
+    }
+    sandbox.compile().success();
 }
