@@ -17,6 +17,7 @@ mod emit;
 mod host_pins;
 mod image_pins;
 mod image_settings;
+mod offline_pins;
 mod package_pins;
 mod package_sources;
 mod previous_pins;
