@@ -18,6 +18,11 @@
 #[allow(dead_code)]
 mod ssh_fixture;
 
+#[path = "common.rs"]
+#[allow(dead_code)] // each benchmark uses some of what they share
+mod common;
+
+use common::env_number;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -200,13 +205,6 @@ fn run_ok(mut command: Command, what: &str) -> Duration {
         String::from_utf8_lossy(&output.stderr)
     );
     elapsed
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(default)
 }
 
 fn seconds(duration: Duration) -> String {

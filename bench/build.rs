@@ -24,6 +24,10 @@
 //! starts warm and pins the same packages; the first run downloads some 200 MB from
 //! deb.debian.org.
 
+#[path = "common.rs"]
+mod common;
+
+use common::{env_number, load_average};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -37,10 +41,7 @@ use cairn_lockfiles::LayerCompression;
 const PACKAGE_IMAGES: [&str; 3] = ["haproxy", "zookeeper", "mysql"];
 
 fn main() {
-    let runs: usize = std::env::var("CAIRN_BENCH_RUNS")
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(3);
+    let runs: usize = env_number("CAIRN_BENCH_RUNS", 3);
     let parts =
         std::env::var("CAIRN_BENCH_PARTS").unwrap_or_else(|_| "layers,artifact,packages".into());
     let wanted = |part: &str| parts.split(',').any(|name| name.trim() == part);
@@ -57,18 +58,6 @@ fn main() {
         package_benchmark(runs);
     }
     println!("\nload average at the end: {}", load_average());
-}
-
-/// The 1, 5 and 15 minute load averages, as `uptime` prints them.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// cairn's layer writer against `tar | gzip` and `tar | zstd` on the same tree.

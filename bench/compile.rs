@@ -8,18 +8,19 @@
 //! host, the rest plain hosts with the preflight checks and host initialisation.
 #![allow(unsafe_code)] // wait4(2), to read the peak memory of each compile.
 
+#[path = "common.rs"]
+#[allow(dead_code)] // each benchmark uses some of what they share
+mod common;
 #[path = "generated_cluster.rs"]
 mod generated_cluster;
 
+use common::env_number;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn main() {
-    let runs: usize = std::env::var("CAIRN_BENCH_RUNS")
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(3);
+    let runs: usize = env_number("CAIRN_BENCH_RUNS", 3);
     let sizes: Vec<usize> = std::env::var("CAIRN_BENCH_HOSTS")
         .ok()
         .map(|text| {

@@ -23,6 +23,10 @@ mod silent_network;
 #[allow(dead_code)]
 mod ssh_fixture;
 
+#[path = "common.rs"]
+mod common;
+
+use common::{env_number, load_average};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
@@ -238,24 +242,6 @@ fn dropped_connections(log: &Path) -> usize {
         .unwrap_or_default()
         .matches("past MaxStartups")
         .count()
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(default)
 }
 
 fn seconds(duration: Duration) -> String {

@@ -7,22 +7,20 @@
 //! report); one template changed (the console's config, one host); one setting read on every
 //! host changed (the NTP servers: chrony.conf on every host, and every chrony restart).
 
+#[path = "common.rs"]
+#[allow(dead_code)] // each benchmark uses some of what they share
+mod common;
 #[path = "generated_cluster.rs"]
 mod generated_cluster;
 
+use common::env_number;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn main() {
-    let runs: usize = std::env::var("CAIRN_BENCH_RUNS")
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(3);
-    let hosts: usize = std::env::var("CAIRN_BENCH_HOSTS")
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(10_000);
+    let runs: usize = env_number("CAIRN_BENCH_RUNS", 3);
+    let hosts: usize = env_number("CAIRN_BENCH_HOSTS", 10_000);
     let binary = env!("CARGO_BIN_EXE_cairn");
     let workspace = tempfile::tempdir().expect("a temporary folder");
     let folder = workspace.path();

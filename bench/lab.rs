@@ -18,6 +18,11 @@
 //! would be is the old one cairn replaces, not a playbook of this repository; the
 //! comparison with them on the same work is `cargo bench --bench apply`.
 
+#[path = "common.rs"]
+#[allow(dead_code)] // each benchmark uses some of what they share
+mod common;
+
+use common::load_average;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -274,17 +279,6 @@ fn seconds(duration: Duration) -> String {
 
 fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_000_000.0)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// The processor and core count, for the figures' record.

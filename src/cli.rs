@@ -42,9 +42,7 @@ pub enum Command {
         #[arg(long)]
         stat: bool,
         #[command(flatten)]
-        connection: ConnectionArguments,
-        #[command(flatten)]
-        selection: SelectionArguments,
+        hosts: HostArguments,
     },
     /// Show the nodes of a lockfile, or one node with its inputs and rendered content.
     Show {
@@ -106,9 +104,7 @@ pub enum Command {
     Plan {
         lockfile: PathBuf,
         #[command(flatten)]
-        connection: ConnectionArguments,
-        #[command(flatten)]
-        selection: SelectionArguments,
+        hosts: HostArguments,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -118,9 +114,7 @@ pub enum Command {
         /// A lockfile, or a spec (`.toml`) to compile into `cluster.lock` beside it first.
         target: PathBuf,
         #[command(flatten)]
-        connection: ConnectionArguments,
-        #[command(flatten)]
-        selection: SelectionArguments,
+        hosts: HostArguments,
         /// Print a JSON summary on standard output.
         #[arg(long)]
         json: bool,
@@ -248,6 +242,16 @@ pub struct LabFolderArgument {
     /// The lab's folder, as `cairn lab up` printed it.
     #[arg(long, value_name = "DIR", default_value = "lab")]
     pub dir: PathBuf,
+}
+
+/// Which hosts of the lockfile to reach and how: what `plan`, `apply` and `diff --applied`
+/// all take, so that the three read the same options.
+#[derive(Debug, clap::Args)]
+pub struct HostArguments {
+    #[command(flatten)]
+    pub connection: ConnectionArguments,
+    #[command(flatten)]
+    pub selection: SelectionArguments,
 }
 
 /// How to reach the hosts.

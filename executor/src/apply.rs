@@ -315,29 +315,22 @@ impl<'a> ApplySession<'a> {
 
     /// Runs the plan; `observer` hears of each node as it finishes.
     pub fn execute(self, observer: &(dyn Fn(&NodeName, &NodeOutcome) + Sync)) -> ApplyReport {
-        let Self {
-            lockfile,
-            options,
-            secrets,
-            reached,
-            facts,
-            plan,
-            started,
-        } = self;
-        let handles = host_handles(&reached);
-        let forget_failures = forget_dependency_runs(&plan, &handles);
+        let lockfile = self.lockfile;
+        let plan = &self.plan;
+        let handles = host_handles(&self.reached);
+        let forget_failures = forget_dependency_runs(plan, &handles);
         let apply_id = new_apply_id();
         let inputs = RunInputs {
             lockfile,
-            plan: &plan,
-            facts: &facts,
+            plan,
+            facts: &self.facts,
             hosts: &handles,
-            secrets: &secrets,
+            secrets: &self.secrets,
             apply_id: &apply_id,
-            apply_started: started,
+            apply_started: self.started,
             observer,
         };
-        let mut outcomes = run(&inputs, options.jobs);
+        let mut outcomes = run(&inputs, self.options.jobs);
         crate::late_push::push_late(lockfile, &mut outcomes);
 
         let mut report = report_of(outcomes);
@@ -362,15 +355,15 @@ impl<'a> ApplySession<'a> {
             }
         }
         drop(handles);
-        for (host, reached_host) in &reached {
+        for (host, reached_host) in &self.reached {
             if let Some(host_report) = report.hosts.get_mut(host) {
                 host_report.sent = reached_host.sent.as_ref().map(|counts| counts.totals());
                 host_report.reach_time =
                     (!reached_host.reach_time.is_zero()).then_some(reached_host.reach_time);
             }
         }
-        drop(reached);
-        report.elapsed = started.elapsed();
+        drop(self.reached);
+        report.elapsed = self.started.elapsed();
         report
     }
 }

@@ -2,6 +2,7 @@
 //! (`status`) and stops and starts one (to try failures by hand). Bringing a lab up and
 //! down is in `lab_up.rs` and `lab_down.rs`.
 
+use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -70,14 +71,8 @@ impl Lab {
     /// Halts machine `name` (systemd shuts it down; its container stops and keeps its
     /// files): a machine gone, as a host that fails.
     pub fn stop(&self, name: &str) -> Result<(), LabError> {
-        require_root()?;
-        let machine = self.state.machine(name)?;
-        let _lock = self.folder.lock()?;
-        let container = MachineContainer {
-            machine,
-            state: &self.state,
-        };
-        match container.state(&self.docker)? {
+        let (_lock, container, state) = self.locked_machine(name)?;
+        match state {
             ContainerState::Running => container.stop(&self.docker),
             ContainerState::Stopped => Ok(()),
             ContainerState::Missing => Err(self.missing(name)),
@@ -86,19 +81,31 @@ impl Lab {
 
     /// Starts machine `name` again and waits, at most `boot_timeout`, for its sshd.
     pub fn start(&self, name: &str, boot_timeout: Duration) -> Result<(), LabError> {
-        require_root()?;
-        let machine = self.state.machine(name)?;
-        let _lock = self.folder.lock()?;
-        let container = MachineContainer {
-            machine,
-            state: &self.state,
-        };
-        match container.state(&self.docker)? {
+        let (_lock, container, state) = self.locked_machine(name)?;
+        match state {
             ContainerState::Running => {}
             ContainerState::Stopped => container.start(&self.docker)?,
             ContainerState::Missing => return Err(self.missing(name)),
         }
         self.wait_for_sshd(&[name], boot_timeout)
+    }
+
+    /// Machine `name`'s container and the state it is in, as root and under the lab's
+    /// lock (held while the returned `File` lives): stopping and starting a machine both
+    /// begin here, so that neither races another `cairn lab` command on the same lab.
+    fn locked_machine(
+        &self,
+        name: &str,
+    ) -> Result<(File, MachineContainer<'_>, ContainerState), LabError> {
+        require_root()?;
+        let machine = self.state.machine(name)?;
+        let lock = self.folder.lock()?;
+        let container = MachineContainer {
+            machine,
+            state: &self.state,
+        };
+        let state = container.state(&self.docker)?;
+        Ok((lock, container, state))
     }
 
     /// Waits until every machine of `names` greets over SSH, at most `timeout`; else an

@@ -27,11 +27,10 @@ pub fn run(command: Command) -> Result<(), Failure> {
             applied,
             json,
             stat,
-            connection,
-            selection,
+            hosts,
         } => match (applied, old, new, diff::Format::of(json, stat)) {
             (Some(lockfile), None, None, format) => {
-                diff::run_applied(&lockfile, &connection, &selection, format)
+                diff::run_applied(&lockfile, &hosts.connection, &hosts.selection, format)
             }
             (None, Some(old), Some(new), format) => diff::run(&old, &new, format),
             // clap requires both sides without `--applied`, and nothing else refuses them
@@ -73,21 +72,19 @@ pub fn run(command: Command) -> Result<(), Failure> {
         Command::Graph { lockfile, format } => graph::run(&lockfile, format),
         Command::Plan {
             lockfile,
-            connection,
-            selection,
+            hosts,
             json,
-        } => plan::run(&lockfile, &connection, &selection, json),
+        } => plan::run(&lockfile, &hosts.connection, &hosts.selection, json),
         Command::Apply {
             target,
-            connection,
-            selection,
+            hosts,
             json,
             verbose,
             timings,
         } => apply::run(
             &target,
-            &connection,
-            &selection,
+            &hosts.connection,
+            &hosts.selection,
             apply::Reporting {
                 json,
                 verbose,

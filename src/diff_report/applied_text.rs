@@ -5,7 +5,9 @@ use cairn_executor::{AppliedChange, AppliedDiff, ChangeCause, HostAppliedDiff};
 use cairn_lockfiles::{NodeId, NodeName};
 
 use crate::diff_report::Palette;
-use crate::diff_report::text::{added_line, blast_radius_section, dependants_group, removed_line};
+use crate::diff_report::text::{
+    added_line, blast_radius_section, dependency_changes_section, removed_line,
+};
 use crate::output::counted;
 
 /// The report for people of `cairn diff --applied`, laid out as the two-lockfile diff's:
@@ -176,36 +178,31 @@ fn dependency_changes(
             .or_default()
             .push(&change.name);
     }
-    if groups.is_empty() {
-        return;
-    }
-    let _ = writeln!(
-        out,
-        "{}",
-        palette.heading("changed only because of a dependency")
-    );
-    for ((unrecorded, causes), dependants) in groups {
-        let names: Vec<String> = causes
-            .iter()
-            .map(|cause| {
-                if added.contains(cause) {
-                    format!("{cause} (new)")
-                } else {
-                    cause.to_string()
-                }
-            })
-            .collect();
-        let causes = if unrecorded {
-            format!(
-                "because of one of {} (not recorded on the hosts read)",
-                names.join(", ")
-            )
-        } else {
-            format!("because of {}", names.join(" and "))
-        };
-        dependants_group(&causes, &dependants, out);
-    }
-    out.push('\n');
+    let groups: Vec<(String, Vec<&NodeName>)> = groups
+        .into_iter()
+        .map(|((unrecorded, causes), dependants)| {
+            let names: Vec<String> = causes
+                .iter()
+                .map(|cause| {
+                    if added.contains(cause) {
+                        format!("{cause} (new)")
+                    } else {
+                        cause.to_string()
+                    }
+                })
+                .collect();
+            let causes = if unrecorded {
+                format!(
+                    "because of one of {} (not recorded on the hosts read)",
+                    names.join(", ")
+                )
+            } else {
+                format!("because of {}", names.join(" and "))
+            };
+            (causes, dependants)
+        })
+        .collect();
+    dependency_changes_section(&groups, palette, out);
 }
 
 fn blast_radius(diff: &AppliedDiff, palette: Palette, out: &mut String) {

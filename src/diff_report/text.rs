@@ -240,6 +240,24 @@ fn dependency_changes(diff: &LockfileDiff, palette: Palette, out: &mut String) {
             .or_default()
             .push(&node.name);
     }
+    let groups: Vec<(String, Vec<&NodeName>)> = groups
+        .into_iter()
+        .map(|(causes, dependants)| {
+            let causes: Vec<String> = causes.iter().map(ToString::to_string).collect();
+            (format!("because of {}", causes.join(" and ")), dependants)
+        })
+        .collect();
+    dependency_changes_section(&groups, palette, out);
+}
+
+/// The section of the nodes that changed only because of a dependency: its heading, then
+/// each group of dependants under the line that names its causes, then a blank line;
+/// nothing where no node did. Both diffs' reports lay it out so.
+pub(super) fn dependency_changes_section(
+    groups: &[(String, Vec<&NodeName>)],
+    palette: Palette,
+    out: &mut String,
+) {
     if groups.is_empty() {
         return;
     }
@@ -249,12 +267,7 @@ fn dependency_changes(diff: &LockfileDiff, palette: Palette, out: &mut String) {
         palette.heading("changed only because of a dependency")
     );
     for (causes, dependants) in groups {
-        let causes: Vec<String> = causes.iter().map(ToString::to_string).collect();
-        dependants_group(
-            &format!("because of {}", causes.join(" and ")),
-            &dependants,
-            out,
-        );
+        dependants_group(causes, dependants, out);
     }
     out.push('\n');
 }
@@ -271,7 +284,7 @@ pub(super) fn removed_line(key: &str, palette: Palette, out: &mut String) {
 
 /// One group of nodes changed only because of the same root causes: `  <causes>:`, then
 /// each node indented under it.
-pub(super) fn dependants_group(causes: &str, dependants: &[&NodeName], out: &mut String) {
+fn dependants_group(causes: &str, dependants: &[&NodeName], out: &mut String) {
     let _ = writeln!(out, "  {causes}:");
     for dependant in dependants {
         let _ = writeln!(out, "    {dependant}");

@@ -15,27 +15,10 @@ use crate::spec::ClusterSpec;
 use crate::suggest::did_you_mean;
 use crate::toml_reader::Located;
 
-/// A dependency after its key was rendered.
-#[derive(Debug, Clone)]
-pub enum RenderedDependency {
-    Local {
-        kind: NodeKind,
-        key: String,
-        /// A dependency only if the host has the node.
-        optional: bool,
-    },
-    Role {
-        role: String,
-        kind: NodeKind,
-        key: String,
-        optional: bool,
-    },
-    Host {
-        host: String,
-        kind: NodeKind,
-        key: String,
-    },
-}
+/// A dependency after its templates (`key`, `role`, `host`) were rendered: the declared
+/// reference's own shape, holding rendered text where the manifest held templates, so the
+/// three ways to name a node are spelled out once.
+pub type RenderedDependency = DependencyReference;
 
 /// A node rendered from a declaration, its dependencies not yet resolved.
 #[derive(Debug)]

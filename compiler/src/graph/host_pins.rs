@@ -17,15 +17,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cairn_lockfiles::{HostPackagePins, NodeName, NodeSpec, PackagePin};
+use cairn_lockfiles::{HostPackagePins, NodeName, NodeSpec};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::graph::emit::EmittedNode;
-use crate::graph::image_pins::{counted, field_span};
-use crate::graph::package_sources::{PackageSources, SECTION, SharedIndex, fetch_diagnostic};
-use crate::graph::previous_pins::PreviousPins;
-use crate::spec::ClusterSpec;
-use cairn_debian::{PackagesIndex, PinnedPackage, Requirement, base_system, resolve_on_base};
+use crate::graph::image_pins::{counted, field_span, pin_of};
+use crate::graph::offline_pins::OfflinePins;
+use crate::graph::package_pins::PinningInputs;
+use crate::graph::package_sources::{PackageSources, SECTION, SharedIndex};
+use cairn_debian::{PackagesIndex, Requirement, base_system, resolve_on_base};
 
 /// One distinct request, and the nodes that make it.
 struct Request {
@@ -38,14 +38,17 @@ struct Request {
 
 /// Pins every package node of `nodes` (see the module's notes).
 pub fn pin_hosts(
-    spec: &ClusterSpec,
+    inputs: &PinningInputs<'_>,
     nodes: &mut [EmittedNode<'_>],
-    sources: &PackageSources,
     index: &mut SharedIndex,
-    previous: Option<&PreviousPins>,
-    update: bool,
     notes: &mut Vec<String>,
 ) -> Result<(), Diagnostics> {
+    let PinningInputs {
+        sources,
+        previous,
+        update,
+        ..
+    } = *inputs;
     let mut requests = distinct_requests(nodes);
     if requests.is_empty() {
         return Ok(());
@@ -60,12 +63,7 @@ pub fn pin_hosts(
         }
     }
     if requests.iter().any(|request| request.pins.is_none()) {
-        let context = Resolving {
-            spec,
-            sources,
-            previous,
-        };
-        context.resolve(nodes, &mut requests, index, notes, &mut diagnostics);
+        resolve(inputs, nodes, &mut requests, index, notes, &mut diagnostics);
     }
     for request in &requests {
         for &position in &request.positions {
@@ -100,96 +98,73 @@ fn distinct_requests(nodes: &[EmittedNode<'_>]) -> Vec<Request> {
         .collect()
 }
 
-/// What resolving the requests reads.
-struct Resolving<'a> {
-    spec: &'a ClusterSpec,
-    sources: &'a PackageSources,
-    previous: Option<&'a PreviousPins>,
-}
-
-impl Resolving<'_> {
-    /// Resolves each request that has no pins yet, from the sources' indexes; where they cannot
-    /// be had, keeps the previous pins of an unreachable repository's requests.
-    fn resolve(
-        &self,
-        nodes: &[EmittedNode<'_>],
-        requests: &mut [Request],
-        index: &mut SharedIndex,
-        notes: &mut Vec<String>,
-        diagnostics: &mut Diagnostics,
-    ) {
-        let Resolving {
-            spec,
-            sources,
-            previous,
-        } = *self;
-        let fetched = match index.get(sources) {
-            Ok(fetched) => fetched,
-            Err(error) => {
-                let mut unpinned = Vec::new();
-                let mut had_pins = false;
-                for request in requests.iter_mut().filter(|request| request.pins.is_none()) {
-                    let subject = subject(nodes, request);
-                    match request.previous.clone() {
-                        Some(pins) if error.is_unreachable() => {
-                            notes.push(format!(
-                                "kept the pins of {} for {subject}: {error}",
-                                PreviousPins::name_of(previous)
-                            ));
-                            request.pins = Some(pins);
-                        }
-                        previous => {
-                            had_pins |= previous.is_some();
-                            unpinned.push(subject);
-                        }
-                    }
-                }
-                if !unpinned.is_empty() {
-                    diagnostics.push(fetch_diagnostic(spec, &unpinned, sources, error, had_pins));
-                }
-                return;
-            }
-        };
-        let base = match base_system(&fetched.index, &sources.architecture, sources.assumed_base) {
-            Ok(base) => base,
-            Err(error) => {
-                diagnostics.push(
-                Diagnostic::new(format!(
-                    "the base system of {} (`assume_installed = \"{}\"` in [{SECTION}]) does not resolve: {error}",
-                    sources.release,
-                    sources.assumed_base_name()
-                ))
-                .at(&spec.source, &spec.setting_span(SECTION, "assume_installed", None))
-                .hint("check that the first of `sources` is the release's main suite"),
-            );
-                return;
-            }
-        };
-        let mut pinned = Vec::new();
-        for request in requests.iter_mut().filter(|request| request.pins.is_none()) {
-            match resolve_request(&fetched.index, &request.packages, sources, &base) {
-                Ok(pins) => {
-                    pinned.push(format!(
-                        "{} ({})",
-                        request.packages.join(" "),
-                        pins.packages.len()
-                    ));
+/// Resolves each request that has no pins yet, from the sources' indexes; where they cannot
+/// be had, keeps the previous pins of an unreachable repository's requests.
+fn resolve(
+    inputs: &PinningInputs<'_>,
+    nodes: &[EmittedNode<'_>],
+    requests: &mut [Request],
+    index: &mut SharedIndex,
+    notes: &mut Vec<String>,
+    diagnostics: &mut Diagnostics,
+) {
+    let PinningInputs {
+        spec,
+        sources,
+        previous,
+        ..
+    } = *inputs;
+    let fetched = match index.get(sources) {
+        Ok(fetched) => fetched,
+        Err(error) => {
+            let mut offline = OfflinePins::new(error, previous);
+            for request in requests.iter_mut().filter(|request| request.pins.is_none()) {
+                let subject = subject(nodes, request);
+                if let Some(pins) = offline.keep(subject, request.previous.clone(), notes) {
                     request.pins = Some(pins);
                 }
-                Err(message) => {
-                    diagnostics.push(resolve_diagnostic(nodes, request, &message, sources))
-                }
             }
+            diagnostics.extend(offline.diagnostic(spec, sources));
+            return;
         }
-        if !pinned.is_empty() {
-            notes.push(format!(
-                "pinned the host packages of {} on {}'s {} base: {}",
-                counted(pinned.len(), "request"),
+    };
+    let base = match base_system(&fetched.index, &sources.architecture, sources.assumed_base) {
+        Ok(base) => base,
+        Err(error) => {
+            diagnostics.push(
+            Diagnostic::new(format!(
+                "the base system of {} (`assume_installed = \"{}\"` in [{SECTION}]) does not resolve: {error}",
                 sources.release,
-                sources.assumed_base_name(),
-                pinned.join(", ")
-            ));
+                sources.assumed_base_name()
+            ))
+            .at(&spec.source, &spec.setting_span(SECTION, "assume_installed", None))
+            .hint("check that the first of `sources` is the release's main suite"),
+        );
+            return;
         }
+    };
+    let mut pinned = Vec::new();
+    for request in requests.iter_mut().filter(|request| request.pins.is_none()) {
+        match resolve_request(&fetched.index, &request.packages, sources, &base) {
+            Ok(pins) => {
+                pinned.push(format!(
+                    "{} ({})",
+                    request.packages.join(" "),
+                    pins.packages.len()
+                ));
+                request.pins = Some(pins);
+            }
+            Err(message) => diagnostics.push(resolve_diagnostic(nodes, request, &message, sources)),
+        }
+    }
+    if !pinned.is_empty() {
+        notes.push(format!(
+            "pinned the host packages of {} on {}'s {} base: {}",
+            counted(pinned.len(), "request"),
+            sources.release,
+            sources.assumed_base_name(),
+            pinned.join(", ")
+        ));
     }
 }
 
@@ -220,17 +195,6 @@ fn resolve_request(
     };
     pins.normalise();
     Ok(pins)
-}
-
-fn pin_of(package: PinnedPackage) -> PackagePin {
-    PackagePin {
-        name: package.name,
-        version: package.version.to_string(),
-        architecture: package.architecture,
-        url: package.url,
-        sha256: package.sha256,
-        size: package.size,
-    }
 }
 
 /// How errors name a request: by its nodes' key, and how many hosts have it.

@@ -22,14 +22,12 @@ use cairn_lockfiles::{ImageNode, ImagePins, NodeSpec, PackagePin};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceSpan};
 use crate::graph::emit::EmittedNode;
-use crate::graph::package_sources::{PackageSources, SharedIndex, fetch_diagnostic};
-use crate::graph::previous_pins::PreviousPins;
+use crate::graph::offline_pins::OfflinePins;
+use crate::graph::package_pins::PinningInputs;
+use crate::graph::package_sources::{PackageSources, SharedIndex};
 use crate::module::node_declaration::{DeclaredValue, NodeDeclaration};
 use crate::module::setting::SettingValue;
-use crate::spec::ClusterSpec;
-use cairn_debian::{
-    Architecture, FetchError, FetchedIndex, PinnedPackage, Requirement, ResolveError, resolve,
-};
+use cairn_debian::{Architecture, FetchedIndex, PinnedPackage, Requirement, ResolveError, resolve};
 
 /// How packages are pinned.
 #[derive(Debug, Clone)]
@@ -50,36 +48,34 @@ struct Unresolved {
 }
 
 /// Pins the packages of every image in `nodes` (see the module's notes) against
-/// `sources`, with `previous` the previous lockfile's pins; what the user should know goes
-/// to `notes`.
+/// `inputs.sources`, with `inputs.previous` the previous lockfile's pins; what the user
+/// should know goes to `notes`.
 pub fn pin_images(
-    spec: &ClusterSpec,
+    inputs: &PinningInputs<'_>,
     nodes: &mut [EmittedNode<'_>],
-    sources: &PackageSources,
     index: &mut SharedIndex,
-    previous: Option<&PreviousPins>,
-    update: bool,
     notes: &mut Vec<String>,
 ) -> Result<(), Diagnostics> {
-    let unresolved = keep_previous_pins(spec, nodes, sources, previous, update);
+    let PinningInputs {
+        spec,
+        sources,
+        previous,
+        ..
+    } = *inputs;
+    let unresolved = keep_previous_pins(inputs, nodes);
     if unresolved.is_empty() {
         return Ok(());
     }
     match index.get(sources) {
         Ok(fetched) => resolve_images(nodes, unresolved, sources, fetched, notes),
         Err(error) => {
-            let unpinned = keep_pins_offline(nodes, unresolved, previous, error, notes);
-            if unpinned.images.is_empty() {
+            let mut offline = OfflinePins::new(error, previous);
+            keep_pins_offline(nodes, unresolved, &mut offline, notes);
+            let Some(diagnostic) = offline.diagnostic(spec, sources) else {
                 return Ok(());
-            }
+            };
             let mut diagnostics = Diagnostics::default();
-            diagnostics.push(fetch_diagnostic(
-                spec,
-                &unpinned.images,
-                sources,
-                error,
-                unpinned.had_pins,
-            ));
+            diagnostics.push(diagnostic);
             diagnostics.into_result()
         }
     }
@@ -90,12 +86,15 @@ pub fn pin_images(
 /// keeps the previous pins where they answer the same request, unless `update`. Returns
 /// the images left to resolve.
 fn keep_previous_pins(
-    spec: &ClusterSpec,
+    inputs: &PinningInputs<'_>,
     nodes: &mut [EmittedNode<'_>],
-    sources: &PackageSources,
-    previous: Option<&PreviousPins>,
-    update: bool,
 ) -> Vec<Unresolved> {
+    let PinningInputs {
+        spec,
+        sources,
+        previous,
+        update,
+    } = *inputs;
     let base_packages = match spec
         .sections
         .get("images")
@@ -131,47 +130,24 @@ fn keep_previous_pins(
     unresolved
 }
 
-/// The images a failed fetch leaves unpinned, and whether any of them had pins (which an
-/// error other than an unreachable repository does not keep).
-struct Unpinned {
-    images: Vec<String>,
-    had_pins: bool,
-}
-
 /// The indexes could not be fetched: an unreachable repository keeps the previous pins
-/// where they answer the same request, with a note. Returns the images left unpinned,
-/// for one error naming them all.
+/// where they answer the same request, with a note (`offline` gathers the images left
+/// unpinned, for one error naming them all).
 fn keep_pins_offline(
     nodes: &mut [EmittedNode<'_>],
     unresolved: Vec<Unresolved>,
-    previous: Option<&PreviousPins>,
-    error: &FetchError,
+    offline: &mut OfflinePins<'_>,
     notes: &mut Vec<String>,
-) -> Unpinned {
-    let mut unpinned = Unpinned {
-        images: Vec::new(),
-        had_pins: false,
-    };
+) {
     for entry in unresolved {
         let NodeSpec::Image(image) = &mut nodes[entry.position].spec else {
             continue;
         };
-        match entry.previous {
-            Some(pins) if error.is_unreachable() => {
-                notes.push(format!(
-                    "kept the pins of {} for image `{}`: {error}",
-                    PreviousPins::name_of(previous),
-                    image.name
-                ));
-                image.set_pins(Some(pins));
-            }
-            previous => {
-                unpinned.had_pins |= previous.is_some();
-                unpinned.images.push(format!("image `{}`", image.name));
-            }
+        let subject = format!("image `{}`", image.name);
+        if let Some(pins) = offline.keep(subject, entry.previous, notes) {
+            image.set_pins(Some(pins));
         }
     }
-    unpinned
 }
 
 /// Resolves each image left against the fetched index; an image that does not resolve is
@@ -260,7 +236,9 @@ fn resolve_image(
     Ok(pinned.into_iter().map(pin_of).collect())
 }
 
-fn pin_of(package: PinnedPackage) -> PackagePin {
+/// The lockfile's record of a package the resolver chose: images and host package nodes
+/// pin alike.
+pub(crate) fn pin_of(package: PinnedPackage) -> PackagePin {
     PackagePin {
         name: package.name,
         version: package.version.to_string(),

@@ -3,7 +3,8 @@
 //! `emit` renders every module's declarations: images once for the cluster, nodes once per
 //! host the module applies to (and per `for_each` item where `when` holds). `package_pins`
 //! pins the images' and the host package nodes' packages where the spec names package
-//! sources (`image_pins`, `host_pins`, against `package_sources`). `dependencies`
+//! sources (`image_pins`, `host_pins`, against `package_sources`; an unreachable
+//! repository keeps the previous pins, `offline_pins`). `dependencies`
 //! resolves each declared dependency to node names, on the same host, the cluster, or every
 //! host of a role. `build` hands the nodes to the lockfile crate, which checks the graph and
 //! computes the Merkle ids, and turns a cycle into an error pointing at the manifest lines
@@ -17,6 +18,7 @@ mod emit;
 mod host_pins;
 mod image_pins;
 mod image_settings;
+mod offline_pins;
 mod package_pins;
 mod package_sources;
 mod previous_pins;

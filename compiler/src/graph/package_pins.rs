@@ -14,6 +14,18 @@ use crate::graph::package_sources::{PackageSources, SECTION, SharedIndex};
 use crate::graph::previous_pins::PreviousPins;
 use crate::spec::ClusterSpec;
 
+/// What pinning images and pinning host package nodes both read: one set, so that the two
+/// pin against the same sources and keep the same previous lockfile's pins.
+#[derive(Clone, Copy)]
+pub struct PinningInputs<'a> {
+    pub spec: &'a ClusterSpec,
+    pub sources: &'a PackageSources,
+    /// The previous lockfile's pins, kept where a request is unchanged.
+    pub previous: Option<&'a PreviousPins>,
+    /// Resolve every request again (`--update-pins`).
+    pub update: bool,
+}
+
 /// Pins the packages of `nodes` (see the module's notes); what the user should know goes
 /// to `notes`.
 pub fn pin_packages(
@@ -35,24 +47,14 @@ pub fn pin_packages(
     };
     let previous = read_previous(options, notes);
     let mut index = SharedIndex::new(options.cache.clone(), sources.keyring.clone());
-    let pinned_images = pin_images(
+    let inputs = PinningInputs {
         spec,
-        nodes,
-        &sources,
-        &mut index,
-        previous.as_ref(),
-        options.update,
-        notes,
-    );
-    let pinned_hosts = pin_hosts(
-        spec,
-        nodes,
-        &sources,
-        &mut index,
-        previous.as_ref(),
-        options.update,
-        notes,
-    );
+        sources: &sources,
+        previous: previous.as_ref(),
+        update: options.update,
+    };
+    let pinned_images = pin_images(&inputs, nodes, &mut index, notes);
+    let pinned_hosts = pin_hosts(&inputs, nodes, &mut index, notes);
     for result in [pinned_images, pinned_hosts] {
         if let Err(found) = result {
             diagnostics.append(found);

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use crate::shell::quote;
 use crate::transport::invocation::Invocation;
-use crate::transport::{CommandOutput, HeldProcess, Transport, TransportError};
+use crate::transport::{CommandOutput, HeldScript, Transport, TransportError};
 
 /// The first line of stdout of every script sudo let run.
 const MARKER: &str = "@@cairn-become@@";
@@ -176,11 +176,7 @@ impl Transport for BecomeTransport {
         }
     }
 
-    fn hold(
-        &self,
-        script: &str,
-        stdin: &[u8],
-    ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
+    fn hold(&self, script: &str, stdin: &[u8]) -> Result<HeldScript, TransportError> {
         let invocation = Invocation::new(script);
         let command = self.wrap(&invocation.command);
         match self.inner.hold(&command, &self.input(&invocation, stdin)) {
@@ -301,11 +297,7 @@ mod tests {
             LocalTransport.run(&format!("{}{script}", self.0), stdin)
         }
 
-        fn hold(
-            &self,
-            script: &str,
-            stdin: &[u8],
-        ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
+        fn hold(&self, script: &str, stdin: &[u8]) -> Result<HeldScript, TransportError> {
             LocalTransport.hold(&format!("{}{script}", self.0), stdin)
         }
 

@@ -2,7 +2,9 @@ use std::io::{BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 
 use crate::transport::invocation::Invocation;
-use crate::transport::{CommandOutput, HeldProcess, Transport, TransportError, read_until_held};
+use crate::transport::{
+    CommandOutput, HeldProcess, HeldScript, Transport, TransportError, read_until_held,
+};
 
 /// Runs scripts on the machine running cairn.
 #[derive(Debug, Default, Clone)]
@@ -67,11 +69,7 @@ impl Transport for LocalTransport {
         })
     }
 
-    fn hold(
-        &self,
-        script: &str,
-        stdin: &[u8],
-    ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
+    fn hold(&self, script: &str, stdin: &[u8]) -> Result<HeldScript, TransportError> {
         let invocation = Invocation::new(script);
         let mut child = Self::spawn(&invocation)?;
         if let Some(input) = child.stdin.as_mut() {

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::transport::{CommandOutput, HeldProcess, Transport, TransportError};
+use crate::transport::{CommandOutput, HeldScript, Transport, TransportError};
 
 /// Running counts of one host, shared with whoever reports them.
 #[derive(Debug, Default)]
@@ -72,11 +72,7 @@ impl Transport for MeteredTransport {
         self.inner.run(script, stdin)
     }
 
-    fn hold(
-        &self,
-        script: &str,
-        stdin: &[u8],
-    ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
+    fn hold(&self, script: &str, stdin: &[u8]) -> Result<HeldScript, TransportError> {
         self.counts.add(script, stdin);
         self.inner.hold(script, stdin)
     }

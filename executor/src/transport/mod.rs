@@ -155,6 +155,11 @@ pub(crate) fn read_until_held(
 /// A script kept running (the holder of a lock). Dropping it ends the script.
 pub trait HeldProcess: Send + fmt::Debug {}
 
+/// What [`Transport::hold`] gives back: what the script printed before [`HELD_MARKER`],
+/// and the guard that keeps it running. Named once so that each transport's `hold` and
+/// the wrappers around them read the same.
+pub type HeldScript = (String, Box<dyn HeldProcess>);
+
 /// A way to run scripts on one host.
 pub trait Transport: Send + Sync + fmt::Debug {
     /// Runs `script` with `sh`, feeding it `stdin`, and waits for it. A script of any
@@ -164,11 +169,7 @@ pub trait Transport: Send + Sync + fmt::Debug {
     /// Starts `script`, sends it `stdin`, and returns once it printed a line
     /// [`HELD_MARKER`]: what it printed before that, and the guard that keeps the script
     /// running. The script's stdin stays open until the guard is dropped.
-    fn hold(
-        &self,
-        script: &str,
-        stdin: &[u8],
-    ) -> Result<(String, Box<dyn HeldProcess>), TransportError>;
+    fn hold(&self, script: &str, stdin: &[u8]) -> Result<HeldScript, TransportError>;
 
     /// How errors name the host's address: `ssh://root@10.0.0.1:22`, `local://`.
     fn address(&self) -> String;

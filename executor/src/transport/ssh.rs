@@ -10,7 +10,7 @@ use crate::transport::hop_connection::connect_target;
 use crate::transport::invocation::Invocation;
 use crate::transport::ssh_route::resolve_target;
 use crate::transport::{
-    CommandOutput, HeldProcess, SshOptions, SshTarget, Transport, TransportError,
+    CommandOutput, HeldProcess, HeldScript, SshOptions, SshTarget, Transport, TransportError,
 };
 
 /// Runs scripts on a host over SSH, directly or through jump hosts, with key
@@ -241,7 +241,7 @@ impl SshTransport {
         mut channel: ssh2::Channel,
         invocation: &Invocation<'_>,
         stdin: &[u8],
-    ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
+    ) -> Result<HeldScript, TransportError> {
         session.set_blocking(false);
         let pumped = pump(
             &session,
@@ -366,11 +366,7 @@ impl Transport for SshTransport {
         }
     }
 
-    fn hold(
-        &self,
-        script: &str,
-        stdin: &[u8],
-    ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
+    fn hold(&self, script: &str, stdin: &[u8]) -> Result<HeldScript, TransportError> {
         let invocation = Invocation::new(script);
         let (session, channel) = self.started_for_hold(&invocation)?;
         self.hold_on(session, channel, &invocation, stdin)

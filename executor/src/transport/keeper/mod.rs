@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 pub use server::serve;
 
 use crate::transport::{
-    CommandOutput, HeldProcess, SshTarget, SshTransport, Transport, TransportError,
+    CommandOutput, HeldProcess, HeldScript, SshTarget, SshTransport, Transport, TransportError,
 };
 use protocol::{
     Operation, PROTOCOL_VERSION, RequestHeader, ResponseHeader, read_header, read_payload,
@@ -259,11 +259,7 @@ impl Transport for KeptTransport {
         }
     }
 
-    fn hold(
-        &self,
-        script: &str,
-        stdin: &[u8],
-    ) -> Result<(String, Box<dyn HeldProcess>), TransportError> {
+    fn hold(&self, script: &str, stdin: &[u8]) -> Result<HeldScript, TransportError> {
         let (mut stream, response, mut reader) = self.request(Operation::Hold, script, stdin)?;
         match response {
             ResponseHeader::Held { said_length } => {

@@ -1,0 +1,24 @@
+//! What every benchmark reads from where it runs: its settings (`CAIRN_BENCH_*` numbers)
+//! and the machine's load, which the figures are printed beside so that a busy machine's
+//! slower ones are read as such.
+
+/// The number in environment variable `name`, else `default` (unset or not a number).
+pub fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The 1, 5 and 15 minute load averages, as `uptime` prints them; `unknown` where
+/// /proc/loadavg cannot be read.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".into())
+}
