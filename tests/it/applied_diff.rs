@@ -6,6 +6,7 @@
 //! have exactly what LOCK holds, 1 when something differs, 2 when a host cannot be read.
 
 use crate::support::app_cluster::AppCluster;
+use crate::support::app_cluster_checks::applied_locally;
 use crate::support::{Outcome, cairn};
 
 const HOSTS: [&str; 2] = ["alpha", "beta"];
@@ -18,14 +19,6 @@ fn diff_applied(cluster: &AppCluster, arguments: &[&str]) -> Outcome {
         .args(arguments)
         .args(&cluster.connection)
         .run()
-}
-
-/// A cluster compiled and applied to each of `hosts`, a sandbox of this machine.
-fn applied_cluster(hosts: &[&str]) -> AppCluster {
-    let cluster = AppCluster::local(hosts);
-    cluster.compile();
-    cluster.apply().0.success();
-    cluster
 }
 
 /// The names in a JSON list of node names, or of objects with a `name`.
@@ -44,7 +37,7 @@ fn listed(list: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn hosts_that_applied_the_lockfile_have_no_differences_in_any_form() {
-    let cluster = applied_cluster(&HOSTS);
+    let cluster = applied_locally(&HOSTS);
 
     let text = diff_applied(&cluster, &[]).success();
     assert_eq!(
@@ -84,10 +77,12 @@ fn a_lockfile_never_applied_is_every_node_added() {
 
 #[test]
 fn a_changed_setting_changes_its_file_itself_and_the_file_s_dependants_follow_it() {
-    let cluster = applied_cluster(&HOSTS);
-    cluster.sandbox.edit("cluster.toml", |text| {
-        text.replace("[app]\n", "[app]\ngreeting = \"good morning\"\n")
-    });
+    let cluster = applied_locally(&HOSTS);
+    cluster.sandbox.replace(
+        "cluster.toml",
+        "[app]\n",
+        "[app]\ngreeting = \"good morning\"\n",
+    );
     cluster.compile();
 
     let outcome = diff_applied(&cluster, &[]).code(1);
@@ -170,12 +165,11 @@ fn a_role_moved_to_another_host_is_removed_from_one_and_added_to_the_other() {
     );
     let give_web_to = |host: &str| {
         cluster.write_spec();
-        cluster.sandbox.edit("cluster.toml", |text| {
-            text.replace(
-                &format!("hosts/{host}\"\nroles = [\"app\"]"),
-                &format!("hosts/{host}\"\nroles = [\"app\", \"web\"]"),
-            )
-        });
+        cluster.sandbox.replace(
+            "cluster.toml",
+            &format!("hosts/{host}\"\nroles = [\"app\"]"),
+            &format!("hosts/{host}\"\nroles = [\"app\", \"web\"]"),
+        );
         cluster.compile();
     };
     give_web_to("alpha");
@@ -206,13 +200,8 @@ blast radius (LOCK applied over what the hosts have)
 
 #[test]
 fn a_node_removed_from_its_module_is_removed_from_every_host() {
-    let cluster = applied_cluster(&HOSTS);
-    cluster.sandbox.edit("modules/app/module.toml", |text| {
-        text.replace(
-            "[[node]]\nkind = \"file\"\npath = \"/etc/app/shared.txt\"\ncontent = \"the same on every host\\n\"\ndeps = [\"check:*\"]\n",
-            "",
-        )
-    });
+    let cluster = applied_locally(&HOSTS);
+    cluster.sandbox.replace("modules/app/module.toml", "[[node]]\nkind = \"file\"\npath = \"/etc/app/shared.txt\"\ncontent = \"the same on every host\\n\"\ndeps = [\"check:*\"]\n", "");
     cluster.compile();
 
     let json = diff_applied(&cluster, &["--json"]).code(1).json();
@@ -236,7 +225,7 @@ fn a_node_removed_from_its_module_is_removed_from_every_host() {
 
 #[test]
 fn a_file_edited_by_hand_is_drift_said_beside_the_change_that_will_overwrite_it() {
-    let cluster = applied_cluster(&HOSTS);
+    let cluster = applied_locally(&HOSTS);
     std::fs::write(
         cluster.host_file("alpha", "/etc/app/app.conf"),
         "edited by hand\n",
@@ -287,11 +276,11 @@ beta
 
 #[test]
 fn no_form_of_the_report_shows_a_secret() {
-    let cluster = applied_cluster(&["alpha"]);
+    let cluster = applied_locally(&["alpha"]);
     // app.conf holds the token; its template changes.
-    cluster.sandbox.edit("modules/app/app.conf.j2", |text| {
-        text.replace("token = ", "the token = ")
-    });
+    cluster
+        .sandbox
+        .replace("modules/app/app.conf.j2", "token = ", "the token = ");
     cluster.compile();
 
     for form in [&[][..], &["--json"], &["--stat"]] {
@@ -306,15 +295,14 @@ fn no_form_of_the_report_shows_a_secret() {
 
 #[test]
 fn an_unreachable_host_is_named_with_exit_2_and_the_others_are_still_reported() {
-    let cluster = applied_cluster(&HOSTS);
+    let cluster = applied_locally(&HOSTS);
     // beta is now reached over SSH, at a port where nothing listens.
     let port = crate::support::ssh_fixture::free_port("127.0.0.1");
-    cluster.sandbox.edit("cluster.toml", |text| {
-        text.replace(
-            "[hosts.beta]\naddress = \"127.0.0.1\"\nport = 22\ntransport = \"local\"",
-            &format!("[hosts.beta]\naddress = \"127.0.0.1\"\nport = {port}\ntransport = \"ssh\""),
-        )
-    });
+    cluster.sandbox.replace(
+        "cluster.toml",
+        "[hosts.beta]\naddress = \"127.0.0.1\"\nport = 22\ntransport = \"local\"",
+        &format!("[hosts.beta]\naddress = \"127.0.0.1\"\nport = {port}\ntransport = \"ssh\""),
+    );
     cluster.sandbox.edit("modules/app/app.conf.j2", |text| {
         format!("{text}# edited\n")
     });
@@ -347,7 +335,7 @@ fn an_unreachable_host_is_named_with_exit_2_and_the_others_are_still_reported() 
 
 #[test]
 fn connection_options_without_applied_are_refused() {
-    let cluster = applied_cluster(&["alpha"]);
+    let cluster = applied_locally(&["alpha"]);
     cairn()
         .current_dir(cluster.sandbox.path())
         .args(["diff", "cluster.lock", "cluster.lock", "--limit", "alpha"])

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
-use crate::support::busybox_image::BusyboxImage;
+use crate::support::busybox_image::{BusyboxImage, add_web_module};
 use crate::support::download_server::DownloadServer;
 
 const BASE_IMAGE: &str = "cairn-test/base:1";
@@ -83,16 +83,7 @@ fn web_cluster(hosts: &[&str]) -> (AppCluster, u16) {
     ensure_base_image();
     let cluster = AppCluster::local(hosts);
     let port = crate::support::ssh_fixture::free_port("127.0.0.1");
-    cluster
-        .sandbox
-        .write("modules/web/module.toml", WEB_MODULE)
-        .write(
-            "modules/web/serve.sh",
-            "#!/bin/sh\nexec httpd -f -p \"$PORT\" -h /www\n",
-        );
-    cluster.sandbox.edit("cluster.toml", |text| {
-        format!("{text}\n[web]\nport = {port}\n")
-    });
+    add_web_module(&cluster.sandbox, WEB_MODULE, port);
     (cluster, port)
 }
 
@@ -134,9 +125,9 @@ fn an_image_is_built_once_and_its_containers_run_converge_and_are_replaced_when_
     }
 
     // The page changes: the file is rewritten and the container that serves it replaced.
-    cluster.sandbox.edit("modules/web/module.toml", |text| {
-        text.replace("hello from", "greetings from")
-    });
+    cluster
+        .sandbox
+        .replace("modules/web/module.toml", "hello from", "greetings from");
     cluster.compile();
     let (outcome, report) = cluster.apply();
     outcome.success();

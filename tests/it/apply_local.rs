@@ -2,8 +2,27 @@
 //! skip, drift, orphans, failures contained, the host lock.
 
 use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
+use crate::support::app_cluster_checks::{
+    APP_CONF_AND_DEPENDANTS, MARKER_AND_ITS_HEALTH, applied_locally, assert_apply_runs,
+    assert_converged,
+};
 
 const HOSTS: [&str; 3] = ["alpha", "beta", "gamma"];
+
+/// A process holding the host lock at `lock` (flock) for 30 seconds, or until killed: it
+/// holds the lock itself, so killing it releases the lock.
+fn hold_the_lock(lock: &std::path::Path) -> std::process::Child {
+    let holder = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec 9>>'{}' && flock 9 && exec sleep 30",
+            lock.display()
+        ))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    holder
+}
 
 #[test]
 fn a_first_apply_converges_and_a_second_runs_only_the_checks() {
@@ -12,20 +31,7 @@ fn a_first_apply_converges_and_a_second_runs_only_the_checks() {
     let (outcome, report) = cluster.apply();
     outcome.success();
     for host in HOSTS {
-        assert_eq!(
-            ran_besides_checks(&report, host),
-            [
-                "file:/etc/app/app.conf",
-                "file:/etc/app/shared.txt",
-                "command:marker",
-                "health:marker-present"
-            ]
-        );
-        let conf = std::fs::read_to_string(cluster.host_file(host, "/etc/app/app.conf")).unwrap();
-        assert_eq!(
-            conf,
-            format!("greeting = hello from {host}\ntoken = the-token-value\n")
-        );
+        assert_converged(&cluster, &report, host);
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(cluster.host_file(host, "/etc/app/app.conf"))
             .unwrap()
@@ -55,9 +61,7 @@ fn a_first_apply_converges_and_a_second_runs_only_the_checks() {
 
 #[test]
 fn changing_one_template_reruns_exactly_that_file_and_its_dependants() {
-    let cluster = AppCluster::local(&HOSTS);
-    cluster.compile();
-    cluster.apply().0.success();
+    let cluster = applied_locally(&HOSTS);
 
     cluster.sandbox.edit("modules/app/app.conf.j2", |text| {
         format!("{text}# edited\n")
@@ -66,23 +70,14 @@ fn changing_one_template_reruns_exactly_that_file_and_its_dependants() {
     let (outcome, report) = cluster.apply();
     outcome.success();
     for host in HOSTS {
-        assert_eq!(
-            ran_besides_checks(&report, host),
-            [
-                "file:/etc/app/app.conf",
-                "command:marker",
-                "health:marker-present"
-            ]
-        );
+        assert_eq!(ran_besides_checks(&report, host), APP_CONF_AND_DEPENDANTS);
         assert!(names(&report, host, "skipped").contains(&"file:/etc/app/shared.txt".to_string()));
     }
 }
 
 #[test]
 fn a_drifted_file_is_rewritten_and_what_depends_on_it_runs_again() {
-    let cluster = AppCluster::local(&HOSTS);
-    cluster.compile();
-    cluster.apply().0.success();
+    let cluster = applied_locally(&HOSTS);
 
     let conf = cluster.host_file("beta", "/etc/app/app.conf");
     std::fs::write(&conf, "edited by hand\n").unwrap();
@@ -97,16 +92,7 @@ fn a_drifted_file_is_rewritten_and_what_depends_on_it_runs_again() {
     assert_eq!(conf_plan["action"], "run");
     assert_eq!(conf_plan["reason"], "drifted: the file's content changed");
 
-    let (outcome, report) = cluster.apply();
-    outcome.success();
-    assert_eq!(
-        ran_besides_checks(&report, "beta"),
-        [
-            "file:/etc/app/app.conf",
-            "command:marker",
-            "health:marker-present"
-        ]
-    );
+    let report = assert_apply_runs(&cluster, &[], "beta", &APP_CONF_AND_DEPENDANTS);
     assert_eq!(
         ran_besides_checks(&report, "gamma"),
         ["file:/etc/app/shared.txt"]
@@ -121,18 +107,11 @@ fn a_drifted_file_is_rewritten_and_what_depends_on_it_runs_again() {
 
 #[test]
 fn a_node_no_longer_in_the_lockfile_is_removed_from_the_host() {
-    let cluster = AppCluster::local(&HOSTS);
-    cluster.compile();
-    cluster.apply().0.success();
+    let cluster = applied_locally(&HOSTS);
     let shared = cluster.host_file("alpha", "/etc/app/shared.txt");
     assert!(shared.exists());
 
-    cluster.sandbox.edit("modules/app/module.toml", |text| {
-        text.replace(
-            "[[node]]\nkind = \"file\"\npath = \"/etc/app/shared.txt\"\ncontent = \"the same on every host\\n\"\ndeps = [\"check:*\"]\n",
-            "",
-        )
-    });
+    cluster.sandbox.replace("modules/app/module.toml", "[[node]]\nkind = \"file\"\npath = \"/etc/app/shared.txt\"\ncontent = \"the same on every host\\n\"\ndeps = [\"check:*\"]\n", "");
     cluster.compile();
     let plan = cluster.plan();
     assert_eq!(
@@ -186,12 +165,7 @@ fn a_failing_node_stops_its_dependants_and_nothing_else_and_a_rerun_resumes() {
     }
 
     std::fs::remove_file(cluster.host_file("beta", "/fail-here")).unwrap();
-    let (outcome, report) = cluster.apply();
-    outcome.success();
-    assert_eq!(
-        ran_besides_checks(&report, "beta"),
-        ["command:marker", "health:marker-present"]
-    );
+    let report = assert_apply_runs(&cluster, &[], "beta", &MARKER_AND_ITS_HEALTH);
     assert_eq!(ran_besides_checks(&report, "alpha"), Vec::<String>::new());
 }
 
@@ -201,16 +175,7 @@ fn a_host_held_by_another_apply_is_refused_and_the_others_proceed() {
     cluster.compile();
     let lock = cluster.host_file("gamma", "/var/lib/cairn/lock");
     std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
-    // One process holds the lock itself, so killing it releases the lock.
-    let mut holder = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "exec 9>>'{}' && flock 9 && exec sleep 30",
-            lock.display()
-        ))
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut holder = hold_the_lock(&lock);
 
     let (outcome, report) = cluster.apply();
     outcome
@@ -241,9 +206,7 @@ fn a_missing_secret_fails_the_nodes_that_need_it_without_showing_a_value() {
 
 #[test]
 fn a_follow_up_that_failed_after_a_drift_repair_runs_again_on_the_next_apply() {
-    let cluster = AppCluster::local(&["alpha"]);
-    cluster.compile();
-    cluster.apply().0.success();
+    let cluster = applied_locally(&["alpha"]);
 
     // The file drifts; its repair makes the command that depends on it run, and it fails.
     std::fs::write(
@@ -261,23 +224,16 @@ fn a_follow_up_that_failed_after_a_drift_repair_runs_again_on_the_next_apply() {
 
     // The file is repaired now, but the command has still not run after it: it runs.
     std::fs::remove_file(cluster.host_file("alpha", "/fail-here")).unwrap();
-    let (outcome, report) = cluster.apply();
-    outcome.success();
-    assert_eq!(
-        ran_besides_checks(&report, "alpha"),
-        ["command:marker", "health:marker-present"]
-    );
+    assert_apply_runs(&cluster, &[], "alpha", &MARKER_AND_ITS_HEALTH);
 }
 
 #[test]
 fn a_renamed_host_keeps_the_files_its_new_nodes_manage() {
-    let cluster = AppCluster::local(&["alpha"]);
-    cluster.compile();
-    cluster.apply().0.success();
+    let cluster = applied_locally(&["alpha"]);
     // Same machine, same root, another name: the old entries are orphans, their paths not.
-    cluster.sandbox.edit("cluster.toml", |text| {
-        text.replace("[hosts.alpha]", "[hosts.alphanew]")
-    });
+    cluster
+        .sandbox
+        .replace("cluster.toml", "[hosts.alpha]", "[hosts.alphanew]");
     cluster.compile();
     let (outcome, report) = cluster.apply();
     outcome.success();
@@ -374,11 +330,7 @@ deps = ["package:tool", "file:/etc/tool.conf"]
             ),
         );
     sandbox.compile().success();
-    let outcome = crate::support::cairn()
-        .current_dir(sandbox.path())
-        .args(["apply", "cluster.lock", "--json"])
-        .run()
-        .code(1);
+    let outcome = sandbox.cairn(&["apply", "cluster.lock", "--json"]).code(1);
     let report = outcome.json();
     assert_eq!(names(&report, "box", "ran"), ["file:/etc/tool.conf"]);
     let not_run = &report["hosts"]["box"]["not_run"];
@@ -408,19 +360,9 @@ deps = ["package:tool", "file:/etc/tool.conf"]
 /// says why, instead of letting it pass for drift.
 #[test]
 fn plan_says_an_apply_is_running_on_a_host_whose_lock_is_held() {
-    let cluster = AppCluster::local(&["alpha", "beta"]);
-    cluster.compile();
-    cluster.apply().0.success();
+    let cluster = applied_locally(&["alpha", "beta"]);
     let lock = cluster.host_file("beta", "/var/lib/cairn/lock");
-    let mut holder = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "exec 9>>'{}' && flock 9 && exec sleep 30",
-            lock.display()
-        ))
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut holder = hold_the_lock(&lock);
 
     let plan = cluster.plan();
     assert_eq!(plan["hosts"]["beta"]["apply_running"], true);

@@ -4,33 +4,28 @@
 use std::time::{Duration, Instant};
 
 use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
+use crate::support::app_cluster_checks::assert_converged;
 use crate::support::cairn;
+use crate::support::mid_command_cut::{add_slow_command, apply_failing_after_a_cut};
 use crate::support::ssh_fixture::SshFixture;
 
 const ADDRESSES: [&str; 3] = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
 
-#[test]
-fn three_hosts_over_ssh_converge_and_a_second_apply_runs_only_the_checks() {
-    let fixture = SshFixture::start(&ADDRESSES);
+/// sshd servers on `addresses`, and the app cluster over SSH to them, compiled.
+fn compiled_over_ssh(addresses: &[&str]) -> (SshFixture, AppCluster) {
+    let fixture = SshFixture::start(addresses);
     let cluster = AppCluster::over_ssh(&fixture, &[]);
     cluster.compile();
+    (fixture, cluster)
+}
+
+#[test]
+fn three_hosts_over_ssh_converge_and_a_second_apply_runs_only_the_checks() {
+    let (_fixture, cluster) = compiled_over_ssh(&ADDRESSES);
     let (outcome, report) = cluster.apply();
     outcome.success();
     for host in ["host1", "host2", "host3"] {
-        assert_eq!(
-            ran_besides_checks(&report, host),
-            [
-                "file:/etc/app/app.conf",
-                "file:/etc/app/shared.txt",
-                "command:marker",
-                "health:marker-present"
-            ]
-        );
-        let conf = std::fs::read_to_string(cluster.host_file(host, "/etc/app/app.conf")).unwrap();
-        assert_eq!(
-            conf,
-            format!("greeting = hello from {host}\ntoken = the-token-value\n")
-        );
+        assert_converged(&cluster, &report, host);
     }
     let (outcome, report) = cluster.apply();
     outcome.success();
@@ -59,9 +54,7 @@ fn a_host_that_is_down_fails_alone_while_the_rest_converge() {
 
 #[test]
 fn an_unknown_host_key_is_refused_unless_the_operator_accepts_it() {
-    let fixture = SshFixture::start(&ADDRESSES[..1]);
-    let cluster = AppCluster::over_ssh(&fixture, &[]);
-    cluster.compile();
+    let (fixture, cluster) = compiled_over_ssh(&ADDRESSES[..1]);
     let empty_known_hosts = cluster.sandbox.path().join("empty_known_hosts");
     std::fs::write(&empty_known_hosts, "").unwrap();
     let apply = |extra: &[&str]| {
@@ -95,9 +88,7 @@ fn an_unknown_host_key_is_refused_unless_the_operator_accepts_it() {
 
 #[test]
 fn a_changed_host_key_is_refused_even_when_new_keys_are_accepted() {
-    let fixture = SshFixture::start(&ADDRESSES[..1]);
-    let cluster = AppCluster::over_ssh(&fixture, &[]);
-    cluster.compile();
+    let (fixture, cluster) = compiled_over_ssh(&ADDRESSES[..1]);
     // A known_hosts entry for the host with another key: what a man in the middle looks like.
     let impostor = cluster.sandbox.path().join("impostor");
     std::process::Command::new("ssh-keygen")
@@ -245,9 +236,11 @@ fn a_host_addressed_by_an_ssh_config_alias_is_reached_through_its_hostname() {
     let fixture = SshFixture::start(&ADDRESSES[..1]);
     let cluster = AppCluster::over_ssh(&fixture, &[]);
     // The spec names the host by an alias only the SSH configuration resolves.
-    cluster.sandbox.edit("cluster.toml", |text| {
-        text.replace("address = \"127.0.0.2\"", "address = \"app-one\"")
-    });
+    cluster.sandbox.replace(
+        "cluster.toml",
+        "address = \"127.0.0.2\"",
+        "address = \"app-one\"",
+    );
     cluster
         .sandbox
         .write("ssh_config", "Host app-*\n    HostName 127.0.0.2\n");
@@ -318,46 +311,9 @@ fn a_host_whose_network_vanishes_mid_command_fails_instead_of_hanging() {
     let namespace = &network.hosts[0];
     let fixture = SshFixture::start_in_namespace(&namespace.address, 2222, &namespace.namespace);
     let cluster = AppCluster::over_ssh(&fixture, &[]);
-    cluster.sandbox.edit("modules/app/module.toml", |text| {
-        format!(
-            "{text}\n[[node]]\nkind = \"command\"\nname = \"slow\"\n\
-             run = \"touch \\\"$CAIRN_ROOT/started\\\"; sleep 120\"\n"
-        )
-    });
+    add_slow_command(&cluster, 120);
     cluster.compile();
-    let started_at = std::time::Instant::now();
-    let apply = std::process::Command::new("timeout")
-        .arg("100")
-        .arg(env!("CARGO_BIN_EXE_cairn"))
-        .current_dir(cluster.sandbox.path())
-        .args(["apply", "cluster.lock"])
-        .args(&cluster.connection)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let marker = cluster.host_file("host1", "/started");
-    while !marker.exists() {
-        assert!(
-            started_at.elapsed() < Duration::from_secs(60),
-            "the slow command never started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let cut_at = std::time::Instant::now();
-    namespace.cut();
-    let output = apply.wait_with_output().unwrap();
-    let waited = cut_at.elapsed();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "the apply fails (124 would be the timeout): {stderr}"
-    );
-    assert!(
-        waited < Duration::from_secs(60),
-        "it failed after {waited:?}"
-    );
+    let stderr = apply_failing_after_a_cut(&cluster, &[], 100, || namespace.cut());
     assert!(stderr.contains("host1"), "{stderr}");
 }
 

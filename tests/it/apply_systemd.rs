@@ -3,10 +3,13 @@
 //! unit with systemctl.
 
 use crate::support::app_cluster::{names, ran_besides_checks};
-use crate::support::systemd_host::{SystemdHost, TestPackage, TestRepository};
-use crate::support::{Outcome, Sandbox, cairn};
+use crate::support::systemd_host::{
+    SystemdHost, TestPackage, TestRepository, hello_service_nodes, test_repository_only_nodes,
+};
+use crate::support::{Outcome, Sandbox};
 
-const MODULE: &str = r##"[module]
+const MODULE: &str = concat!(
+    r##"[module]
 name = "hello"
 description = "a packaged service"
 roles = ["hello"]
@@ -23,37 +26,18 @@ doc = "The version of cairn-hello to install."
 type = "string"
 default = "hello"
 doc = "What the service's configuration says."
-
-[[node]]
-kind = "file"
-path = "/etc/apt/sources.list.d/cairn-test.list"
-content = "{{ hello.source }}"
-deps = ["check:*"]
-
-[[node]]
-kind = "file"
-path = "/etc/apt/sources.list"
-content = "# The test repository only.\n"
-deps = ["check:*"]
-
+"##,
+    test_repository_only_nodes!("{{ hello.source }}"),
+    r##"
 # openssh-server was on the host before cairn: cairn must never remove it.
 [[node]]
 kind = "package"
 name = "hello"
 packages = ["cairn-hello={{ hello.version }}", "openssh-server"]
 deps = ["file:/etc/apt/sources.list.d/cairn-test.list", "file:/etc/apt/sources.list"]
-
-[[node]]
-kind = "file"
-path = "/etc/cairn-hello.conf"
-content = "greeting = {{ hello.greeting }}\n"
-deps = ["package:hello"]
-
-[[node]]
-kind = "service"
-unit = "cairn-hello.service"
-deps = ["package:hello", "file:/etc/cairn-hello.conf"]
-"##;
+"##,
+    hello_service_nodes!("{{ hello.greeting }}"),
+);
 
 /// The service of `cairn-hello`: it records the configuration it started with and its
 /// version, then waits.
@@ -126,23 +110,11 @@ impl Machine {
     }
 
     fn apply(&self) -> (Outcome, serde_json::Value) {
-        let outcome = cairn()
-            .current_dir(self.sandbox.path())
-            .args(["apply", "cluster.lock", "--json"])
-            .args(self.host.arguments())
-            .run();
-        let report = serde_json::from_str(&outcome.stdout).unwrap_or(serde_json::Value::Null);
-        (outcome, report)
+        self.host.apply(&self.sandbox)
     }
 
     fn plan_text(&self) -> String {
-        cairn()
-            .current_dir(self.sandbox.path())
-            .args(["plan", "cluster.lock"])
-            .args(self.host.arguments())
-            .run()
-            .success()
-            .stdout
+        self.host.plan_text(&self.sandbox)
     }
 
     fn assert_service_running_and_enabled(&self) {
@@ -158,6 +130,25 @@ impl Machine {
         );
     }
 
+    /// An apply that succeeds, running exactly `expected` (sorted) besides the checks.
+    fn apply_running(&self, expected: &[&str]) {
+        let (outcome, report) = self.apply();
+        outcome.success();
+        assert_eq!(sorted(ran_besides_checks(&report, "machine")), expected);
+    }
+
+    /// cairn-hello is installed at `version`, and that version's service runs.
+    fn assert_runs_version(&self, version: &str) {
+        assert_eq!(
+            self.host.package_version("cairn-hello").as_deref(),
+            Some(version)
+        );
+        assert_eq!(
+            self.host.shell("head -n 1 /run/cairn-hello.seen").1,
+            format!("version {version}")
+        );
+    }
+
     fn service_pid(&self) -> String {
         self.host.unit_property("cairn-hello.service", "MainPID")
     }
@@ -166,18 +157,13 @@ impl Machine {
 #[test]
 fn packages_install_services_start_and_a_second_apply_changes_nothing() {
     let machine = Machine::start("127.0.10.1", "1.0");
-    let (outcome, report) = machine.apply();
-    outcome.success();
-    assert_eq!(
-        sorted(ran_besides_checks(&report, "machine")),
-        [
-            "file:/etc/apt/sources.list",
-            "file:/etc/apt/sources.list.d/cairn-test.list",
-            "file:/etc/cairn-hello.conf",
-            "package:hello",
-            "service:cairn-hello.service",
-        ]
-    );
+    machine.apply_running(&[
+        "file:/etc/apt/sources.list",
+        "file:/etc/apt/sources.list.d/cairn-test.list",
+        "file:/etc/cairn-hello.conf",
+        "package:hello",
+        "service:cairn-hello.service",
+    ]);
     assert_eq!(
         machine.host.package_version("cairn-hello").as_deref(),
         Some("1.0")
@@ -210,12 +196,7 @@ fn a_changed_configuration_restarts_its_service_and_nothing_else() {
     let pid_before = machine.service_pid();
 
     machine.write_spec("1.0", "bonjour", &["hello"]);
-    let (outcome, report) = machine.apply();
-    outcome.success();
-    assert_eq!(
-        sorted(ran_besides_checks(&report, "machine")),
-        ["file:/etc/cairn-hello.conf", "service:cairn-hello.service"]
-    );
+    machine.apply_running(&["file:/etc/cairn-hello.conf", "service:cairn-hello.service"]);
     assert_ne!(
         machine.service_pid(),
         pid_before,
@@ -239,12 +220,7 @@ fn a_service_stopped_by_hand_is_drift_and_is_started_again() {
             && plan.contains("drifted: the service is inactive"),
         "{plan}"
     );
-    let (outcome, report) = machine.apply();
-    outcome.success();
-    assert_eq!(
-        ran_besides_checks(&report, "machine"),
-        ["service:cairn-hello.service"]
-    );
+    machine.apply_running(&["service:cairn-hello.service"]);
     machine.assert_service_running_and_enabled();
 }
 
@@ -254,36 +230,17 @@ fn a_version_bump_upgrades_and_restarts_and_going_back_downgrades() {
     machine.apply().0.success();
 
     machine.write_spec("1.1", "hello", &["hello"]);
-    let (outcome, report) = machine.apply();
-    outcome.success();
-    assert_eq!(
-        sorted(ran_besides_checks(&report, "machine")),
-        [
-            "file:/etc/cairn-hello.conf",
-            "package:hello",
-            "service:cairn-hello.service"
-        ]
-    );
-    assert_eq!(
-        machine.host.package_version("cairn-hello").as_deref(),
-        Some("1.1")
-    );
-    assert_eq!(
-        machine.host.shell("head -n 1 /run/cairn-hello.seen").1,
-        "version 1.1"
-    );
+    machine.apply_running(&[
+        "file:/etc/cairn-hello.conf",
+        "package:hello",
+        "service:cairn-hello.service",
+    ]);
+    machine.assert_runs_version("1.1");
 
     // A rollback: the release before pins the version before.
     machine.write_spec("1.0", "hello", &["hello"]);
     machine.apply().0.success();
-    assert_eq!(
-        machine.host.package_version("cairn-hello").as_deref(),
-        Some("1.0")
-    );
-    assert_eq!(
-        machine.host.shell("head -n 1 /run/cairn-hello.seen").1,
-        "version 1.0"
-    );
+    machine.assert_runs_version("1.0");
 }
 
 #[test]

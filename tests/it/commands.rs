@@ -14,11 +14,7 @@ fn node_count(sandbox: &Sandbox) -> usize {
 #[test]
 fn show_lists_every_node_with_its_id() {
     let sandbox = Sandbox::with_example("quickstart");
-    let outcome = cairn()
-        .current_dir(sandbox.path())
-        .args(["show", "cluster.lock"])
-        .run()
-        .success();
+    let outcome = sandbox.cairn(&["show", "cluster.lock"]).success();
     assert!(outcome.stdout.contains("node1:container:zookeeper"));
     assert!(outcome.stdout.contains("cluster:image:haproxy"));
     let count = node_count(&sandbox);
@@ -53,11 +49,7 @@ fn show_one_node_prints_its_inputs_and_rendered_content() {
 #[test]
 fn show_json_gives_name_kind_host_id_deps_and_for_files_path_and_content() {
     let sandbox = Sandbox::with_example("quickstart");
-    let outcome = cairn()
-        .current_dir(sandbox.path())
-        .args(["show", "cluster.lock", "--json"])
-        .run()
-        .success();
+    let outcome = sandbox.cairn(&["show", "cluster.lock", "--json"]).success();
     let nodes = outcome.json();
     let nodes = nodes.as_array().unwrap();
     assert_eq!(nodes.len(), node_count(&sandbox));
@@ -89,10 +81,8 @@ fn show_json_gives_name_kind_host_id_deps_and_for_files_path_and_content() {
 #[test]
 fn show_an_unknown_node_suggests_names_and_exits_2() {
     let sandbox = Sandbox::with_example("quickstart");
-    cairn()
-        .current_dir(sandbox.path())
-        .args(["show", "cluster.lock", "haproxy.cfg"])
-        .run()
+    sandbox
+        .cairn(&["show", "cluster.lock", "haproxy.cfg"])
         .code(2)
         .stderr_has("node1:file:/etc/cairn/haproxy/haproxy.cfg");
 }
@@ -101,10 +91,8 @@ fn show_an_unknown_node_suggests_names_and_exits_2() {
 fn explain_prints_the_canonical_inputs_and_the_dependency_ids() {
     let sandbox = Sandbox::with_example("quickstart");
     let nodes = sandbox.nodes();
-    let outcome = cairn()
-        .current_dir(sandbox.path())
-        .args(["explain", "cluster.lock", "node1:container:zookeeper"])
-        .run()
+    let outcome = sandbox
+        .cairn(&["explain", "cluster.lock", "node1:container:zookeeper"])
         .success();
     assert!(
         outcome
@@ -122,11 +110,7 @@ fn explain_prints_the_canonical_inputs_and_the_dependency_ids() {
 fn graph_dot_has_one_cluster_per_host_and_an_edge_per_dependency() {
     let sandbox = Sandbox::with_example("quickstart");
     let nodes = sandbox.nodes();
-    let outcome = cairn()
-        .current_dir(sandbox.path())
-        .args(["graph", "cluster.lock"])
-        .run()
-        .success();
+    let outcome = sandbox.cairn(&["graph", "cluster.lock"]).success();
     assert!(outcome.stdout.starts_with("digraph \"quickstart\" {"));
     assert_eq!(
         outcome.stdout.matches("subgraph cluster_").count(),
@@ -140,10 +124,8 @@ fn graph_dot_has_one_cluster_per_host_and_an_edge_per_dependency() {
 #[test]
 fn graph_json_lists_nodes_and_edges() {
     let sandbox = Sandbox::with_example("quickstart");
-    let outcome = cairn()
-        .current_dir(sandbox.path())
-        .args(["graph", "cluster.lock", "--format", "json"])
-        .run()
+    let outcome = sandbox
+        .cairn(&["graph", "cluster.lock", "--format", "json"])
         .success();
     let graph = outcome.json();
     assert_eq!(

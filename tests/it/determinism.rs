@@ -101,20 +101,14 @@ fn compiling_an_unchanged_spec_leaves_the_lockfile_untouched() {
 #[test]
 fn locked_refuses_a_stale_lockfile_and_writes_nothing() {
     let sandbox = Sandbox::with_example("quickstart");
-    cairn()
-        .current_dir(sandbox.path())
-        .args(["compile", "cluster.toml", "--locked"])
-        .run()
+    sandbox
+        .cairn(&["compile", "cluster.toml", "--locked"])
         .success();
 
     let before = sandbox.read("cluster.lock");
-    sandbox.edit("cluster.toml", |text| {
-        text.replace("Quick-start console", "Renamed console")
-    });
-    cairn()
-        .current_dir(sandbox.path())
-        .args(["compile", "cluster.toml", "--locked"])
-        .run()
+    sandbox.replace("cluster.toml", "Quick-start console", "Renamed console");
+    sandbox
+        .cairn(&["compile", "cluster.toml", "--locked"])
         .code(1)
         .stderr_has("cluster.lock is out of date")
         .stderr_has("0 nodes added, 0 removed, 3 changed");

@@ -1,7 +1,8 @@
 //! `cairn diff OLD NEW`: what a release changes, why, and what it restarts. Exit 0 when
 //! equal, 1 when different, 2 on bad input; either side may be a spec, compiled in memory.
 
-use crate::support::{Outcome, Sandbox, cairn, copy_tree, repository};
+use crate::support::systemd_host::hello_service_nodes;
+use crate::support::{Outcome, Sandbox, cairn, copy_tree, repository, run_successfully};
 
 /// `cairn diff` run in the sandbox.
 fn diff(sandbox: &Sandbox, arguments: &[&str]) -> Outcome {
@@ -30,7 +31,8 @@ fn quickstart_with_old_lock() -> Sandbox {
 }
 
 /// A module with a pinned package, its config and its service, on hosts of role `hello`.
-const HELLO_MODULE: &str = r##"[module]
+const HELLO_MODULE: &str = concat!(
+    r##"[module]
 name = "hello"
 description = "a packaged service"
 roles = ["hello"]
@@ -44,18 +46,9 @@ kind = "package"
 name = "hello"
 packages = ["cairn-hello={{ hello.version }}"]
 deps = ["check:*"]
-
-[[node]]
-kind = "file"
-path = "/etc/cairn-hello.conf"
-content = "greeting = hello\n"
-deps = ["package:hello"]
-
-[[node]]
-kind = "service"
-unit = "cairn-hello.service"
-deps = ["package:hello", "file:/etc/cairn-hello.conf"]
-"##;
+"##,
+    hello_service_nodes!("hello"),
+);
 
 /// A spec of the hello module: `hosts` as (name, roles), cairn-hello at `version`.
 fn hello_spec(hosts: &[(&str, &[&str])], version: &str) -> String {
@@ -105,16 +98,13 @@ fn a_template_change_shows_the_changed_line_names_its_dependants_once_and_the_re
 
     let outcome = diff(&sandbox, &["old.lock", "cluster.lock"]).code(1);
     let text = &outcome.stdout;
-    assert!(
-        text.contains("~ file:/etc/cairn/console/console.conf"),
-        "{text}"
-    );
-    assert!(text.contains("        +refresh_seconds = 30\n"), "{text}");
-    assert!(
-        text.contains(
-            "  because of node1:file:/etc/cairn/console/console.conf:\n    node1:container:console\n    node1:health:console-http\n"
-        ),
-        "{text}"
+    assert_says(
+        text,
+        &[
+            "~ file:/etc/cairn/console/console.conf",
+            "        +refresh_seconds = 30\n",
+            "  because of node1:file:/etc/cairn/console/console.conf:\n    node1:container:console\n    node1:health:console-http\n",
+        ],
     );
     assert_eq!(
         text.matches("\n  because of ").count(),
@@ -154,19 +144,13 @@ fn a_package_version_bump_reads_name_old_arrow_new_and_restarts_the_service() {
 
     let outcome = diff(&sandbox, &["old.toml", "new.toml"]).code(1);
     let text = &outcome.stdout;
-    assert!(
-        text.contains("~ package:hello\n      packages: cairn-hello 1.0 → 1.1\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            "  because of machine:package:hello:\n    machine:file:/etc/cairn-hello.conf\n    machine:service:cairn-hello.service\n"
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains("  machine: restarts service cairn-hello.service\n"),
-        "{text}"
+    assert_says(
+        text,
+        &[
+            "~ package:hello\n      packages: cairn-hello 1.0 → 1.1\n",
+            "  because of machine:package:hello:\n    machine:file:/etc/cairn-hello.conf\n    machine:service:cairn-hello.service\n",
+            "  machine: restarts service cairn-hello.service\n",
+        ],
     );
     assert!(
         !sandbox.path().join("cluster.lock").exists(),
@@ -192,21 +176,14 @@ fn a_host_added_and_one_removed_are_listed_with_their_nodes_and_what_stops() {
     );
     let outcome = diff(&sandbox, &["old.toml", "new.toml"]).code(1);
     let text = &outcome.stdout;
-    assert!(
-        text.contains("  - beta (10.0.0.2; roles: hello)\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("  + gamma (10.0.0.2; roles: hello)\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("  beta: stops service cairn-hello.service; removes"),
-        "{text}"
-    );
-    assert!(
-        text.contains("  gamma: starts service cairn-hello.service\n"),
-        "{text}"
+    assert_says(
+        text,
+        &[
+            "  - beta (10.0.0.2; roles: hello)\n",
+            "  + gamma (10.0.0.2; roles: hello)\n",
+            "  beta: stops service cairn-hello.service; removes",
+            "  gamma: starts service cairn-hello.service\n",
+        ],
     );
 
     let report = diff(&sandbox, &["old.toml", "new.toml", "--json"])
@@ -239,8 +216,10 @@ fn a_role_moved_to_another_host_removes_its_nodes_there_and_adds_them_here() {
     );
     let outcome = diff(&sandbox, &["old.toml", "new.toml"]).code(1);
     let text = &outcome.stdout;
-    assert!(text.contains("  ~ alpha: roles hello → \n"), "{text}");
-    assert!(text.contains("  ~ beta: roles  → hello\n"), "{text}");
+    assert_says(
+        text,
+        &["  ~ alpha: roles hello → \n", "  ~ beta: roles  → hello\n"],
+    );
 
     let report = diff(&sandbox, &["old.toml", "new.toml", "--json"])
         .code(1)
@@ -273,17 +252,13 @@ fn a_rotated_secret_is_said_to_be_rotated_and_neither_value_nor_fingerprint_is_s
     assert!(!fingerprints.is_empty());
 
     let text = diff(&sandbox, &["old.lock", "cluster.lock"]).code(1).stdout;
-    assert!(
-        text.contains("  ~ secret `console.session_key` rotated\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("  ~ container:console\n      secret `console.session_key` rotated\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("  node1: replaces container console\n"),
-        "{text}"
+    assert_says(
+        &text,
+        &[
+            "  ~ secret `console.session_key` rotated\n",
+            "  ~ container:console\n      secret `console.session_key` rotated\n",
+            "  node1: replaces container console\n",
+        ],
     );
     let json = diff(&sandbox, &["old.lock", "cluster.lock", "--json"])
         .code(1)
@@ -452,17 +427,13 @@ fn the_stat_counts_changes_per_host_and_kind() {
     let text = diff(&sandbox, &["old.lock", "cluster.toml", "--stat"])
         .code(1)
         .stdout;
-    assert!(
-        text.contains("node1  file             0        0        1\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("node1  container        0        0        1\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("total                   0        0        3\n"),
-        "{text}"
+    assert_says(
+        &text,
+        &[
+            "node1  file             0        0        1\n",
+            "node1  container        0        0        1\n",
+            "total                   0        0        3\n",
+        ],
     );
 }
 
@@ -481,27 +452,30 @@ fn a_missing_or_damaged_lockfile_exits_2_naming_the_file() {
         .stderr_has("damaged.lock");
 }
 
+/// `text` holds each of `parts`.
+fn assert_says(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "lacks {part:?}:\n{text}");
+    }
+}
+
 /// `git` in the sandbox, with an author of its own and no user or system configuration.
 fn git(sandbox: &Sandbox, arguments: &[&str]) -> String {
-    let output = std::process::Command::new("git")
-        .current_dir(sandbox.path())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", sandbox.path())
-        .args([
-            "-c",
-            "user.name=cairn test",
-            "-c",
-            "user.email=test@cairn.invalid",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(arguments)
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {arguments:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = run_successfully(
+        std::process::Command::new("git")
+            .current_dir(sandbox.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", sandbox.path())
+            .args([
+                "-c",
+                "user.name=cairn test",
+                "-c",
+                "user.email=test@cairn.invalid",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(arguments),
+        &format!("git {arguments:?}"),
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -267,12 +267,11 @@ fn the_downloaded_components_are_pinned_by_sha256_and_copied_into_their_images()
 #[test]
 fn a_checksum_that_is_not_sha256_is_refused_at_its_line_in_the_spec() {
     let sandbox = Sandbox::with_example("dcos-ha");
-    sandbox.edit("cluster.toml", |text| {
-        text.replace(
-            "artifact_sha256 = \"1d48942fa9f1d0df3f56a1622c7a46e9b85924ed9976338912101bb5519aadf1\"",
-            "artifact_sha256 = \"1D48942F\"",
-        )
-    });
+    sandbox.replace(
+        "cluster.toml",
+        "artifact_sha256 = \"1d48942fa9f1d0df3f56a1622c7a46e9b85924ed9976338912101bb5519aadf1\"",
+        "artifact_sha256 = \"1D48942F\"",
+    );
     let line = sandbox
         .read("cluster.toml")
         .lines()
@@ -289,12 +288,11 @@ fn a_checksum_that_is_not_sha256_is_refused_at_its_line_in_the_spec() {
 #[test]
 fn consul_refuses_a_cluster_of_two_servers_at_compile() {
     let sandbox = Sandbox::with_example("dcos-ha");
-    sandbox.edit("cluster.toml", |text| {
-        text.replace(
-            "[hosts.master3]\naddress = \"10.10.0.13\"\nid = 13\nroles = [\"master\"]",
-            "[hosts.master3]\naddress = \"10.10.0.13\"\nid = 13\nroles = [\"agent\"]",
-        )
-    });
+    sandbox.replace(
+        "cluster.toml",
+        "[hosts.master3]\naddress = \"10.10.0.13\"\nid = 13\nroles = [\"master\"]",
+        "[hosts.master3]\naddress = \"10.10.0.13\"\nid = 13\nroles = [\"agent\"]",
+    );
     sandbox
         .compile()
         .code(2)
@@ -342,12 +340,11 @@ fn each_host_checks_the_ports_of_what_it_runs_before_anything_is_installed() {
 #[test]
 fn consul_refuses_a_host_named_by_a_dns_name_instead_of_an_address() {
     let sandbox = Sandbox::with_example("dcos-ha");
-    sandbox.edit("cluster.toml", |text| {
-        text.replace(
-            "address = \"10.10.0.42\"",
-            "address = \"agent2.dcos-ha.example\"",
-        )
-    });
+    sandbox.replace(
+        "cluster.toml",
+        "address = \"10.10.0.42\"",
+        "address = \"agent2.dcos-ha.example\"",
+    );
     sandbox.compile().code(2).stderr_has(
         "needs every host's address as an IP address, and these hosts give a name instead: agent2.",
     );

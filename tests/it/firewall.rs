@@ -463,16 +463,13 @@ fn an_open_port_that_is_not_port_and_protocol_or_names_no_role_stops_the_compile
             .code(2)
             .stderr_has(says)
             .stderr_has("cluster.toml:");
-        sandbox.edit("cluster.toml", |text| {
-            text.replace(&format!("open_ports = [\"{entry}\"]\n"), "")
-        });
+        sandbox.replace("cluster.toml", &format!("open_ports = [\"{entry}\"]\n"), "");
     }
-    sandbox.edit("cluster.toml", |text| {
-        text.replace(
-            "address = \"10.0.0.12\"",
-            "address = \"node2.firewalled.example\"",
-        )
-    });
+    sandbox.replace(
+        "cluster.toml",
+        "address = \"10.0.0.12\"",
+        "address = \"node2.firewalled.example\"",
+    );
     sandbox
         .compile()
         .code(2)

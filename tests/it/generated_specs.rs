@@ -5,7 +5,7 @@
 //! too), or writes a lockfile that `cairn show` reads back. No
 //! mutant panics, and none writes a lockfile that other commands then refuse.
 
-use crate::support::{Sandbox, cairn};
+use crate::support::Sandbox;
 
 /// The keys mutated, `section.key` (a host's as `hosts.node1.key`), across every type.
 const KEYS: [(&str, &str); 16] = [
@@ -90,11 +90,7 @@ fn every_mutated_spec_compiles_to_a_readable_lockfile_or_an_error_at_its_place()
         let what = format!("[{section}] {key} = {literal}");
         match outcome.code {
             Some(0) => {
-                cairn()
-                    .current_dir(sandbox.path())
-                    .args(["show", "cluster.lock", "--json"])
-                    .run()
-                    .code(0);
+                sandbox.cairn(&["show", "cluster.lock", "--json"]).code(0);
                 written += 1;
             }
             Some(2) => {

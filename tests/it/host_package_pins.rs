@@ -10,10 +10,11 @@ use cairn_lockfiles::{Lockfile, NodeName, NodeSpec};
 
 use crate::support::app_cluster::ran_besides_checks;
 use crate::support::debian_repository::{DebianPackage, DebianRepository};
-use crate::support::systemd_host::SystemdHost;
+use crate::support::systemd_host::{SystemdHost, test_repository_only_nodes};
 use crate::support::{Outcome, Sandbox, cairn};
 
-const MODULE: &str = r##"[module]
+const MODULE: &str = concat!(
+    r##"[module]
 name = "tool"
 description = "a host package from the cluster's repository"
 roles = ["tool"]
@@ -21,25 +22,16 @@ roles = ["tool"]
 [settings.tool.source]
 type = "string"
 doc = "The apt source line of the package repository."
-
-[[node]]
-kind = "file"
-path = "/etc/apt/sources.list.d/cairn-test.list"
-content = "{{ tool.source }}\n"
-deps = ["check:*"]
-
-[[node]]
-kind = "file"
-path = "/etc/apt/sources.list"
-content = "# The test repository only.\n"
-deps = ["check:*"]
-
+"##,
+    test_repository_only_nodes!("{{ tool.source }}\\n"),
+    r##"
 [[node]]
 kind = "package"
 name = "tool"
 packages = ["cairn-tool"]
 deps = ["file:/etc/apt/sources.list.d/cairn-test.list", "file:/etc/apt/sources.list"]
-"##;
+"##
+);
 
 /// The repository: `cairn-tool` needs `cairn-lib` and `cairn-core`, which is `Priority:
 /// required` (part of every host's base system, as the test installs it beforehand).
@@ -111,23 +103,11 @@ impl PinnedMachine {
     }
 
     fn apply(&self) -> (Outcome, serde_json::Value) {
-        let outcome = cairn()
-            .current_dir(self.sandbox.path())
-            .args(["apply", "cluster.lock", "--json"])
-            .args(self.host.arguments())
-            .run();
-        let report = serde_json::from_str(&outcome.stdout).unwrap_or(serde_json::Value::Null);
-        (outcome, report)
+        self.host.apply(&self.sandbox)
     }
 
     fn plan_text(&self) -> String {
-        cairn()
-            .current_dir(self.sandbox.path())
-            .args(["plan", "cluster.lock"])
-            .args(self.host.arguments())
-            .run()
-            .success()
-            .stdout
+        self.host.plan_text(&self.sandbox)
     }
 
     /// The package node's pins: `name=version` of each pinned package, and the assumed.

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::support::download_server::DownloadServer;
-use crate::support::{Sandbox, cairn};
+use crate::support::{Sandbox, cairn, run_successfully};
 
 const BOX_MODULE: &str = r#"[module]
 name = "box"
@@ -133,16 +133,12 @@ fn build_with_umask(
         output.to_string(),
     ];
     arguments.extend(extra.iter().map(|argument| argument.to_string()));
-    let output = Command::new("sh")
-        .current_dir(sandbox.path())
-        .env("CAIRN_STORE", sandbox.path().join(store))
-        .args(&arguments)
-        .output()
-        .expect("sh runs");
-    assert!(
-        output.status.success(),
-        "cairn build: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = run_successfully(
+        Command::new("sh")
+            .current_dir(sandbox.path())
+            .env("CAIRN_STORE", sandbox.path().join(store))
+            .args(&arguments),
+        "cairn build",
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -184,6 +180,22 @@ fn layers(layout: &Path) -> Vec<String> {
         .iter()
         .map(|layer| layer.as_str().unwrap().to_string())
         .collect()
+}
+
+/// Runs the image `tag` once (`docker run --rm`), then removes it: what the run printed
+/// on stdout and on stderr.
+fn run_once_then_remove(tag: &str) -> (String, String) {
+    let run = Command::new("docker")
+        .args(["run", "--rm", tag])
+        .output()
+        .unwrap();
+    let _ = Command::new("docker")
+        .args(["image", "rm", "--force", tag])
+        .output();
+    (
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -271,18 +283,10 @@ fn an_image_built_twice_in_two_folders_is_the_same_bytes_and_runs_in_docker() {
         String::from_utf8_lossy(&inspected.stdout).trim(),
         r#"{"Test":["CMD","/bin/busybox","test","-s","/srv/site/index.html"],"Interval":7000000000,"Timeout":5000000000,"Retries":2} amd64"#
     );
-    let run = Command::new("docker")
-        .args(["run", "--rm", &tag])
-        .output()
-        .unwrap();
-    let _ = Command::new("docker")
-        .args(["image", "rm", "--force", &tag])
-        .output();
+    let (stdout, stderr) = run_once_then_remove(&tag);
     assert_eq!(
-        String::from_utf8_lossy(&run.stdout),
-        "hello from a cairn-built image\nthe site, unpacked from its tarball\n",
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+        stdout, "hello from a cairn-built image\nthe site, unpacked from its tarball\n",
+        "{stderr}"
     );
 }
 
@@ -334,10 +338,8 @@ fn an_image_whose_packages_are_not_pinned_is_refused_by_the_builder_with_the_fix
         .code(1)
         .stderr_has("image `haproxy` installs packages that are not pinned, from the base `debian:bookworm-slim`")
         .stderr_has("name the package sources in `sources` of [packages]");
-    cairn()
-        .current_dir(sandbox.path())
-        .args(["build", "cluster.lock", "--image", "nginx"])
-        .run()
+    sandbox
+        .cairn(&["build", "cluster.lock", "--image", "nginx"])
         .code(2)
         .stderr_has("the lockfile has no image `nginx`");
 }
@@ -423,25 +425,14 @@ fn a_pushed_image_is_pulled_by_digest_and_a_second_push_sends_no_blob() {
         "{pullable}"
     );
 
-    let pull = Command::new("docker")
-        .args(["pull", &pullable])
-        .output()
-        .unwrap();
-    assert!(
-        pull.status.success(),
-        "docker pull {pullable}: {}",
-        String::from_utf8_lossy(&pull.stderr)
+    run_successfully(
+        Command::new("docker").args(["pull", &pullable]),
+        &format!("docker pull {pullable}"),
     );
-    let run = Command::new("docker")
-        .args(["run", "--rm", &pullable])
-        .output()
-        .unwrap();
-    let _ = Command::new("docker")
-        .args(["image", "rm", "--force", &pullable])
-        .output();
+    let (stdout, stderr) = run_once_then_remove(&pullable);
     assert_eq!(
-        String::from_utf8_lossy(&run.stdout),
-        "hello from a cairn-built image\nthe site, unpacked from its tarball\n"
+        stdout, "hello from a cairn-built image\nthe site, unpacked from its tarball\n",
+        "{stderr}"
     );
 
     let second = build(&sandbox, "images", "store", &["--push", &registry.address]);

@@ -57,10 +57,20 @@ fn serve_script(release: &str) -> String {
 
 /// The summary apply gave the container `name` on host1 (`-v` prints each node that ran).
 fn container_summary(stderr: &str, name: &str) -> String {
+    line_saying(stderr, &format!("host1:container:{name}:"))
+}
+
+/// The line apply gave the image `name` it built.
+fn image_built_summary(stderr: &str, name: &str) -> String {
+    line_saying(stderr, &format!("cluster:image:{name}: built"))
+}
+
+/// The first line of `stderr` holding `part`.
+fn line_saying(stderr: &str, part: &str) -> String {
     stderr
         .lines()
-        .find(|line| line.contains(&format!("host1:container:{name}:")))
-        .unwrap_or_else(|| panic!("the container did not run:\n{stderr}"))
+        .find(|line| line.contains(part))
+        .unwrap_or_else(|| panic!("no line says {part:?}:\n{stderr}"))
         .to_string()
 }
 
@@ -232,11 +242,7 @@ fn with_the_clusters_registry_apply_pushes_the_blobs_it_lacks_and_the_host_pulls
         &format!("\n[images]\nregistry = \"{}\"\n", registry.address),
     );
     let first = shipped.apply();
-    let image = first
-        .stderr
-        .lines()
-        .find(|line| line.contains("cluster:image:pulled: built"))
-        .unwrap_or_else(|| panic!("the image is built:\n{}", first.stderr));
+    let image = image_built_summary(&first.stderr, "pulled");
     assert!(
         image.contains(&format!("pushed to {} (", registry.address))
             && image.contains("0 already there"),
@@ -255,11 +261,7 @@ fn with_the_clusters_registry_apply_pushes_the_blobs_it_lacks_and_the_host_pulls
     // A new release: the registry is sent the new top layer, config and manifest alone.
     shipped.release("two");
     let second = shipped.apply();
-    let image = second
-        .stderr
-        .lines()
-        .find(|line| line.contains("cluster:image:pulled: built"))
-        .unwrap();
+    let image = image_built_summary(&second.stderr, "pulled");
     assert!(
         image.contains("(2 blobs sent") && image.contains("; 1 already there)"),
         "the busybox layer is not sent again: {image}"
@@ -275,11 +277,7 @@ fn with_the_clusters_registry_apply_pushes_the_blobs_it_lacks_and_the_host_pulls
     Cleanup::remove_images("pulled");
     shipped.release("three");
     let third = shipped.apply();
-    let image = third
-        .stderr
-        .lines()
-        .find(|line| line.contains("cluster:image:pulled: built"))
-        .unwrap();
+    let image = image_built_summary(&third.stderr, "pulled");
     assert!(image.contains("not pushed ("), "{image}");
     let sent = container_summary(&third.stderr, "pulled");
     assert!(sent.contains("(image sent: 2 of 2 layers"), "{sent}");

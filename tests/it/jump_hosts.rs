@@ -4,11 +4,12 @@
 //! bastion can.
 
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
 use crate::support::cairn;
-use crate::support::network_namespaces::{HiddenHost, PrivateNetwork};
+use crate::support::mid_command_cut::{add_slow_command, apply_failing_after_a_cut};
+use crate::support::network_namespaces::{HiddenHost, NetworkHost, PrivateNetwork};
 use crate::support::ssh_fixture::{ServerPlace, SshFixture};
 
 const PORT: u16 = 2222;
@@ -19,6 +20,55 @@ fn host_block(alias: &str, address: &str, fixture: &SshFixture, extra: &str) -> 
         "Host {alias}\n    HostName {address}\n    Port {PORT}\n    User root\n    IdentityFile {}\n{extra}",
         fixture.identity().display()
     )
+}
+
+/// A bastion on a private network and a host behind it that the bastion alone reaches,
+/// each running an sshd of the fixture (which goes before the namespaces it runs in).
+struct BehindABastion {
+    fixture: SshFixture,
+    hidden: HiddenHost,
+    network: PrivateNetwork,
+}
+
+impl BehindABastion {
+    /// `tag` keeps the namespaces apart; `max_startups` is the bastion sshd's, if not ours.
+    fn start(tag: &str, max_startups: Option<&str>) -> Self {
+        let network = PrivateNetwork::create(tag, 1);
+        let bastion = &network.hosts[0];
+        let hidden = HiddenHost::behind(&bastion.namespace, tag, 0);
+        let mut bastion_place =
+            ServerPlace::in_namespace(&bastion.address, PORT, &bastion.namespace);
+        bastion_place.max_startups = max_startups.map(str::to_string);
+        let fixture = SshFixture::start_at(&[
+            bastion_place,
+            ServerPlace::in_namespace(&hidden.address, PORT, &hidden.namespace),
+        ]);
+        Self {
+            fixture,
+            hidden,
+            network,
+        }
+    }
+
+    fn bastion(&self) -> &NetworkHost {
+        &self.network.hosts[0]
+    }
+
+    /// A cluster of `hosts` (name, alias) whose SSH configuration reaches every `app-*`
+    /// alias at the hidden host through the alias `bastion`.
+    fn cluster(&self, hosts: &[(&str, &str)]) -> AppCluster {
+        let config = format!(
+            "{}{}",
+            host_block("bastion", &self.bastion().address, &self.fixture, ""),
+            host_block(
+                "app-*",
+                &self.hidden.address,
+                &self.fixture,
+                "    ProxyJump bastion\n"
+            ),
+        );
+        AppCluster::through_ssh_config(&self.fixture, hosts, &config)
+    }
 }
 
 /// Whether this process gets no SSH greeting from `address` (a connection may still
@@ -35,25 +85,10 @@ fn unreachable_from_here(address: &str) -> bool {
 
 #[test]
 fn a_host_only_a_bastion_reaches_is_applied_through_it_with_both_host_keys_checked() {
-    let network = PrivateNetwork::create("jpa", 1);
-    let bastion = &network.hosts[0];
-    let hidden = HiddenHost::behind(&bastion.namespace, "jpa", 0);
-    let fixture = SshFixture::start_at(&[
-        ServerPlace::in_namespace(&bastion.address, PORT, &bastion.namespace),
-        ServerPlace::in_namespace(&hidden.address, PORT, &hidden.namespace),
-    ]);
+    let place = BehindABastion::start("jpa", None);
+    let (fixture, bastion, hidden) = (&place.fixture, place.bastion(), &place.hidden);
     assert!(unreachable_from_here(&hidden.address));
-    let config = format!(
-        "{}{}",
-        host_block("bastion", &bastion.address, &fixture, ""),
-        host_block(
-            "app-*",
-            &hidden.address,
-            &fixture,
-            "    ProxyJump bastion\n"
-        ),
-    );
-    let cluster = AppCluster::through_ssh_config(&fixture, &[("host1", "app-one")], &config);
+    let cluster = place.cluster(&[("host1", "app-one")]);
     cluster.compile();
     let (outcome, report) = cluster.apply();
     outcome.success();
@@ -126,89 +161,19 @@ fn a_chain_of_two_bastions_reaches_a_host_two_networks_away() {
 
 #[test]
 fn a_host_behind_a_bastion_whose_network_vanishes_mid_command_fails_instead_of_hanging() {
-    let network = PrivateNetwork::create("jpc", 1);
-    let bastion = &network.hosts[0];
-    let hidden = HiddenHost::behind(&bastion.namespace, "jpc", 0);
-    let fixture = SshFixture::start_at(&[
-        ServerPlace::in_namespace(&bastion.address, PORT, &bastion.namespace),
-        ServerPlace::in_namespace(&hidden.address, PORT, &hidden.namespace),
-    ]);
-    let config = format!(
-        "{}{}",
-        host_block("bastion", &bastion.address, &fixture, ""),
-        host_block(
-            "app-*",
-            &hidden.address,
-            &fixture,
-            "    ProxyJump bastion\n"
-        ),
-    );
-    let cluster = AppCluster::through_ssh_config(&fixture, &[("host1", "app-one")], &config);
-    cluster.sandbox.edit("modules/app/module.toml", |text| {
-        format!(
-            "{text}\n[[node]]\nkind = \"command\"\nname = \"slow\"\n\
-             run = \"touch \\\"$CAIRN_ROOT/started\\\"; sleep 150\"\n"
-        )
-    });
+    let place = BehindABastion::start("jpc", None);
+    let cluster = place.cluster(&[("host1", "app-one")]);
+    add_slow_command(&cluster, 150);
     cluster.compile();
-    let apply = std::process::Command::new("timeout")
-        .arg("120")
-        .arg(env!("CARGO_BIN_EXE_cairn"))
-        .current_dir(cluster.sandbox.path())
-        .args(["apply", "cluster.lock", "--persist", "0"])
-        .args(&cluster.connection)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started_at = Instant::now();
-    let marker = cluster.host_file("host1", "/started");
-    while !marker.exists() {
-        assert!(
-            started_at.elapsed() < Duration::from_secs(60),
-            "the slow command never started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let cut_at = Instant::now();
-    hidden.cut();
-    let output = apply.wait_with_output().unwrap();
-    let waited = cut_at.elapsed();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "the apply fails (124 would be the timeout): {stderr}"
-    );
-    assert!(
-        waited < Duration::from_secs(60),
-        "it failed after {waited:?}"
-    );
+    let stderr =
+        apply_failing_after_a_cut(&cluster, &["--persist", "0"], 120, || place.hidden.cut());
     assert!(stderr.contains("host1:command:slow"), "{stderr}");
 }
 
 #[test]
 fn forty_hosts_behind_one_bastion_with_sshds_default_max_startups_all_converge() {
-    let network = PrivateNetwork::create("jpd", 1);
-    let bastion = &network.hosts[0];
-    let hidden = HiddenHost::behind(&bastion.namespace, "jpd", 0);
-    let mut bastion_place = ServerPlace::in_namespace(&bastion.address, PORT, &bastion.namespace);
     // sshd's own default: past 10 connections being started, it drops some.
-    bastion_place.max_startups = Some("10:30:100".to_string());
-    let fixture = SshFixture::start_at(&[
-        bastion_place,
-        ServerPlace::in_namespace(&hidden.address, PORT, &hidden.namespace),
-    ]);
-    let config = format!(
-        "{}{}",
-        host_block("bastion", &bastion.address, &fixture, ""),
-        host_block(
-            "app-*",
-            &hidden.address,
-            &fixture,
-            "    ProxyJump bastion\n"
-        ),
-    );
+    let place = BehindABastion::start("jpd", Some("10:30:100"));
     let hosts: Vec<(String, String)> = (1..=40)
         .map(|index| (format!("host{index}"), format!("app-{index:02}")))
         .collect();
@@ -216,7 +181,7 @@ fn forty_hosts_behind_one_bastion_with_sshds_default_max_startups_all_converge()
         .iter()
         .map(|(name, alias)| (name.as_str(), alias.as_str()))
         .collect();
-    let cluster = AppCluster::through_ssh_config(&fixture, &host_refs, &config);
+    let cluster = place.cluster(&host_refs);
     cluster.compile();
     let (outcome, report) = cluster.apply_with(&["--persist", "0", "--jobs", "40"]);
     outcome.success();

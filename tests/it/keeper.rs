@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::app_cluster::{AppCluster, ran_besides_checks};
+use crate::support::app_cluster_checks::APP_CONF_AND_DEPENDANTS;
 use crate::support::ssh_fixture::SshFixture;
 use crate::support::{Outcome, cairn};
 
@@ -63,12 +64,18 @@ fn keeper_directory() -> KeeperDirectory {
     KeeperDirectory(tempfile::tempdir().expect("a temporary folder"))
 }
 
-#[test]
-fn a_second_apply_uses_the_connections_of_the_first() {
-    let fixture = SshFixture::start(&["127.0.20.1", "127.0.20.2"]);
+/// sshd servers on `addresses`, the app cluster over SSH to them compiled, and a keeper
+/// directory of the test's own.
+fn compiled_with_a_keeper(addresses: &[&str]) -> (SshFixture, AppCluster, KeeperDirectory) {
+    let fixture = SshFixture::start(addresses);
     let cluster = AppCluster::over_ssh(&fixture, &[]);
     cluster.compile();
-    let keeper = keeper_directory();
+    (fixture, cluster, keeper_directory())
+}
+
+#[test]
+fn a_second_apply_uses_the_connections_of_the_first() {
+    let (fixture, cluster, keeper) = compiled_with_a_keeper(&["127.0.20.1", "127.0.20.2"]);
     apply(&cluster, keeper.0.path(), &[]).0.success();
     let kept: Vec<Vec<u32>> = fixture
         .servers
@@ -101,10 +108,7 @@ fn a_second_apply_uses_the_connections_of_the_first() {
 
 #[test]
 fn without_persist_every_connection_closes_with_the_apply() {
-    let fixture = SshFixture::start(&["127.0.20.3"]);
-    let cluster = AppCluster::over_ssh(&fixture, &[]);
-    cluster.compile();
-    let keeper = keeper_directory();
+    let (fixture, cluster, keeper) = compiled_with_a_keeper(&["127.0.20.3"]);
     apply(&cluster, keeper.0.path(), &["--persist", "0"])
         .0
         .success();
@@ -118,10 +122,7 @@ fn without_persist_every_connection_closes_with_the_apply() {
 
 #[test]
 fn the_keeper_ends_when_its_time_is_up_and_closes_its_connections() {
-    let fixture = SshFixture::start(&["127.0.20.4"]);
-    let cluster = AppCluster::over_ssh(&fixture, &[]);
-    cluster.compile();
-    let keeper = keeper_directory();
+    let (fixture, cluster, keeper) = compiled_with_a_keeper(&["127.0.20.4"]);
     apply(&cluster, keeper.0.path(), &["--persist", "1"])
         .0
         .success();
@@ -151,10 +152,7 @@ fn the_keeper_ends_when_its_time_is_up_and_closes_its_connections() {
 
 #[test]
 fn a_host_restarted_under_a_kept_connection_is_reached_again() {
-    let mut fixture = SshFixture::start(&["127.0.20.5"]);
-    let cluster = AppCluster::over_ssh(&fixture, &[]);
-    cluster.compile();
-    let keeper = keeper_directory();
+    let (mut fixture, cluster, keeper) = compiled_with_a_keeper(&["127.0.20.5"]);
     apply(&cluster, keeper.0.path(), &[]).0.success();
 
     // The kept connections die with the server: the next apply must not fail on them.
@@ -167,20 +165,13 @@ fn a_host_restarted_under_a_kept_connection_is_reached_again() {
     outcome.success();
     assert_eq!(
         ran_besides_checks(&report, "host1"),
-        [
-            "file:/etc/app/app.conf",
-            "command:marker",
-            "health:marker-present"
-        ]
+        APP_CONF_AND_DEPENDANTS
     );
 }
 
 #[test]
 fn a_keeper_killed_between_applies_is_replaced() {
-    let fixture = SshFixture::start(&["127.0.20.6"]);
-    let cluster = AppCluster::over_ssh(&fixture, &[]);
-    cluster.compile();
-    let keeper = keeper_directory();
+    let (_fixture, cluster, keeper) = compiled_with_a_keeper(&["127.0.20.6"]);
     apply(&cluster, keeper.0.path(), &[]).0.success();
     stop_keepers(keeper.0.path());
 
@@ -190,10 +181,7 @@ fn a_keeper_killed_between_applies_is_replaced() {
 
 #[test]
 fn the_host_lock_held_through_the_keeper_is_released_when_the_apply_ends() {
-    let fixture = SshFixture::start(&["127.0.20.7"]);
-    let cluster = AppCluster::over_ssh(&fixture, &[]);
-    cluster.compile();
-    let keeper = keeper_directory();
+    let (_fixture, cluster, keeper) = compiled_with_a_keeper(&["127.0.20.7"]);
     apply(&cluster, keeper.0.path(), &[]).0.success();
     // The keeper still holds the connection; the lock must not be held with it.
     let lock = cluster.root("host1").join("var/lib/cairn/lock");
@@ -211,10 +199,7 @@ fn the_host_lock_held_through_the_keeper_is_released_when_the_apply_ends() {
 
 #[test]
 fn a_keeper_socket_in_a_folder_others_may_enter_is_not_used() {
-    let fixture = SshFixture::start(&["127.0.20.8"]);
-    let cluster = AppCluster::over_ssh(&fixture, &[]);
-    cluster.compile();
-    let keeper = keeper_directory();
+    let (_fixture, cluster, keeper) = compiled_with_a_keeper(&["127.0.20.8"]);
     // A folder owned by someone else (here: nobody) could hold a socket of theirs.
     let shared = keeper.0.path().join("shared");
     std::fs::create_dir(&shared).unwrap();
@@ -226,6 +211,40 @@ fn a_keeper_socket_in_a_folder_others_may_enter_is_not_used() {
     assert!(status.success());
     apply(&cluster, &shared, &[]).0.success();
     assert!(keepers(&shared).is_empty(), "the apply connected directly");
+}
+
+/// An sshd on `address`, the app cluster over SSH to it with `files` written and `node`
+/// added to its module, compiled, and a keeper directory of the test's own.
+fn with_a_node_and_a_keeper(
+    address: &str,
+    files: &[(&str, &str)],
+    node: &str,
+) -> (SshFixture, AppCluster, KeeperDirectory) {
+    let fixture = SshFixture::start(&[address]);
+    let cluster = AppCluster::over_ssh(&fixture, &[]);
+    for (path, text) in files {
+        cluster.sandbox.write(path, text);
+    }
+    with_nodes(&cluster, node);
+    (fixture, cluster, keeper_directory())
+}
+
+/// The next apply succeeds, after which `then` checks what it did; the one after it runs
+/// nothing on host1 but the checks.
+fn assert_the_next_applies_converge(
+    cluster: &AppCluster,
+    keeper_directory: &Path,
+    then: impl FnOnce(),
+) {
+    let (outcome, report) = apply(cluster, keeper_directory, &[]);
+    outcome.success();
+    then();
+    let (outcome, report_after) = apply(cluster, keeper_directory, &[]);
+    outcome.success();
+    assert!(
+        ran_besides_checks(&report_after, "host1").is_empty(),
+        "converged: {report} then {report_after}"
+    );
 }
 
 /// Adds `nodes` (module declarations) to the test module and compiles.
@@ -263,10 +282,9 @@ fn kill_apply_when(cluster: &AppCluster, keeper_directory: &Path, ready: impl Fn
 
 #[test]
 fn an_apply_killed_while_the_keeper_runs_its_command_leaves_the_lock_to_the_next_one() {
-    let fixture = SshFixture::start(&["127.0.20.9"]);
-    let cluster = AppCluster::over_ssh(&fixture, &[]);
-    with_nodes(
-        &cluster,
+    let (_fixture, cluster, keeper) = with_a_node_and_a_keeper(
+        "127.0.20.9",
+        &[],
         r#"[[node]]
 kind = "command"
 name = "slow"
@@ -274,36 +292,27 @@ run = "mkdir -p \"$CAIRN_ROOT/var/app\" && touch \"$CAIRN_ROOT/var/app/slow-star
 deps = ["file:/etc/app/app.conf"]
 "#,
     );
-    let keeper = keeper_directory();
     let started = cluster.host_file("host1", "/var/app/slow-started");
     kill_apply_when(&cluster, keeper.0.path(), || started.exists());
 
     // The keeper still runs the dead apply's command; the host's lock must be free at
     // once, and the new apply waits for that command before running its own actions.
-    let (outcome, report) = apply(&cluster, keeper.0.path(), &[]);
-    outcome.success();
-    assert!(
-        cluster.host_file("host1", "/var/app/slow-done").exists(),
-        "the killed apply's command ended before the new apply's actions began"
-    );
-    let (outcome, report_after) = apply(&cluster, keeper.0.path(), &[]);
-    outcome.success();
-    assert!(
-        ran_besides_checks(&report_after, "host1").is_empty(),
-        "converged: {report} then {report_after}"
-    );
+    assert_the_next_applies_converge(&cluster, keeper.0.path(), || {
+        assert!(
+            cluster.host_file("host1", "/var/app/slow-done").exists(),
+            "the killed apply's command ended before the new apply's actions began"
+        );
+    });
 }
 
 #[test]
 fn an_apply_killed_while_the_keeper_sends_a_large_file_leaves_the_lock_to_the_next_one() {
-    let fixture = SshFixture::start(&["127.0.20.10"]);
-    let cluster = AppCluster::over_ssh(&fixture, &[]);
-    cluster.sandbox.write(
-        "modules/app/large.j2",
-        "{% for block in range(600) %}{% for line in range(1000) %}line {{ block }}.{{ line }} of {{ host.name }}: the quick brown fox\n{% endfor %}{% endfor %}",
-    );
-    with_nodes(
-        &cluster,
+    let (_fixture, cluster, keeper) = with_a_node_and_a_keeper(
+        "127.0.20.10",
+        &[(
+            "modules/app/large.j2",
+            "{% for block in range(600) %}{% for line in range(1000) %}line {{ block }}.{{ line }} of {{ host.name }}: the quick brown fox\n{% endfor %}{% endfor %}",
+        )],
         r#"[[node]]
 kind = "file"
 path = "/srv/large/data"
@@ -311,7 +320,6 @@ template = "large.j2"
 deps = ["file:/etc/app/app.conf"]
 "#,
     );
-    let keeper = keeper_directory();
     let folder = cluster.host_file("host1", "/srv/large");
     // A temporary file beside the target: the content is on its way.
     let sending = || {
@@ -323,9 +331,5 @@ deps = ["file:/etc/app/app.conf"]
     };
     kill_apply_when(&cluster, keeper.0.path(), sending);
 
-    let (outcome, _) = apply(&cluster, keeper.0.path(), &[]);
-    outcome.success();
-    let (outcome, report) = apply(&cluster, keeper.0.path(), &[]);
-    outcome.success();
-    assert!(ran_besides_checks(&report, "host1").is_empty());
+    assert_the_next_applies_converge(&cluster, keeper.0.path(), || {});
 }

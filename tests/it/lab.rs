@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::support::app_cluster::ran_besides_checks;
 use crate::support::busybox_image::BusyboxImage;
 use crate::support::private_apt::PrivateApt;
-use crate::support::{Outcome, Sandbox, cairn};
+use crate::support::{Outcome, Sandbox, cairn, run_successfully};
 
 /// A module writing one file on every host: what cairn applies to the lab.
 const FILE_MODULE: &str = r#"[module]
@@ -154,14 +154,9 @@ impl Drop for LabTest {
 
 /// `docker ARGUMENTS`, which must succeed; its output.
 fn docker(arguments: &[&str]) -> String {
-    let output = Command::new("docker")
-        .args(arguments)
-        .output()
-        .expect("docker runs");
-    assert!(
-        output.status.success(),
-        "docker {arguments:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = run_successfully(
+        Command::new("docker").args(arguments),
+        &format!("docker {arguments:?}"),
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -574,11 +569,7 @@ fn lab_up_refuses_hosts_that_cannot_be_machines_and_networks_this_computer_uses(
          [hosts.here]\naddress = \"127.0.0.1\"\ntransport = \"local\"\nroles = []\n\n\
          [hosts.sandbox]\naddress = \"10.231.250.5\"\nroot = \"/tmp/sandbox\"\nroles = []\n",
     );
-    let refused = cairn()
-        .current_dir(sandbox.path())
-        .args(["lab", "up", "cluster.toml"])
-        .run()
-        .code(2);
+    let refused = sandbox.cairn(&["lab", "up", "cluster.toml"]).code(2);
     refused
         .stderr_has("host here is reached locally (`transport = \"local\"`)")
         .stderr_has("host sandbox is a sandbox");
@@ -600,10 +591,8 @@ fn lab_up_refuses_hosts_that_cannot_be_machines_and_networks_this_computer_uses(
             prefix.join(".")
         ),
     );
-    cairn()
-        .current_dir(sandbox.path())
-        .args(["lab", "up", "cluster.toml"])
-        .run()
+    sandbox
+        .cairn(&["lab", "up", "cluster.toml"])
         .code(2)
         .stderr_has("overlaps Docker network bridge");
     assert!(

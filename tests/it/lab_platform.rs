@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::support::{Outcome, Sandbox, cairn};
+use crate::support::{Outcome, Sandbox, cairn, run_successfully};
 
 /// A lab of a spec in a sandbox: brought up on creation, down when dropped.
 pub(crate) struct PlatformLab {
@@ -278,15 +278,7 @@ fn packages_came_from_the_control_hosts_repository_alone(lab: &PlatformLab) {
 /// SSH.
 fn images_went_through_the_registry(lab: &PlatformLab) {
     let catalog = http_get(&format!("http://{CONTROL}:5000/v2/_catalog"));
-    for image in [
-        "console",
-        "haproxy",
-        "keepalived",
-        "mysql",
-        "registry",
-        "repository",
-        "zookeeper",
-    ] {
+    for image in crate::support::PLATFORM_IMAGES {
         assert!(
             catalog.contains(&format!("\"cairn/{image}\"")),
             "the registry lacks cairn/{image}: {catalog}"
@@ -486,21 +478,16 @@ fn four_letter_word(address: &str, port: u16, word: &str) -> String {
 
 /// `curl` of `url` from this computer: its body (a failure panics, saying why).
 pub(crate) fn http_get(url: &str) -> String {
-    let output = Command::new("curl")
-        .args([
+    let output = run_successfully(
+        Command::new("curl").args([
             "--silent",
             "--show-error",
             "--fail",
             "--max-time",
             "10",
             url,
-        ])
-        .output()
-        .expect("curl runs");
-    assert!(
-        output.status.success(),
-        "GET {url}: {}",
-        String::from_utf8_lossy(&output.stderr)
+        ]),
+        &format!("GET {url}"),
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -32,6 +32,38 @@ fn upstream() -> DebianRepository {
     DebianRepository::serve_uncompressed(&PACKAGES)
 }
 
+/// [`upstream`] with stand-ins for host-base's packages too, whose package nodes are
+/// pinned as well: chrony depending on `chrony_needs`, docker.io on `docker_needs`, curl.
+fn upstream_with_host_base(
+    chrony_needs: &'static str,
+    docker_needs: &'static str,
+) -> DebianRepository {
+    let [app, lib, base, shell, other] = PACKAGES;
+    DebianRepository::serve_uncompressed(&[
+        app,
+        lib,
+        base,
+        shell,
+        other,
+        DebianPackage::new("chrony", "4.3-2", "amd64", chrony_needs),
+        DebianPackage::new("docker.io", "20.10.24", "amd64", docker_needs),
+        DebianPackage::new("curl", "7.88.1", "amd64", ""),
+    ])
+}
+
+/// The settings host-base needs besides `[repository]`: the registry and the time server
+/// on the control host, curl as the operators' tool.
+const HOST_BASE_SETTINGS: &str = "\n[registry]\naddress = \"10.0.0.5:5000\"\n\n\
+    [ntp]\nservers = [\"10.0.0.5\"]\n\n[base]\ntools = [\"curl\"]\n";
+
+/// apt on a host whose only source is the export in `export`, unsigned, `suite main`.
+fn apt_reading_the_export(sandbox: &Sandbox, export: &Path, suite: &str) -> PrivateApt {
+    PrivateApt::new(
+        &sandbox.path().join("apt"),
+        &unsigned_source(&format!("file:{}", export.display()), suite, "main"),
+    )
+}
+
 /// A spec of the app module on one host, its image pinned from `repository`; host-base
 /// left out, so nothing names a suite and the export's is `cairn`.
 fn spec(repository: &DebianRepository) -> String {
@@ -80,6 +112,17 @@ fn fetch_export(sandbox: &Sandbox, folder: &Path) -> Outcome {
         .args(["fetch", "cluster.lock", "--export"])
         .arg(folder)
         .run()
+}
+
+/// Exports the sandbox's lockfile into `export`, which succeeds saying `says`; the
+/// export's files then.
+fn exported_saying(
+    sandbox: &Sandbox,
+    export: &Path,
+    says: &str,
+) -> BTreeMap<String, (Vec<u8>, u32)> {
+    fetch_export(sandbox, export).success().stdout_has(says);
+    snapshot(export)
 }
 
 /// The app image's pins.
@@ -334,10 +377,7 @@ fn a_re_export_serves_the_new_pins_and_leaves_no_stale_deb_or_index() {
     let sandbox = compiled(&upstream);
     let export = sandbox.path().join("repository");
     fetch_export(&sandbox, &export).success();
-    let apt = PrivateApt::new(
-        &sandbox.path().join("apt"),
-        &unsigned_source(&format!("file:{}", export.display()), "cairn", "main"),
-    );
+    let apt = apt_reading_the_export(&sandbox, &export, "cairn");
     apt.update();
     // What an earlier export, or an operator, left that this one does not make: an index
     // of another architecture, a half-placed .deb, a signature of other indexes.
@@ -361,11 +401,12 @@ fn a_re_export_serves_the_new_pins_and_leaves_no_stale_deb_or_index() {
         pinned_versions(&pins).contains(&("cairn-lib".to_string(), "2.0".to_string())),
         "the lockfile pins cairn-lib 2.0"
     );
-    fetch_export(&sandbox, &export)
-        .success()
-        .stdout_has("1 stale file of an earlier export removed");
 
-    let files = snapshot(&export);
+    let files = exported_saying(
+        &sandbox,
+        &export,
+        "1 stale file of an earlier export removed",
+    );
     let paths = paths_under(&files, "");
     assert_eq!(
         paths,
@@ -424,17 +465,7 @@ fn a_store_file_that_is_not_the_pinned_one_fails_the_export_naming_the_package()
 
 #[test]
 fn the_export_serves_the_suite_and_components_the_hosts_sources_ask_for() {
-    // host-base's package nodes are pinned too: stand-ins for its packages.
-    let upstream = DebianRepository::serve_uncompressed(&[
-        PACKAGES[0],
-        PACKAGES[1],
-        PACKAGES[2],
-        PACKAGES[3],
-        PACKAGES[4],
-        DebianPackage::new("chrony", "4.3-2", "amd64", ""),
-        DebianPackage::new("docker.io", "20.10.24", "amd64", "cairn-base"),
-        DebianPackage::new("curl", "7.88.1", "amd64", ""),
-    ]);
+    let upstream = upstream_with_host_base("", "cairn-base");
     let sandbox = compiled(&upstream);
     let export = sandbox.path().join("repository");
     fetch_export(&sandbox, &export).success();
@@ -445,16 +476,13 @@ fn the_export_serves_the_suite_and_components_the_hosts_sources_ask_for() {
     sandbox.edit("cluster.toml", |spec| {
         spec.replace("\"host-base\", ", "")
             + &format!(
-                "\n[repository]\nurl = \"file:{}\"\nsuite = \"offline\"\ncomponents = [\"main\", \"extra\"]\n\n\
-                 [registry]\naddress = \"10.0.0.5:5000\"\n\n[ntp]\nservers = [\"10.0.0.5\"]\n\n[base]\ntools = [\"curl\"]\n",
+                "\n[repository]\nurl = \"file:{}\"\nsuite = \"offline\"\ncomponents = [\"main\", \"extra\"]\n\
+                 {HOST_BASE_SETTINGS}",
                 export.display()
             )
     });
     compile(&sandbox, &[]);
-    fetch_export(&sandbox, &export)
-        .success()
-        .stdout_has("suite offline, components main extra");
-    let files = snapshot(&export);
+    let files = exported_saying(&sandbox, &export, "suite offline, components main extra");
     let dists = paths_under(&files, "dists/");
     assert_eq!(
         dists,
@@ -507,16 +535,7 @@ fn a_lockfile_without_pins_has_no_repository_to_export() {
 /// host's repository finds it there.
 #[test]
 fn the_export_holds_the_hosts_packages_and_the_images_artifacts() {
-    let upstream = DebianRepository::serve_uncompressed(&[
-        PACKAGES[0],
-        PACKAGES[1],
-        PACKAGES[2],
-        PACKAGES[3],
-        PACKAGES[4],
-        DebianPackage::new("chrony", "4.3-2", "amd64", "cairn-lib"),
-        DebianPackage::new("docker.io", "20.10.24", "amd64", ""),
-        DebianPackage::new("curl", "7.88.1", "amd64", ""),
-    ]);
+    let upstream = upstream_with_host_base("cairn-lib", "");
     let artifact = b"#!/bin/sh\necho a tool Debian does not package\n";
     let downloads = tempfile::tempdir().expect("a folder");
     std::fs::write(downloads.path().join("tool-1.0.sh"), artifact).expect("the artifact");
@@ -533,16 +552,13 @@ fn the_export_holds_the_hosts_packages_and_the_images_artifacts() {
     sandbox.write("modules/app/module.toml", &module).write(
         "cluster.toml",
         &(spec(&upstream).replace("\"host-base\", ", "")
-            + "\n[repository]\nurl = \"http://10.0.0.5:8080\"\n\n[registry]\naddress = \"10.0.0.5:5000\"\n\n\
-               [ntp]\nservers = [\"10.0.0.5\"]\n\n[base]\ntools = [\"curl\"]\n"),
+            + "\n[repository]\nurl = \"http://10.0.0.5:8080\"\n"
+            + HOST_BASE_SETTINGS),
     );
     compile(&sandbox, &[]);
     let export = sandbox.path().join("repository");
-    fetch_export(&sandbox, &export)
-        .success()
-        .stdout_has("exported 7 packages and 1 artifact to");
 
-    let files = snapshot(&export);
+    let files = exported_saying(&sandbox, &export, "exported 7 packages and 1 artifact to");
     assert_eq!(
         files
             .get("artifacts/tool-1.0.sh")
@@ -563,10 +579,7 @@ fn the_export_holds_the_hosts_packages_and_the_images_artifacts() {
     }
 
     // apt on a host, reading the export as its only source, installs chrony's pins.
-    let apt = PrivateApt::new(
-        &sandbox.path().join("apt"),
-        &unsigned_source(&format!("file:{}", export.display()), "bookworm", "main"),
-    );
+    let apt = apt_reading_the_export(&sandbox, &export, "bookworm");
     apt.update();
     let lockfile = Lockfile::read(&sandbox.path().join("cluster.lock")).expect("the lockfile");
     let chrony = lockfile

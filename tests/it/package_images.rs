@@ -31,15 +31,7 @@ const CONSOLE_PORT: u16 = 18000;
 const CONSOLE_TITLE: &str = "Console of the image test";
 
 /// The images this file builds.
-const IMAGES: [&str; 7] = [
-    "console",
-    "haproxy",
-    "keepalived",
-    "mysql",
-    "registry",
-    "repository",
-    "zookeeper",
-];
+const IMAGES: [&str; 7] = crate::support::PLATFORM_IMAGES;
 
 /// `db1` runs every image here (HAProxy and keepalived, ZooKeeper, MariaDB's master, the
 /// registry, the repository, the examples' console); `db2` is the slave the mysql module

@@ -14,6 +14,8 @@ use std::time::Instant;
 
 use cairn_debian::{Architecture, IndexSource, PackagesIndex, PinnedPackage, Requirement, resolve};
 
+use crate::support::run_successfully;
+
 /// This machine's Packages indexes as one index, and its architecture.
 struct AptLists {
     index: PackagesIndex,
@@ -67,14 +69,9 @@ fn read_apt_lists() -> Result<AptLists, String> {
             continue;
         }
         // apt keeps its lists lz4-compressed, which cairn does not read: apt prints them.
-        let text = Command::new("/usr/lib/apt/apt-helper")
-            .args(["cat-file", file])
-            .output()
-            .expect("apt-helper runs");
-        assert!(
-            text.status.success(),
-            "apt-helper cat-file {file}: {}",
-            String::from_utf8_lossy(&text.stderr)
+        let text = run_successfully(
+            Command::new("/usr/lib/apt/apt-helper").args(["cat-file", file]),
+            &format!("apt-helper cat-file {file}"),
         );
         index
             .add_text(
@@ -106,6 +103,17 @@ fn read_apt_lists() -> Result<AptLists, String> {
 /// What apt would install on an empty system: each `Inst name (version …)` line of its
 /// simulated plan, as name and version.
 fn apt_plan(packages: &[&str]) -> BTreeMap<String, String> {
+    apt_simulated_install(packages, Path::new("/dev/null"), "")
+}
+
+/// The packages and versions `apt-get install --simulate` would install given the dpkg
+/// status at `status`: each `Inst name (version …)` line; `context` ends the message of a
+/// failing apt-get.
+fn apt_simulated_install(
+    packages: &[&str],
+    status: &Path,
+    context: &str,
+) -> BTreeMap<String, String> {
     let output = Command::new("apt-get")
         .args([
             "install",
@@ -114,8 +122,8 @@ fn apt_plan(packages: &[&str]) -> BTreeMap<String, String> {
             "-o",
             "Debug::NoLocking=1",
             "-o",
-            "Dir::State::status=/dev/null",
         ])
+        .arg(format!("Dir::State::status={}", status.display()))
         .args(packages)
         .env("LC_ALL", "C")
         .output()
@@ -123,7 +131,7 @@ fn apt_plan(packages: &[&str]) -> BTreeMap<String, String> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "apt-get install --simulate {packages:?}: {stdout}{}",
+        "apt-get install --simulate {packages:?}{context}: {stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
     stdout
@@ -131,6 +139,7 @@ fn apt_plan(packages: &[&str]) -> BTreeMap<String, String> {
         .filter_map(|line| line.strip_prefix("Inst "))
         .map(|line| {
             let (name, rest) = line.split_once(' ').expect("Inst name (version …)");
+            // `Inst name [installed] (candidate …)` for an upgrade: the candidate counts.
             let version = rest
                 .split_once('(')
                 .and_then(|(_, after)| after.split_whitespace().next())
@@ -274,16 +283,12 @@ fn apt_plan_on_base(
     base: &std::collections::BTreeSet<String>,
     packages: &[&str],
 ) -> BTreeMap<String, String> {
-    let shown = Command::new("apt-cache")
-        .args(["show", "--no-all-versions"])
-        .args(base)
-        .env("LC_ALL", "C")
-        .output()
-        .expect("apt-cache runs");
-    assert!(
-        shown.status.success(),
-        "apt-cache show: {}",
-        String::from_utf8_lossy(&shown.stderr)
+    let shown = run_successfully(
+        Command::new("apt-cache")
+            .args(["show", "--no-all-versions"])
+            .args(base)
+            .env("LC_ALL", "C"),
+        "apt-cache show",
     );
     let mut status = String::new();
     for stanza in String::from_utf8_lossy(&shown.stdout).split("\n\n") {
@@ -297,39 +302,7 @@ fn apt_plan_on_base(
     let folder = tempfile::tempdir().expect("a folder");
     let status_path = folder.path().join("status");
     std::fs::write(&status_path, status).expect("the dpkg status");
-    let output = Command::new("apt-get")
-        .args([
-            "install",
-            "--simulate",
-            "--no-install-recommends",
-            "-o",
-            "Debug::NoLocking=1",
-            "-o",
-        ])
-        .arg(format!("Dir::State::status={}", status_path.display()))
-        .args(packages)
-        .env("LC_ALL", "C")
-        .output()
-        .expect("apt-get runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "apt-get install --simulate {packages:?} on the base: {stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-        .lines()
-        .filter_map(|line| line.strip_prefix("Inst "))
-        .map(|line| {
-            let (name, rest) = line.split_once(' ').expect("Inst name (version …)");
-            // `Inst name [installed] (candidate …)` for an upgrade: the candidate counts.
-            let version = rest
-                .split_once('(')
-                .and_then(|(_, after)| after.split_whitespace().next())
-                .unwrap_or_else(|| panic!("no version in `Inst {line}`"));
-            (name.to_string(), version.to_string())
-        })
-        .collect()
+    apt_simulated_install(packages, &status_path, " on the base")
 }
 
 /// A host's packages (host-base's: Docker, chrony, the operators' tools, nftables) on the

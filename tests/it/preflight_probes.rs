@@ -7,11 +7,11 @@
 //! package repository and the registry (busybox's httpd) before and after they serve.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
-use crate::support::busybox_image::BusyboxImage;
+use crate::support::busybox_image::{BusyboxImage, add_web_module};
 use crate::support::namespace_container::{NamespaceContainer, run_in};
 use crate::support::network_namespaces::{NetworkHost, PrivateNetwork};
 use crate::support::ssh_fixture::free_port;
@@ -48,15 +48,9 @@ struct WebServer {
 
 impl WebServer {
     fn serve(folder: &Path, port: u16) -> Self {
-        let child = Command::new("busybox")
-            .args(["httpd", "-f", "-p", &format!("127.0.0.1:{port}"), "-h"])
-            .arg(folder)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("busybox httpd starts (Debian's busybox-static; .ci/run installs it)");
-        crate::support::ssh_fixture::wait_for_port("127.0.0.1", port);
-        Self { child }
+        Self {
+            child: crate::support::debian_repository::serve_folder(folder, "127.0.0.1", port),
+        }
     }
 
     fn pid(&self) -> u32 {
@@ -133,17 +127,10 @@ fn a_port_check_names_a_foreign_listener_and_passes_for_its_own_container_on_eve
     let _container = Container("portone-web");
     let cluster = AppCluster::local(&[host]);
     let port = free_port("127.0.0.1");
+    add_web_module(&cluster.sandbox, WEB_MODULE, port);
     cluster
         .sandbox
-        .write("modules/web/module.toml", WEB_MODULE)
-        .write(
-            "modules/web/serve.sh",
-            "#!/bin/sh\nexec httpd -f -p \"$PORT\" -h /www\n",
-        )
         .write("modules/web/index.html", "served by the container\n");
-    cluster.sandbox.edit("cluster.toml", |text| {
-        format!("{text}\n[web]\nport = {port}\n")
-    });
     cluster.compile();
     let check = format!("check:port-free:{port}:web");
 

@@ -219,20 +219,25 @@ pub(crate) fn judge(program: &str, arguments: &[&str]) -> Verdict {
         .args(arguments)
         .output()
         .unwrap_or_else(|error| panic!("{program} runs: {error}"));
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    Verdict {
-        invocation: format!("{program} {}", arguments.join(" ")),
-        accepted: output.status.success(),
-        output: format!(
-            "exit {:?}\n{stdout}{}",
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-        stdout,
-    }
+    Verdict::of(format!("{program} {}", arguments.join(" ")), &output)
 }
 
 impl Verdict {
+    /// What a program's run, described by `invocation`, says of what it was given.
+    fn of(invocation: String, output: &std::process::Output) -> Self {
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        Verdict {
+            invocation,
+            accepted: output.status.success(),
+            output: format!(
+                "exit {:?}\n{stdout}{}",
+                output.status.code(),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+            stdout,
+        }
+    }
+
     pub(crate) fn accepts(self, text_of: &Path) {
         assert!(
             self.accepted,
@@ -271,24 +276,44 @@ pub(crate) fn keepalived_check(config: &Path) -> Verdict {
     )
 }
 
+/// Each load balancer's file at `path` holds what `inspect(host, state, text)` looks for
+/// and passes `check`; a copy of one host's file with `broken`'s edit fails it.
+fn assert_each_load_balancers_file_passes_and_a_broken_copy_fails(
+    sandbox: &Sandbox,
+    path: &str,
+    check: fn(&Path) -> Verdict,
+    inspect: impl Fn(&str, &str, &str),
+    broken: (&str, impl FnOnce(&str) -> String),
+) {
+    for (host, state) in LOAD_BALANCERS {
+        let config = host_file(sandbox, host, path);
+        let text = std::fs::read_to_string(&config)
+            .unwrap_or_else(|error| panic!("{host}'s {path}: {error}"));
+        inspect(host, state, &text);
+        check(&config).accepts(&config);
+    }
+    let (host, edit) = broken;
+    let broken = broken_copy(&host_file(sandbox, host, path), edit);
+    check(&broken).rejects();
+}
+
 #[test]
 fn haproxy_accepts_the_haproxy_cfg_each_load_balancer_gets_and_rejects_a_broken_copy() {
     let sandbox = platform_sandbox(VRRP_PASSWORD);
     sandbox.apply_files();
-    for (host, _) in LOAD_BALANCERS {
-        let config = host_file(&sandbox, host, "/etc/cairn/haproxy/haproxy.cfg");
-        let text = std::fs::read_to_string(&config).expect("the host's haproxy.cfg");
-        for service in ["backend marathon", "bind *:8080", "backend console"] {
-            assert!(text.contains(service), "{host} lacks {service:?}:\n{text}");
-        }
-        haproxy_check(&config).accepts(&config);
-    }
-
-    let config = host_file(&sandbox, "lb1", "/etc/cairn/haproxy/haproxy.cfg");
-    let broken = broken_copy(&config, |text| {
-        text.replace("balance roundrobin", "balance no-such-algorithm")
-    });
-    haproxy_check(&broken).rejects();
+    assert_each_load_balancers_file_passes_and_a_broken_copy_fails(
+        &sandbox,
+        "/etc/cairn/haproxy/haproxy.cfg",
+        haproxy_check,
+        |host, _state, text| {
+            for service in ["backend marathon", "bind *:8080", "backend console"] {
+                assert!(text.contains(service), "{host} lacks {service:?}:\n{text}");
+            }
+        },
+        ("lb1", |text| {
+            text.replace("balance roundrobin", "balance no-such-algorithm")
+        }),
+    );
 }
 
 #[test]
@@ -296,25 +321,25 @@ fn keepalived_accepts_the_keepalived_conf_of_the_master_and_of_the_backup_and_re
  {
     let sandbox = platform_sandbox(VRRP_PASSWORD);
     sandbox.apply_files();
-    for (host, state) in LOAD_BALANCERS {
-        let config = host_file(&sandbox, host, "/etc/cairn/keepalived/keepalived.conf");
-        let text = std::fs::read_to_string(&config).expect("the host's keepalived.conf");
-        assert!(
-            text.contains(&format!("state {state}\n")),
-            "{host}:\n{text}"
-        );
-        assert!(
-            text.contains(&format!("auth_pass {VRRP_PASSWORD}\n")),
-            "{host} got the password, not its placeholder:\n{text}"
-        );
-        keepalived_check(&config).accepts(&config);
-    }
-
-    let config = host_file(&sandbox, "lb2", "/etc/cairn/keepalived/keepalived.conf");
-    let broken = broken_copy(&config, |text| {
-        text.replace("virtual_router_id 51\n", "virtual_router_id 256\n")
-    });
-    keepalived_check(&broken).rejects();
+    assert_each_load_balancers_file_passes_and_a_broken_copy_fails(
+        &sandbox,
+        "/etc/cairn/keepalived/keepalived.conf",
+        keepalived_check,
+        |host, state, text| {
+            for (line, what) in [
+                (format!("state {state}\n"), "its state"),
+                (
+                    format!("auth_pass {VRRP_PASSWORD}\n"),
+                    "the password, not its placeholder",
+                ),
+            ] {
+                assert!(text.contains(&line), "{host} lacks {what}:\n{text}");
+            }
+        },
+        ("lb2", |text| {
+            text.replace("virtual_router_id 51\n", "virtual_router_id 256\n")
+        }),
+    );
 }
 
 /// The spec reference says keepalived uses the first 8 characters of `auth_pass`, but
@@ -782,17 +807,10 @@ impl StandIns {
             .env("PATH", path)
             .output()
             .expect("sh runs");
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        Verdict {
-            invocation: format!("sh -c <script> with CAIRN_ROOT={root:?}:\n{script}"),
-            accepted: output.status.success(),
-            output: format!(
-                "exit {:?}\n{stdout}{}",
-                output.status.code(),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-            stdout,
-        }
+        Verdict::of(
+            format!("sh -c <script> with CAIRN_ROOT={root:?}:\n{script}"),
+            &output,
+        )
     }
 }
 

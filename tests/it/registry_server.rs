@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::Sandbox;
 use crate::support::namespace_container::{NamespaceContainer, run_in, wait_for};
 use crate::support::network_namespaces::{NetworkHost, PrivateNetwork};
+use crate::support::{Sandbox, run_successfully};
 
 /// The repository the blob is pushed to: a name with a namespace, as images have.
 const REPOSITORY: &str = "cairn/registry-check";
@@ -376,34 +376,30 @@ fn with_tls_settings_the_registry_serves_https_with_the_specs_certificate() {
     let mut registry = RunningRegistry::start("regt", |control, folder| {
         std::fs::create_dir_all(folder.join("secrets")).expect("a secrets folder");
         // A self-signed certificate for the control host's address: the one a client trusts.
-        let made = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-            ])
-            .args([
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                &format!("/CN={}", control.address),
-            ])
-            .args(["-addext", &format!("subjectAltName=IP:{}", control.address)])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&certificate)
-            .current_dir(folder)
-            .output()
-            .expect("openssl runs");
-        assert!(
-            made.status.success(),
-            "openssl req: {}",
-            String::from_utf8_lossy(&made.stderr)
+        run_successfully(
+            Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                ])
+                .args([
+                    "-nodes",
+                    "-days",
+                    "1",
+                    "-subj",
+                    &format!("/CN={}", control.address),
+                ])
+                .args(["-addext", &format!("subjectAltName=IP:{}", control.address)])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&certificate)
+                .current_dir(folder),
+            "openssl req",
         );
         format!(
             "port = {PORT}\ndelete_enabled = true\ntls_certificate = '''\n{}'''\n\

@@ -47,6 +47,33 @@ fn control_root(sandbox: &Sandbox) -> PathBuf {
     sandbox.path().join("hosts/control")
 }
 
+/// The control host's repository container, started in `network_host`'s namespace.
+fn repository_container(
+    nodes: &serde_json::Value,
+    root: &Path,
+    network_host: &NetworkHost,
+) -> NamespaceContainer {
+    NamespaceContainer::start(
+        nodes,
+        "control",
+        "repository",
+        root,
+        network_host,
+        &BTreeMap::new(),
+    )
+}
+
+/// A sandbox of [`spec`] whose files are written on the control host: the sandbox, its
+/// nodes as `cairn show --json` gives them, and the control host's root.
+fn files_applied(network_host: &NetworkHost) -> (Sandbox, serde_json::Value, PathBuf) {
+    let sandbox = Sandbox::new();
+    sandbox.write("cluster.toml", &spec(&sandbox, network_host));
+    sandbox.apply_files();
+    let nodes = sandbox.show_json();
+    let root = control_root(&sandbox);
+    (sandbox, nodes, root)
+}
+
 /// Exports the test's repository to `folder` as Debian lays one out: the package in
 /// `pool/main/`, its index in `dists/<suite>/main/binary-amd64/` (the architecture the
 /// test's [`PrivateApt`] asks for), the suite's `Release` (unsigned, as the test's apt
@@ -126,11 +153,7 @@ fn health_url(nodes: &serde_json::Value) -> String {
 fn apt_downloads_a_package_byte_for_byte_from_the_repository_the_control_host_serves() {
     let network = PrivateNetwork::create("repo", 1);
     let network_host = &network.hosts[0];
-    let sandbox = Sandbox::new();
-    sandbox.write("cluster.toml", &spec(&sandbox, network_host));
-    sandbox.apply_files();
-    let nodes = sandbox.show_json();
-    let root = control_root(&sandbox);
+    let (_sandbox, nodes, root) = files_applied(network_host);
     assert!(
         root.join("etc/cairn/repository/nginx.conf").is_file(),
         "apply wrote the control host's nginx.conf"
@@ -139,14 +162,7 @@ fn apt_downloads_a_package_byte_for_byte_from_the_repository_the_control_host_se
     // A fresh control host: the folder is there, the repository not yet exported to it.
     let repository = root.join(REPOSITORY_PATH.trim_start_matches('/'));
     std::fs::create_dir_all(&repository).expect("the repository's folder");
-    let mut container = NamespaceContainer::start(
-        &nodes,
-        "control",
-        "repository",
-        &root,
-        network_host,
-        &BTreeMap::new(),
-    );
+    let mut container = repository_container(&nodes, &root, network_host);
     let health = health_url(&nodes);
     let status = wait_for(
         "nginx answers",
@@ -255,11 +271,7 @@ fn apt_downloads_a_package_byte_for_byte_from_the_repository_the_control_host_se
 fn the_entrypoint_refuses_to_start_nginx_on_a_config_nginx_rejects() {
     let network = PrivateNetwork::create("repb", 1);
     let network_host = &network.hosts[0];
-    let sandbox = Sandbox::new();
-    sandbox.write("cluster.toml", &spec(&sandbox, network_host));
-    sandbox.apply_files();
-    let nodes = sandbox.show_json();
-    let root = control_root(&sandbox);
+    let (_sandbox, nodes, root) = files_applied(network_host);
 
     // The rendered config with one value nginx does not take: `autoindex` is on or off.
     let config = root.join("etc/cairn/repository/nginx.conf");
@@ -268,14 +280,7 @@ fn the_entrypoint_refuses_to_start_nginx_on_a_config_nginx_rejects() {
     std::fs::write(&config, rendered.replace("autoindex on;", "autoindex yes;"))
         .expect("a broken copy of the config");
 
-    let mut container = NamespaceContainer::start(
-        &nodes,
-        "control",
-        "repository",
-        &root,
-        network_host,
-        &BTreeMap::new(),
-    );
+    let mut container = repository_container(&nodes, &root, network_host);
     let start = Instant::now();
     while container.running() && start.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(100));

@@ -1,6 +1,7 @@
 //! Secrets are references in the spec and fingerprints in the lockfile: never values.
 
 use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
+use crate::support::app_cluster_checks::APP_CONF_AND_DEPENDANTS;
 use crate::support::{Sandbox, cairn, changed_ids, file_content, with_dependants};
 
 const SECRET_VALUE: &str = "example-console-session-key-do-not-use-in-production";
@@ -69,12 +70,11 @@ fn an_unreadable_secret_without_a_lockfile_is_an_error_naming_it() {
 fn a_secret_from_the_environment_is_fingerprinted_and_a_missing_one_named() {
     let sandbox = Sandbox::with_example("quickstart");
     std::fs::remove_file(sandbox.path().join("cluster.lock")).unwrap();
-    sandbox.edit("cluster.toml", |text| {
-        text.replace(
-            r#"session_key = { file = "secrets/console-session-key" }"#,
-            r#"session_key = { env = "CAIRN_TEST_SECRET" }"#,
-        )
-    });
+    sandbox.replace(
+        "cluster.toml",
+        r#"session_key = { file = "secrets/console-session-key" }"#,
+        r#"session_key = { env = "CAIRN_TEST_SECRET" }"#,
+    );
     sandbox
         .compile()
         .code(2)
@@ -156,10 +156,8 @@ fn a_rotated_secret_in_a_file_text_changes_that_file_and_its_dependants_and_noth
         .trim_matches('"')
         .to_string();
     for config in &configs {
-        let explained = cairn()
-            .current_dir(sandbox.path())
-            .args(["explain", "cluster.lock", config])
-            .run()
+        let explained = sandbox
+            .cairn(&["explain", "cluster.lock", config])
             .success()
             .stdout;
         assert!(
@@ -190,11 +188,7 @@ fn applying_after_a_secret_in_a_file_text_rotated_writes_the_new_value_into_the_
     outcome.success();
     assert_eq!(
         ran_besides_checks(&report, "alpha"),
-        [
-            "file:/etc/app/app.conf",
-            "command:marker",
-            "health:marker-present"
-        ]
+        APP_CONF_AND_DEPENDANTS
     );
     assert!(names(&report, "alpha", "skipped").contains(&"file:/etc/app/shared.txt".to_string()));
     assert_eq!(
@@ -228,15 +222,13 @@ fn a_secret_changed_without_a_recompile_is_refused_by_apply_naming_it() {
         .sandbox
         .write("secrets/token", "changed-behind-the-lockfile\n");
     let (outcome, _report) = cluster.apply();
-    let outcome = outcome
+    // The value is never shown.
+    outcome
         .code(1)
         .stderr_has("secret `app.token`")
         .stderr_has("is not the value the lockfile was compiled with")
-        .stderr_has("compile the spec again");
-    assert!(
-        !outcome.stderr.contains("changed-behind-the-lockfile"),
-        "the value is never shown"
-    );
+        .stderr_has("compile the spec again")
+        .stderr_lacks("changed-behind-the-lockfile");
     let conf = cluster.host_file("alpha", "/etc/app/app.conf");
     assert!(!conf.exists(), "no file holds the unchecked value");
 
@@ -270,12 +262,11 @@ fn a_fingerprint_key_of_random_bytes_is_read_by_apply_as_compile_read_it() {
 fn secrets_without_a_fingerprint_key_are_refused() {
     let sandbox = Sandbox::with_example("quickstart");
     std::fs::remove_file(sandbox.path().join("cluster.lock")).unwrap();
-    sandbox.edit("cluster.toml", |text| {
-        text.replace(
-            "fingerprint_key = { file = \"secrets/fingerprint.key\" }\n",
-            "",
-        )
-    });
+    sandbox.replace(
+        "cluster.toml",
+        "fingerprint_key = { file = \"secrets/fingerprint.key\" }\n",
+        "",
+    );
     sandbox
         .compile()
         .code(2)
@@ -287,12 +278,11 @@ fn secrets_without_a_fingerprint_key_are_refused() {
 #[test]
 fn a_spec_cannot_smuggle_a_secret_placeholder_into_a_template() {
     let sandbox = Sandbox::with_example("quickstart");
-    sandbox.edit("cluster.toml", |text| {
-        text.replace(
-            "title = \"Quick-start console\"",
-            "title = \"@@CAIRN_SECRET(console.session_key)@@\"",
-        )
-    });
+    sandbox.replace(
+        "cluster.toml",
+        "title = \"Quick-start console\"",
+        "title = \"@@CAIRN_SECRET(console.session_key)@@\"",
+    );
     sandbox
         .compile()
         .code(2)
@@ -335,21 +325,20 @@ fn an_absolute_secret_path_is_recorded_as_written_wherever_the_spec_is() {
 
 #[test]
 fn a_secret_in_an_image_or_a_command_is_refused() {
-    let sandbox = Sandbox::with_example("quickstart");
-    sandbox.edit("../modules/console/entrypoint.sh.j2", |text| {
-        format!("{text}# {{{{ console.session_key }}}}\n")
-    });
-    sandbox
-        .compile()
-        .code(2)
-        .stderr_has("secret `console.session_key` is in an image");
-
-    let sandbox = Sandbox::with_example("quickstart");
-    sandbox.edit("../modules/console/module.toml", |text| {
-        format!("{text}\n[[node]]\nkind = \"command\"\nname = \"leak\"\nrun = \"echo {{{{ console.session_key }}}}\"\n")
-    });
-    sandbox
-        .compile()
-        .code(2)
-        .stderr_has("secret `console.session_key` is used where apply cannot keep it out of sight");
+    for (file, appended, refusal) in [
+        (
+            "../modules/console/entrypoint.sh.j2",
+            "# {{ console.session_key }}\n",
+            "secret `console.session_key` is in an image",
+        ),
+        (
+            "../modules/console/module.toml",
+            "\n[[node]]\nkind = \"command\"\nname = \"leak\"\nrun = \"echo {{ console.session_key }}\"\n",
+            "secret `console.session_key` is used where apply cannot keep it out of sight",
+        ),
+    ] {
+        let sandbox = Sandbox::with_example("quickstart");
+        sandbox.edit(file, |text| format!("{text}{appended}"));
+        sandbox.compile().code(2).stderr_has(refusal);
+    }
 }

@@ -3,6 +3,7 @@
 //! outside `--limit` are not reached at all.
 
 use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
+use crate::support::app_cluster_checks::{MARKER_AND_ITS_HEALTH, assert_apply_runs};
 use crate::support::cairn;
 
 #[test]
@@ -15,18 +16,10 @@ fn a_skipped_kind_and_what_needs_it_are_held_back_and_the_next_full_apply_runs_t
         ran_besides_checks(&report, "alpha"),
         ["file:/etc/app/app.conf", "file:/etc/app/shared.txt"]
     );
-    assert_eq!(
-        names(&report, "alpha", "held_back"),
-        ["command:marker", "health:marker-present"]
-    );
+    assert_eq!(names(&report, "alpha", "held_back"), MARKER_AND_ITS_HEALTH);
     assert!(!cluster.host_file("alpha", "/var/app/runs").exists());
 
-    let (outcome, report) = cluster.apply();
-    outcome.success();
-    assert_eq!(
-        ran_besides_checks(&report, "alpha"),
-        ["command:marker", "health:marker-present"]
-    );
+    assert_apply_runs(&cluster, &[], "alpha", &MARKER_AND_ITS_HEALTH);
 }
 
 #[test]

@@ -24,15 +24,25 @@ fn app_block(fixture: &SshFixture, extra: &str) -> String {
 /// A check recording, on the host, who ran it for whom (sudo's `SUDO_USER`): checks run
 /// on every apply.
 fn record_login(cluster: &AppCluster) {
-    cluster.sandbox.edit("cluster.toml", |text| {
-        text.replace("[hosts.host1]\n", "[hosts.host1]\nbecome = \"sudo\"\n")
-    });
+    cluster.sandbox.replace(
+        "cluster.toml",
+        "[hosts.host1]\n",
+        "[hosts.host1]\nbecome = \"sudo\"\n",
+    );
     cluster.sandbox.edit("modules/app/module.toml", |text| {
         format!(
             "{text}\n[[node]]\nkind = \"check\"\nname = \"who\"\nprobe = \"command\"\n\
              run = \"echo \\\"$(id -un) for $SUDO_USER\\\" > \\\"$CAIRN_ROOT/who\\\"\"\n"
         )
     });
+}
+
+/// The app cluster of one host, host1, reached by the alias `app-one` of the SSH
+/// configuration `config`, compiled.
+fn compiled_app_one(fixture: &SshFixture, config: &str) -> AppCluster {
+    let cluster = AppCluster::through_ssh_config(fixture, &[("host1", "app-one")], config);
+    cluster.compile();
+    cluster
 }
 
 #[test]
@@ -55,9 +65,11 @@ fn an_alias_is_dialled_on_its_port_as_its_user_with_its_key_and_the_spec_wins_ov
     assert_eq!(who(), format!("root for {PASSWORDLESS}\n"));
 
     // The spec's user wins over `User`, as `ssh -l` would.
-    cluster.sandbox.edit("cluster.toml", |text| {
-        text.replace("[hosts.host1]\n", "[hosts.host1]\nuser = \"root\"\n")
-    });
+    cluster.sandbox.replace(
+        "cluster.toml",
+        "[hosts.host1]\n",
+        "[hosts.host1]\nuser = \"root\"\n",
+    );
     cluster.compile();
     std::fs::remove_file(cluster.host_file("host1", "/who")).unwrap();
     cairn()
@@ -69,9 +81,11 @@ fn an_alias_is_dialled_on_its_port_as_its_user_with_its_key_and_the_spec_wins_ov
     assert_eq!(who(), "root for root\n");
 
     // And the spec's port over `Port`: nothing listens on 1.
-    cluster.sandbox.edit("cluster.toml", |text| {
-        text.replace("[hosts.host1]\n", "[hosts.host1]\nport = 1\n")
-    });
+    cluster.sandbox.replace(
+        "cluster.toml",
+        "[hosts.host1]\n",
+        "[hosts.host1]\nport = 1\n",
+    );
     cluster.compile();
     cairn()
         .current_dir(cluster.sandbox.path())
@@ -153,22 +167,15 @@ fn identities_only_offers_the_configured_key_rather_than_every_key_of_the_agent(
             .run()
     };
     let root = "    User root\n";
-    let crowded = AppCluster::through_ssh_config(
-        &fixture,
-        &[("host1", "app-one")],
-        &app_block(&fixture, root),
-    );
-    crowded.compile();
+    let crowded = compiled_app_one(&fixture, &app_block(&fixture, root));
     apply(&crowded)
         .code(1)
         .stderr_has("authentication as `root` failed");
 
-    let only = AppCluster::through_ssh_config(
+    let only = compiled_app_one(
         &fixture,
-        &[("host1", "app-one")],
         &app_block(&fixture, &format!("{root}    IdentitiesOnly yes\n")),
     );
-    only.compile();
     apply(&only).success();
     assert!(only.host_file("host1", "/etc/app/app.conf").exists());
 }
@@ -183,25 +190,21 @@ fn what_cairn_cannot_follow_is_refused_naming_its_line() {
             .args(&cluster.connection)
             .run()
     };
-    let matching = AppCluster::through_ssh_config(
+    let matching = compiled_app_one(
         &fixture,
-        &[("host1", "app-one")],
         &format!(
             "{}\nMatch host *.internal\n    User ops\n",
             app_block(&fixture, "")
         ),
     );
-    matching.compile();
     plan(&matching)
         .code(2)
         .stderr_has("error: ssh_config:6: cairn does not follow `Match host *.internal`");
 
-    let proxied = AppCluster::through_ssh_config(
+    let proxied = compiled_app_one(
         &fixture,
-        &[("host1", "app-one")],
         &app_block(&fixture, "    ProxyCommand nc %h %p\n"),
     );
-    proxied.compile();
     plan(&proxied)
         .code(2)
         .stderr_has(

@@ -11,16 +11,25 @@ use crate::support::sudo_users::{
     PASSWORD, PASSWORDLESS, WITH_PASSWORD, WITHOUT_SUDO, ensure_users,
 };
 
+/// The machine's test users, an sshd on `address`, and the [`sudo_cluster`] of `user`
+/// on it, compiled.
+fn compiled_sudo_cluster(address: &str, user: &str) -> (SshFixture, AppCluster) {
+    ensure_users();
+    let fixture = SshFixture::start(&[address]);
+    let cluster = sudo_cluster(&fixture, user, "");
+    cluster.compile();
+    (fixture, cluster)
+}
+
 /// The app cluster on one sshd, its host logging in as `user` with `become = "sudo"` and
 /// the extra keys of `become_lines`; and a command node recording who logged in.
 fn sudo_cluster(fixture: &SshFixture, user: &str, become_lines: &str) -> AppCluster {
     let cluster = AppCluster::over_ssh(fixture, &[]);
-    cluster.sandbox.edit("cluster.toml", |text| {
-        text.replace(
-            "[hosts.host1]\n",
-            &format!("[hosts.host1]\nuser = \"{user}\"\nbecome = \"sudo\"\n{become_lines}"),
-        )
-    });
+    cluster.sandbox.replace(
+        "cluster.toml",
+        "[hosts.host1]\n",
+        &format!("[hosts.host1]\nuser = \"{user}\"\nbecome = \"sudo\"\n{become_lines}"),
+    );
     cluster.sandbox.edit("modules/app/module.toml", |text| {
         format!(
             "{text}\n[[node]]\nkind = \"command\"\nname = \"who\"\n\
@@ -56,10 +65,7 @@ fn argument_lists_holding(secret: &str, done: &AtomicBool) -> (BTreeSet<String>,
 
 #[test]
 fn a_user_with_passwordless_sudo_applies_every_node_as_root() {
-    ensure_users();
-    let fixture = SshFixture::start(&["127.0.30.2"]);
-    let cluster = sudo_cluster(&fixture, PASSWORDLESS, "");
-    cluster.compile();
+    let (_fixture, cluster) = compiled_sudo_cluster("127.0.30.2", PASSWORDLESS);
     let lockfile = cluster.sandbox.read("cluster.lock");
     assert!(
         lockfile.contains(&format!("user = \"{PASSWORDLESS}\"\n"))
@@ -140,34 +146,27 @@ fn a_sudo_password_goes_to_sudo_alone_and_never_into_an_argument_list() {
         .sandbox
         .write("secrets/sudo-password", "not the password\n");
     let (outcome, _) = cluster.apply();
-    let outcome = outcome
+    outcome
         .code(1)
         .stderr_has("secret `hosts.host1.become_password`")
-        .stderr_has("compile the spec again");
-    assert!(!outcome.stderr.contains("not the password"));
+        .stderr_has("compile the spec again")
+        .stderr_lacks("not the password");
 
     // Compiled, a wrong password: sudo refuses it, and the error says which secret to
     // correct, not what it holds.
     cluster.compile();
     let (outcome, _) = cluster.apply();
-    let outcome = outcome
+    outcome
         .code(1)
         .stderr_has("host `host1`")
         .stderr_has("incorrect password")
-        .stderr_has("the `become_password` of [hosts.host1]");
-    assert!(
-        !outcome.stderr.contains("not the password"),
-        "{}",
-        outcome.stderr
-    );
+        .stderr_has("the `become_password` of [hosts.host1]")
+        .stderr_lacks("not the password");
 }
 
 #[test]
 fn a_user_without_sudo_rights_fails_naming_the_host_and_the_fix() {
-    ensure_users();
-    let fixture = SshFixture::start(&["127.0.30.4"]);
-    let cluster = sudo_cluster(&fixture, WITHOUT_SUDO, "");
-    cluster.compile();
+    let (fixture, cluster) = compiled_sudo_cluster("127.0.30.4", WITHOUT_SUDO);
     let (outcome, report) = cluster.apply();
     outcome
         .code(1)

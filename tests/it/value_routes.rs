@@ -2,7 +2,7 @@
 //! 1, 2, 3 and 6): each is now refused at compile, at the value's own line and column, with
 //! the lockfile left as it was, or rendered as data that no shell runs.
 
-use crate::support::{MINIMAL_SPEC, Sandbox, cairn, with_spec_modules};
+use crate::support::{MINIMAL_SPEC, Sandbox, with_spec_modules};
 
 /// One value of the dcos-ha example replaced: `key` of `[section]` set to `literal` (TOML).
 struct Route {
@@ -269,10 +269,8 @@ fn an_os_name_that_holds_shell_syntax_is_only_ever_printed() {
         )
     });
     sandbox.compile().success();
-    let outcome = cairn()
-        .current_dir(sandbox.path())
-        .args(["apply", "cluster.toml", "--skip-kind", "image,container"])
-        .run()
+    let outcome = sandbox
+        .cairn(&["apply", "cluster.toml", "--skip-kind", "image,container"])
         .code(1);
     assert!(
         !touched.exists(),
@@ -301,18 +299,9 @@ fn a_spec_that_is_not_utf8_is_refused_at_the_bad_byte() {
     let text = String::from_utf8_lossy(&bytes[..offset]).into_owned();
     let line = text.matches('\n').count() + 1;
     let column = text.len() - text.rfind('\n').unwrap() + "Quick-".len();
-    assert!(
-        outcome
-            .stderr
-            .contains(&format!("cluster.toml:{line}:{column}")),
-        "{}",
-        outcome.stderr
-    );
-    assert!(
-        outcome.stderr.contains("is not UTF-8"),
-        "{}",
-        outcome.stderr
-    );
+    outcome
+        .stderr_has(&format!("cluster.toml:{line}:{column}"))
+        .stderr_has("is not UTF-8");
 }
 
 /// An operator's module that splits a setting, as HAProxy's once split `services`.
@@ -351,23 +340,12 @@ fn a_template_error_caused_by_a_spec_value_names_the_spec_line_too() {
         .position(|line| line.starts_with("pair"))
         .unwrap()
         + 1;
-    assert!(
-        outcome.stderr.contains("modules/splitter/module.toml"),
-        "{}",
-        outcome.stderr
-    );
-    assert!(
-        outcome.stderr.contains(&format!(
+    outcome
+        .stderr_has("modules/splitter/module.toml")
+        .stderr_has(&format!(
             "the spec gives `pair` of [splitter] at cluster.toml:{line}:8"
-        )),
-        "{}",
-        outcome.stderr
-    );
-    assert!(
-        outcome.stderr.contains("rendered for host `node1`"),
-        "{}",
-        outcome.stderr
-    );
+        ))
+        .stderr_has("rendered for host `node1`");
 }
 
 #[test]
@@ -377,18 +355,9 @@ fn an_unreadable_fingerprint_key_is_reported_where_the_spec_names_it() {
     let spec = sandbox.read("cluster.toml");
     let offset = spec.find("fingerprint_key = ").unwrap() + "fingerprint_key = ".len();
     let outcome = sandbox.compile().code(2);
-    assert!(
-        outcome
-            .stderr
-            .contains(&format!("--> {}\n", place(&spec, offset))),
-        "{}",
-        outcome.stderr
-    );
-    assert!(
-        outcome.stderr.contains("create secrets/fingerprint.key"),
-        "{}",
-        outcome.stderr
-    );
+    outcome
+        .stderr_has(&format!("--> {}\n", place(&spec, offset)))
+        .stderr_has("create secrets/fingerprint.key");
 }
 
 #[test]

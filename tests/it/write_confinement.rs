@@ -5,14 +5,63 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::app_cluster::AppCluster;
+use crate::support::app_cluster_checks::applied_locally;
 
 /// A cluster of one sandbox host, `alpha`, and a folder outside its root that nothing may
 /// write into.
 fn sandbox_and_outside() -> (AppCluster, tempfile::TempDir) {
-    let cluster = AppCluster::local(&["alpha"]);
+    (AppCluster::local(&["alpha"]), folder_outside())
+}
+
+/// [`sandbox_and_outside`], compiled and applied once.
+fn applied_sandbox_and_outside() -> (AppCluster, tempfile::TempDir) {
+    (applied_locally(&["alpha"]), folder_outside())
+}
+
+/// A folder holding one file, `precious`, that nothing may change.
+fn folder_outside() -> tempfile::TempDir {
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("precious"), "untouched\n").unwrap();
-    (cluster, outside)
+    outside
+}
+
+/// The shared file of the app module is written at `path` instead.
+fn set_shared_file_path(cluster: &AppCluster, path: &str) {
+    cluster.sandbox.replace(
+        "modules/app/module.toml",
+        "path = \"/etc/app/shared.txt\"",
+        &format!("path = \"{path}\""),
+    );
+}
+
+/// Compile refuses a path that climbs with `..`, and nothing outside was touched.
+fn assert_compile_refuses_the_climb(cluster: &AppCluster, outside: &Path) {
+    cluster
+        .sandbox
+        .compile()
+        .code(2)
+        .stderr_has("holds a `..` component");
+    assert_untouched(outside);
+}
+
+/// Compiles, plants a link at `path` under `host`'s root to `target`, and applies: the apply
+/// fails saying that `path` is a symbolic link under the host root, and nothing in
+/// `outside` changed.
+fn apply_refused_over_a_link(
+    cluster: &AppCluster,
+    host: &str,
+    path: &str,
+    target: &Path,
+    outside: &Path,
+) -> crate::support::Outcome {
+    cluster.compile();
+    plant_link(cluster.host_file(host, path), target);
+    let (outcome, _report) = cluster.apply();
+    let outcome = outcome
+        .code(1)
+        .stderr_has(&format!("{path} is a symbolic link under the host root"));
+    assert_untouched(outside);
+    outcome
 }
 
 fn assert_untouched(outside: &Path) {
@@ -31,6 +80,23 @@ fn assert_untouched(outside: &Path) {
 fn plant_link(link: PathBuf, target: &Path) {
     std::fs::create_dir_all(link.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(target, link).unwrap();
+}
+
+/// The app's template writes `greeting: …` from now on, and an apply succeeds without
+/// touching anything in `outside`.
+fn change_the_template_and_apply(cluster: &AppCluster, outside: &Path) {
+    cluster
+        .sandbox
+        .replace("modules/app/app.conf.j2", "greeting = {{", "greeting: {{");
+    cluster.compile();
+    cluster.apply().0.success();
+    assert_untouched(outside);
+}
+
+/// alpha's app.conf is the changed template's.
+fn assert_the_new_greeting_written(cluster: &AppCluster) {
+    let conf = std::fs::read_to_string(cluster.host_file("alpha", "/etc/app/app.conf")).unwrap();
+    assert!(conf.starts_with("greeting: hello"), "{conf}");
 }
 
 /// The temporary files apply left beside a host's files and entries.
@@ -58,88 +124,54 @@ fn leftover_temporaries(root: &Path) -> Vec<PathBuf> {
 fn a_module_file_path_climbing_out_of_the_root_is_refused_at_compile() {
     let (cluster, outside) = sandbox_and_outside();
     let escape = format!("/etc/../../../../../..{}/escaped", outside.path().display());
-    cluster.sandbox.edit("modules/app/module.toml", |text| {
-        text.replace(
-            "path = \"/etc/app/shared.txt\"",
-            &format!("path = \"{escape}\""),
-        )
-    });
-    cluster
-        .sandbox
-        .compile()
-        .code(2)
-        .stderr_has("holds a `..` component");
-    assert_untouched(outside.path());
+    set_shared_file_path(&cluster, &escape);
+    assert_compile_refuses_the_climb(&cluster, outside.path());
 }
 
 #[test]
 fn a_path_setting_climbing_out_of_the_root_is_refused_at_compile() {
     let (cluster, outside) = sandbox_and_outside();
-    cluster.sandbox.edit("modules/app/module.toml", |text| {
-        text.replace(
-            "path = \"/etc/app/shared.txt\"",
-            "path = \"/etc/app/{{ app.greeting }}\"",
-        )
-    });
+    set_shared_file_path(&cluster, "/etc/app/{{ app.greeting }}");
     let climb = format!("../../../../../../..{}/escaped", outside.path().display());
-    cluster.sandbox.edit("cluster.toml", |text| {
-        text.replace("[app]\n", &format!("[app]\ngreeting = \"{climb}\"\n"))
-    });
-    cluster
-        .sandbox
-        .compile()
-        .code(2)
-        .stderr_has("holds a `..` component");
-    assert_untouched(outside.path());
+    cluster.sandbox.replace(
+        "cluster.toml",
+        "[app]\n",
+        &format!("[app]\ngreeting = \"{climb}\"\n"),
+    );
+    assert_compile_refuses_the_climb(&cluster, outside.path());
 }
 
 #[test]
 fn a_folder_linked_out_of_the_root_is_refused_and_nothing_is_written_through_it() {
     let (cluster, outside) = sandbox_and_outside();
-    cluster.compile();
-    plant_link(cluster.root("alpha").join("etc"), outside.path());
-    let (outcome, _report) = cluster.apply();
-    outcome
-        .code(1)
-        .stderr_has("/etc is a symbolic link under the host root");
-    assert_untouched(outside.path());
+    apply_refused_over_a_link(&cluster, "alpha", "/etc", outside.path(), outside.path());
 }
 
 #[test]
 fn a_state_folder_linked_out_of_the_root_is_refused_and_the_written_file_said() {
     let (cluster, outside) = sandbox_and_outside();
-    cluster.compile();
-    plant_link(
-        cluster.root("alpha").join("var/lib/cairn/state"),
-        outside.path(),
-    );
-    let (outcome, _report) = cluster.apply();
-    outcome
-        .code(1)
-        .stderr_has("/var/lib/cairn/state is a symbolic link under the host root")
+    let outside = outside.path();
+    apply_refused_over_a_link(&cluster, "alpha", "/var/lib/cairn/state", outside, outside)
         .stderr_has(
             "/etc/app/app.conf was written in full, but recording it in cairn's state failed",
         );
-    assert_untouched(outside.path());
 }
 
 #[test]
 fn cairns_folder_linked_out_of_the_root_fails_the_host_before_any_node() {
     let (cluster, outside) = sandbox_and_outside();
-    cluster.compile();
-    plant_link(cluster.root("alpha").join("var/lib/cairn"), outside.path());
-    let (outcome, _report) = cluster.apply();
-    outcome
-        .code(1)
-        .stderr_has("/var/lib/cairn is a symbolic link under the host root");
-    assert_untouched(outside.path());
+    apply_refused_over_a_link(
+        &cluster,
+        "alpha",
+        "/var/lib/cairn",
+        outside.path(),
+        outside.path(),
+    );
 }
 
 #[test]
 fn links_planted_at_temporary_names_redirect_no_write() {
-    let (cluster, outside) = sandbox_and_outside();
-    cluster.compile();
-    cluster.apply().0.success();
+    let (cluster, outside) = applied_sandbox_and_outside();
     // Every temporary name an earlier cairn used, beside each entry and each file, is a
     // link to the precious file; and the lock files are left alone.
     let root = cluster.root("alpha");
@@ -150,24 +182,13 @@ fn links_planted_at_temporary_names_redirect_no_write() {
         plant_link(state.join(format!(".{name}.tmp")), &precious);
     }
     plant_link(root.join("etc/app/.cairn.app.conf.tmp"), &precious);
-    cluster.sandbox.edit("modules/app/app.conf.j2", |text| {
-        text.replace("greeting = {{", "greeting: {{")
-    });
-    cluster.compile();
-    cluster.apply().0.success();
-    assert_untouched(outside.path());
-    assert!(
-        std::fs::read_to_string(cluster.host_file("alpha", "/etc/app/app.conf"))
-            .unwrap()
-            .starts_with("greeting: hello")
-    );
+    change_the_template_and_apply(&cluster, outside.path());
+    assert_the_new_greeting_written(&cluster);
 }
 
 #[test]
 fn links_to_folders_planted_at_a_files_and_an_entrys_own_name_are_replaced_not_followed() {
-    let (cluster, outside) = sandbox_and_outside();
-    cluster.compile();
-    cluster.apply().0.success();
+    let (cluster, outside) = applied_sandbox_and_outside();
     // `mv` onto a link to a folder would move the new file into that folder: the file
     // and each state entry replace the link itself.
     let root = cluster.root("alpha");
@@ -180,43 +201,33 @@ fn links_to_folders_planted_at_a_files_and_an_entrys_own_name_are_replaced_not_f
         std::fs::remove_file(&path).unwrap();
         plant_link(path, outside.path());
     }
-    cluster.sandbox.edit("modules/app/app.conf.j2", |text| {
-        text.replace("greeting = {{", "greeting: {{")
-    });
-    cluster.compile();
-    cluster.apply().0.success();
-    assert_untouched(outside.path());
+    change_the_template_and_apply(&cluster, outside.path());
     assert!(!conf.is_symlink(), "the file replaced the link");
-    assert!(
-        std::fs::read_to_string(&conf)
-            .unwrap()
-            .starts_with("greeting: hello")
-    );
+    assert_the_new_greeting_written(&cluster);
 }
 
 #[test]
 fn a_lock_file_linked_out_of_the_root_is_refused() {
     let (cluster, outside) = sandbox_and_outside();
-    cluster.compile();
     let dangling = outside.path().join("made-by-cairn");
-    plant_link(cluster.root("alpha").join("var/lib/cairn/lock"), &dangling);
-    let (outcome, _report) = cluster.apply();
-    outcome
-        .code(1)
-        .stderr_has("/var/lib/cairn/lock is a symbolic link under the host root");
-    assert_untouched(outside.path());
+    apply_refused_over_a_link(
+        &cluster,
+        "alpha",
+        "/var/lib/cairn/lock",
+        &dangling,
+        outside.path(),
+    );
 }
 
 /// Finding 7: a write that fails leaves no empty temporary file behind it.
 #[test]
 fn a_failed_write_leaves_no_temporary_file() {
     let (cluster, _outside) = sandbox_and_outside();
-    cluster.sandbox.edit("modules/app/module.toml", |text| {
-        text.replace(
-            "content = \"the same on every host\\n\"",
-            "content = \"the same on every host\\n\"\nowner = \"no-such-user-of-cairn\"",
-        )
-    });
+    cluster.sandbox.replace(
+        "modules/app/module.toml",
+        "content = \"the same on every host\\n\"",
+        "content = \"the same on every host\\n\"\nowner = \"no-such-user-of-cairn\"",
+    );
     cluster.compile();
     let (outcome, _report) = cluster.apply();
     outcome.code(1).stderr_has("writing /etc/app/shared.txt");
@@ -232,13 +243,6 @@ fn over_ssh_a_folder_linked_out_of_the_root_is_refused_by_the_host() {
     let fixture = crate::support::ssh_fixture::SshFixture::start(&["127.0.0.2"]);
     let cluster = AppCluster::over_ssh(&fixture, &[]);
     let host = cluster.hosts[0].name.clone();
-    let outside = tempfile::tempdir().unwrap();
-    std::fs::write(outside.path().join("precious"), "untouched\n").unwrap();
-    cluster.compile();
-    plant_link(cluster.root(&host).join("etc"), outside.path());
-    let (outcome, _report) = cluster.apply();
-    outcome
-        .code(1)
-        .stderr_has("/etc is a symbolic link under the host root");
-    assert_untouched(outside.path());
+    let outside = folder_outside();
+    apply_refused_over_a_link(&cluster, &host, "/etc", outside.path(), outside.path());
 }

@@ -5,6 +5,20 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::Sandbox;
+
+/// Writes the module `web` (`module`, and its `serve.sh`: busybox's httpd serving `/www` on
+/// `$PORT`) into `sandbox`, and sets `[web] port` of its cluster.toml to `port`.
+pub fn add_web_module(sandbox: &Sandbox, module: &str, port: u16) {
+    sandbox.write("modules/web/module.toml", module).write(
+        "modules/web/serve.sh",
+        "#!/bin/sh\nexec httpd -f -p \"$PORT\" -h /www\n",
+    );
+    sandbox.edit("cluster.toml", |text| {
+        format!("{text}\n[web]\nport = {port}\n")
+    });
+}
+
 /// An image of busybox, its `applets` as links in /bin, and `files` (path relative to the
 /// root, content, mode); folders in `folders` made empty.
 #[derive(Debug, Default)]

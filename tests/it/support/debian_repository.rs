@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::support::download_server::sha256_hex;
+use crate::support::run_successfully;
 use crate::support::ssh_fixture::{free_port, wait_for_port};
 
 /// A module whose image asks for one package of the test's repository.
@@ -227,16 +228,12 @@ impl DebianRepository {
 
 /// `dpkg-deb --build` of the package `tree` into `deb`, its files owned by root.
 pub(crate) fn build_deb(tree: &Path, deb: &Path) {
-    let output = Command::new("dpkg-deb")
-        .args(["--root-owner-group", "--build"])
-        .arg(tree)
-        .arg(deb)
-        .output()
-        .expect("dpkg-deb runs");
-    assert!(
-        output.status.success(),
-        "dpkg-deb failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+    run_successfully(
+        Command::new("dpkg-deb")
+            .args(["--root-owner-group", "--build"])
+            .arg(tree)
+            .arg(deb),
+        "dpkg-deb --build",
     );
 }
 

@@ -4,9 +4,11 @@
 //! images, this machine's apt and users.
 
 pub mod app_cluster;
+pub mod app_cluster_checks;
 pub mod busybox_image;
 pub mod debian_repository;
 pub mod download_server;
+pub mod mid_command_cut;
 pub mod namespace_container;
 pub mod network_namespaces;
 pub mod private_apt;
@@ -23,6 +25,31 @@ use std::process::Command;
 pub fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Runs `command`, which must start and succeed (`what` names it in the failure: the
+/// program and its arguments, say); its output.
+pub fn run_successfully(command: &mut Command, what: &str) -> std::process::Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("{what} does not run: {error}"));
+    assert!(
+        output.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The images the platform's modules build, by name.
+pub const PLATFORM_IMAGES: [&str; 7] = [
+    "console",
+    "haproxy",
+    "keepalived",
+    "mysql",
+    "registry",
+    "repository",
+    "zookeeper",
+];
 
 /// A `cairn` invocation being built.
 pub struct Cairn {
@@ -134,6 +161,17 @@ impl Outcome {
         self
     }
 
+    /// Its stderr does not hold `text` (a secret, say).
+    pub fn stderr_lacks(self, text: &str) -> Self {
+        assert!(
+            !self.stderr.contains(text),
+            "`{}`: stderr holds {text:?}\n--- stderr\n{}",
+            self.description,
+            self.stderr
+        );
+        self
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).expect("stdout is JSON")
     }
@@ -201,6 +239,11 @@ impl Sandbox {
         std::fs::read_to_string(self.path().join(relative)).expect("a readable file")
     }
 
+    /// Replaces every `from` by `to` in the file at `relative`, which must hold `from`.
+    pub fn replace(&self, relative: &str, from: &str, to: &str) {
+        self.edit(relative, |text| text.replace(from, to));
+    }
+
     pub fn edit(&self, relative: &str, edit: impl FnOnce(String) -> String) {
         let text = self.read(relative);
         let edited = edit(text.clone());
@@ -208,12 +251,14 @@ impl Sandbox {
         self.write(relative, &edited);
     }
 
+    /// `cairn ARGUMENTS`, run inside the sandbox.
+    pub fn cairn(&self, arguments: &[&str]) -> Outcome {
+        cairn().current_dir(self.path()).args(arguments).run()
+    }
+
     /// `cairn compile cluster.toml`, run inside the sandbox.
     pub fn compile(&self) -> Outcome {
-        cairn()
-            .current_dir(self.path())
-            .args(["compile", "cluster.toml"])
-            .run()
+        self.cairn(&["compile", "cluster.toml"])
     }
 
     /// `cairn show cluster.lock --json`: every node of the sandbox's lockfile.

@@ -30,9 +30,7 @@ impl NetworkHost {
             vec!["link", "set", "dev", self.inner_side.as_str(), "name", name],
             vec!["link", "set", "dev", name, "up"],
         ] {
-            let mut full = vec!["netns", "exec", self.namespace.as_str(), "ip"];
-            full.extend(arguments);
-            ip(&full);
+            ip_inside(&self.namespace, &arguments);
         }
         self.inner_side = name.to_string();
     }
@@ -40,18 +38,7 @@ impl NetworkHost {
     /// The host's link goes down: from now on its packets are dropped without a word, as
     /// when a host's network vanishes (no reset, no answer).
     pub fn cut(&self) {
-        let _ = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.namespace,
-                "ip",
-                "link",
-                "set",
-                &self.inner_side,
-                "down",
-            ])
-            .output();
+        link_down_quietly(&self.namespace, &self.inner_side);
     }
 
     /// A command run inside the namespace.
@@ -62,7 +49,8 @@ impl NetworkHost {
     }
 }
 
-fn ip(arguments: &[&str]) {
+/// `ip ARGUMENTS`, which must succeed.
+pub fn ip(arguments: &[&str]) {
     let output = Command::new("ip")
         .args(arguments)
         .output()
@@ -72,6 +60,33 @@ fn ip(arguments: &[&str]) {
         "ip {arguments:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// `ip ARGUMENTS` inside `namespace`, which must succeed.
+pub fn ip_inside(namespace: &str, arguments: &[&str]) {
+    let mut full = vec!["netns", "exec", namespace, "ip"];
+    full.extend_from_slice(arguments);
+    ip(&full);
+}
+
+/// `ip ARGUMENTS` whose failure does not matter: a cleanup of what may be gone already.
+pub fn ip_quietly(arguments: &[&str]) {
+    let _ = Command::new("ip").args(arguments).output();
+}
+
+/// Sets `interface` of `namespace` down, if both are still there.
+fn link_down_quietly(namespace: &str, interface: &str) {
+    ip_quietly(&[
+        "netns", "exec", namespace, "ip", "link", "set", interface, "down",
+    ]);
+}
+
+/// A veth pair: `host_side` stays in this namespace, `inner_side` goes to `namespace`.
+pub fn add_veth_pair(host_side: &str, inner_side: &str, namespace: &str) {
+    ip(&[
+        "link", "add", host_side, "type", "veth", "peer", "name", inner_side,
+    ]);
+    ip(&["link", "set", inner_side, "netns", namespace]);
 }
 
 impl PrivateNetwork {
@@ -111,24 +126,10 @@ impl PrivateNetwork {
                 host_side: host_side.clone(),
                 inner_side: inner_side.clone(),
             });
-            ip(&[
-                "link",
-                "add",
-                &host_side,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &inner_side,
-            ]);
+            add_veth_pair(&host_side, &inner_side, &namespace);
             ip(&["link", "set", &host_side, "master", &bridge]);
             ip(&["link", "set", &host_side, "up"]);
-            ip(&["link", "set", &inner_side, "netns", &namespace]);
-            let inside = |arguments: &[&str]| {
-                let mut full = vec!["netns", "exec", namespace.as_str(), "ip"];
-                full.extend_from_slice(arguments);
-                ip(&full);
-            };
+            let inside = |arguments: &[&str]| ip_inside(&namespace, arguments);
             inside(&["addr", "add", &format!("{address}/24"), "dev", &inner_side]);
             inside(&["link", "set", &inner_side, "up"]);
             inside(&["link", "set", "lo", "up"]);
@@ -140,16 +141,10 @@ impl PrivateNetwork {
 impl Drop for PrivateNetwork {
     fn drop(&mut self) {
         for host in &self.hosts {
-            let _ = Command::new("ip")
-                .args(["link", "del", &host.host_side])
-                .output();
-            let _ = Command::new("ip")
-                .args(["netns", "del", &host.namespace])
-                .output();
+            ip_quietly(&["link", "del", &host.host_side]);
+            ip_quietly(&["netns", "del", &host.namespace]);
         }
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.bridge])
-            .output();
+        ip_quietly(&["link", "del", &self.bridge]);
         iptables("-D", &self.bridge);
     }
 }
@@ -187,23 +182,9 @@ impl HiddenHost {
         let gateway = format!("10.252.{subnet}.{}", 4 * index + 1);
         let address = format!("10.252.{subnet}.{}", 4 * index + 2);
         ip(&["netns", "add", &namespace]);
-        ip(&[
-            "link",
-            "add",
-            &gateway_side,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &inner_side,
-        ]);
+        add_veth_pair(&gateway_side, &inner_side, &namespace);
         ip(&["link", "set", &gateway_side, "netns", gateway_namespace]);
-        ip(&["link", "set", &inner_side, "netns", &namespace]);
-        let inside = |namespace: &str, arguments: &[&str]| {
-            let mut full = vec!["netns", "exec", namespace, "ip"];
-            full.extend_from_slice(arguments);
-            ip(&full);
-        };
+        let inside = ip_inside;
         inside(
             gateway_namespace,
             &[
@@ -230,18 +211,13 @@ impl HiddenHost {
 
     /// The host's link goes down: its packets are dropped without a word.
     pub fn cut(&self) {
-        let _ = Command::new("ip")
-            .args(["netns", "exec", &self.namespace, "ip", "link", "set"])
-            .args([self.inner_side.as_str(), "down"])
-            .output();
+        link_down_quietly(&self.namespace, &self.inner_side);
     }
 }
 
 impl Drop for HiddenHost {
     fn drop(&mut self) {
         // The link's two ends go with the namespace.
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.namespace])
-            .output();
+        ip_quietly(&["netns", "del", &self.namespace]);
     }
 }

@@ -3,7 +3,7 @@
 //! routes a block of addresses into a network namespace of the test's own, which routes
 //! them into a blackhole. Removed when dropped.
 
-use std::process::Command;
+use super::network_namespaces::{add_veth_pair, ip, ip_inside, ip_quietly};
 
 pub struct SilentNetwork {
     namespace: String,
@@ -11,18 +11,6 @@ pub struct SilentNetwork {
     block: String,
     /// The first address of the block, as octets.
     first: [u8; 4],
-}
-
-fn ip(arguments: &[&str]) {
-    let output = Command::new("ip")
-        .args(arguments)
-        .output()
-        .expect("ip runs (Debian's iproute2)");
-    assert!(
-        output.status.success(),
-        "ip {arguments:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 impl SilentNetwork {
@@ -38,25 +26,11 @@ impl SilentNetwork {
         let third = u8::try_from(4 * slot).expect("a /22 of 10.251.0.0/16");
         let block = format!("10.251.{third}.0/22");
         ip(&["netns", "add", &namespace]);
-        ip(&[
-            "link",
-            "add",
-            &host_side,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &inner_side,
-        ]);
-        ip(&["link", "set", &inner_side, "netns", &namespace]);
+        add_veth_pair(&host_side, &inner_side, &namespace);
         let link = |end: u32| format!("10.250.{slot}.{end}");
         ip(&["addr", "add", &format!("{}/30", link(1)), "dev", &host_side]);
         ip(&["link", "set", &host_side, "up"]);
-        let inside = |arguments: &[&str]| {
-            let mut full = vec!["netns", "exec", namespace.as_str(), "ip"];
-            full.extend_from_slice(arguments);
-            ip(&full);
-        };
+        let inside = |arguments: &[&str]| ip_inside(&namespace, arguments);
         inside(&[
             "addr",
             "add",
@@ -86,14 +60,8 @@ impl SilentNetwork {
 
 impl Drop for SilentNetwork {
     fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["route", "del", &self.block])
-            .output();
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.host_side])
-            .output();
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.namespace])
-            .output();
+        ip_quietly(&["route", "del", &self.block]);
+        ip_quietly(&["link", "del", &self.host_side]);
+        ip_quietly(&["netns", "del", &self.namespace]);
     }
 }

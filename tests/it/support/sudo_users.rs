@@ -5,6 +5,8 @@
 
 use std::process::Command;
 
+use crate::support::run_successfully;
+
 pub const PASSWORDLESS: &str = "cairn-sudo-free";
 pub const WITH_PASSWORD: &str = "cairn-sudo-pass";
 pub const WITHOUT_SUDO: &str = "cairn-no-sudo";
@@ -58,13 +60,8 @@ pub fn ensure_users() {
 }
 
 fn run(program: &str, arguments: &[&str]) {
-    let output = Command::new(program)
-        .args(arguments)
-        .output()
-        .unwrap_or_else(|error| panic!("{program} runs: {error}"));
-    assert!(
-        output.status.success(),
-        "{program} {arguments:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+    run_successfully(
+        Command::new(program).args(arguments),
+        &format!("{program} {arguments:?}"),
     );
 }

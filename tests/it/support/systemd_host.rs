@@ -15,6 +15,7 @@ use std::process::Command;
 
 use crate::support::debian_repository::{build_deb, scan_packages, serve_folder};
 use crate::support::ssh_fixture::{free_port, keygen, wait_for_port};
+use crate::support::{Outcome, Sandbox, cairn, run_successfully};
 
 /// The lab's machine image, made unless the engine has it (tests of one or several
 /// processes wait on one lock: it is made once). Its tag: a Debian with apt, for tests
@@ -78,29 +79,25 @@ impl SystemdHost {
                 folder.join(source).display()
             )
         };
-        let output = Command::new("docker")
-            .args(["run", "--detach", "--name", &container, "--network", "host"])
-            .args(["--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp"])
-            .args(["--volume", "/sys/fs/cgroup:/sys/fs/cgroup:ro"])
-            .args([
-                "--mount",
-                &mount("sshd.conf", "/etc/ssh/sshd_config.d/cairn-test.conf"),
-            ])
-            .args([
-                "--mount",
-                &mount("host_key", "/etc/ssh/cairn_test_host_key"),
-            ])
-            .args([
-                "--mount",
-                &mount("authorized_keys", "/etc/ssh/cairn_test_authorized_keys"),
-            ])
-            .arg(&image)
-            .output()
-            .expect("docker runs");
-        assert!(
-            output.status.success(),
-            "the systemd host did not start: {}",
-            String::from_utf8_lossy(&output.stderr)
+        run_successfully(
+            Command::new("docker")
+                .args(["run", "--detach", "--name", &container, "--network", "host"])
+                .args(["--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp"])
+                .args(["--volume", "/sys/fs/cgroup:/sys/fs/cgroup:ro"])
+                .args([
+                    "--mount",
+                    &mount("sshd.conf", "/etc/ssh/sshd_config.d/cairn-test.conf"),
+                ])
+                .args([
+                    "--mount",
+                    &mount("host_key", "/etc/ssh/cairn_test_host_key"),
+                ])
+                .args([
+                    "--mount",
+                    &mount("authorized_keys", "/etc/ssh/cairn_test_authorized_keys"),
+                ])
+                .arg(&image),
+            "docker run of the systemd host",
         );
         let host = Self {
             container,
@@ -138,6 +135,29 @@ impl SystemdHost {
         ]
     }
 
+    /// `cairn apply cluster.lock --json` in `sandbox` against this host, and the JSON it
+    /// printed (`null` when it printed none).
+    pub fn apply(&self, sandbox: &Sandbox) -> (Outcome, serde_json::Value) {
+        let outcome = cairn()
+            .current_dir(sandbox.path())
+            .args(["apply", "cluster.lock", "--json"])
+            .args(self.arguments())
+            .run();
+        let report = serde_json::from_str(&outcome.stdout).unwrap_or(serde_json::Value::Null);
+        (outcome, report)
+    }
+
+    /// What `cairn plan cluster.lock` in `sandbox` prints for this host.
+    pub fn plan_text(&self, sandbox: &Sandbox) -> String {
+        cairn()
+            .current_dir(sandbox.path())
+            .args(["plan", "cluster.lock"])
+            .args(self.arguments())
+            .run()
+            .success()
+            .stdout
+    }
+
     /// Runs `script` on the host (as root, outside cairn); returns its status and stdout.
     pub fn shell(&self, script: &str) -> (bool, String) {
         let output = Command::new("docker")
@@ -164,6 +184,56 @@ impl SystemdHost {
         status.strip_prefix("ii ").map(str::to_string)
     }
 }
+
+/// The nodes of a module that make the test's repository a host's only apt source:
+/// `cairn-test.list` holding `$content` (a template of the module's source setting), and
+/// `sources.list` emptied of Debian's archive. The module's package nodes depend on both.
+macro_rules! test_repository_only_nodes {
+    ($content:literal) => {
+        concat!(
+            r##"
+[[node]]
+kind = "file"
+path = "/etc/apt/sources.list.d/cairn-test.list"
+content = ""##,
+            $content,
+            r##""
+deps = ["check:*"]
+
+[[node]]
+kind = "file"
+path = "/etc/apt/sources.list"
+content = "# The test repository only.\n"
+deps = ["check:*"]
+"##
+        )
+    };
+}
+pub(crate) use test_repository_only_nodes;
+
+/// The nodes of the `hello` module that run `cairn-hello`'s service (its package node
+/// named `hello`): its configuration, saying `greeting = $greeting`, then its unit.
+macro_rules! hello_service_nodes {
+    ($greeting:literal) => {
+        concat!(
+            r#"
+[[node]]
+kind = "file"
+path = "/etc/cairn-hello.conf"
+content = "greeting = "#,
+            $greeting,
+            r#"\n"
+deps = ["package:hello"]
+
+[[node]]
+kind = "service"
+unit = "cairn-hello.service"
+deps = ["package:hello", "file:/etc/cairn-hello.conf"]
+"#
+        )
+    };
+}
+pub(crate) use hello_service_nodes;
 
 /// A Debian repository of packages the test makes, served over HTTP on loopback.
 pub struct TestRepository {
