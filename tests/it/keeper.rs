@@ -43,11 +43,17 @@ fn keepers(directory: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Kills the keepers of `directory` and waits (5 s at most) until they are gone: a keeper
+/// being killed may still take a connection, which then resets.
 fn stop_keepers(directory: &Path) {
     for pid in keepers(directory) {
         let _ = std::process::Command::new("kill")
             .args(["-9", &pid])
             .status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !keepers(directory).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
