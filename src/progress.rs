@@ -67,7 +67,10 @@ impl Progress {
                     reason.replace('\n', "\n         ")
                 ));
             }
-            NodeOutcome::NotRun(_) | NodeOutcome::Skipped | NodeOutcome::HeldBack(_) => return,
+            NodeOutcome::NotRun(_)
+            | NodeOutcome::Skipped
+            | NodeOutcome::Passed
+            | NodeOutcome::HeldBack(_) => return,
             NodeOutcome::Ran(_) => {}
         }
         self.overall.inc(1);

@@ -198,7 +198,10 @@ impl<'a> Records<'a> {
     /// read or outside the selection); else the host's entry for it, if any.
     fn entry_of(&self, name: &NodeName) -> Option<Option<&'a StateEntry>> {
         let host = name.host()?;
-        if name.kind == NodeKind::Check || !self.selection.includes_host(host) {
+        // Checks and barriers are never recorded: no entry says anything of them.
+        if matches!(name.kind, NodeKind::Check | NodeKind::Barrier)
+            || !self.selection.includes_host(host)
+        {
             return None;
         }
         let host_facts = self.facts.get(host)?.as_ref().ok()?;
@@ -539,7 +542,7 @@ mod tests {
                 }
                 _ => None,
             };
-            if node.name.kind == NodeKind::Check {
+            if matches!(node.name.kind, NodeKind::Check | NodeKind::Barrier) {
                 continue;
             }
             let entry = StateEntry {

@@ -503,7 +503,7 @@ fn new_apply_id() -> String {
 fn removal_rank(kind: cairn_lockfiles::NodeKind) -> u8 {
     use cairn_lockfiles::NodeKind;
     match kind {
-        NodeKind::Health | NodeKind::Check => 0,
+        NodeKind::Health | NodeKind::Check | NodeKind::Barrier => 0,
         NodeKind::Container => 1,
         NodeKind::Service => 2,
         NodeKind::Command => 3,

@@ -60,6 +60,9 @@ pub enum Decision {
     Run(Reason),
     /// The host has it, as it is.
     Skip,
+    /// A barrier some of whose nodes run: it runs nothing, and passes once they have all
+    /// succeeded, holding its dependants until then (not an action: never counted as one).
+    Wait,
     /// This cairn cannot run it yet.
     Unsupported(&'static str),
     /// A dependency cannot run, so neither can this.
@@ -189,13 +192,16 @@ fn decide(
     for dependency in &node.deps {
         match &decided[dependency] {
             Decision::Unsupported(_) | Decision::Blocked(_) | Decision::Unreachable => {
-                return Decision::Blocked(dependency.clone());
+                return Decision::Blocked(cause_behind(dependency, decided));
             }
             Decision::HeldBack(_) => {
-                return Decision::HeldBack(HeldBack::Needs(dependency.clone()));
+                return Decision::HeldBack(HeldBack::Needs(cause_behind(dependency, decided)));
             }
             _ => {}
         }
+    }
+    if node.name.kind == NodeKind::Barrier {
+        return barrier_decision(node, decided);
     }
     if let NodeSpec::Image(image) = &node.spec {
         // Built, and pushed to the cluster's registry if it has one: until a push succeeds
@@ -279,12 +285,45 @@ fn decide(
     if let Some(dependency) = node.deps.iter().find(|dependency| {
         !matches!(
             dependency.kind,
-            NodeKind::Check | NodeKind::Health | NodeKind::Image | NodeKind::Repository
+            NodeKind::Check
+                | NodeKind::Barrier
+                | NodeKind::Health
+                | NodeKind::Image
+                | NodeKind::Repository
         ) && decided[*dependency].runs()
     }) {
         return Decision::Run(Reason::DependencyRuns(dependency.clone()));
     }
     Decision::Skip
+}
+
+/// The node to name as what stops a dependant: `dependency`, or behind a barrier (which
+/// runs nothing) the node that stops the barrier, so the reason names a check, say.
+fn cause_behind(dependency: &NodeName, decided: &HashMap<NodeName, Decision>) -> NodeName {
+    if dependency.kind != NodeKind::Barrier {
+        return dependency.clone();
+    }
+    match &decided[dependency] {
+        Decision::Blocked(cause) | Decision::HeldBack(HeldBack::Needs(cause)) => cause.clone(),
+        _ => dependency.clone(),
+    }
+}
+
+/// A barrier (its dependencies neither blocked nor held back) waits where any of them runs
+/// or waits, and is skipped where none does: it is never recorded, so it never runs.
+fn barrier_decision(
+    node: &cairn_lockfiles::Node,
+    decided: &HashMap<NodeName, Decision>,
+) -> Decision {
+    if node
+        .deps
+        .iter()
+        .any(|dependency| matches!(decided[dependency], Decision::Run(_) | Decision::Wait))
+    {
+        Decision::Wait
+    } else {
+        Decision::Skip
+    }
 }
 
 /// Why a repository the host recorded runs again: its `Release` gone or changed on the

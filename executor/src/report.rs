@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use cairn_lockfiles::NodeName;
+use cairn_lockfiles::{NodeKind, NodeName};
 use serde_json::json;
 
 use crate::transport::TransferTotals;
@@ -12,6 +12,8 @@ use crate::transport::TransferTotals;
 pub enum NodeOutcome {
     /// It ran; what it did.
     Ran(String),
+    /// A barrier: everything it waits for succeeded. Not an action, so never counted.
+    Passed,
     /// The host already had it.
     Skipped,
     /// It ran and failed, or could not start.
@@ -52,11 +54,18 @@ pub struct HostReport {
 }
 
 impl HostReport {
+    /// How many of the host's nodes, barriers aside (they are not actions), match.
     pub fn count(&self, matches: impl Fn(&NodeOutcome) -> bool) -> usize {
-        self.nodes
-            .iter()
+        self.actions()
             .filter(|(_, outcome)| matches(outcome))
             .count()
+    }
+
+    /// The host's nodes but its barriers, which run nothing.
+    pub fn actions(&self) -> impl Iterator<Item = &(NodeName, NodeOutcome)> {
+        self.nodes
+            .iter()
+            .filter(|(name, _)| name.kind != NodeKind::Barrier)
     }
 
     /// From its first node's start to its last node's end; `None` when none ran.
@@ -71,7 +80,10 @@ impl HostReport {
             && self.nodes.iter().all(|(_, outcome)| {
                 matches!(
                     outcome,
-                    NodeOutcome::Ran(_) | NodeOutcome::Skipped | NodeOutcome::HeldBack(_)
+                    NodeOutcome::Ran(_)
+                        | NodeOutcome::Passed
+                        | NodeOutcome::Skipped
+                        | NodeOutcome::HeldBack(_)
                 )
             })
     }
@@ -190,8 +202,7 @@ impl ApplyReport {
             .map(|(host, report)| {
                 let names = |matches: &dyn Fn(&NodeOutcome) -> bool| -> Vec<String> {
                     report
-                        .nodes
-                        .iter()
+                        .actions()
                         .filter(|(_, outcome)| matches(outcome))
                         .map(|(name, _)| name.to_string())
                         .collect()
@@ -206,8 +217,7 @@ impl ApplyReport {
                     .collect();
                 let with_reasons = |reason_of: &dyn Fn(&NodeOutcome) -> Option<&String>| {
                     report
-                        .nodes
-                        .iter()
+                        .actions()
                         .filter_map(|(name, outcome)| {
                             reason_of(outcome).map(|reason| json!({ "name": name.to_string(), "reason": reason }))
                         })

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
-use cairn_lockfiles::{Lockfile, NodeName};
+use cairn_lockfiles::{Lockfile, NodeKind, NodeName};
 
 use crate::facts_error::HostsFacts;
 use crate::host_paths::HostPaths;
@@ -164,7 +164,7 @@ fn outcome_without_running(decision: &Decision) -> Option<NodeOutcome> {
         Decision::Blocked(dependency) => NodeOutcome::NotRun(format!("{dependency} cannot run")),
         Decision::Unreachable => NodeOutcome::NotRun("its host could not be reached".to_string()),
         Decision::HeldBack(why) => NodeOutcome::HeldBack(why.to_string()),
-        Decision::Run(_) => return None,
+        Decision::Run(_) | Decision::Wait => return None,
     })
 }
 
@@ -202,6 +202,14 @@ fn run_node(inputs: &RunInputs<'_>, shared: &Mutex<Shared>, index: usize) -> Fin
         host_failure: None,
         timing: None,
     };
+    if *inputs.plan.decision(&node.name) == Decision::Wait {
+        // A barrier: everything it waits for succeeded, and it runs nothing.
+        return Finished {
+            outcome: NodeOutcome::Passed,
+            host_failure: None,
+            timing: None,
+        };
+    }
     if let Some(problem) = down {
         return not_run(format!("its host is unreachable: {problem}"));
     }
@@ -279,7 +287,7 @@ fn finish(
     outcome: NodeOutcome,
     (nodes, dependants, observer): (&[cairn_lockfiles::Node], &[Vec<usize>], Observer<'_>),
 ) {
-    let succeeded = matches!(outcome, NodeOutcome::Ran(_));
+    let succeeded = matches!(outcome, NodeOutcome::Ran(_) | NodeOutcome::Passed);
     state.outcomes[index] = Some(outcome);
     state.unfinished -= 1;
     if succeeded {
@@ -299,7 +307,14 @@ fn finish(
                 observer(&nodes[dependant].name, &outcome);
                 state.outcomes[dependant] = Some(outcome);
                 state.unfinished -= 1;
-                stack.push((dependant, nodes[dependant].name.clone()));
+                // Behind a barrier, the cause stays what failed (a check), not the barrier.
+                let name = &nodes[dependant].name;
+                let next_cause = if name.kind == NodeKind::Barrier {
+                    cause.clone()
+                } else {
+                    name.clone()
+                };
+                stack.push((dependant, next_cause));
             }
         }
     }

@@ -63,8 +63,8 @@ pub use node_id::NodeId;
 pub use node_kind::NodeKind;
 pub use node_name::{NodeName, Scope};
 pub use nodes::{
-    ArtifactPlacement, CheckNode, CommandNode, ContainerNode, EnvValue, FieldError, FieldReader,
-    FileNode, HealthNode, HostPackagePins, ImageArtifact, ImageDirectory, ImageFile,
+    ArtifactPlacement, BarrierNode, CheckNode, CommandNode, ContainerNode, EnvValue, FieldError,
+    FieldReader, FileNode, HealthNode, HostPackagePins, ImageArtifact, ImageDirectory, ImageFile,
     ImageHealthcheck, ImageLink, ImageNode, ImagePins, ImageSetup, ImageUser, LayerCompression,
     NodeSpec, PackageNode, PackagePin, PackageRequirement, Probe, RepositoryNode, ServiceNode,
     ServiceState, TextSource,

@@ -20,8 +20,11 @@ use crate::sorted_node::SortedNode;
 
 /// The lockfile format this crate reads and writes.
 /// Version 2 records digests of the cluster, hosts, secrets and node sets
-/// ([`crate::LockfileDigests`]) and where the secrets' fingerprint key is read.
-pub const FORMAT_VERSION: i64 = 2;
+/// ([`crate::LockfileDigests`]) and where the secrets' fingerprint key is read. Version 3
+/// adds the `barrier` kind: a host's nodes wait for its checks (and for its Docker being
+/// ready) through one barrier node each, not a dependency on every check; the digests are
+/// version 2's.
+pub const FORMAT_VERSION: i64 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterInfo {

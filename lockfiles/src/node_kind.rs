@@ -7,6 +7,10 @@ use std::str::FromStr;
 pub enum NodeKind {
     /// A probe that must pass before anything that depends on it runs; run on every apply.
     Check,
+    /// A join point of one host: waits for a set of the host's nodes (its checks, its
+    /// Docker being ready) so that what waits for all of them depends on one node. Runs
+    /// nothing.
+    Barrier,
     /// The cluster's offline repository, placed on a host's disk (the control host's).
     Repository,
     /// OS packages installed from the cluster's own repository.
@@ -26,8 +30,9 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    pub const ALL: [NodeKind; 9] = [
+    pub const ALL: [NodeKind; 10] = [
         NodeKind::Check,
+        NodeKind::Barrier,
         NodeKind::Repository,
         NodeKind::Package,
         NodeKind::File,
@@ -41,6 +46,7 @@ impl NodeKind {
     pub fn as_str(self) -> &'static str {
         match self {
             NodeKind::Check => "check",
+            NodeKind::Barrier => "barrier",
             NodeKind::Repository => "repository",
             NodeKind::Package => "package",
             NodeKind::File => "file",

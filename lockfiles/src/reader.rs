@@ -998,7 +998,7 @@ mod tests {
             ),
             (
                 "a missing value",
-                text.replacen("version = 2", "version = ", 1),
+                text.replacen("version = 3", "version = ", 1),
             ),
             (
                 "an unterminated string",
@@ -1084,11 +1084,11 @@ mod tests {
             ),
             (
                 "an unknown top-level key",
-                text.replacen("version = 2", "version = 2\nnew = true", 1),
+                text.replacen("version = 3", "version = 3\nnew = true", 1),
             ),
             (
                 "a newer version",
-                text.replacen("version = 2", "version = 3", 1),
+                text.replacen("version = 3", "version = 4", 1),
             ),
             (
                 "a multi-line string ending in quotes",

@@ -2,7 +2,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use cairn_executor::{Decision, Plan, Reason, plan_lockfile};
-use cairn_lockfiles::Lockfile;
+use cairn_lockfiles::{Lockfile, NodeKind, NodeName};
 use serde_json::json;
 
 use crate::cli::{ConnectionArguments, SelectionArguments};
@@ -43,18 +43,21 @@ fn unreachable_hosts(plan: &Plan) -> Result<(), Failure> {
 pub fn plan_text(plan: &Plan) -> String {
     let mut out = String::new();
     for (host, host_plan) in &plan.hosts {
-        let runs = host_plan
+        // Barriers run nothing: not actions, neither counted nor listed.
+        let actions: Vec<&(NodeName, Decision)> = host_plan
             .nodes
+            .iter()
+            .filter(|(name, _)| name.kind != NodeKind::Barrier)
+            .collect();
+        let runs = actions
             .iter()
             .filter(|(_, decision)| decision.runs())
             .count();
-        let skips = host_plan
-            .nodes
+        let skips = actions
             .iter()
             .filter(|(_, decision)| *decision == Decision::Skip)
             .count();
-        let held_back = host_plan
-            .nodes
+        let held_back = actions
             .iter()
             .filter(|(_, decision)| matches!(decision, Decision::HeldBack(_)))
             .count();
@@ -62,7 +65,7 @@ pub fn plan_text(plan: &Plan) -> String {
             let _ = writeln!(out, "{host}: outside --limit, not reached");
             continue;
         }
-        let others = host_plan.nodes.len() - runs - skips - held_back;
+        let others = actions.len() - runs - skips - held_back;
         let _ = write!(out, "{host}: {runs} to run, {skips} to skip");
         if held_back > 0 {
             let _ = write!(out, ", {held_back} held back");
@@ -84,18 +87,17 @@ pub fn plan_text(plan: &Plan) -> String {
                 "  note    an apply is running on this host (it holds the host's lock): what it has not finished shows as to run"
             );
         }
-        let checks = host_plan
-            .nodes
+        let checks = actions
             .iter()
             .filter(|(_, decision)| *decision == Decision::Run(Reason::AlwaysRuns))
             .count();
         if checks > 0 {
             let _ = writeln!(out, "  check   {checks} checks (they run on every apply)");
         }
-        for (name, decision) in &host_plan.nodes {
+        for (name, decision) in actions {
             let key = format!("{}:{}", name.kind, name.key);
             match decision {
-                Decision::Run(Reason::AlwaysRuns) => {}
+                Decision::Run(Reason::AlwaysRuns) | Decision::Wait => {}
                 Decision::Run(reason) => {
                     let _ = writeln!(out, "  run     {key}  ({reason})");
                 }
@@ -137,6 +139,7 @@ fn plan_json(plan: &Plan) -> serde_json::Value {
                     let (action, reason) = match decision {
                         Decision::Run(reason) => ("run", Some(reason.to_string())),
                         Decision::Skip => ("skip", None),
+                        Decision::Wait => ("wait", None),
                         Decision::Unsupported(reason) => ("cannot", Some((*reason).to_string())),
                         Decision::Blocked(dependency) => {
                             ("cannot", Some(format!("{dependency} cannot run")))

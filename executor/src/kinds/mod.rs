@@ -93,6 +93,8 @@ pub fn execute(node: &Node, context: &mut NodeContext<'_>) -> Result<String, Nod
         NodeSpec::Package(package) => package::apply(package, context),
         NodeSpec::Service(service) => service::apply(service, context),
         NodeSpec::Check(check) => probe_node::check(check, context),
+        // The scheduler passes a barrier without running it (`Decision::Wait`).
+        NodeSpec::Barrier(_) => Ok("a barrier: nothing to run".to_string()),
         NodeSpec::Health(health) => probe_node::health(health, context),
         NodeSpec::Image(image) => image::apply(image, &node.id, context),
         NodeSpec::Container(container) => {

@@ -54,8 +54,12 @@ impl HostImpact {
         }
     }
 
+    /// A node NEW no longer has. A barrier is never recorded on a host, so it leaves no
+    /// orphan.
     pub(crate) fn record_removed(&mut self, node: &Node) {
-        self.record_orphan(&node.name);
+        if node.name.kind != NodeKind::Barrier {
+            self.record_orphan(&node.name);
+        }
     }
 
     /// A node the host has and is no longer wanted, known by name alone (a host's state

@@ -6,6 +6,7 @@
 //! Optional fields at their default are left out of `inputs()`, so adding a field with a
 //! default does not change existing ids.
 
+mod barrier;
 mod check;
 mod command;
 mod container;
@@ -28,6 +29,7 @@ mod written_path;
 
 use std::collections::BTreeSet;
 
+pub use barrier::BarrierNode;
 pub use check::CheckNode;
 pub use command::CommandNode;
 pub use container::{ContainerNode, EnvValue};
@@ -56,6 +58,7 @@ use crate::value::Value;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeSpec {
     Check(CheckNode),
+    Barrier(BarrierNode),
     Repository(RepositoryNode),
     Package(PackageNode),
     File(FileNode),
@@ -70,6 +73,7 @@ impl NodeSpec {
     pub fn kind(&self) -> NodeKind {
         match self {
             NodeSpec::Check(_) => NodeKind::Check,
+            NodeSpec::Barrier(_) => NodeKind::Barrier,
             NodeSpec::Repository(_) => NodeKind::Repository,
             NodeSpec::Package(_) => NodeKind::Package,
             NodeSpec::File(_) => NodeKind::File,
@@ -85,6 +89,7 @@ impl NodeSpec {
     pub fn key(&self) -> &str {
         match self {
             NodeSpec::Check(node) => &node.name,
+            NodeSpec::Barrier(node) => &node.name,
             NodeSpec::Repository(node) => &node.path,
             NodeSpec::Package(node) => &node.name,
             NodeSpec::File(node) => &node.path,
@@ -109,6 +114,7 @@ impl NodeSpec {
     pub fn inputs(&self) -> Vec<(&'static str, Value)> {
         match self {
             NodeSpec::Check(node) => node.inputs(),
+            NodeSpec::Barrier(node) => node.inputs(),
             NodeSpec::Repository(node) => node.inputs(),
             NodeSpec::Package(node) => node.inputs(),
             NodeSpec::File(node) => node.inputs(),
@@ -124,6 +130,7 @@ impl NodeSpec {
     pub fn from_fields(kind: NodeKind, mut fields: FieldReader<'_>) -> Result<Self, FieldError> {
         let spec = match kind {
             NodeKind::Check => NodeSpec::Check(CheckNode::from_fields(&mut fields)?),
+            NodeKind::Barrier => NodeSpec::Barrier(BarrierNode::from_fields(&mut fields)?),
             NodeKind::Repository => NodeSpec::Repository(RepositoryNode::from_fields(&mut fields)?),
             NodeKind::Package => NodeSpec::Package(PackageNode::from_fields(&mut fields)?),
             NodeKind::File => NodeSpec::File(FileNode::from_fields(&mut fields)?),
