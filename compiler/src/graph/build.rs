@@ -1,8 +1,12 @@
 use std::collections::{BTreeMap, HashMap};
 
-use cairn_lockfiles::{ClusterInfo, GraphError, Lockfile, NodeName, SecretEntry, UnhashedNode};
+use cairn_lockfiles::{
+    BarrierNode, ClusterInfo, GraphError, Lockfile, NodeKind, NodeName, NodeSpec, SecretEntry,
+    UnhashedNode,
+};
 
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
+use crate::graph::barriers::join_barriers;
 use crate::graph::claim_conflict::conflict_diagnostic;
 use crate::graph::dependencies::resolve_dependencies;
 use crate::graph::emit::emit_nodes;
@@ -49,12 +53,15 @@ pub fn build_lockfile(
         }
     }
     diagnostics.finish(())?;
-    let (dependencies, edges) = resolve_dependencies(spec, &nodes).map_err(into_error)?;
+    let (mut dependencies, mut edges) = resolve_dependencies(spec, &nodes).map_err(into_error)?;
+    let barriers = join_barriers(&nodes, &mut dependencies, &mut edges);
 
     let position_of: HashMap<NodeName, usize> = nodes
         .iter()
+        .map(|node| &node.name)
+        .chain(barriers.iter().map(|barrier| &barrier.name))
         .enumerate()
-        .map(|(position, node)| (node.name.clone(), position))
+        .map(|(position, name)| (name.clone(), position))
         .collect();
     let hosts = spec
         .hosts
@@ -69,6 +76,13 @@ pub fn build_lockfile(
             deps,
             spec: node.spec.clone(),
         })
+        .chain(barriers.into_iter().map(|barrier| UnhashedNode {
+            spec: NodeSpec::Barrier(BarrierNode {
+                name: barrier.name.key.clone(),
+            }),
+            name: barrier.name,
+            deps: barrier.deps,
+        }))
         .collect();
     let cluster = ClusterInfo {
         name: spec.name.clone(),
@@ -88,9 +102,12 @@ pub fn build_lockfile(
                     diagnostic = diagnostic.note(format!("`{name}` depends on `{next}` ({})", at.display()));
                 }
             }
-            diagnostic
-                .hint("remove one of these dependencies; a node cannot wait for something that waits for it")
-                .into()
+            let hint = if cycle.iter().any(|name| name.kind == NodeKind::Barrier) {
+                "a node that a check (or a barrier's member) needs cannot wait for that barrier: say `after_checks = false` (or leave the barrier out of `after`) in its declaration"
+            } else {
+                "remove one of these dependencies; a node cannot wait for something that waits for it"
+            };
+            diagnostic.hint(hint).into()
         }
         other => Diagnostic::new(other.to_string()).into(),
     })

@@ -428,6 +428,7 @@ fn field_diagnostic(
         FieldError::Unknown { field, expected } => {
             let mut candidates: Vec<&str> = expected.clone();
             candidates.extend(["when", "for_each", "deps"]);
+            candidates.extend(crate::module::barrier_declaration::BARRIER_KEYS);
             if declaration.kind == NodeKind::File {
                 candidates.push(TEMPLATE_FIELD);
             }

@@ -6,11 +6,13 @@
 //! sources (`image_pins`, `host_pins`, against `package_sources`; an unreachable
 //! repository keeps the previous pins, `offline_pins`). `dependencies`
 //! resolves each declared dependency to node names, on the same host, the cluster, or every
-//! host of a role. `build` hands the nodes to the lockfile crate, which checks the graph and
+//! host of a role; `barriers` adds one barrier node per host for what many of its nodes wait
+//! for (its checks, its Docker being ready). `build` hands the nodes to the lockfile crate, which checks the graph and
 //! computes the Merkle ids, and turns a cycle into an error pointing at the manifest lines
 //! that declared it; two modules wanting one port on one host are reported by
 //! `claim_conflict` at the spec's settings that decide it.
 
+mod barriers;
 mod build;
 mod claim_conflict;
 mod dependencies;

@@ -3,9 +3,11 @@
 //! A manifest declares the roles it applies to, the settings it accepts (a schema per spec
 //! section, so the spec is checked and documented from the modules themselves), the images
 //! it defines (`[[image]]`, built once per cluster) and the nodes it emits on each host it
-//! applies to (`[[node]]`, with `when`, `for_each` and `deps`). The built-in modules are
+//! applies to (`[[node]]`, with `when`, `for_each`, `deps`, and the barriers it waits for:
+//! `barrier_declaration.rs`). The built-in modules are
 //! embedded in the binary; a spec loads more from its own folders in the same format.
 
+pub mod barrier_declaration;
 pub mod claim;
 pub mod host_priorities;
 pub mod library;

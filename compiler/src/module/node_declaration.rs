@@ -4,6 +4,9 @@ use cairn_lockfiles::NodeKind;
 use toml::de::DeValue;
 
 use crate::diagnostic::Diagnostic;
+use crate::module::barrier_declaration::{
+    BARRIER_KEYS, BarrierDeclaration, read_barriers, refuse_barriers,
+};
 use crate::module::claim::{Claim, read_claim};
 use crate::source_file::SourceFile;
 use crate::toml_reader::{Item, Located, TableReader, integer_of, type_name};
@@ -74,6 +77,8 @@ pub struct NodeDeclaration {
     pub fields: Vec<(Located<String>, Located<DeclaredValue>)>,
     /// What the node stands for in the operator's terms (`module/claim.rs`).
     pub claim: Option<Claim>,
+    /// The host's barriers it waits for and the one it is a member of.
+    pub barriers: BarrierDeclaration,
 }
 
 const DECLARATION_KEYS: [&str; 5] = ["kind", "when", "for_each", "deps", "claim"];
@@ -92,12 +97,22 @@ pub fn read_declaration(
         Some(kind) => kind,
         None => {
             let text = reader.string("kind", "\"file\"")?;
-            text.value.parse::<NodeKind>().map_err(|message| {
+            let kind = text.value.parse::<NodeKind>().map_err(|message| {
                 reader
                     .error(&text.span, message)
                     .maybe_hint(crate::suggest::did_you_mean(&text.value, NodeKind::names()))
-            })?
+            })?;
+            if kind == NodeKind::Barrier {
+                return Err(reader
+                    .error(&text.span, "a barrier is made by the compiler, not declared")
+                    .hint("to wait for one, write `after = [\"docker-ready\"]` in the node that waits"));
+            }
+            kind
         }
+    };
+    let barriers = match fixed_kind {
+        Some(_) => refuse_barriers(&mut reader).map(|()| BarrierDeclaration::default())?,
+        None => read_barriers(&mut reader, kind)?,
     };
     let when = reader.optional_string("when")?;
     let for_each = reader.optional_string("for_each")?;
@@ -117,7 +132,7 @@ pub fn read_declaration(
     let mut fields = Vec::new();
     for (key, value) in table.iter() {
         let name = key.get_ref().as_ref();
-        if DECLARATION_KEYS.contains(&name) {
+        if DECLARATION_KEYS.contains(&name) || BARRIER_KEYS.contains(&name) {
             continue;
         }
         fields.push((
@@ -133,6 +148,7 @@ pub fn read_declaration(
         deps,
         fields,
         claim,
+        barriers,
     })
 }
 
@@ -172,25 +188,31 @@ fn read_value(source: &SourceFile, item: &Item<'_>) -> Result<Located<DeclaredVa
 
 fn read_dependency(source: &SourceFile, item: &Item<'_>) -> Result<DeclaredDependency, Diagnostic> {
     let mut when = None;
-    let parse_target =
-        |text: &str, span: &Range<usize>| -> Result<(NodeKind, String), Diagnostic> {
-            let Some((kind_text, key)) = text.split_once(':') else {
-                return Err(Diagnostic::new(format!("`{text}` is not a dependency"))
-                    .at(source, span)
-                    .hint("write `kind:key`, such as \"file:/etc/hosts\" or \"check:*\""));
-            };
-            let kind = kind_text.parse::<NodeKind>().map_err(|message| {
-                Diagnostic::new(message)
-                    .at(source, span)
-                    .maybe_hint(crate::suggest::did_you_mean(kind_text, NodeKind::names()))
-            })?;
-            if key.is_empty() {
-                return Err(Diagnostic::new(format!("`{text}` names no key"))
-                    .at(source, span)
-                    .hint("write `kind:key`, or `kind:*` for every node of that kind"));
-            }
-            Ok((kind, key.to_string()))
+    let parse_target = |text: &str,
+                        span: &Range<usize>|
+     -> Result<(NodeKind, String), Diagnostic> {
+        let Some((kind_text, key)) = text.split_once(':') else {
+            return Err(Diagnostic::new(format!("`{text}` is not a dependency"))
+                .at(source, span)
+                .hint("write `kind:key`, such as \"file:/etc/hosts\" or \"check:*\""));
         };
+        let kind = kind_text.parse::<NodeKind>().map_err(|message| {
+            Diagnostic::new(message)
+                .at(source, span)
+                .maybe_hint(crate::suggest::did_you_mean(kind_text, NodeKind::names()))
+        })?;
+        if kind == NodeKind::Barrier {
+            return Err(Diagnostic::new(format!("`{text}`: a barrier is not a dependency"))
+                    .at(source, span)
+                    .hint("every node waits for `checks` unless `after_checks = false`; write `after = [\"docker-ready\"]` for the others"));
+        }
+        if key.is_empty() {
+            return Err(Diagnostic::new(format!("`{text}` names no key"))
+                .at(source, span)
+                .hint("write `kind:key`, or `kind:*` for every node of that kind"));
+        }
+        Ok((kind, key.to_string()))
+    };
     let reference = match item.get_ref() {
         DeValue::String(text) => {
             let (kind, key) = parse_target(text, &item.span())?;

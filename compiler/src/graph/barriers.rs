@@ -1,0 +1,77 @@
+//! One barrier node per host and barrier that some node of the host waits for and some
+//! node of the host is a member of (`module/barrier_declaration.rs`): `HOST:barrier:checks`
+//! depends on the host's checks, and every node that waits for them depends on it alone.
+//! A barrier with no member on its host (host-base left out: no `docker-ready`) is not
+//! made, and what would wait for it waits for nothing, as an optional dependency.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use cairn_lockfiles::{NodeKind, NodeName, Scope};
+
+use crate::diagnostic::SourceSpan;
+use crate::graph::emit::EmittedNode;
+use crate::module::barrier_declaration::BarrierName;
+
+/// A barrier node: its name and its members.
+pub struct BarrierNode {
+    pub name: NodeName,
+    pub deps: BTreeSet<NodeName>,
+}
+
+/// The waiting nodes and the members of one host's barrier, by position, with the span
+/// that made each edge.
+#[derive(Default)]
+struct Sides<'m> {
+    waiting: Vec<(usize, SourceSpan<'m>)>,
+    members: Vec<(usize, SourceSpan<'m>)>,
+}
+
+/// Makes the barriers of every host: adds each barrier to the dependencies of the nodes
+/// that wait for it, and its edges to `edges`; barrier number `n` is at position
+/// `nodes.len() + n` there. Returns the barriers in that order.
+pub fn join_barriers<'m>(
+    nodes: &[EmittedNode<'m>],
+    dependencies: &mut [BTreeSet<NodeName>],
+    edges: &mut HashMap<(usize, usize), SourceSpan<'m>>,
+) -> Vec<BarrierNode> {
+    let mut sides: BTreeMap<(&str, BarrierName), Sides<'m>> = BTreeMap::new();
+    for (position, node) in nodes.iter().enumerate() {
+        let Scope::Host(host) = &node.name.scope else {
+            continue;
+        };
+        let barriers = &node.declaration.barriers;
+        let at = |span: &Option<std::ops::Range<usize>>| {
+            let span = span
+                .clone()
+                .unwrap_or_else(|| node.declared_at.span.clone());
+            SourceSpan::new(node.declared_at.source, span)
+        };
+        for (barrier, span) in &barriers.after {
+            let side = sides.entry((host, *barrier)).or_default();
+            side.waiting.push((position, at(span)));
+        }
+        if let Some((barrier, span)) = &barriers.member_of {
+            let side = sides.entry((host, *barrier)).or_default();
+            side.members.push((position, at(span)));
+        }
+    }
+    let mut barriers = Vec::new();
+    for ((host, barrier), side) in sides {
+        if side.waiting.is_empty() || side.members.is_empty() {
+            continue;
+        }
+        let name = NodeName::on_host(host, NodeKind::Barrier, barrier.as_str());
+        let position = nodes.len() + barriers.len();
+        for (waiting, at) in side.waiting {
+            dependencies[waiting].insert(name.clone());
+            edges.entry((waiting, position)).or_insert(at);
+        }
+        let mut deps = BTreeSet::new();
+        for (member, at) in side.members {
+            deps.insert(nodes[member].name.clone());
+            edges.entry((position, member)).or_insert(at);
+        }
+        barriers.push(BarrierNode { name, deps });
+    }
+    barriers
+}
