@@ -201,7 +201,7 @@ blast radius (LOCK applied over what the hosts have)
 #[test]
 fn a_node_removed_from_its_module_is_removed_from_every_host() {
     let cluster = applied_locally(&HOSTS);
-    cluster.sandbox.replace("modules/app/module.toml", "[[node]]\nkind = \"file\"\npath = \"/etc/app/shared.txt\"\ncontent = \"the same on every host\\n\"\ndeps = [\"check:*\"]\n", "");
+    cluster.sandbox.replace("modules/app/module.toml", "[[node]]\nkind = \"file\"\npath = \"/etc/app/shared.txt\"\ncontent = \"the same on every host\\n\"\n", "");
     cluster.compile();
 
     let json = diff_applied(&cluster, &["--json"]).code(1).json();

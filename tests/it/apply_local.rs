@@ -111,7 +111,7 @@ fn a_node_no_longer_in_the_lockfile_is_removed_from_the_host() {
     let shared = cluster.host_file("alpha", "/etc/app/shared.txt");
     assert!(shared.exists());
 
-    cluster.sandbox.replace("modules/app/module.toml", "[[node]]\nkind = \"file\"\npath = \"/etc/app/shared.txt\"\ncontent = \"the same on every host\\n\"\ndeps = [\"check:*\"]\n", "");
+    cluster.sandbox.replace("modules/app/module.toml", "[[node]]\nkind = \"file\"\npath = \"/etc/app/shared.txt\"\ncontent = \"the same on every host\\n\"\n", "");
     cluster.compile();
     let plan = cluster.plan();
     assert_eq!(

@@ -323,7 +323,7 @@ fn each_host_checks_the_ports_of_what_it_runs_before_anything_is_installed() {
         ports_of("agent2"),
         ["4194", "5051", "53", "53/udp", "8301", "8301/udp", "8500"]
     );
-    // Each container waits for its host's checks.
+    // Each container waits for its host's checks, through the host's barrier.
     for (host, container) in [
         ("master1", "consul"),
         ("agent2", "mesos-agent"),
@@ -331,8 +331,13 @@ fn each_host_checks_the_ports_of_what_it_runs_before_anything_is_installed() {
     ] {
         let dependencies = &nodes[&format!("{host}:container:{container}")].1;
         assert!(
-            dependencies.contains(&format!("{host}:check:port-free:53")),
-            "{host}:{container} waits for the port checks: {dependencies:?}"
+            dependencies.contains(&format!("{host}:barrier:checks")),
+            "{host}:{container} waits for the checks' barrier: {dependencies:?}"
+        );
+        let checks = &nodes[&format!("{host}:barrier:checks")].1;
+        assert!(
+            checks.contains(&format!("{host}:check:port-free:53")),
+            "{host}'s barrier waits for the port checks: {checks:?}"
         );
     }
 }

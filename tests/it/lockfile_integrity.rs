@@ -52,7 +52,7 @@ fn an_edited_dependency_list_is_refused() {
 fn a_syntax_error_in_a_lockfile_names_line_and_column() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 2", "version = ", 1)
+        text.replacen("version = 3", "version = ", 1)
     });
     show(&sandbox).code(2).stderr_has("cluster.lock:3:");
 }
@@ -61,11 +61,11 @@ fn a_syntax_error_in_a_lockfile_names_line_and_column() {
 fn a_lockfile_of_a_newer_format_is_refused_with_a_hint() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 2", "version = 3\nnew_field = true", 1)
+        text.replacen("version = 3", "version = 4\nnew_field = true", 1)
     });
     show(&sandbox)
         .code(2)
-        .stderr_has("format version 3 is not supported");
+        .stderr_has("format version 4 is not supported");
 }
 
 /// A lockfile of an older format is refused by name, and compile makes it again.
@@ -73,11 +73,25 @@ fn a_lockfile_of_a_newer_format_is_refused_with_a_hint() {
 fn a_lockfile_of_format_1_is_refused_with_a_hint_to_recompile() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 2", "version = 1", 1)
+        text.replacen("version = 3", "version = 1", 1)
     });
     show(&sandbox)
         .code(2)
         .stderr_has("format version 1 is not supported")
+        .stderr_has("recompile the spec");
+}
+
+/// Format 2 listed every check of a host in each of its nodes' dependencies; format 3 has
+/// the host's barrier instead. A format-2 lockfile is refused by name, with the same hint.
+#[test]
+fn a_lockfile_of_format_2_is_refused_with_a_hint_to_recompile() {
+    let sandbox = Sandbox::with_example("quickstart");
+    sandbox.edit("cluster.lock", |text| {
+        text.replacen("version = 3", "version = 2", 1)
+    });
+    show(&sandbox)
+        .code(2)
+        .stderr_has("format version 2 is not supported (this cairn reads version 3)")
         .stderr_has("recompile the spec");
 }
 

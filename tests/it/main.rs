@@ -7,6 +7,7 @@ mod apply_docker;
 mod apply_local;
 mod apply_ssh;
 mod apply_systemd;
+mod barriers;
 mod commands;
 mod compile_errors;
 mod connect_timeout;

@@ -182,12 +182,17 @@ fn containers_wait_for_docker_where_host_base_runs_and_not_where_it_is_left_out(
     assert!(
         nodes["lb1:container:haproxy"]
             .1
-            .contains(&"lb1:health:docker-ready".to_string()),
+            .contains(&"lb1:barrier:docker-ready".to_string()),
         "host-base's check that Docker answers comes first"
     );
+    assert_eq!(
+        nodes["lb1:barrier:docker-ready"].1,
+        ["lb1:health:docker-ready"],
+        "the barrier stands for host-base's check"
+    );
 
-    // Without host-base (hosts initialised by other means), the optional dependency
-    // resolves to nothing instead of failing the compile.
+    // Without host-base (hosts initialised by other means), the barrier has no member:
+    // there is none, and `after = ["docker-ready"]` waits for nothing.
     sandbox.edit("cluster.toml", |text| {
         text.replace(
             "exclude_modules = [\"consul\",",
@@ -223,7 +228,11 @@ fn an_optional_dependency_on_a_role_no_host_has_is_none_and_one_on_a_named_host_
             text.replace("[cluster]\n", "[cluster]\nmodules = [\"modules\"]\n")
         });
     sandbox.compile().success();
-    assert!(sandbox.nodes()["lb1:file:/etc/extra"].1.is_empty());
+    assert_eq!(
+        sandbox.nodes()["lb1:file:/etc/extra"].1,
+        ["lb1:barrier:checks"],
+        "no dependency but the host's checks"
+    );
 
     sandbox.edit("modules/extra/module.toml", |text| {
         text.replace("role = \"control\"", "host = \"db1\"")
@@ -428,7 +437,7 @@ fn the_other_hosts_docker_waits_for_the_control_hosts_registry_and_the_control_h
     assert!(
         nodes["control1:container:registry"]
             .1
-            .contains(&"control1:health:docker-ready".to_string())
+            .contains(&"control1:barrier:docker-ready".to_string())
     );
     assert!(
         !nodes["control1:health:docker-ready"]

@@ -1,6 +1,6 @@
 //! A small cluster for the apply tests: hosts (local sandboxes or real sshd servers, each
 //! with its own root folder) running a test module of files, a command and a health
-//! check, with the preflight checks before them.
+//! check, with the preflight checks before them (every node waits for its host's checks).
 
 use std::path::PathBuf;
 
@@ -46,13 +46,11 @@ kind = "file"
 path = "/etc/app/app.conf"
 template = "app.conf.j2"
 mode = "0600"
-deps = ["check:*"]
 
 [[node]]
 kind = "file"
 path = "/etc/app/shared.txt"
 content = "the same on every host\n"
-deps = ["check:*"]
 
 [[node]]
 kind = "command"
