@@ -25,6 +25,7 @@
 //! deb.debian.org.
 
 #[path = "common.rs"]
+#[allow(dead_code)] // each benchmark uses some of what they share
 mod common;
 
 use common::{env_number, load_average};

@@ -22,3 +22,18 @@ pub fn load_average() -> String {
         })
         .unwrap_or_else(|_| "unknown".into())
 }
+
+/// Copies the folder `from` to `to`, recursively (the example modules a generated spec
+/// loads).
+pub fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("a folder");
+    for entry in std::fs::read_dir(from).expect("a readable folder") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a type").is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("a copy");
+        }
+    }
+}

@@ -3,19 +3,26 @@
 //! resident set, from `wait4`). Run with `cargo bench --bench compile`; the figures and the
 //! machine they came from are kept in bench/README.md.
 //!
-//! Each size runs `CAIRN_BENCH_RUNS` times (default 3); the best and the median are shown.
-//! The generated cluster: 3 masters (ZooKeeper), 2 load balancers (HAProxy), one console
-//! host, the rest plain hosts with the preflight checks and host initialisation.
+//! Two shapes (`CAIRN_BENCH_SHAPES`, default both): `dcos-ha`, the example's hosts cloned
+//! (`bench/dcos_ha_cluster.rs`: every module, pinned images and packages), and `generated`,
+//! the lighter cluster of earlier figures: 3 masters (ZooKeeper), 2 load balancers
+//! (HAProxy), one console host, the rest plain hosts with the preflight checks and host
+//! initialisation. Each size runs `CAIRN_BENCH_RUNS` times (default 3); the best and the
+//! median are shown, with the lockfile's size, nodes and dependency edges.
+//! `CAIRN_BENCH_CAIRN=/path/to/cairn` times another build (an older commit's, for a before
+//! and after); `CAIRN_BENCH_KEEP=DIR` generates into DIR and keeps it.
 #![allow(unsafe_code)] // wait4(2), to read the peak memory of each compile.
 
 #[path = "common.rs"]
 #[allow(dead_code)] // each benchmark uses some of what they share
 mod common;
+#[path = "dcos_ha_cluster.rs"]
+mod dcos_ha_cluster;
 #[path = "generated_cluster.rs"]
 mod generated_cluster;
 
-use common::env_number;
-use std::path::Path;
+use common::{env_number, load_average};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -29,37 +36,80 @@ fn main() {
                 .collect()
         })
         .unwrap_or_else(|| vec![1_000, 10_000]);
-    let binary = env!("CARGO_BIN_EXE_cairn");
-    let workspace = tempfile::tempdir().expect("a temporary folder");
+    let shapes: Vec<String> = std::env::var("CAIRN_BENCH_SHAPES")
+        .unwrap_or_else(|_| "dcos-ha,generated".to_string())
+        .split(',')
+        .map(|shape| shape.trim().to_string())
+        .collect();
+    let binary = std::env::var("CAIRN_BENCH_CAIRN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_cairn").to_string());
+    let temporary = tempfile::tempdir().expect("a temporary folder");
+    let workspace = std::env::var("CAIRN_BENCH_KEEP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| temporary.path().to_path_buf());
 
-    println!("cairn compile benchmark ({runs} runs per size; best and median)");
+    println!("cairn compile benchmark ({runs} runs per size; best and median) of {binary}");
+    println!("load average at the start: {}", load_average());
     println!(
-        "{:>8}  {:>8}  {:>10}  {:>10}  {:>12}  {:>10}",
-        "hosts", "nodes", "best", "median", "peak memory", "lock size"
+        "{:>9}  {:>8}  {:>8}  {:>9}  {:>10}  {:>10}  {:>12}  {:>10}",
+        "shape", "hosts", "nodes", "edges", "best", "median", "peak memory", "lock size"
     );
-    for hosts in sizes {
-        let folder = workspace.path().join(format!("hosts-{hosts}"));
-        generated_cluster::write_cluster(&folder, hosts);
-
-        let mut timings = Vec::with_capacity(runs);
-        let mut peak_kib = 0;
-        for _ in 0..runs {
-            let _ = std::fs::remove_file(folder.join("cluster.lock"));
-            let (elapsed, max_rss_kib) = run_measured(binary, &folder);
-            timings.push(elapsed);
-            peak_kib = peak_kib.max(max_rss_kib);
+    for shape in &shapes {
+        for &hosts in &sizes {
+            let folder = workspace.join(format!("{shape}-{hosts}"));
+            let spec_folder = match shape.as_str() {
+                "dcos-ha" => {
+                    dcos_ha_cluster::write_cluster(&folder, hosts);
+                    dcos_ha_cluster::spec_folder(&folder)
+                }
+                "generated" => {
+                    generated_cluster::write_cluster(&folder, hosts);
+                    folder.clone()
+                }
+                other => panic!("unknown shape `{other}`: dcos-ha or generated"),
+            };
+            let mut timings = Vec::with_capacity(runs);
+            let mut peak_kib = 0;
+            for _ in 0..runs {
+                if shape == "dcos-ha" {
+                    dcos_ha_cluster::restore_previous_lockfile(&folder);
+                } else {
+                    let _ = std::fs::remove_file(spec_folder.join("cluster.lock"));
+                }
+                let (elapsed, max_rss_kib) = run_measured(&binary, &spec_folder);
+                timings.push(elapsed);
+                peak_kib = peak_kib.max(max_rss_kib);
+            }
+            timings.sort();
+            let lock =
+                std::fs::read_to_string(spec_folder.join("cluster.lock")).expect("a lockfile");
+            println!(
+                "{shape:>9}  {hosts:>8}  {:>8}  {:>9}  {:>10}  {:>10}  {:>9.0} MiB  {:>6.1} MiB",
+                lock.matches("\n[[node]]\n").count(),
+                edges(&lock),
+                seconds(timings[0]),
+                seconds(timings[timings.len() / 2]),
+                peak_kib as f64 / 1024.0,
+                lock.len() as f64 / (1024.0 * 1024.0),
+            );
         }
-        timings.sort();
-        let lock = std::fs::read_to_string(folder.join("cluster.lock")).expect("a lockfile");
-        let nodes = lock.matches("\n[[node]]\n").count();
-        println!(
-            "{hosts:>8}  {nodes:>8}  {:>10}  {:>10}  {:>9.0} MiB  {:>6.1} MiB",
-            seconds(timings[0]),
-            seconds(timings[timings.len() / 2]),
-            peak_kib as f64 / 1024.0,
-            lock.len() as f64 / (1024.0 * 1024.0),
-        );
     }
+    println!("load average at the end: {}", load_average());
+}
+
+/// The dependency edges a lockfile lists: the lines of its nodes' `deps` arrays.
+fn edges(lock: &str) -> usize {
+    let mut count = 0;
+    let mut in_deps = false;
+    for line in lock.lines() {
+        match line {
+            "deps = [" => in_deps = true,
+            "]" => in_deps = false,
+            _ if in_deps => count += 1,
+            _ => {}
+        }
+    }
+    count
 }
 
 fn seconds(duration: Duration) -> String {

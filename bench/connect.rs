@@ -24,6 +24,7 @@ mod silent_network;
 mod ssh_fixture;
 
 #[path = "common.rs"]
+#[allow(dead_code)] // each benchmark uses some of what they share
 mod common;
 
 use common::{env_number, load_average};

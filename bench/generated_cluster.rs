@@ -6,6 +6,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::common::copy_folder;
+
 /// Writes `cluster.toml` of `hosts` hosts into `folder`, with `examples/modules` copied
 /// to `modules/` and the secrets under `secrets/`.
 pub fn write_cluster(folder: &Path, hosts: usize) {
@@ -59,17 +61,4 @@ pub fn generate_spec(hosts: usize) -> String {
          [console]\nsession_key = { file = \"secrets/console-session-key\" }\n",
     );
     spec
-}
-
-fn copy_folder(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("a folder");
-    for entry in std::fs::read_dir(from).expect("a readable folder") {
-        let entry = entry.expect("an entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a type").is_dir() {
-            copy_folder(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("a copy");
-        }
-    }
 }
