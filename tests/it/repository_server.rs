@@ -354,7 +354,13 @@ fn the_other_hosts_wait_for_the_control_hosts_repository_before_installing_packa
         );
     }
     let (_, deps) = &nodes[health];
-    assert_eq!(deps, &vec!["control1:container:repository".to_string()]);
+    assert_eq!(
+        deps,
+        &vec![
+            "control1:barrier:checks".to_string(),
+            "control1:container:repository".to_string()
+        ]
+    );
 
     let show = |node: &str| -> serde_json::Value {
         sandbox
