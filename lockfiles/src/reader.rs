@@ -16,6 +16,7 @@
 
 #[cfg(test)]
 mod fuzz;
+mod node_list;
 mod recorded_digests;
 mod subset_parser;
 
@@ -23,20 +24,18 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use foldhash::{HashSet, HashSetExt};
-
 use serde::Deserialize;
 
 use crate::content::{ContentHash, Text};
 use crate::error::LockError;
 use crate::host::{BecomeMethod, HostEntry, TransportKind};
-use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, SpecClasses};
+use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile};
 use crate::node_id::NodeId;
 use crate::node_name::NodeName;
 use crate::nodes::{FieldReader, NodeSpec, TextSource};
 use crate::secret::{SecretEntry, SecretSource};
-use crate::sorted_node::SortedNode;
 use crate::value::Value;
+use node_list::NodeList;
 use recorded_digests::RecordedDigests;
 
 /// A lockfile's tables, parsed but not yet checked: what either parser hands over.
@@ -250,52 +249,98 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
     if document.version != FORMAT_VERSION {
         return Err(unsupported(origin, document.version));
     }
-    let invalid = |message: String| LockError::Invalid {
-        origin: origin.to_string(),
-        message,
-    };
-
-    let mut content: BTreeMap<ContentHash, Text> = BTreeMap::new();
-    for (hash_text, body) in document.content {
-        let hash = hash_text
-            .parse::<ContentHash>()
-            .map_err(|message| invalid(format!("[content]: {message}")))?;
-        let text = Text::new(body);
-        if text.hash() != hash {
-            return Err(invalid(format!(
-                "[content] entry {hash} holds text whose hash is {}; the lockfile was edited by hand or damaged",
-                text.hash()
-            )));
-        }
-        content.insert(hash, text);
-    }
-
+    let content = read_content(document.content, origin)?;
     let mut recorded = RecordedDigests {
         whole: document.digest,
         cluster: document.cluster.digest,
         cluster_nodes: document.cluster.nodes_digest,
         ..RecordedDigests::default()
     };
+    let hosts = read_hosts(document.hosts, &mut recorded, origin)?;
+    let secrets = read_secrets(document.secrets, &mut recorded, origin)?;
+    let fingerprint_key = read_fingerprint_key(document.cluster.fingerprint_key, &secrets, origin)?;
+    check_become_passwords(&hosts, &secrets, origin)?;
+    let mut nodes = NodeList::read(document.nodes, &content, origin)?;
+    nodes.sort_by_name();
+    let cluster = ClusterInfo {
+        name: document.cluster.name,
+        domain: document.cluster.domain,
+        fingerprint_key,
+    };
+    let lockfile = nodes.into_lockfile(cluster, hosts, secrets, &content, origin)?;
+    recorded.check(&lockfile, origin)?;
+    Ok(lockfile)
+}
+
+/// The error of a lockfile whose tables say something impossible.
+fn invalid(origin: &str, message: String) -> LockError {
+    LockError::Invalid {
+        origin: origin.to_string(),
+        message,
+    }
+}
+
+/// The `[content]` table: each text under the hash of its text, checked.
+fn read_content(
+    entries: BTreeMap<String, String>,
+    origin: &str,
+) -> Result<BTreeMap<ContentHash, Text>, LockError> {
+    let mut content: BTreeMap<ContentHash, Text> = BTreeMap::new();
+    for (hash_text, body) in entries {
+        let hash = hash_text
+            .parse::<ContentHash>()
+            .map_err(|message| invalid(origin, format!("[content]: {message}")))?;
+        let text = Text::new(body);
+        if text.hash() != hash {
+            return Err(invalid(
+                origin,
+                format!(
+                    "[content] entry {hash} holds text whose hash is {}; the lockfile was edited by hand or damaged",
+                    text.hash()
+                ),
+            ));
+        }
+        content.insert(hash, text);
+    }
+    Ok(content)
+}
+
+/// The `[hosts]` tables, each checked, their digests kept in `recorded`.
+fn read_hosts(
+    tables: BTreeMap<String, HostWire>,
+    recorded: &mut RecordedDigests,
+    origin: &str,
+) -> Result<BTreeMap<String, HostEntry>, LockError> {
     let mut hosts = BTreeMap::new();
-    for (name, mut host) in document.hosts {
+    for (name, mut host) in tables {
         let digests = (
             std::mem::take(&mut host.digest),
             std::mem::take(&mut host.nodes_digest),
         );
         recorded.hosts.insert(name.clone(), digests);
-        let entry = read_host(&name, host).map_err(&invalid)?;
+        let entry = read_host(&name, host).map_err(|message| invalid(origin, message))?;
         hosts.insert(name, entry);
     }
+    Ok(hosts)
+}
+
+/// The `[secrets]` tables, each with exactly one source, their digests kept in `recorded`.
+fn read_secrets(
+    tables: BTreeMap<String, SecretWire>,
+    recorded: &mut RecordedDigests,
+    origin: &str,
+) -> Result<BTreeMap<String, SecretEntry>, LockError> {
     let mut secrets = BTreeMap::new();
-    for (name, secret) in document.secrets {
+    for (name, secret) in tables {
         let source = read_source(SourceWire {
             env: secret.env,
             file: secret.file,
         })
         .ok_or_else(|| {
-            invalid(format!(
-                "secret `{name}` must have exactly one of `env` and `file`"
-            ))
+            invalid(
+                origin,
+                format!("secret `{name}` must have exactly one of `env` and `file`"),
+            )
         })?;
         recorded.secrets.insert(name.clone(), secret.digest);
         secrets.insert(
@@ -306,135 +351,52 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
             },
         );
     }
-    let fingerprint_key = match document.cluster.fingerprint_key {
+    Ok(secrets)
+}
+
+/// The cluster's `fingerprint_key`, with exactly one source, and present if there are secrets.
+fn read_fingerprint_key(
+    source: Option<SourceWire>,
+    secrets: &BTreeMap<String, SecretEntry>,
+    origin: &str,
+) -> Result<Option<SecretSource>, LockError> {
+    let fingerprint_key = match source {
         None => None,
         Some(source) => Some(read_source(source).ok_or_else(|| {
-            invalid("[cluster]: `fingerprint_key` must have exactly one of `env` and `file`".into())
+            invalid(
+                origin,
+                "[cluster]: `fingerprint_key` must have exactly one of `env` and `file`".into(),
+            )
         })?),
     };
     if fingerprint_key.is_none() && !secrets.is_empty() {
         return Err(invalid(
+            origin,
             "[cluster] has no `fingerprint_key`, but the lockfile has secrets: apply could not check them".into(),
         ));
     }
+    Ok(fingerprint_key)
+}
 
-    for (name, host) in &hosts {
+/// Refuses a host whose `become_password` names a secret `[secrets]` does not declare.
+fn check_become_passwords(
+    hosts: &BTreeMap<String, HostEntry>,
+    secrets: &BTreeMap<String, SecretEntry>,
+    origin: &str,
+) -> Result<(), LockError> {
+    for (name, host) in hosts {
         if let Some(secret) = &host.become_password
             && !secrets.contains_key(secret)
         {
-            return Err(invalid(format!(
-                "[hosts.{name}]: `become_password` names secret `{secret}`, which [secrets] does not declare"
-            )));
+            return Err(invalid(
+                origin,
+                format!(
+                    "[hosts.{name}]: `become_password` names secret `{secret}`, which [secrets] does not declare"
+                ),
+            ));
         }
     }
-
-    // The nodes of one class (the same node on many hosts) share their spec: read once,
-    // cloned. `classes` tells `from_sorted` which nodes share a spec, so their inputs are
-    // encoded and checked once and their ids hashed once per set of dependency ids.
-    // Each node's id as recorded, checked against the id computed.
-    let mut nodes: Vec<SortedNode> = Vec::new();
-    let mut recorded_ids: Vec<NodeId> = Vec::new();
-    let mut classes: Vec<usize> = Vec::new();
-    let mut class_count = 0;
-    let mut sorted = false;
-    match document.nodes {
-        NodeTables::Written(tables) => {
-            nodes.reserve(tables.len());
-            recorded_ids.reserve(tables.len());
-            for (position, table) in tables.into_iter().enumerate() {
-                let (name, id, deps) = read_header(&table, origin, position)?;
-                let spec = read_spec(&name, table.fields, &content, origin)?;
-                nodes.push(SortedNode { name, deps, spec });
-                recorded_ids.push(id);
-                classes.push(class_count);
-                class_count += 1;
-            }
-        }
-        NodeTables::Read {
-            nodes: read_nodes,
-            classes: spec_classes,
-            sorted: read_sorted,
-        } => {
-            sorted = read_sorted;
-            nodes.reserve(read_nodes.len());
-            recorded_ids.reserve(read_nodes.len());
-            classes.reserve(read_nodes.len());
-            let mut spec_classes = spec_classes;
-            for (position, node) in read_nodes.into_iter().enumerate() {
-                let class = &mut spec_classes[node.class];
-                let spec = if class.first == position {
-                    let fields = std::mem::take(&mut class.fields);
-                    read_spec(&node.name, fields, &content, origin)?
-                } else {
-                    nodes[class.first].spec.clone()
-                };
-                nodes.push(SortedNode {
-                    name: node.name,
-                    deps: node.deps,
-                    spec,
-                });
-                recorded_ids.push(node.id);
-                classes.push(node.class);
-            }
-            class_count = spec_classes.len();
-        }
-    }
-    // Nodes are sorted by name (a stable sort). A lockfile is written sorted, so this is one
-    // comparison per node.
-    if !sorted && !nodes.is_sorted_by(|left, right| left.name <= right.name) {
-        let mut order: Vec<usize> = (0..nodes.len()).collect();
-        order.sort_by(|&left, &right| nodes[left].name.cmp(&nodes[right].name));
-        let mut taken: Vec<Option<SortedNode>> = nodes.into_iter().map(Some).collect();
-        nodes = order
-            .iter()
-            .map(|&position| taken[position].take().expect("each node once"))
-            .collect();
-        classes = order.iter().map(|&position| classes[position]).collect();
-        recorded_ids = order
-            .iter()
-            .map(|&position| recorded_ids[position])
-            .collect();
-    }
-
-    let mut used_content: HashSet<ContentHash> = HashSet::with_capacity(content.len());
-    let lockfile = Lockfile::from_sorted(
-        ClusterInfo {
-            name: document.cluster.name,
-            domain: document.cluster.domain,
-            fingerprint_key,
-        },
-        hosts,
-        secrets,
-        nodes,
-        Some(SpecClasses {
-            of: classes,
-            count: class_count,
-        }),
-        |text| {
-            used_content.insert(text.hash());
-        },
-    )
-    .map_err(|source| LockError::Graph {
-        origin: origin.to_string(),
-        source: Box::new(source),
-    })?;
-    if let Some(unused) = content.keys().find(|hash| !used_content.contains(hash)) {
-        return Err(invalid(format!(
-            "[content] entry {unused} is used by no node; the lockfile was edited by hand or damaged"
-        )));
-    }
-    for (node, &recorded) in lockfile.nodes().iter().zip(&recorded_ids) {
-        if recorded != node.id {
-            return Err(LockError::IdMismatch {
-                origin: origin.to_string(),
-                node: Box::new(node.name.clone()),
-                recorded,
-                computed: node.id,
-            });
-        }
-    }
-    recorded.check(&lockfile, origin)?;
-    Ok(lockfile)
+    Ok(())
 }
 
 /// What a node table written by hand says beyond the fields of its kind: its name, the id

@@ -1,0 +1,190 @@
+//! A document's nodes read into specs, in name order, with the id each records and the
+//! class of nodes it shares a spec with; then the lockfile they make, its ids checked.
+
+use std::collections::BTreeMap;
+
+use foldhash::{HashSet, HashSetExt};
+
+use super::{NodeTable, NodeTables, ReadNode, SpecClass, invalid, read_header, read_spec};
+use crate::content::{ContentHash, Text};
+use crate::error::LockError;
+use crate::host::HostEntry;
+use crate::lockfile::{ClusterInfo, Lockfile, SpecClasses};
+use crate::node_id::NodeId;
+use crate::secret::SecretEntry;
+use crate::sorted_node::SortedNode;
+
+/// The nodes of a document, read: each node's spec, recorded id and class, position by
+/// position.
+pub(super) struct NodeList {
+    nodes: Vec<SortedNode>,
+    /// Each node's id as recorded, checked against the id computed.
+    recorded_ids: Vec<NodeId>,
+    /// Each node's class: `classes` tells `from_sorted` which nodes share a spec, so their
+    /// inputs are encoded and checked once and their ids hashed once per set of dependency
+    /// ids.
+    classes: Vec<usize>,
+    class_count: usize,
+    /// Whether the nodes are known to be sorted by name, as written.
+    sorted: bool,
+}
+
+impl NodeList {
+    /// The nodes of either parser's tables, each spec read through `from_fields`.
+    pub(super) fn read(
+        tables: NodeTables,
+        content: &BTreeMap<ContentHash, Text>,
+        origin: &str,
+    ) -> Result<Self, LockError> {
+        match tables {
+            NodeTables::Written(tables) => Self::read_written(tables, content, origin),
+            NodeTables::Read {
+                nodes,
+                classes,
+                sorted,
+            } => Self::read_classes(nodes, classes, sorted, content, origin),
+        }
+    }
+
+    /// An empty list with room for `count` nodes.
+    fn with_capacity(count: usize, sorted: bool) -> Self {
+        Self {
+            nodes: Vec::with_capacity(count),
+            recorded_ids: Vec::with_capacity(count),
+            classes: Vec::with_capacity(count),
+            class_count: 0,
+            sorted,
+        }
+    }
+
+    /// Appends a node with the id it records and its class.
+    fn push(&mut self, node: SortedNode, recorded_id: NodeId, class: usize) {
+        self.nodes.push(node);
+        self.recorded_ids.push(recorded_id);
+        self.classes.push(class);
+    }
+
+    /// The general parser's tables: each node a class of its own.
+    fn read_written(
+        tables: Vec<NodeTable>,
+        content: &BTreeMap<ContentHash, Text>,
+        origin: &str,
+    ) -> Result<Self, LockError> {
+        let mut list = Self::with_capacity(tables.len(), false);
+        for (position, table) in tables.into_iter().enumerate() {
+            let (name, id, deps) = read_header(&table, origin, position)?;
+            let spec = read_spec(&name, table.fields, content, origin)?;
+            list.push(SortedNode { name, deps, spec }, id, list.class_count);
+            list.class_count += 1;
+        }
+        Ok(list)
+    }
+
+    /// The subset parser's nodes: the nodes of one class (the same node on many hosts)
+    /// share their spec, read once, cloned.
+    fn read_classes(
+        read_nodes: Vec<ReadNode>,
+        mut spec_classes: Vec<SpecClass>,
+        sorted: bool,
+        content: &BTreeMap<ContentHash, Text>,
+        origin: &str,
+    ) -> Result<Self, LockError> {
+        let mut list = Self::with_capacity(read_nodes.len(), sorted);
+        for (position, node) in read_nodes.into_iter().enumerate() {
+            let class = &mut spec_classes[node.class];
+            let spec = if class.first == position {
+                let fields = std::mem::take(&mut class.fields);
+                read_spec(&node.name, fields, content, origin)?
+            } else {
+                list.nodes[class.first].spec.clone()
+            };
+            let sorted_node = SortedNode {
+                name: node.name,
+                deps: node.deps,
+                spec,
+            };
+            list.push(sorted_node, node.id, node.class);
+        }
+        list.class_count = spec_classes.len();
+        Ok(list)
+    }
+
+    /// Sorts the nodes by name (a stable sort), their ids and classes with them. A lockfile
+    /// is written sorted, so this is one comparison per node.
+    pub(super) fn sort_by_name(&mut self) {
+        if self.sorted
+            || self
+                .nodes
+                .is_sorted_by(|left, right| left.name <= right.name)
+        {
+            return;
+        }
+        let mut order: Vec<usize> = (0..self.nodes.len()).collect();
+        order.sort_by(|&left, &right| self.nodes[left].name.cmp(&self.nodes[right].name));
+        let mut taken: Vec<Option<SortedNode>> = std::mem::take(&mut self.nodes)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.nodes = order
+            .iter()
+            .map(|&position| taken[position].take().expect("each node once"))
+            .collect();
+        self.classes = order
+            .iter()
+            .map(|&position| self.classes[position])
+            .collect();
+        self.recorded_ids = order
+            .iter()
+            .map(|&position| self.recorded_ids[position])
+            .collect();
+    }
+
+    /// The lockfile of the sorted nodes, validated: every text of `content` used by a node,
+    /// and every id computed the one recorded.
+    pub(super) fn into_lockfile(
+        self,
+        cluster: ClusterInfo,
+        hosts: BTreeMap<String, HostEntry>,
+        secrets: BTreeMap<String, SecretEntry>,
+        content: &BTreeMap<ContentHash, Text>,
+        origin: &str,
+    ) -> Result<Lockfile, LockError> {
+        let mut used_content: HashSet<ContentHash> = HashSet::with_capacity(content.len());
+        let lockfile = Lockfile::from_sorted(
+            cluster,
+            hosts,
+            secrets,
+            self.nodes,
+            Some(SpecClasses {
+                of: self.classes,
+                count: self.class_count,
+            }),
+            |text| {
+                used_content.insert(text.hash());
+            },
+        )
+        .map_err(|source| LockError::Graph {
+            origin: origin.to_string(),
+            source: Box::new(source),
+        })?;
+        if let Some(unused) = content.keys().find(|hash| !used_content.contains(hash)) {
+            return Err(invalid(
+                origin,
+                format!(
+                    "[content] entry {unused} is used by no node; the lockfile was edited by hand or damaged"
+                ),
+            ));
+        }
+        for (node, &recorded) in lockfile.nodes().iter().zip(&self.recorded_ids) {
+            if recorded != node.id {
+                return Err(LockError::IdMismatch {
+                    origin: origin.to_string(),
+                    node: Box::new(node.name.clone()),
+                    recorded,
+                    computed: node.id,
+                });
+            }
+        }
+        Ok(lockfile)
+    }
+}
