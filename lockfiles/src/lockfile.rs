@@ -1,3 +1,5 @@
+mod node_ids;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
@@ -6,7 +8,7 @@ use std::sync::OnceLock;
 use foldhash::{HashMap, HashMapExt};
 
 use crate::atomic_write::write_atomically;
-use crate::canonical::{CanonicalInputs, canonical_inputs, encode_inputs, id_of_encoded, node_id};
+use crate::canonical::{CanonicalInputs, canonical_inputs, encode_inputs, node_id};
 use crate::content::Text;
 use crate::error::{GraphError, LockError};
 use crate::graph::{DependencyPositions, order_positions};
@@ -17,6 +19,7 @@ use crate::node_name::{NodeName, Scope};
 use crate::nodes::NodeSpec;
 use crate::secret::{SecretEntry, SecretSource};
 use crate::sorted_node::SortedNode;
+use node_ids::hash_ids;
 
 /// The lockfile format this crate reads and writes.
 /// Version 2 records digests of the cluster, hosts, secrets and node sets
@@ -235,6 +238,120 @@ struct ClassInputs {
     members: usize,
 }
 
+/// What checking the nodes leaves for hashing their ids: each class's inputs, encoded.
+struct EncodedClasses {
+    /// Each class's kind and inputs, encoded in the range its [`ClassInputs`] names (without
+    /// classes, nothing: a scratch buffer).
+    encoded: Vec<u8>,
+    /// By class.
+    inputs: Vec<Option<ClassInputs>>,
+}
+
+/// Checks every node, in order (its name, its host, its key, its secrets), encoding each
+/// class's inputs once as its id will hash them. `on_text` sees every text of each class
+/// (or of each node).
+fn check_nodes(
+    nodes: &[SortedNode],
+    scopes: &[Range<usize>],
+    hosts: &BTreeMap<String, HostEntry>,
+    secrets: &BTreeMap<String, SecretEntry>,
+    classes: Option<&SpecClasses>,
+    on_text: &mut impl FnMut(&Text),
+) -> Result<EncodedClasses, GraphError> {
+    // Each class's inputs are encoded as its id will hash them; the hashing waits for the
+    // order, an id needing the ids of the node's dependencies. Without classes, a node's
+    // inputs are built again to be hashed.
+    let mut encoded: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut class_inputs: Vec<Option<ClassInputs>> = Vec::new();
+    class_inputs.resize_with(classes.map_or(0, |classes| classes.count), || None);
+    let mut scope_starts = scopes.iter().map(|scope| scope.start).peekable();
+    for (position, node) in nodes.iter().enumerate() {
+        let own_secrets;
+        // Whether the node is the first of its class, whose nodes share kind and key and
+        // the spec: checked once.
+        let mut first_of_class = true;
+        let used_secrets = match classes {
+            Some(classes) => {
+                let class = &mut class_inputs[classes.of[position]];
+                first_of_class = class.is_none();
+                let class = class.get_or_insert_with(|| {
+                    let inputs = node.spec.inputs();
+                    NodeSpec::texts_in(&inputs, on_text);
+                    let start = encoded.len();
+                    encode_inputs(node.spec.kind(), &inputs, secrets, &mut encoded);
+                    ClassInputs {
+                        secrets: NodeSpec::secrets_in(&inputs),
+                        encoded: start..encoded.len(),
+                        members: 0,
+                    }
+                });
+                class.members += 1;
+                &class.secrets
+            }
+            None => {
+                let inputs = node.spec.inputs();
+                NodeSpec::texts_in(&inputs, on_text);
+                own_secrets = NodeSpec::secrets_in(&inputs);
+                &own_secrets
+            }
+        };
+        check_name(node, used_secrets, first_of_class)?;
+        // A scope's first node says whether its host is declared.
+        let starts_scope = scope_starts.next_if_eq(&position).is_some();
+        check_declared(
+            node,
+            used_secrets,
+            first_of_class,
+            starts_scope,
+            hosts,
+            secrets,
+        )?;
+    }
+    Ok(EncodedClasses {
+        encoded,
+        inputs: class_inputs,
+    })
+}
+
+/// Refuses a node on a host that is not declared (asked of a scope's first node), whose
+/// key or kind is not its spec's (asked of a class's first node), or that uses a secret
+/// that is not declared.
+fn check_declared(
+    node: &SortedNode,
+    used_secrets: &BTreeSet<String>,
+    first_of_class: bool,
+    starts_scope: bool,
+    hosts: &BTreeMap<String, HostEntry>,
+    secrets: &BTreeMap<String, SecretEntry>,
+) -> Result<(), GraphError> {
+    if let Some(host) = node.name.host()
+        && starts_scope
+        && !hosts.contains_key(host)
+    {
+        return Err(GraphError::UnknownHost {
+            node: node.name.clone(),
+            host: host.to_string(),
+        });
+    }
+    if first_of_class && (node.spec.key() != node.name.key || node.spec.kind() != node.name.kind) {
+        return Err(GraphError::KeyMismatch {
+            name: node.name.clone(),
+            key: node.name.key.clone(),
+            field: NodeSpec::key_field(node.name.kind),
+        });
+    }
+    if let Some(secret) = used_secrets
+        .iter()
+        .find(|secret| !secrets.contains_key(*secret))
+    {
+        return Err(GraphError::UnknownSecret {
+            node: node.name.clone(),
+            secret: secret.clone(),
+        });
+    }
+    Ok(())
+}
+
 /// A validated lockfile: every dependency exists, there is no cycle, every secret and host
 /// a node names is declared, and every id is the hash of its node's inputs.
 #[derive(Debug, Clone)]
@@ -308,130 +425,19 @@ impl Lockfile {
         let classes = spec_classes.as_ref();
         debug_assert!(classes.is_none_or(|classes| classes.of.len() == nodes.len()
             && classes.of.iter().all(|&class| class < classes.count)));
-        // Each class's inputs are encoded as its id will hash them; the hashing waits for the
-        // order, an id needing the ids of the node's dependencies. Without classes, a node's
-        // inputs are built again to be hashed.
-        let mut encoded: Vec<u8> = Vec::with_capacity(64 * 1024);
-        let mut class_inputs: Vec<Option<ClassInputs>> = Vec::new();
-        class_inputs.resize_with(classes.map_or(0, |classes| classes.count), || None);
         let scopes = scope_runs(&nodes);
-        let mut scope_starts = scopes.iter().map(|scope| scope.start).peekable();
-        for (position, node) in nodes.iter().enumerate() {
-            let own_secrets;
-            // Whether the node is the first of its class, whose nodes share kind and key and
-            // the spec: checked once.
-            let mut first_of_class = true;
-            let used_secrets = match classes {
-                Some(classes) => {
-                    let class = &mut class_inputs[classes.of[position]];
-                    first_of_class = class.is_none();
-                    let class = class.get_or_insert_with(|| {
-                        let inputs = node.spec.inputs();
-                        NodeSpec::texts_in(&inputs, &mut on_text);
-                        let start = encoded.len();
-                        encode_inputs(node.spec.kind(), &inputs, &secrets, &mut encoded);
-                        ClassInputs {
-                            secrets: NodeSpec::secrets_in(&inputs),
-                            encoded: start..encoded.len(),
-                            members: 0,
-                        }
-                    });
-                    class.members += 1;
-                    &class.secrets
-                }
-                None => {
-                    let inputs = node.spec.inputs();
-                    NodeSpec::texts_in(&inputs, &mut on_text);
-                    own_secrets = NodeSpec::secrets_in(&inputs);
-                    &own_secrets
-                }
-            };
-            check_name(node, used_secrets, first_of_class)?;
-            // A scope's first node says whether its host is declared.
-            let starts_scope = scope_starts.next_if_eq(&position).is_some();
-            if let Some(host) = node.name.host()
-                && starts_scope
-                && !hosts.contains_key(host)
-            {
-                return Err(GraphError::UnknownHost {
-                    node: node.name.clone(),
-                    host: host.to_string(),
-                });
-            }
-            if first_of_class
-                && (node.spec.key() != node.name.key || node.spec.kind() != node.name.kind)
-            {
-                return Err(GraphError::KeyMismatch {
-                    name: node.name.clone(),
-                    key: node.name.key.clone(),
-                    field: NodeSpec::key_field(node.name.kind),
-                });
-            }
-            if let Some(secret) = used_secrets
-                .iter()
-                .find(|secret| !secrets.contains_key(*secret))
-            {
-                return Err(GraphError::UnknownSecret {
-                    node: node.name.clone(),
-                    secret: secret.clone(),
-                });
-            }
-        }
+        let encoded_classes =
+            check_nodes(&nodes, &scopes, &hosts, &secrets, classes, &mut on_text)?;
         let dependencies = resolve_dependencies(&nodes, &scopes, classes)?;
         let order = order_positions(&dependencies, |position| &nodes[position].name)?;
-
-        // The ids already hashed, by class and dependency ids: the same node on ten thousand
-        // hosts, depending on the same nodes, is hashed once.
-        let mut hashed_ids: HashMap<Vec<u8>, NodeId> = HashMap::new();
-        let mut ids: Vec<Option<NodeId>> = vec![None; nodes.len()];
-        let mut dependency_ids: Vec<NodeId> = Vec::new();
-        let mut memo_key: Vec<u8> = Vec::new();
-        for &position in &order {
-            dependency_ids.clear();
-            for &dependency in dependencies.dependencies_of(position) {
-                dependency_ids.push(ids[dependency].expect("dependencies are hashed first"));
-            }
-            let node = &nodes[position];
-            let id = match classes {
-                Some(classes) => {
-                    let class = classes.of[position];
-                    let class_inputs = class_inputs[class]
-                        .as_ref()
-                        .expect("every class is encoded");
-                    let inputs = &encoded[class_inputs.encoded.clone()];
-                    if class_inputs.members == 1 {
-                        // Nothing to share.
-                        ids[position] = Some(id_of_encoded(inputs, &mut dependency_ids));
-                        continue;
-                    }
-                    memo_key.clear();
-                    memo_key.extend_from_slice(&(class as u64).to_le_bytes());
-                    for id in &dependency_ids {
-                        memo_key.extend_from_slice(id.as_bytes());
-                    }
-                    match hashed_ids.get(memo_key.as_slice()) {
-                        Some(&id) => id,
-                        None => {
-                            let id = id_of_encoded(inputs, &mut dependency_ids);
-                            hashed_ids.insert(memo_key.clone(), id);
-                            id
-                        }
-                    }
-                }
-                None => {
-                    // Without classes, nothing was kept encoded: the buffer is a scratch one.
-                    encoded.clear();
-                    encode_inputs(
-                        node.spec.kind(),
-                        &node.spec.inputs(),
-                        &secrets,
-                        &mut encoded,
-                    );
-                    id_of_encoded(&encoded, &mut dependency_ids)
-                }
-            };
-            ids[position] = Some(id);
-        }
+        let ids = hash_ids(
+            &nodes,
+            &order,
+            &dependencies,
+            classes,
+            encoded_classes,
+            &secrets,
+        );
         let nodes: Vec<Node> = nodes
             .into_iter()
             .zip(ids)

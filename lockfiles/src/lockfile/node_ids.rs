@@ -1,0 +1,98 @@
+//! Each node's id, hashed in dependency order from its encoded inputs and its dependencies'
+//! ids: the nodes of a class that depend on the same ids are hashed once.
+
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
+
+use super::{EncodedClasses, SpecClasses};
+use crate::canonical::{encode_inputs, id_of_encoded};
+use crate::graph::DependencyPositions;
+use crate::node_id::NodeId;
+use crate::secret::SecretEntry;
+use crate::sorted_node::SortedNode;
+
+/// Every node's id by position, hashed in `order` (dependencies before dependants): with
+/// classes, from the inputs the checks encoded; without, from inputs built again.
+pub(super) fn hash_ids(
+    nodes: &[SortedNode],
+    order: &[usize],
+    dependencies: &DependencyPositions,
+    classes: Option<&SpecClasses>,
+    encoded_classes: EncodedClasses,
+    secrets: &BTreeMap<String, SecretEntry>,
+) -> Vec<Option<NodeId>> {
+    let EncodedClasses {
+        mut encoded,
+        inputs: class_inputs,
+    } = encoded_classes;
+    let mut memo = IdMemo::new();
+    let mut ids: Vec<Option<NodeId>> = vec![None; nodes.len()];
+    let mut dependency_ids: Vec<NodeId> = Vec::new();
+    for &position in order {
+        dependency_ids.clear();
+        for &dependency in dependencies.dependencies_of(position) {
+            dependency_ids.push(ids[dependency].expect("dependencies are hashed first"));
+        }
+        let node = &nodes[position];
+        let id = match classes {
+            Some(classes) => {
+                let class = classes.of[position];
+                let class_inputs = class_inputs[class]
+                    .as_ref()
+                    .expect("every class is encoded");
+                let inputs = &encoded[class_inputs.encoded.clone()];
+                if class_inputs.members == 1 {
+                    // Nothing to share.
+                    id_of_encoded(inputs, &mut dependency_ids)
+                } else {
+                    memo.id_of(class, inputs, &mut dependency_ids)
+                }
+            }
+            None => {
+                // Without classes, nothing was kept encoded: the buffer is a scratch one.
+                encoded.clear();
+                encode_inputs(node.spec.kind(), &node.spec.inputs(), secrets, &mut encoded);
+                id_of_encoded(&encoded, &mut dependency_ids)
+            }
+        };
+        ids[position] = Some(id);
+    }
+    ids
+}
+
+/// The ids already hashed, by class and dependency ids: the same node on ten thousand
+/// hosts, depending on the same nodes, is hashed once.
+struct IdMemo {
+    hashed_ids: HashMap<Vec<u8>, NodeId>,
+    /// The key being looked up, its buffer reused.
+    key: Vec<u8>,
+}
+
+impl IdMemo {
+    /// A memo with no id yet.
+    fn new() -> Self {
+        Self {
+            hashed_ids: HashMap::new(),
+            key: Vec::new(),
+        }
+    }
+
+    /// The id of a class's encoded inputs with these dependency ids: hashed the first time,
+    /// remembered after.
+    fn id_of(&mut self, class: usize, inputs: &[u8], dependency_ids: &mut [NodeId]) -> NodeId {
+        self.key.clear();
+        self.key.extend_from_slice(&(class as u64).to_le_bytes());
+        for id in dependency_ids.iter() {
+            self.key.extend_from_slice(id.as_bytes());
+        }
+        match self.hashed_ids.get(self.key.as_slice()) {
+            Some(&id) => id,
+            None => {
+                let id = id_of_encoded(inputs, dependency_ids);
+                self.hashed_ids.insert(self.key.clone(), id);
+                id
+            }
+        }
+    }
+}
