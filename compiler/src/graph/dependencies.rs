@@ -13,6 +13,9 @@ type Resolved<'m> = (
     HashMap<(usize, usize), SourceSpan<'m>>,
 );
 
+/// The scopes a dependency looks in, with the kind and key of the nodes it names there.
+type DependencyScopes<'d> = (Vec<Scope>, NodeKind, &'d str);
+
 /// A wildcard key: every node of the kind on the host.
 const EVERY_KEY: &str = "*";
 
@@ -23,19 +26,7 @@ pub fn resolve_dependencies<'m>(
     nodes: &[EmittedNode<'m>],
 ) -> Result<Resolved<'m>, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
-    let position_of: HashMap<&NodeName, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(position, node)| (&node.name, position))
-        .collect();
-    let mut by_scope_and_kind: HashMap<(&Scope, NodeKind), Vec<usize>> = HashMap::new();
-    for (position, node) in nodes.iter().enumerate() {
-        by_scope_and_kind
-            .entry((&node.name.scope, node.name.kind))
-            .or_default()
-            .push(position);
-    }
-
+    let index = NodeIndex::new(nodes);
     let mut resolved = Vec::with_capacity(nodes.len());
     let mut edges = HashMap::new();
     for (position, node) in nodes.iter().enumerate() {
@@ -46,98 +37,21 @@ pub fn resolve_dependencies<'m>(
                 RenderedDependency::Local { optional: true, .. }
                     | RenderedDependency::Role { optional: true, .. }
             );
-            let (scopes, kind, key): (Vec<Scope>, NodeKind, &str) = match dependency {
-                RenderedDependency::Local {
-                    kind: NodeKind::Image,
-                    key,
-                    ..
-                } => (vec![Scope::Cluster], NodeKind::Image, key),
-                RenderedDependency::Local { kind, key, .. } => {
-                    (vec![node.name.scope.clone()], *kind, key)
-                }
-                RenderedDependency::Role {
-                    role, kind, key, ..
-                } => {
-                    let members = spec.hosts_with_role(role);
-                    if members.is_empty() && optional {
-                        continue;
-                    }
-                    if members.is_empty() {
-                        diagnostics.push(
-                            Diagnostic::new(format!(
-                                "`{}` needs `{kind}:{key}` on the hosts with role `{role}`, and no host has that role",
-                                node.name
-                            ))
-                            .at_location(at.location())
-                            .hint(format!("add `{role}` to the roles of a host in the spec")),
-                        );
-                        continue;
-                    }
-                    (
-                        members
-                            .iter()
-                            .map(|host| Scope::Host(host.name.clone()))
-                            .collect(),
-                        *kind,
-                        key,
-                    )
-                }
-                RenderedDependency::Host { host, kind, key } => {
-                    if !spec.hosts.contains_key(host) {
-                        diagnostics.push(
-                            Diagnostic::new(format!(
-                                "`{}` needs `{kind}:{key}` on host `{host}`, which the spec does not have",
-                                node.name
-                            ))
-                            .at_location(at.location())
-                            .maybe_hint(did_you_mean(host, spec.hosts.keys().map(String::as_str))),
-                        );
-                        continue;
-                    }
-                    (vec![Scope::Host(host.clone())], *kind, key)
+            let (scopes, kind, key) = match dependency_scopes(spec, node, dependency, optional, at)
+            {
+                Ok(Some(found)) => found,
+                Ok(None) => continue,
+                Err(diagnostic) => {
+                    diagnostics.push(diagnostic);
+                    continue;
                 }
             };
             for scope in scopes {
-                let targets: Vec<usize> = if key == EVERY_KEY {
-                    by_scope_and_kind
-                        .get(&(&scope, kind))
-                        .map(|positions| {
-                            positions
-                                .iter()
-                                .copied()
-                                .filter(|target| *target != position)
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                } else {
-                    let target_name = NodeName::new(scope.clone(), kind, key);
-                    match position_of.get(&target_name) {
-                        Some(target) => vec![*target],
-                        None if optional => Vec::new(),
-                        None => {
-                            let candidates: Vec<&str> = by_scope_and_kind
-                                .get(&(&scope, kind))
-                                .map(|positions| {
-                                    positions
-                                        .iter()
-                                        .map(|target| nodes[*target].name.key.as_str())
-                                        .collect()
-                                })
-                                .unwrap_or_default();
-                            diagnostics.push(
-                                Diagnostic::new(format!(
-                                    "`{}` depends on `{target_name}`, which no module emits",
-                                    node.name
-                                ))
-                                .at_location(at.location())
-                                .maybe_hint(
-                                    did_you_mean(key, candidates).map(|hint| {
-                                        format!("{hint} (a {kind} on {})", scope.as_str())
-                                    }),
-                                ),
-                            );
-                            continue;
-                        }
+                let targets = match index.targets(position, &scope, kind, key, optional, at) {
+                    Ok(targets) => targets,
+                    Err(diagnostic) => {
+                        diagnostics.push(diagnostic);
+                        continue;
                     }
                 };
                 for target in targets {
@@ -154,5 +68,143 @@ pub fn resolve_dependencies<'m>(
         Ok((resolved, edges))
     } else {
         Err(diagnostics)
+    }
+}
+
+/// The scopes a dependency looks in, with the kind and key it names: `None` for an optional
+/// dependency on a role no host has; an error for a role no host has or a host the spec
+/// does not have.
+fn dependency_scopes<'d>(
+    spec: &ClusterSpec,
+    node: &EmittedNode<'_>,
+    dependency: &'d RenderedDependency,
+    optional: bool,
+    at: &SourceSpan<'_>,
+) -> Result<Option<DependencyScopes<'d>>, Diagnostic> {
+    Ok(Some(match dependency {
+        RenderedDependency::Local {
+            kind: NodeKind::Image,
+            key,
+            ..
+        } => (vec![Scope::Cluster], NodeKind::Image, key),
+        RenderedDependency::Local { kind, key, .. } => (vec![node.name.scope.clone()], *kind, key),
+        RenderedDependency::Role {
+            role, kind, key, ..
+        } => {
+            let members = spec.hosts_with_role(role);
+            if members.is_empty() && optional {
+                return Ok(None);
+            }
+            if members.is_empty() {
+                return Err(Diagnostic::new(format!(
+                    "`{}` needs `{kind}:{key}` on the hosts with role `{role}`, and no host has that role",
+                    node.name
+                ))
+                .at_location(at.location())
+                .hint(format!("add `{role}` to the roles of a host in the spec")));
+            }
+            (
+                members
+                    .iter()
+                    .map(|host| Scope::Host(host.name.clone()))
+                    .collect(),
+                *kind,
+                key,
+            )
+        }
+        RenderedDependency::Host { host, kind, key } => {
+            if !spec.hosts.contains_key(host) {
+                return Err(Diagnostic::new(format!(
+                    "`{}` needs `{kind}:{key}` on host `{host}`, which the spec does not have",
+                    node.name
+                ))
+                .at_location(at.location())
+                .maybe_hint(did_you_mean(host, spec.hosts.keys().map(String::as_str))));
+            }
+            (vec![Scope::Host(host.clone())], *kind, key)
+        }
+    }))
+}
+
+/// The emitted nodes, looked up by name and by scope and kind.
+struct NodeIndex<'n, 'm> {
+    nodes: &'n [EmittedNode<'m>],
+    position_of: HashMap<&'n NodeName, usize>,
+    by_scope_and_kind: HashMap<(&'n Scope, NodeKind), Vec<usize>>,
+}
+
+impl<'n, 'm> NodeIndex<'n, 'm> {
+    /// Indexes the nodes by name, and by scope and kind.
+    fn new(nodes: &'n [EmittedNode<'m>]) -> Self {
+        let position_of: HashMap<&NodeName, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(position, node)| (&node.name, position))
+            .collect();
+        let mut by_scope_and_kind: HashMap<(&Scope, NodeKind), Vec<usize>> = HashMap::new();
+        for (position, node) in nodes.iter().enumerate() {
+            by_scope_and_kind
+                .entry((&node.name.scope, node.name.kind))
+                .or_default()
+                .push(position);
+        }
+        Self {
+            nodes,
+            position_of,
+            by_scope_and_kind,
+        }
+    }
+
+    /// The positions of the nodes a dependency of the node at `position` names in one
+    /// scope: every node of the kind but itself for the `*` key, else the one of the key
+    /// (none if it is optional and missing); an error if a required one is missing.
+    fn targets(
+        &self,
+        position: usize,
+        scope: &Scope,
+        kind: NodeKind,
+        key: &str,
+        optional: bool,
+        at: &SourceSpan<'_>,
+    ) -> Result<Vec<usize>, Diagnostic> {
+        if key == EVERY_KEY {
+            return Ok(self
+                .by_scope_and_kind
+                .get(&(scope, kind))
+                .map(|positions| {
+                    positions
+                        .iter()
+                        .copied()
+                        .filter(|target| *target != position)
+                        .collect()
+                })
+                .unwrap_or_default());
+        }
+        let target_name = NodeName::new(scope.clone(), kind, key);
+        match self.position_of.get(&target_name) {
+            Some(target) => Ok(vec![*target]),
+            None if optional => Ok(Vec::new()),
+            None => {
+                let candidates: Vec<&str> = self
+                    .by_scope_and_kind
+                    .get(&(scope, kind))
+                    .map(|positions| {
+                        positions
+                            .iter()
+                            .map(|target| self.nodes[*target].name.key.as_str())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Err(Diagnostic::new(format!(
+                    "`{}` depends on `{target_name}`, which no module emits",
+                    self.nodes[position].name
+                ))
+                .at_location(at.location())
+                .maybe_hint(
+                    did_you_mean(key, candidates)
+                        .map(|hint| format!("{hint} (a {kind} on {})", scope.as_str())),
+                ))
+            }
+        }
     }
 }
