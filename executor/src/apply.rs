@@ -15,6 +15,7 @@ use crate::host_paths::HostPaths;
 use crate::kinds::remove_orphan;
 use crate::plan::{Decision, Plan, Reason, plan};
 use crate::report::{ApplyReport, HostReport, NodeOutcome};
+use crate::rollout::plan_rollouts;
 use crate::scheduler::{HostHandle, RunInputs, run};
 use crate::secrets::Secrets;
 use crate::selection::Selection;
@@ -256,9 +257,23 @@ fn lock_error(name: &str, paths: &HostPaths, failure: LockFailure) -> FactsError
     }
 }
 
-/// Reads every host and plans, touching nothing.
+/// Reads every host and plans, touching nothing (but what the rollouts' order asks).
 pub fn plan_lockfile(lockfile: &Lockfile, options: &ApplyOptions) -> Plan {
-    plan(lockfile, &read_facts(lockfile, options), &options.selection)
+    let secrets = Secrets::of(lockfile, &options.lockfile_directory);
+    let (reached, facts) = reach_hosts(lockfile, options, &secrets, false);
+    planned(lockfile, options, &reached, &facts)
+}
+
+/// The plan of `lockfile` over `facts`, its rollouts ordered by asking the hosts reached.
+fn planned(
+    lockfile: &Lockfile,
+    options: &ApplyOptions,
+    reached: &BTreeMap<String, Reached>,
+    facts: &HostsFacts,
+) -> Plan {
+    let mut plan = plan(lockfile, facts, &options.selection);
+    plan.rollouts = plan_rollouts(lockfile, &plan, facts, &host_handles(reached));
+    plan
 }
 
 /// Reads every host within the selection (without its lock), touching nothing: each
@@ -297,7 +312,7 @@ impl<'a> ApplySession<'a> {
         let started = std::time::Instant::now();
         let secrets = Secrets::of(lockfile, &options.lockfile_directory);
         let (reached, facts) = reach_hosts(lockfile, options, &secrets, true);
-        let plan = plan(lockfile, &facts, &options.selection);
+        let plan = planned(lockfile, options, &reached, &facts);
         Self {
             lockfile,
             options,

@@ -11,7 +11,9 @@
 //! - Each host keeps one state entry per applied node (`state.rs`), written atomically
 //!   right after the node ran; a per-host `flock` (`host_lock.rs`) keeps applies apart.
 //! - `facts` → `plan` (pure: what runs and why, what is skipped, what is orphaned) →
-//!   `scheduler` (dependencies first, parallel, failures contained) → report. The same
+//!   `rollout` (the order of each container's replacements, asking the hosts that decide
+//!   it) → `scheduler` (dependencies first, parallel, failures contained; replacements in
+//!   their rollout's window, each gated by its health nodes) → report. The same
 //!   facts → `applied_diff` (pure: the lockfile against what each host recorded).
 //! - A [`Selection`] (`--limit`, `--skip-kind`) holds back what is outside it: not run,
 //!   not recorded, left for the next apply.
@@ -30,6 +32,9 @@ mod late_push;
 mod plan;
 mod probe;
 mod report;
+mod rollout;
+mod rollout_gates;
+mod rollout_window;
 mod scheduler;
 mod secrets;
 mod selection;
@@ -45,5 +50,6 @@ pub use facts_error::FactsError;
 pub use host_paths::HostPaths;
 pub use plan::{Decision, HeldBack, HostPlan, Plan, Reason};
 pub use report::{ApplyReport, HostReport, NodeOutcome, NodeTiming};
+pub use rollout::RolloutPlan;
 pub use selection::Selection;
 pub use transport::SshOptions;

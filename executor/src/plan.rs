@@ -11,6 +11,7 @@ use cairn_lockfiles::{Lockfile, NodeKind, NodeName, NodeSpec, ServiceState};
 use crate::facts::HostFacts;
 use crate::facts_error::{FactsError, HostsFacts};
 use crate::kinds::unsupported_reason;
+use crate::rollout::RolloutPlan;
 use crate::selection::Selection;
 use crate::state::StateEntry;
 
@@ -120,6 +121,9 @@ pub struct Plan {
     pub decisions: HashMap<NodeName, Decision>,
     /// By host name; cluster-wide nodes under `cluster`.
     pub hosts: BTreeMap<String, HostPlan>,
+    /// The containers replaced where they run, each with its order (`rollout.rs`): filled
+    /// in after the plan, since the order may need the hosts asked.
+    pub rollouts: Vec<RolloutPlan>,
 }
 
 impl Plan {
@@ -176,7 +180,11 @@ pub fn plan(lockfile: &Lockfile, facts: &HostsFacts, selection: &Selection) -> P
             }
         }
     }
-    Plan { decisions, hosts }
+    Plan {
+        decisions,
+        hosts,
+        rollouts: Vec::new(),
+    }
 }
 
 fn decide(

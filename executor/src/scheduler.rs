@@ -14,6 +14,8 @@ use crate::host_paths::HostPaths;
 use crate::kinds::{NodeContext, NodeError, execute};
 use crate::plan::{Decision, Plan};
 use crate::report::{NodeOutcome, NodeTiming};
+use crate::rollout_gates::gate_or_put_back;
+use crate::rollout_window::{RolloutWindows, WindowMoves};
 use crate::secrets::Secrets;
 use crate::state::StateEntry;
 use crate::transport::Transport;
@@ -51,7 +53,11 @@ struct Shared {
     remaining: Vec<usize>,
     ready: VecDeque<usize>,
     unfinished: usize,
+    /// Nodes taken from `ready` and not finished yet.
+    running: usize,
     hosts_down: HashMap<String, String>,
+    /// When each replacement of a rollout may start.
+    windows: RolloutWindows,
 }
 
 /// What running one node came to.
@@ -140,18 +146,28 @@ fn schedule(lockfile: &Lockfile, plan: &Plan) -> (Shared, Vec<Vec<usize>>) {
             }
         }
     }
-    let ready: VecDeque<usize> = lockfile
-        .in_dependency_order()
-        .map(|node| position[&node.name])
-        .filter(|index| outcomes[*index].is_none() && remaining[*index] == 0)
-        .collect();
+    let mut windows = RolloutWindows::new(nodes, &plan.rollouts);
+    let mut ready = VecDeque::new();
+    for node in lockfile.in_dependency_order() {
+        let index = position[&node.name];
+        if outcomes[index].is_some() || remaining[index] > 0 {
+            continue;
+        }
+        if windows.is_member(index) {
+            ready.extend(windows.ready(index).start);
+        } else {
+            ready.push_back(index);
+        }
+    }
     let shared = Shared {
         timings: vec![None; nodes.len()],
         outcomes,
         remaining,
         ready,
         unfinished,
+        running: 0,
         hosts_down: HashMap::new(),
+        windows,
     };
     (shared, dependants)
 }
@@ -176,10 +192,19 @@ fn next_ready(shared: &Mutex<Shared>, wake: &Condvar) -> Option<usize> {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     loop {
         if let Some(index) = state.ready.pop_front() {
+            state.running += 1;
             return Some(index);
         }
         if state.unfinished == 0 {
             return None;
+        }
+        if state.running == 0
+            && let Some(index) = state.windows.force()
+        {
+            // Dependencies hold a rollout's next replacement behind a later one: rather
+            // than wait for ever, the first ready one starts out of order.
+            state.running += 1;
+            return Some(index);
         }
         state = wake
             .wait(state)
@@ -191,12 +216,14 @@ fn next_ready(shared: &Mutex<Shared>, wake: &Condvar) -> Option<usize> {
 fn run_node(inputs: &RunInputs<'_>, shared: &Mutex<Shared>, index: usize) -> Finished {
     let node = &inputs.lockfile.nodes()[index];
     let host_name = node.name.scope.as_str();
-    let down = shared
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .hosts_down
-        .get(host_name)
-        .cloned();
+    let (down, rollout) = {
+        let state = shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let rollout = state.windows.rollout_of(index);
+        (state.hosts_down.get(host_name).cloned(), rollout)
+    };
+    let rollout = rollout.map(|place| &inputs.plan.rollouts[place]);
     let not_run = |why: String| Finished {
         outcome: NodeOutcome::NotRun(why),
         host_failure: None,
@@ -217,8 +244,20 @@ fn run_node(inputs: &RunInputs<'_>, shared: &Mutex<Shared>, index: usize) -> Fin
         return not_run("its host could not be reached".to_string());
     };
     let mut context = node_context(inputs, node, handle);
+    // A replacement is recorded once its gates pass: until then the host's state says
+    // the release it ran before.
+    context.record_later = rollout.is_some();
     let started = Instant::now();
-    let executed = execute(node, &mut context);
+    let executed = match (execute(node, &mut context), rollout) {
+        (Ok(summary), Some(rollout)) => gate_or_put_back(
+            inputs,
+            (node, host_name, handle),
+            &rollout.policy,
+            &context,
+            summary,
+        ),
+        (executed, _) => executed,
+    };
     let timing = Some(NodeTiming {
         started: started.duration_since(inputs.apply_started),
         duration: started.elapsed(),
@@ -240,7 +279,7 @@ fn run_node(inputs: &RunInputs<'_>, shared: &Mutex<Shared>, index: usize) -> Fin
 
 /// What `node` runs with on its host: the host's transport and paths, the control
 /// host's transport (images are built there), what the host recorded for it before.
-fn node_context<'a>(
+pub(crate) fn node_context<'a>(
     inputs: &'a RunInputs<'a>,
     node: &'a cairn_lockfiles::Node,
     handle: &'a HostHandle<'a>,
@@ -276,29 +315,63 @@ fn node_context<'a>(
             .and_then(|facts| facts.as_ref().ok())
             .and_then(|facts| facts.entries.get(&node.name)),
         apply_id: inputs.apply_id,
+        record_later: false,
     }
 }
 
+/// The nodes, their dependants and the observer: what recording an outcome needs.
+type FinishContext<'c, 'o> = (&'c [cairn_lockfiles::Node], &'c [Vec<usize>], Observer<'o>);
+
 /// Records a node's outcome; on success its dependants may become ready, on failure they
-/// (and theirs) will not run.
-fn finish(
-    state: &mut Shared,
-    index: usize,
-    outcome: NodeOutcome,
-    (nodes, dependants, observer): (&[cairn_lockfiles::Node], &[Vec<usize>], Observer<'_>),
-) {
+/// (and theirs) will not run. A rollout's replacement lets the next start, or stops the
+/// rollout.
+fn finish(state: &mut Shared, index: usize, outcome: NodeOutcome, context: FinishContext<'_, '_>) {
+    let (nodes, dependants, _) = context;
     let succeeded = matches!(outcome, NodeOutcome::Ran(_) | NodeOutcome::Passed);
+    state.running -= 1;
     state.outcomes[index] = Some(outcome);
     state.unfinished -= 1;
+    if state.windows.is_member(index) {
+        let host = nodes[index].name.scope.as_str();
+        let moves = state.windows.finished(index, host, succeeded);
+        apply_moves(state, moves, context);
+    }
     if succeeded {
         for &dependant in &dependants[index] {
             state.remaining[dependant] -= 1;
             if state.remaining[dependant] == 0 && state.outcomes[dependant].is_none() {
-                state.ready.push_back(dependant);
+                if state.windows.is_member(dependant) {
+                    let moves = state.windows.ready(dependant);
+                    apply_moves(state, moves, context);
+                } else {
+                    state.ready.push_back(dependant);
+                }
             }
         }
         return;
     }
+    stop_dependants(state, index, context);
+}
+
+/// The replacements a window lets start, and those it never will (their dependants
+/// stopped too).
+fn apply_moves(state: &mut Shared, moves: WindowMoves, context: FinishContext<'_, '_>) {
+    let (nodes, _, observer) = context;
+    state.ready.extend(moves.start);
+    for (member, why) in moves.never {
+        if state.outcomes[member].is_none() {
+            let outcome = NodeOutcome::NotRun(why);
+            observer(&nodes[member].name, &outcome);
+            state.outcomes[member] = Some(outcome);
+            state.unfinished -= 1;
+            stop_dependants(state, member, context);
+        }
+    }
+}
+
+/// Marks everything that depends on `index` (which did not succeed) as not run.
+fn stop_dependants(state: &mut Shared, index: usize, context: FinishContext<'_, '_>) {
+    let (nodes, dependants, observer) = context;
     let mut stack = vec![(index, nodes[index].name.clone())];
     while let Some((failed, cause)) = stack.pop() {
         for &dependant in &dependants[failed] {
@@ -307,6 +380,11 @@ fn finish(
                 observer(&nodes[dependant].name, &outcome);
                 state.outcomes[dependant] = Some(outcome);
                 state.unfinished -= 1;
+                if state.windows.is_member(dependant) {
+                    // The window moves past it; a stopped one has settled it already.
+                    let moves = state.windows.skipped(dependant);
+                    state.ready.extend(moves.start);
+                }
                 // Behind a barrier, the cause stays what failed (a check), not the barrier.
                 let name = &nodes[dependant].name;
                 let next_cause = if name.kind == NodeKind::Barrier {

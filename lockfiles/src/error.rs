@@ -23,6 +23,8 @@ pub enum GraphError {
     UnknownHost { node: NodeName, host: String },
     #[error("node `{name}`: {problem}")]
     InvalidName { name: NodeName, problem: String },
+    #[error("the rollout of container `{container}`: {problem}")]
+    InvalidRollout { container: String, problem: String },
     #[error("node `{name}` has key `{key}` in its name but `{field}` holds a different value")]
     KeyMismatch {
         name: NodeName,
@@ -60,11 +62,12 @@ pub enum LockError {
         message: String,
     },
     #[error(
-        "{origin}: lockfile format version {found} is not supported (this cairn reads version {supported})\nhint: use the cairn release that wrote it, or recompile the spec"
+        "{origin}: lockfile format version {found} is not supported (this cairn reads versions {oldest} to {supported})\nhint: use the cairn release that wrote it, or recompile the spec"
     )]
     UnsupportedVersion {
         origin: String,
         found: i64,
+        oldest: i64,
         supported: i64,
     },
     #[error("{origin}: node `{node}`: {message}")]

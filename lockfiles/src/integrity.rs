@@ -8,6 +8,7 @@
 //!   `nodes_digest`: the names and ids of the host's nodes (a leaf node deleted, a health
 //!   check say, changes no other id, but changes this);
 //! - each `[secrets.NAME]`'s `digest`: where the secret is read and its fingerprint;
+//! - each `[rollouts.NAME]`'s `digest`: the container's rollout policy (format 4 on);
 //! - the top-level `digest`: the format version and every digest above under its table's
 //!   name, so a table added or removed is noticed too.
 //!
@@ -23,6 +24,7 @@ use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile};
 use crate::node::Node;
 use crate::node_id::parse_hex;
 use crate::node_name::Scope;
+use crate::rollout::RolloutPolicy;
 use crate::secret::{SecretEntry, SecretSource};
 
 /// A digest of one part of a lockfile: 32 lowercase hex digits.
@@ -107,10 +109,18 @@ pub struct LockfileDigests {
     /// By host name: its table's digest and its nodes' digest.
     pub hosts: std::collections::BTreeMap<String, (Digest, Digest)>,
     pub secrets: std::collections::BTreeMap<String, Digest>,
+    /// By container name (empty for a format-3 lockfile, which has no rollout tables).
+    pub rollouts: std::collections::BTreeMap<String, Digest>,
 }
 
 impl LockfileDigests {
+    /// The digests the writer records: this format's.
     pub fn of(lockfile: &Lockfile) -> Self {
+        Self::of_format(lockfile, FORMAT_VERSION)
+    }
+
+    /// The digests of a lockfile written in format `version` (3 or this one).
+    pub fn of_format(lockfile: &Lockfile, version: i64) -> Self {
         let cluster = cluster_digest(&lockfile.cluster);
         let cluster_nodes = nodes_digest(lockfile.nodes_of(&Scope::Cluster));
         let hosts: std::collections::BTreeMap<String, (Digest, Digest)> = lockfile
@@ -126,8 +136,17 @@ impl LockfileDigests {
             .iter()
             .map(|(name, secret)| (name.clone(), secret_digest(name, secret)))
             .collect();
+        let rollouts: std::collections::BTreeMap<String, Digest> = if version < 4 {
+            Default::default()
+        } else {
+            lockfile
+                .rollouts()
+                .iter()
+                .map(|(name, policy)| (name.clone(), rollout_digest(name, policy)))
+                .collect()
+        };
         let mut whole = Encoder::new("cairn lockfile");
-        whole.text(&FORMAT_VERSION.to_string());
+        whole.text(&version.to_string());
         whole.digest(&cluster).digest(&cluster_nodes);
         for (name, (host, nodes)) in &hosts {
             whole.bytes(b"host").text(name).digest(host).digest(nodes);
@@ -135,12 +154,16 @@ impl LockfileDigests {
         for (name, secret) in &secrets {
             whole.bytes(b"secret").text(name).digest(secret);
         }
+        for (name, rollout) in &rollouts {
+            whole.bytes(b"rollout").text(name).digest(rollout);
+        }
         Self {
             whole: whole.finish(),
             cluster,
             cluster_nodes,
             hosts,
             secrets,
+            rollouts,
         }
     }
 }
@@ -189,6 +212,24 @@ fn secret_digest(name: &str, secret: &SecretEntry) -> Digest {
         .text(name)
         .source(Some(&secret.source))
         .text(&secret.fingerprint)
+        .finish()
+}
+
+/// A rollout policy, every field (written in full, defaults too).
+fn rollout_digest(name: &str, policy: &RolloutPolicy) -> Digest {
+    let mut encoder = Encoder::new("cairn rollout");
+    encoder
+        .text(name)
+        .text(&policy.max_parallel.to_string())
+        .optional(policy.last.as_ref().map(|last| last.run.as_str()))
+        .optional(policy.last.as_ref().map(|last| last.are.as_str()))
+        .text(&policy.gates.len().to_string());
+    for gate in &policy.gates {
+        encoder.text(gate);
+    }
+    encoder
+        .text(&policy.min_healthy_seconds.to_string())
+        .text(&policy.deadline_seconds.to_string())
         .finish()
 }
 

@@ -39,6 +39,8 @@ mod node_name;
 mod nodes;
 mod parent_folder;
 mod reader;
+mod rollout;
+mod rollouts;
 mod secret;
 mod sorted_node;
 mod toml_text;
@@ -50,7 +52,8 @@ pub use canonical::{CanonicalInputs, canonical_inputs};
 pub use content::{ContentHash, Text};
 pub use diff::{
     ChangedNode, FieldChange, FileChange, FileChangeKind, HostChange, HostImpact, InputChange,
-    InputDifference, LockfileDiff, PackageChange, SecretChange, TextChange,
+    InputDifference, LockfileDiff, PackageChange, ReplicaRollout, RolloutChange, SecretChange,
+    TextChange,
 };
 pub use error::{GraphError, LockError};
 pub use fingerprint_key::FingerprintKey;
@@ -70,5 +73,6 @@ pub use nodes::{
     ServiceState, TextSource,
 };
 pub use parent_folder::parent_folder;
+pub use rollout::{LastHosts, Parallelism, RolloutPolicy};
 pub use secret::{SecretEntry, SecretSource, secret_placeholder, secret_placeholders_in};
 pub use value::Value;

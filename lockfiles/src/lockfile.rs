@@ -17,6 +17,8 @@ use crate::node::Node;
 use crate::node_id::NodeId;
 use crate::node_name::{NodeName, Scope};
 use crate::nodes::NodeSpec;
+use crate::rollout::RolloutPolicy;
+use crate::rollouts::default_rollouts;
 use crate::secret::{SecretEntry, SecretSource};
 use crate::sorted_node::SortedNode;
 use node_ids::hash_ids;
@@ -26,8 +28,12 @@ use node_ids::hash_ids;
 /// ([`crate::LockfileDigests`]) and where the secrets' fingerprint key is read. Version 3
 /// adds the `barrier` kind: a host's nodes wait for its checks (and for its Docker being
 /// ready) through one barrier node each, not a dependency on every check; the digests are
-/// version 2's.
-pub const FORMAT_VERSION: i64 = 3;
+/// version 2's. Version 4 adds `[rollouts.NAME]`, each container's rollout policy, with a
+/// digest of its own; version 3 is still read (its containers get the default policies).
+pub const FORMAT_VERSION: i64 = 4;
+
+/// The oldest format this crate reads.
+pub const OLDEST_READ_VERSION: i64 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterInfo {
@@ -369,6 +375,9 @@ pub struct Lockfile {
     /// For a lockfile read from text: which nodes share a spec, and each class's inputs id
     /// once asked for (a diff or a plan asks for ten thousand hosts' same node).
     classes: Option<ClassInputsIds>,
+    /// Every container name's rollout policy: the one the lockfile states, else the
+    /// default (see `rollouts.rs`).
+    pub(crate) rollouts: BTreeMap<String, RolloutPolicy>,
 }
 
 /// The class of each node (nodes with the same spec) and each class's inputs id.
@@ -447,6 +456,7 @@ impl Lockfile {
             cluster,
             hosts,
             secrets,
+            rollouts: default_rollouts(&nodes),
             nodes,
             order,
             index: OnceLock::new(),

@@ -29,14 +29,18 @@ use serde::Deserialize;
 use crate::content::{ContentHash, Text};
 use crate::error::LockError;
 use crate::host::{BecomeMethod, HostEntry, TransportKind};
-use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile};
+use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, OLDEST_READ_VERSION};
 use crate::node_id::NodeId;
 use crate::node_name::NodeName;
 use crate::nodes::{FieldReader, NodeSpec, TextSource};
+use crate::rollout::RolloutPolicy;
 use crate::secret::{SecretEntry, SecretSource};
 use crate::value::Value;
 use node_list::NodeList;
 use recorded_digests::RecordedDigests;
+
+/// The format versions this reader reads.
+const READ_VERSIONS: std::ops::RangeInclusive<i64> = OLDEST_READ_VERSION..=FORMAT_VERSION;
 
 /// A lockfile's tables, parsed but not yet checked: what either parser hands over.
 struct LockDocument {
@@ -46,6 +50,8 @@ struct LockDocument {
     cluster: ClusterWire,
     hosts: BTreeMap<String, HostWire>,
     secrets: BTreeMap<String, SecretWire>,
+    /// Each `[rollouts.NAME]` table's fields, its `digest` among them.
+    rollouts: BTreeMap<String, BTreeMap<String, Value>>,
     nodes: NodeTables,
     content: BTreeMap<String, String>,
 }
@@ -113,6 +119,8 @@ struct LockWire {
     hosts: BTreeMap<String, HostWire>,
     #[serde(default)]
     secrets: BTreeMap<String, SecretWire>,
+    #[serde(default)]
+    rollouts: BTreeMap<String, toml::Table>,
     #[serde(default)]
     node: Vec<toml::Table>,
     #[serde(default)]
@@ -246,11 +254,12 @@ pub(crate) fn read_file(path: &Path) -> Result<Lockfile, LockError> {
 
 /// The lockfile a document holds, checked: what both parsers' documents go through.
 fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockError> {
-    if document.version != FORMAT_VERSION {
+    if !READ_VERSIONS.contains(&document.version) {
         return Err(unsupported(origin, document.version));
     }
     let content = read_content(document.content, origin)?;
     let mut recorded = RecordedDigests {
+        version: document.version,
         whole: document.digest,
         cluster: document.cluster.digest,
         cluster_nodes: document.cluster.nodes_digest,
@@ -267,8 +276,18 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
         domain: document.cluster.domain,
         fingerprint_key,
     };
-    let lockfile = nodes.into_lockfile(cluster, hosts, secrets, &content, origin)?;
+    let mut lockfile = nodes.into_lockfile(cluster, hosts, secrets, &content, origin)?;
+    let rollouts = read_rollouts(document.rollouts, document.version, &mut recorded, origin)?;
+    lockfile.set_rollouts(rollouts);
+    // The digests first: a table edited by hand is named as such, before what the edit
+    // broke (a gate whose health node was deleted).
     recorded.check(&lockfile, origin)?;
+    lockfile
+        .check_rollouts()
+        .map_err(|source| LockError::Graph {
+            origin: origin.to_string(),
+            source: Box::new(source),
+        })?;
     Ok(lockfile)
 }
 
@@ -399,6 +418,37 @@ fn check_become_passwords(
     Ok(())
 }
 
+/// The `[rollouts.NAME]` tables as policies, their digests into `recorded`: none in a
+/// format-3 lockfile.
+fn read_rollouts(
+    tables: BTreeMap<String, BTreeMap<String, Value>>,
+    version: i64,
+    recorded: &mut RecordedDigests,
+    origin: &str,
+) -> Result<BTreeMap<String, RolloutPolicy>, LockError> {
+    let invalid = |name: &str, message: String| LockError::Invalid {
+        origin: origin.to_string(),
+        message: format!("[rollouts.{}]: {message}", crate::toml_text::key(name)),
+    };
+    let mut policies = BTreeMap::new();
+    for (name, mut fields) in tables {
+        if version < 4 {
+            return Err(invalid(
+                &name,
+                format!("format {version} has no rollout tables; version 4 added them"),
+            ));
+        }
+        let Some(Value::String(digest)) = fields.remove("digest") else {
+            return Err(invalid(&name, "missing string field `digest`".to_string()));
+        };
+        recorded.rollouts.insert(name.clone(), digest);
+        let policy = RolloutPolicy::from_fields(fields)
+            .map_err(|error| invalid(&name, error.to_string()))?;
+        policies.insert(name, policy);
+    }
+    Ok(policies)
+}
+
 /// What a node table written by hand says beyond the fields of its kind: its name, the id
 /// it records and its dependencies (sorted, once each).
 fn read_header(
@@ -486,7 +536,7 @@ fn parse_toml(text: &str, origin: &str) -> Result<LockDocument, LockError> {
             if let Ok(VersionOnly {
                 version: Some(found),
             }) = toml::from_str::<VersionOnly>(text)
-                && found != FORMAT_VERSION
+                && !READ_VERSIONS.contains(&found)
             {
                 return Err(unsupported(origin, found));
             }
@@ -506,6 +556,15 @@ fn parse_toml(text: &str, origin: &str) -> Result<LockDocument, LockError> {
         cluster: wire.cluster,
         hosts: wire.hosts,
         secrets: wire.secrets,
+        rollouts: wire
+            .rollouts
+            .into_iter()
+            .map(|(name, table)| Ok((name, table_values(table)?)))
+            .collect::<Result<_, String>>()
+            .map_err(|message| LockError::Invalid {
+                origin: origin.to_string(),
+                message: format!("[rollouts]: {message}"),
+            })?,
         nodes,
         content: wire.content,
     })
@@ -547,6 +606,14 @@ fn node_table(
     })
 }
 
+/// A table's entries as values.
+fn table_values(table: toml::Table) -> Result<BTreeMap<String, Value>, String> {
+    table
+        .into_iter()
+        .map(|(key, item)| to_value(item).map(|item| (key, item)))
+        .collect()
+}
+
 fn to_value(value: toml::Value) -> Result<Value, String> {
     Ok(match value {
         toml::Value::String(text) => Value::String(text),
@@ -555,12 +622,7 @@ fn to_value(value: toml::Value) -> Result<Value, String> {
         toml::Value::Array(items) => {
             Value::List(items.into_iter().map(to_value).collect::<Result<_, _>>()?)
         }
-        toml::Value::Table(entries) => Value::Table(
-            entries
-                .into_iter()
-                .map(|(key, item)| to_value(item).map(|item| (key, item)))
-                .collect::<Result<_, _>>()?,
-        ),
+        toml::Value::Table(entries) => Value::Table(table_values(entries)?),
         toml::Value::Float(_) | toml::Value::Datetime(_) => {
             return Err(format!(
                 "a {} is not a value a lockfile holds",
@@ -574,6 +636,7 @@ fn unsupported(origin: &str, found: i64) -> LockError {
     LockError::UnsupportedVersion {
         origin: origin.to_string(),
         found,
+        oldest: OLDEST_READ_VERSION,
         supported: FORMAT_VERSION,
     }
 }
@@ -784,6 +847,67 @@ mod tests {
             nodes,
         )
         .unwrap()
+        .with_rollouts(BTreeMap::from([(
+            "app".to_string(),
+            RolloutPolicy {
+                max_parallel: crate::Parallelism::Count(1),
+                last: Some(crate::LastHosts {
+                    run: "test -e '/run/app.leader' && echo \"lead\"".into(),
+                    are: "the app's leader".into(),
+                }),
+                gates: vec!["health:app".into()],
+                min_healthy_seconds: 10,
+                deadline_seconds: 60,
+            },
+        )]))
+        .unwrap()
+    }
+
+    /// `two_hosts` as format 3 wrote it: no rollout table, the digests of format 3.
+    fn two_hosts_in_format_3() -> String {
+        let lockfile = two_hosts();
+        let text = lockfile.to_toml();
+        let start = text.find("\n[rollouts.app]").unwrap();
+        let end = start + 1 + text[start + 1..].find("\n\n").unwrap();
+        let whole = crate::LockfileDigests::of(&lockfile).whole.to_string();
+        let whole_in_3 = crate::LockfileDigests::of_format(&lockfile, 3)
+            .whole
+            .to_string();
+        format!("{}{}", &text[..start], &text[end..])
+            .replacen("version = 4", "version = 3", 1)
+            .replacen(&whole, &whole_in_3, 1)
+    }
+
+    #[test]
+    fn a_format_3_lockfile_reads_with_the_default_rollouts() {
+        let read = Lockfile::parse(&two_hosts_in_format_3(), "old.lock").unwrap();
+        assert_eq!(
+            read.rollout("app"),
+            Some(&RolloutPolicy::default_with_gates(vec![
+                "health:app".into()
+            ]))
+        );
+    }
+
+    #[test]
+    fn a_rollout_table_is_covered_by_its_digest_and_by_the_format() {
+        let text = two_hosts().to_toml();
+        let edited = text.replacen("max_parallel = 1", "max_parallel = 2", 1);
+        let error = outcome(read(&edited, "test.lock")).unwrap_err();
+        assert!(error.contains("[rollouts.app] was edited"), "{error}");
+        let removed = text.replacen("[rollouts.app]", "[rollouts.other]", 1);
+        let error = outcome(read(&removed, "test.lock")).unwrap_err();
+        assert!(
+            error.contains("[rollouts.app] (removed) was edited"),
+            "{error}"
+        );
+        let old = two_hosts_in_format_3().replacen(
+            "\n[[node]]",
+            "\n[rollouts.app]\ndigest = \"0\"\n\n[[node]]",
+            1,
+        );
+        let error = outcome(read(&old, "old.lock")).unwrap_err();
+        assert!(error.contains("format 3 has no rollout tables"), "{error}");
     }
 
     /// What reading gives, comparable: the lockfile's text as written again, or the error.
@@ -960,7 +1084,7 @@ mod tests {
             ),
             (
                 "a missing value",
-                text.replacen("version = 3", "version = ", 1),
+                text.replacen("version = 4", "version = ", 1),
             ),
             (
                 "an unterminated string",
@@ -1046,11 +1170,11 @@ mod tests {
             ),
             (
                 "an unknown top-level key",
-                text.replacen("version = 3", "version = 3\nnew = true", 1),
+                text.replacen("version = 4", "version = 4\nnew = true", 1),
             ),
             (
                 "a newer version",
-                text.replacen("version = 3", "version = 4", 1),
+                text.replacen("version = 4", "version = 5", 1),
             ),
             (
                 "a multi-line string ending in quotes",

@@ -1,7 +1,7 @@
 //! The hand-written lockfile writer.
 //!
 //! Layout: a generated-file header, `version`, `digest`, `[cluster]`, `[hosts.*]`,
-//! `[secrets.*]` (each table ending with its digests, see `integrity`), one `[[node]]` per
+//! `[secrets.*]`, `[rollouts.*]` (each table ending with its digests, see `integrity`), one `[[node]]` per
 //! node sorted by name, then `[content]` with every text once, in order of
 //! first use, each preceded by a comment naming the nodes that use it. Fields keep the order
 //! each kind gives them; dependencies go one per line, so adding one is a one-line diff.
@@ -71,6 +71,14 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
         let _ = writeln!(out, "{}", source_field(&secret.source));
         let _ = writeln!(out, "fingerprint = {}", basic_string(&secret.fingerprint));
         write_digests(&mut out, &digests.secrets[name], None);
+    }
+
+    for (name, policy) in lockfile.rollouts() {
+        let _ = writeln!(out, "\n[rollouts.{}]", key(name));
+        for (field, value) in policy.fields() {
+            let _ = writeln!(out, "{field} = {}", field_value(&value));
+        }
+        write_digests(&mut out, &digests.rollouts[name], None);
     }
 
     let mut contents: Vec<Text> = Vec::new();

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::cli::{ConnectionArguments, SelectionArguments};
 use crate::commands::connection::apply_options;
+use crate::diff_report::policy_json;
 use crate::failure::Failure;
 use crate::output::print;
 
@@ -39,8 +40,21 @@ fn unreachable_hosts(plan: &Plan) -> Result<(), Failure> {
     )
 }
 
-/// Per host: a summary line, then each node that runs (with why) and each orphan.
+/// Per host: a summary line, then each node that runs (with why) and each orphan; then the
+/// rollouts: each replaced container's hosts in the order they are replaced.
 pub fn plan_text(plan: &Plan) -> String {
+    let mut out = hosts_text(plan);
+    if !plan.rollouts.is_empty() {
+        out.push_str("rollouts (replacements of running containers, in this order):\n");
+        for rollout in &plan.rollouts {
+            let _ = writeln!(out, "  {rollout}");
+        }
+    }
+    out
+}
+
+/// Per host: a summary line, then each node that runs (with why) and each orphan.
+fn hosts_text(plan: &Plan) -> String {
     let mut out = String::new();
     for (host, host_plan) in &plan.hosts {
         // Barriers run nothing: not actions, neither counted nor listed.
@@ -161,5 +175,18 @@ fn plan_json(plan: &Plan) -> serde_json::Value {
             )
         })
         .collect();
-    json!({ "hosts": hosts })
+    let rollouts: Vec<serde_json::Value> = plan
+        .rollouts
+        .iter()
+        .map(|rollout| {
+            json!({
+                "container": rollout.container,
+                "order": rollout.order,
+                "last": rollout.last,
+                "at_once": rollout.width,
+                "policy": policy_json(&rollout.policy),
+            })
+        })
+        .collect();
+    json!({ "hosts": hosts, "rollouts": rollouts })
 }

@@ -5,6 +5,7 @@ use cairn_lockfiles::{
 use serde_json::{Value as Json, json};
 
 use crate::commands::show::value_json;
+use crate::diff_report::rollouts::rollouts_json;
 
 /// The machine-readable report; its structure is documented in the README (`cairn diff`).
 /// Secrets appear by name only.
@@ -50,6 +51,7 @@ pub fn diff_json(diff: &LockfileDiff) -> Json {
         .filter(|(_, impact)| !impact.is_empty())
         .map(|(host, impact)| (host.clone(), impact_json(impact)))
         .collect();
+    let (rollouts, rollout_changes) = rollouts_json(diff);
     json!({
         "equal": diff.is_empty(),
         "cluster": diff
@@ -63,6 +65,8 @@ pub fn diff_json(diff: &LockfileDiff) -> Json {
         "removed": names(&diff.removed),
         "changed": diff.changed.iter().map(changed_json).collect::<Vec<_>>(),
         "impact": impact,
+        "rollouts": rollouts,
+        "rollout_changes": rollout_changes,
     })
 }
 

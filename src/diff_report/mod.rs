@@ -8,6 +8,7 @@ mod applied_stat;
 mod applied_text;
 mod json;
 mod palette;
+mod rollouts;
 mod stat;
 mod text;
 
@@ -16,5 +17,6 @@ pub use applied_stat::applied_diff_stat;
 pub use applied_text::applied_diff_text;
 pub use json::diff_json;
 pub use palette::Palette;
+pub use rollouts::policy_json;
 pub use stat::diff_stat;
 pub use text::diff_text;

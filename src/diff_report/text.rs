@@ -8,12 +8,14 @@ use cairn_lockfiles::{
 
 use crate::commands::show::inline;
 use crate::diff_report::Palette;
+use crate::diff_report::rollouts::rollouts_text;
 use crate::output::counted;
 
 /// The report for people: hosts and secrets, then per host (cluster-wide images first) the
 /// nodes that changed themselves with their diffs, and the nodes added and removed; then the
 /// nodes that changed only because of a dependency, listed under their root causes; then
-/// the blast radius per host; then a summary line.
+/// the blast radius per host; then the rollouts of the replaced containers and the changed
+/// rollout policies; then a summary line.
 pub fn diff_text(diff: &LockfileDiff, palette: Palette) -> String {
     if diff.is_empty() {
         return "no changes\n".to_string();
@@ -23,6 +25,7 @@ pub fn diff_text(diff: &LockfileDiff, palette: Palette) -> String {
     nodes_by_host(diff, palette, &mut out);
     dependency_changes(diff, palette, &mut out);
     blast_radius(diff, palette, &mut out);
+    rollouts_text(diff, palette, &mut out);
     let only_dependencies = diff
         .changed
         .iter()

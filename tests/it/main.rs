@@ -39,6 +39,8 @@ mod quickstart;
 mod real_programs;
 mod registry_server;
 mod repository_server;
+mod rollout_apply;
+mod rollouts;
 mod secrets;
 mod selection;
 mod spec_reference;

@@ -13,6 +13,7 @@ use crate::graph::emit::emit_nodes;
 use crate::graph::image_pins::PinningOptions;
 use crate::graph::image_settings::set_image_settings;
 use crate::graph::package_pins::pin_packages;
+use crate::graph::rollouts::stated_rollouts;
 use crate::render::{Renderer, TemplateContext, build_environment};
 use crate::spec::ClusterSpec;
 
@@ -90,7 +91,7 @@ pub fn build_lockfile(
         // Set by `compile_source`, which reads the key.
         fingerprint_key: None,
     };
-    Lockfile::from_unhashed(cluster, hosts, secrets, unhashed).map_err(|error| match error {
+    let lockfile = Lockfile::from_unhashed(cluster, hosts, secrets, unhashed).map_err(|error| match error {
         GraphError::Cycle { nodes: cycle } => {
             let mut diagnostic = Diagnostic::new(format!("dependency cycle: {}", GraphError::Cycle { nodes: cycle.clone() }.to_string().trim_start_matches("dependency cycle: ")));
             for (index, name) in cycle.iter().enumerate() {
@@ -107,10 +108,14 @@ pub fn build_lockfile(
             } else {
                 "remove one of these dependencies; a node cannot wait for something that waits for it"
             };
-            diagnostic.hint(hint).into()
+            CompileError::from(diagnostic.hint(hint))
         }
-        other => Diagnostic::new(other.to_string()).into(),
-    })
+        other => CompileError::from(Diagnostic::new(other.to_string())),
+    })?;
+    let rollouts = stated_rollouts(spec, &nodes, lockfile.rollouts())?;
+    lockfile
+        .with_rollouts(rollouts)
+        .map_err(|error| CompileError::from(Diagnostic::new(error.to_string())))
 }
 
 fn into_error(diagnostics: Diagnostics) -> CompileError {

@@ -34,6 +34,8 @@ pub struct EmittedNode<'m> {
     pub claim_context: Option<TemplateValue>,
     /// Its position in its declaration's `for_each` list.
     pub item_position: Option<usize>,
+    /// A container's rollout, rendered in its context, where its declaration states one.
+    pub rollout: Option<BTreeMap<String, Value>>,
 }
 
 /// The field that holds a module file to render as the node's (or the image file's)
@@ -253,6 +255,18 @@ fn emit_one<'m>(
     )
     .map_err(|error| field_diagnostic(module, declaration, &error))?;
     let name = NodeName::new(scope.clone(), declaration.kind, spec.key());
+    let rollout = match &declaration.rollout {
+        None => None,
+        Some(rollout) => {
+            let mut rendered = BTreeMap::new();
+            for (key, value) in &rollout.fields {
+                if let Some(value) = render_value(module, value, host, context, renderer)? {
+                    rendered.insert(key.value.clone(), value);
+                }
+            }
+            Some(rendered)
+        }
+    };
     let mut dependencies = Vec::with_capacity(declaration.deps.len());
     for declared in &declaration.deps {
         let dependency = &declared.reference;
@@ -325,6 +339,7 @@ fn emit_one<'m>(
         declaration,
         claim_context: None,
         item_position: None,
+        rollout,
     })
 }
 

@@ -10,7 +10,9 @@
 //! for (its checks, its Docker being ready). `build` hands the nodes to the lockfile crate, which checks the graph and
 //! computes the Merkle ids, and turns a cycle into an error pointing at the manifest lines
 //! that declared it; two modules wanting one port on one host are reported by
-//! `claim_conflict` at the spec's settings that decide it.
+//! `claim_conflict` at the spec's settings that decide it. `rollouts` gives the lockfile
+//! each container's rollout policy: the module's `[node.rollout]` and the spec's
+//! `[rollouts.NAME]` over the defaults.
 
 mod barriers;
 mod build;
@@ -24,6 +26,7 @@ mod offline_pins;
 mod package_pins;
 mod package_sources;
 mod previous_pins;
+mod rollouts;
 mod spec_origin;
 
 pub use build::build_lockfile;

@@ -4,7 +4,7 @@
 //! section, so the spec is checked and documented from the modules themselves), the images
 //! it defines (`[[image]]`, built once per cluster) and the nodes it emits on each host it
 //! applies to (`[[node]]`, with `when`, `for_each`, `deps`, and the barriers it waits for:
-//! `barrier_declaration.rs`). The built-in modules are
+//! `barrier_declaration.rs`; a container's rollout: `rollout_declaration.rs`). The built-in modules are
 //! embedded in the binary; a spec loads more from its own folders in the same format.
 
 pub mod barrier_declaration;
@@ -15,6 +15,7 @@ pub mod manifest;
 pub mod node_declaration;
 pub mod reference;
 pub mod requirement;
+pub mod rollout_declaration;
 pub mod setting;
 pub mod setting_check;
 pub mod shell_contexts;

@@ -8,6 +8,7 @@ use crate::module::barrier_declaration::{
     BARRIER_KEYS, BarrierDeclaration, read_barriers, refuse_barriers,
 };
 use crate::module::claim::{Claim, read_claim};
+use crate::module::rollout_declaration::{RolloutDeclaration, read_rollout};
 use crate::source_file::SourceFile;
 use crate::toml_reader::{Item, Located, TableReader, integer_of, type_name};
 
@@ -79,9 +80,11 @@ pub struct NodeDeclaration {
     pub claim: Option<Claim>,
     /// The host's barriers it waits for and the one it is a member of.
     pub barriers: BarrierDeclaration,
+    /// How a container's replicas are replaced (`module/rollout_declaration.rs`).
+    pub rollout: Option<RolloutDeclaration>,
 }
 
-const DECLARATION_KEYS: [&str; 5] = ["kind", "when", "for_each", "deps", "claim"];
+const DECLARATION_KEYS: [&str; 6] = ["kind", "when", "for_each", "deps", "claim", "rollout"];
 
 pub fn read_declaration(
     source: &SourceFile,
@@ -129,6 +132,7 @@ pub fn read_declaration(
         Some(claim) => Some(read_claim(source, claim)?),
         None => None,
     };
+    let rollout = read_rollout(source, &mut reader, kind)?;
     let mut fields = Vec::new();
     for (key, value) in table.iter() {
         let name = key.get_ref().as_ref();
@@ -149,10 +153,14 @@ pub fn read_declaration(
         fields,
         claim,
         barriers,
+        rollout,
     })
 }
 
-fn read_value(source: &SourceFile, item: &Item<'_>) -> Result<Located<DeclaredValue>, Diagnostic> {
+pub(super) fn read_value(
+    source: &SourceFile,
+    item: &Item<'_>,
+) -> Result<Located<DeclaredValue>, Diagnostic> {
     let value = match item.get_ref() {
         DeValue::String(text) => DeclaredValue::String(text.to_string()),
         DeValue::Integer(_) => DeclaredValue::Integer(

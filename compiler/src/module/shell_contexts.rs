@@ -1,6 +1,6 @@
 //! Where a module's text reaches a shell, and the values interpolated there that nothing
 //! quotes. A shell context is a script: a template named `*.sh.j2` (entrypoints), and the
-//! `run` and `unless` fields of nodes (commands, probes). A value may land there
+//! `run` and `unless` fields of nodes (commands, probes), a rollout's `last_where`. A value may land there
 //! unquoted only when its type cannot hold a character the shell treats specially; anything
 //! else goes through `sh_quote`. The test below holds every built-in module to it.
 
@@ -49,6 +49,15 @@ pub fn unquoted_values(module: &Module) -> Vec<UnquotedValue> {
                 (SCRIPT_FIELDS.contains(&name.value.as_str()), &value.value)
             {
                 let place = format!("{}/module.toml `{}`", module.name, name.value);
+                out.extend(unquoted_in(module, &place, text));
+            }
+        }
+    }
+    for rollout in module.nodes.iter().filter_map(|node| node.rollout.as_ref()) {
+        for (name, value) in &rollout.fields {
+            if let (true, DeclaredValue::String(text)) = (name.value == "last_where", &value.value)
+            {
+                let place = format!("{}/module.toml rollout `last_where`", module.name);
                 out.extend(unquoted_in(module, &place, text));
             }
         }

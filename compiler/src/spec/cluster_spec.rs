@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use crate::module::library::ModuleLibrary;
 use crate::module::setting::{SecretReference, SettingValue};
 use crate::source_file::SourceFile;
+use crate::spec::rollout_overrides::RolloutOverride;
 use crate::toml_reader::Located;
 
 #[derive(Debug, Clone)]
@@ -57,6 +58,8 @@ pub struct ClusterSpec {
     pub sections: BTreeMap<String, SectionValues>,
     /// Secret settings by name (`section.key`).
     pub secrets: BTreeMap<String, DeclaredSecret>,
+    /// `[rollouts.NAME]`, in the spec's order.
+    pub rollouts: Vec<(String, RolloutOverride)>,
     pub library: ModuleLibrary,
 }
 

@@ -1,6 +1,6 @@
 //! Reading a spec, one part after another, each recording every problem it finds so one
 //! compile reports them all: `[cluster]`, the modules, `[hosts]`, the settings sections,
-//! then the tables that configure nothing.
+//! `[rollouts]`, then the tables that configure nothing.
 
 use std::path::Path;
 
@@ -10,6 +10,7 @@ use crate::spec::cluster_spec::ClusterSpec;
 use crate::spec::cluster_table::read_cluster_table;
 use crate::spec::host_table::{check_host_ids, read_hosts};
 use crate::spec::module_selection::select_modules;
+use crate::spec::rollout_overrides::read_rollout_overrides;
 use crate::spec::settings_sections::{SpecParts, declared_sections, read_sections};
 use crate::spec::stray_sections::{check_sections_of_unused_modules, check_unknown_sections};
 use crate::toml_reader::{TableReader, parse_document};
@@ -42,6 +43,7 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
         library: &modules.library,
     };
     let read = read_sections(&mut top, &declared, &spec, &mut diagnostics);
+    let rollouts = read_rollout_overrides(&mut top, &source, &mut diagnostics);
     check_unknown_sections(
         document,
         declared.schemas.keys().copied(),
@@ -65,6 +67,7 @@ pub fn parse_spec(source: SourceFile, directory: &Path) -> Result<ClusterSpec, C
         hosts,
         sections: read.sections,
         secrets: read.secrets,
+        rollouts,
         library: modules.library,
         source: source.clone(),
     };

@@ -11,7 +11,7 @@ use crate::spec::cluster_spec::{HostSpec, SectionValues};
 use crate::suggest::did_you_mean;
 use crate::toml_reader::TableReader;
 
-const FIXED_SECTIONS: [&str; 2] = ["cluster", "hosts"];
+const FIXED_SECTIONS: [&str; 3] = ["cluster", "hosts", "rollouts"];
 
 /// Tables of the spec that no module declares, or that configure an excluded module.
 pub(super) fn check_unknown_sections<'a>(
@@ -49,7 +49,7 @@ pub(super) fn check_unknown_sections<'a>(
                     .at(source, &key.span())
                     .maybe_hint(did_you_mean(section, valid_sections.iter().copied()))
                     .note(
-                        "sections other than [cluster] and [hosts.*] are the settings of modules",
+                        "sections other than [cluster], [hosts.*] and [rollouts.*] are the settings of modules",
                     ),
             );
         }

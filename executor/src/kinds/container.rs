@@ -115,12 +115,17 @@ pub fn apply(
         .filter(|source| source.starts_with('/'))
         .map(|source| refuse_linked_folders(context.paths, source))
         .collect();
+    let record = if context.record_later {
+        String::new()
+    } else {
+        context.entry.record_script(context.paths)
+    };
     let script = format!(
-        "set -eu\n{prelude}{volume_checks}docker rm --force {name} >/dev/null 2>&1 || true\n{run} >/dev/null\n{record}",
+        "set -eu\n{prelude}{volume_checks}{set_aside}{run} >/dev/null || {{ status=$?\n{back}exit $status; }}\n{record}",
         prelude = context.paths.action_prelude(),
-        name = quote(&name),
+        set_aside = set_aside_script(&name),
         run = arguments.join(" "),
-        record = context.entry.record_script(context.paths),
+        back = back_in_place_script(&name, &container.restart),
     );
     let output = context.transport.run(&script, environment.as_bytes())?;
     if !output.success() {
@@ -322,8 +327,78 @@ fn host_volume(volume: &str, paths: &HostPaths) -> String {
 
 /// Removes an orphaned container.
 pub fn remove_script(container: &str, host: &str, paths: &HostPaths) -> String {
+    let name = docker_name(container, host, paths);
     format!(
-        "docker rm --force {} >/dev/null 2>&1 || true\n",
-        quote(&docker_name(container, host, paths))
+        "docker rm --force {} {} >/dev/null 2>&1 || true\n",
+        quote(&name),
+        quote(&previous_name(&name))
     )
+}
+
+/// What the container replaced is kept as, stopped, until the next replacement: the
+/// container a failed rollout puts back (`docker_name.previous`).
+pub fn previous_name(docker_name: &str) -> String {
+    format!("{docker_name}{PREVIOUS_SUFFIX}")
+}
+
+const PREVIOUS_SUFFIX: &str = ".previous";
+
+/// Shell commands that stop the running container of Docker name `name` (ten seconds to
+/// stop cleanly) and keep it as its previous one, never restarted by Docker, replacing the
+/// one kept before; or remove it where it cannot be renamed.
+fn set_aside_script(name: &str) -> String {
+    format!(
+        "if docker container inspect {name} >/dev/null 2>&1; then\n\
+         docker rm --force {previous} >/dev/null 2>&1 || true\n\
+         docker update --restart no {name} >/dev/null 2>&1 || true\n\
+         docker stop --time 10 {name} >/dev/null 2>&1 || true\n\
+         docker rename {name} {previous} 2>/dev/null || docker rm --force {name} >/dev/null 2>&1 || true\n\
+         fi\n",
+        name = quote(name),
+        previous = quote(&previous_name(name)),
+    )
+}
+
+/// Shell commands that put the previous container of `name` (if one is kept) back in its
+/// place, with its restart policy `restart` again, and start it.
+fn back_in_place_script(name: &str, restart: &str) -> String {
+    format!(
+        "if docker container inspect {previous} >/dev/null 2>&1; then\n\
+         docker rm --force {name} >/dev/null 2>&1 || true\n\
+         docker rename {previous} {name} && docker update --restart {restart} {name} >/dev/null && docker start {name} >/dev/null\n\
+         fi\n",
+        name = quote(name),
+        previous = quote(&previous_name(name)),
+        restart = quote(restart),
+    )
+}
+
+/// Puts the previous container back in place of the one just started (whose gates
+/// failed): the new one removed, the previous one renamed back and started, and the host's
+/// state entry for the node put back to what it was (forgotten where there was none, so
+/// the next apply runs the node again). The new release was not recorded (a rollout's
+/// replacement is recorded once its gates pass), so this only makes sure of it.
+pub fn put_back(
+    container: &ContainerNode,
+    host: &str,
+    context: &NodeContext<'_>,
+) -> Result<String, NodeError> {
+    let name = docker_name(&container.name, host, context.paths);
+    let record = match context.previous {
+        Some(previous) => previous.record_script(context.paths),
+        None => crate::state::StateEntry::forget_script(&context.entry.name, context.paths),
+    };
+    let script = format!(
+        "set -eu\n{prelude}docker container inspect {previous} >/dev/null 2>&1 || {{ echo 'no previous container is kept' >&2; exit 1; }}\n{back}{record}",
+        prelude = context.paths.action_prelude(),
+        previous = quote(&previous_name(&name)),
+        back = back_in_place_script(&name, &container.restart),
+    );
+    let output = context.transport.run(&script, b"")?;
+    if !output.success() {
+        return Err(NodeError::Failed(output.failure_text()));
+    }
+    Ok(format!(
+        "the previous container {name} is back in its place"
+    ))
 }

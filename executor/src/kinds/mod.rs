@@ -6,7 +6,7 @@ pub mod container;
 mod file;
 pub mod image;
 pub mod package;
-mod probe_node;
+pub(crate) mod probe_node;
 mod pull_outcome;
 mod repository;
 mod service;
@@ -40,6 +40,9 @@ pub struct NodeContext<'a> {
     /// This apply's id: work done once per apply on a host (refreshing its package lists)
     /// is marked with it.
     pub apply_id: &'a str,
+    /// A container replaced in a rollout: its action does not record it; its gates'
+    /// passing does (`rollout_gates.rs`).
+    pub record_later: bool,
 }
 
 /// Why a node did not succeed.

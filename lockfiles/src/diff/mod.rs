@@ -21,6 +21,7 @@ mod changed_node;
 mod host_change;
 mod input_change;
 mod package_change;
+mod rollout_change;
 mod secret_change;
 mod text_change;
 
@@ -32,6 +33,7 @@ pub use changed_node::ChangedNode;
 pub use host_change::{FieldChange, HostChange};
 pub use input_change::{FileChange, FileChangeKind, InputChange, InputDifference};
 pub use package_change::PackageChange;
+pub use rollout_change::{ReplicaRollout, RolloutChange};
 pub use secret_change::SecretChange;
 pub use text_change::TextChange;
 
@@ -53,6 +55,10 @@ pub struct LockfileDiff {
     pub changed: Vec<ChangedNode>,
     /// Per host with any: what applying NEW over OLD replaces, restarts and removes.
     pub impact: BTreeMap<String, HostImpact>,
+    /// The rollout policies NEW changes (no container is replaced for that).
+    pub rollout_changes: Vec<RolloutChange>,
+    /// Per container NEW replaces somewhere: its hosts and the policy they follow.
+    pub rollouts: Vec<ReplicaRollout>,
 }
 
 impl LockfileDiff {
@@ -62,6 +68,7 @@ impl LockfileDiff {
             cluster: host_change::cluster_changes(&old.cluster, &new.cluster),
             hosts: host_change::host_changes(&old.hosts, &new.hosts),
             secrets: secret_change::secret_changes(&old.secrets, &new.secrets),
+            rollout_changes: rollout_change::rollout_changes(old, new),
             ..Self::default()
         };
         let mut changed_pairs: Vec<(&Node, &Node)> = Vec::new();
@@ -112,6 +119,7 @@ impl LockfileDiff {
         for impact in diff.impact.values_mut() {
             impact.services_stopped.sort();
         }
+        diff.rollouts = rollout_change::replica_rollouts(&diff.impact, new);
         diff
     }
 
@@ -123,6 +131,7 @@ impl LockfileDiff {
             && self.added.is_empty()
             && self.removed.is_empty()
             && self.changed.is_empty()
+            && self.rollout_changes.is_empty()
     }
 
     fn impact_of(&mut self, host: &str) -> &mut HostImpact {

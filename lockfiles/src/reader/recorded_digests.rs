@@ -11,12 +11,15 @@ use crate::toml_text::key;
 /// The digests as written, before they are checked.
 #[derive(Debug, Default)]
 pub(super) struct RecordedDigests {
+    /// The format the lockfile was written in, whose digests these are.
+    pub(super) version: i64,
     pub(super) whole: String,
     pub(super) cluster: String,
     pub(super) cluster_nodes: String,
     /// By host: its table's digest and its nodes' digest.
     pub(super) hosts: BTreeMap<String, (String, String)>,
     pub(super) secrets: BTreeMap<String, String>,
+    pub(super) rollouts: BTreeMap<String, String>,
 }
 
 impl RecordedDigests {
@@ -24,7 +27,7 @@ impl RecordedDigests {
     /// precise part first: a table's own fields, the nodes of a scope, then the set of
     /// tables as a whole.
     pub(super) fn check(&self, lockfile: &Lockfile, origin: &str) -> Result<(), LockError> {
-        let computed = LockfileDigests::of(lockfile);
+        let computed = LockfileDigests::of_format(lockfile, self.version);
         let compare = |recorded: &str, computed: &Digest, part: String| {
             if recorded == computed.to_string() {
                 Ok(())
@@ -66,10 +69,24 @@ impl RecordedDigests {
                 format!("[secrets.{}]", key(name)),
             )?;
         }
+        for (name, digest) in &computed.rollouts {
+            let part = format!("[rollouts.{}]", key(name));
+            match self.rollouts.get(name) {
+                Some(recorded) => compare(recorded, digest, part)?,
+                None => {
+                    return Err(LockError::Edited {
+                        origin: origin.to_string(),
+                        part: format!("{part} (removed)"),
+                        recorded: "nothing".to_string(),
+                        computed: *digest,
+                    });
+                }
+            }
+        }
         compare(
             &self.whole,
             &computed.whole,
-            "the set of [hosts] and [secrets] tables (the top-level `digest`: a table added or removed)"
+            "the set of [hosts], [secrets] and [rollouts] tables (the top-level `digest`: a table added or removed)"
                 .into(),
         )
     }

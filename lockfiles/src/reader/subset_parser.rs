@@ -1,7 +1,7 @@
 //! A parser for exactly the TOML the writer emits, and nothing else, read as it streams in.
 //!
 //! A lockfile is written by `writer.rs` in a small, regular subset of TOML: comments, the
-//! headers `[cluster]`, `[hosts.KEY]`, `[secrets.KEY]`, `[[node]]` and `[content]`,
+//! headers `[cluster]`, `[hosts.KEY]`, `[secrets.KEY]`, `[rollouts.KEY]`, `[[node]]` and `[content]`,
 //! `key = value` lines with bare or quoted keys, and values that are basic strings, integers,
 //! booleans, arrays (inline or one item per line) and inline tables, with text as multi-line
 //! literal or basic strings. Parsing that subset directly, into the reader's own tables,
@@ -109,6 +109,7 @@ struct ParseState {
     cluster: Option<Table>,
     hosts: BTreeMap<String, Table>,
     secrets: BTreeMap<String, Table>,
+    rollouts: BTreeMap<String, Table>,
     nodes: Vec<ReadNode>,
     /// The node being read, in [`Section::Node`].
     pending: Option<PendingNode>,
@@ -195,6 +196,13 @@ impl ParseState {
                             }
                             Entry::Occupied(_) => return None,
                         },
+                        Header::Rollout(name) => match self.rollouts.entry(name.clone()) {
+                            Entry::Vacant(entry) => {
+                                entry.insert(Table::new());
+                                Section::Rollout(name)
+                            }
+                            Entry::Occupied(_) => return None,
+                        },
                         Header::Cluster | Header::Content => return None,
                     };
                     parser.end_of_line()?;
@@ -241,6 +249,7 @@ impl ParseState {
                         Section::Cluster => self.cluster.as_mut()?,
                         Section::Host(name) => self.hosts.get_mut(name)?,
                         Section::Secret(name) => self.secrets.get_mut(name)?,
+                        Section::Rollout(name) => self.rollouts.get_mut(name)?,
                     };
                     insert(table, key, value)?;
                 }
@@ -354,6 +363,7 @@ impl ParseState {
             cluster,
             hosts,
             secrets,
+            rollouts: self.rollouts,
             nodes: NodeTables::Read {
                 nodes: self.nodes,
                 classes: self.classes,
@@ -403,6 +413,7 @@ enum Section {
     Cluster,
     Host(String),
     Secret(String),
+    Rollout(String),
     Node,
     Content,
 }
@@ -412,6 +423,7 @@ enum Header {
     Cluster,
     Host(String),
     Secret(String),
+    Rollout(String),
     Node,
     Content,
 }
@@ -589,6 +601,11 @@ impl<'a> SubsetParser<'a> {
             let name = self.key()?;
             self.expect(b']')?;
             return Some(Header::Secret(name.into_owned()));
+        }
+        if self.expect_str("[rollouts.").is_some() {
+            let name = self.key()?;
+            self.expect(b']')?;
+            return Some(Header::Rollout(name.into_owned()));
         }
         None
     }

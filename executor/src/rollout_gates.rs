@@ -1,0 +1,158 @@
+//! A replacement's gates: after its container started, the health nodes the rollout names
+//! (on the container's host) must pass within the deadline, and pass again once
+//! `min_healthy_seconds` have gone by, before the next replacement may start. A gate the
+//! host does not have is skipped. Each gate runs as its health node does (its retries and
+//! timeout), recorded as passed: it ran, on the new release. The replacement itself is
+//! recorded only then. One whose gates fail is put back: the previous container (kept,
+//! stopped) runs again, and the host's state still says it. The gates hold their worker
+//! thread while they wait, so at most `--jobs` replacements are gated at once.
+
+use std::time::{Duration, Instant};
+
+use cairn_lockfiles::{HealthNode, NodeSpec, RolloutPolicy};
+
+use crate::kinds::container::put_back;
+use crate::kinds::probe_node::health;
+use crate::kinds::{NodeContext, NodeError};
+use crate::scheduler::{HostHandle, RunInputs, node_context};
+
+/// The gates of the replacement `node` (whose action said `summary`) awaited; where they
+/// fail, the previous container put back. The outcome is the replacement's.
+pub(crate) fn gate_or_put_back(
+    inputs: &RunInputs<'_>,
+    (node, host, handle): (&cairn_lockfiles::Node, &str, &HostHandle<'_>),
+    policy: &RolloutPolicy,
+    context: &NodeContext<'_>,
+    summary: String,
+) -> Result<String, NodeError> {
+    let why = match await_gates(inputs, host, handle, policy) {
+        Ok(gates) => {
+            record(context)?;
+            return Ok(format!("{summary}; {gates}"));
+        }
+        // Not recorded: the next apply replaces it again.
+        Err(NodeError::Transport(error)) => return Err(NodeError::Transport(error)),
+        Err(NodeError::Failed(why)) => why,
+    };
+    let NodeSpec::Container(container) = &node.spec else {
+        return Err(NodeError::Failed(why));
+    };
+    Err(NodeError::Failed(
+        match put_back(container, host, context) {
+            Ok(back) => format!("{why}; {back}"),
+            Err(error) => format!(
+                "{why}; the previous container could not be put back: {}",
+                reason(error)
+            ),
+        },
+    ))
+}
+
+/// Records the replacement in the host's state, its gates passed.
+fn record(context: &NodeContext<'_>) -> Result<(), NodeError> {
+    let output = context
+        .transport
+        .run(&context.entry.record_script(context.paths), b"")?;
+    if output.success() {
+        Ok(())
+    } else {
+        Err(NodeError::Failed(format!(
+            "recording state: {}",
+            output.failure_text()
+        )))
+    }
+}
+
+/// Runs the gates of `policy` on `host` until they pass (and pass again after the healthy
+/// time), or the deadline goes by; says what passed, or why the replacement failed.
+fn await_gates(
+    inputs: &RunInputs<'_>,
+    host: &str,
+    handle: &HostHandle<'_>,
+    policy: &RolloutPolicy,
+) -> Result<String, NodeError> {
+    let gates: Vec<(&cairn_lockfiles::Node, &HealthNode)> = policy
+        .gates_on(host)
+        .filter_map(|name| {
+            let node = inputs.lockfile.node(&name)?;
+            match &node.spec {
+                NodeSpec::Health(health) => Some((node, health)),
+                _ => None,
+            }
+        })
+        .collect();
+    if gates.is_empty() {
+        return Ok("no gate".to_string());
+    }
+    let deadline = Instant::now() + Duration::from_secs(policy.deadline_seconds);
+    for (node, gate) in &gates {
+        pass_before(inputs, handle, node, gate, deadline)?;
+    }
+    if policy.min_healthy_seconds > 0 {
+        std::thread::sleep(Duration::from_secs(policy.min_healthy_seconds));
+        for (node, gate) in &gates {
+            let once = HealthNode {
+                retries: 1,
+                ..(*gate).clone()
+            };
+            let mut context = node_context(inputs, node, handle);
+            health(&once, &mut context).map_err(|error| {
+                failed_gate(
+                    node,
+                    format!(
+                        "passed, then failed {} s later: {}",
+                        policy.min_healthy_seconds,
+                        reason(error)
+                    ),
+                )
+            })?;
+        }
+    }
+    let names: Vec<String> = gates
+        .iter()
+        .map(|(node, _)| format!("{}:{}", node.name.kind, node.name.key))
+        .collect();
+    Ok(format!(
+        "gates passed ({}), healthy {} s",
+        names.join(", "),
+        policy.min_healthy_seconds
+    ))
+}
+
+/// Runs `gate` (with its own retries) until it passes; again while the deadline allows.
+fn pass_before(
+    inputs: &RunInputs<'_>,
+    handle: &HostHandle<'_>,
+    node: &cairn_lockfiles::Node,
+    gate: &HealthNode,
+    deadline: Instant,
+) -> Result<(), NodeError> {
+    loop {
+        let mut context = node_context(inputs, node, handle);
+        match health(gate, &mut context) {
+            Ok(_) => return Ok(()),
+            Err(NodeError::Transport(error)) => return Err(NodeError::Transport(error)),
+            Err(NodeError::Failed(why)) if Instant::now() >= deadline => {
+                return Err(failed_gate(
+                    node,
+                    format!("did not pass before the deadline: {why}"),
+                ));
+            }
+            Err(NodeError::Failed(_)) => std::thread::sleep(Duration::from_secs(1)),
+        }
+    }
+}
+
+fn reason(error: NodeError) -> String {
+    match error {
+        NodeError::Failed(why) => why,
+        NodeError::Transport(error) => error.to_string(),
+    }
+}
+
+fn failed_gate(node: &cairn_lockfiles::Node, why: String) -> NodeError {
+    NodeError::Failed(format!(
+        "the new container started, but its gate {}:{} {why}",
+        node.name.kind, node.name.key
+    ))
+}

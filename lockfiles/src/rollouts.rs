@@ -1,0 +1,106 @@
+//! A lockfile's rollout policies: one per container name, the stated one or the default.
+//!
+//! The default gates of a container are the health nodes of its hosts that depend on it
+//! directly (`health:zookeeper-ruok` on `container:zookeeper`), so a container without a
+//! stated policy still waits for its own health before the next host's is replaced.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::GraphError;
+use crate::lockfile::Lockfile;
+use crate::node::Node;
+use crate::node_kind::NodeKind;
+use crate::rollout::RolloutPolicy;
+
+/// The default policy of every container name of `nodes`, with its default gates.
+pub(crate) fn default_rollouts(nodes: &[Node]) -> BTreeMap<String, RolloutPolicy> {
+    let mut gates: BTreeMap<&str, BTreeSet<String>> = nodes
+        .iter()
+        .filter(|node| node.name.kind == NodeKind::Container)
+        .map(|node| (node.name.key.as_str(), BTreeSet::new()))
+        .collect();
+    for node in nodes
+        .iter()
+        .filter(|node| node.name.kind == NodeKind::Health)
+    {
+        for dependency in &node.deps {
+            if dependency.kind == NodeKind::Container
+                && dependency.scope == node.name.scope
+                && let Some(container_gates) = gates.get_mut(dependency.key.as_str())
+            {
+                container_gates.insert(format!("health:{}", node.name.key));
+            }
+        }
+    }
+    gates
+        .into_iter()
+        .map(|(container, gates)| {
+            let policy = RolloutPolicy::default_with_gates(gates.into_iter().collect());
+            (container.to_string(), policy)
+        })
+        .collect()
+}
+
+impl Lockfile {
+    /// Every container name's rollout policy, by name.
+    pub fn rollouts(&self) -> &BTreeMap<String, RolloutPolicy> {
+        &self.rollouts
+    }
+
+    /// The rollout policy of container `name`, if the lockfile runs one of that name.
+    pub fn rollout(&self, name: &str) -> Option<&RolloutPolicy> {
+        self.rollouts.get(name)
+    }
+
+    /// The lockfile with `stated` policies in place of the defaults: each must name a
+    /// container the lockfile runs, and each gate a health node on one of its hosts.
+    pub fn with_rollouts(
+        mut self,
+        stated: BTreeMap<String, RolloutPolicy>,
+    ) -> Result<Self, GraphError> {
+        self.set_rollouts(stated);
+        self.check_rollouts()?;
+        Ok(self)
+    }
+
+    /// `stated` policies in place of the defaults, not checked yet.
+    pub(crate) fn set_rollouts(&mut self, stated: BTreeMap<String, RolloutPolicy>) {
+        self.rollouts.extend(stated);
+    }
+
+    /// Every policy names a container the lockfile runs, and each of its gates a health
+    /// node on one of that container's hosts.
+    pub(crate) fn check_rollouts(&self) -> Result<(), GraphError> {
+        let mut hosts_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for node in self.nodes() {
+            if let (NodeKind::Container, Some(host)) = (node.name.kind, node.name.host()) {
+                hosts_of
+                    .entry(node.name.key.as_str())
+                    .or_default()
+                    .push(host);
+            }
+        }
+        for (container, policy) in &self.rollouts {
+            let invalid = |problem: String| GraphError::InvalidRollout {
+                container: container.clone(),
+                problem,
+            };
+            let Some(hosts) = hosts_of.get(container.as_str()) else {
+                return Err(invalid("no host runs a container of that name".to_string()));
+            };
+            for gate in &policy.gates {
+                let found = hosts.iter().any(|host| {
+                    RolloutPolicy::gate_on(gate, host)
+                        .is_some_and(|name| self.node(&name).is_some())
+                });
+                if !found {
+                    return Err(invalid(format!(
+                        "gate `{gate}` is on none of the hosts that run it ({})",
+                        hosts.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,275 @@
+//! Rollouts against the real Docker engine: a changed container is replaced host by host,
+//! in the order `cairn plan` showed (the hosts `last_where` finds last), each replacement
+//! waiting for its gates; a replacement whose gate fails stops the rollout, and the hosts
+//! not reached keep serving the release they ran.
+
+use std::process::Command;
+
+use crate::support::app_cluster::{AppCluster, ran_besides_checks};
+use crate::support::busybox_image::{BusyboxImage, add_web_module};
+
+const BASE_IMAGE: &str = "cairn-test/base:1";
+
+/// A web server per host, replaced one at a time, the host with `/leader` in its root
+/// last, each gated by its page answering (as the health check says) for one second.
+const MODULE: &str = r#"[module]
+name = "web"
+description = "a web server in a container"
+roles = ["app"]
+
+[settings.web.port]
+type = "port"
+doc = "The first host's port; the others count up from it."
+
+[[image]]
+name = "web"
+base = "cairn-test/base:1"
+files = [{ path = "/usr/local/bin/serve", template = "serve.sh", mode = "0755" }]
+entrypoint = ["/usr/local/bin/serve"]
+
+[[node]]
+kind = "file"
+path = "/srv/web/index.html"
+content = "hello from {{ host.name }}\n"
+
+[[node]]
+kind = "container"
+name = "web"
+image = "web"
+network = "host"
+volumes = ["/srv/web:/www:ro"]
+env = { PORT = "{{ web.port + host.role_index.app - 1 }}" }
+deps = ["file:/srv/web/index.html"]
+
+[node.rollout]
+max_parallel = 1
+last_where = "test -e \"$CAIRN_ROOT/leader\""
+last_are = "the leader"
+min_healthy_seconds = 1
+deadline_seconds = 8
+
+[[node]]
+kind = "health"
+name = "web-http"
+probe = "command"
+run = "docker exec \"${CAIRN_CONTAINER_PREFIX}web\" busybox wget -q -O - http://127.0.0.1:{{ web.port + host.role_index.app - 1 }}/index.html | grep -q '^hello from'"
+retries = 3
+interval_seconds = 1
+deps = ["container:web"]
+"#;
+
+/// Removes the test's containers however the test ends.
+struct Containers(Vec<String>);
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            let _ = Command::new("docker")
+                .args(["rm", "--force", name])
+                .output();
+        }
+    }
+}
+
+/// Three sandbox hosts on this machine's engine (`PREFIXone`, `PREFIXthree`,
+/// `PREFIXtwo`), installed: every web server running the first release, `PREFIXone` the
+/// leader.
+fn installed_cluster(prefix: &str) -> (AppCluster, u16, Containers) {
+    let hosts: Vec<String> = ["one", "three", "two"]
+        .iter()
+        .map(|suffix| format!("{prefix}{suffix}"))
+        .collect();
+    let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    BusyboxImage {
+        applets: &["sh", "httpd", "cat", "sleep"],
+        ..BusyboxImage::default()
+    }
+    .ensure(BASE_IMAGE);
+    let cluster = AppCluster::local(&hosts);
+    let port = crate::support::ssh_fixture::free_port("127.0.0.1");
+    add_web_module(&cluster.sandbox, MODULE, port);
+    let containers = Containers(hosts.iter().map(|host| format!("{host}-web")).collect());
+    cluster.compile();
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    assert!(
+        cluster.plan()["rollouts"].as_array().unwrap().is_empty(),
+        "a first install replaces nothing: {report}"
+    );
+    std::fs::write(cluster.root(&format!("{prefix}one")).join("leader"), "").unwrap();
+    (cluster, port, containers)
+}
+
+fn page(port: u16) -> String {
+    let output = Command::new("curl")
+        .args(["-s", &format!("http://127.0.0.1:{port}/index.html")])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The page at `port` once it is `expected` (a container put back starts serving a moment
+/// after it starts), or what it was after ten seconds.
+fn page_soon(port: u16, expected: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let served = page(port);
+        if served == expected || std::time::Instant::now() > deadline {
+            return served;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// When the container node of `host` started and ended, in the report, in milliseconds.
+fn replacement_span(report: &serde_json::Value, host: &str) -> (u64, u64) {
+    let name = format!("{host}:container:web");
+    let started = report["hosts"][host]["started_ms"][&name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{name} did not run: {report}"));
+    let duration = report["hosts"][host]["durations_ms"][&name]
+        .as_u64()
+        .unwrap();
+    (started, started + duration)
+}
+
+#[test]
+fn a_changed_container_is_replaced_one_host_at_a_time_in_the_order_plan_showed() {
+    let (cluster, port, _containers) = installed_cluster("roll");
+    cluster
+        .sandbox
+        .replace("modules/web/module.toml", "hello from", "hello again from");
+    cluster.compile();
+
+    let plan = cluster.plan();
+    let rollout = &plan["rollouts"][0];
+    assert_eq!(rollout["container"], "web");
+    assert_eq!(
+        rollout["order"],
+        serde_json::json!(["rollthree", "rolltwo", "rollone"]),
+        "by name, the leader last: {plan}"
+    );
+    assert_eq!(rollout["last"], serde_json::json!(["rollone"]));
+    assert_eq!(rollout["at_once"], 1);
+
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    let spans: Vec<(u64, u64)> = ["rollthree", "rolltwo", "rollone"]
+        .iter()
+        .map(|host| replacement_span(&report, host))
+        .collect();
+    for pair in spans.windows(2) {
+        assert!(
+            pair[0].1 <= pair[1].0,
+            "each replacement starts after the one before passed its gates: {spans:?}"
+        );
+    }
+    let summary = report["hosts"]["rolltwo"]["summaries"]["rolltwo:container:web"]
+        .as_str()
+        .unwrap();
+    assert!(
+        summary.contains("gates passed (health:web-http), healthy 1 s"),
+        "{summary}"
+    );
+    assert_eq!(page(port), "hello again from rollone\n");
+}
+
+#[test]
+fn a_replacement_that_fails_its_gate_stops_the_rollout_and_the_others_keep_serving() {
+    let (cluster, port, _containers) = installed_cluster("fail");
+    std::fs::copy(
+        cluster.sandbox.path().join("cluster.lock"),
+        cluster.sandbox.path().join("previous.lock"),
+    )
+    .unwrap();
+    // A bad release: the server listens where nobody asks, so its health check fails.
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "PORT = \"{{ web.port + host.role_index.app - 1 }}\"",
+        "PORT = \"{{ web.port + host.role_index.app + 99 }}\"",
+    );
+    cluster.compile();
+
+    let (outcome, report) = cluster.apply();
+    outcome.code(1);
+    let failed = &report["hosts"]["failthree"]["failed"][0];
+    assert_eq!(failed["name"], "failthree:container:web");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("its gate health:web-http did not pass before the deadline"),
+        "{failed}"
+    );
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("the previous container failthree-web is back in its place"),
+        "{failed}"
+    );
+    assert_eq!(
+        page_soon(port + 1, "hello from failthree\n"),
+        "hello from failthree\n",
+        "the failed host serves the release before again"
+    );
+    for host in ["failtwo", "failone"] {
+        let not_run = report["hosts"][host]["not_run"].to_string();
+        assert!(
+            not_run.contains(
+                "the rollout of container `web` stopped: its replacement on failthree failed"
+            ),
+            "{host}: {not_run}"
+        );
+    }
+    assert_eq!(
+        page(port),
+        "hello from failone\n",
+        "the hosts not reached still run the release before"
+    );
+    assert_eq!(page(port + 2), "hello from failtwo\n");
+
+    // Rolling back is applying the lockfile before: every host has it already, the failed
+    // one since its previous container was put back.
+    std::fs::copy(
+        cluster.sandbox.path().join("previous.lock"),
+        cluster.sandbox.path().join("cluster.lock"),
+    )
+    .unwrap();
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    for host in ["failone", "failthree", "failtwo"] {
+        assert_eq!(
+            ran_besides_checks(&report, host),
+            Vec::<String>::new(),
+            "{host}"
+        );
+    }
+}
+
+#[test]
+fn a_replacement_whose_container_cannot_start_puts_the_previous_one_back() {
+    let (cluster, port, _containers) = installed_cluster("runfail");
+    // Docker refuses to create the new container.
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "network = \"host\"",
+        "network = \"host\"\ncap_add = [\"NOT_A_CAPABILITY\"]",
+    );
+    cluster.compile();
+
+    let (outcome, report) = cluster.apply();
+    outcome.code(1);
+    let failed = report["hosts"]["runfailthree"]["failed"].to_string();
+    assert!(failed.contains("runfailthree:container:web"), "{failed}");
+    assert_eq!(
+        page_soon(port + 1, "hello from runfailthree\n"),
+        "hello from runfailthree\n",
+        "the container it replaced runs again"
+    );
+    let not_run = report["hosts"]["runfailtwo"]["not_run"].to_string();
+    assert!(
+        not_run.contains("its replacement on runfailthree failed"),
+        "{not_run}"
+    );
+}
