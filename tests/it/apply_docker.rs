@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
-use crate::support::busybox_image::{BusyboxImage, add_web_module};
+use crate::support::busybox_image::{BusyboxImage, Containers, WEB_MODULE, add_web_module};
 use crate::support::download_server::DownloadServer;
 
 const BASE_IMAGE: &str = "cairn-test/base:1";
@@ -25,59 +25,6 @@ fn docker(arguments: &[&str]) -> String {
         .expect("docker runs");
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
-
-/// Removes the test's containers however the test ends.
-struct Containers(Vec<String>);
-
-impl Drop for Containers {
-    fn drop(&mut self) {
-        for name in &self.0 {
-            let _ = Command::new("docker")
-                .args(["rm", "--force", name])
-                .output();
-        }
-    }
-}
-
-const WEB_MODULE: &str = r#"[module]
-name = "web"
-description = "a web server in a container"
-roles = ["app"]
-
-[settings.web.port]
-type = "port"
-doc = "The first host's port; the others count up from it."
-
-[[image]]
-name = "web"
-base = "cairn-test/base:1"
-files = [{ path = "/usr/local/bin/serve", template = "serve.sh", mode = "0755" }]
-entrypoint = ["/usr/local/bin/serve"]
-
-[[node]]
-kind = "file"
-path = "/srv/web/index.html"
-content = "hello from {{ host.name }}\n"
-
-[[node]]
-kind = "container"
-name = "web"
-image = "web"
-network = "host"
-volumes = ["/srv/web:/www:ro"]
-env = { PORT = "{{ web.port + host.role_index.app - 1 }}", TOKEN = "{{ app.token }}" }
-deps = ["file:/srv/web/index.html"]
-
-# Asked from inside the container, found by its Docker name (sandboxes prefix it).
-[[node]]
-kind = "health"
-name = "web-http"
-probe = "command"
-run = "docker exec \"${CAIRN_CONTAINER_PREFIX}web\" busybox wget -q -O - http://127.0.0.1:{{ web.port + host.role_index.app - 1 }}/index.html | grep -q '^hello from'"
-retries = 20
-interval_seconds = 1
-deps = ["container:web"]
-"#;
 
 fn web_cluster(hosts: &[&str]) -> (AppCluster, u16) {
     ensure_base_image();

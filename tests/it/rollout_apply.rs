@@ -6,69 +6,28 @@
 use std::process::Command;
 
 use crate::support::app_cluster::{AppCluster, ran_besides_checks};
-use crate::support::busybox_image::{BusyboxImage, add_web_module};
+use crate::support::busybox_image::{BusyboxImage, Containers, WEB_MODULE, add_web_module};
 
 const BASE_IMAGE: &str = "cairn-test/base:1";
 
-/// A web server per host, replaced one at a time, the host with `/leader` in its root
-/// last, each gated by its page answering (as the health check says) for one second.
-const MODULE: &str = r#"[module]
-name = "web"
-description = "a web server in a container"
-roles = ["app"]
-
-[settings.web.port]
-type = "port"
-doc = "The first host's port; the others count up from it."
-
-[[image]]
-name = "web"
-base = "cairn-test/base:1"
-files = [{ path = "/usr/local/bin/serve", template = "serve.sh", mode = "0755" }]
-entrypoint = ["/usr/local/bin/serve"]
-
-[[node]]
-kind = "file"
-path = "/srv/web/index.html"
-content = "hello from {{ host.name }}\n"
-
-[[node]]
-kind = "container"
-name = "web"
-image = "web"
-network = "host"
-volumes = ["/srv/web:/www:ro"]
-env = { PORT = "{{ web.port + host.role_index.app - 1 }}" }
-deps = ["file:/srv/web/index.html"]
-
+/// The web servers' rollout: one at a time, the host with `/leader` in its root last, each
+/// gated by its page answering (its health check) for one second.
+const ROLLOUT: &str = r#"
 [node.rollout]
 max_parallel = 1
 last_where = "test -e \"$CAIRN_ROOT/leader\""
 last_are = "the leader"
 min_healthy_seconds = 1
 deadline_seconds = 8
-
-[[node]]
-kind = "health"
-name = "web-http"
-probe = "command"
-run = "docker exec \"${CAIRN_CONTAINER_PREFIX}web\" busybox wget -q -O - http://127.0.0.1:{{ web.port + host.role_index.app - 1 }}/index.html | grep -q '^hello from'"
-retries = 3
-interval_seconds = 1
-deps = ["container:web"]
 "#;
 
-/// Removes the test's containers however the test ends.
-struct Containers(Vec<String>);
-
-impl Drop for Containers {
-    fn drop(&mut self) {
-        for name in &self.0 {
-            let _ = Command::new("docker")
-                .args(["rm", "--force", name])
-                .output();
-        }
-    }
+/// The tests' web module with `ROLLOUT` below its container, its health check tried three
+/// times.
+fn rolled_web_module() -> String {
+    let container_end = "deps = [\"file:/srv/web/index.html\"]\n";
+    WEB_MODULE
+        .replacen(container_end, &format!("{container_end}{ROLLOUT}"), 1)
+        .replacen("retries = 20", "retries = 3", 1)
 }
 
 /// Three sandbox hosts on this machine's engine (`PREFIXone`, `PREFIXthree`,
@@ -87,7 +46,12 @@ fn installed_cluster(prefix: &str) -> (AppCluster, u16, Containers) {
     .ensure(BASE_IMAGE);
     let cluster = AppCluster::local(&hosts);
     let port = crate::support::ssh_fixture::free_port("127.0.0.1");
-    add_web_module(&cluster.sandbox, MODULE, port);
+    let module = rolled_web_module();
+    assert!(
+        module.contains("[node.rollout]"),
+        "the web module changed: {module}"
+    );
+    add_web_module(&cluster.sandbox, &module, port);
     let containers = Containers(hosts.iter().map(|host| format!("{host}-web")).collect());
     cluster.compile();
     let (outcome, report) = cluster.apply();

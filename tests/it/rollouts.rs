@@ -2,7 +2,7 @@
 //! (`[node.rollout]`), what the spec changes of it (`[rollouts.NAME]`), what the lockfile
 //! records (`[rollouts.NAME]`, outside every id) and what `cairn diff` says of it.
 
-use crate::support::{MINIMAL_SPEC, Sandbox};
+use crate::support::{MINIMAL_SPEC, Sandbox, with_spec_modules};
 
 /// `MINIMAL_SPEC` with `extra` appended.
 fn spec_with(extra: &str) -> String {
@@ -19,14 +19,6 @@ fn rollout_table(sandbox: &Sandbox, name: &str) -> String {
         .take_while(|line| !line.starts_with("digest = "))
         .map(|line| format!("{line}\n"))
         .collect()
-}
-
-/// A spec loading the sandbox's `modules` folder.
-fn with_module_folder(spec: &str) -> String {
-    spec.replace(
-        "domain = \"test.example\"\n",
-        "domain = \"test.example\"\nmodules = [\"modules\"]\n",
-    )
 }
 
 #[test]
@@ -64,7 +56,7 @@ fn a_module_states_its_rollout_and_the_spec_changes_its_pace_without_changing_an
 #[test]
 fn a_container_without_a_stated_rollout_gets_the_default_one() {
     let sandbox = Sandbox::new();
-    sandbox.write("cluster.toml", &with_module_folder(MINIMAL_SPEC));
+    sandbox.write("cluster.toml", &with_spec_modules(MINIMAL_SPEC));
     sandbox.write(
         "modules/web/module.toml",
         &module_with_rollout("").replacen("[node.rollout]\n", "", 1),
@@ -149,7 +141,7 @@ deps = ["container:web"]
 #[test]
 fn a_module_rollout_names_its_mistakes_at_the_manifest_line() {
     let sandbox = Sandbox::new();
-    let spec = with_module_folder(MINIMAL_SPEC);
+    let spec = with_spec_modules(MINIMAL_SPEC);
     sandbox.write("cluster.toml", &spec);
     for (rollout, place, message) in [
         (
@@ -193,7 +185,7 @@ fn a_module_rollout_names_its_mistakes_at_the_manifest_line() {
 #[test]
 fn only_a_container_has_a_rollout() {
     let sandbox = Sandbox::new();
-    sandbox.write("cluster.toml", &with_module_folder(MINIMAL_SPEC));
+    sandbox.write("cluster.toml", &with_spec_modules(MINIMAL_SPEC));
     sandbox.write(
         "modules/web/module.toml",
         &module_with_rollout("max_parallel = 1\n").replacen(

@@ -7,6 +7,61 @@ use std::process::Command;
 
 use crate::support::Sandbox;
 
+/// Removes the test's containers however the test ends.
+pub struct Containers(pub Vec<String>);
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            let _ = Command::new("docker")
+                .args(["rm", "--force", name])
+                .output();
+        }
+    }
+}
+
+/// A web server per host of role `app`, in a container of an image of the test base,
+/// its page a file node, its health asked from inside the container.
+pub const WEB_MODULE: &str = r#"[module]
+name = "web"
+description = "a web server in a container"
+roles = ["app"]
+
+[settings.web.port]
+type = "port"
+doc = "The first host's port; the others count up from it."
+
+[[image]]
+name = "web"
+base = "cairn-test/base:1"
+files = [{ path = "/usr/local/bin/serve", template = "serve.sh", mode = "0755" }]
+entrypoint = ["/usr/local/bin/serve"]
+
+[[node]]
+kind = "file"
+path = "/srv/web/index.html"
+content = "hello from {{ host.name }}\n"
+
+[[node]]
+kind = "container"
+name = "web"
+image = "web"
+network = "host"
+volumes = ["/srv/web:/www:ro"]
+env = { PORT = "{{ web.port + host.role_index.app - 1 }}", TOKEN = "{{ app.token }}" }
+deps = ["file:/srv/web/index.html"]
+
+# Asked from inside the container, found by its Docker name (sandboxes prefix it).
+[[node]]
+kind = "health"
+name = "web-http"
+probe = "command"
+run = "docker exec \"${CAIRN_CONTAINER_PREFIX}web\" busybox wget -q -O - http://127.0.0.1:{{ web.port + host.role_index.app - 1 }}/index.html | grep -q '^hello from'"
+retries = 20
+interval_seconds = 1
+deps = ["container:web"]
+"#;
+
 /// Writes the module `web` (`module`, and its `serve.sh`: busybox's httpd serving `/www` on
 /// `$PORT`) into `sandbox`, and sets `[web] port` of its cluster.toml to `port`.
 pub fn add_web_module(sandbox: &Sandbox, module: &str, port: u16) {
