@@ -8,6 +8,7 @@ mod diff_report;
 mod failure;
 mod output;
 mod progress;
+mod rollout_progress;
 
 use std::process::ExitCode;
 

@@ -57,6 +57,11 @@ impl Progress {
         }
     }
 
+    /// A line above the bars.
+    pub fn println(&self, line: &str) {
+        let _ = self.bars.println(line);
+    }
+
     pub fn node_done(&self, name: &NodeName, outcome: &NodeOutcome) {
         let host = name.scope.as_str();
         let short = format!("{}:{}", name.kind, name.key);

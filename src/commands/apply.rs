@@ -11,6 +11,7 @@ use crate::commands::plan::plan_text;
 use crate::failure::Failure;
 use crate::output::print;
 use crate::progress::Progress;
+use crate::rollout_progress::RolloutProgress;
 
 /// How an apply reports: JSON on stdout, every node as it runs, the timings after the
 /// summary.
@@ -52,10 +53,19 @@ pub fn run(
     // Bars on a terminal; plain lines for logs and pipes.
     let progress = (!as_json && !verbose && std::io::stderr().is_terminal())
         .then(|| Progress::new(session.plan()));
+    let rollouts = RolloutProgress::new(session.plan());
     let observer = |name: &NodeName, outcome: &NodeOutcome| {
+        // Also with --json: standard error is for people.
+        let rollout_line = rollouts.line(name, outcome);
         if let Some(progress) = &progress {
             progress.node_done(name, outcome);
+            if let Some(line) = rollout_line {
+                progress.println(&line);
+            }
             return;
+        }
+        if let Some(line) = rollout_line {
+            eprintln!("{line}");
         }
         match outcome {
             NodeOutcome::Ran(summary) if verbose => eprintln!("ran      {name}: {summary}"),

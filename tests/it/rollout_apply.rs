@@ -117,7 +117,14 @@ fn a_changed_container_is_replaced_one_host_at_a_time_in_the_order_plan_showed()
     assert_eq!(rollout["at_once"], 1);
 
     let (outcome, report) = cluster.apply();
-    outcome.success();
+    let outcome = outcome.success();
+    for line in [
+        "rollout web: rollthree replaced, 1 of 3\n",
+        "rollout web: rolltwo replaced, 2 of 3\n",
+        "rollout web: rollone replaced, 3 of 3\n",
+    ] {
+        assert!(outcome.stderr.contains(line), "{}", outcome.stderr);
+    }
     let spans: Vec<(u64, u64)> = ["rollthree", "rolltwo", "rollone"]
         .iter()
         .map(|host| replacement_span(&report, host))
@@ -155,7 +162,9 @@ fn a_replacement_that_fails_its_gate_stops_the_rollout_and_the_others_keep_servi
     cluster.compile();
 
     let (outcome, report) = cluster.apply();
-    outcome.code(1);
+    outcome
+        .code(1)
+        .stderr_has("rollout web: stopped at failthree, 2 hosts not reached\n");
     let failed = &report["hosts"]["failthree"]["failed"][0];
     assert_eq!(failed["name"], "failthree:container:web");
     assert!(

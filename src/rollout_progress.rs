@@ -1,0 +1,57 @@
+//! Where each rollout stands, said as its replacements end: `rollout zookeeper: master3
+//! replaced, 2 of 3` and, when one fails, `rollout zookeeper: stopped at master3, 1 host
+//! not reached`.
+
+use std::sync::Mutex;
+
+use cairn_executor::{NodeOutcome, Plan, RolloutPlan};
+use cairn_lockfiles::{NodeKind, NodeName};
+
+#[derive(Debug)]
+pub struct RolloutProgress {
+    rollouts: Vec<RolloutPlan>,
+    /// Per rollout, the replacements ended so far.
+    ended: Mutex<Vec<usize>>,
+}
+
+impl RolloutProgress {
+    pub fn new(plan: &Plan) -> Self {
+        Self {
+            ended: Mutex::new(vec![0; plan.rollouts.len()]),
+            rollouts: plan.rollouts.clone(),
+        }
+    }
+
+    /// The line to print as node `name` ends with `outcome`, if it is a replacement.
+    pub fn line(&self, name: &NodeName, outcome: &NodeOutcome) -> Option<String> {
+        let host = name.host()?;
+        if name.kind != NodeKind::Container {
+            return None;
+        }
+        let place = self.rollouts.iter().position(|rollout| {
+            rollout.container == name.key && rollout.order.iter().any(|member| member == host)
+        })?;
+        let rollout = &self.rollouts[place];
+        let mut ended = self
+            .ended
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        ended[place] += 1;
+        let total = rollout.order.len();
+        match outcome {
+            NodeOutcome::Ran(_) => Some(format!(
+                "rollout {}: {host} replaced, {} of {total}",
+                rollout.container, ended[place]
+            )),
+            NodeOutcome::Failed(_) => {
+                let not_reached = total - ended[place];
+                Some(format!(
+                    "rollout {}: stopped at {host}, {not_reached} host{} not reached",
+                    rollout.container,
+                    if not_reached == 1 { "" } else { "s" }
+                ))
+            }
+            _ => None,
+        }
+    }
+}
