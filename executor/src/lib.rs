@@ -33,7 +33,7 @@ mod plan;
 mod probe;
 mod report;
 mod rollout;
-mod rollout_gates;
+mod rollout_turn;
 mod rollout_window;
 mod scheduler;
 mod secrets;

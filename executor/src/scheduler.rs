@@ -14,7 +14,7 @@ use crate::host_paths::HostPaths;
 use crate::kinds::{NodeContext, NodeError, execute};
 use crate::plan::{Decision, Plan};
 use crate::report::{NodeOutcome, NodeTiming};
-use crate::rollout_gates::gate_or_put_back;
+use crate::rollout_turn::replace_in_turn;
 use crate::rollout_window::{RolloutWindows, WindowMoves};
 use crate::secrets::Secrets;
 use crate::state::StateEntry;
@@ -248,15 +248,15 @@ fn run_node(inputs: &RunInputs<'_>, shared: &Mutex<Shared>, index: usize) -> Fin
     // the release it ran before.
     context.record_later = rollout.is_some();
     let started = Instant::now();
-    let executed = match (execute(node, &mut context), rollout) {
-        (Ok(summary), Some(rollout)) => gate_or_put_back(
+    let executed = match rollout {
+        None => execute(node, &mut context),
+        Some(rollout) => replace_in_turn(
             inputs,
             (node, host_name, handle),
             &rollout.policy,
-            &context,
-            summary,
+            &mut context,
+            |context| execute(node, context),
         ),
-        (executed, _) => executed,
     };
     let timing = Some(NodeTiming {
         started: started.duration_since(inputs.apply_started),

@@ -223,6 +223,8 @@ fn rollout_digest(name: &str, policy: &RolloutPolicy) -> Digest {
         .text(&policy.max_parallel.to_string())
         .optional(policy.last.as_ref().map(|last| last.run.as_str()))
         .optional(policy.last.as_ref().map(|last| last.are.as_str()))
+        .optional(policy.drain.as_deref())
+        .optional(policy.undrain.as_deref())
         .text(&policy.gates.len().to_string());
     for gate in &policy.gates {
         encoder.text(gate);

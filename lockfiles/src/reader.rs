@@ -855,6 +855,8 @@ mod tests {
                     run: "test -e '/run/app.leader' && echo \"lead\"".into(),
                     are: "the app's leader".into(),
                 }),
+                drain: Some("touch /run/app.drained".into()),
+                undrain: Some("rm -f /run/app.drained".into()),
                 gates: vec!["health:app".into()],
                 min_healthy_seconds: 10,
                 deadline_seconds: 60,

@@ -102,6 +102,12 @@ pub struct LastHosts {
 pub struct RolloutPolicy {
     pub max_parallel: Parallelism,
     pub last: Option<LastHosts>,
+    /// A shell command run on a host before its container is stopped, which must succeed:
+    /// it takes the host out of service (a load balancer gives up the VIP).
+    pub drain: Option<String>,
+    /// A shell command run on the host once its replacement passed its gates, or was put
+    /// back: it puts the host in service again.
+    pub undrain: Option<String>,
     /// The health nodes (`health:KEY`) of a replaced container's host that must pass before
     /// the next replacement; a host without one of them skips it.
     pub gates: Vec<String>,
@@ -119,10 +125,12 @@ impl RolloutPolicy {
     pub const MAX_SECONDS: u64 = 86_400;
     /// The fields of a `[rollouts.NAME]` table (and of a module's `rollout`), in the order
     /// they are written.
-    pub const FIELDS: [&'static str; 6] = [
+    pub const FIELDS: [&'static str; 8] = [
         "max_parallel",
         "last_where",
         "last_are",
+        "drain",
+        "undrain",
         "gates",
         "min_healthy_seconds",
         "deadline_seconds",
@@ -134,6 +142,8 @@ impl RolloutPolicy {
         Self {
             max_parallel: Self::DEFAULT_MAX_PARALLEL,
             last: None,
+            drain: None,
+            undrain: None,
             gates,
             min_healthy_seconds: Self::DEFAULT_MIN_HEALTHY_SECONDS,
             deadline_seconds: Self::DEFAULT_DEADLINE_SECONDS,
@@ -160,6 +170,12 @@ impl RolloutPolicy {
         if let Some(last) = &self.last {
             fields.push(("last_where", Value::String(last.run.clone())));
             fields.push(("last_are", Value::String(last.are.clone())));
+        }
+        if let Some(drain) = &self.drain {
+            fields.push(("drain", Value::String(drain.clone())));
+        }
+        if let Some(undrain) = &self.undrain {
+            fields.push(("undrain", Value::String(undrain.clone())));
         }
         fields.push(("gates", Value::strings(&self.gates)));
         fields.push((
@@ -215,6 +231,8 @@ impl RolloutPolicy {
         let policy = Self {
             max_parallel,
             last,
+            drain: reader.optional_string("drain")?,
+            undrain: reader.optional_string("undrain")?,
             gates,
             min_healthy_seconds: reader
                 .optional_integer("min_healthy_seconds")?
@@ -256,6 +274,9 @@ impl fmt::Display for RolloutPolicy {
         write!(formatter, "{} at a time", self.max_parallel)?;
         if let Some(last) = &self.last {
             write!(formatter, ", {} last", last.are)?;
+        }
+        if self.drain.is_some() {
+            formatter.write_str(", each drained before its stop")?;
         }
         write!(formatter, ", {}", self.gating())
     }
@@ -324,6 +345,8 @@ mod tests {
                 run: "test -e /leader".into(),
                 are: "the leader".into(),
             }),
+            drain: Some("touch /drained".into()),
+            undrain: Some("rm /drained".into()),
             gates: vec!["health:ruok".into()],
             min_healthy_seconds: 10,
             deadline_seconds: 120,

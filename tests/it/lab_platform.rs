@@ -233,6 +233,7 @@ fn the_whole_platform_installs_from_nothing_serves_across_machines_and_upgrades_
     }
 
     a_template_change_replaces_exactly_the_containers_diff_names(&lab);
+    zookeeper_rolls_without_a_failed_client_operation(&lab);
 }
 
 /// Every machine's apt read the control host's repository alone, which the control host
@@ -303,7 +304,7 @@ fn images_went_through_the_registry(lab: &PlatformLab) {
 
 /// `srvr` asked of each master from outside: one leader, two followers.
 fn zookeeper_is_one_quorum_across_the_masters() {
-    let mut modes: Vec<String> = ["10.77.0.11", "10.77.0.12", "10.77.0.13"]
+    let mut modes: Vec<String> = MASTERS
         .iter()
         .map(|address| {
             let reply = four_letter_word(address, 2181, "srvr");
@@ -439,6 +440,169 @@ fn a_template_change_replaces_exactly_the_containers_diff_names(lab: &PlatformLa
         replaced, named,
         "the containers apply replaced (left) are those diff named (right)"
     );
+}
+
+/// The ZooKeeper servers' client addresses.
+const MASTERS: [&str; 3] = ["10.77.0.11", "10.77.0.12", "10.77.0.13"];
+
+/// A zoo.cfg change rolls over the masters one at a time, the leader last, in the order
+/// `cairn plan` said, while a client writes and reads a znode every 50 ms: no client
+/// operation fails, and at every sample two servers at least answer.
+fn zookeeper_rolls_without_a_failed_client_operation(lab: &PlatformLab) {
+    let leader = zookeeper_leader();
+    lab.sandbox.edit("cluster.toml", |spec| {
+        spec.replace("heap = \"256m\"", "heap = \"256m\"\nsync_limit = 6")
+    });
+    lab.cairn(&["compile", "cluster.toml"]).success();
+    let mut arguments = vec!["plan", "cluster.lock", "--json"];
+    let connection = lab.connection();
+    arguments.extend(connection.iter().map(String::as_str));
+    let plan = lab.cairn(&arguments).success().json();
+    let planned: Vec<String> = plan["rollouts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|rollout| rollout["container"] == "zookeeper")
+        .and_then(|rollout| serde_json::from_value(rollout["order"].clone()).ok())
+        .unwrap_or_else(|| panic!("no rollout of zookeeper in the plan: {plan}"));
+    assert_eq!(planned.last(), Some(&leader), "the leader last: {plan}");
+
+    let client = ZookeeperClient::start();
+    let sampler = QuorumSampler::start();
+    let (outcome, report) = lab.apply();
+    let least_answering = sampler.stop();
+    let client = client.stop();
+    outcome.success();
+    let mut replaced: Vec<(u64, String)> = ["master1", "master2", "master3"]
+        .iter()
+        .map(|host| {
+            let started = report["hosts"][host]["started_ms"]
+                [format!("{host}:container:zookeeper")]
+            .as_u64()
+            .unwrap_or_else(|| panic!("zookeeper was not replaced on {host}: {report}"));
+            (started, host.to_string())
+        })
+        .collect();
+    replaced.sort();
+    let replaced: Vec<String> = replaced.into_iter().map(|(_, host)| host).collect();
+    eprintln!(
+        "zookeeper rolled over {replaced:?}: {client}, at least {least_answering} servers answered"
+    );
+    assert_eq!(replaced, planned, "replaced in the order plan said");
+    assert_eq!(client["failed"], 0, "no client operation failed: {client}");
+    assert!(client["operations"].as_u64().unwrap_or(0) > 20, "{client}");
+    assert!(
+        least_answering >= 2,
+        "the quorum stayed: {least_answering} servers answered at worst"
+    );
+}
+
+/// The master whose server leads the ensemble.
+fn zookeeper_leader() -> String {
+    let position = MASTERS
+        .iter()
+        .position(|address| four_letter_word(address, 2181, "srvr").contains("Mode: leader"))
+        .expect("a leader");
+    format!("master{}", position + 1)
+}
+
+/// `tests/it/support/zookeeper_client.py` run against the ensemble, until stopped.
+struct ZookeeperClient(std::process::Child);
+
+impl ZookeeperClient {
+    /// Started and connected.
+    fn start() -> Self {
+        const PYTHON: &str = "/usr/bin/python3";
+        let kazoo = Command::new(PYTHON).args(["-c", "import kazoo"]).status();
+        assert!(
+            kazoo.is_ok_and(|status| status.success()),
+            "Debian's python3-kazoo is missing: .ci/run installs it"
+        );
+        let hosts: Vec<String> = MASTERS
+            .iter()
+            .map(|address| format!("{address}:2181"))
+            .collect();
+        let mut child = Command::new(PYTHON)
+            .arg(crate::support::repository().join("tests/it/support/zookeeper_client.py"))
+            .arg(hosts.join(","))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the ZooKeeper client starts");
+        let mut connected = String::new();
+        let stderr = child.stderr.as_mut().expect("its standard error");
+        let mut byte = [0u8; 1];
+        while !connected.ends_with('\n') && stderr.read(&mut byte).is_ok_and(|read| read == 1) {
+            connected.push(byte[0] as char);
+        }
+        assert_eq!(
+            connected, "connected\n",
+            "the ZooKeeper client did not connect"
+        );
+        Self(child)
+    }
+
+    /// Stopped: what it measured.
+    fn stop(self) -> serde_json::Value {
+        let Self(mut child) = self;
+        drop(child.stdin.take());
+        let output = child.wait_with_output().expect("the client ends");
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+            panic!(
+                "the ZooKeeper client printed {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+    }
+}
+
+/// Asks each ZooKeeper server `ruok` every 100 ms, keeping the fewest that answered.
+struct QuorumSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<usize>,
+}
+
+impl QuorumSampler {
+    fn start() -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut least = MASTERS.len();
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                let answering = MASTERS
+                    .iter()
+                    .filter(|address| answers_imok(address))
+                    .count();
+                least = least.min(answering);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            least
+        });
+        Self { stop, thread }
+    }
+
+    /// Stopped: the fewest servers that answered a sample.
+    fn stop(self) -> usize {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().expect("the sampler ends")
+    }
+}
+
+/// Whether the server at `address` answers `ruok` with `imok` within half a second.
+fn answers_imok(address: &str) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(
+        &format!("{address}:2181").parse().expect("an address"),
+        Duration::from_millis(500),
+    ) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut reply = String::new();
+    stream.write_all(b"ruok").is_ok()
+        && stream.read_to_string(&mut reply).is_ok()
+        && reply == "imok"
 }
 
 /// `host:container` of every container the diff's blast radius replaces.

@@ -11,15 +11,23 @@ use crate::support::busybox_image::{BusyboxImage, Containers, WEB_MODULE, add_we
 const BASE_IMAGE: &str = "cairn-test/base:1";
 
 /// The web servers' rollout: one at a time, the host with `/leader` in its root last, each
-/// gated by its page answering (its health check) for one second.
+/// drained and undrained (noted in `/turns`), gated by its page answering (its health
+/// check) for one second.
 const ROLLOUT: &str = r#"
 [node.rollout]
 max_parallel = 1
 last_where = "test -e \"$CAIRN_ROOT/leader\""
 last_are = "the leader"
+drain = "echo drained >> \"$CAIRN_ROOT/turns\""
+undrain = "echo undrained >> \"$CAIRN_ROOT/turns\""
 min_healthy_seconds = 1
 deadline_seconds = 8
 "#;
+
+/// What the drain and undrain commands noted on `host`.
+fn turns(cluster: &AppCluster, host: &str) -> String {
+    std::fs::read_to_string(cluster.root(host).join("turns")).unwrap_or_default()
+}
 
 /// The tests' web module with `ROLLOUT` below its container, its health check tried three
 /// times.
@@ -143,6 +151,9 @@ fn a_changed_container_is_replaced_one_host_at_a_time_in_the_order_plan_showed()
         "{summary}"
     );
     assert_eq!(page(port), "hello again from rollone\n");
+    for host in ["rollone", "rollthree", "rolltwo"] {
+        assert_eq!(turns(&cluster, host), "drained\nundrained\n", "{host}");
+    }
 }
 
 #[test]
@@ -201,6 +212,12 @@ fn a_replacement_that_fails_its_gate_stops_the_rollout_and_the_others_keep_servi
         "the hosts not reached still run the release before"
     );
     assert_eq!(page(port + 2), "hello from failtwo\n");
+    assert_eq!(
+        turns(&cluster, "failthree"),
+        "drained\nundrained\n",
+        "the failed host is undrained once put back"
+    );
+    assert_eq!(turns(&cluster, "failtwo"), "", "never drained");
 
     // Rolling back is applying the lockfile before: every host has it already, the failed
     // one since its previous container was put back.

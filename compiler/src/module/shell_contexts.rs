@@ -1,6 +1,6 @@
 //! Where a module's text reaches a shell, and the values interpolated there that nothing
 //! quotes. A shell context is a script: a template named `*.sh.j2` (entrypoints), and the
-//! `run` and `unless` fields of nodes (commands, probes), a rollout's `last_where`. A value may land there
+//! `run` and `unless` fields of nodes (commands, probes), a rollout's `last_where`, `drain` and `undrain`. A value may land there
 //! unquoted only when its type cannot hold a character the shell treats specially; anything
 //! else goes through `sh_quote`. The test below holds every built-in module to it.
 
@@ -10,6 +10,9 @@ use crate::render::shell_quote::FILTER;
 
 /// Fields of a node that the executor runs as a script.
 pub const SCRIPT_FIELDS: [&str; 2] = ["run", "unless"];
+
+/// Fields of a container's rollout that the executor runs as a script.
+const ROLLOUT_SCRIPT_FIELDS: [&str; 3] = ["last_where", "drain", "undrain"];
 
 /// Values of the template context that are shell-safe whatever the spec says, and why.
 const SAFE_VALUES: [(&str, &str); 7] = [
@@ -55,9 +58,11 @@ pub fn unquoted_values(module: &Module) -> Vec<UnquotedValue> {
     }
     for rollout in module.nodes.iter().filter_map(|node| node.rollout.as_ref()) {
         for (name, value) in &rollout.fields {
-            if let (true, DeclaredValue::String(text)) = (name.value == "last_where", &value.value)
-            {
-                let place = format!("{}/module.toml rollout `last_where`", module.name);
+            if let (true, DeclaredValue::String(text)) = (
+                ROLLOUT_SCRIPT_FIELDS.contains(&name.value.as_str()),
+                &value.value,
+            ) {
+                let place = format!("{}/module.toml rollout `{}`", module.name, name.value);
                 out.extend(unquoted_in(module, &place, text));
             }
         }

@@ -1,11 +1,13 @@
-//! A replacement's gates: after its container started, the health nodes the rollout names
-//! (on the container's host) must pass within the deadline, and pass again once
+//! A replacement's turn in its rollout: the host drained (the policy's `drain`, which must
+//! succeed), the container replaced, then its gates: the health nodes the rollout names (on
+//! the container's host) must pass within the deadline, and pass again once
 //! `min_healthy_seconds` have gone by, before the next replacement may start. A gate the
 //! host does not have is skipped. Each gate runs as its health node does (its retries and
 //! timeout), recorded as passed: it ran, on the new release. The replacement itself is
 //! recorded only then. One whose gates fail is put back: the previous container (kept,
-//! stopped) runs again, and the host's state still says it. The gates hold their worker
-//! thread while they wait, so at most `--jobs` replacements are gated at once.
+//! stopped) runs again, and the host's state still says it. Either way the host is
+//! undrained last. The turn holds its worker thread while it waits, so at most `--jobs`
+//! replacements are in their turn at once.
 
 use std::time::{Duration, Instant};
 
@@ -16,9 +18,64 @@ use crate::kinds::probe_node::health;
 use crate::kinds::{NodeContext, NodeError};
 use crate::scheduler::{HostHandle, RunInputs, node_context};
 
+/// The replacement `node` in its turn: drained, replaced (`replace`, the node's action),
+/// gated, put back where its gates fail, undrained. The outcome is the replacement's.
+pub(crate) fn replace_in_turn(
+    inputs: &RunInputs<'_>,
+    (node, host, handle): (&cairn_lockfiles::Node, &str, &HostHandle<'_>),
+    policy: &RolloutPolicy,
+    context: &mut NodeContext<'_>,
+    replace: impl FnOnce(&mut NodeContext<'_>) -> Result<String, NodeError>,
+) -> Result<String, NodeError> {
+    if let Some(drain) = &policy.drain {
+        run_hook(context, drain, policy.deadline_seconds).map_err(|why| {
+            NodeError::Failed(format!(
+                "draining the host failed, so its container was not replaced: {why}"
+            ))
+        })?;
+    }
+    let replaced = replace(context).and_then(|summary| {
+        gate_or_put_back(inputs, (node, host, handle), policy, context, summary)
+    });
+    let Some(undrain) = &policy.undrain else {
+        return replaced;
+    };
+    match (
+        replaced,
+        run_hook(context, undrain, policy.deadline_seconds),
+    ) {
+        (replaced, Ok(())) => replaced,
+        (Err(NodeError::Failed(why)), Err(undrain_failure)) => Err(NodeError::Failed(format!(
+            "{why}; undraining the host failed too: {undrain_failure}"
+        ))),
+        (Ok(summary), Err(why)) => Err(NodeError::Failed(format!(
+            "{summary}; but undraining the host failed: {why}"
+        ))),
+        (Err(error), Err(_)) => Err(error),
+    }
+}
+
+/// Runs a drain or undrain command on the node's host, with the module environment, for
+/// at most `seconds`; says why it failed.
+fn run_hook(context: &NodeContext<'_>, command: &str, seconds: u64) -> Result<(), String> {
+    let script = format!(
+        "timeout {seconds} sh -c {}",
+        crate::shell::quote(&format!(
+            "{}{command}\n",
+            crate::kinds::module_environment(context.host, context.paths)
+        ))
+    );
+    match context.transport.run(&script, b"") {
+        Ok(output) if output.success() => Ok(()),
+        Ok(output) if output.status == 124 => Err(format!("it took more than {seconds} s")),
+        Ok(output) => Err(output.failure_text()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 /// The gates of the replacement `node` (whose action said `summary`) awaited; where they
-/// fail, the previous container put back. The outcome is the replacement's.
-pub(crate) fn gate_or_put_back(
+/// fail, the previous container put back.
+fn gate_or_put_back(
     inputs: &RunInputs<'_>,
     (node, host, handle): (&cairn_lockfiles::Node, &str, &HostHandle<'_>),
     policy: &RolloutPolicy,
