@@ -3,10 +3,10 @@
 //! the container's host) must pass within the deadline, and pass again once
 //! `min_healthy_seconds` have gone by, before the next replacement may start. A gate the
 //! host does not have is skipped. Each gate runs as its health node does (its retries and
-//! timeout), recorded as passed: it ran, on the new release. The replacement itself is
-//! recorded only then. One whose gates fail is put back: the previous container (kept,
-//! stopped) runs again, and the host's state still says it. Either way the host is
-//! undrained last. The turn holds its worker thread while it waits, so at most `--jobs`
+//! timeout), recorded as passed: it ran, on the new release. One whose gates fail is put
+//! back: the previous container (kept, stopped) runs again, and the host's state still says
+//! it. Either way the host is undrained; the replacement is recorded last, so an apply
+//! stopped before that replaces it (and undrains it) again. The turn holds its worker thread while it waits, so at most `--jobs`
 //! replacements are in their turn at once.
 
 use std::time::{Duration, Instant};
@@ -37,21 +37,20 @@ pub(crate) fn replace_in_turn(
     let replaced = replace(context).and_then(|summary| {
         gate_or_put_back(inputs, (node, host, handle), policy, context, summary)
     });
-    let Some(undrain) = &policy.undrain else {
-        return replaced;
+    let undrained = match &policy.undrain {
+        None => Ok(()),
+        Some(undrain) => run_hook(context, undrain, policy.deadline_seconds),
     };
-    match (
-        replaced,
-        run_hook(context, undrain, policy.deadline_seconds),
-    ) {
-        (replaced, Ok(())) => replaced,
+    match (replaced, undrained) {
+        // Recorded last: an apply stopped before this replaces (and undrains) again.
+        (Ok(summary), Ok(())) => record(context).map(|()| summary),
+        (Ok(summary), Err(why)) => Err(NodeError::Failed(format!(
+            "{summary}; but undraining the host failed, so the replacement is not recorded: {why}"
+        ))),
         (Err(NodeError::Failed(why)), Err(undrain_failure)) => Err(NodeError::Failed(format!(
             "{why}; undraining the host failed too: {undrain_failure}"
         ))),
-        (Ok(summary), Err(why)) => Err(NodeError::Failed(format!(
-            "{summary}; but undraining the host failed: {why}"
-        ))),
-        (Err(error), Err(_)) => Err(error),
+        (Err(error), _) => Err(error),
     }
 }
 
@@ -83,10 +82,7 @@ fn gate_or_put_back(
     summary: String,
 ) -> Result<String, NodeError> {
     let why = match await_gates(inputs, host, handle, policy) {
-        Ok(gates) => {
-            record(context)?;
-            return Ok(format!("{summary}; {gates}"));
-        }
+        Ok(gates) => return Ok(format!("{summary}; {gates}")),
         // Not recorded: the next apply replaces it again.
         Err(NodeError::Transport(error)) => return Err(NodeError::Transport(error)),
         Err(NodeError::Failed(why)) => why,
@@ -105,7 +101,7 @@ fn gate_or_put_back(
     ))
 }
 
-/// Records the replacement in the host's state, its gates passed.
+/// Records the replacement in the host's state, its gates passed and its host undrained.
 fn record(context: &NodeContext<'_>) -> Result<(), NodeError> {
     let output = context
         .transport
