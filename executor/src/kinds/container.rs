@@ -32,8 +32,9 @@ pub fn docker_prefix(host: &str, paths: &HostPaths) -> String {
 
 /// Makes the image present on the host (sent from the control host when missing: the
 /// layers the host lacks of the layout cairn built, or the whole image from the control
-/// host's engine for one `docker build` made), replaces any container of that name, and
-/// starts the new one. The environment, secrets resolved, goes to `docker run --env-file
+/// host's engine for one `docker build` made), sets any container of that name aside (kept
+/// stopped as its previous one), and starts the new one, putting the previous one back if
+/// `docker run` fails. The environment, secrets resolved, goes to `docker run --env-file
 /// /dev/stdin`: never on a command line.
 pub fn apply(
     container: &ContainerNode,

@@ -7,7 +7,8 @@ use crate::nodes::{NodeSpec, ServiceState};
 /// it replaces, starts, restarts and stops, and every node it removes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostImpact {
-    /// Changed container nodes: `docker rm -f`, then `docker run` of the new one.
+    /// Changed container nodes: the running one stopped (and kept), then `docker run` of the
+    /// new one.
     pub containers_replaced: Vec<String>,
     /// Container nodes NEW adds.
     pub containers_started: Vec<String>,
