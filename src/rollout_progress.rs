@@ -2,6 +2,7 @@
 //! replaced, 2 of 3` and, when one fails, `rollout zookeeper: stopped at master3, 1 host
 //! not reached`.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use cairn_executor::{NodeOutcome, Plan, RolloutPlan};
@@ -10,15 +11,30 @@ use cairn_lockfiles::{NodeKind, NodeName};
 #[derive(Debug)]
 pub struct RolloutProgress {
     rollouts: Vec<RolloutPlan>,
+    /// (host, container) of each replacement, to its rollout's place in `rollouts`: an
+    /// apply's every container node asks, so no rollout's hosts are searched.
+    place_of: HashMap<(String, String), usize>,
     /// Per rollout, the replacements ended so far.
     ended: Mutex<Vec<usize>>,
 }
 
 impl RolloutProgress {
     pub fn new(plan: &Plan) -> Self {
+        let place_of = plan
+            .rollouts
+            .iter()
+            .enumerate()
+            .flat_map(|(place, rollout)| {
+                rollout
+                    .order
+                    .iter()
+                    .map(move |host| ((host.clone(), rollout.container.clone()), place))
+            })
+            .collect();
         Self {
             ended: Mutex::new(vec![0; plan.rollouts.len()]),
             rollouts: plan.rollouts.clone(),
+            place_of,
         }
     }
 
@@ -28,9 +44,7 @@ impl RolloutProgress {
         if name.kind != NodeKind::Container {
             return None;
         }
-        let place = self.rollouts.iter().position(|rollout| {
-            rollout.container == name.key && rollout.order.iter().any(|member| member == host)
-        })?;
+        let place = *self.place_of.get(&(host.to_string(), name.key.clone()))?;
         let rollout = &self.rollouts[place];
         let mut ended = self
             .ended
