@@ -2,8 +2,10 @@
 //! succeed), the container replaced, then its gates: the health nodes the rollout names (on
 //! the container's host) must pass within the deadline, and pass again once
 //! `min_healthy_seconds` have gone by, before the next replacement may start. A gate the
-//! host does not have is skipped. Each gate runs as its health node does (its retries and
-//! timeout), recorded as passed: it ran, on the new release. One whose gates fail is put
+//! host does not have is skipped. Each gate is tried as its health node's probe (its
+//! timeout), every interval of its own, until the deadline, and recorded as passed: it
+//! ran, on the new release. A new container that stops (it exits at start, or Docker
+//! restarts it) fails its gates at once: no deadline is waited out for it. One whose gates fail is put
 //! back: the previous container (kept, stopped) runs again, and the host's state still says
 //! it. Either way the host is undrained; the replacement is recorded last, so an apply
 //! stopped before that replaces it (and undrains it) again. The turn holds its worker thread while it waits, so at most `--jobs`
@@ -13,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use cairn_lockfiles::{HealthNode, NodeSpec, RolloutPolicy};
 
-use crate::kinds::container::put_back;
-use crate::kinds::probe_node::health;
+use crate::kinds::container::{docker_name, put_back, stopped_since_start};
+use crate::kinds::probe_node::{health, probe_once};
 use crate::kinds::{NodeContext, NodeError};
 use crate::scheduler::{HostHandle, RunInputs, node_context};
 
@@ -27,20 +29,22 @@ pub(crate) fn replace_in_turn(
     context: &mut NodeContext<'_>,
     replace: impl FnOnce(&mut NodeContext<'_>) -> Result<String, NodeError>,
 ) -> Result<String, NodeError> {
-    if let Some(drain) = &policy.drain {
-        run_hook(context, drain, policy.deadline_seconds).map_err(|why| {
-            NodeError::Failed(format!(
-                "draining the host failed, so its container was not replaced: {why}"
-            ))
-        })?;
+    if let Some(drain) = &policy.drain
+        && let Err(why) = run_hook(context, drain, policy.deadline_seconds)
+    {
+        // Half drained is drained: the undrain puts the host back in service.
+        let undrained = match undrain(context, policy) {
+            Ok(()) => String::new(),
+            Err(undrain_failure) => format!("; undraining the host failed too: {undrain_failure}"),
+        };
+        return Err(NodeError::Failed(format!(
+            "draining the host failed, so its container was not replaced: {why}{undrained}"
+        )));
     }
     let replaced = replace(context).and_then(|summary| {
         gate_or_put_back(inputs, (node, host, handle), policy, context, summary)
     });
-    let undrained = match &policy.undrain {
-        None => Ok(()),
-        Some(undrain) => run_hook(context, undrain, policy.deadline_seconds),
-    };
+    let undrained = undrain(context, policy);
     match (replaced, undrained) {
         // Recorded last: an apply stopped before this replaces (and undrains) again.
         (Ok(summary), Ok(())) => record(context).map(|()| summary),
@@ -51,6 +55,14 @@ pub(crate) fn replace_in_turn(
             "{why}; undraining the host failed too: {undrain_failure}"
         ))),
         (Err(error), _) => Err(error),
+    }
+}
+
+/// The policy's `undrain` run on the node's host, if it has one.
+fn undrain(context: &NodeContext<'_>, policy: &RolloutPolicy) -> Result<(), String> {
+    match &policy.undrain {
+        None => Ok(()),
+        Some(undrain) => run_hook(context, undrain, policy.deadline_seconds),
     }
 }
 
@@ -81,7 +93,15 @@ fn gate_or_put_back(
     context: &NodeContext<'_>,
     summary: String,
 ) -> Result<String, NodeError> {
-    let why = match await_gates(inputs, host, handle, policy) {
+    let docker_name = match &node.spec {
+        NodeSpec::Container(container) => Some(docker_name(&container.name, host, context.paths)),
+        _ => None,
+    };
+    let stopped = || match &docker_name {
+        Some(name) => stopped_since_start(name, host, context.transport),
+        None => Ok(None),
+    };
+    let why = match await_gates(inputs, host, handle, policy, &stopped) {
         Ok(gates) => return Ok(format!("{summary}; {gates}")),
         // Not recorded: the next apply replaces it again.
         Err(NodeError::Transport(error)) => return Err(NodeError::Transport(error)),
@@ -92,13 +112,65 @@ fn gate_or_put_back(
     };
     Err(NodeError::Failed(
         match put_back(container, host, context) {
-            Ok(back) => format!("{why}; {back}"),
+            Ok(back) => match back_in_service(inputs, host, handle, policy) {
+                Ok(()) => format!("{why}; {back} and passes its gates"),
+                Err(failure) => format!("{why}; {back}, but {failure}"),
+            },
             Err(error) => format!(
                 "{why}; the previous container could not be put back: {}",
                 reason(error)
             ),
         },
     ))
+}
+
+/// Waits, within the policy's deadline, until every gate of the host passes again with the
+/// previous container put back (probed, not recorded: the host's state keeps the release
+/// before); says which gate did not.
+fn back_in_service(
+    inputs: &RunInputs<'_>,
+    host: &str,
+    handle: &HostHandle<'_>,
+    policy: &RolloutPolicy,
+) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(policy.deadline_seconds);
+    for (node, gate) in gates_of(inputs, host, policy) {
+        let interval = Duration::from_secs(u64::from(gate.interval_seconds.max(1)));
+        let context = node_context(inputs, node, handle);
+        loop {
+            match probe_once(gate, &context) {
+                Ok(()) => break,
+                Err(error) if Instant::now() >= deadline => {
+                    return Err(format!(
+                        "its gate {}:{} does not pass: {}",
+                        node.name.kind,
+                        node.name.key,
+                        reason(error)
+                    ));
+                }
+                Err(_) => std::thread::sleep(interval),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The health nodes of `policy`'s gates that `host` has.
+fn gates_of<'l>(
+    inputs: &RunInputs<'l>,
+    host: &str,
+    policy: &RolloutPolicy,
+) -> Vec<(&'l cairn_lockfiles::Node, &'l HealthNode)> {
+    policy
+        .gates_on(host)
+        .filter_map(|name| {
+            let node = inputs.lockfile.node(&name)?;
+            match &node.spec {
+                NodeSpec::Health(health) => Some((node, health)),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// Records the replacement in the host's state, its gates passed and its host undrained.
@@ -123,23 +195,15 @@ fn await_gates(
     host: &str,
     handle: &HostHandle<'_>,
     policy: &RolloutPolicy,
+    stopped: &StoppedSinceStart<'_>,
 ) -> Result<String, NodeError> {
-    let gates: Vec<(&cairn_lockfiles::Node, &HealthNode)> = policy
-        .gates_on(host)
-        .filter_map(|name| {
-            let node = inputs.lockfile.node(&name)?;
-            match &node.spec {
-                NodeSpec::Health(health) => Some((node, health)),
-                _ => None,
-            }
-        })
-        .collect();
+    let gates = gates_of(inputs, host, policy);
     if gates.is_empty() {
         return Ok("no gate".to_string());
     }
     let deadline = Instant::now() + Duration::from_secs(policy.deadline_seconds);
     for (node, gate) in &gates {
-        pass_before(inputs, handle, node, gate, deadline)?;
+        pass_before(inputs, handle, (node, gate), deadline, stopped)?;
     }
     if policy.min_healthy_seconds > 0 {
         std::thread::sleep(Duration::from_secs(policy.min_healthy_seconds));
@@ -172,27 +236,42 @@ fn await_gates(
     ))
 }
 
-/// Runs `gate` (with its own retries) until it passes; again while the deadline allows.
+/// Whether the replaced container stopped since it started (see
+/// [`stopped_since_start`]): a gate waits no longer for a container that is not running.
+type StoppedSinceStart<'a> = dyn Fn() -> Result<Option<String>, NodeError> + 'a;
+
+/// Tries `gate` (its probe and timeout, once), every interval of its own, until it passes,
+/// while the deadline allows and the new container has not stopped: the rollout's deadline,
+/// not the health node's retries, bounds the wait.
 fn pass_before(
     inputs: &RunInputs<'_>,
     handle: &HostHandle<'_>,
-    node: &cairn_lockfiles::Node,
-    gate: &HealthNode,
+    (node, gate): (&cairn_lockfiles::Node, &HealthNode),
     deadline: Instant,
+    stopped: &StoppedSinceStart<'_>,
 ) -> Result<(), NodeError> {
+    let once = HealthNode {
+        retries: 1,
+        ..gate.clone()
+    };
+    let interval = Duration::from_secs(u64::from(gate.interval_seconds.max(1)));
     loop {
         let mut context = node_context(inputs, node, handle);
-        match health(gate, &mut context) {
+        let why = match health(&once, &mut context) {
             Ok(_) => return Ok(()),
             Err(NodeError::Transport(error)) => return Err(NodeError::Transport(error)),
-            Err(NodeError::Failed(why)) if Instant::now() >= deadline => {
-                return Err(failed_gate(
-                    node,
-                    format!("did not pass before the deadline: {why}"),
-                ));
-            }
-            Err(NodeError::Failed(_)) => std::thread::sleep(Duration::from_secs(1)),
+            Err(NodeError::Failed(why)) => why,
+        };
+        if let Some(how) = stopped()? {
+            return Err(failed_gate(node, format!("did not pass: {why}; {how}")));
         }
+        if Instant::now() >= deadline {
+            return Err(failed_gate(
+                node,
+                format!("did not pass before the deadline: {why}"),
+            ));
+        }
+        std::thread::sleep(interval);
     }
 }
 

@@ -17,6 +17,8 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::lab_clients::{HAPROXY_STATS_PORT, MASTERS, VIP};
+use crate::lab_rollouts;
 use crate::support::{Outcome, Sandbox, cairn, run_successfully};
 
 /// A lab of a spec in a sandbox: brought up on creation, down when dropped.
@@ -127,7 +129,12 @@ impl PlatformLab {
 
     /// `cairn apply cluster.lock --json`: the outcome and its report.
     pub(crate) fn apply(&self) -> (Outcome, serde_json::Value) {
-        let mut arguments = vec!["apply", "cluster.lock", "--json"];
+        self.apply_lockfile("cluster.lock")
+    }
+
+    /// `cairn apply LOCKFILE --json`: the outcome and its report.
+    pub(crate) fn apply_lockfile(&self, lockfile: &str) -> (Outcome, serde_json::Value) {
+        let mut arguments = vec!["apply", lockfile, "--json"];
         let connection = self.connection();
         arguments.extend(connection.iter().map(String::as_str));
         let outcome = self.cairn(&arguments);
@@ -195,8 +202,6 @@ const PULLING_HOSTS: [(&str, &[&str]); 8] = [
     ("master3", &["zookeeper"]),
 ];
 const CONTROL: &str = "10.77.0.5";
-const VIP: &str = "10.77.0.100";
-const HAPROXY_STATS_PORT: u16 = 8404;
 
 #[test]
 fn the_whole_platform_installs_from_nothing_serves_across_machines_and_upgrades_exactly() {
@@ -232,8 +237,12 @@ fn the_whole_platform_installs_from_nothing_serves_across_machines_and_upgrades_
         );
     }
 
-    a_template_change_replaces_exactly_the_containers_diff_names(&lab);
-    zookeeper_rolls_without_a_failed_client_operation(&lab);
+    lab_rollouts::haproxy_rolls_behind_the_vip_without_a_failed_request(&lab);
+    lab_rollouts::zookeeper_rolls_without_a_failed_client_operation(&lab);
+    lab_rollouts::mysql_rolls_the_slave_first_and_loses_no_committed_row(&lab);
+    lab_rollouts::a_bad_release_stops_at_its_first_host_and_the_previous_lockfile_changes_nothing(
+        &lab,
+    );
 }
 
 /// Every machine's apt read the control host's repository alone, which the control host
@@ -404,7 +413,7 @@ fn haproxy_answers_through_the_vip_which_moves_when_its_holder_fails(lab: &Platf
 }
 
 /// The load balancer whose `eth0` holds the VIP.
-fn vip_holder(lab: &PlatformLab) -> Option<String> {
+pub(crate) fn vip_holder(lab: &PlatformLab) -> Option<String> {
     ["lb1", "lb2"].into_iter().find_map(|host| {
         let (_, addresses) = lab.shell(host, "ip -o -4 addr show dev eth0");
         addresses
@@ -413,215 +422,13 @@ fn vip_holder(lab: &PlatformLab) -> Option<String> {
     })
 }
 
-/// One template change (HAProxy's connection limit, in haproxy.cfg): the apply recreates
-/// exactly the containers `cairn diff` names in its blast radius, no more, no fewer.
-fn a_template_change_replaces_exactly_the_containers_diff_names(lab: &PlatformLab) {
-    let before = lab.sandbox.path().join("before.lock");
-    std::fs::copy(lab.lockfile_path(), &before).expect("a copy of the lockfile");
-    lab.sandbox.edit("cluster.toml", |spec| {
-        spec.replace("max_connections = 2000", "max_connections = 2500")
-    });
-    lab.cairn(&["compile", "cluster.toml"]).success();
-    let diff = lab.cairn(&["diff", "before.lock", "cluster.lock", "--json"]);
-    let diff: serde_json::Value = serde_json::from_str(&diff.stdout).expect("diff's JSON");
-    let named = replaced_containers_in_diff(&diff);
-    assert!(!named.is_empty(), "the change replaces containers: {diff}");
-    let (outcome, report) = lab.apply();
-    outcome.success();
-    let mut replaced = BTreeSet::new();
-    for host in HOSTS {
-        for node in ran(&report, host) {
-            if let Some(container) = node.strip_prefix("container:") {
-                replaced.insert(format!("{host}:{container}"));
-            }
-        }
-    }
-    assert_eq!(
-        replaced, named,
-        "the containers apply replaced (left) are those diff named (right)"
-    );
-}
-
-/// The ZooKeeper servers' client addresses.
-const MASTERS: [&str; 3] = ["10.77.0.11", "10.77.0.12", "10.77.0.13"];
-
-/// A zoo.cfg change rolls over the masters one at a time, the leader last, in the order
-/// `cairn plan` said, while a client writes and reads a znode every 50 ms: no client
-/// operation fails, and at every sample two servers at least answer.
-fn zookeeper_rolls_without_a_failed_client_operation(lab: &PlatformLab) {
-    let leader = zookeeper_leader();
-    lab.sandbox.edit("cluster.toml", |spec| {
-        spec.replace("heap = \"256m\"", "heap = \"256m\"\nsync_limit = 6")
-    });
-    lab.cairn(&["compile", "cluster.toml"]).success();
-    let mut arguments = vec!["plan", "cluster.lock", "--json"];
-    let connection = lab.connection();
-    arguments.extend(connection.iter().map(String::as_str));
-    let plan = lab.cairn(&arguments).success().json();
-    let planned: Vec<String> = plan["rollouts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|rollout| rollout["container"] == "zookeeper")
-        .and_then(|rollout| serde_json::from_value(rollout["order"].clone()).ok())
-        .unwrap_or_else(|| panic!("no rollout of zookeeper in the plan: {plan}"));
-    assert_eq!(planned.last(), Some(&leader), "the leader last: {plan}");
-
-    let client = ZookeeperClient::start();
-    let sampler = QuorumSampler::start();
-    let (outcome, report) = lab.apply();
-    let least_answering = sampler.stop();
-    let client = client.stop();
-    outcome.success();
-    let mut replaced: Vec<(u64, String)> = ["master1", "master2", "master3"]
-        .iter()
-        .map(|host| {
-            let started = report["hosts"][host]["started_ms"]
-                [format!("{host}:container:zookeeper")]
-            .as_u64()
-            .unwrap_or_else(|| panic!("zookeeper was not replaced on {host}: {report}"));
-            (started, host.to_string())
-        })
-        .collect();
-    replaced.sort();
-    let replaced: Vec<String> = replaced.into_iter().map(|(_, host)| host).collect();
-    eprintln!(
-        "zookeeper rolled over {replaced:?}: {client}, at least {least_answering} servers answered"
-    );
-    assert_eq!(replaced, planned, "replaced in the order plan said");
-    assert_eq!(client["failed"], 0, "no client operation failed: {client}");
-    assert!(client["operations"].as_u64().unwrap_or(0) > 20, "{client}");
-    assert!(
-        least_answering >= 2,
-        "the quorum stayed: {least_answering} servers answered at worst"
-    );
-}
-
 /// The master whose server leads the ensemble.
-fn zookeeper_leader() -> String {
+pub(crate) fn zookeeper_leader() -> String {
     let position = MASTERS
         .iter()
         .position(|address| four_letter_word(address, 2181, "srvr").contains("Mode: leader"))
         .expect("a leader");
     format!("master{}", position + 1)
-}
-
-/// `tests/it/support/zookeeper_client.py` run against the ensemble, until stopped.
-struct ZookeeperClient(std::process::Child);
-
-impl ZookeeperClient {
-    /// Started and connected.
-    fn start() -> Self {
-        const PYTHON: &str = "/usr/bin/python3";
-        let kazoo = Command::new(PYTHON).args(["-c", "import kazoo"]).status();
-        assert!(
-            kazoo.is_ok_and(|status| status.success()),
-            "Debian's python3-kazoo is missing: .ci/run installs it"
-        );
-        let hosts: Vec<String> = MASTERS
-            .iter()
-            .map(|address| format!("{address}:2181"))
-            .collect();
-        let mut child = Command::new(PYTHON)
-            .arg(crate::support::repository().join("tests/it/support/zookeeper_client.py"))
-            .arg(hosts.join(","))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the ZooKeeper client starts");
-        let mut connected = String::new();
-        let stderr = child.stderr.as_mut().expect("its standard error");
-        let mut byte = [0u8; 1];
-        while !connected.ends_with('\n') && stderr.read(&mut byte).is_ok_and(|read| read == 1) {
-            connected.push(byte[0] as char);
-        }
-        assert_eq!(
-            connected, "connected\n",
-            "the ZooKeeper client did not connect"
-        );
-        Self(child)
-    }
-
-    /// Stopped: what it measured.
-    fn stop(self) -> serde_json::Value {
-        let Self(mut child) = self;
-        drop(child.stdin.take());
-        let output = child.wait_with_output().expect("the client ends");
-        serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
-            panic!(
-                "the ZooKeeper client printed {}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            )
-        })
-    }
-}
-
-/// Asks each ZooKeeper server `ruok` every 100 ms, keeping the fewest that answered.
-struct QuorumSampler {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: std::thread::JoinHandle<usize>,
-}
-
-impl QuorumSampler {
-    fn start() -> Self {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stopped = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let mut least = MASTERS.len();
-            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
-                let answering = MASTERS
-                    .iter()
-                    .filter(|address| answers_imok(address))
-                    .count();
-                least = least.min(answering);
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            least
-        });
-        Self { stop, thread }
-    }
-
-    /// Stopped: the fewest servers that answered a sample.
-    fn stop(self) -> usize {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.thread.join().expect("the sampler ends")
-    }
-}
-
-/// Whether the server at `address` answers `ruok` with `imok` within half a second.
-fn answers_imok(address: &str) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(
-        &format!("{address}:2181").parse().expect("an address"),
-        Duration::from_millis(500),
-    ) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut reply = String::new();
-    stream.write_all(b"ruok").is_ok()
-        && stream.read_to_string(&mut reply).is_ok()
-        && reply == "imok"
-}
-
-/// `host:container` of every container the diff's blast radius replaces.
-fn replaced_containers_in_diff(diff: &serde_json::Value) -> BTreeSet<String> {
-    let mut named = BTreeSet::new();
-    let hosts = diff["impact"]
-        .as_object()
-        .unwrap_or_else(|| panic!("no blast radius in the diff's JSON: {diff}"));
-    for (host, impact) in hosts {
-        for container in impact["containers_replaced"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|container| container.as_str())
-        {
-            named.insert(format!("{host}:{container}"));
-        }
-    }
-    named
 }
 
 /// A ZooKeeper four-letter word's reply.

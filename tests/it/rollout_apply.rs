@@ -186,10 +186,9 @@ fn a_replacement_that_fails_its_gate_stops_the_rollout_and_the_others_keep_servi
         "{failed}"
     );
     assert!(
-        failed["error"]
-            .as_str()
-            .unwrap()
-            .contains("the previous container failthree-web is back in its place"),
+        failed["error"].as_str().unwrap().contains(
+            "the previous container failthree-web is back in its place and passes its gates"
+        ),
         "{failed}"
     );
     assert_eq!(
@@ -261,5 +260,51 @@ fn a_replacement_whose_container_cannot_start_puts_the_previous_one_back() {
     assert!(
         not_run.contains("its replacement on runfailthree failed"),
         "{not_run}"
+    );
+}
+
+#[test]
+fn a_replacement_whose_container_stops_at_start_fails_its_gate_without_waiting_out_the_deadline() {
+    let (cluster, port, _containers) = installed_cluster("exits");
+    // A bad release: httpd refuses the port, so the container exits as it starts (and
+    // Docker's restart policy starts it again, and again).
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "PORT = \"{{ web.port + host.role_index.app - 1 }}\"",
+        "PORT = \"not-a-port\"",
+    );
+    cluster.sandbox.edit("cluster.toml", |text| {
+        format!("{text}\n[rollouts.web]\ndeadline_seconds = 300\n")
+    });
+    cluster.compile();
+
+    let (outcome, report) = cluster.apply();
+    outcome
+        .code(1)
+        .stderr_has("rollout web: stopped at exitsthree, 2 hosts not reached\n");
+    let failed = &report["hosts"]["exitsthree"]["failed"][0];
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains("its gate health:web-http did not pass")
+            && error.contains("the new container stopped after it started")
+            && error.contains("`docker logs exitsthree-web` on exitsthree says why"),
+        "{error}"
+    );
+    assert!(
+        error.contains(
+            "the previous container exitsthree-web is back in its place and passes its gates"
+        ),
+        "{error}"
+    );
+    let (started, ended) = replacement_span(&report, "exitsthree");
+    assert!(
+        ended - started < 60_000,
+        "the turn ended once the container stopped, not at the 300 s deadline: {} ms",
+        ended - started
+    );
+    assert_eq!(
+        page_soon(port + 1, "hello from exitsthree\n"),
+        "hello from exitsthree\n",
+        "the failed host serves the release before again"
     );
 }

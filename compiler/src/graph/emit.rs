@@ -260,8 +260,14 @@ fn emit_one<'m>(
         Some(rollout) => {
             let mut rendered = BTreeMap::new();
             for (key, value) in &rollout.fields {
-                if let Some(value) = render_value(module, value, host, context, renderer)? {
-                    rendered.insert(key.value.clone(), value);
+                match render_value(module, value, host, context, renderer)? {
+                    // A script that renders blank is not there: a drain only where a peer
+                    // takes over, say.
+                    Some(Value::String(text)) if text.trim().is_empty() => {}
+                    Some(value) => {
+                        rendered.insert(key.value.clone(), value);
+                    }
+                    None => {}
                 }
             }
             Some(rendered)

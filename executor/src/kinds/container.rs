@@ -374,6 +374,40 @@ fn back_in_place_script(name: &str, restart: &str) -> String {
     )
 }
 
+/// Whether the container `name` (Docker's name) stopped since it started: exited, or
+/// restarted by Docker's policy. Says how, and where to look; `None` while it runs, or where
+/// Docker cannot tell (the gate's own check decides then).
+pub fn stopped_since_start(
+    name: &str,
+    host: &str,
+    transport: &dyn Transport,
+) -> Result<Option<String>, NodeError> {
+    let output = transport.run(
+        &format!(
+            "docker container inspect --format '{{{{.State.Status}}}} {{{{.State.ExitCode}}}} {{{{.RestartCount}}}}' {}",
+            quote(name)
+        ),
+        b"",
+    )?;
+    if !output.success() {
+        return Ok(None);
+    }
+    let state = String::from_utf8_lossy(&output.stdout);
+    let mut fields = state.split_whitespace();
+    let (Some(status), Some(exit_code), Some(restarts)) =
+        (fields.next(), fields.next(), fields.next())
+    else {
+        return Ok(None);
+    };
+    let restarted = restarts.parse::<u64>().is_ok_and(|count| count > 0);
+    if !restarted && !matches!(status, "exited" | "dead") {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "the new container stopped after it started (it is {status}, last exit code {exit_code}, restarted {restarts} times): `docker logs {name}` on {host} says why"
+    )))
+}
+
 /// Puts the previous container back in place of the one just started (whose gates
 /// failed): the new one removed, the previous one renamed back and started, and the host's
 /// state entry for the node put back to what it was (forgotten where there was none, so

@@ -31,6 +31,20 @@ pub fn check(check: &CheckNode, context: &mut NodeContext<'_>) -> Result<String,
 
 /// Runs a health probe until it passes, up to `retries` times, `interval_seconds` apart,
 /// each attempt bounded by `timeout_seconds`; records the node when it passes.
+/// Runs `health`'s probe once, recording nothing: whether the service answers now.
+pub fn probe_once(health: &HealthNode, context: &NodeContext<'_>) -> Result<(), NodeError> {
+    let script = bounded(
+        &probe::script(&health.probe, context.host, context.paths),
+        health.timeout_seconds,
+    );
+    let output = context.transport.run(&script, b"")?;
+    if output.success() {
+        Ok(())
+    } else {
+        Err(NodeError::Failed(failure_reason(&output)))
+    }
+}
+
 pub fn health(health: &HealthNode, context: &mut NodeContext<'_>) -> Result<String, NodeError> {
     let script = bounded(
         &probe::script(&health.probe, context.host, context.paths),
