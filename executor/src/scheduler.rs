@@ -138,7 +138,8 @@ fn schedule(lockfile: &Lockfile, plan: &Plan) -> (Shared, Vec<Vec<usize>>) {
         if outcomes[index].is_some() {
             continue;
         }
-        for dependency in &node.deps {
+        // What it is ordered after is waited for as its dependencies are.
+        for dependency in node.waits_for() {
             let dependency_index = position[dependency];
             if outcomes[dependency_index].is_none() {
                 remaining[index] += 1;

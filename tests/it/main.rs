@@ -30,6 +30,7 @@ mod lab_platform;
 mod lockfile_integrity;
 mod merkle_ids;
 mod mysql_replication;
+mod order_only;
 mod offline_repository;
 mod package_images;
 mod package_pinning;
