@@ -6,8 +6,9 @@
 use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
 use crate::support::{Sandbox, cairn, changed_ids, node_named};
 
-/// `second` waits for `first` (which takes a second, then leaves a file) without depending
-/// on it: it fails unless `first` finished before it started.
+/// `second` waits for `first` (which takes a second, then leaves a file; it fails where the
+/// host's root holds `/stop-first`) without depending on it: it fails unless `first`
+/// finished before it started.
 const ORDER_MODULE: &str = r#"[module]
 name = "order"
 description = "a command that waits for another without depending on it"
@@ -21,7 +22,7 @@ doc = "What the first command writes."
 [[node]]
 kind = "command"
 name = "first"
-run = "sleep 1 && mkdir -p \"$CAIRN_ROOT/var/order\" && echo {{ order.first_says | sh_quote }} > \"$CAIRN_ROOT/var/order/first\""
+run = "test ! -e \"$CAIRN_ROOT/stop-first\" && sleep 1 && mkdir -p \"$CAIRN_ROOT/var/order\" && echo {{ order.first_says | sh_quote }} > \"$CAIRN_ROOT/var/order/first\""
 
 [[node]]
 kind = "command"
@@ -132,6 +133,30 @@ fn a_node_ordered_after_another_runs_after_it_and_its_changes_leave_the_id_alone
     assert!(names(&report, "alpha", "skipped").contains(&"command:second".to_string()));
 }
 
+/// Waited for as a dependency is: where what a node is ordered after fails, the node is not
+/// run, its reason naming it, and the other host goes on.
+#[test]
+fn a_node_is_not_run_where_what_it_is_ordered_after_failed() {
+    let cluster = AppCluster::local(&["alpha", "beta"]);
+    cluster
+        .sandbox
+        .write("modules/order/module.toml", ORDER_MODULE);
+    cluster.compile();
+    std::fs::create_dir_all(cluster.root("beta")).unwrap();
+    std::fs::write(cluster.host_file("beta", "/stop-first"), "").unwrap();
+    let (outcome, report) = cluster.apply();
+    outcome.code(1);
+    assert_eq!(names(&report, "beta", "failed"), ["command:first"]);
+    assert!(names(&report, "beta", "not_run").contains(&"command:second".to_string()));
+    assert!(
+        report["hosts"]["beta"]["not_run"]
+            .to_string()
+            .contains("beta:command:first"),
+        "{report}"
+    );
+    assert!(ran_besides_checks(&report, "alpha").contains(&"command:second".to_string()));
+}
+
 fn sandbox_with_order_module(manifest: &str) -> Sandbox {
     let cluster = AppCluster::local(&["alpha"]);
     cluster.sandbox.write("modules/order/module.toml", manifest);
@@ -182,4 +207,59 @@ fn an_order_only_mistake_names_its_manifest_line_and_column() {
             outcome = outcome.stderr_has(text);
         }
     }
+}
+
+/// The case order-only dependencies were made for: keepalived starts after HAProxy answers,
+/// but a HAProxy change (its connection limit, so haproxy.cfg) replaces HAProxy alone, not
+/// keepalived too in a rollout of its own.
+#[test]
+fn a_haproxy_change_replaces_haproxy_and_leaves_keepalived_alone() {
+    let sandbox = Sandbox::with_example("dcos-ha");
+    sandbox.compile().success();
+    let before = sandbox.nodes();
+    let shown = sandbox.show_json();
+    for host in ["lb1", "lb2"] {
+        let keepalived = node_named(&shown, &format!("{host}:container:keepalived"));
+        assert_eq!(
+            keepalived["ordered_after"],
+            serde_json::json!([format!("{host}:health:haproxy-http")])
+        );
+    }
+    std::fs::copy(
+        sandbox.path().join("cluster.lock"),
+        sandbox.path().join("old.lock"),
+    )
+    .unwrap();
+    sandbox.replace(
+        "cluster.toml",
+        "services = [\"marathon:8080\", \"console:8000\"]",
+        "services = [\"marathon:8080\", \"console:8000\"]\nmax_connections = 30000",
+    );
+    sandbox.compile().success();
+    let changed = changed_ids(&before, &sandbox.nodes());
+    for host in ["lb1", "lb2"] {
+        assert!(
+            changed.contains(&format!("{host}:container:haproxy")),
+            "{changed:?}"
+        );
+        assert!(
+            !changed.contains(&format!("{host}:container:keepalived")),
+            "{changed:?}"
+        );
+    }
+    let diff = cairn()
+        .current_dir(sandbox.path())
+        .args(["diff", "old.lock", "cluster.lock"])
+        .run()
+        .code(1);
+    assert!(
+        diff.stdout.contains("lb1: replaces container haproxy"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        !diff.stdout.contains("replaces container keepalived"),
+        "{}",
+        diff.stdout
+    );
 }
