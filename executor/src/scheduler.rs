@@ -1,6 +1,7 @@
-//! Runs the nodes a plan says to run: dependencies first, independent nodes in parallel
-//! (across hosts and within one), at most `jobs` at once. A failure stops what depends on
-//! it and nothing else; a host that cannot be reached stops its own nodes and their
+//! Runs the nodes a plan says to run: dependencies first (and what a node is only ordered
+//! after, waited for alike), independent nodes in parallel (across hosts and within one),
+//! at most `jobs` at once. A failure stops what depends on (or waits for) it and nothing
+//! else; a host that cannot be reached stops its own nodes and their
 //! dependants.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};

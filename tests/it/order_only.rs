@@ -60,7 +60,10 @@ fn a_node_ordered_after_another_runs_after_it_and_its_changes_leave_the_id_alone
     let sandbox = &cluster.sandbox;
     let shown = sandbox.show_json();
     let second = node_named(&shown, "alpha:command:second");
-    assert_eq!(second["ordered_after"], serde_json::json!(["alpha:command:first"]));
+    assert_eq!(
+        second["ordered_after"],
+        serde_json::json!(["alpha:command:first"])
+    );
     assert!(
         !second["deps"]
             .as_array()

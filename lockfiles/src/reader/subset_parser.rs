@@ -105,7 +105,9 @@ pub(super) fn parse_in_chunks(
 /// The names read into `names`, moved out sorted and once each: written so, read as a set
 /// whatever the order.
 fn sorted_names(names: &mut Vec<NodeName>) -> Vec<NodeName> {
-    let mut sorted: Vec<NodeName> = names.drain(..).collect();
+    // Moved into a list of their size; `names` keeps its room for the next node's.
+    let mut sorted = Vec::with_capacity(names.len());
+    sorted.append(names);
     if !sorted.is_sorted_by(|left, right| left < right) {
         sorted.sort();
         sorted.dedup();
