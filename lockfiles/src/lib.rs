@@ -53,8 +53,8 @@ pub use canonical::{CanonicalInputs, canonical_inputs};
 pub use content::{ContentHash, Text};
 pub use diff::{
     ChangedNode, FieldChange, FileChange, FileChangeKind, HostChange, HostImpact, InputChange,
-    InputDifference, LockfileDiff, PackageChange, ReplicaRollout, RolloutChange, SecretChange,
-    TextChange,
+    InputDifference, LockfileDiff, OrderChange, PackageChange, ReplicaRollout, RolloutChange,
+    SecretChange, TextChange,
 };
 pub use error::{GraphError, LockError};
 pub use fingerprint_key::FingerprintKey;

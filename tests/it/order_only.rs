@@ -134,6 +134,34 @@ fn a_node_ordered_after_another_runs_after_it_and_its_changes_leave_the_id_alone
     outcome.success();
     assert_eq!(ran_besides_checks(&report, "alpha"), ["command:first"]);
     assert!(names(&report, "alpha", "skipped").contains(&"command:second".to_string()));
+
+    // The wait itself is in no id: dropping it changes none, and `cairn diff` says so.
+    std::fs::copy(
+        sandbox.path().join("cluster.lock"),
+        sandbox.path().join("old.lock"),
+    )
+    .unwrap();
+    let before = sandbox.nodes();
+    sandbox.replace(
+        "modules/order/module.toml",
+        "deps = [{ node = \"command:first\", order_only = true }]\n",
+        "",
+    );
+    cluster.compile();
+    assert!(changed_ids(&before, &sandbox.nodes()).is_empty());
+    let diff = cairn()
+        .current_dir(sandbox.path())
+        .args(["diff", "old.lock", "cluster.lock"])
+        .run()
+        .code(1);
+    assert!(
+        diff.stdout.contains(
+            "order-only waits changed (in no id: they replace nothing)\n  alpha:command:second:\n    - waits for alpha:command:first\n"
+        ),
+        "{}",
+        diff.stdout
+    );
+    assert!(diff.stdout.contains("0 nodes changed"), "{}", diff.stdout);
 }
 
 /// Waited for as a dependency is: where what a node is ordered after fails, the node is not
