@@ -458,6 +458,7 @@ mod tests {
                     .iter()
                     .map(|dependency| dependency.parse().unwrap())
                     .collect::<BTreeSet<_>>(),
+                ordered_after: BTreeSet::new(),
             }
         };
         let mut nodes = vec![

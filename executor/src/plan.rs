@@ -197,7 +197,8 @@ fn decide(
     if let Some(reason) = unsupported_reason(&node.spec, host_entry) {
         return Decision::Unsupported(reason);
     }
-    for dependency in &node.deps {
+    // What the node is ordered after stops it as its dependencies do: apply waits for both.
+    for dependency in node.waits_for() {
         match &decided[dependency] {
             Decision::Unsupported(_) | Decision::Blocked(_) | Decision::Unreachable => {
                 return Decision::Blocked(cause_behind(dependency, decided));
@@ -290,6 +291,8 @@ fn decide(
     // built again, or pushed, they are the same image), repositories (what installed from
     // them is as it was). Followed, those would spread across hosts: a control host's
     // image cache emptied would restart Docker on every host.
+    // Nor what the node is only ordered after (`ordered_after`): it uses nothing of those,
+    // which is why they are outside its id; it waits for them, and that is all.
     if let Some(dependency) = node.deps.iter().find(|dependency| {
         !matches!(
             dependency.kind,

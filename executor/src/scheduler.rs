@@ -1,6 +1,7 @@
-//! Runs the nodes a plan says to run: dependencies first, independent nodes in parallel
-//! (across hosts and within one), at most `jobs` at once. A failure stops what depends on
-//! it and nothing else; a host that cannot be reached stops its own nodes and their
+//! Runs the nodes a plan says to run: dependencies first (and what a node is only ordered
+//! after, waited for alike), independent nodes in parallel (across hosts and within one),
+//! at most `jobs` at once. A failure stops what depends on (or waits for) it and nothing
+//! else; a host that cannot be reached stops its own nodes and their
 //! dependants.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -138,7 +139,8 @@ fn schedule(lockfile: &Lockfile, plan: &Plan) -> (Shared, Vec<Vec<usize>>) {
         if outcomes[index].is_some() {
             continue;
         }
-        for dependency in &node.deps {
+        // What it is ordered after is waited for as its dependencies are.
+        for dependency in node.waits_for() {
             let dependency_index = position[dependency];
             if outcomes[dependency_index].is_none() {
                 remaining[index] += 1;

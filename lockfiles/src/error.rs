@@ -13,6 +13,13 @@ pub enum GraphError {
         node: NodeName,
         dependency: NodeName,
     },
+    #[error(
+        "node `{node}` is ordered after `{dependency}` and depends on it too; a dependency is waited for already: keep it in `deps` (part of the id) or in `ordered_after` (order only), not both"
+    )]
+    OrderedAfterADependency {
+        node: NodeName,
+        dependency: NodeName,
+    },
     /// The nodes of one cycle, in dependency order: each depends on the next, and the last on
     /// the first.
     #[error("dependency cycle: {}", display_cycle(.nodes))]

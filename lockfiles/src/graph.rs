@@ -69,6 +69,29 @@ impl DependencyPositions {
         let start = if node == 0 { 0 } else { self.ends[node - 1] };
         &self.positions[start..self.ends[node]]
     }
+
+    /// Whether no node has any.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.positions.is_empty()
+    }
+
+    /// Each node's positions here, then its positions in `other` (of the same nodes): the
+    /// dependencies and the order-only ones, what apply waits for.
+    pub(crate) fn union(&self, other: &Self) -> Self {
+        debug_assert_eq!(self.len(), other.len());
+        let mut union =
+            Self::with_capacity(self.len(), self.positions.len() + other.positions.len());
+        for node in 0..self.len() {
+            union
+                .positions
+                .extend_from_slice(self.dependencies_of(node));
+            union
+                .positions
+                .extend_from_slice(other.dependencies_of(node));
+            union.end_node();
+        }
+        union
+    }
 }
 
 /// [`topological_order`] on positions: every dependency already resolved. `name_of` names

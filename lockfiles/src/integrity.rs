@@ -6,7 +6,9 @@
 //!   its `nodes_digest`: the names and ids of the cluster-wide nodes (images);
 //! - each `[hosts.NAME]`'s `digest`: how the host is reached and where its root is; its
 //!   `nodes_digest`: the names and ids of the host's nodes (a leaf node deleted, a health
-//!   check say, changes no other id, but changes this);
+//!   check say, changes no other id, but changes this), and from format 5 each node's
+//!   `ordered_after` (outside every id: an order-only dependency added or removed by hand
+//!   changes this alone);
 //! - each `[secrets.NAME]`'s `digest`: where the secret is read and its fingerprint;
 //! - each `[rollouts.NAME]`'s `digest`: the container's rollout policy (format 4 on);
 //! - the top-level `digest`: the format version and every digest above under its table's
@@ -20,7 +22,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::host::HostEntry;
-use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile};
+use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, ORDERED_AFTER_VERSION};
 use crate::node::Node;
 use crate::node_id::parse_hex;
 use crate::node_name::Scope;
@@ -119,8 +121,10 @@ impl LockfileDigests {
         Self::of_format(lockfile, FORMAT_VERSION)
     }
 
-    /// The digests of a lockfile written in format `version` (3 or this one).
+    /// The digests of a lockfile written in format `version` (3, 4 or this one).
     pub fn of_format(lockfile: &Lockfile, version: i64) -> Self {
+        let with_ordered_after = version >= ORDERED_AFTER_VERSION;
+        let nodes_digest = |nodes: &[Node]| nodes_digest(nodes, with_ordered_after);
         let cluster = cluster_digest(&lockfile.cluster);
         let cluster_nodes = nodes_digest(lockfile.nodes_of(&Scope::Cluster));
         let hosts: std::collections::BTreeMap<String, (Digest, Digest)> = lockfile
@@ -195,14 +199,21 @@ fn host_digest(name: &str, host: &HostEntry) -> Digest {
         .finish()
 }
 
-/// The names and ids of some nodes, in order: a node added or removed changes it.
-fn nodes_digest(nodes: &[Node]) -> Digest {
+/// The names and ids of some nodes, in order: a node added or removed changes it. With
+/// `with_ordered_after` (format 5 on), each node's `ordered_after` too, which no id covers.
+fn nodes_digest(nodes: &[Node], with_ordered_after: bool) -> Digest {
     let mut encoder = Encoder::new("cairn nodes");
     for node in nodes {
         encoder
             .text(node.name.kind.as_str())
             .text(&node.name.key)
             .bytes(node.id.as_bytes());
+        if with_ordered_after {
+            encoder.text(&node.ordered_after.len().to_string());
+            for name in &node.ordered_after {
+                encoder.text(&name.to_string());
+            }
+        }
     }
     encoder.finish()
 }

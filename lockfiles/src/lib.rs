@@ -2,17 +2,18 @@
 //!
 //! Design notes:
 //! - A lockfile is a set of [`Node`]s, each named `host:kind:key` ([`NodeName`]), each with
-//!   typed inputs ([`NodeSpec`]) and the names of the nodes it depends on.
+//!   typed inputs ([`NodeSpec`]), the names of the nodes it depends on, and the names of
+//!   those it is only ordered after (`ordered_after`: waited for by apply, in no id).
 //! - A node's [`NodeId`] is blake3 over the canonical encoding of its kind, its inputs and the
 //!   ids of its dependencies (a Merkle DAG, like a Nix derivation hash). It deliberately leaves
 //!   out the host name: the same work on two hosts is the same id. A change anywhere changes
 //!   exactly the ids that depend on it.
 //! - Only ordered collections (`BTreeMap`, `BTreeSet`, sorted `Vec`) are hashed or written.
-//! - [`Lockfile::from_unhashed`] validates a graph (no dangling dependency, no cycle) and
-//!   computes ids; the reader does the same and refuses a file whose recorded ids differ, so a
+//! - [`Lockfile::from_unhashed`] validates a graph (no dangling dependency, no cycle over
+//!   dependencies and order-only ones, none both) and computes ids from the dependencies; the reader does the same and refuses a file whose recorded ids differ, so a
 //!   [`Lockfile`] value always carries verified ids.
 //! - What no id covers (the cluster's table, each host's and secret's, the set of nodes of
-//!   each scope) is covered by digests the writer records and the reader recomputes
+//!   each scope and what each is ordered after) is covered by digests the writer records and the reader recomputes
 //!   (`integrity`), so a lockfile edited anywhere is refused, naming the table.
 //! - A path a node writes has no `.` or `..` component (`nodes/written_path.rs`): joined to
 //!   a host's root, it stays under it.
@@ -52,8 +53,8 @@ pub use canonical::{CanonicalInputs, canonical_inputs};
 pub use content::{ContentHash, Text};
 pub use diff::{
     ChangedNode, FieldChange, FileChange, FileChangeKind, HostChange, HostImpact, InputChange,
-    InputDifference, LockfileDiff, PackageChange, ReplicaRollout, RolloutChange, SecretChange,
-    TextChange,
+    InputDifference, LockfileDiff, OrderChange, PackageChange, ReplicaRollout, RolloutChange,
+    SecretChange, TextChange,
 };
 pub use error::{GraphError, LockError};
 pub use fingerprint_key::FingerprintKey;

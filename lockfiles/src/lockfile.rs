@@ -30,7 +30,13 @@ use node_ids::hash_ids;
 /// ready) through one barrier node each, not a dependency on every check; the digests are
 /// version 2's. Version 4 adds `[rollouts.NAME]`, each container's rollout policy, with a
 /// digest of its own; version 3 is still read (its containers get the default policies).
-pub const FORMAT_VERSION: i64 = 4;
+/// Version 5 adds a node's `ordered_after`, the nodes it waits for without depending on
+/// them (outside its id), and covers them by its host's `nodes_digest`; versions 3 and 4
+/// are still read (their nodes have none, their digests are computed as they were).
+pub const FORMAT_VERSION: i64 = 5;
+
+/// The first format with `ordered_after`.
+pub const ORDERED_AFTER_VERSION: i64 = 5;
 
 /// The oldest format this crate reads.
 pub const OLDEST_READ_VERSION: i64 = 3;
@@ -48,7 +54,10 @@ pub struct ClusterInfo {
 #[derive(Debug, Clone)]
 pub struct UnhashedNode {
     pub name: NodeName,
+    /// What it depends on: waited for, and part of its id.
     pub deps: BTreeSet<NodeName>,
+    /// What it is ordered after: waited for, and not part of its id. None of `deps`.
+    pub ordered_after: BTreeSet<NodeName>,
     pub spec: NodeSpec,
 }
 
@@ -89,6 +98,16 @@ fn check_name(
     }
     if first_of_class && let Some(problem) = misplaced_secret(&node.spec, used_secrets) {
         return Err(invalid(problem));
+    }
+    if let Some(both) = node
+        .ordered_after
+        .iter()
+        .find(|name| node.deps.binary_search(name).is_ok())
+    {
+        return Err(GraphError::OrderedAfterADependency {
+            node: node.name.clone(),
+            dependency: both.clone(),
+        });
     }
     if let NodeSpec::Container(container) = &node.spec {
         let image_name = NodeName::new(
@@ -133,11 +152,24 @@ fn misplaced_secret(spec: &NodeSpec, used: &BTreeSet<String>) -> Option<String> 
     })
 }
 
-/// Every node's dependencies as positions in `nodes` (sorted by name), refusing a name used
-/// twice and a dependency on a node that is not there, with the errors (and in the order)
-/// of [`crate::topological_order`].
+/// Refuses a name used twice: the nodes of a scope are one run, where names repeat, and
+/// order by kind and key.
+fn refuse_duplicate_names(nodes: &[SortedNode], scopes: &[Range<usize>]) -> Result<(), GraphError> {
+    for scope in scopes {
+        if let Some(pair) = nodes[scope.clone()].windows(2).find(|pair| {
+            pair[0].name.kind == pair[1].name.kind && pair[0].name.key == pair[1].name.key
+        }) {
+            return Err(GraphError::DuplicateName(pair[1].name.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// Every node's dependencies (or the nodes it is ordered after: what `names_of` gives) as
+/// positions in `nodes` (sorted by name, each name once), refusing a name that is not
+/// there, with the errors (and in the order) of [`crate::topological_order`].
 ///
-/// A dependency is looked up among the nodes of its dependant's own host (most dependencies
+/// A name is looked up among the nodes of its dependant's own host (most dependencies
 /// are there, and their names are in cache), else among all, by binary search. With
 /// `classes`, the node of a class that came before is asked first: the same node on another
 /// host has its dependencies at the same places among its host's nodes, which one
@@ -146,16 +178,9 @@ fn resolve_dependencies(
     nodes: &[SortedNode],
     scopes: &[Range<usize>],
     classes: Option<&SpecClasses>,
+    names_of: impl Fn(&SortedNode) -> &[NodeName],
 ) -> Result<DependencyPositions, GraphError> {
-    // The nodes of a scope are one run: names repeat within one, and order by kind and key.
-    for scope in scopes {
-        if let Some(pair) = nodes[scope.clone()].windows(2).find(|pair| {
-            pair[0].name.kind == pair[1].name.kind && pair[0].name.key == pair[1].name.key
-        }) {
-            return Err(GraphError::DuplicateName(pair[1].name.clone()));
-        }
-    }
-    let edges = nodes.iter().map(|node| node.deps.len()).sum();
+    let edges = nodes.iter().map(|node| names_of(node).len()).sum();
     let mut dependencies = DependencyPositions::with_capacity(nodes.len(), edges);
     // Per class, the last node of it and where its scope started.
     let mut last_of_class: Vec<Option<(usize, usize)>> =
@@ -168,7 +193,7 @@ fn resolve_dependencies(
                 let slot = &mut last_of_class[classes.of[position]];
                 slot.replace((position, scope_start))
             });
-            for (index, dependency) in node.deps.iter().enumerate() {
+            for (index, dependency) in names_of(node).iter().enumerate() {
                 let found = if dependency.scope == node.name.scope {
                     let in_scope = |offset: usize| {
                         let other = &same_scope[offset].name;
@@ -401,6 +426,7 @@ impl Lockfile {
                 name: node.name,
                 // A set iterates sorted and without duplicates: moved, not cloned.
                 deps: node.deps.into_iter().collect(),
+                ordered_after: node.ordered_after.into_iter().collect(),
                 spec: node.spec,
             })
             .collect();
@@ -426,19 +452,26 @@ impl Lockfile {
         mut on_text: impl FnMut(&Text),
     ) -> Result<Self, GraphError> {
         debug_assert!(nodes.is_sorted_by(|left, right| left.name <= right.name));
-        debug_assert!(
-            nodes
-                .iter()
-                .all(|node| node.deps.is_sorted_by(|left, right| left < right))
-        );
+        debug_assert!(nodes.iter().all(|node| {
+            node.deps.is_sorted_by(|left, right| left < right)
+                && node.ordered_after.is_sorted_by(|left, right| left < right)
+        }));
         let classes = spec_classes.as_ref();
         debug_assert!(classes.is_none_or(|classes| classes.of.len() == nodes.len()
             && classes.of.iter().all(|&class| class < classes.count)));
         let scopes = scope_runs(&nodes);
         let encoded_classes =
             check_nodes(&nodes, &scopes, &hosts, &secrets, classes, &mut on_text)?;
-        let dependencies = resolve_dependencies(&nodes, &scopes, classes)?;
-        let order = order_positions(&dependencies, |position| &nodes[position].name)?;
+        refuse_duplicate_names(&nodes, &scopes)?;
+        let dependencies = resolve_dependencies(&nodes, &scopes, classes, |node| &node.deps)?;
+        let ordered_after =
+            resolve_dependencies(&nodes, &scopes, classes, |node| &node.ordered_after)?;
+        // The order (and the cycle search) is over what apply waits for; the ids hash the
+        // dependencies alone.
+        let waited_for = (!ordered_after.is_empty()).then(|| dependencies.union(&ordered_after));
+        let order = order_positions(waited_for.as_ref().unwrap_or(&dependencies), |position| {
+            &nodes[position].name
+        })?;
         let ids = hash_ids(
             &nodes,
             &order,
@@ -578,6 +611,7 @@ mod tests {
                 .iter()
                 .map(|dependency| dependency.parse().unwrap())
                 .collect::<BTreeSet<_>>(),
+            ordered_after: BTreeSet::new(),
             spec,
         }
     }
@@ -841,6 +875,132 @@ mod tests {
         );
     }
 
+    /// A check on `h1` named `key`, with its dependencies and the nodes it is ordered after.
+    fn ordered_check(key: &str, deps: &[&str], ordered_after: &[&str]) -> UnhashedNode {
+        let mut check = node(
+            &format!("h1:check:{key}"),
+            deps,
+            NodeSpec::Check(CheckNode {
+                name: key.into(),
+                probe: Probe::DiskFree {
+                    path: format!("/{key}"),
+                    minimum_bytes: 1,
+                },
+            }),
+        );
+        check.ordered_after = ordered_after
+            .iter()
+            .map(|name| name.parse().unwrap())
+            .collect();
+        check
+    }
+
+    /// Three checks: `b` (its id changed by `b_minimum`) ordered after `a`, `c` after
+    /// `c_ordered_after`.
+    fn ordered_checks(b_minimum: u64, c_ordered_after: &[&str]) -> Result<Lockfile, GraphError> {
+        let lockfile = every_kind();
+        let mut b = ordered_check("b", &[], &["h1:check:a"]);
+        if let NodeSpec::Check(check) = &mut b.spec {
+            check.probe = Probe::DiskFree {
+                path: "/b".into(),
+                minimum_bytes: b_minimum,
+            };
+        }
+        Lockfile::from_unhashed(
+            lockfile.cluster.clone(),
+            lockfile.hosts.clone(),
+            BTreeMap::new(),
+            vec![
+                ordered_check("c", &[], c_ordered_after),
+                b,
+                ordered_check("a", &[], &[]),
+            ],
+        )
+    }
+
+    fn id_of(lockfile: &Lockfile, name: &str) -> NodeId {
+        lockfile.node(&name.parse().unwrap()).unwrap().id
+    }
+
+    /// An order-only dependency is outside the id: neither adding one nor a change of the
+    /// node waited for changes the dependant's id, where a dependency's change would.
+    #[test]
+    fn the_id_does_not_hash_what_a_node_is_ordered_after() {
+        let ordered = ordered_checks(1, &["h1:check:b"]).unwrap();
+        let unordered = ordered_checks(1, &[]).unwrap();
+        let b_changed = ordered_checks(2, &["h1:check:b"]).unwrap();
+        assert_ne!(
+            id_of(&ordered, "h1:check:b"),
+            id_of(&b_changed, "h1:check:b")
+        );
+        for other in [&unordered, &b_changed] {
+            assert_eq!(id_of(&ordered, "h1:check:c"), id_of(other, "h1:check:c"));
+        }
+        let c = ordered.node(&"h1:check:c".parse().unwrap()).unwrap();
+        assert_eq!(c.ordered_after, vec!["h1:check:b".parse().unwrap()]);
+        assert!(c.deps.is_empty());
+        // `explain` lists what the id hashes: no dependency.
+        let explained = ordered.explain(c);
+        let unordered_c = unordered.node(&"h1:check:c".parse().unwrap()).unwrap();
+        assert_eq!(explained.0, unordered.explain(unordered_c).0);
+    }
+
+    #[test]
+    fn the_order_puts_a_node_after_what_it_is_ordered_after() {
+        let lockfile = ordered_checks(1, &["h1:check:b"]).unwrap();
+        let order: Vec<String> = lockfile
+            .in_dependency_order()
+            .map(|node| node.name.key.clone())
+            .collect();
+        assert_eq!(order, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_cycle_through_ordered_after_is_refused() {
+        let lockfile = every_kind();
+        let error = refused_without_secrets(
+            &lockfile,
+            vec![
+                ordered_check("a", &["h1:check:b"], &[]),
+                ordered_check("b", &[], &["h1:check:a"]),
+            ],
+        );
+        assert_eq!(
+            error.to_string(),
+            "dependency cycle: h1:check:a -> h1:check:b -> h1:check:a"
+        );
+    }
+
+    #[test]
+    fn a_dangling_ordered_after_is_refused_as_a_dangling_dependency() {
+        let lockfile = every_kind();
+        let error =
+            refused_without_secrets(&lockfile, vec![ordered_check("a", &[], &["h1:check:gone"])]);
+        assert_eq!(
+            error.to_string(),
+            "node `h1:check:a` depends on `h1:check:gone`, which is not in the graph"
+        );
+    }
+
+    #[test]
+    fn a_node_both_a_dependency_and_ordered_after_is_refused() {
+        let lockfile = every_kind();
+        let error = refused_without_secrets(
+            &lockfile,
+            vec![
+                ordered_check("a", &[], &[]),
+                ordered_check("b", &["h1:check:a"], &["h1:check:a"]),
+            ],
+        );
+        assert_eq!(
+            error,
+            GraphError::OrderedAfterADependency {
+                node: "h1:check:b".parse().unwrap(),
+                dependency: "h1:check:a".parse().unwrap(),
+            }
+        );
+    }
+
     /// Why `nodes` do not make a lockfile with `lockfile`'s cluster and hosts and no secrets.
     fn refused_without_secrets(lockfile: &Lockfile, nodes: Vec<UnhashedNode>) -> GraphError {
         Lockfile::from_unhashed(
@@ -861,6 +1021,7 @@ mod tests {
             .map(|node| UnhashedNode {
                 name: node.name.clone(),
                 deps: node.deps.iter().cloned().collect(),
+                ordered_after: node.ordered_after.iter().cloned().collect(),
                 spec: node.spec.clone(),
             })
             .collect();

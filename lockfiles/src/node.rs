@@ -7,7 +7,19 @@ use crate::nodes::NodeSpec;
 pub struct Node {
     pub name: NodeName,
     pub id: NodeId,
-    /// Sorted, without duplicates.
+    /// Sorted, without duplicates: what it depends on, whose ids its id hashes.
     pub deps: Vec<NodeName>,
+    /// Sorted, without duplicates, none of them in `deps`: what it is ordered after without
+    /// depending on it (systemd's `After=` without `Requires=`). Apply waits for them as for
+    /// `deps`, but they are not part of its id, so their changes replace nothing here.
+    pub ordered_after: Vec<NodeName>,
     pub spec: NodeSpec,
+}
+
+impl Node {
+    /// Every node apply waits for before this one: its dependencies, then the nodes it is
+    /// ordered after.
+    pub fn waits_for(&self) -> impl Iterator<Item = &NodeName> {
+        self.deps.iter().chain(&self.ordered_after)
+    }
 }

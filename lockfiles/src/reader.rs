@@ -29,7 +29,9 @@ use serde::Deserialize;
 use crate::content::{ContentHash, Text};
 use crate::error::LockError;
 use crate::host::{BecomeMethod, HostEntry, TransportKind};
-use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, OLDEST_READ_VERSION};
+use crate::lockfile::{
+    ClusterInfo, FORMAT_VERSION, Lockfile, OLDEST_READ_VERSION, ORDERED_AFTER_VERSION,
+};
 use crate::node_id::NodeId;
 use crate::node_name::NodeName;
 use crate::nodes::{FieldReader, NodeSpec, TextSource};
@@ -77,6 +79,7 @@ struct NodeTable {
     /// `None` when missing or not a string.
     id: Option<String>,
     deps: DepsTable,
+    ordered_after: DepsTable,
     /// Each key once.
     fields: Vec<(Cow<'static, str>, Value)>,
 }
@@ -88,6 +91,8 @@ struct ReadNode {
     id: NodeId,
     /// Sorted, without duplicates.
     deps: Vec<NodeName>,
+    /// Sorted, without duplicates.
+    ordered_after: Vec<NodeName>,
     /// Its index in [`NodeTables::Read`]'s `classes`.
     class: usize,
 }
@@ -100,7 +105,7 @@ struct SpecClass {
     first: usize,
 }
 
-/// A node's `deps` as written.
+/// A node's `deps` (or `ordered_after`) as written.
 enum DepsTable {
     Missing,
     /// An array: its items, `None` for one that is not a string.
@@ -276,6 +281,18 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
         domain: document.cluster.domain,
         fingerprint_key,
     };
+    if document.version < ORDERED_AFTER_VERSION
+        && let Some(node) = nodes.first_ordered_after()
+    {
+        return Err(LockError::InvalidNode {
+            origin: origin.to_string(),
+            node: node.to_string(),
+            message: format!(
+                "format {} has no `ordered_after`; version {ORDERED_AFTER_VERSION} added it",
+                document.version
+            ),
+        });
+    }
     let mut lockfile = nodes.into_lockfile(cluster, hosts, secrets, &content, origin)?;
     let rollouts = read_rollouts(document.rollouts, document.version, &mut recorded, origin)?;
     lockfile.set_rollouts(rollouts);
@@ -450,12 +467,8 @@ fn read_rollouts(
 }
 
 /// What a node table written by hand says beyond the fields of its kind: its name, the id
-/// it records and its dependencies (sorted, once each).
-fn read_header(
-    table: &NodeTable,
-    origin: &str,
-    position: usize,
-) -> Result<(NodeName, NodeId, Vec<NodeName>), LockError> {
+/// it records, its dependencies and the nodes it is ordered after (each sorted, once each).
+fn read_header(table: &NodeTable, origin: &str, position: usize) -> Result<NodeHeader, LockError> {
     let node_error = |node: &str, message: String| LockError::InvalidNode {
         origin: origin.to_string(),
         node: node.to_string(),
@@ -474,28 +487,58 @@ fn read_header(
             .map_err(|message| node_error(name_text, message))?,
         None => return Err(node_error(name_text, "missing string field `id`".into())),
     };
-    let not_names = || node_error(name_text, "`deps` must be an array of node names".into());
-    let mut deps: Vec<NodeName> = match &table.deps {
-        DepsTable::Missing => Vec::new(),
-        DepsTable::Names(items) => {
-            let mut deps = Vec::with_capacity(items.len());
-            for item in items {
-                let text = item.as_ref().ok_or_else(not_names)?;
-                deps.push(
-                    text.parse::<NodeName>()
-                        .map_err(|message| node_error(name_text, message))?,
-                );
-            }
-            deps
-        }
-        DepsTable::NotAnArray => return Err(not_names()),
+    let names = |field: &str, written: &DepsTable| {
+        read_names(written, |message| {
+            node_error(
+                name_text,
+                message.unwrap_or_else(|| format!("`{field}` must be an array of node names")),
+            )
+        })
     };
-    // Written sorted, once each; read as a set, whatever the order.
-    if !deps.is_sorted_by(|left, right| left < right) {
-        deps.sort();
-        deps.dedup();
+    let deps = names("deps", &table.deps)?;
+    let ordered_after = names("ordered_after", &table.ordered_after)?;
+    Ok(NodeHeader {
+        name,
+        id,
+        deps,
+        ordered_after,
+    })
+}
+
+/// A node table's name, recorded id, `deps` and `ordered_after`.
+struct NodeHeader {
+    name: NodeName,
+    id: NodeId,
+    deps: Vec<NodeName>,
+    ordered_after: Vec<NodeName>,
+}
+
+/// A list of node names as written, sorted and once each. `error` makes the error: of a
+/// string that is not a node name, with the parser's message; of anything but an array of
+/// strings, without.
+fn read_names(
+    written: &DepsTable,
+    error: impl Fn(Option<String>) -> LockError,
+) -> Result<Vec<NodeName>, LockError> {
+    let items = match written {
+        DepsTable::Missing => return Ok(Vec::new()),
+        DepsTable::Names(items) => items,
+        DepsTable::NotAnArray => return Err(error(None)),
+    };
+    let mut names = Vec::with_capacity(items.len());
+    for item in items {
+        let text = item.as_ref().ok_or_else(|| error(None))?;
+        names.push(
+            text.parse::<NodeName>()
+                .map_err(|message| error(Some(message)))?,
+        );
     }
-    Ok((name, id, deps))
+    // Written sorted, once each; read as a set, whatever the order.
+    if !names.is_sorted_by(|left, right| left < right) {
+        names.sort();
+        names.dedup();
+    }
+    Ok(names)
 }
 
 /// A node's spec, from the fields of its kind, through the `from_fields` the compiler uses.
@@ -582,13 +625,15 @@ fn node_table(
     };
     let name = string(table.remove("name"));
     let id = string(table.remove("id"));
-    let deps = match table.remove("deps") {
+    let names = |value: Option<toml::Value>| match value {
         None => DepsTable::Missing,
         Some(toml::Value::Array(items)) => {
             DepsTable::Names(items.into_iter().map(|item| string(Some(item))).collect())
         }
         Some(_) => DepsTable::NotAnArray,
     };
+    let deps = names(table.remove("deps"));
+    let ordered_after = names(table.remove("ordered_after"));
     let fields = table
         .into_iter()
         .map(|(field, value)| to_value(value).map(|value| (Cow::Owned(field), value)))
@@ -602,6 +647,7 @@ fn node_table(
         name,
         id,
         deps,
+        ordered_after,
         fields,
     })
 }
@@ -692,6 +738,7 @@ mod tests {
                 .iter()
                 .map(|dependency| dependency.parse().unwrap())
                 .collect::<BTreeSet<_>>(),
+            ordered_after: BTreeSet::new(),
             spec,
         }
     }
@@ -699,6 +746,12 @@ mod tests {
     /// Two hosts with the same nodes (the same text on both, as on ten thousand hosts), one
     /// node of its own on each, and values that need every kind of string the writer writes.
     fn two_hosts() -> Lockfile {
+        two_hosts_ordered(true)
+    }
+
+    /// [`two_hosts`], where with `ordered_after` each host's health probe is ordered after
+    /// its `check:os-release-too` (a format-5 field).
+    fn two_hosts_ordered(ordered_after: bool) -> Lockfile {
         let mut nodes = vec![node(
             "cluster:image:app",
             &[],
@@ -810,6 +863,12 @@ mod tests {
                     ],
                 ),
             ]);
+            if ordered_after {
+                let health = nodes.last_mut().unwrap();
+                health
+                    .ordered_after
+                    .insert(name("check:os-release-too").parse().unwrap());
+            }
         }
         let host = |address: &str| HostEntry {
             address: address.into(),
@@ -865,19 +924,93 @@ mod tests {
         .unwrap()
     }
 
-    /// `two_hosts` as format 3 wrote it: no rollout table, the digests of format 3.
+    /// `two_hosts` (without `ordered_after`) as format 3 wrote it: no rollout table, the
+    /// digests of format 3.
     fn two_hosts_in_format_3() -> String {
-        let lockfile = two_hosts();
-        let text = lockfile.to_toml();
+        let lockfile = two_hosts_ordered(false);
+        let text = in_format(&lockfile, 3);
         let start = text.find("\n[rollouts.app]").unwrap();
         let end = start + 1 + text[start + 1..].find("\n\n").unwrap();
-        let whole = crate::LockfileDigests::of(&lockfile).whole.to_string();
-        let whole_in_3 = crate::LockfileDigests::of_format(&lockfile, 3)
-            .whole
-            .to_string();
         format!("{}{}", &text[..start], &text[end..])
-            .replacen("version = 4", "version = 3", 1)
-            .replacen(&whole, &whole_in_3, 1)
+    }
+
+    /// `lockfile`'s text as format `version` wrote it: that version, the digests it
+    /// computed (what the lockfile holds must be what that format could hold).
+    fn in_format(lockfile: &Lockfile, version: i64) -> String {
+        let text = lockfile.to_toml();
+        let now = crate::LockfileDigests::of(lockfile);
+        let then = crate::LockfileDigests::of_format(lockfile, version);
+        let mut text = text.replacen(
+            &format!("version = {FORMAT_VERSION}"),
+            &format!("version = {version}"),
+            1,
+        );
+        for (name, (_, nodes)) in &now.hosts {
+            text = text.replacen(&nodes.to_string(), &then.hosts[name].1.to_string(), 1);
+        }
+        text.replacen(
+            &now.cluster_nodes.to_string(),
+            &then.cluster_nodes.to_string(),
+            1,
+        )
+        .replacen(&now.whole.to_string(), &then.whole.to_string(), 1)
+    }
+
+    #[test]
+    fn a_format_4_lockfile_still_reads() {
+        let lockfile = two_hosts_ordered(false);
+        let read = Lockfile::parse(&in_format(&lockfile, 4), "old.lock").unwrap();
+        assert_eq!(read.nodes(), lockfile.nodes());
+        assert_eq!(read.rollouts(), lockfile.rollouts());
+        assert_eq!(read.to_toml(), lockfile.to_toml());
+    }
+
+    #[test]
+    fn ordered_after_is_refused_in_a_format_4_lockfile() {
+        let error = outcome(read(&in_format(&two_hosts(), 4), "old.lock")).unwrap_err();
+        assert!(
+            error.contains("h1:health:app") && error.contains("format 4 has no `ordered_after`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn ordered_after_reads_back_by_either_parser() {
+        let lockfile = two_hosts();
+        let text = lockfile.to_toml();
+        assert!(
+            text.contains("ordered_after = [\n    \"h1:check:os-release-too\",\n]\n"),
+            "{text}"
+        );
+        for read in [read(&text, "test.lock"), read_with_toml(&text)] {
+            let read = read.unwrap();
+            assert_eq!(read.nodes(), lockfile.nodes());
+            assert_eq!(read.to_toml(), text);
+        }
+    }
+
+    /// No id covers `ordered_after`: the host's `nodes_digest` does, so a hand edit (an
+    /// order-only dependency removed, or added) is refused, naming the host's nodes.
+    #[test]
+    fn an_edited_ordered_after_is_refused_by_the_hosts_nodes_digest() {
+        let text = two_hosts().to_toml();
+        let removed = text.replacen(
+            "ordered_after = [\n    \"h1:check:os-release-too\",\n]\n",
+            "",
+            1,
+        );
+        let added = text.replacen(
+            "ordered_after = [\n    \"h1:check:os-release-too\",\n]\n",
+            "ordered_after = [\n    \"h1:check:os-release\",\n    \"h1:check:os-release-too\",\n]\n",
+            1,
+        );
+        for edited in [removed, added] {
+            assert_ne!(edited, text);
+            for result in [read(&edited, "test.lock"), read_with_toml(&edited)] {
+                let error = outcome(result).unwrap_err();
+                assert!(error.contains("the set of host `h1`'s nodes"), "{error}");
+            }
+        }
     }
 
     #[test]
@@ -1086,7 +1219,7 @@ mod tests {
             ),
             (
                 "a missing value",
-                text.replacen("version = 4", "version = ", 1),
+                text.replacen("version = 5", "version = ", 1),
             ),
             (
                 "an unterminated string",
@@ -1172,11 +1305,11 @@ mod tests {
             ),
             (
                 "an unknown top-level key",
-                text.replacen("version = 4", "version = 4\nnew = true", 1),
+                text.replacen("version = 5", "version = 5\nnew = true", 1),
             ),
             (
                 "a newer version",
-                text.replacen("version = 4", "version = 5", 1),
+                text.replacen("version = 5", "version = 6", 1),
             ),
             (
                 "a multi-line string ending in quotes",

@@ -12,6 +12,8 @@ pub(crate) struct SortedNode {
     pub name: NodeName,
     /// Sorted, without duplicates.
     pub deps: Vec<NodeName>,
+    /// Sorted, without duplicates.
+    pub ordered_after: Vec<NodeName>,
     pub spec: NodeSpec,
 }
 
@@ -22,6 +24,7 @@ impl SortedNode {
             name: self.name,
             id,
             deps: self.deps,
+            ordered_after: self.ordered_after,
             spec: self.spec,
         }
     }

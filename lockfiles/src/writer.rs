@@ -4,7 +4,8 @@
 //! `[secrets.*]`, `[rollouts.*]` (each table ending with its digests, see `integrity`), one `[[node]]` per
 //! node sorted by name, then `[content]` with every text once, in order of
 //! first use, each preceded by a comment naming the nodes that use it. Fields keep the order
-//! each kind gives them; dependencies go one per line, so adding one is a one-line diff.
+//! each kind gives them; dependencies (`deps`, then `ordered_after`, each left out when
+//! empty) go one per line, so adding one is a one-line diff.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
@@ -88,13 +89,8 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
         out.push_str("\n[[node]]\n");
         let _ = writeln!(out, "name = {}", basic_string(&node.name.to_string()));
         let _ = writeln!(out, "id = \"{}\"", node.id);
-        if !node.deps.is_empty() {
-            out.push_str("deps = [\n");
-            for dependency in &node.deps {
-                let _ = writeln!(out, "    {},", basic_string(&dependency.to_string()));
-            }
-            out.push_str("]\n");
-        }
+        write_names(&mut out, "deps", &node.deps);
+        write_names(&mut out, "ordered_after", &node.ordered_after);
         // The key field (a file's path, a container's name) is the last part of the node's
         // name: written once, there; the reader puts it back.
         let key_field = NodeSpec::key_field(node.name.kind);
@@ -134,6 +130,18 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
         }
     }
     out
+}
+
+/// A list of node names, one per line (adding one is a one-line diff); nothing when empty.
+fn write_names(out: &mut String, field: &str, names: &[crate::NodeName]) {
+    if names.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{field} = [");
+    for name in names {
+        let _ = writeln!(out, "    {},", basic_string(&name.to_string()));
+    }
+    out.push_str("]\n");
 }
 
 /// Where a secret is read: `env = "VARIABLE"` or `file = "path"`.

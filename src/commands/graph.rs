@@ -22,7 +22,8 @@ pub fn run(lockfile_path: &Path, format: GraphFormat) -> Result<(), Failure> {
 }
 
 /// Graphviz DOT: one `subgraph cluster_*` per host (and one for cluster-wide nodes), an
-/// edge from each node to each of its dependencies.
+/// edge from each node to each of its dependencies, dashed to each node it is only ordered
+/// after.
 fn dot(lockfile: &Lockfile) -> String {
     let mut by_scope: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for node in lockfile.nodes() {
@@ -53,6 +54,15 @@ fn dot(lockfile: &Lockfile) -> String {
                 quote(&dependency.to_string())
             );
         }
+        // Waited for, not depended on: dashed.
+        for name in &node.ordered_after {
+            let _ = writeln!(
+                out,
+                "  {} -> {} [style=dashed];",
+                quote(&node.name.to_string()),
+                quote(&name.to_string())
+            );
+        }
     }
     out.push_str("}\n");
     out
@@ -75,9 +85,11 @@ fn graph_json(lockfile: &Lockfile) -> serde_json::Value {
         .nodes()
         .iter()
         .flat_map(|node| {
-            node.deps
-                .iter()
-                .map(move |dependency| json!({ "from": node.name.to_string(), "to": dependency.to_string() }))
+            let dependencies = node.deps.iter().map(|name| (name, false));
+            let ordered_after = node.ordered_after.iter().map(|name| (name, true));
+            dependencies.chain(ordered_after).map(move |(name, order_only)| {
+                json!({ "from": node.name.to_string(), "to": name.to_string(), "order_only": order_only })
+            })
         })
         .collect();
     json!({ "nodes": nodes, "edges": edges })

@@ -68,6 +68,13 @@ fn node_text_block(node: &Node) -> String {
             let _ = writeln!(out, "  {dependency}");
         }
     }
+    if !node.ordered_after.is_empty() {
+        // Waited for by apply, outside the id.
+        let _ = writeln!(out, "ordered after (not in the id):");
+        for name in &node.ordered_after {
+            let _ = writeln!(out, "  {name}");
+        }
+    }
     let mut texts = Vec::new();
     let _ = writeln!(out, "inputs:");
     for (field, value) in node.spec.inputs() {
@@ -129,7 +136,8 @@ pub fn inline(value: &Value) -> String {
     }
 }
 
-/// A node as JSON: `name`, `kind`, `host`, `id`, `deps`, `inputs`, and for files `path`,
+/// A node as JSON: `name`, `kind`, `host`, `id`, `deps`, `ordered_after` (waited for, not
+/// in the id), `inputs`, and for files `path`,
 /// `mode`, `owner`, `group`, `content` at the top level too.
 pub fn node_json(node: &Node) -> serde_json::Value {
     let inputs: serde_json::Map<String, serde_json::Value> = node
@@ -144,6 +152,7 @@ pub fn node_json(node: &Node) -> serde_json::Value {
         "host": node.name.host(),
         "id": node.id.to_string(),
         "deps": node.deps.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "ordered_after": node.ordered_after.iter().map(ToString::to_string).collect::<Vec<_>>(),
     });
     if let cairn_lockfiles::NodeSpec::File(file) = &node.spec {
         object["path"] = json!(file.path);

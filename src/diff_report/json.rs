@@ -5,6 +5,7 @@ use cairn_lockfiles::{
 use serde_json::{Value as Json, json};
 
 use crate::commands::show::value_json;
+use crate::diff_report::order_changes::order_changes_json;
 use crate::diff_report::rollouts::rollouts_json;
 
 /// The machine-readable report; its structure is documented in the README (`cairn diff`).
@@ -67,6 +68,7 @@ pub fn diff_json(diff: &LockfileDiff) -> Json {
         "impact": impact,
         "rollouts": rollouts,
         "rollout_changes": rollout_changes,
+        "order_changes": order_changes_json(diff),
     })
 }
 

@@ -7,6 +7,7 @@ mod applied_json;
 mod applied_stat;
 mod applied_text;
 mod json;
+mod order_changes;
 mod palette;
 mod rollouts;
 mod stat;

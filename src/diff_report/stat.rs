@@ -39,6 +39,13 @@ pub fn diff_stat(diff: &LockfileDiff) -> String {
         out,
         "hosts: {hosts_added} added, {hosts_removed} removed; secrets rotated: {rotated}"
     );
+    if !diff.order_changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "order-only waits changed (in no id): {}",
+            diff.order_changes.len()
+        );
+    }
     out
 }
 

@@ -8,6 +8,7 @@ use cairn_lockfiles::{
 
 use crate::commands::show::inline;
 use crate::diff_report::Palette;
+use crate::diff_report::order_changes::order_changes_text;
 use crate::diff_report::rollouts::rollouts_text;
 use crate::output::counted;
 
@@ -15,7 +16,7 @@ use crate::output::counted;
 /// nodes that changed themselves with their diffs, and the nodes added and removed; then the
 /// nodes that changed only because of a dependency, listed under their root causes; then
 /// the blast radius per host; then the rollouts of the replaced containers and the changed
-/// rollout policies; then a summary line.
+/// rollout policies; then the nodes whose order-only waits changed; then a summary line.
 pub fn diff_text(diff: &LockfileDiff, palette: Palette) -> String {
     if diff.is_empty() {
         return "no changes\n".to_string();
@@ -26,6 +27,7 @@ pub fn diff_text(diff: &LockfileDiff, palette: Palette) -> String {
     dependency_changes(diff, palette, &mut out);
     blast_radius(diff, palette, &mut out);
     rollouts_text(diff, palette, &mut out);
+    order_changes_text(diff, palette, &mut out);
     let only_dependencies = diff
         .changed
         .iter()

@@ -52,7 +52,7 @@ fn an_edited_dependency_list_is_refused() {
 fn a_syntax_error_in_a_lockfile_names_line_and_column() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 4", "version = ", 1)
+        text.replacen("version = 5", "version = ", 1)
     });
     show(&sandbox).code(2).stderr_has("cluster.lock:3:");
 }
@@ -61,11 +61,11 @@ fn a_syntax_error_in_a_lockfile_names_line_and_column() {
 fn a_lockfile_of_a_newer_format_is_refused_with_a_hint() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 4", "version = 5\nnew_field = true", 1)
+        text.replacen("version = 5", "version = 6\nnew_field = true", 1)
     });
     show(&sandbox)
         .code(2)
-        .stderr_has("format version 5 is not supported");
+        .stderr_has("format version 6 is not supported");
 }
 
 /// A lockfile of an older format is refused by name, and compile makes it again.
@@ -73,7 +73,7 @@ fn a_lockfile_of_a_newer_format_is_refused_with_a_hint() {
 fn a_lockfile_of_format_1_is_refused_with_a_hint_to_recompile() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 4", "version = 1", 1)
+        text.replacen("version = 5", "version = 1", 1)
     });
     show(&sandbox)
         .code(2)
@@ -87,11 +87,11 @@ fn a_lockfile_of_format_1_is_refused_with_a_hint_to_recompile() {
 fn a_lockfile_of_format_2_is_refused_with_a_hint_to_recompile() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 4", "version = 2", 1)
+        text.replacen("version = 5", "version = 2", 1)
     });
     show(&sandbox)
         .code(2)
-        .stderr_has("format version 2 is not supported (this cairn reads versions 3 to 4)")
+        .stderr_has("format version 2 is not supported (this cairn reads versions 3 to 5)")
         .stderr_has("recompile the spec");
 }
 
@@ -218,7 +218,26 @@ fn a_deleted_leaf_node_is_refused_by_show_plan_and_apply_naming_its_host() {
     assert_refused_by_every_reader(
         &sandbox,
         "a deleted health check",
-        "the set of host `node1`'s nodes ([hosts.node1]'s `nodes_digest`: a node added or removed)",
+        "the set of host `node1`'s nodes ([hosts.node1]'s `nodes_digest`: a node added or removed, or what one is ordered after)",
+    );
+}
+
+/// `ordered_after` is in no id: the host's `nodes_digest` covers it, so keepalived's wait
+/// for HAProxy removed by hand is refused, naming the host.
+#[test]
+fn an_edited_ordered_after_is_refused_by_show_plan_and_apply_naming_its_host() {
+    let sandbox = Sandbox::with_example("dcos-ha");
+    sandbox.edit("cluster.lock", |text| {
+        text.replacen(
+            "ordered_after = [\n    \"lb1:health:haproxy-http\",\n]\n",
+            "",
+            1,
+        )
+    });
+    assert_refused_by_every_reader(
+        &sandbox,
+        "an order-only dependency removed",
+        "the set of host `lb1`'s nodes ([hosts.lb1]'s `nodes_digest`: a node added or removed, or what one is ordered after)",
     );
 }
 

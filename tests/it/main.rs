@@ -33,6 +33,7 @@ mod lockfile_integrity;
 mod merkle_ids;
 mod mysql_replication;
 mod offline_repository;
+mod order_only;
 mod package_images;
 mod package_pinning;
 mod platform_modules;

@@ -5,7 +5,7 @@ use cairn_lockfiles::{
     UnhashedNode,
 };
 
-use crate::diagnostic::{CompileError, Diagnostic, Diagnostics};
+use crate::diagnostic::{CompileError, Diagnostic, Diagnostics, SourceSpan};
 use crate::graph::barriers::join_barriers;
 use crate::graph::claim_conflict::conflict_diagnostic;
 use crate::graph::dependencies::resolve_dependencies;
@@ -54,8 +54,8 @@ pub fn build_lockfile(
         }
     }
     diagnostics.finish(())?;
-    let (mut dependencies, mut edges) = resolve_dependencies(spec, &nodes).map_err(into_error)?;
-    let barriers = join_barriers(&nodes, &mut dependencies, &mut edges);
+    let mut resolved = resolve_dependencies(spec, &nodes).map_err(into_error)?;
+    let barriers = join_barriers(&nodes, &mut resolved.deps, &mut resolved.edges);
 
     let position_of: HashMap<NodeName, usize> = nodes
         .iter()
@@ -69,12 +69,18 @@ pub fn build_lockfile(
         .values()
         .map(|host| (host.name.clone(), host.entry()))
         .collect();
+    let edges = EdgeSpans {
+        deps: resolved.edges,
+        order_only: resolved.order_only_edges,
+    };
     let unhashed: Vec<UnhashedNode> = nodes
         .iter()
-        .zip(dependencies)
-        .map(|(node, deps)| UnhashedNode {
+        .zip(resolved.deps)
+        .zip(resolved.ordered_after)
+        .map(|((node, deps), ordered_after)| UnhashedNode {
             name: node.name.clone(),
             deps,
+            ordered_after,
             spec: node.spec.clone(),
         })
         .chain(barriers.into_iter().map(|barrier| UnhashedNode {
@@ -83,6 +89,7 @@ pub fn build_lockfile(
             }),
             name: barrier.name,
             deps: barrier.deps,
+            ordered_after: Default::default(),
         }))
         .collect();
     let cluster = ClusterInfo {
@@ -96,11 +103,11 @@ pub fn build_lockfile(
             let mut diagnostic = Diagnostic::new(format!("dependency cycle: {}", GraphError::Cycle { nodes: cycle.clone() }.to_string().trim_start_matches("dependency cycle: ")));
             for (index, name) in cycle.iter().enumerate() {
                 let next = &cycle[(index + 1) % cycle.len()];
-                if let Some(at) = edges.get(&(position_of[name], position_of[next])) {
+                if let Some((at, waits)) = edges.of(position_of[name], position_of[next]) {
                     if diagnostic.location.is_none() {
                         diagnostic = diagnostic.at_location(at.location());
                     }
-                    diagnostic = diagnostic.note(format!("`{name}` depends on `{next}` ({})", at.display()));
+                    diagnostic = diagnostic.note(format!("`{name}` {waits} `{next}` ({})", at.display()));
                 }
             }
             let hint = if cycle.iter().any(|name| name.kind == NodeKind::Barrier) {
@@ -116,6 +123,28 @@ pub fn build_lockfile(
     lockfile
         .with_rollouts(rollouts)
         .map_err(|error| CompileError::from(Diagnostic::new(error.to_string())))
+}
+
+/// Where each edge of the graph was declared, by (dependant, dependency) position.
+struct EdgeSpans<'m> {
+    deps: HashMap<(usize, usize), SourceSpan<'m>>,
+    order_only: HashMap<(usize, usize), SourceSpan<'m>>,
+}
+
+impl<'m> EdgeSpans<'m> {
+    /// Where the edge from `dependant` to `dependency` was declared, and how the dependant
+    /// waits, in words: "depends on", or "waits (order only) for".
+    fn of(&self, dependant: usize, dependency: usize) -> Option<(&SourceSpan<'m>, &'static str)> {
+        let key = (dependant, dependency);
+        self.deps
+            .get(&key)
+            .map(|at| (at, "depends on"))
+            .or_else(|| {
+                self.order_only
+                    .get(&key)
+                    .map(|at| (at, "waits (order only) for"))
+            })
+    }
 }
 
 fn into_error(diagnostics: Diagnostics) -> CompileError {

@@ -3,15 +3,22 @@ use std::collections::{BTreeSet, HashMap};
 use cairn_lockfiles::{NodeKind, NodeName, Scope};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceSpan};
-use crate::graph::emit::{EmittedNode, RenderedDependency};
+use crate::graph::emit::{EmittedDependency, EmittedNode, RenderedDependency};
 use crate::spec::ClusterSpec;
 use crate::suggest::did_you_mean;
 
-/// Per node, its dependencies; and per edge (dependant, dependency), where it was declared.
-type Resolved<'m> = (
-    Vec<BTreeSet<NodeName>>,
-    HashMap<(usize, usize), SourceSpan<'m>>,
-);
+/// Every node's dependencies and the nodes it is ordered after, with where each edge was
+/// declared.
+pub struct Resolved<'m> {
+    /// Per node, its dependencies (part of its id).
+    pub deps: Vec<BTreeSet<NodeName>>,
+    /// Per node, what it is ordered after (`order_only = true`: waited for, not in its id).
+    pub ordered_after: Vec<BTreeSet<NodeName>>,
+    /// Per edge (dependant, dependency), where it was declared.
+    pub edges: HashMap<(usize, usize), SourceSpan<'m>>,
+    /// Per order-only edge (dependant, node waited for), where it was declared.
+    pub order_only_edges: HashMap<(usize, usize), SourceSpan<'m>>,
+}
 
 /// The scopes a dependency looks in, with the kind and key of the nodes it names there.
 type DependencyScopes<'d> = (Vec<Scope>, NodeKind, &'d str);
@@ -19,56 +26,115 @@ type DependencyScopes<'d> = (Vec<Scope>, NodeKind, &'d str);
 /// A wildcard key: every node of the kind on the host.
 const EVERY_KEY: &str = "*";
 
-/// Resolves every declared dependency to node names. Returns, per node, its dependencies,
-/// and for each edge the manifest span that declared it.
+/// Resolves every declared dependency to node names: per node, its dependencies and the
+/// nodes it is ordered after, and for each edge the manifest span that declared it. A node
+/// named both ways (a wildcard and an order-only dependency on one of its nodes) is an
+/// error at the order-only one.
 pub fn resolve_dependencies<'m>(
     spec: &ClusterSpec,
     nodes: &[EmittedNode<'m>],
 ) -> Result<Resolved<'m>, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
     let index = NodeIndex::new(nodes);
-    let mut resolved = Vec::with_capacity(nodes.len());
-    let mut edges = HashMap::new();
+    let mut resolved = Resolved {
+        deps: Vec::with_capacity(nodes.len()),
+        ordered_after: Vec::with_capacity(nodes.len()),
+        edges: HashMap::new(),
+        order_only_edges: HashMap::new(),
+    };
     for (position, node) in nodes.iter().enumerate() {
         let mut dependencies = BTreeSet::new();
-        for (dependency, at) in &node.dependencies {
-            let optional = matches!(
-                dependency,
-                RenderedDependency::Local { optional: true, .. }
-                    | RenderedDependency::Role { optional: true, .. }
-            );
-            let (scopes, kind, key) = match dependency_scopes(spec, node, dependency, optional, at)
-            {
-                Ok(Some(found)) => found,
-                Ok(None) => continue,
-                Err(diagnostic) => {
-                    diagnostics.push(diagnostic);
+        let mut ordered_after = BTreeSet::new();
+        for dependency in &node.dependencies {
+            let targets = match dependency_targets(spec, &index, position, dependency) {
+                Ok(targets) => targets,
+                Err(found) => {
+                    diagnostics.extend(found);
                     continue;
                 }
             };
-            for scope in scopes {
-                let targets = match index.targets(position, &scope, kind, key, optional, at) {
-                    Ok(targets) => targets,
-                    Err(diagnostic) => {
-                        diagnostics.push(diagnostic);
-                        continue;
-                    }
-                };
-                for target in targets {
-                    dependencies.insert(nodes[target].name.clone());
-                    edges
-                        .entry((position, target))
-                        .or_insert_with(|| at.clone());
-                }
+            let (names, edges) = if dependency.order_only {
+                (&mut ordered_after, &mut resolved.order_only_edges)
+            } else {
+                (&mut dependencies, &mut resolved.edges)
+            };
+            for target in targets {
+                names.insert(nodes[target].name.clone());
+                edges
+                    .entry((position, target))
+                    .or_insert_with(|| dependency.at.clone());
             }
         }
-        resolved.push(dependencies);
+        for name in ordered_after.intersection(&dependencies) {
+            diagnostics.push(both_ways(&index, &resolved, position, name));
+        }
+        resolved.deps.push(dependencies);
+        resolved.ordered_after.push(ordered_after);
     }
     if diagnostics.is_empty() {
-        Ok((resolved, edges))
+        Ok(resolved)
     } else {
         Err(diagnostics)
     }
+}
+
+/// The positions of the nodes one declared dependency of the node at `position` names.
+fn dependency_targets(
+    spec: &ClusterSpec,
+    index: &NodeIndex<'_, '_>,
+    position: usize,
+    dependency: &EmittedDependency<'_>,
+) -> Result<Vec<usize>, Vec<Diagnostic>> {
+    let node = &index.nodes[position];
+    let at = &dependency.at;
+    let optional = matches!(
+        dependency.reference,
+        RenderedDependency::Local { optional: true, .. }
+            | RenderedDependency::Role { optional: true, .. }
+    );
+    let (scopes, kind, key) =
+        match dependency_scopes(spec, node, &dependency.reference, optional, at) {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(Vec::new()),
+            Err(diagnostic) => return Err(vec![diagnostic]),
+        };
+    let mut targets = Vec::new();
+    let mut problems = Vec::new();
+    for scope in scopes {
+        match index.targets(position, &scope, kind, key, optional, at) {
+            Ok(found) => targets.extend(found),
+            Err(diagnostic) => problems.push(diagnostic),
+        }
+    }
+    if problems.is_empty() {
+        Ok(targets)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The error of a node that depends on `name` and is ordered after it too: at the
+/// order-only declaration, naming the other.
+fn both_ways(
+    index: &NodeIndex<'_, '_>,
+    resolved: &Resolved<'_>,
+    position: usize,
+    name: &NodeName,
+) -> Diagnostic {
+    let target = index.position_of[name];
+    let node = &index.nodes[position].name;
+    let mut diagnostic = Diagnostic::new(format!(
+        "`{node}` depends on `{name}` and waits for it order-only too"
+    ));
+    if let Some(at) = resolved.order_only_edges.get(&(position, target)) {
+        diagnostic = diagnostic.at_location(at.location());
+    }
+    if let Some(at) = resolved.edges.get(&(position, target)) {
+        diagnostic = diagnostic.note(format!("the dependency is declared at {}", at.display()));
+    }
+    diagnostic.hint(
+        "a dependency is waited for already; keep one: the dependency (its changes replace the node) or `order_only = true` (they do not), and narrow a `kind:*` that names it",
+    )
 }
 
 /// The scopes a dependency looks in, with the kind and key it names: `None` for an optional

@@ -20,12 +20,21 @@ use crate::toml_reader::Located;
 /// three ways to name a node are spelled out once.
 pub type RenderedDependency = DependencyReference;
 
+/// A node's dependency as rendered, with where it was declared.
+#[derive(Debug)]
+pub struct EmittedDependency<'m> {
+    pub reference: RenderedDependency,
+    /// Waited for, not part of the id: it resolves into the node's `ordered_after`.
+    pub order_only: bool,
+    pub at: SourceSpan<'m>,
+}
+
 /// A node rendered from a declaration, its dependencies not yet resolved.
 #[derive(Debug)]
 pub struct EmittedNode<'m> {
     pub name: NodeName,
     pub spec: NodeSpec,
-    pub dependencies: Vec<(RenderedDependency, SourceSpan<'m>)>,
+    pub dependencies: Vec<EmittedDependency<'m>>,
     pub declared_at: SourceSpan<'m>,
     /// The declaration it was rendered from (its fields' spans, for errors found later).
     pub declaration: &'m NodeDeclaration,
@@ -319,7 +328,11 @@ fn emit_one<'m>(
                 key: render_key(key)?,
             },
         };
-        dependencies.push((rendered, at));
+        dependencies.push(EmittedDependency {
+            reference: rendered,
+            order_only: declared.order_only,
+            at,
+        });
     }
     if let NodeSpec::Container(container) = &spec {
         // A container runs its image: depending on it makes a new image replace it.
@@ -328,14 +341,15 @@ fn emit_one<'m>(
             .iter()
             .find(|(key, _)| key.value == "image")
             .map_or_else(|| declaration.span.clone(), |(_, value)| value.span.clone());
-        dependencies.push((
-            RenderedDependency::Local {
+        dependencies.push(EmittedDependency {
+            reference: RenderedDependency::Local {
                 kind: NodeKind::Image,
                 key: container.image.clone(),
                 optional: false,
             },
-            SourceSpan::new(&module.manifest, image_field),
-        ));
+            order_only: false,
+            at: SourceSpan::new(&module.manifest, image_field),
+        });
     }
     Ok(EmittedNode {
         name,

@@ -3,7 +3,8 @@
 //! A manifest declares the roles it applies to, the settings it accepts (a schema per spec
 //! section, so the spec is checked and documented from the modules themselves), the images
 //! it defines (`[[image]]`, built once per cluster) and the nodes it emits on each host it
-//! applies to (`[[node]]`, with `when`, `for_each`, `deps`, and the barriers it waits for:
+//! applies to (`[[node]]`, with `when`, `for_each`, `deps` (some of them `order_only`:
+//! waited for, outside the node's id), and the barriers it waits for:
 //! `barrier_declaration.rs`; a container's rollout: `rollout_declaration.rs`). The built-in modules are
 //! embedded in the binary; a spec loads more from its own folders in the same format.
 

@@ -47,6 +47,8 @@ pub enum DependencyReference {
     },
     /// `{ host = "{{ mysql.master }}", node = "kind:key" }`: that node on one host, named
     /// by a template.
+    ///
+    /// Any table form may add `order_only = true` ([`DeclaredDependency::order_only`]).
     Host {
         host: String,
         kind: NodeKind,
@@ -61,6 +63,11 @@ pub enum DependencyReference {
 pub struct DeclaredDependency {
     pub reference: Located<DependencyReference>,
     pub when: Option<Located<String>>,
+    /// `order_only = true`: apply waits for the node(s) named, but they are not part of the
+    /// dependant's id (the lockfile's `ordered_after`), so their changes do not replace it.
+    /// For a node that must start after another and reads nothing of it: keepalived after
+    /// HAProxy answers.
+    pub order_only: bool,
 }
 
 /// One `[[node]]` (or `[[image]]`) of a module manifest, before rendering.
@@ -196,6 +203,7 @@ pub(super) fn read_value(
 
 fn read_dependency(source: &SourceFile, item: &Item<'_>) -> Result<DeclaredDependency, Diagnostic> {
     let mut when = None;
+    let mut order_only = false;
     let parse_target = |text: &str,
                         span: &Range<usize>|
      -> Result<(NodeKind, String), Diagnostic> {
@@ -238,6 +246,9 @@ fn read_dependency(source: &SourceFile, item: &Item<'_>) -> Result<DeclaredDepen
             let host = reader.optional_string("host")?;
             let node = reader.string("node", "\"container:zookeeper\"")?;
             let optional = reader.optional_bool("optional")?;
+            order_only = reader
+                .optional_bool("order_only")?
+                .is_some_and(|located| located.value);
             if let Some(unknown) = reader.unknown_keys().into_iter().next() {
                 return Err(unknown);
             }
@@ -286,5 +297,6 @@ fn read_dependency(source: &SourceFile, item: &Item<'_>) -> Result<DeclaredDepen
     Ok(DeclaredDependency {
         reference: Located::new(reference, item.span()),
         when,
+        order_only,
     })
 }

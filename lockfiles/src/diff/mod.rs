@@ -11,6 +11,8 @@
 //!   one pass in dependency order: a node that changed itself is its own root cause for its
 //!   dependants; a node that did not passes its dependencies' root causes on. A report names
 //!   each root cause once, with its diff, and lists what changed because of it compactly.
+//! - What a node is only ordered after (`ordered_after`) is in no id: a change of it is
+//!   compared on every node in both, and listed apart (`OrderChange`), replacing nothing.
 //! - Texts are diffed by line (`similar`), once per pair of texts however many nodes share
 //!   the change. Secrets are named, never shown: no value is in a lockfile, and a
 //!   fingerprint means nothing to a reader.
@@ -20,6 +22,7 @@ mod blast_radius;
 mod changed_node;
 mod host_change;
 mod input_change;
+mod order_change;
 mod package_change;
 mod rollout_change;
 mod secret_change;
@@ -32,6 +35,7 @@ pub use blast_radius::HostImpact;
 pub use changed_node::ChangedNode;
 pub use host_change::{FieldChange, HostChange};
 pub use input_change::{FileChange, FileChangeKind, InputChange, InputDifference};
+pub use order_change::OrderChange;
 pub use package_change::PackageChange;
 pub use rollout_change::{ReplicaRollout, RolloutChange};
 pub use secret_change::SecretChange;
@@ -57,6 +61,9 @@ pub struct LockfileDiff {
     pub impact: BTreeMap<String, HostImpact>,
     /// The rollout policies NEW changes (no container is replaced for that).
     pub rollout_changes: Vec<RolloutChange>,
+    /// The nodes in both whose `ordered_after` NEW changes (in no id: nothing is replaced
+    /// for that), sorted by name.
+    pub order_changes: Vec<OrderChange>,
     /// Per container NEW replaces somewhere: its hosts and the policy they follow.
     pub rollouts: Vec<ReplicaRollout>,
 }
@@ -99,6 +106,8 @@ impl LockfileDiff {
                 }
                 Ordering::Equal => {
                     let (before, after) = (&old_nodes[old_position], &new_nodes[new_position]);
+                    diff.order_changes
+                        .extend(order_change::order_change(before, after));
                     if before.id != after.id {
                         changed_pairs.push((before, after));
                         if let Some(host) = after.name.host() {
@@ -132,6 +141,7 @@ impl LockfileDiff {
             && self.removed.is_empty()
             && self.changed.is_empty()
             && self.rollout_changes.is_empty()
+            && self.order_changes.is_empty()
     }
 
     fn impact_of(&mut self, host: &str) -> &mut HostImpact {

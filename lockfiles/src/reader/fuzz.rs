@@ -107,6 +107,6 @@ proptest! {
     #[test]
     fn any_text_is_read_or_refused_without_a_panic(text in "\\PC{0,200}") {
         let _ = Lockfile::parse(&text, "cluster.lock");
-        let _ = Lockfile::parse(&format!("version = 4\ndigest = \"0\"\n{text}"), "cluster.lock");
+        let _ = Lockfile::parse(&format!("version = {}\ndigest = \"0\"\n{text}", crate::FORMAT_VERSION), "cluster.lock");
     }
 }

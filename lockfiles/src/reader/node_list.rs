@@ -72,9 +72,15 @@ impl NodeList {
     ) -> Result<Self, LockError> {
         let mut list = Self::with_capacity(tables.len(), false);
         for (position, table) in tables.into_iter().enumerate() {
-            let (name, id, deps) = read_header(&table, origin, position)?;
-            let spec = read_spec(&name, table.fields, content, origin)?;
-            list.push(SortedNode { name, deps, spec }, id, list.class_count);
+            let header = read_header(&table, origin, position)?;
+            let spec = read_spec(&header.name, table.fields, content, origin)?;
+            let node = SortedNode {
+                name: header.name,
+                deps: header.deps,
+                ordered_after: header.ordered_after,
+                spec,
+            };
+            list.push(node, header.id, list.class_count);
             list.class_count += 1;
         }
         Ok(list)
@@ -101,12 +107,22 @@ impl NodeList {
             let sorted_node = SortedNode {
                 name: node.name,
                 deps: node.deps,
+                ordered_after: node.ordered_after,
                 spec,
             };
             list.push(sorted_node, node.id, node.class);
         }
         list.class_count = spec_classes.len();
         Ok(list)
+    }
+
+    /// The first node with an `ordered_after` list, which a lockfile older than format 5
+    /// cannot have.
+    pub(super) fn first_ordered_after(&self) -> Option<&crate::NodeName> {
+        self.nodes
+            .iter()
+            .find(|node| !node.ordered_after.is_empty())
+            .map(|node| &node.name)
     }
 
     /// Sorts the nodes by name (a stable sort), their ids and classes with them. A lockfile

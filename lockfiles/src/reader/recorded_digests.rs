@@ -58,7 +58,7 @@ impl RecordedDigests {
                 recorded_nodes,
                 nodes_digest,
                 format!(
-                    "the set of host `{name}`'s nodes ([hosts.{name}]'s `nodes_digest`: a node added or removed)"
+                    "the set of host `{name}`'s nodes ([hosts.{name}]'s `nodes_digest`: a node added or removed, or what one is ordered after)"
                 ),
             )?;
         }

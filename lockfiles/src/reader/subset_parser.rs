@@ -102,6 +102,19 @@ pub(super) fn parse_in_chunks(
     }
 }
 
+/// The names read into `names`, moved out sorted and once each: written so, read as a set
+/// whatever the order.
+fn sorted_names(names: &mut Vec<NodeName>) -> Vec<NodeName> {
+    // Moved into a list of their size; `names` keeps its room for the next node's.
+    let mut sorted = Vec::with_capacity(names.len());
+    sorted.append(names);
+    if !sorted.is_sorted_by(|left, right| left < right) {
+        sorted.sort();
+        sorted.dedup();
+    }
+    sorted
+}
+
 /// What has been read so far.
 #[derive(Default)]
 struct ParseState {
@@ -125,6 +138,8 @@ struct ParseState {
     body_hasher: FixedState,
     /// The dependencies of the node being read, moved out whole when it ends.
     deps: Vec<NodeName>,
+    /// The nodes the node being read is ordered after, moved out whole when it ends.
+    ordered_after: Vec<NodeName>,
     /// Whether a node came after one whose name sorts after its.
     out_of_order: bool,
     content: Option<BTreeMap<String, String>>,
@@ -149,7 +164,10 @@ struct PendingNode {
     id: Option<NodeId>,
     /// Whether `deps` was given (into [`ParseState::deps`]).
     has_deps: bool,
-    /// Where its fields other than `name`, `id` and `deps` start and end, in the chunk.
+    /// Whether `ordered_after` was given (into [`ParseState::ordered_after`]).
+    has_ordered_after: bool,
+    /// Where its fields other than `name`, `id`, `deps` and `ordered_after` start and end,
+    /// in the chunk.
     body: Option<(usize, usize)>,
 }
 
@@ -216,12 +234,13 @@ impl ParseState {
                     let key = match &self.section {
                         Section::Node => {
                             let node = self.pending.as_mut()?;
-                            if matches!(key.as_ref(), "name" | "id" | "deps") {
+                            if matches!(key.as_ref(), "name" | "id" | "deps" | "ordered_after") {
                                 // The writer writes them before the fields of the node's kind.
                                 if node.body.is_some() {
                                     return None;
                                 }
-                                parser.node_header_field(node, &mut self.deps, &key)?;
+                                let lists = (&mut self.deps, &mut self.ordered_after);
+                                parser.node_header_field(node, lists, &key)?;
                                 parser.end_of_line()?;
                             } else {
                                 // Only found here; read once per distinct text, at its end.
@@ -271,12 +290,8 @@ impl ParseState {
         if self.nodes.last().is_some_and(|last| last.name > name) {
             self.out_of_order = true;
         }
-        let mut deps: Vec<NodeName> = self.deps.drain(..).collect();
-        // Written sorted, once each; read as a set, whatever the order.
-        if !deps.is_sorted_by(|left, right| left < right) {
-            deps.sort();
-            deps.dedup();
-        }
+        let deps = sorted_names(&mut self.deps);
+        let ordered_after = sorted_names(&mut self.ordered_after);
         let body = node.body.map_or("", |(start, end)| &text[start..end]);
         let hash = self.body_hasher.hash_one(body);
         let mut candidate = self.body_hashes.get(&hash).copied();
@@ -323,6 +338,7 @@ impl ParseState {
             name,
             id,
             deps,
+            ordered_after,
             class,
         });
         Some(())
@@ -626,44 +642,56 @@ impl<'a> SubsetParser<'a> {
         (length > 0).then(|| Cow::Borrowed(&self.text[start..self.position]))
     }
 
-    /// The value of `name`, `id` or `deps`, into `node`, in the shape the writer writes
-    /// (`name` and `id` strings, `deps` an array of strings, each given once); another
-    /// shape is left to the general parser, which the reader's errors about them expect.
+    /// The value of `name`, `id`, `deps` or `ordered_after`, into `node` (the lists into
+    /// `lists`: its dependencies, the nodes it is ordered after), in the shape the writer
+    /// writes (`name` and `id` strings, the lists arrays of strings, each given once);
+    /// another shape is left to the general parser, which the reader's errors about them
+    /// expect.
     fn node_header_field(
         &mut self,
         node: &mut PendingNode,
-        deps: &mut Vec<NodeName>,
+        lists: (&mut Vec<NodeName>, &mut Vec<NodeName>),
         key: &str,
     ) -> Option<()> {
+        let (deps, ordered_after) = lists;
         match key {
             "name" if node.name.is_none() => {
                 node.name = Some(self.string()?.parse::<NodeName>().ok()?);
             }
             "id" if node.id.is_none() => node.id = Some(self.string()?.parse::<NodeId>().ok()?),
             "deps" if !node.has_deps => {
-                self.expect(b'[')?;
                 node.has_deps = true;
-                loop {
-                    self.skip_blanks_and_lines()?;
-                    if self.peek()? == b']' {
-                        self.position += 1;
-                        break;
-                    }
-                    deps.push(self.string()?.parse::<NodeName>().ok()?);
-                    self.skip_blanks_and_lines()?;
-                    match self.peek()? {
-                        b',' => self.position += 1,
-                        b']' => {
-                            self.position += 1;
-                            break;
-                        }
-                        _ => return None,
-                    }
-                }
+                self.names(deps)?;
+            }
+            "ordered_after" if !node.has_ordered_after => {
+                node.has_ordered_after = true;
+                self.names(ordered_after)?;
             }
             _ => return None,
         }
         Some(())
+    }
+
+    /// An array of node names, into `names`.
+    fn names(&mut self, names: &mut Vec<NodeName>) -> Option<()> {
+        self.expect(b'[')?;
+        loop {
+            self.skip_blanks_and_lines()?;
+            if self.peek()? == b']' {
+                self.position += 1;
+                return Some(());
+            }
+            names.push(self.string()?.parse::<NodeName>().ok()?);
+            self.skip_blanks_and_lines()?;
+            match self.peek()? {
+                b',' => self.position += 1,
+                b']' => {
+                    self.position += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
     }
 
     /// Passes over a value as [`SubsetParser::value`] reads it, without building it.
