@@ -30,7 +30,9 @@ use node_ids::hash_ids;
 /// ready) through one barrier node each, not a dependency on every check; the digests are
 /// version 2's. Version 4 adds `[rollouts.NAME]`, each container's rollout policy, with a
 /// digest of its own; version 3 is still read (its containers get the default policies).
-pub const FORMAT_VERSION: i64 = 4;
+/// Version 5 adds `keep_releases` to the rollout tables and their digests; version 4 is
+/// still read (its containers keep the default 2 releases).
+pub const FORMAT_VERSION: i64 = 5;
 
 /// The oldest format this crate reads.
 pub const OLDEST_READ_VERSION: i64 = 3;

@@ -438,6 +438,12 @@ fn read_rollouts(
                 format!("format {version} has no rollout tables; version 4 added them"),
             ));
         }
+        if version < 5 && fields.contains_key("keep_releases") {
+            return Err(invalid(
+                &name,
+                format!("format {version} has no `keep_releases`; version 5 added it"),
+            ));
+        }
         let Some(Value::String(digest)) = fields.remove("digest") else {
             return Err(invalid(&name, "missing string field `digest`".to_string()));
         };
@@ -860,6 +866,7 @@ mod tests {
                 gates: vec!["health:app".into()],
                 min_healthy_seconds: 10,
                 deadline_seconds: 60,
+                keep_releases: 2,
             },
         )]))
         .unwrap()
@@ -876,8 +883,56 @@ mod tests {
             .whole
             .to_string();
         format!("{}{}", &text[..start], &text[end..])
-            .replacen("version = 4", "version = 3", 1)
+            .replacen("version = 5", "version = 3", 1)
             .replacen(&whole, &whole_in_3, 1)
+    }
+
+    /// `two_hosts` as format 4 wrote it: no `keep_releases`, the digests of format 4.
+    fn two_hosts_in_format_4() -> String {
+        let lockfile = two_hosts();
+        let now = crate::LockfileDigests::of(&lockfile);
+        let then = crate::LockfileDigests::of_format(&lockfile, 4);
+        lockfile
+            .to_toml()
+            .replacen("version = 5", "version = 4", 1)
+            .replacen("keep_releases = 2\n", "", 1)
+            .replacen(
+                &now.rollouts["app"].to_string(),
+                &then.rollouts["app"].to_string(),
+                1,
+            )
+            .replacen(&now.whole.to_string(), &then.whole.to_string(), 1)
+    }
+
+    #[test]
+    fn a_format_4_lockfile_reads_with_its_containers_keeping_two_releases() {
+        let text = two_hosts_in_format_4();
+        assert!(!text.contains("keep_releases"), "{text}");
+        let read = Lockfile::parse(&text, "old.lock").unwrap();
+        assert_eq!(read.rollout("app").unwrap().keep_releases, 2);
+        assert_eq!(read.rollouts(), two_hosts().rollouts());
+    }
+
+    #[test]
+    fn keep_releases_is_refused_in_a_format_4_lockfile() {
+        let text = two_hosts_in_format_4().replacen(
+            "deadline_seconds = 60\n",
+            "deadline_seconds = 60\nkeep_releases = 2\n",
+            1,
+        );
+        let error = outcome(read(&text, "old.lock")).unwrap_err();
+        assert!(
+            error.contains("format 4 has no `keep_releases`; version 5 added it"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn keep_releases_is_covered_by_the_rollout_digest() {
+        let text = two_hosts().to_toml();
+        let edited = text.replacen("keep_releases = 2", "keep_releases = 3", 1);
+        let error = outcome(read(&edited, "test.lock")).unwrap_err();
+        assert!(error.contains("[rollouts.app] was edited"), "{error}");
     }
 
     #[test]
@@ -1086,7 +1141,7 @@ mod tests {
             ),
             (
                 "a missing value",
-                text.replacen("version = 4", "version = ", 1),
+                text.replacen("version = 5", "version = ", 1),
             ),
             (
                 "an unterminated string",
@@ -1172,11 +1227,11 @@ mod tests {
             ),
             (
                 "an unknown top-level key",
-                text.replacen("version = 4", "version = 4\nnew = true", 1),
+                text.replacen("version = 5", "version = 5\nnew = true", 1),
             ),
             (
                 "a newer version",
-                text.replacen("version = 4", "version = 5", 1),
+                text.replacen("version = 5", "version = 6", 1),
             ),
             (
                 "a multi-line string ending in quotes",

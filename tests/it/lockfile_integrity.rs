@@ -52,7 +52,7 @@ fn an_edited_dependency_list_is_refused() {
 fn a_syntax_error_in_a_lockfile_names_line_and_column() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 4", "version = ", 1)
+        text.replacen("version = 5", "version = ", 1)
     });
     show(&sandbox).code(2).stderr_has("cluster.lock:3:");
 }
@@ -61,11 +61,11 @@ fn a_syntax_error_in_a_lockfile_names_line_and_column() {
 fn a_lockfile_of_a_newer_format_is_refused_with_a_hint() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 4", "version = 5\nnew_field = true", 1)
+        text.replacen("version = 5", "version = 6\nnew_field = true", 1)
     });
     show(&sandbox)
         .code(2)
-        .stderr_has("format version 5 is not supported");
+        .stderr_has("format version 6 is not supported");
 }
 
 /// A lockfile of an older format is refused by name, and compile makes it again.
@@ -73,7 +73,7 @@ fn a_lockfile_of_a_newer_format_is_refused_with_a_hint() {
 fn a_lockfile_of_format_1_is_refused_with_a_hint_to_recompile() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 4", "version = 1", 1)
+        text.replacen("version = 5", "version = 1", 1)
     });
     show(&sandbox)
         .code(2)
@@ -87,11 +87,11 @@ fn a_lockfile_of_format_1_is_refused_with_a_hint_to_recompile() {
 fn a_lockfile_of_format_2_is_refused_with_a_hint_to_recompile() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 4", "version = 2", 1)
+        text.replacen("version = 5", "version = 2", 1)
     });
     show(&sandbox)
         .code(2)
-        .stderr_has("format version 2 is not supported (this cairn reads versions 3 to 4)")
+        .stderr_has("format version 2 is not supported (this cairn reads versions 3 to 5)")
         .stderr_has("recompile the spec");
 }
 
