@@ -51,6 +51,9 @@ enum Pruned {
     Failed(String),
 }
 
+/// What became of one candidate image on one host.
+type HostOutcome = (String, Candidate, Result<Pruned, String>);
+
 /// Prunes the old images of every container name this apply settled (see the module's
 /// note), `jobs` hosts at a time, into `report.pruned`.
 pub(crate) fn prune_old_images(
@@ -64,10 +67,23 @@ pub(crate) fn prune_old_images(
         .into_iter()
         .filter(|(host, _)| handles.contains_key(*host))
         .collect();
+    for (host, candidate, outcome) in prune_on_hosts(work, handles, jobs) {
+        let pruning = report.pruned.entry(candidate.container).or_default();
+        record_outcome(pruning, host, candidate.image, outcome);
+    }
+}
+
+/// Runs [`prune_host`] for each `(host, containers)` of `work`, at most `jobs` at once.
+fn prune_on_hosts(
+    work: Vec<(&str, Vec<(&str, u32)>)>,
+    handles: &BTreeMap<String, HostHandle<'_>>,
+    jobs: usize,
+) -> Vec<HostOutcome> {
+    let threads = jobs.clamp(1, work.len().max(1));
     let queue = Mutex::new(work);
-    let results: Mutex<Vec<(String, Candidate, Result<Pruned, String>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<HostOutcome>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
+        for _ in 0..threads {
             scope.spawn(|| {
                 loop {
                     let next = queue
@@ -78,23 +94,21 @@ pub(crate) fn prune_old_images(
                         return;
                     };
                     let pruned = prune_host(host, &handles[host], &containers);
-                    let mut results = results.lock().unwrap_or_else(|poison| poison.into_inner());
-                    results.extend(
-                        pruned
-                            .into_iter()
-                            .map(|(candidate, outcome)| (host.to_string(), candidate, outcome)),
-                    );
+                    results
+                        .lock()
+                        .unwrap_or_else(|poison| poison.into_inner())
+                        .extend(
+                            pruned
+                                .into_iter()
+                                .map(|(candidate, outcome)| (host.to_string(), candidate, outcome)),
+                        );
                 }
             });
         }
     });
-    let results = results
+    results
         .into_inner()
-        .unwrap_or_else(|poison| poison.into_inner());
-    for (host, candidate, outcome) in results {
-        let pruning = report.pruned.entry(candidate.container).or_default();
-        record_outcome(pruning, host, candidate.image, outcome);
-    }
+        .unwrap_or_else(|poison| poison.into_inner())
 }
 
 /// Adds what became of `image` on `host` to `pruning`: an image in use is no news.
