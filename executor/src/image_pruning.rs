@@ -305,7 +305,7 @@ fn prune_script(
     paths: &crate::host_paths::HostPaths,
     candidates: &[Candidate],
 ) -> String {
-    let mut script = paths.action_prelude();
+    let mut script = paths.action_prelude() + &ReleaseHistory::refuse_linked_folder_script(paths);
     for candidate in candidates {
         let image = quote(&candidate.image);
         if candidate.keep_releases == 1 {
@@ -397,6 +397,32 @@ mod tests {
             history("web-admin", &["shared:1"]),
         ]);
         assert!(images_to_prune(&histories, &[("web", 1)]).is_empty());
+    }
+
+    fn candidate(keep_releases: u32) -> Candidate {
+        Candidate {
+            container: "web".to_string(),
+            image: "cairn/web:1".to_string(),
+            keep_releases,
+        }
+    }
+
+    #[test]
+    fn only_keeping_one_release_removes_the_previous_container_running_a_pruned_image() {
+        let paths = crate::host_paths::HostPaths::default();
+        let keeping_one = prune_script("h1", &paths, &[candidate(1)]);
+        assert!(
+            keeping_one.contains("docker rm --force 'web.previous'"),
+            "{keeping_one}"
+        );
+        assert!(keeping_one.contains("!= 'cairn/web:1' ]"), "{keeping_one}");
+        let keeping_two = prune_script("h1", &paths, &[candidate(2)]);
+        assert!(!keeping_two.contains("web.previous"), "{keeping_two}");
+        assert!(
+            keeping_two.contains("docker image rm 'cairn/web:1'")
+                && !keeping_two.contains("--force 'cairn"),
+            "never forced: {keeping_two}"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::confined_folder::make_confined_folder;
+use crate::confined_folder::{make_confined_folder, refuse_linked_folders};
 use crate::host_paths::HostPaths;
 use crate::shell::quote;
 
@@ -82,6 +82,12 @@ impl ReleaseHistory {
             dir = quote(&paths.path(RELEASES_FOLDER)),
             image = quote(image),
         )
+    }
+
+    /// Shell lines refusing (exit 1) a histories folder reached through a symbolic link
+    /// under the host's root, before a history is rewritten in place.
+    pub fn refuse_linked_folder_script(paths: &HostPaths) -> String {
+        refuse_linked_folders(paths, RELEASES_FOLDER)
     }
 
     /// A command printing every history of the host, one after another (nothing where
