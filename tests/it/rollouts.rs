@@ -187,6 +187,11 @@ fn a_module_rollout_names_its_mistakes_at_the_manifest_line() {
             "modules/web/module.toml:16:1",
             "add `last_are`",
         ),
+        (
+            "keep_releases = 0\n",
+            "modules/web/module.toml:16:1",
+            "`keep_releases`: 0 is not from 1 (the running release alone) to 100",
+        ),
     ] {
         sandbox.write("modules/web/module.toml", &module_with_rollout(rollout));
         sandbox
@@ -208,6 +213,27 @@ fn a_module_rollout_names_its_mistakes_at_the_manifest_line() {
         rollout_table(&sandbox, "web"),
         "max_parallel = 1\nlast_where = \"test -e /run/web.primary\"\nlast_are = \"the primary\"\ngates = [\"health:web-http\"]\nmin_healthy_seconds = 5\ndeadline_seconds = 300\nkeep_releases = 2\n"
     );
+}
+
+#[test]
+fn a_module_states_how_many_releases_it_keeps_and_the_spec_overrides_it() {
+    let sandbox = Sandbox::new();
+    sandbox.write("cluster.toml", &with_spec_modules(MINIMAL_SPEC));
+    sandbox.write(
+        "modules/web/module.toml",
+        &module_with_rollout("keep_releases = 3\n"),
+    );
+    sandbox.compile().success();
+    assert!(rollout_table(&sandbox, "web").ends_with("keep_releases = 3\n"));
+    sandbox.write(
+        "cluster.toml",
+        &format!(
+            "{}\n[rollouts.web]\nkeep_releases = 1\n",
+            with_spec_modules(MINIMAL_SPEC)
+        ),
+    );
+    sandbox.compile().success();
+    assert!(rollout_table(&sandbox, "web").ends_with("keep_releases = 1\n"));
 }
 
 #[test]
