@@ -1,5 +1,5 @@
 //! `cairn plan` and `cairn apply`: reach every host (in parallel), lock it (apply only),
-//! read its facts, plan, run, remove orphans, report.
+//! read its facts, plan, run, remove orphans, prune the images of old releases, report.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -369,6 +369,7 @@ impl<'a> ApplySession<'a> {
                 remove_orphans(lockfile, (host, handle), &host_plan.orphans, host_report);
             }
         }
+        crate::image_pruning::prune_old_images(lockfile, &handles, self.options.jobs, &mut report);
         drop(handles);
         for (host, reached_host) in &self.reached {
             if let Some(host_report) = report.hosts.get_mut(host) {

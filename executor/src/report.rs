@@ -89,10 +89,73 @@ impl HostReport {
     }
 }
 
+/// What pruning did with the old images of one container name, at the end of an apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerPruning {
+    /// By host: the images of releases beyond `keep_releases` the host no longer has
+    /// (removed, or found gone already), taken out of its release history.
+    pub removed: BTreeMap<String, Vec<String>>,
+    /// By host: the images that could not be removed, and why (kept for the next apply).
+    pub failed: BTreeMap<String, Vec<(String, String)>>,
+}
+
+impl ContainerPruning {
+    /// `pruned 2 old images of zookeeper on 3 hosts`; `None` where nothing was removed.
+    pub fn line(&self, container: &str) -> Option<String> {
+        let images: std::collections::BTreeSet<&String> = self.removed.values().flatten().collect();
+        if images.is_empty() {
+            return None;
+        }
+        let hosts = self
+            .removed
+            .values()
+            .filter(|images| !images.is_empty())
+            .count();
+        Some(format!(
+            "pruned {} old image{} of {container} on {hosts} host{}",
+            images.len(),
+            plural(images.len()),
+            plural(hosts)
+        ))
+    }
+
+    /// One `warning:` line per image that could not be removed, naming its host.
+    pub fn warnings(&self, container: &str) -> Vec<String> {
+        self.failed
+            .iter()
+            .flat_map(|(host, failures)| {
+                failures.iter().map(move |(image, reason)| {
+                    format!("warning: {host}: cannot prune image {image} of {container}: {reason}")
+                })
+            })
+            .collect()
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let failed: Vec<serde_json::Value> = self
+            .failed
+            .iter()
+            .flat_map(|(host, failures)| {
+                failures.iter().map(
+                    move |(image, reason)| json!({ "host": host, "image": image, "error": reason }),
+                )
+            })
+            .collect();
+        json!({ "hosts": self.removed, "failed": failed })
+    }
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
 /// What an apply did, by host (`cluster` for the cluster-wide nodes).
 #[derive(Debug, Clone, Default)]
 pub struct ApplyReport {
     pub hosts: BTreeMap<String, HostReport>,
+    /// By container name: the old images pruned once its release was healthy on every
+    /// host that runs it. A failure to prune is a warning, never the apply's failure.
+    pub pruned: BTreeMap<String, ContainerPruning>,
     /// From reaching the first host to the end.
     pub elapsed: Duration,
 }
@@ -133,6 +196,15 @@ impl ApplyReport {
                 if let NodeOutcome::Failed(reason) = outcome {
                     let _ = writeln!(failures, "  {name}: {}", reason.replace('\n', "\n    "));
                 }
+            }
+        }
+        for (container, pruning) in &self.pruned {
+            for line in pruning
+                .line(container)
+                .into_iter()
+                .chain(pruning.warnings(container))
+            {
+                let _ = writeln!(out, "{line}");
             }
         }
         if !failures.is_empty() {
@@ -194,7 +266,8 @@ impl ApplyReport {
 
     /// Per host: the nodes that ran, were skipped, failed and did not run, by name; how
     /// long each node that ran took and the host's wall time (milliseconds); what cairn
-    /// sent it.
+    /// sent it. Per container name: the old images pruned, by host, and those that could
+    /// not be.
     pub fn to_json(&self) -> serde_json::Value {
         let hosts: serde_json::Map<String, serde_json::Value> = self
             .hosts
@@ -259,7 +332,12 @@ impl ApplyReport {
                 )
             })
             .collect();
-        json!({ "succeeded": self.succeeded(), "elapsed_ms": milliseconds(self.elapsed), "hosts": hosts })
+        let pruned: serde_json::Map<String, serde_json::Value> = self
+            .pruned
+            .iter()
+            .map(|(container, pruning)| (container.clone(), pruning.to_json()))
+            .collect();
+        json!({ "succeeded": self.succeeded(), "elapsed_ms": milliseconds(self.elapsed), "hosts": hosts, "pruned": pruned })
     }
 }
 

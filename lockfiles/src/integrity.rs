@@ -10,7 +10,8 @@
 //!   `ordered_after` (outside every id: an order-only dependency added or removed by hand
 //!   changes this alone);
 //! - each `[secrets.NAME]`'s `digest`: where the secret is read and its fingerprint;
-//! - each `[rollouts.NAME]`'s `digest`: the container's rollout policy (format 4 on);
+//! - each `[rollouts.NAME]`'s `digest`: the container's rollout policy (format 4 on; its
+//!   `keep_releases` from format 5 on);
 //! - the top-level `digest`: the format version and every digest above under its table's
 //!   name, so a table added or removed is noticed too.
 //!
@@ -146,7 +147,7 @@ impl LockfileDigests {
             lockfile
                 .rollouts()
                 .iter()
-                .map(|(name, policy)| (name.clone(), rollout_digest(name, policy)))
+                .map(|(name, policy)| (name.clone(), rollout_digest(name, policy, version)))
                 .collect()
         };
         let mut whole = Encoder::new("cairn lockfile");
@@ -226,8 +227,9 @@ fn secret_digest(name: &str, secret: &SecretEntry) -> Digest {
         .finish()
 }
 
-/// A rollout policy, every field (written in full, defaults too).
-fn rollout_digest(name: &str, policy: &RolloutPolicy) -> Digest {
+/// A rollout policy, every field (written in full, defaults too); `keep_releases` from
+/// format 5 on, so a format-4 table's digest is the one format 4 recorded.
+fn rollout_digest(name: &str, policy: &RolloutPolicy, version: i64) -> Digest {
     let mut encoder = Encoder::new("cairn rollout");
     encoder
         .text(name)
@@ -242,8 +244,11 @@ fn rollout_digest(name: &str, policy: &RolloutPolicy) -> Digest {
     }
     encoder
         .text(&policy.min_healthy_seconds.to_string())
-        .text(&policy.deadline_seconds.to_string())
-        .finish()
+        .text(&policy.deadline_seconds.to_string());
+    if version >= 5 {
+        encoder.text(&policy.keep_releases.to_string());
+    }
+    encoder.finish()
 }
 
 #[cfg(test)]

@@ -31,8 +31,10 @@ use node_ids::hash_ids;
 /// version 2's. Version 4 adds `[rollouts.NAME]`, each container's rollout policy, with a
 /// digest of its own; version 3 is still read (its containers get the default policies).
 /// Version 5 adds a node's `ordered_after`, the nodes it waits for without depending on
-/// them (outside its id), and covers them by its host's `nodes_digest`; versions 3 and 4
-/// are still read (their nodes have none, their digests are computed as they were).
+/// them (outside its id), and covers them by its host's `nodes_digest`; and `keep_releases`
+/// to the rollout tables and their digests. Versions 3 and 4 are still read (their nodes
+/// have no `ordered_after`, their containers keep the default 2 releases, their digests are
+/// computed as they were).
 pub const FORMAT_VERSION: i64 = 5;
 
 /// The first format with `ordered_after`.

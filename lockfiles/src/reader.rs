@@ -455,6 +455,12 @@ fn read_rollouts(
                 format!("format {version} has no rollout tables; version 4 added them"),
             ));
         }
+        if version < 5 && fields.contains_key("keep_releases") {
+            return Err(invalid(
+                &name,
+                format!("format {version} has no `keep_releases`; version 5 added it"),
+            ));
+        }
         let Some(Value::String(digest)) = fields.remove("digest") else {
             return Err(invalid(&name, "missing string field `digest`".to_string()));
         };
@@ -919,6 +925,7 @@ mod tests {
                 gates: vec!["health:app".into()],
                 min_healthy_seconds: 10,
                 deadline_seconds: 60,
+                keep_releases: 2,
             },
         )]))
         .unwrap()
@@ -947,6 +954,19 @@ mod tests {
         );
         for (name, (_, nodes)) in &now.hosts {
             text = text.replacen(&nodes.to_string(), &then.hosts[name].1.to_string(), 1);
+        }
+        if version < 5 {
+            // Format 3 has no rollout table at all (its callers remove them).
+            for (name, policy) in lockfile.rollouts() {
+                text = text.replacen(
+                    &format!("keep_releases = {}\n", policy.keep_releases),
+                    "",
+                    1,
+                );
+                if let Some(digest) = then.rollouts.get(name) {
+                    text = text.replacen(&now.rollouts[name].to_string(), &digest.to_string(), 1);
+                }
+            }
         }
         text.replacen(
             &now.cluster_nodes.to_string(),
@@ -1011,6 +1031,43 @@ mod tests {
                 assert!(error.contains("the set of host `h1`'s nodes"), "{error}");
             }
         }
+    }
+
+    /// `two_hosts` (without `ordered_after`) as format 4 wrote it: no `keep_releases`, the
+    /// digests of format 4.
+    fn two_hosts_in_format_4() -> String {
+        in_format(&two_hosts_ordered(false), 4)
+    }
+
+    #[test]
+    fn a_format_4_lockfile_reads_with_its_containers_keeping_two_releases() {
+        let text = two_hosts_in_format_4();
+        assert!(!text.contains("keep_releases"), "{text}");
+        let read = Lockfile::parse(&text, "old.lock").unwrap();
+        assert_eq!(read.rollout("app").unwrap().keep_releases, 2);
+        assert_eq!(read.rollouts(), two_hosts_ordered(false).rollouts());
+    }
+
+    #[test]
+    fn keep_releases_is_refused_in_a_format_4_lockfile() {
+        let text = two_hosts_in_format_4().replacen(
+            "deadline_seconds = 60\n",
+            "deadline_seconds = 60\nkeep_releases = 2\n",
+            1,
+        );
+        let error = outcome(read(&text, "old.lock")).unwrap_err();
+        assert!(
+            error.contains("format 4 has no `keep_releases`; version 5 added it"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn keep_releases_is_covered_by_the_rollout_digest() {
+        let text = two_hosts().to_toml();
+        let edited = text.replacen("keep_releases = 2", "keep_releases = 3", 1);
+        let error = outcome(read(&edited, "test.lock")).unwrap_err();
+        assert!(error.contains("[rollouts.app] was edited"), "{error}");
     }
 
     #[test]

@@ -10,6 +10,10 @@
 //! holding the VIP) come after all the others; each replacement waits for its gates (health
 //! nodes of its host) to pass and to still pass `min_healthy_seconds` later, within
 //! `deadline_seconds`, before the next takes its place.
+//!
+//! Hosts keep the images of the container's last `keep_releases` releases (so applying the
+//! previous lockfile, a rollback, needs no image shipped); the older ones are removed once a
+//! release is healthy on every host that runs the container.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -115,6 +119,9 @@ pub struct RolloutPolicy {
     pub min_healthy_seconds: u64,
     /// How long a replacement may take to pass its gates before it counts as failed.
     pub deadline_seconds: u64,
+    /// How many releases' images each host keeps (the running one included, at least 1):
+    /// the older ones are removed once a release is healthy on every host that runs it.
+    pub keep_releases: u32,
 }
 
 impl RolloutPolicy {
@@ -123,9 +130,13 @@ impl RolloutPolicy {
     pub const DEFAULT_DEADLINE_SECONDS: u64 = 300;
     /// The longest a replacement may be given to pass its gates, or to stay healthy: a day.
     pub const MAX_SECONDS: u64 = 86_400;
+    /// The running release and the one before: a rollback finds its image on the host.
+    pub const DEFAULT_KEEP_RELEASES: u32 = 2;
+    /// The most releases' images a host may be asked to keep.
+    pub const MAX_KEEP_RELEASES: u32 = 100;
     /// The fields of a `[rollouts.NAME]` table (and of a module's `rollout`), in the order
     /// they are written.
-    pub const FIELDS: [&'static str; 8] = [
+    pub const FIELDS: [&'static str; 9] = [
         "max_parallel",
         "last_where",
         "last_are",
@@ -134,6 +145,7 @@ impl RolloutPolicy {
         "gates",
         "min_healthy_seconds",
         "deadline_seconds",
+        "keep_releases",
     ];
 
     /// The policy of a container that states none: a quarter of its hosts at a time,
@@ -147,6 +159,7 @@ impl RolloutPolicy {
             gates,
             min_healthy_seconds: Self::DEFAULT_MIN_HEALTHY_SECONDS,
             deadline_seconds: Self::DEFAULT_DEADLINE_SECONDS,
+            keep_releases: Self::DEFAULT_KEEP_RELEASES,
         }
     }
 
@@ -185,6 +198,10 @@ impl RolloutPolicy {
         fields.push((
             "deadline_seconds",
             Value::Integer(self.deadline_seconds as i64),
+        ));
+        fields.push((
+            "keep_releases",
+            Value::Integer(i64::from(self.keep_releases)),
         ));
         fields
     }
@@ -240,12 +257,31 @@ impl RolloutPolicy {
             deadline_seconds: reader
                 .optional_integer("deadline_seconds")?
                 .unwrap_or(Self::DEFAULT_DEADLINE_SECONDS),
+            keep_releases: reader
+                .optional_integer("keep_releases")?
+                .unwrap_or(Self::DEFAULT_KEEP_RELEASES),
         };
         reader.finish()?;
         check_seconds("min_healthy_seconds", policy.min_healthy_seconds, 0)?;
         check_seconds("deadline_seconds", policy.deadline_seconds, 1)?;
+        check_keep_releases(policy.keep_releases)?;
         Ok(policy)
     }
+}
+
+/// `keep_releases` from 1 (the running release alone: a rollback ships its image again)
+/// to [`RolloutPolicy::MAX_KEEP_RELEASES`].
+fn check_keep_releases(keep_releases: u32) -> Result<(), FieldError> {
+    if (1..=RolloutPolicy::MAX_KEEP_RELEASES).contains(&keep_releases) {
+        return Ok(());
+    }
+    Err(FieldError::Invalid {
+        field: "keep_releases".to_string(),
+        message: format!(
+            "{keep_releases} is not from 1 (the running release alone) to {}",
+            RolloutPolicy::MAX_KEEP_RELEASES
+        ),
+    })
 }
 
 /// `seconds` of `field` from `minimum` to a day.
@@ -278,7 +314,15 @@ impl fmt::Display for RolloutPolicy {
         if self.drain.is_some() {
             formatter.write_str(", each drained before its stop")?;
         }
-        write!(formatter, ", {}", self.gating())
+        write!(formatter, ", {}", self.gating())?;
+        if self.keep_releases != Self::DEFAULT_KEEP_RELEASES {
+            write!(
+                formatter,
+                ", the images of its last {} releases kept",
+                self.keep_releases
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -350,6 +394,7 @@ mod tests {
             gates: vec!["health:ruok".into()],
             min_healthy_seconds: 10,
             deadline_seconds: 120,
+            keep_releases: 3,
         };
         let fields = policy
             .fields()
@@ -384,6 +429,8 @@ mod tests {
             error(&[("min_healthy_seconds", Value::Integer(100_000))])
                 .contains("not from 0 to 86400")
         );
+        assert!(error(&[("keep_releases", Value::Integer(0))]).contains("not from 1"));
+        assert!(error(&[("keep_releases", Value::Integer(101))]).contains("to 100"));
         assert!(error(&[("order", Value::String("any".into()))]).contains("unknown field `order`"));
     }
 
@@ -400,5 +447,18 @@ mod tests {
         });
         policy.gates.clear();
         assert!(policy.to_string().contains("the master last, no gate"));
+        policy.keep_releases = 5;
+        assert!(
+            policy
+                .to_string()
+                .ends_with(", the images of its last 5 releases kept")
+        );
+    }
+
+    #[test]
+    fn a_table_without_keep_releases_keeps_two_releases() {
+        let policy = RolloutPolicy::from_fields(BTreeMap::new()).unwrap();
+        assert_eq!(policy.keep_releases, 2);
+        assert!(!policy.to_string().contains("kept"), "{policy}");
     }
 }

@@ -79,5 +79,6 @@ pub fn policy_json(policy: &RolloutPolicy) -> Json {
         "gates": policy.gates,
         "min_healthy_seconds": policy.min_healthy_seconds,
         "deadline_seconds": policy.deadline_seconds,
+        "keep_releases": policy.keep_releases,
     })
 }

@@ -20,6 +20,7 @@ mod haproxy_discovery;
 mod host_package_pins;
 mod image_builder;
 mod image_pins;
+mod image_retention;
 mod image_shipping;
 mod import;
 mod jump_hosts;

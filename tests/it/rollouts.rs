@@ -64,7 +64,7 @@ fn a_container_without_a_stated_rollout_gets_the_default_one() {
     sandbox.compile().success();
     assert_eq!(
         rollout_table(&sandbox, "web"),
-        "max_parallel = \"25%\"\ngates = [\"health:web-http\"]\nmin_healthy_seconds = 5\ndeadline_seconds = 300\n",
+        "max_parallel = \"25%\"\ngates = [\"health:web-http\"]\nmin_healthy_seconds = 5\ndeadline_seconds = 300\nkeep_releases = 2\n",
         "a quarter of the hosts at a time, gated by the container's own health nodes"
     );
 }
@@ -106,6 +106,34 @@ fn a_share_beyond_the_whole_and_a_key_the_spec_cannot_set_are_refused_at_their_l
         .stderr_has("cluster.toml:21:1")
         .stderr_has("unknown key `gates` in [rollouts.zookeeper]")
         .stderr_has("a rollout's order and gates are its module's");
+}
+
+#[test]
+fn the_spec_sets_how_many_releases_hosts_keep_from_1_to_100() {
+    let sandbox = Sandbox::new();
+    sandbox.write("cluster.toml", MINIMAL_SPEC);
+    sandbox.compile().success();
+    assert!(
+        rollout_table(&sandbox, "zookeeper").ends_with("keep_releases = 2\n"),
+        "two by default: the running release and the one a rollback needs"
+    );
+    let ids_before = sandbox.nodes();
+    sandbox.write(
+        "cluster.toml",
+        &spec_with("[rollouts.zookeeper]\nkeep_releases = 5\n"),
+    );
+    sandbox.compile().success();
+    assert!(rollout_table(&sandbox, "zookeeper").ends_with("keep_releases = 5\n"));
+    assert_eq!(sandbox.nodes(), ids_before, "keeping images changes no id");
+    sandbox.write(
+        "cluster.toml",
+        &spec_with("[rollouts.zookeeper]\nkeep_releases = 0\n"),
+    );
+    sandbox
+        .compile()
+        .code(2)
+        .stderr_has("cluster.toml:21:17")
+        .stderr_has("`keep_releases` in [rollouts.zookeeper] must be between 1 and 100, found 0");
 }
 
 /// A module running one container, `rollout` its `[node.rollout]` table's body.
@@ -159,6 +187,11 @@ fn a_module_rollout_names_its_mistakes_at_the_manifest_line() {
             "modules/web/module.toml:16:1",
             "add `last_are`",
         ),
+        (
+            "keep_releases = 0\n",
+            "modules/web/module.toml:16:1",
+            "`keep_releases`: 0 is not from 1 (the running release alone) to 100",
+        ),
     ] {
         sandbox.write("modules/web/module.toml", &module_with_rollout(rollout));
         sandbox
@@ -178,8 +211,29 @@ fn a_module_rollout_names_its_mistakes_at_the_manifest_line() {
     sandbox.compile().success();
     assert_eq!(
         rollout_table(&sandbox, "web"),
-        "max_parallel = 1\nlast_where = \"test -e /run/web.primary\"\nlast_are = \"the primary\"\ngates = [\"health:web-http\"]\nmin_healthy_seconds = 5\ndeadline_seconds = 300\n"
+        "max_parallel = 1\nlast_where = \"test -e /run/web.primary\"\nlast_are = \"the primary\"\ngates = [\"health:web-http\"]\nmin_healthy_seconds = 5\ndeadline_seconds = 300\nkeep_releases = 2\n"
     );
+}
+
+#[test]
+fn a_module_states_how_many_releases_it_keeps_and_the_spec_overrides_it() {
+    let sandbox = Sandbox::new();
+    sandbox.write("cluster.toml", &with_spec_modules(MINIMAL_SPEC));
+    sandbox.write(
+        "modules/web/module.toml",
+        &module_with_rollout("keep_releases = 3\n"),
+    );
+    sandbox.compile().success();
+    assert!(rollout_table(&sandbox, "web").ends_with("keep_releases = 3\n"));
+    sandbox.write(
+        "cluster.toml",
+        &format!(
+            "{}\n[rollouts.web]\nkeep_releases = 1\n",
+            with_spec_modules(MINIMAL_SPEC)
+        ),
+    );
+    sandbox.compile().success();
+    assert!(rollout_table(&sandbox, "web").ends_with("keep_releases = 1\n"));
 }
 
 #[test]

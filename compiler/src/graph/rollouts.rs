@@ -1,7 +1,8 @@
 //! The lockfile's rollout policies, one per container name: the defaults the lockfile
 //! crate gives (a quarter of the hosts at a time, gated by the container's own health
 //! nodes), what the container's module states (`[node.rollout]`, its gates added to the
-//! default ones), then what the spec changes (`[rollouts.NAME]`).
+//! default ones), then what the spec changes (`[rollouts.NAME]`: the pace, and how many
+//! releases' images the hosts keep).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -153,5 +154,8 @@ fn apply_override(policy: &mut RolloutPolicy, spec_override: &RolloutOverride) {
     }
     if let Some(seconds) = spec_override.deadline_seconds {
         policy.deadline_seconds = seconds;
+    }
+    if let Some(keep_releases) = spec_override.keep_releases {
+        policy.keep_releases = keep_releases;
     }
 }

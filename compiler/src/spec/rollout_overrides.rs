@@ -1,5 +1,6 @@
 //! `[rollouts.NAME]`: the operator's changes to how container NAME's replicas are replaced
-//! (`max_parallel`, `min_healthy_seconds`, `deadline_seconds`), over what its module states.
+//! (`max_parallel`, `min_healthy_seconds`, `deadline_seconds`) and how many releases' images
+//! its hosts keep (`keep_releases`), over what its module states.
 //! The order and the gates are the module's: they say what the service needs, not how fast
 //! the operator wants to go. Whether a container NAME runs anywhere is known only once the
 //! modules are rendered (`graph/rollouts.rs`).
@@ -21,6 +22,7 @@ pub struct RolloutOverride {
     pub max_parallel: Option<Parallelism>,
     pub min_healthy_seconds: Option<u64>,
     pub deadline_seconds: Option<u64>,
+    pub keep_releases: Option<u32>,
 }
 
 /// The longest a gate may be given to pass, or to stay healthy: a day.
@@ -61,7 +63,7 @@ pub(super) fn read_rollout_overrides(
         }
         for unknown in reader.unknown_keys() {
             diagnostics.push(unknown.note(
-                "a rollout's order and gates are its module's; the spec sets max_parallel, min_healthy_seconds and deadline_seconds",
+                "a rollout's order and gates are its module's; the spec sets max_parallel, min_healthy_seconds, deadline_seconds and keep_releases",
             ));
         }
     }
@@ -86,6 +88,13 @@ fn read_override(
         max_parallel,
         min_healthy_seconds: seconds(reader, "min_healthy_seconds", 0)?,
         deadline_seconds: seconds(reader, "deadline_seconds", 1)?,
+        keep_releases: reader
+            .optional_integer(
+                "keep_releases",
+                1,
+                i64::from(RolloutPolicy::MAX_KEEP_RELEASES),
+            )?
+            .map(|Located { value, .. }| value as u32),
     })
 }
 

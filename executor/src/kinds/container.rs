@@ -10,6 +10,7 @@ use crate::confined_folder::refuse_linked_folders;
 use crate::host_paths::HostPaths;
 use crate::kinds::pull_outcome::PullOutcome;
 use crate::kinds::{NodeContext, NodeError};
+use crate::releases::ReleaseHistory;
 use crate::shell::quote;
 use crate::transport::Transport;
 
@@ -32,10 +33,11 @@ pub fn docker_prefix(host: &str, paths: &HostPaths) -> String {
 
 /// Makes the image present on the host (sent from the control host when missing: the
 /// layers the host lacks of the layout cairn built, or the whole image from the control
-/// host's engine for one `docker build` made), sets any container of that name aside (kept
-/// stopped as its previous one), and starts the new one, putting the previous one back if
-/// `docker run` fails. The environment, secrets resolved, goes to `docker run --env-file
-/// /dev/stdin`: never on a command line.
+/// host's engine for one `docker build` made), records it as the container's latest
+/// release (`releases.rs`), sets any container of that name aside (kept stopped as its
+/// previous one), and starts the new one, putting the previous one back (and its image
+/// first in the history again) if `docker run` fails. The environment, secrets resolved,
+/// goes to `docker run --env-file /dev/stdin`: never on a command line.
 pub fn apply(
     container: &ContainerNode,
     image_id: &NodeId,
@@ -122,11 +124,13 @@ pub fn apply(
         context.entry.record_script(context.paths)
     };
     let script = format!(
-        "set -eu\n{prelude}{volume_checks}{set_aside}{run} >/dev/null || {{ status=$?\n{back}exit $status; }}\n{record}",
+        "set -eu\n{prelude}{volume_checks}{release}{set_aside}{run} >/dev/null || {{ status=$?\n{back}{back_release}exit $status; }}\n{record}",
         prelude = context.paths.action_prelude(),
+        release = ReleaseHistory::record_script(&container.name, &quote(image_tag), context.paths),
         set_aside = set_aside_script(&name),
         run = arguments.join(" "),
         back = back_in_place_script(&name, &container.restart),
+        back_release = record_running_image_script(&container.name, &name, context.paths),
     );
     let output = context.transport.run(&script, environment.as_bytes())?;
     if !output.success() {
@@ -408,9 +412,22 @@ pub fn stopped_since_start(
     )))
 }
 
+/// Shell lines recording the image the container of Docker name `name` runs (a previous
+/// container put back) as `container`'s latest release again; nothing where no container
+/// of that name is left.
+fn record_running_image_script(container: &str, name: &str, paths: &HostPaths) -> String {
+    format!(
+        "cairn_running_image=$(docker container inspect --format '{{{{.Config.Image}}}}' {name} 2>/dev/null) || cairn_running_image=''\n\
+         if [ -n \"$cairn_running_image\" ]; then\n{record}fi\n",
+        name = quote(name),
+        record = ReleaseHistory::record_script(container, "\"$cairn_running_image\"", paths),
+    )
+}
+
 /// Puts the previous container back in place of the one just started (whose gates
-/// failed): the new one removed, the previous one renamed back and started, and the host's
-/// state entry for the node put back to what it was (forgotten where there was none, so
+/// failed): the new one removed, the previous one renamed back and started, its image
+/// first in the container's release history again, and the host's state entry for the
+/// node put back to what it was (forgotten where there was none, so
 /// the next apply runs the node again). The new release was not recorded (a rollout's
 /// replacement is recorded once its gates pass), so this only makes sure of it.
 pub fn put_back(
@@ -424,10 +441,11 @@ pub fn put_back(
         None => crate::state::StateEntry::forget_script(&context.entry.name, context.paths),
     };
     let script = format!(
-        "set -eu\n{prelude}docker container inspect {previous} >/dev/null 2>&1 || {{ echo 'no previous container is kept' >&2; exit 1; }}\n{back}{record}",
+        "set -eu\n{prelude}docker container inspect {previous} >/dev/null 2>&1 || {{ echo 'no previous container is kept' >&2; exit 1; }}\n{back}{back_release}{record}",
         prelude = context.paths.action_prelude(),
         previous = quote(&previous_name(&name)),
         back = back_in_place_script(&name, &container.restart),
+        back_release = record_running_image_script(&container.name, &name, context.paths),
     );
     let output = context.transport.run(&script, b"")?;
     if !output.success() {
