@@ -292,6 +292,10 @@ pub(crate) fn a_bad_release_stops_at_its_first_host_and_the_previous_lockfile_ch
         |spec| spec.replace("heap = \"256m\"", "heap = \"1m\""),
         "zookeeper",
     );
+    assert_eq!(
+        upgrade.replaced_in_diff,
+        BTreeSet::from(["master1", "master2", "master3"].map(|host| format!("{host}:zookeeper")))
+    );
     let first = upgrade.planned_order[0].clone();
     let started_before = container_start_times(lab);
 

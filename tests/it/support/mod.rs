@@ -282,6 +282,25 @@ impl Sandbox {
             .success();
     }
 
+    /// What each node of the sandbox's lockfile is ordered after (waits for, outside its
+    /// id), by name.
+    pub fn ordered_after(&self) -> BTreeMap<String, Vec<String>> {
+        self.show_json()
+            .as_array()
+            .expect("an array")
+            .iter()
+            .map(|node| {
+                let names = node["ordered_after"]
+                    .as_array()
+                    .expect("ordered_after")
+                    .iter()
+                    .map(|name| name.as_str().expect("a name").to_string())
+                    .collect();
+                (node["name"].as_str().expect("a name").to_string(), names)
+            })
+            .collect()
+    }
+
     /// Every node of the sandbox's lockfile, by name, with its id and dependencies.
     pub fn nodes(&self) -> BTreeMap<String, (String, Vec<String>)> {
         self.show_json()
