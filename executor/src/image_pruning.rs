@@ -137,16 +137,17 @@ fn settled_containers(lockfile: &Lockfile, report: &ApplyReport) -> BTreeMap<Str
         .values()
         .flat_map(|host| host.nodes.iter().map(|(name, outcome)| (name, outcome)))
         .collect();
-    let mut replicas: BTreeMap<&str, Vec<&NodeName>> = BTreeMap::new();
-    for node in lockfile.nodes() {
-        if node.name.kind == NodeKind::Container && node.name.host().is_some() {
-            replicas.entry(&node.name.key).or_default().push(&node.name);
-        }
-    }
-    replicas
-        .into_iter()
-        .filter_map(|(container, nodes)| {
+    lockfile
+        .container_hosts()
+        .iter()
+        .filter_map(|(container, hosts)| {
             let policy = lockfile.rollout(container)?;
+            let nodes: Vec<NodeName> = hosts
+                .iter()
+                .map(|host| {
+                    NodeName::new(Scope::Host(host.clone()), NodeKind::Container, container)
+                })
+                .collect();
             let ran = nodes
                 .iter()
                 .any(|name| matches!(outcomes.get(name), Some(NodeOutcome::Ran(_))));
@@ -204,11 +205,8 @@ fn containers_by_host<'l>(
     settled: &'l BTreeMap<String, u32>,
 ) -> BTreeMap<&'l str, Vec<(&'l str, u32)>> {
     let mut by_host: BTreeMap<&str, Vec<(&str, u32)>> = BTreeMap::new();
-    for node in lockfile.nodes() {
-        let (NodeKind::Container, Scope::Host(host)) = (node.name.kind, &node.name.scope) else {
-            continue;
-        };
-        if let Some((container, keep_releases)) = settled.get_key_value(&node.name.key) {
+    for (container, keep_releases) in settled {
+        for host in lockfile.container_hosts().get(container).into_iter().flatten() {
             by_host
                 .entry(host.as_str())
                 .or_default()

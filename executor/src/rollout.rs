@@ -22,7 +22,7 @@ use crate::plan::Plan;
 use crate::scheduler::HostHandle;
 
 /// How long a `last_where` command may take on one host.
-const LAST_WHERE_TIMEOUT_SECONDS: u32 = 30;
+const LAST_WHERE_TIMEOUT_SECONDS: u64 = 30;
 
 /// One container's rollout in this apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,11 +85,7 @@ pub fn plan_rollouts(
         .into_iter()
         .filter_map(|(container, hosts)| {
             let policy = lockfile.rollout(&container)?.clone();
-            let replicas = lockfile
-                .nodes()
-                .iter()
-                .filter(|node| node.name.kind == NodeKind::Container && node.name.key == container)
-                .count();
+            let replicas = lockfile.container_hosts().get(&container).map_or(0, Vec::len);
             Some(RolloutPlan {
                 width: policy.max_parallel.of(replicas),
                 container,
@@ -167,8 +163,11 @@ fn hosts_where(
                         run: command.to_string(),
                     };
                     let script = format!(
-                        "timeout {LAST_WHERE_TIMEOUT_SECONDS} sh -c {} >/dev/null 2>&1",
-                        crate::shell::quote(&crate::probe::script(&probe, host, handle.paths))
+                        "{} >/dev/null 2>&1",
+                        crate::shell::bounded(
+                            &crate::probe::script(&probe, host, handle.paths),
+                            LAST_WHERE_TIMEOUT_SECONDS
+                        )
                     );
                     match handle.transport.run(&script, b"") {
                         Ok(output) => output.success(),

@@ -13,12 +13,13 @@
 
 use std::time::{Duration, Instant};
 
-use cairn_lockfiles::{HealthNode, NodeSpec, RolloutPolicy};
+use cairn_lockfiles::{HealthNode, NodeSpec, Probe, RolloutPolicy};
 
 use crate::kinds::container::{docker_name, put_back, stopped_since_start};
 use crate::kinds::probe_node::{health, probe_once};
 use crate::kinds::{NodeContext, NodeError};
 use crate::scheduler::{HostHandle, RunInputs, node_context};
+use crate::shell::bounded;
 
 /// The replacement `node` in its turn: drained, replaced (`replace`, the node's action),
 /// gated, put back where its gates fail, undrained. The outcome is the replacement's.
@@ -69,12 +70,12 @@ fn undrain(context: &NodeContext<'_>, policy: &RolloutPolicy) -> Result<(), Stri
 /// Runs a drain or undrain command on the node's host, with the module environment, for
 /// at most `seconds`; says why it failed.
 fn run_hook(context: &NodeContext<'_>, command: &str, seconds: u64) -> Result<(), String> {
-    let script = format!(
-        "timeout {seconds} sh -c {}",
-        crate::shell::quote(&format!(
-            "{}{command}\n",
-            crate::kinds::module_environment(context.host, context.paths)
-        ))
+    let probe = Probe::Command {
+        run: command.to_string(),
+    };
+    let script = bounded(
+        &crate::probe::script(&probe, context.host, context.paths),
+        seconds,
     );
     match context.transport.run(&script, b"") {
         Ok(output) if output.success() => Ok(()),

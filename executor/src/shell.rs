@@ -15,6 +15,11 @@ pub fn quote(text: &str) -> String {
     out
 }
 
+/// `script` run by `sh` for at most `seconds` (`timeout`'s exit status 124 past them).
+pub fn bounded(script: &str, seconds: u64) -> String {
+    format!("timeout {seconds} sh -c {}", quote(script))
+}
+
 #[cfg(test)]
 mod tests {
     use super::quote;

@@ -405,6 +405,9 @@ pub struct Lockfile {
     /// Every container name's rollout policy: the one the lockfile states, else the
     /// default (see `rollouts.rs`).
     pub(crate) rollouts: BTreeMap<String, RolloutPolicy>,
+    /// The hosts that run each container name, built on the first
+    /// [`Lockfile::container_hosts`].
+    pub(crate) container_hosts: OnceLock<BTreeMap<String, Vec<String>>>,
 }
 
 /// The class of each node (nodes with the same spec) and each class's inputs id.
@@ -495,6 +498,7 @@ impl Lockfile {
             nodes,
             order,
             index: OnceLock::new(),
+            container_hosts: OnceLock::new(),
             classes: spec_classes.map(|classes| ClassInputsIds {
                 inputs_ids: (0..classes.count).map(|_| OnceLock::new()).collect(),
                 of: classes.of,

@@ -42,6 +42,24 @@ pub(crate) fn default_rollouts(nodes: &[Node]) -> BTreeMap<String, RolloutPolicy
 }
 
 impl Lockfile {
+    /// The hosts that run each container name (its replicas), by name, each list sorted:
+    /// one scan of the nodes, the first time it is asked.
+    pub fn container_hosts(&self) -> &BTreeMap<String, Vec<String>> {
+        self.container_hosts.get_or_init(|| {
+            let mut hosts_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for node in self.nodes() {
+                if let (NodeKind::Container, Some(host)) = (node.name.kind, node.name.host()) {
+                    hosts_of
+                        .entry(node.name.key.clone())
+                        .or_default()
+                        .push(host.to_string());
+                }
+            }
+            // Nodes are sorted by scope first: each list is in host order already.
+            hosts_of
+        })
+    }
+
     /// Every container name's rollout policy, by name.
     pub fn rollouts(&self) -> &BTreeMap<String, RolloutPolicy> {
         &self.rollouts
@@ -71,15 +89,7 @@ impl Lockfile {
     /// Every policy names a container the lockfile runs, and each of its gates a health
     /// node on one of that container's hosts.
     pub(crate) fn check_rollouts(&self) -> Result<(), GraphError> {
-        let mut hosts_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for node in self.nodes() {
-            if let (NodeKind::Container, Some(host)) = (node.name.kind, node.name.host()) {
-                hosts_of
-                    .entry(node.name.key.as_str())
-                    .or_default()
-                    .push(host);
-            }
-        }
+        let hosts_of = self.container_hosts();
         for (container, policy) in &self.rollouts {
             let invalid = |problem: String| GraphError::InvalidRollout {
                 container: container.clone(),

@@ -117,8 +117,14 @@ fn graph_dot_has_one_cluster_per_host_and_an_edge_per_dependency() {
         2,
         "the cluster's images and node1"
     );
-    let edges: usize = nodes.values().map(|(_, deps)| deps.len()).sum();
+    let order_only: usize = sandbox.ordered_after().values().map(Vec::len).sum();
+    let edges: usize = nodes.values().map(|(_, deps)| deps.len()).sum::<usize>() + order_only;
     assert_eq!(outcome.stdout.matches(" -> ").count(), edges);
+    assert_eq!(
+        outcome.stdout.matches("style=dashed").count(),
+        order_only,
+        "keepalived waits for HAProxy's health, order only"
+    );
 }
 
 #[test]

@@ -423,17 +423,14 @@ fn the_hosts_of_a_role_open_its_ports_and_ssh_is_allowed_on_each_hosts_own_port_
         );
     }
 
-    // The firewall's package comes from the control host's repository, as the others do,
-    // save on the control host itself.
-    let names = sandbox.nodes();
+    // The firewall's package comes from the control host's repository, as the others do
+    // (waiting for it to answer, order only), save on the control host itself.
+    let ordered_after = sandbox.ordered_after();
     assert!(
-        names["lb1:package:nftables"]
-            .1
-            .contains(&"control1:health:repository-http".to_string())
+        ordered_after["lb1:package:nftables"].contains(&"control1:health:repository-http".to_string())
     );
     assert!(
-        !names["control1:package:nftables"]
-            .1
+        !ordered_after["control1:package:nftables"]
             .iter()
             .any(|dependency| dependency.contains("repository-http"))
     );

@@ -6,9 +6,10 @@ use cairn_lockfiles::{CheckNode, HealthNode, Probe};
 
 use crate::kinds::{NodeContext, NodeError};
 use crate::probe;
+use crate::shell::bounded;
 
 /// How long one check may take.
-const CHECK_TIMEOUT_SECONDS: u32 = 30;
+const CHECK_TIMEOUT_SECONDS: u64 = 30;
 
 /// Runs a check once. Checks are not recorded: they run on every apply.
 pub fn check(check: &CheckNode, context: &mut NodeContext<'_>) -> Result<String, NodeError> {
@@ -31,12 +32,17 @@ pub fn check(check: &CheckNode, context: &mut NodeContext<'_>) -> Result<String,
 
 /// Runs a health probe until it passes, up to `retries` times, `interval_seconds` apart,
 /// each attempt bounded by `timeout_seconds`; records the node when it passes.
+/// `health`'s probe on the context's host, bounded by its timeout.
+fn health_script(health: &HealthNode, context: &NodeContext<'_>) -> String {
+    bounded(
+        &probe::script(&health.probe, context.host, context.paths),
+        u64::from(health.timeout_seconds),
+    )
+}
+
 /// Runs `health`'s probe once, recording nothing: whether the service answers now.
 pub fn probe_once(health: &HealthNode, context: &NodeContext<'_>) -> Result<(), NodeError> {
-    let script = bounded(
-        &probe::script(&health.probe, context.host, context.paths),
-        health.timeout_seconds,
-    );
+    let script = health_script(health, context);
     let output = context.transport.run(&script, b"")?;
     if output.success() {
         Ok(())
@@ -46,10 +52,7 @@ pub fn probe_once(health: &HealthNode, context: &NodeContext<'_>) -> Result<(), 
 }
 
 pub fn health(health: &HealthNode, context: &mut NodeContext<'_>) -> Result<String, NodeError> {
-    let script = bounded(
-        &probe::script(&health.probe, context.host, context.paths),
-        health.timeout_seconds,
-    );
+    let script = health_script(health, context);
     let attempts = health.retries.max(1);
     let mut last_failure = String::new();
     for attempt in 1..=attempts {
@@ -114,10 +117,6 @@ fn clock_offset(context: &mut NodeContext<'_>, max_offset_ms: u64) -> Result<Str
 }
 
 /// The probe run under `timeout`, so a hung probe fails instead of hanging the apply.
-fn bounded(script: &str, seconds: u32) -> String {
-    format!("timeout {seconds} sh -c {}", crate::shell::quote(script))
-}
-
 fn failure_reason(output: &crate::transport::CommandOutput) -> String {
     if output.status == 124 {
         return "timed out".to_string();
