@@ -559,3 +559,43 @@ fn an_apply_killed_in_a_turn_leaves_the_state_before_and_a_failed_turn_next_puts
         );
     }
 }
+
+#[test]
+fn a_replacement_whose_container_cannot_start_puts_its_new_page_back_before_the_previous_one_starts()
+ {
+    let (cluster, port, _containers) = installed_cluster("runpage");
+    // A release of a new page and a container Docker refuses to create.
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "network = \"host\"",
+        "network = \"host\"\ncap_add = [\"NOT_A_CAPABILITY\"]",
+    );
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "content = \"hello from {{ host.name }}\\n\"",
+        "content = \"hello from {{ host.name }} again\\n\"",
+    );
+    cluster.compile();
+
+    let (outcome, report) = cluster.apply();
+    outcome.code(1);
+    let failed = report["hosts"]["runpagethree"]["failed"].to_string();
+    assert!(
+        failed.contains("docker run runpagethree-web")
+            && failed.contains("runpagethree:file:/srv/web/index.html"),
+        "{failed}"
+    );
+    assert_eq!(
+        page_on_disk(&cluster, "runpagethree"),
+        "hello from runpagethree\n"
+    );
+    assert_eq!(
+        page_soon(port + 1, "hello from runpagethree\n"),
+        "hello from runpagethree\n",
+        "the container it replaced runs again, on its page"
+    );
+    assert_eq!(
+        kept_previous_files(&cluster, "runpagethree"),
+        Vec::<String>::new()
+    );
+}
