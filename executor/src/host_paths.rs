@@ -1,5 +1,8 @@
 use cairn_lockfiles::HostEntry;
 
+/// The folder of previous contents, as a path of the lockfile (under the host's root).
+pub const PREVIOUS_FOLDER: &str = "/var/lib/cairn/previous";
+
 /// Where things live on a host: its paths under its `root` prefix (if it has one), and
 /// cairn's own state.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -44,6 +47,12 @@ impl HostPaths {
     /// The folder holding one entry per applied node.
     pub fn state_directory(&self) -> String {
         self.path("/var/lib/cairn/state")
+    }
+
+    /// The folder holding, while a replacement's turn runs, the previous content of each
+    /// file written in that turn (`kinds/previous_file.rs`).
+    pub fn previous_directory(&self) -> String {
+        self.path(PREVIOUS_FOLDER)
     }
 
     /// The file whose `flock` keeps two applies off one host.

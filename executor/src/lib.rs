@@ -25,6 +25,7 @@ mod apply;
 mod confined_folder;
 mod facts;
 mod facts_error;
+mod files_in_turn;
 mod host_lock;
 mod host_paths;
 mod image_pruning;

@@ -8,7 +8,8 @@
 //! master, the VIP's holder) come after the others: that command runs on each replaced
 //! host after the facts are read, only for a container replaced on two hosts or more, and a
 //! host that cannot be asked counts as last (the careful guess). So `cairn plan` shows the
-//! order `cairn apply` follows.
+//! order `cairn apply` follows. Each host's turn writes the files only its replacement reads
+//! (`files_in_turn.rs`), and says so.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -16,6 +17,7 @@ use std::fmt;
 use cairn_lockfiles::{Lockfile, NodeKind, Probe, RolloutPolicy};
 
 use crate::facts_error::HostsFacts;
+use crate::files_in_turn::{files_in_turn, running_dependants};
 use crate::host_paths::HostPaths;
 use crate::kinds::container::docker_name;
 use crate::plan::Plan;
@@ -36,6 +38,9 @@ pub struct RolloutPlan {
     pub last: BTreeSet<String>,
     /// How many replacements run at once: `max_parallel` of the hosts that run it.
     pub width: usize,
+    /// By host, the paths of the files written in that host's turn, put back with its
+    /// container (`files_in_turn.rs`); hosts with none left out.
+    pub files_in_turn: BTreeMap<String, Vec<String>>,
 }
 
 impl fmt::Display for RolloutPlan {
@@ -69,7 +74,33 @@ impl fmt::Display for RolloutPlan {
             "; {} at a time, {}",
             self.width,
             self.policy.gating()
-        )
+        )?;
+        self.fmt_files_in_turn(formatter)
+    }
+}
+
+impl RolloutPlan {
+    /// `; writes /srv/web/index.html in each host's turn`, or where the hosts differ,
+    /// `; writes in its turn: master1 /a, /b; master2 /a`.
+    fn fmt_files_in_turn(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut lists = self.files_in_turn.values();
+        let Some(first) = lists.next() else {
+            return Ok(());
+        };
+        let everywhere = self.files_in_turn.len() == self.order.len();
+        if everywhere && lists.all(|files| files == first) {
+            return write!(
+                formatter,
+                "; writes {} in each host's turn",
+                first.join(", ")
+            );
+        }
+        let hosts: Vec<String> = self
+            .files_in_turn
+            .iter()
+            .map(|(host, files)| format!("{host} {}", files.join(", ")))
+            .collect();
+        write!(formatter, "; writes in its turn: {}", hosts.join("; "))
     }
 }
 
@@ -92,9 +123,11 @@ pub fn plan_rollouts(
                 policy,
                 order: hosts,
                 last: BTreeSet::new(),
+                files_in_turn: BTreeMap::new(),
             })
         })
         .collect();
+    let dependants = running_dependants(lockfile, plan);
     for rollout in &mut rollouts {
         if let (Some(last), true) = (&rollout.policy.last, rollout.order.len() > 1) {
             rollout.last = hosts_where(&last.run, &rollout.order, handles);
@@ -102,6 +135,7 @@ pub fn plan_rollouts(
             // A stable sort: by name within each part.
             rollout.order.sort_by_key(|host| last_hosts.contains(host));
         }
+        rollout.files_in_turn = files_in_turn(lockfile, plan, &dependants, rollout);
     }
     rollouts
 }
@@ -182,4 +216,46 @@ fn hosts_where(
             .filter_map(|(host, probe)| probe.join().unwrap_or(true).then(|| host.clone()))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_lockfiles::RolloutPolicy;
+
+    use super::*;
+
+    fn rollout(files_in_turn: &[(&str, &[&str])]) -> RolloutPlan {
+        RolloutPlan {
+            container: "web".to_string(),
+            policy: RolloutPolicy::default_with_gates(Vec::new()),
+            order: vec!["a".to_string(), "b".to_string()],
+            last: BTreeSet::new(),
+            width: 1,
+            files_in_turn: files_in_turn
+                .iter()
+                .map(|(host, paths)| {
+                    let paths = paths.iter().map(|path| path.to_string()).collect();
+                    (host.to_string(), paths)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_plan_line_says_the_files_of_each_turn_once_where_every_host_writes_the_same() {
+        let same = rollout(&[("a", &["/etc/web.conf"]), ("b", &["/etc/web.conf"])]);
+        assert!(
+            same.to_string()
+                .ends_with("; writes /etc/web.conf in each host's turn"),
+            "{same}"
+        );
+        let different = rollout(&[("a", &["/etc/web.conf", "/etc/extra.conf"])]);
+        assert!(
+            different
+                .to_string()
+                .ends_with("; writes in its turn: a /etc/web.conf, /etc/extra.conf"),
+            "{different}"
+        );
+        assert!(!rollout(&[]).to_string().contains("writes"));
+    }
 }

@@ -7,7 +7,9 @@
 //! ran, on the new release. A new container that stops (it exits at start, or Docker
 //! restarts it) fails its gates at once: no deadline is waited out for it. One whose gates fail is put
 //! back: the previous container (kept, stopped) runs again, and the host's state still says
-//! it. Either way the host is undrained; the replacement is recorded last, so an apply
+//! it. The files only the container reads (`files_in_turn.rs`) are written after the drain,
+//! before the container is replaced, and put back before the previous container starts
+//! again. Either way the host is undrained; the replacement is recorded last, so an apply
 //! stopped before that replaces it (and undrains it) again. The turn holds its worker thread while it waits, so at most `--jobs`
 //! replacements are in their turn at once.
 
@@ -16,8 +18,9 @@ use std::time::{Duration, Instant};
 use cairn_lockfiles::{HealthNode, NodeSpec, Probe, RolloutPolicy};
 
 use crate::kinds::container::{docker_name, put_back, stopped_since_start};
+use crate::kinds::previous_file::{forget_script, keep_script, put_back_script};
 use crate::kinds::probe_node::{health, probe_once};
-use crate::kinds::{NodeContext, NodeError};
+use crate::kinds::{NodeContext, NodeError, execute};
 use crate::scheduler::{HostHandle, RunInputs, node_context};
 use crate::shell::bounded;
 
@@ -28,6 +31,7 @@ pub(crate) fn replace_in_turn(
     (node, host, handle): (&cairn_lockfiles::Node, &str, &HostHandle<'_>),
     policy: &RolloutPolicy,
     context: &mut NodeContext<'_>,
+    files: &[&cairn_lockfiles::Node],
     replace: impl FnOnce(&mut NodeContext<'_>) -> Result<String, NodeError>,
 ) -> Result<String, NodeError> {
     if let Some(drain) = &policy.drain
@@ -42,13 +46,20 @@ pub(crate) fn replace_in_turn(
             "draining the host failed, so its container was not replaced: {why}{undrained}"
         )));
     }
-    let replaced = replace(context).and_then(|summary| {
-        gate_or_put_back(inputs, (node, host, handle), policy, context, summary)
+    let replaced = write_files(inputs, handle, files, context).and_then(|written| {
+        let summary = replace(context)?;
+        gate_or_put_back(
+            inputs,
+            (node, host, handle),
+            policy,
+            context,
+            format!("{written}{summary}"),
+        )
     });
     let undrained = undrain(context, policy);
     match (replaced, undrained) {
         // Recorded last: an apply stopped before this replaces (and undrains) again.
-        (Ok(summary), Ok(())) => record(context).map(|()| summary),
+        (Ok(summary), Ok(())) => record(inputs, handle, files, context).map(|()| summary),
         (Ok(summary), Err(why)) => Err(NodeError::Failed(format!(
             "{summary}; but undraining the host failed, so the replacement is not recorded: {why}"
         ))),
@@ -174,11 +185,103 @@ fn gates_of<'l>(
         .collect()
 }
 
-/// Records the replacement in the host's state, its gates passed and its host undrained.
-fn record(context: &NodeContext<'_>) -> Result<(), NodeError> {
-    let output = context
-        .transport
-        .run(&context.entry.record_script(context.paths), b"")?;
+/// Writes the files of the replacement's turn (`files_in_turn.rs`), their previous content
+/// kept first, and has a put back of the container put them back first
+/// (`context.put_back_first`); says what it wrote. Where one cannot be written, those
+/// written are put back, and the container is not touched.
+fn write_files(
+    inputs: &RunInputs<'_>,
+    handle: &HostHandle<'_>,
+    files: &[&cairn_lockfiles::Node],
+    context: &mut NodeContext<'_>,
+) -> Result<String, NodeError> {
+    if files.is_empty() {
+        return Ok(String::new());
+    }
+    let file_paths: Vec<(&cairn_lockfiles::Node, &str)> = files
+        .iter()
+        .filter_map(|file| match &file.spec {
+            NodeSpec::File(spec) => Some((*file, spec.path.as_str())),
+            _ => None,
+        })
+        .collect();
+    let keep: String = file_paths
+        .iter()
+        .map(|(file, path)| keep_script(&file.name, path, context.paths))
+        .collect();
+    let kept = context.transport.run(
+        &format!("set -eu\n{}{keep}", context.paths.action_prelude()),
+        b"",
+    )?;
+    if !kept.success() {
+        return Err(NodeError::Failed(format!(
+            "keeping the previous content of the files of its turn failed, so nothing was written: {}",
+            kept.failure_text()
+        )));
+    }
+    context.put_back_first = file_paths
+        .iter()
+        .map(|(file, path)| put_back_script(&file.name, path, context.paths))
+        .collect();
+    let mut written = String::new();
+    for (file, _) in &file_paths {
+        let mut file_context = node_context(inputs, file, handle);
+        file_context.record_later = true;
+        match execute(file, &mut file_context) {
+            Ok(summary) => written.push_str(&format!("{summary}; ")),
+            Err(error) => return Err(files_put_back(context, error)),
+        }
+    }
+    Ok(written)
+}
+
+/// Puts back the files of the turn after writing one of them failed with `error`; the
+/// error, saying so.
+fn files_put_back(context: &NodeContext<'_>, error: NodeError) -> NodeError {
+    let why = reason(error);
+    let script = format!(
+        "set -eu\n{}{}[ -z \"${{cairn_files_not_back:-}}\" ] || {{ echo \"not put back:$cairn_files_not_back\" >&2; exit 1; }}\n",
+        context.paths.action_prelude(),
+        context.put_back_first
+    );
+    let back = match context.transport.run(&script, b"") {
+        Ok(output) if output.success() => "the files of its turn are put back".to_string(),
+        Ok(output) => format!(
+            "putting the files of its turn back failed: {}",
+            output.failure_text()
+        ),
+        Err(error) => format!("putting the files of its turn back failed: {error}"),
+    };
+    NodeError::Failed(format!("{why}; the container was not replaced, {back}"))
+}
+
+/// Records the replacement in the host's state, its gates passed and its host undrained:
+/// the files written in its turn first (their sha256 read on the host, as a file node's
+/// action does), then the container, then their previous contents forgotten.
+fn record(
+    inputs: &RunInputs<'_>,
+    handle: &HostHandle<'_>,
+    files: &[&cairn_lockfiles::Node],
+    context: &NodeContext<'_>,
+) -> Result<(), NodeError> {
+    let mut script = format!("set -eu\n{}", context.paths.action_prelude());
+    let mut forget = String::new();
+    for file in files {
+        let NodeSpec::File(spec) = &file.spec else {
+            continue;
+        };
+        let mut entry = node_context(inputs, file, handle).entry;
+        entry.path = Some(spec.path.clone());
+        script.push_str(&format!(
+            "cairn_sha256=$(sha256sum < {})\ncairn_sha256=${{cairn_sha256%% *}}\n{}",
+            crate::shell::quote(&context.paths.path(&spec.path)),
+            entry.record_script_with(context.paths, &[("sha256", "cairn_sha256")])
+        ));
+        forget.push_str(&forget_script(&file.name, context.paths));
+    }
+    script.push_str(&context.entry.record_script(context.paths));
+    script.push_str(&forget);
+    let output = context.transport.run(&script, b"")?;
     if output.success() {
         Ok(())
     } else {

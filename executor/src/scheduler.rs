@@ -2,19 +2,22 @@
 //! after, waited for alike), independent nodes in parallel (across hosts and within one),
 //! at most `jobs` at once. A failure stops what depends on (or waits for) it and nothing
 //! else; a host that cannot be reached stops its own nodes and their
-//! dependants.
+//! dependants. A file written in a replacement's turn (`files_in_turn.rs`) never runs on
+//! its own: the replacement waits for what the file waits for, and the file takes the
+//! turn's outcome.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
-use cairn_lockfiles::{Lockfile, NodeKind, NodeName};
+use cairn_lockfiles::{Lockfile, NodeKind, NodeName, Scope};
 
 use crate::facts_error::HostsFacts;
 use crate::host_paths::HostPaths;
 use crate::kinds::{NodeContext, NodeError, execute};
 use crate::plan::{Decision, Plan};
 use crate::report::{NodeOutcome, NodeTiming};
+use crate::rollout::RolloutPlan;
 use crate::rollout_turn::replace_in_turn;
 use crate::rollout_window::{RolloutWindows, WindowMoves};
 use crate::secrets::Secrets;
@@ -59,6 +62,44 @@ struct Shared {
     hosts_down: HashMap<String, String>,
     /// When each replacement of a rollout may start.
     windows: RolloutWindows,
+    /// The files written in a replacement's turn, which do not run on their own.
+    files_in_turn: FilesInTurn,
+}
+
+/// The files written in replacements' turns (`files_in_turn.rs`), by node index.
+#[derive(Debug, Default)]
+struct FilesInTurn {
+    /// By replacement, its files.
+    of: HashMap<usize, Vec<usize>>,
+    /// By file, its replacement.
+    turn_of: HashMap<usize, usize>,
+}
+
+impl FilesInTurn {
+    fn new(plan: &Plan, position: &HashMap<&NodeName, usize>) -> Self {
+        let mut files = Self::default();
+        for rollout in &plan.rollouts {
+            for (host, paths) in &rollout.files_in_turn {
+                let scope = Scope::Host(host.clone());
+                let replacement = NodeName::new(
+                    scope.clone(),
+                    NodeKind::Container,
+                    rollout.container.as_str(),
+                );
+                let Some(&replacement) = position.get(&replacement) else {
+                    continue;
+                };
+                for path in paths {
+                    let file = NodeName::new(scope.clone(), NodeKind::File, path.as_str());
+                    if let Some(&file) = position.get(&file) {
+                        files.of.entry(replacement).or_default().push(file);
+                        files.turn_of.insert(file, replacement);
+                    }
+                }
+            }
+        }
+        files
+    }
 }
 
 /// What running one node came to.
@@ -132,16 +173,17 @@ fn schedule(lockfile: &Lockfile, plan: &Plan) -> (Shared, Vec<Vec<usize>>) {
         .iter()
         .map(|node| outcome_without_running(plan.decision(&node.name)))
         .collect();
-    let unfinished = outcomes.iter().filter(|outcome| outcome.is_none()).count();
+    let files_in_turn = FilesInTurn::new(plan, &position);
+    // A file written in a turn is settled with its replacement, never on its own.
+    let unfinished =
+        outcomes.iter().filter(|outcome| outcome.is_none()).count() - files_in_turn.turn_of.len();
     let mut dependants: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
     let mut remaining = vec![0usize; nodes.len()];
-    for (index, node) in nodes.iter().enumerate() {
-        if outcomes[index].is_some() {
+    for index in 0..nodes.len() {
+        if outcomes[index].is_some() || files_in_turn.turn_of.contains_key(&index) {
             continue;
         }
-        // What it is ordered after is waited for as its dependencies are.
-        for dependency in node.waits_for() {
-            let dependency_index = position[dependency];
+        for dependency_index in waited_for(nodes, index, &position, &files_in_turn) {
             if outcomes[dependency_index].is_none() {
                 remaining[index] += 1;
                 dependants[dependency_index].push(index);
@@ -152,7 +194,10 @@ fn schedule(lockfile: &Lockfile, plan: &Plan) -> (Shared, Vec<Vec<usize>>) {
     let mut ready = VecDeque::new();
     for node in lockfile.in_dependency_order() {
         let index = position[&node.name];
-        if outcomes[index].is_some() || remaining[index] > 0 {
+        if outcomes[index].is_some()
+            || remaining[index] > 0
+            || files_in_turn.turn_of.contains_key(&index)
+        {
             continue;
         }
         if windows.is_member(index) {
@@ -170,8 +215,33 @@ fn schedule(lockfile: &Lockfile, plan: &Plan) -> (Shared, Vec<Vec<usize>>) {
         running: 0,
         hosts_down: HashMap::new(),
         windows,
+        files_in_turn,
     };
     (shared, dependants)
+}
+
+/// What node `index` waits for (its dependencies and what it is ordered after): for a
+/// replacement, what the files of its turn wait for in place of those files.
+fn waited_for(
+    nodes: &[cairn_lockfiles::Node],
+    index: usize,
+    position: &HashMap<&NodeName, usize>,
+    files_in_turn: &FilesInTurn,
+) -> BTreeSet<usize> {
+    let mut waited = BTreeSet::new();
+    for dependency in nodes[index].waits_for() {
+        let dependency_index = position[dependency];
+        if files_in_turn.turn_of.get(&dependency_index) == Some(&index) {
+            waited.extend(
+                nodes[dependency_index]
+                    .waits_for()
+                    .map(|file_dependency| position[file_dependency]),
+            );
+        } else {
+            waited.insert(dependency_index);
+        }
+    }
+    waited
 }
 
 /// The outcome of a node the plan does not run; `None` for one it runs.
@@ -257,6 +327,7 @@ fn run_node(inputs: &RunInputs<'_>, shared: &Mutex<Shared>, index: usize) -> Fin
             (node, host_name, handle),
             &rollout.policy,
             &mut context,
+            &files_of_turn(inputs.lockfile, rollout, host_name),
             |context| execute(node, context),
         ),
     };
@@ -277,6 +348,27 @@ fn run_node(inputs: &RunInputs<'_>, shared: &Mutex<Shared>, index: usize) -> Fin
         host_failure,
         timing,
     }
+}
+
+/// The file nodes written in the turn of `rollout`'s replacement on `host`.
+fn files_of_turn<'l>(
+    lockfile: &'l Lockfile,
+    rollout: &RolloutPlan,
+    host: &str,
+) -> Vec<&'l cairn_lockfiles::Node> {
+    rollout
+        .files_in_turn
+        .get(host)
+        .into_iter()
+        .flatten()
+        .filter_map(|path| {
+            lockfile.node(&NodeName::new(
+                Scope::Host(host.to_string()),
+                NodeKind::File,
+                path.as_str(),
+            ))
+        })
+        .collect()
 }
 
 /// What `node` runs with on its host: the host's transport and paths, the control
@@ -318,6 +410,7 @@ pub(crate) fn node_context<'a>(
             .and_then(|facts| facts.entries.get(&node.name)),
         apply_id: inputs.apply_id,
         record_later: false,
+        put_back_first: String::new(),
     }
 }
 
@@ -333,6 +426,7 @@ fn finish(state: &mut Shared, index: usize, outcome: NodeOutcome, context: Finis
     state.running -= 1;
     state.outcomes[index] = Some(outcome);
     state.unfinished -= 1;
+    settle_files_in_turn(state, index, context);
     if state.windows.is_member(index) {
         let host = nodes[index].name.scope.as_str();
         let moves = state.windows.finished(index, host, succeeded);
@@ -366,6 +460,7 @@ fn apply_moves(state: &mut Shared, moves: WindowMoves, context: FinishContext<'_
             observer(&nodes[member].name, &outcome);
             state.outcomes[member] = Some(outcome);
             state.unfinished -= 1;
+            settle_files_in_turn(state, member, context);
             stop_dependants(state, member, context);
         }
     }
@@ -382,6 +477,7 @@ fn stop_dependants(state: &mut Shared, index: usize, context: FinishContext<'_, 
                 observer(&nodes[dependant].name, &outcome);
                 state.outcomes[dependant] = Some(outcome);
                 state.unfinished -= 1;
+                settle_files_in_turn(state, dependant, context);
                 if state.windows.is_member(dependant) {
                     // The window moves past it; a stopped one has settled it already.
                     let moves = state.windows.skipped(dependant);
@@ -396,6 +492,33 @@ fn stop_dependants(state: &mut Shared, index: usize, context: FinishContext<'_, 
                 };
                 stack.push((dependant, next_cause));
             }
+        }
+    }
+}
+
+/// Gives the files written in the turn of node `index` (a replacement, just settled) the
+/// turn's outcome: written with it, failed with it (put back with its container, or never
+/// written), or not run for the same reason (the host where its rollout stopped).
+fn settle_files_in_turn(state: &mut Shared, index: usize, context: FinishContext<'_, '_>) {
+    let (nodes, _, observer) = context;
+    let (Some(files), Some(outcome)) = (
+        state.files_in_turn.of.get(&index),
+        state.outcomes[index].as_ref(),
+    ) else {
+        return;
+    };
+    let replacement = &nodes[index].name;
+    let file_outcome = match outcome {
+        NodeOutcome::Ran(_) => NodeOutcome::Ran(format!("written in the turn of {replacement}")),
+        NodeOutcome::Failed(_) => NodeOutcome::Failed(format!(
+            "the turn of {replacement}, which writes it, failed: the file is as it was before the turn unless that node's error says otherwise"
+        )),
+        other => other.clone(),
+    };
+    for &file in files {
+        if state.outcomes[file].is_none() {
+            observer(&nodes[file].name, &file_outcome);
+            state.outcomes[file] = Some(file_outcome.clone());
         }
     }
 }

@@ -93,8 +93,17 @@ impl StateEntry {
 
     /// The entry's file name: a hash of the node name, so any name makes a safe file name.
     fn file_name(name: &NodeName) -> String {
-        let hash = blake3::hash(name.to_string().as_bytes());
-        format!("{}.entry", &hash.to_hex()[..32])
+        format!("{}.entry", Self::name_hash(name))
+    }
+
+    /// A hash of the node name: what files cairn keeps for the node on a host are named by.
+    pub(crate) fn name_hash(name: &NodeName) -> String {
+        blake3::hash(name.to_string().as_bytes()).to_hex()[..32].to_string()
+    }
+
+    /// The host path of the entry file of node `name`.
+    pub(crate) fn entry_path(name: &NodeName, paths: &HostPaths) -> String {
+        format!("{}/{}", paths.state_directory(), Self::file_name(name))
     }
 
     /// Shell commands that record this entry atomically; a failure to record fails the

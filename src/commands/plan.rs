@@ -185,6 +185,7 @@ fn plan_json(plan: &Plan) -> serde_json::Value {
                 "last": rollout.last,
                 "at_once": rollout.width,
                 "policy": policy_json(&rollout.policy),
+                "files_in_turn": rollout.files_in_turn,
             })
         })
         .collect();

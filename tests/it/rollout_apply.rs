@@ -30,12 +30,18 @@ fn turns(cluster: &AppCluster, host: &str) -> String {
 }
 
 /// The tests' web module with `ROLLOUT` below its container, its health check tried three
-/// times.
+/// times and wanting the page of its own host: tests running beside this one serve pages
+/// on ports near its own, which the check of a host whose server is down may reach.
 fn rolled_web_module() -> String {
     let container_end = "deps = [\"file:/srv/web/index.html\"]\n";
     WEB_MODULE
         .replacen(container_end, &format!("{container_end}{ROLLOUT}"), 1)
         .replacen("retries = 20", "retries = 3", 1)
+        .replacen(
+            "grep -q '^hello from'",
+            "grep -q '^hello from {{ host.name }}'",
+            1,
+        )
 }
 
 /// Three sandbox hosts on this machine's engine (`PREFIXone`, `PREFIXthree`,
@@ -56,7 +62,7 @@ fn installed_cluster(prefix: &str) -> (AppCluster, u16, Containers) {
     let port = crate::support::ssh_fixture::free_port("127.0.0.1");
     let module = rolled_web_module();
     assert!(
-        module.contains("[node.rollout]"),
+        module.contains("[node.rollout]") && module.contains("'^hello from {{ host.name }}'"),
         "the web module changed: {module}"
     );
     add_web_module(&cluster.sandbox, &module, port);
@@ -306,5 +312,290 @@ fn a_replacement_whose_container_stops_at_start_fails_its_gate_without_waiting_o
         page_soon(port + 1, "hello from exitsthree\n"),
         "hello from exitsthree\n",
         "the failed host serves the release before again"
+    );
+}
+
+/// The page of `host`, as its sandbox root holds it.
+fn page_on_disk(cluster: &AppCluster, host: &str) -> String {
+    std::fs::read_to_string(cluster.host_file(host, "/srv/web/index.html")).unwrap()
+}
+
+/// What `host` keeps of the files of a turn (none once the turn is over).
+fn kept_previous_files(cluster: &AppCluster, host: &str) -> Vec<String> {
+    match std::fs::read_dir(cluster.host_file(host, "/var/lib/cairn/previous")) {
+        Ok(entries) => entries
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn a_bad_page_fails_the_first_turn_which_puts_the_page_back_and_the_hosts_not_reached_keep_theirs()
+{
+    let (cluster, port, _containers) = installed_cluster("badpage");
+    std::fs::copy(
+        cluster.sandbox.path().join("cluster.lock"),
+        cluster.sandbox.path().join("previous.lock"),
+    )
+    .unwrap();
+    // A bad release of the page alone: the health check wants it to start `hello from`.
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "content = \"hello from {{ host.name }}\\n\"",
+        "content = \"goodbye from {{ host.name }}\\n\"",
+    );
+    cluster.compile();
+
+    let (outcome, report) = cluster.apply();
+    outcome
+        .code(1)
+        .stderr_has("rollout web: stopped at badpagethree, 2 hosts not reached\n");
+    let failed = report["hosts"]["badpagethree"]["failed"].to_string();
+    assert!(
+        failed.contains(
+            "the previous container badpagethree-web is back in its place and passes its gates"
+        ),
+        "put back with the page it served, it serves again: {failed}"
+    );
+    assert!(
+        failed.contains("badpagethree:file:/srv/web/index.html")
+            && failed.contains("the turn of badpagethree:container:web, which writes it, failed"),
+        "the page fails with its turn: {failed}"
+    );
+    assert_eq!(
+        page_soon(port + 1, "hello from badpagethree\n"),
+        "hello from badpagethree\n"
+    );
+    for host in ["badpageone", "badpagethree", "badpagetwo"] {
+        assert_eq!(
+            page_on_disk(&cluster, host),
+            format!("hello from {host}\n"),
+            "{host} holds the page of the release it runs"
+        );
+        assert_eq!(kept_previous_files(&cluster, host), Vec::<String>::new());
+    }
+    for host in ["badpageone", "badpagetwo"] {
+        let not_run = report["hosts"][host]["not_run"].to_string();
+        assert!(
+            not_run.contains(&format!("{host}:file:/srv/web/index.html"))
+                && not_run.contains("its replacement on badpagethree failed"),
+            "{host}'s page is not written, for the rollout's reason: {not_run}"
+        );
+    }
+
+    // Every host's state says the release before: applying it runs nothing.
+    std::fs::copy(
+        cluster.sandbox.path().join("previous.lock"),
+        cluster.sandbox.path().join("cluster.lock"),
+    )
+    .unwrap();
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    for host in ["badpageone", "badpagethree", "badpagetwo"] {
+        assert_eq!(
+            ran_besides_checks(&report, host),
+            Vec::<String>::new(),
+            "{host}"
+        );
+    }
+}
+
+#[test]
+fn each_host_gets_the_new_page_in_its_own_turn() {
+    let (cluster, port, _containers) = installed_cluster("ownturn");
+    // Each drain notes every host's page as it finds it, before the turn writes anything.
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        r#"drain = "echo drained >> \"$CAIRN_ROOT/turns\"""#,
+        r#"drain = 'cat "$CAIRN_ROOT"/../*/srv/web/index.html | tr "\n" "|" >> "$CAIRN_ROOT/turns"; echo " drained" >> "$CAIRN_ROOT/turns"'"#,
+    );
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "content = \"hello from {{ host.name }}\\n\"",
+        "content = \"hello from {{ host.name }} again\\n\"",
+    );
+    cluster.compile();
+
+    let plan = cluster.plan();
+    assert_eq!(
+        plan["rollouts"][0]["files_in_turn"],
+        serde_json::json!({
+            "ownturnone": ["/srv/web/index.html"],
+            "ownturnthree": ["/srv/web/index.html"],
+            "ownturntwo": ["/srv/web/index.html"],
+        }),
+        "{plan}"
+    );
+    let plan_text = crate::support::cairn()
+        .current_dir(cluster.sandbox.path())
+        .args(["plan", "cluster.lock"])
+        .args(&cluster.connection)
+        .run()
+        .success();
+    assert!(
+        plan_text
+            .stdout
+            .contains("; writes /srv/web/index.html in each host's turn\n"),
+        "{}",
+        plan_text.stdout
+    );
+
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    let before = "hello from ownturnone|hello from ownturnthree|hello from ownturntwo|";
+    let after_three = "hello from ownturnone|hello from ownturnthree again|hello from ownturntwo|";
+    let after_two =
+        "hello from ownturnone|hello from ownturnthree again|hello from ownturntwo again|";
+    for (host, seen) in [
+        ("ownturnthree", before),
+        ("ownturntwo", after_three),
+        ("ownturnone", after_two),
+    ] {
+        assert_eq!(
+            turns(&cluster, host),
+            format!("{seen} drained\nundrained\n"),
+            "{host}'s drain found the pages of the hosts before it new, the others' old"
+        );
+        assert_eq!(
+            page_on_disk(&cluster, host),
+            format!("hello from {host} again\n")
+        );
+        assert_eq!(kept_previous_files(&cluster, host), Vec::<String>::new());
+    }
+    let summary =
+        &report["hosts"]["ownturntwo"]["summaries"]["ownturntwo:file:/srv/web/index.html"];
+    assert_eq!(
+        summary, "written in the turn of ownturntwo:container:web",
+        "{report}"
+    );
+    assert_eq!(page(port), "hello from ownturnone again\n");
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    assert_eq!(
+        ran_besides_checks(&report, "ownturntwo"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn an_apply_killed_in_a_turn_leaves_the_state_before_and_a_failed_turn_next_puts_that_back() {
+    let (cluster, port, _containers) = installed_cluster("killed");
+    // The first undrain of a host holding `kill-once` kills the apply (SIGKILL): the new
+    // page is written and the new container passed its gates, nothing is recorded.
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        r#"undrain = "echo undrained >> \"$CAIRN_ROOT/turns\"""#,
+        r#"undrain = 'if [ -e "$CAIRN_ROOT/kill-once" ]; then rm "$CAIRN_ROOT/kill-once"; pid=$$; while [ "$pid" -gt 1 ]; do pid=$(cut -d " " -f 4 /proc/$pid/stat); if [ "$(cat /proc/$pid/comm)" = cairn ]; then kill -9 "$pid"; exit 0; fi; done; fi; echo undrained >> "$CAIRN_ROOT/turns"'"#,
+    );
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "content = \"hello from {{ host.name }}\\n\"",
+        "content = \"hello from {{ host.name }} again\\n\"",
+    );
+    cluster.compile();
+    std::fs::write(cluster.root("killedthree").join("kill-once"), "").unwrap();
+    let (outcome, _) = cluster.apply();
+    assert_eq!(outcome.code, None, "killed: {}", outcome.stderr);
+    assert_eq!(
+        page_on_disk(&cluster, "killedthree"),
+        "hello from killedthree again\n"
+    );
+    assert_eq!(
+        page_on_disk(&cluster, "killedtwo"),
+        "hello from killedtwo\n"
+    );
+    let plan = cluster.plan();
+    assert_eq!(
+        plan["rollouts"][0]["files_in_turn"]["killedthree"],
+        serde_json::json!(["/srv/web/index.html"]),
+        "the turn was not recorded, so it runs again: {plan}"
+    );
+
+    // The next release is bad, and its first turn (killedthree's again) fails: the page put
+    // back is the one the host's state names, not the one the killed turn wrote.
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "content = \"hello from {{ host.name }} again\\n\"",
+        "content = \"goodbye from {{ host.name }}\\n\"",
+    );
+    cluster.compile();
+    let (outcome, _) = cluster.apply();
+    outcome
+        .code(1)
+        .stderr_has("rollout web: stopped at killedthree, 2 hosts not reached\n");
+    assert_eq!(
+        page_on_disk(&cluster, "killedthree"),
+        "hello from killedthree\n"
+    );
+    assert_eq!(
+        page_soon(port + 1, "hello from killedthree\n"),
+        "hello from killedthree\n"
+    );
+    assert_eq!(
+        kept_previous_files(&cluster, "killedthree"),
+        Vec::<String>::new()
+    );
+
+    // The good release again converges: every host on it, then nothing left to run.
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "content = \"goodbye from {{ host.name }}\\n\"",
+        "content = \"hello from {{ host.name }} again\\n\"",
+    );
+    cluster.compile();
+    cluster.apply().0.success();
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    for host in ["killedone", "killedthree", "killedtwo"] {
+        assert_eq!(
+            page_on_disk(&cluster, host),
+            format!("hello from {host} again\n")
+        );
+        assert_eq!(
+            ran_besides_checks(&report, host),
+            Vec::<String>::new(),
+            "{host}"
+        );
+    }
+}
+
+#[test]
+fn a_replacement_whose_container_cannot_start_puts_its_new_page_back_before_the_previous_one_starts()
+ {
+    let (cluster, port, _containers) = installed_cluster("runpage");
+    // A release of a new page and a container Docker refuses to create.
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "network = \"host\"",
+        "network = \"host\"\ncap_add = [\"NOT_A_CAPABILITY\"]",
+    );
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "content = \"hello from {{ host.name }}\\n\"",
+        "content = \"hello from {{ host.name }} again\\n\"",
+    );
+    cluster.compile();
+
+    let (outcome, report) = cluster.apply();
+    outcome.code(1);
+    let failed = report["hosts"]["runpagethree"]["failed"].to_string();
+    assert!(
+        failed.contains("docker run runpagethree-web")
+            && failed.contains("runpagethree:file:/srv/web/index.html"),
+        "{failed}"
+    );
+    assert_eq!(
+        page_on_disk(&cluster, "runpagethree"),
+        "hello from runpagethree\n"
+    );
+    assert_eq!(
+        page_soon(port + 1, "hello from runpagethree\n"),
+        "hello from runpagethree\n",
+        "the container it replaced runs again, on its page"
+    );
+    assert_eq!(
+        kept_previous_files(&cluster, "runpagethree"),
+        Vec::<String>::new()
     );
 }

@@ -124,11 +124,12 @@ pub fn apply(
         context.entry.record_script(context.paths)
     };
     let script = format!(
-        "set -eu\n{prelude}{volume_checks}{release}{set_aside}{run} >/dev/null || {{ status=$?\n{back}{back_release}exit $status; }}\n{record}",
+        "set -eu\n{prelude}{volume_checks}{release}{set_aside}{run} >/dev/null || {{ status=$?\n{files_back}{back}{back_release}exit $status; }}\n{record}",
         prelude = context.paths.action_prelude(),
         release = ReleaseHistory::record_script(&container.name, &quote(image_tag), context.paths),
         set_aside = set_aside_script(&name),
         run = arguments.join(" "),
+        files_back = context.put_back_first,
         back = back_in_place_script(&name, &container.restart),
         back_release = record_running_image_script(&container.name, &name, context.paths),
     );
@@ -424,8 +425,13 @@ fn record_running_image_script(container: &str, name: &str, paths: &HostPaths) -
     )
 }
 
+/// Shell lines failing a put back whose files (written in the turn) could not all be put
+/// back: the previous container runs, but not with what it read before.
+const FILES_NOT_BACK_CHECK: &str = "[ -z \"${cairn_files_not_back:-}\" ] || { echo \"the previous container is back, but these files could not be put back as they were:$cairn_files_not_back\" >&2; exit 1; }\n";
+
 /// Puts the previous container back in place of the one just started (whose gates
-/// failed): the new one removed, the previous one renamed back and started, its image
+/// failed): the new one removed, the files written in its turn put back
+/// (`context.put_back_first`), the previous one renamed back and started, its image
 /// first in the container's release history again, and the host's state entry for the
 /// node put back to what it was (forgotten where there was none, so
 /// the next apply runs the node again). The new release was not recorded (a rollout's
@@ -441,9 +447,11 @@ pub fn put_back(
         None => crate::state::StateEntry::forget_script(&context.entry.name, context.paths),
     };
     let script = format!(
-        "set -eu\n{prelude}docker container inspect {previous} >/dev/null 2>&1 || {{ echo 'no previous container is kept' >&2; exit 1; }}\n{back}{back_release}{record}",
+        "set -eu\n{prelude}docker container inspect {previous} >/dev/null 2>&1 || {{ echo 'no previous container is kept' >&2; exit 1; }}\n{files_back}{back}{back_release}{record}{files_not_back}",
         prelude = context.paths.action_prelude(),
         previous = quote(&previous_name(&name)),
+        files_back = context.put_back_first,
+        files_not_back = FILES_NOT_BACK_CHECK,
         back = back_in_place_script(&name, &container.restart),
         back_release = record_running_image_script(&container.name, &name, context.paths),
     );

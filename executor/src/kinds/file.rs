@@ -68,8 +68,22 @@ fn write_script(file: &FileNode, context: &NodeContext<'_>, size: usize) -> Stri
         mode = file.mode,
         owner = quote(&file.owner),
         group = quote(&file.group),
-        record = context
+        record = record_script(context),
+    )
+}
+
+/// Shell lines recording the file written, and forgetting any previous content a turn kept
+/// of it; none for a file written in a replacement's turn, which the turn records once its
+/// gates pass (`rollout_turn.rs`).
+fn record_script(context: &NodeContext<'_>) -> String {
+    if context.record_later {
+        return String::new();
+    }
+    format!(
+        "{}{}",
+        context
             .entry
             .record_script_with(context.paths, &[("sha256", "cairn_sha256")]),
+        super::previous_file::forget_script(&context.entry.name, context.paths)
     )
 }

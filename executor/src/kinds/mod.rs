@@ -6,6 +6,7 @@ pub mod container;
 mod file;
 pub mod image;
 pub mod package;
+pub(crate) mod previous_file;
 pub(crate) mod probe_node;
 mod pull_outcome;
 mod repository;
@@ -40,9 +41,13 @@ pub struct NodeContext<'a> {
     /// This apply's id: work done once per apply on a host (refreshing its package lists)
     /// is marked with it.
     pub apply_id: &'a str,
-    /// A container replaced in a rollout: its action does not record it; its gates'
-    /// passing does (`rollout_gates.rs`).
+    /// A node of a rollout's turn (the replacement, a file written in its turn): its action
+    /// does not record it; the turn does once its gates pass (`rollout_turn.rs`).
     pub record_later: bool,
+    /// Shell lines a put back of the container runs before its previous container starts
+    /// again: the files written in its turn put back (`previous_file.rs`). Empty outside a
+    /// turn.
+    pub put_back_first: String,
 }
 
 /// Why a node did not succeed.
@@ -140,6 +145,7 @@ pub fn remove_orphan(
                 "rm -f -- {}\n",
                 crate::shell::quote(&paths.path(path))
             ));
+            script.push_str(&previous_file::forget_script(&entry.name, paths));
             format!("removed {path}")
         }
         (Some(path), NodeKind::Repository) => {
