@@ -206,7 +206,12 @@ fn containers_by_host<'l>(
 ) -> BTreeMap<&'l str, Vec<(&'l str, u32)>> {
     let mut by_host: BTreeMap<&str, Vec<(&str, u32)>> = BTreeMap::new();
     for (container, keep_releases) in settled {
-        for host in lockfile.container_hosts().get(container).into_iter().flatten() {
+        for host in lockfile
+            .container_hosts()
+            .get(container)
+            .into_iter()
+            .flatten()
+        {
             by_host
                 .entry(host.as_str())
                 .or_default()

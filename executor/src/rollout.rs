@@ -116,7 +116,10 @@ pub fn plan_rollouts(
         .into_iter()
         .filter_map(|(container, hosts)| {
             let policy = lockfile.rollout(&container)?.clone();
-            let replicas = lockfile.container_hosts().get(&container).map_or(0, Vec::len);
+            let replicas = lockfile
+                .container_hosts()
+                .get(&container)
+                .map_or(0, Vec::len);
             Some(RolloutPlan {
                 width: policy.max_parallel.of(replicas),
                 container,

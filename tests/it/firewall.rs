@@ -427,7 +427,8 @@ fn the_hosts_of_a_role_open_its_ports_and_ssh_is_allowed_on_each_hosts_own_port_
     // (waiting for it to answer, order only), save on the control host itself.
     let ordered_after = sandbox.ordered_after();
     assert!(
-        ordered_after["lb1:package:nftables"].contains(&"control1:health:repository-http".to_string())
+        ordered_after["lb1:package:nftables"]
+            .contains(&"control1:health:repository-http".to_string())
     );
     assert!(
         !ordered_after["control1:package:nftables"]

@@ -423,13 +423,13 @@ fn the_other_hosts_docker_waits_for_the_control_hosts_registry_and_the_control_h
     with_control_host(&sandbox, "");
     sandbox.compile().success();
     let nodes = sandbox.nodes();
+    let ordered_after = sandbox.ordered_after();
     for host in ["lb1", "db1"] {
+        // Order only: images are pinned by id, the registry's settings no part of them.
+        let waits = &ordered_after[&format!("{host}:health:docker-ready")];
         assert!(
-            nodes[&format!("{host}:health:docker-ready")]
-                .1
-                .contains(&"control1:health:registry-http".to_string()),
-            "{host}: {:?}",
-            nodes[&format!("{host}:health:docker-ready")].1
+            waits.contains(&"control1:health:registry-http".to_string()),
+            "{host}: {waits:?}"
         );
     }
     // The registry's container waits for the control host's docker-ready, which therefore
@@ -443,6 +443,7 @@ fn the_other_hosts_docker_waits_for_the_control_hosts_registry_and_the_control_h
         !nodes["control1:health:docker-ready"]
             .1
             .iter()
+            .chain(&ordered_after["control1:health:docker-ready"])
             .any(|dependency| dependency.contains("registry-http")),
         "{:?}",
         nodes["control1:health:docker-ready"].1
