@@ -57,6 +57,23 @@ impl Upgrade {
     }
 }
 
+impl Upgrade {
+    /// The apply of `report` replaced exactly the containers the diff named, and
+    /// `container` on the hosts in the order the plan gave.
+    fn happened_as_said(&self, report: &serde_json::Value, container: &str) {
+        assert_eq!(
+            replaced_containers_in_report(report),
+            self.replaced_in_diff,
+            "the containers apply replaced (left) are those diff named (right)"
+        );
+        assert_eq!(
+            replacement_order(report, container),
+            self.planned_order,
+            "{container} replaced in the order plan said"
+        );
+    }
+}
+
 /// `host:container` of every container the diff's blast radius replaces.
 fn replaced_containers_in_diff(diff: &serde_json::Value) -> BTreeSet<String> {
     let mut named = BTreeSet::new();
@@ -144,16 +161,7 @@ pub(crate) fn haproxy_rolls_behind_the_vip_without_a_failed_request(lab: &Platfo
         seen.failures.len(),
         seen.slowest
     );
-    assert_eq!(
-        replaced_containers_in_report(&report),
-        upgrade.replaced_in_diff,
-        "the containers apply replaced (left) are those diff named (right)"
-    );
-    assert_eq!(
-        replacement_order(&report, "haproxy"),
-        upgrade.planned_order,
-        "replaced in the order plan said"
-    );
+    upgrade.happened_as_said(&report, "haproxy");
     assert!(
         seen.failures.is_empty(),
         "no request through the VIP failed: {:?}",
@@ -198,14 +206,7 @@ pub(crate) fn zookeeper_rolls_without_a_failed_client_operation(lab: &PlatformLa
     eprintln!(
         "zookeeper rolled over {replaced:?}: {client}, at least {least_answering} servers answered"
     );
-    assert_eq!(
-        replaced_containers_in_report(&report),
-        upgrade.replaced_in_diff
-    );
-    assert_eq!(
-        replaced, upgrade.planned_order,
-        "replaced in the order plan said"
-    );
+    upgrade.happened_as_said(&report, "zookeeper");
     assert_eq!(client["failed"], 0, "no client operation failed: {client}");
     assert!(client["operations"].as_u64().unwrap_or(0) > 20, "{client}");
     assert!(
@@ -239,15 +240,7 @@ pub(crate) fn mysql_rolls_the_slave_first_and_loses_no_committed_row(lab: &Platf
         replacement_order(&report, "mysql"),
         committed.len()
     );
-    assert_eq!(
-        replaced_containers_in_report(&report),
-        upgrade.replaced_in_diff
-    );
-    assert_eq!(
-        replacement_order(&report, "mysql"),
-        upgrade.planned_order,
-        "replaced in the order plan said"
-    );
+    upgrade.happened_as_said(&report, "mysql");
     assert!(committed.len() > 20, "the writer wrote: {committed:?}");
     replication_catches_up_with(&committed, lab);
 }
@@ -341,6 +334,10 @@ pub(crate) fn a_bad_release_stops_at_its_first_host_and_the_previous_lockfile_ch
     let previous = upgrade.before.display().to_string();
     let (outcome, report) = lab.apply_lockfile(&previous);
     outcome.success();
+    eprintln!(
+        "applying the previous lockfile took {} ms",
+        report["elapsed_ms"]
+    );
     for host in report["hosts"]
         .as_object()
         .into_iter()

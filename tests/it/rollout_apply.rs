@@ -78,6 +78,34 @@ fn installed_cluster(prefix: &str) -> (AppCluster, u16, Containers) {
     (cluster, port, containers)
 }
 
+/// Copies the cluster's lockfile to `previous.lock`: the release a rollback goes back to.
+fn keep_the_lockfile_as_previous(cluster: &AppCluster) {
+    std::fs::copy(
+        cluster.sandbox.path().join("cluster.lock"),
+        cluster.sandbox.path().join("previous.lock"),
+    )
+    .unwrap();
+}
+
+/// Applies `previous.lock` (a rollback), which must succeed and run nothing but checks on
+/// `hosts`: each already runs that release.
+fn applying_the_previous_lockfile_runs_nothing(cluster: &AppCluster, hosts: &[&str]) {
+    std::fs::copy(
+        cluster.sandbox.path().join("previous.lock"),
+        cluster.sandbox.path().join("cluster.lock"),
+    )
+    .unwrap();
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    for host in hosts {
+        assert_eq!(
+            ran_besides_checks(&report, host),
+            Vec::<String>::new(),
+            "{host}"
+        );
+    }
+}
+
 fn page(port: u16) -> String {
     let output = Command::new("curl")
         .args(["-s", &format!("http://127.0.0.1:{port}/index.html")])
@@ -165,11 +193,7 @@ fn a_changed_container_is_replaced_one_host_at_a_time_in_the_order_plan_showed()
 #[test]
 fn a_replacement_that_fails_its_gate_stops_the_rollout_and_the_others_keep_serving() {
     let (cluster, port, _containers) = installed_cluster("fail");
-    std::fs::copy(
-        cluster.sandbox.path().join("cluster.lock"),
-        cluster.sandbox.path().join("previous.lock"),
-    )
-    .unwrap();
+    keep_the_lockfile_as_previous(&cluster);
     // A bad release: the server listens where nobody asks, so its health check fails.
     cluster.sandbox.replace(
         "modules/web/module.toml",
@@ -226,20 +250,7 @@ fn a_replacement_that_fails_its_gate_stops_the_rollout_and_the_others_keep_servi
 
     // Rolling back is applying the lockfile before: every host has it already, the failed
     // one since its previous container was put back.
-    std::fs::copy(
-        cluster.sandbox.path().join("previous.lock"),
-        cluster.sandbox.path().join("cluster.lock"),
-    )
-    .unwrap();
-    let (outcome, report) = cluster.apply();
-    outcome.success();
-    for host in ["failone", "failthree", "failtwo"] {
-        assert_eq!(
-            ran_besides_checks(&report, host),
-            Vec::<String>::new(),
-            "{host}"
-        );
-    }
+    applying_the_previous_lockfile_runs_nothing(&cluster, &["failone", "failthree", "failtwo"]);
 }
 
 #[test]
@@ -334,11 +345,7 @@ fn kept_previous_files(cluster: &AppCluster, host: &str) -> Vec<String> {
 fn a_bad_page_fails_the_first_turn_which_puts_the_page_back_and_the_hosts_not_reached_keep_theirs()
 {
     let (cluster, port, _containers) = installed_cluster("badpage");
-    std::fs::copy(
-        cluster.sandbox.path().join("cluster.lock"),
-        cluster.sandbox.path().join("previous.lock"),
-    )
-    .unwrap();
+    keep_the_lockfile_as_previous(&cluster);
     // A bad release of the page alone: the health check wants it to start `hello from`.
     cluster.sandbox.replace(
         "modules/web/module.toml",
@@ -385,20 +392,10 @@ fn a_bad_page_fails_the_first_turn_which_puts_the_page_back_and_the_hosts_not_re
     }
 
     // Every host's state says the release before: applying it runs nothing.
-    std::fs::copy(
-        cluster.sandbox.path().join("previous.lock"),
-        cluster.sandbox.path().join("cluster.lock"),
-    )
-    .unwrap();
-    let (outcome, report) = cluster.apply();
-    outcome.success();
-    for host in ["badpageone", "badpagethree", "badpagetwo"] {
-        assert_eq!(
-            ran_besides_checks(&report, host),
-            Vec::<String>::new(),
-            "{host}"
-        );
-    }
+    applying_the_previous_lockfile_runs_nothing(
+        &cluster,
+        &["badpageone", "badpagethree", "badpagetwo"],
+    );
 }
 
 #[test]
