@@ -47,7 +47,14 @@ pub(crate) fn replace_in_turn(
         )));
     }
     let replaced = write_files(inputs, handle, files, context).and_then(|written| {
-        let summary = replace(context)?;
+        // Whatever stopped the replacement (an image that could not be shipped, a secret
+        // that could not be read, `docker run`), the files of the turn go back: the
+        // container the host runs is the previous one.
+        let summary =
+            replace(context).map_err(|error| match context.put_back_first.is_empty() {
+                true => error,
+                false => files_put_back(context, error),
+            })?;
         gate_or_put_back(
             inputs,
             (node, host, handle),

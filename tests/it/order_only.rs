@@ -240,7 +240,8 @@ fn an_order_only_mistake_names_its_manifest_line_and_column() {
     }
 }
 
-/// The case order-only dependencies were made for: keepalived starts after HAProxy answers,
+/// The case order-only dependencies were made for: keepalived starts after HAProxy answers
+/// (on every load balancer),
 /// but a HAProxy change (its connection limit, so haproxy.cfg) replaces HAProxy alone, not
 /// keepalived too in a rollout of its own.
 #[test]
@@ -250,10 +251,11 @@ fn a_haproxy_change_replaces_haproxy_and_leaves_keepalived_alone() {
     let before = sandbox.nodes();
     let shown = sandbox.show_json();
     for host in ["lb1", "lb2"] {
+        // Every load balancer's HAProxy: keepalived's rollout waits for HAProxy's whole.
         let keepalived = node_named(&shown, &format!("{host}:container:keepalived"));
         assert_eq!(
             keepalived["ordered_after"],
-            serde_json::json!([format!("{host}:health:haproxy-http")])
+            serde_json::json!(["lb1:health:haproxy-http", "lb2:health:haproxy-http"])
         );
     }
     std::fs::copy(

@@ -379,8 +379,8 @@ fn back_in_place_script(name: &str, restart: &str) -> String {
     )
 }
 
-/// Whether the container `name` (Docker's name) stopped since it started: exited, or
-/// restarted by Docker's policy. Says how, and where to look; `None` while it runs, or where
+/// Whether the container `name` (Docker's name) stopped since it started: exited, dead, or
+/// waiting to be restarted by Docker's policy. Says how, and where to look; `None` while it runs, or where
 /// Docker cannot tell (the gate's own check decides then).
 pub fn stopped_since_start(
     name: &str,
@@ -404,8 +404,10 @@ pub fn stopped_since_start(
     else {
         return Ok(None);
     };
-    let restarted = restarts.parse::<u64>().is_ok_and(|count| count > 0);
-    if !restarted && !matches!(status, "exited" | "dead") {
+    // Running again after a restart is running: a service may exit on purpose (a Mesos
+    // master losing ZooKeeper) and Docker start it again; its gates decide. One that
+    // exits at start spends its time `restarting`, in Docker's back-off.
+    if !matches!(status, "exited" | "dead" | "restarting") {
         return Ok(None);
     }
     Ok(Some(format!(
@@ -447,7 +449,7 @@ pub fn put_back(
         None => crate::state::StateEntry::forget_script(&context.entry.name, context.paths),
     };
     let script = format!(
-        "set -eu\n{prelude}docker container inspect {previous} >/dev/null 2>&1 || {{ echo 'no previous container is kept' >&2; exit 1; }}\n{files_back}{back}{back_release}{record}{files_not_back}",
+        "set -eu\n{prelude}{files_back}docker container inspect {previous} >/dev/null 2>&1 || {{ echo 'no previous container is kept' >&2; exit 1; }}\n{back}{back_release}{record}{files_not_back}",
         prelude = context.paths.action_prelude(),
         previous = quote(&previous_name(&name)),
         files_back = context.put_back_first,
