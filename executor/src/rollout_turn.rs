@@ -4,9 +4,9 @@
 //! `min_healthy_seconds` have gone by, before the next replacement may start. A gate the
 //! host does not have is skipped. Each gate is tried as its health node's probe (its
 //! timeout), every interval of its own, until the deadline, and recorded as passed: it
-//! ran, on the new release. A new container that stops (it exits at start, or Docker
-//! restarts it) fails its gates at once: no deadline is waited out for it. One whose gates fail is put
-//! back: the previous container (kept, stopped) runs again, and the host's state still says
+//! ran, on the new release. A new container that stops (it exits at start, and waits in
+//! Docker's restart back-off) fails its gates at once: no deadline is waited out for it.
+//! One whose gates fail is put back: the previous container (kept, stopped) runs again, and the host's state still says
 //! it. The files only the container reads (`files_in_turn.rs`) are written after the drain,
 //! before the container is replaced, and put back before the previous container starts
 //! again. Either way the host is undrained; the replacement is recorded last, so an apply
