@@ -302,7 +302,9 @@ fn images_to_prune(
 
 /// A script removing each candidate from the host's engine and its history, printing one
 /// line per candidate, in order: `removed` (or gone already: another host of the same
-/// engine, a sandbox, may remove it first), `in-use` or `failed REASON`.
+/// engine, a sandbox, may remove it first), `in-use` or `failed REASON`. A candidate goes
+/// with the digests it was pulled by (`REGISTRY/cairn/NAME@sha256:...`): removing its tag
+/// alone would leave the image and its layers on the disk.
 fn prune_script(
     host: &str,
     paths: &crate::host_paths::HostPaths,
@@ -321,7 +323,7 @@ fn prune_script(
         script.push_str(&format!(
             "if ! docker image inspect {image} >/dev/null 2>&1; then {forget}echo removed\n\
              elif [ -n \"$(docker ps --all --quiet --filter ancestor={image})\" ]; then echo in-use\n\
-             elif cairn_error=$(docker image rm {image} 2>&1 >/dev/null); then {forget}echo removed\n\
+             elif cairn_error=$(docker image rm {image} $(docker image inspect --format '{{{{range .RepoDigests}}}}{{{{.}}}} {{{{end}}}}' {image}) 2>&1 >/dev/null); then {forget}echo removed\n\
              elif ! docker image inspect {image} >/dev/null 2>&1; then {forget}echo removed\n\
              else echo \"failed $cairn_error\" | tr '\\n' ' '; echo; fi\n",
             forget = ReleaseHistory::forget_script(&candidate.container, &candidate.image, paths)
