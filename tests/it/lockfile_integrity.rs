@@ -229,7 +229,7 @@ fn an_edited_ordered_after_is_refused_by_show_plan_and_apply_naming_its_host() {
     let sandbox = Sandbox::with_example("dcos-ha");
     sandbox.edit("cluster.lock", |text| {
         text.replacen(
-            "ordered_after = [\n    \"lb1:health:haproxy-http\",\n]\n",
+            "ordered_after = [\n    \"lb1:health:haproxy-http\",\n    \"lb2:health:haproxy-http\",\n]\n",
             "",
             1,
         )

@@ -7,14 +7,15 @@ use std::process::Command;
 
 use crate::support::Sandbox;
 
-/// Removes the test's containers however the test ends.
+/// Removes the test's containers however the test ends, with the previous ones a
+/// replacement kept (`NAME.previous`).
 pub struct Containers(pub Vec<String>);
 
 impl Drop for Containers {
     fn drop(&mut self) {
         for name in &self.0 {
             let _ = Command::new("docker")
-                .args(["rm", "--force", name])
+                .args(["rm", "--force", name, &format!("{name}.previous")])
                 .output();
         }
     }
