@@ -232,7 +232,7 @@ pub(crate) fn compare(
         let Some(Ok(host_facts)) = facts.get(host) else {
             continue;
         };
-        for name in host_facts.entries.keys() {
+        for name in host_facts.applied().map(|entry| &entry.name) {
             if lockfile.node(name).is_none() && selection.includes(name) {
                 host_diff.removed.push(name.clone());
                 host_diff.impact.record_orphan(name);

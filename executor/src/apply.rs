@@ -334,6 +334,7 @@ impl<'a> ApplySession<'a> {
         let plan = &self.plan;
         let handles = host_handles(&self.reached);
         let forget_failures = forget_dependency_runs(plan, &handles);
+        let undrained = undrain_left_drained(plan, &handles);
         let apply_id = new_apply_id();
         let inputs = RunInputs {
             lockfile,
@@ -354,6 +355,13 @@ impl<'a> ApplySession<'a> {
             if let Some(problem) = &host_plan.unreachable {
                 host_report.problem = Some(problem.to_string());
                 continue;
+            }
+            if let Some((names, failure)) = undrained.get(host) {
+                host_report.undrained = names.clone();
+                if let Some(failure) = failure {
+                    host_report.problem = Some(failure.clone());
+                    continue;
+                }
             }
             if let Some(problem) = forget_failures.get(host) {
                 host_report.problem = Some(format!(
@@ -433,6 +441,38 @@ fn forget_dependency_runs(
         }
     }
     failures
+}
+
+/// Undrains the hosts a rollout's turn left drained (`left_drained.rs`), before anything
+/// else runs on them: by host, the replacements whose drains were undone, and why the
+/// first that could not be failed (the host stays drained; the next apply tries again).
+fn undrain_left_drained(
+    plan: &Plan,
+    handles: &BTreeMap<String, HostHandle<'_>>,
+) -> BTreeMap<String, (Vec<NodeName>, Option<String>)> {
+    let mut undrained = BTreeMap::new();
+    for (host, host_plan) in &plan.hosts {
+        let Some(handle) = handles.get(host) else {
+            continue;
+        };
+        let mut names = Vec::new();
+        let mut failure = None;
+        for name in &host_plan.left_drained {
+            match crate::left_drained::undrain(name, handle.transport, handle.paths) {
+                Ok(()) => names.push(name.clone()),
+                Err(why) => {
+                    failure = Some(format!(
+                        "undraining the host, which the turn of {name} drained in an apply that stopped, failed (the host stays drained; the next apply tries again): {why}"
+                    ));
+                    break;
+                }
+            }
+        }
+        if !host_plan.left_drained.is_empty() {
+            undrained.insert(host.clone(), (names, failure));
+        }
+    }
+    undrained
 }
 
 /// The report of every node's outcome and timing, by host.

@@ -107,19 +107,9 @@ fn quoted_components(folder: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cairn_lockfiles::{HostEntry, TransportKind};
 
     fn sandbox(root: &std::path::Path) -> HostPaths {
-        HostPaths::of(&HostEntry {
-            address: "127.0.0.1".into(),
-            user: None,
-            port: None,
-            roles: Vec::new(),
-            transport: TransportKind::Local,
-            root: Some(root.display().to_string()),
-            become_method: None,
-            become_password: None,
-        })
+        HostPaths::under_root(root)
     }
 
     fn run(script: &str) -> std::process::Output {

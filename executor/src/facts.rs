@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use cairn_lockfiles::{Node, NodeName, NodeSpec};
 
 use crate::host_paths::HostPaths;
+use crate::kinds::previous_file::pending_entries_script;
+use crate::left_drained;
 use crate::shell::quote;
 use crate::state::{StateEntry, parse_entries};
 
@@ -17,6 +19,13 @@ use crate::state::{StateEntry, parse_entries};
 #[derive(Debug, Clone, Default)]
 pub struct HostFacts {
     pub entries: BTreeMap<NodeName, StateEntry>,
+    /// The state entries of files written in a replacement's turn that was never recorded,
+    /// where no file was before (`kinds/previous_file.rs`): cairn wrote them, and nothing
+    /// else says so.
+    pub unrecorded_files: BTreeMap<NodeName, StateEntry>,
+    /// The replacements whose turn drained the host and was stopped before it undrained it
+    /// (`left_drained.rs`).
+    pub left_drained: Vec<NodeName>,
     /// For each lockfile path of a file node: the sha256 of the file on the host, or `None`
     /// when it does not exist.
     pub file_hashes: BTreeMap<String, Option<String>>,
@@ -39,6 +48,16 @@ pub struct HostFacts {
 }
 
 impl HostFacts {
+    /// What cairn applied on the host: its state entries, then the files written in a turn
+    /// that was never recorded, where no file was before.
+    pub fn applied(&self) -> impl Iterator<Item = &StateEntry> {
+        let unrecorded = self
+            .unrecorded_files
+            .values()
+            .filter(|entry| !self.entries.contains_key(&entry.name));
+        self.entries.values().chain(unrecorded)
+    }
+
     /// The installed version of a package as a package node names it (`name` or
     /// `name:architecture`), `None` when it is not installed.
     pub fn installed_version(&self, package: &str) -> Option<&str> {
@@ -117,6 +136,8 @@ impl FactsQuery {
     }
 }
 
+const UNRECORDED_MARKER: &str = "@@cairn-unrecorded@@";
+const LEFT_DRAINED_MARKER: &str = "@@cairn-left-drained@@";
 const FILES_MARKER: &str = "@@cairn-files@@";
 const CONTAINERS_MARKER: &str = "@@cairn-containers@@";
 const PACKAGES_MARKER: &str = "@@cairn-packages@@";
@@ -157,8 +178,10 @@ pub fn parse_control(output: &str) -> HostFacts {
 /// every package, one `systemctl show` for every unit.
 pub fn script(paths: &HostPaths, query: &FactsQuery) -> String {
     let mut script = format!(
-        "state={state}\nif [ -d \"$state\" ]; then set -- \"$state\"/*.entry; [ -e \"$1\" ] && cat -- \"$@\"; fi\necho {FILES_MARKER}\n",
+        "state={state}\nif [ -d \"$state\" ]; then set -- \"$state\"/*.entry; [ -e \"$1\" ] && cat -- \"$@\"; fi\necho {UNRECORDED_MARKER}\n{unrecorded}echo {LEFT_DRAINED_MARKER}\n{left_drained}echo {FILES_MARKER}\n",
         state = quote(&paths.state_directory()),
+        unrecorded = pending_entries_script(paths),
+        left_drained = left_drained::listing_script(paths),
     );
     if !query.file_paths.is_empty() {
         let targets: Vec<String> = query
@@ -205,6 +228,12 @@ pub fn parse(
 ) -> Result<HostFacts, ListingCutShort> {
     let cut_short = || ListingCutShort;
     let (entries_text, rest) = output
+        .split_once(&format!("{UNRECORDED_MARKER}\n"))
+        .ok_or_else(cut_short)?;
+    let (unrecorded_text, rest) = rest
+        .split_once(&format!("{LEFT_DRAINED_MARKER}\n"))
+        .ok_or_else(cut_short)?;
+    let (left_drained_text, rest) = rest
         .split_once(&format!("{FILES_MARKER}\n"))
         .ok_or_else(cut_short)?;
     let (files_text, rest) = rest
@@ -246,6 +275,8 @@ pub fn parse(
         .collect();
     Ok(HostFacts {
         entries: parse_entries(entries_text),
+        unrecorded_files: parse_entries(unrecorded_text),
+        left_drained: left_drained::parse_listing(left_drained_text),
         file_hashes,
         containers,
         images: BTreeSet::new(),

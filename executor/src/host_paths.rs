@@ -34,6 +34,14 @@ impl HostPaths {
         }
     }
 
+    /// The paths of a sandbox host whose root is `root`, for tests.
+    #[cfg(test)]
+    pub fn under_root(root: &std::path::Path) -> Self {
+        Self {
+            root: root.display().to_string().trim_end_matches('/').to_string(),
+        }
+    }
+
     /// The host path for an absolute path of the lockfile.
     pub fn path(&self, absolute: &str) -> String {
         format!("{}{absolute}", self.root)

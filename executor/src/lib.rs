@@ -31,6 +31,7 @@ mod host_paths;
 mod image_pruning;
 mod kinds;
 mod late_push;
+mod left_drained;
 mod plan;
 mod probe;
 mod releases;

@@ -113,6 +113,9 @@ pub struct HostPlan {
     /// Another apply holds the host's lock (a plan does not take it): what it has not
     /// finished yet shows here as to run.
     pub apply_running: bool,
+    /// Replacements whose turn drained the host and never undrained it (an apply stopped
+    /// in it): apply undrains the host first (`left_drained.rs`).
+    pub left_drained: Vec<NodeName>,
 }
 
 /// The whole plan.
@@ -167,10 +170,11 @@ pub fn plan(lockfile: &Lockfile, facts: &HostsFacts, selection: &Selection) -> P
             Err(problem) => host_plan.unreachable = Some(problem.clone()),
             Ok(facts) => {
                 host_plan.apply_running = facts.apply_running;
-                // Orphans of a skipped kind stay until an apply that includes the kind.
+                host_plan.left_drained = facts.left_drained.clone();
+                // Orphans of a skipped kind stay until an apply that includes the kind. A
+                // file whose turn was never recorded is one as soon as the node is gone.
                 host_plan.orphans = facts
-                    .entries
-                    .values()
+                    .applied()
                     .filter(|entry| {
                         lockfile.node(&entry.name).is_none()
                             && !selection.skipped_kinds.contains(&entry.kind())

@@ -285,19 +285,9 @@ fn split_address(address: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cairn_lockfiles::HostEntry;
 
     fn run(probe: &Probe) -> (bool, String) {
-        let paths = HostPaths::of(&HostEntry {
-            address: "127.0.0.1".into(),
-            user: Some("root".into()),
-            port: Some(22),
-            roles: vec![],
-            transport: cairn_lockfiles::TransportKind::Local,
-            root: None,
-            become_method: None,
-            become_password: None,
-        });
+        let paths = HostPaths::default();
         let output = std::process::Command::new("sh")
             .arg("-c")
             .arg(script(probe, "test-host", &paths))

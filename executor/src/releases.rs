@@ -183,16 +183,7 @@ mod tests {
     }
 
     fn sandbox_paths(root: &tempfile::TempDir) -> HostPaths {
-        HostPaths::of(&cairn_lockfiles::HostEntry {
-            address: "127.0.0.1".into(),
-            user: None,
-            port: None,
-            roles: Vec::new(),
-            transport: cairn_lockfiles::TransportKind::Local,
-            root: Some(root.path().display().to_string()),
-            become_method: None,
-            become_password: None,
-        })
+        HostPaths::under_root(root.path())
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub struct HostReport {
     /// The nodes that ran (or failed running), timed.
     pub timings: BTreeMap<NodeName, NodeTiming>,
     pub orphans_removed: Vec<(NodeName, String)>,
+    /// The replacements whose turn left the host drained (an apply stopped in it), undrained
+    /// before anything ran.
+    pub undrained: Vec<NodeName>,
     /// A problem with the host as a whole: unreachable, locked by another apply.
     pub problem: Option<String>,
     /// What cairn sent the host over its transport (reached hosts).
@@ -186,6 +189,12 @@ impl ApplyReport {
                 let _ = write!(out, ", orphans removed {}", report.orphans_removed.len());
             }
             out.push('\n');
+            for name in &report.undrained {
+                let _ = writeln!(
+                    out,
+                    "  undrained first: the turn of {name} left it drained in an apply that stopped"
+                );
+            }
             if let Some(problem) = &report.problem {
                 let _ = writeln!(out, "  {problem}");
             }
@@ -315,6 +324,7 @@ impl ApplyReport {
                         "not_run": not_run,
                         "held_back": held_back,
                         "orphans_removed": report.orphans_removed.iter().map(|(name, _)| name.to_string()).collect::<Vec<_>>(),
+                        "undrained": report.undrained.iter().map(NodeName::to_string).collect::<Vec<_>>(),
                         "durations_ms": report.timings.iter().map(|(name, timing)| (name.to_string(), json!(milliseconds(timing.duration)))).collect::<serde_json::Map<_, _>>(),
                         "summaries": report.nodes.iter().filter_map(|(name, outcome)| match outcome {
                             NodeOutcome::Ran(summary) => Some((name.to_string(), json!(summary))),

@@ -21,6 +21,7 @@ use crate::kinds::container::{docker_name, put_back, stopped_since_start};
 use crate::kinds::previous_file::{forget_script, keep_script, put_back_script};
 use crate::kinds::probe_node::{health, probe_once};
 use crate::kinds::{NodeContext, NodeError, execute};
+use crate::left_drained;
 use crate::scheduler::{HostHandle, RunInputs, node_context};
 use crate::shell::bounded;
 
@@ -35,7 +36,7 @@ pub(crate) fn replace_in_turn(
     replace: impl FnOnce(&mut NodeContext<'_>) -> Result<String, NodeError>,
 ) -> Result<String, NodeError> {
     if let Some(drain) = &policy.drain
-        && let Err(why) = run_hook(context, drain, policy.deadline_seconds)
+        && let Err(why) = run_drain(context, drain, policy)
     {
         // Half drained is drained: the undrain puts the host back in service.
         let undrained = match undrain(context, policy) {
@@ -77,27 +78,62 @@ pub(crate) fn replace_in_turn(
     }
 }
 
-/// The policy's `undrain` run on the node's host, if it has one.
-fn undrain(context: &NodeContext<'_>, policy: &RolloutPolicy) -> Result<(), String> {
-    match &policy.undrain {
-        None => Ok(()),
-        Some(undrain) => run_hook(context, undrain, policy.deadline_seconds),
-    }
+/// The policy's `drain` run on the node's host, its undrain recorded there first
+/// (`left_drained.rs`), so that an apply stopped before the undrain has the next one run it.
+fn run_drain(context: &NodeContext<'_>, drain: &str, policy: &RolloutPolicy) -> Result<(), String> {
+    let record = match &policy.undrain {
+        Some(undrain) => left_drained::record_script(
+            &context.entry.name,
+            &hook_script(context, undrain, policy.deadline_seconds),
+            context.paths,
+        ),
+        None => String::new(),
+    };
+    let script = format!(
+        "set -eu\n{record}{}",
+        hook_script(context, drain, policy.deadline_seconds)
+    );
+    run_hook(context, &script, policy.deadline_seconds)
 }
 
-/// Runs a drain or undrain command on the node's host, with the module environment, for
-/// at most `seconds`; says why it failed.
-fn run_hook(context: &NodeContext<'_>, command: &str, seconds: u64) -> Result<(), String> {
+/// The policy's `undrain` run on the node's host, if it has one, and the record of the
+/// drain forgotten.
+fn undrain(context: &NodeContext<'_>, policy: &RolloutPolicy) -> Result<(), String> {
+    let Some(undrain) = &policy.undrain else {
+        return Ok(());
+    };
+    let script = format!(
+        "set -eu\n{}\n{}",
+        hook_script(context, undrain, policy.deadline_seconds),
+        left_drained::forget_script(&context.entry.name, context.paths)
+    );
+    run_hook(context, &script, policy.deadline_seconds)
+}
+
+/// A drain or undrain command as a script for the node's host: with the module
+/// environment, for at most `seconds`.
+fn hook_script(context: &NodeContext<'_>, command: &str, seconds: u64) -> String {
     let probe = Probe::Command {
         run: command.to_string(),
     };
-    let script = bounded(
+    bounded(
         &crate::probe::script(&probe, context.host, context.paths),
         seconds,
-    );
-    match context.transport.run(&script, b"") {
+    )
+}
+
+/// Runs the script of a drain or undrain on the node's host; says why it failed. Past its
+/// `seconds`, the last line the command said on stderr tells what it was waiting for.
+fn run_hook(context: &NodeContext<'_>, script: &str, seconds: u64) -> Result<(), String> {
+    match context.transport.run(script, b"") {
         Ok(output) if output.success() => Ok(()),
-        Ok(output) if output.status == 124 => Err(format!("it took more than {seconds} s")),
+        Ok(output) if output.status == 124 => {
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            match stderr.lines().rev().find(|line| !line.trim().is_empty()) {
+                Some(last) => Err(format!("it took more than {seconds} s ({})", last.trim())),
+                None => Err(format!("it took more than {seconds} s")),
+            }
+        }
         Ok(output) => Err(output.failure_text()),
         Err(error) => Err(error.to_string()),
     }
@@ -214,7 +250,7 @@ fn write_files(
         .collect();
     let keep: String = file_paths
         .iter()
-        .map(|(file, path)| keep_script(&file.name, path, context.paths))
+        .map(|(file, path)| keep_script(&turn_entry(inputs, handle, file, path), context.paths))
         .collect();
     let kept = context.transport.run(
         &format!("set -eu\n{}{keep}", context.paths.action_prelude()),
@@ -262,6 +298,19 @@ fn files_put_back(context: &NodeContext<'_>, error: NodeError) -> NodeError {
     NodeError::Failed(format!("{why}; the container was not replaced, {back}"))
 }
 
+/// The state entry of `file` (at `path`) that its turn records once it succeeds, without
+/// the sha256 the host computes.
+fn turn_entry(
+    inputs: &RunInputs<'_>,
+    handle: &HostHandle<'_>,
+    file: &cairn_lockfiles::Node,
+    path: &str,
+) -> crate::state::StateEntry {
+    let mut entry = node_context(inputs, file, handle).entry;
+    entry.path = Some(path.to_string());
+    entry
+}
+
 /// Records the replacement in the host's state, its gates passed and its host undrained:
 /// the files written in its turn first (their sha256 read on the host, as a file node's
 /// action does), then the container, then their previous contents forgotten.
@@ -277,8 +326,7 @@ fn record(
         let NodeSpec::File(spec) = &file.spec else {
             continue;
         };
-        let mut entry = node_context(inputs, file, handle).entry;
-        entry.path = Some(spec.path.clone());
+        let entry = turn_entry(inputs, handle, file, &spec.path);
         script.push_str(&format!(
             "cairn_sha256=$(sha256sum < {})\ncairn_sha256=${{cairn_sha256%% *}}\n{}",
             crate::shell::quote(&context.paths.path(&spec.path)),

@@ -52,7 +52,8 @@ impl StateEntry {
         self.name.kind
     }
 
-    fn to_text(&self) -> String {
+    /// The entry as its file holds it.
+    pub(crate) fn text(&self) -> String {
         let mut text = format!(
             "name={}\nid={}\ninputs={}\n",
             self.name, self.id, self.inputs_id
@@ -126,7 +127,7 @@ impl StateEntry {
              cairn_entry=$(mktemp {dir}/.{file}.XXXXXX) && {{ {{ printf '%s' {text}{computed_fields}; }} > \"$cairn_entry\" && mv -fT -- \"$cairn_entry\" {dir}/{file}; }} || {{ rm -f -- \"${{cairn_entry:-}}\"; echo '{RECORD_FAILED}' >&2; exit 1; }}\n",
             make_folder = confined_state_folder(paths),
             dir = quote(&paths.path(STATE_FOLDER)),
-            text = quote(&self.to_text()),
+            text = quote(&self.text()),
         )
     }
 
@@ -182,7 +183,7 @@ mod tests {
         other.path = None;
         other.installed.clear();
         other.contents = None;
-        let text = format!("{}{}", entry.to_text(), other.to_text());
+        let text = format!("{}{}", entry.text(), other.text());
         let mut entries = parse_entries(&text);
         assert_eq!(entries.remove(&entry.name), Some(entry));
         assert_eq!(entries.remove(&other.name), Some(other));

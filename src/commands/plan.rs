@@ -101,6 +101,12 @@ fn hosts_text(plan: &Plan) -> String {
                 "  note    an apply is running on this host (it holds the host's lock): what it has not finished shows as to run"
             );
         }
+        for name in &host_plan.left_drained {
+            let _ = writeln!(
+                out,
+                "  undrain first  the turn of {name} left this host drained (an apply stopped in it)"
+            );
+        }
         let checks = actions
             .iter()
             .filter(|(_, decision)| *decision == Decision::Run(Reason::AlwaysRuns))
@@ -171,7 +177,7 @@ fn plan_json(plan: &Plan) -> serde_json::Value {
                 .collect();
             (
                 host.clone(),
-                json!({ "unreachable": host_plan.unreachable.as_ref().map(ToString::to_string), "outside_limit": host_plan.outside_limit, "apply_running": host_plan.apply_running, "nodes": nodes, "orphans": orphans }),
+                json!({ "unreachable": host_plan.unreachable.as_ref().map(ToString::to_string), "outside_limit": host_plan.outside_limit, "apply_running": host_plan.apply_running, "left_drained": host_plan.left_drained.iter().map(ToString::to_string).collect::<Vec<_>>(), "nodes": nodes, "orphans": orphans }),
             )
         })
         .collect();

@@ -596,3 +596,147 @@ fn a_replacement_whose_container_cannot_start_puts_its_new_page_back_before_the_
         Vec::<String>::new()
     );
 }
+
+/// Shell lines killing the apply (SIGKILL to the `cairn` process this runs under) the first
+/// time they run on a host holding `kill-once`, as an operator's Ctrl-C or a lost control
+/// host would stop it.
+const KILL_ONCE: &str = r#"if [ -e \"$CAIRN_ROOT/kill-once\" ]; then rm \"$CAIRN_ROOT/kill-once\"; pid=$$; while [ \"$pid\" -gt 1 ]; do pid=$(cut -d ' ' -f 4 /proc/$pid/stat); if [ \"$(cat /proc/$pid/comm)\" = cairn ]; then kill -9 \"$pid\"; exit 1; fi; done; fi; "#;
+
+#[test]
+fn an_apply_killed_in_a_turn_leaves_a_drained_host_that_the_next_apply_undrains_first_and_a_rollback_removes_the_turns_new_file()
+ {
+    let (cluster, _port, _containers) = installed_cluster("leftover");
+    keep_the_lockfile_as_previous(&cluster);
+    // A release with a page new to every host, which only the container reads (so it is
+    // written in each host's turn); the first gate on a host holding `kill-once` kills the
+    // apply: the host is drained, the new page written, nothing recorded.
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "deps = [\"file:/srv/web/index.html\"]\n",
+        "deps = [\"file:/srv/web/index.html\", \"file:/srv/web/new.html\"]\n",
+    );
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "[[node]]\nkind = \"container\"",
+        "[[node]]\nkind = \"file\"\npath = \"/srv/web/new.html\"\ncontent = \"new in this release\\n\"\n\n[[node]]\nkind = \"container\"",
+    );
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "run = \"docker exec",
+        &format!("run = \"{KILL_ONCE}docker exec"),
+    );
+    cluster.compile();
+    let plan = cluster.plan();
+    assert_eq!(
+        plan["rollouts"][0]["files_in_turn"]["leftoverthree"],
+        serde_json::json!(["/srv/web/new.html"]),
+        "{plan}"
+    );
+    std::fs::write(cluster.root("leftoverthree").join("kill-once"), "").unwrap();
+    let (outcome, _) = cluster.apply();
+    assert_eq!(outcome.code, None, "killed: {}", outcome.stderr);
+    assert_eq!(turns(&cluster, "leftoverthree"), "drained\n");
+    let new_page = cluster.host_file("leftoverthree", "/srv/web/new.html");
+    assert!(new_page.exists(), "the turn wrote the new page");
+
+    // Rolling back to the release before, where the container is unchanged: the plan says
+    // the host was left drained and the new page is cairn's to remove.
+    std::fs::copy(
+        cluster.sandbox.path().join("previous.lock"),
+        cluster.sandbox.path().join("cluster.lock"),
+    )
+    .unwrap();
+    let plan = cluster.plan();
+    let host_plan = &plan["hosts"]["leftoverthree"];
+    assert_eq!(
+        host_plan["left_drained"],
+        serde_json::json!(["leftoverthree:container:web"]),
+        "{plan}"
+    );
+    assert_eq!(
+        host_plan["orphans"],
+        serde_json::json!(["leftoverthree:file:/srv/web/new.html"]),
+        "{plan}"
+    );
+    let (outcome, report) = cluster.apply();
+    outcome.success();
+    let host_report = &report["hosts"]["leftoverthree"];
+    assert_eq!(
+        host_report["undrained"],
+        serde_json::json!(["leftoverthree:container:web"]),
+        "{report}"
+    );
+    // Undrained first; then the rollback's own turn puts the release before in place of
+    // the new container the killed turn started.
+    assert_eq!(
+        turns(&cluster, "leftoverthree"),
+        "drained\nundrained\ndrained\nundrained\n"
+    );
+    assert_eq!(
+        host_report["orphans_removed"],
+        serde_json::json!(["leftoverthree:file:/srv/web/new.html"]),
+        "{report}"
+    );
+    assert!(!new_page.exists(), "the rollback removed the new page");
+    assert_eq!(
+        kept_previous_files(&cluster, "leftoverthree"),
+        Vec::<String>::new()
+    );
+
+    // Nothing is left over: the next plan has nothing to undrain or remove.
+    let plan = cluster.plan();
+    assert_eq!(
+        plan["hosts"]["leftoverthree"]["left_drained"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        plan["hosts"]["leftoverthree"]["orphans"],
+        serde_json::json!([])
+    );
+    applying_the_previous_lockfile_runs_nothing(
+        &cluster,
+        &["leftoverone", "leftoverthree", "leftovertwo"],
+    );
+}
+
+#[test]
+fn a_put_back_whose_page_cannot_be_put_back_says_so_and_still_awaits_its_gates() {
+    let (cluster, _port, _containers) = installed_cluster("stuck");
+    // A bad page, and the first gate on a host holding `stuck-once` makes the page a
+    // folder, which the put back cannot replace with the page before.
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "run = \"docker exec",
+        r#"run = "if [ -e \"$CAIRN_ROOT/stuck-once\" ]; then rm \"$CAIRN_ROOT/stuck-once\" \"$CAIRN_ROOT/srv/web/index.html\"; mkdir -p \"$CAIRN_ROOT/srv/web/index.html/stuck\"; fi; docker exec"#,
+    );
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "content = \"hello from {{ host.name }}\\n\"",
+        "content = \"goodbye from {{ host.name }}\\n\"",
+    );
+    cluster.compile();
+    std::fs::write(cluster.root("stuckthree").join("stuck-once"), "").unwrap();
+
+    let (outcome, report) = cluster.apply();
+    outcome
+        .code(1)
+        .stderr_has("rollout web: stopped at stuckthree, 2 hosts not reached\n");
+    let failed = report["hosts"]["stuckthree"]["failed"].to_string();
+    assert!(
+        failed.contains("the previous container stuckthree-web is back in its place, but these files of its turn could not be put back as they were")
+            && failed.contains(": /srv/web/index.html"),
+        "the put back says which file it could not put back: {failed}"
+    );
+    assert!(
+        failed.contains("but its gate health:web-http does not pass"),
+        "the gates of the container put back were awaited: {failed}"
+    );
+    assert!(
+        report["hosts"]["stuckthree"]["ran"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|name| name != "stuckthree:file:/srv/web/index.html"),
+        "the page is not recorded: the next apply writes it again: {report}"
+    );
+}

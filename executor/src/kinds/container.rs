@@ -427,9 +427,14 @@ fn record_running_image_script(container: &str, name: &str, paths: &HostPaths) -
     )
 }
 
-/// Shell lines failing a put back whose files (written in the turn) could not all be put
-/// back: the previous container runs, but not with what it read before.
-const FILES_NOT_BACK_CHECK: &str = "[ -z \"${cairn_files_not_back:-}\" ] || { echo \"the previous container is back, but these files could not be put back as they were:$cairn_files_not_back\" >&2; exit 1; }\n";
+/// Shell lines saying, on stdout after [`FILES_NOT_BACK_MARKER`], which files written in
+/// the turn could not be put back: the previous container runs, but not with what it read
+/// before. Their state entries still name what was there before the turn, so the next
+/// apply sees them drifted and writes them again.
+const FILES_NOT_BACK_REPORT: &str = "[ -z \"${cairn_files_not_back:-}\" ] || echo \"@@cairn-files-not-back@@$cairn_files_not_back\"\n";
+
+/// What [`FILES_NOT_BACK_REPORT`] prints before the paths, each after a space.
+const FILES_NOT_BACK_MARKER: &str = "@@cairn-files-not-back@@";
 
 /// Puts the previous container back in place of the one just started (whose gates
 /// failed): the new one removed, the files written in its turn put back
@@ -453,7 +458,7 @@ pub fn put_back(
         prelude = context.paths.action_prelude(),
         previous = quote(&previous_name(&name)),
         files_back = context.put_back_first,
-        files_not_back = FILES_NOT_BACK_CHECK,
+        files_not_back = FILES_NOT_BACK_REPORT,
         back = back_in_place_script(&name, &container.restart),
         back_release = record_running_image_script(&container.name, &name, context.paths),
     );
@@ -461,7 +466,14 @@ pub fn put_back(
     if !output.success() {
         return Err(NodeError::Failed(output.failure_text()));
     }
-    Ok(format!(
-        "the previous container {name} is back in its place"
-    ))
+    let stdout = output.stdout_text();
+    let not_back = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(FILES_NOT_BACK_MARKER));
+    Ok(match not_back {
+        None => format!("the previous container {name} is back in its place"),
+        Some(paths) => format!(
+            "the previous container {name} is back in its place, but these files of its turn could not be put back as they were, so it does not read what it read before (the next apply writes them again):{paths}"
+        ),
+    })
 }

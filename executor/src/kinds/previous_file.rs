@@ -8,6 +8,12 @@
 //! temporary file and a rename, so it is whole or absent; a file that did not exist is
 //! kept as the marker `<hash>.absent`, and put back by removing the file.
 //!
+//! The marker holds the state entry the turn would record (without the file's sha256): a
+//! file new in a release, written in a turn that was never recorded (an apply killed in
+//! it), has no state entry, so only its marker says cairn wrote it. The host's facts list
+//! the markers (`facts.rs`), and one whose node the lockfile applied no longer has (a
+//! rollback) is an orphan: the file is removed with it.
+//!
 //! The file's state entry is recorded only once the turn succeeds, so until then it names
 //! the content before the turn. A copy is kept again from the file unless it already holds
 //! that content (a turn stopped by a killed apply kept it, then wrote the new one): the
@@ -30,10 +36,13 @@ fn kept_path(name: &NodeName, paths: &HostPaths) -> String {
     )
 }
 
-/// Shell lines (under `set -eu`) that keep the previous content of the file node `name` at
-/// `path` (a path of the lockfile), unless a turn that did not finish kept the content the
-/// host's state entry names already. Exit 1 on a failure: the turn writes nothing then.
-pub fn keep_script(name: &NodeName, path: &str, paths: &HostPaths) -> String {
+/// Shell lines (under `set -eu`) that keep the previous content of the file node `entry`
+/// names (at its path, a path of the lockfile), unless a turn that did not finish kept the
+/// content the host's state entry names already. A file that is not there is kept as its
+/// marker, which holds `entry`. Exit 1 on a failure: the turn writes nothing then.
+pub fn keep_script(entry: &StateEntry, paths: &HostPaths) -> String {
+    let name = &entry.name;
+    let path = entry.path.as_deref().unwrap_or_default();
     format!(
         "{make_folder}\
          cairn_kept={kept}\n\
@@ -50,7 +59,9 @@ pub fn keep_script(name: &NodeName, path: &str, paths: &HostPaths) -> String {
          \x20 mv -fT -- \"$cairn_copy\" \"$cairn_kept\"\n\
          else\n\
          \x20 rm -f -- \"$cairn_kept\"\n\
-         \x20 : > \"$cairn_kept.absent\"\n\
+         \x20 cairn_copy=$(mktemp \"$cairn_kept.XXXXXX\")\n\
+         \x20 printf '%s' {pending} > \"$cairn_copy\"\n\
+         \x20 mv -fT -- \"$cairn_copy\" \"$cairn_kept.absent\"\n\
          fi\n",
         make_folder = make_confined_folder(
             paths,
@@ -61,6 +72,16 @@ pub fn keep_script(name: &NodeName, path: &str, paths: &HostPaths) -> String {
         kept = quote(&kept_path(name, paths)),
         target = quote(&paths.path(path)),
         entry = quote(&StateEntry::entry_path(name, paths)),
+        pending = quote(&entry.text()),
+    )
+}
+
+/// Shell lines printing every marker of a file kept as absent (each the state entry its
+/// turn would have recorded), for the host's facts; nothing where there are none.
+pub fn pending_entries_script(paths: &HostPaths) -> String {
+    format!(
+        "if [ -d {folder} ]; then set -- {folder}/*.absent; [ -e \"$1\" ] && cat -- \"$@\"; fi\n",
+        folder = quote(&paths.previous_directory()),
     )
 }
 
