@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::support::ssh_fixture::SshFixture;
-use crate::support::{Outcome, Sandbox, cairn};
+use crate::support::{Cairn, Outcome, Sandbox, cairn};
 
 pub struct TestHost {
     pub name: String,
@@ -20,6 +20,8 @@ pub struct AppCluster {
     pub hosts: Vec<TestHost>,
     /// Arguments every apply and plan gets (the SSH key and known_hosts).
     pub connection: Vec<String>,
+    /// Variables every apply and plan gets (an image folder and store of the test's own).
+    pub environment: Vec<(String, String)>,
 }
 
 const MODULE: &str = r#"[module]
@@ -149,6 +151,7 @@ impl AppCluster {
             sandbox,
             hosts,
             connection,
+            environment: Vec::new(),
         };
         cluster.write_spec();
         cluster
@@ -200,8 +203,8 @@ impl AppCluster {
 
     /// `cairn apply cluster.lock --json` with more arguments, and the JSON it printed.
     pub fn apply_with(&self, arguments: &[&str]) -> (Outcome, serde_json::Value) {
-        let outcome = cairn()
-            .current_dir(self.sandbox.path())
+        let outcome = self
+            .cairn()
             .args(["apply", "cluster.lock", "--json"])
             .args(arguments)
             .args(&self.connection)
@@ -210,10 +213,17 @@ impl AppCluster {
         (outcome, report)
     }
 
+    /// `cairn`, run inside the sandbox with the cluster's environment.
+    fn cairn(&self) -> Cairn {
+        self.environment.iter().fold(
+            cairn().current_dir(self.sandbox.path()),
+            |command, (key, value)| command.env(key, value),
+        )
+    }
+
     /// `cairn plan cluster.lock --json`.
     pub fn plan(&self) -> serde_json::Value {
-        cairn()
-            .current_dir(self.sandbox.path())
+        self.cairn()
             .args(["plan", "cluster.lock", "--json"])
             .args(&self.connection)
             .run()
