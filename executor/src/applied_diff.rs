@@ -430,37 +430,15 @@ fn file_drift(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
-    use cairn_lockfiles::{
-        ClusterInfo, FieldReader, HostEntry, Text, TextSource, TransportKind, UnhashedNode, Value,
-    };
+    use cairn_lockfiles::{Text, Value};
 
     use super::*;
+    use crate::test_lockfiles;
 
     /// A host running a container of a cluster-wide image with a config, a service reading
     /// the config, and a command after the container; a check before everything.
     fn lockfile(image_base: &str, config: &str, with_container: bool) -> Lockfile {
-        let node = |name: &str, deps: &[&str], fields: Vec<(&str, Value)>| {
-            let name: NodeName = name.parse().unwrap();
-            let fields = fields
-                .into_iter()
-                .map(|(field, value)| (field.to_string(), value))
-                .collect();
-            UnhashedNode {
-                spec: NodeSpec::from_fields(
-                    name.kind,
-                    FieldReader::new(fields, TextSource::Inline),
-                )
-                .unwrap(),
-                name,
-                deps: deps
-                    .iter()
-                    .map(|dependency| dependency.parse().unwrap())
-                    .collect::<BTreeSet<_>>(),
-                ordered_after: BTreeSet::new(),
-            }
-        };
+        let node = test_lockfiles::node;
         let mut nodes = vec![
             node(
                 "cluster:image:app",
@@ -506,27 +484,7 @@ mod tests {
                 vec![("name", "register".into()), ("run", "true".into())],
             ));
         }
-        let host = HostEntry {
-            address: "10.0.0.1".into(),
-            user: Some("root".into()),
-            port: Some(22),
-            roles: vec!["app".into()],
-            transport: TransportKind::Ssh,
-            root: None,
-            become_method: None,
-            become_password: None,
-        };
-        Lockfile::from_unhashed(
-            ClusterInfo {
-                name: "test".into(),
-                domain: "test.example".into(),
-                fingerprint_key: None,
-            },
-            BTreeMap::from([("h1".to_string(), host)]),
-            BTreeMap::new(),
-            nodes,
-        )
-        .unwrap()
+        test_lockfiles::lockfile(&[("h1", &["app"])], nodes)
     }
 
     /// The facts of a host that applied `applied` whole, its files as written.

@@ -226,25 +226,25 @@ pub fn parse(
     paths: &HostPaths,
     query: &FactsQuery,
 ) -> Result<HostFacts, ListingCutShort> {
-    let cut_short = || ListingCutShort;
-    let (entries_text, rest) = output
-        .split_once(&format!("{UNRECORDED_MARKER}\n"))
-        .ok_or_else(cut_short)?;
-    let (unrecorded_text, rest) = rest
-        .split_once(&format!("{LEFT_DRAINED_MARKER}\n"))
-        .ok_or_else(cut_short)?;
-    let (left_drained_text, rest) = rest
-        .split_once(&format!("{FILES_MARKER}\n"))
-        .ok_or_else(cut_short)?;
-    let (files_text, rest) = rest
-        .split_once(&format!("{CONTAINERS_MARKER}\n"))
-        .ok_or_else(cut_short)?;
-    let (containers_text, rest) = rest
-        .split_once(&format!("{PACKAGES_MARKER}\n"))
-        .ok_or_else(cut_short)?;
-    let (packages_text, services_text) = rest
-        .split_once(&format!("{SERVICES_MARKER}\n"))
-        .ok_or_else(cut_short)?;
+    let [
+        entries_text,
+        unrecorded_text,
+        left_drained_text,
+        files_text,
+        containers_text,
+        packages_text,
+        services_text,
+    ] = sections(
+        output,
+        [
+            UNRECORDED_MARKER,
+            LEFT_DRAINED_MARKER,
+            FILES_MARKER,
+            CONTAINERS_MARKER,
+            PACKAGES_MARKER,
+            SERVICES_MARKER,
+        ],
+    )?;
     let containers = containers_text
         .lines()
         .filter_map(|line| {
@@ -285,6 +285,26 @@ pub fn parse(
         services: parse_services(services_text),
         apply_running: output.lines().any(|line| line == APPLY_RUNNING_MARKER),
     })
+}
+
+/// `output` cut at each of `markers` (each on a line of its own, in this order): the text
+/// before the first, between each two, and after the last.
+fn sections<'output, const MARKERS: usize, const PARTS: usize>(
+    output: &'output str,
+    markers: [&str; MARKERS],
+) -> Result<[&'output str; PARTS], ListingCutShort> {
+    assert_eq!(PARTS, MARKERS + 1, "one part more than markers");
+    let mut parts = [""; PARTS];
+    let mut rest = output;
+    for (index, marker) in markers.iter().enumerate() {
+        let (before, after) = rest
+            .split_once(&format!("{marker}\n"))
+            .ok_or(ListingCutShort)?;
+        parts[index] = before;
+        rest = after;
+    }
+    parts[MARKERS] = rest;
+    Ok(parts)
 }
 
 /// `dpkg-query` lines: package, architecture, version, status; only installed ones (`ii`)
@@ -351,6 +371,13 @@ mod tests {
         assert_eq!(facts.installed_version("libc6:arm64"), None);
         assert_eq!(facts.installed_version("old"), None, "removed, config left");
         assert_eq!(facts.installed_version("absent"), None);
+    }
+
+    #[test]
+    fn a_listing_is_cut_at_its_markers_in_order_and_one_cut_short_is_refused() {
+        let [before, between, after] = sections("a\n@1\nb\n@2\nc\n", ["@1", "@2"]).unwrap();
+        assert_eq!((before, between, after), ("a\n", "b\n", "c\n"));
+        assert!(sections::<2, 3>("a\n@1\nb\n", ["@1", "@2"]).is_err());
     }
 
     #[test]

@@ -84,91 +84,48 @@ pub(crate) fn files_in_turn(
 mod tests {
     use std::collections::BTreeSet;
 
-    use cairn_lockfiles::{
-        ClusterInfo, FieldReader, HostEntry, RolloutPolicy, Text, TextSource, TransportKind,
-        UnhashedNode, Value,
-    };
+    use cairn_lockfiles::{RolloutPolicy, Text, UnhashedNode, Value};
 
     use super::*;
     use crate::plan::Reason;
+    use crate::test_lockfiles;
 
     const CONFIG: &str = "h:file:/etc/web.conf";
 
     /// A node of host `h`: a file (`h:file:PATH`), a container (of image `web`) or a
     /// command, with `deps`.
     fn node(name: &str, deps: &[&str]) -> UnhashedNode {
-        let name: NodeName = name.parse().unwrap();
-        let container = name.kind == NodeKind::Container;
-        let fields: Vec<(&str, Value)> = match name.kind {
+        let parsed: NodeName = name.parse().unwrap();
+        let fields: Vec<(&str, Value)> = match parsed.kind {
             NodeKind::File => vec![
-                ("path", name.key.as_str().into()),
+                ("path", parsed.key.as_str().into()),
                 ("content", Value::Text(Text::new("a"))),
             ],
             NodeKind::Container => {
-                vec![("name", name.key.as_str().into()), ("image", "web".into())]
+                vec![
+                    ("name", parsed.key.as_str().into()),
+                    ("image", "web".into()),
+                ]
             }
-            _ => vec![("name", name.key.as_str().into()), ("run", "true".into())],
+            _ => vec![("name", parsed.key.as_str().into()), ("run", "true".into())],
         };
-        let fields = fields
-            .into_iter()
-            .map(|(field, value)| (field.to_string(), value))
-            .collect();
-        UnhashedNode {
-            spec: cairn_lockfiles::NodeSpec::from_fields(
-                name.kind,
-                FieldReader::new(fields, TextSource::Inline),
-            )
-            .unwrap(),
-            name,
-            deps: deps
-                .iter()
-                .copied()
-                .chain(container.then_some("cluster:image:web"))
-                .map(|dependency| dependency.parse().unwrap())
-                .collect(),
-            ordered_after: BTreeSet::new(),
-        }
+        let image: &[&str] = match parsed.kind {
+            NodeKind::Container => &["cluster:image:web"],
+            _ => &[],
+        };
+        let deps: Vec<&str> = deps.iter().chain(image).copied().collect();
+        test_lockfiles::node(name, &deps, fields)
     }
 
     /// The lockfile of `nodes` and a plan that runs each of them but those in `skipped`.
     fn planned(nodes: Vec<UnhashedNode>, skipped: &[&str]) -> (Lockfile, Plan) {
-        let image = UnhashedNode {
-            spec: cairn_lockfiles::NodeSpec::from_fields(
-                NodeKind::Image,
-                FieldReader::new(
-                    [("name", "web"), ("base", "debian:12")]
-                        .into_iter()
-                        .map(|(field, value)| (field.to_string(), value.into()))
-                        .collect(),
-                    TextSource::Inline,
-                ),
-            )
-            .unwrap(),
-            name: "cluster:image:web".parse().unwrap(),
-            deps: BTreeSet::new(),
-            ordered_after: BTreeSet::new(),
-        };
-        let host = HostEntry {
-            address: "10.0.0.1".into(),
-            user: None,
-            port: None,
-            roles: Vec::new(),
-            transport: TransportKind::Ssh,
-            root: None,
-            become_method: None,
-            become_password: None,
-        };
-        let lockfile = Lockfile::from_unhashed(
-            ClusterInfo {
-                name: "test".into(),
-                domain: "test.example".into(),
-                fingerprint_key: None,
-            },
-            BTreeMap::from([("h".to_string(), host)]),
-            BTreeMap::new(),
-            nodes.into_iter().chain([image]).collect(),
-        )
-        .unwrap();
+        let image = test_lockfiles::node(
+            "cluster:image:web",
+            &[],
+            vec![("name", "web".into()), ("base", "debian:12".into())],
+        );
+        let lockfile =
+            test_lockfiles::lockfile(&[("h", &[])], nodes.into_iter().chain([image]).collect());
         let mut plan = Plan::default();
         for node in lockfile.nodes() {
             let decision = if skipped.contains(&node.name.to_string().as_str()) {

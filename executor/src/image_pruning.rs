@@ -26,7 +26,7 @@ use std::sync::Mutex;
 
 use cairn_lockfiles::{Lockfile, NodeKind, NodeName, RolloutPolicy, Scope};
 
-use crate::kinds::container::{docker_name, previous_name};
+use crate::container_names::{docker_name, previous_name};
 use crate::releases::{ReleaseHistory, parse_histories};
 use crate::report::{ApplyReport, ContainerPruning, NodeOutcome};
 use crate::scheduler::HostHandle;
@@ -132,6 +132,15 @@ fn record_outcome(
 /// The container names whose node ran on some host in this apply and whose release is
 /// healthy on every host that runs it, with their `keep_releases`.
 fn settled_containers(lockfile: &Lockfile, report: &ApplyReport) -> BTreeMap<String, u32> {
+    let container_ran = report.hosts.values().any(|host| {
+        host.nodes.iter().any(|(name, outcome)| {
+            name.kind == NodeKind::Container && matches!(outcome, NodeOutcome::Ran(_))
+        })
+    });
+    if !container_ran {
+        // The common no-op apply: no need to index every node's outcome.
+        return BTreeMap::new();
+    }
     let outcomes: BTreeMap<&NodeName, &NodeOutcome> = report
         .hosts
         .values()

@@ -23,6 +23,7 @@
 mod applied_diff;
 mod apply;
 mod confined_folder;
+mod container_names;
 mod facts;
 mod facts_error;
 mod files_in_turn;
@@ -44,6 +45,8 @@ mod secrets;
 mod selection;
 mod shell;
 mod state;
+#[cfg(test)]
+mod test_lockfiles;
 pub mod transport;
 
 pub use applied_diff::{

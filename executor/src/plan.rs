@@ -191,6 +191,9 @@ pub fn plan(lockfile: &Lockfile, facts: &HostsFacts, selection: &Selection) -> P
     }
 }
 
+/// What the plan does with `node`, given what it `decided` for the nodes before it (every
+/// dependency comes first): it cannot run, waits on what cannot, runs (and why), or is
+/// skipped, the host having it as the lockfile says.
 fn decide(
     lockfile: &Lockfile,
     node: &cairn_lockfiles::Node,
@@ -217,19 +220,7 @@ fn decide(
         return barrier_decision(node, decided);
     }
     if let NodeSpec::Image(image) = &node.spec {
-        // Built, and pushed to the cluster's registry if it has one: until a push succeeds
-        // (the registry may not run yet), the image node runs again to push.
-        let tag = cairn_images::image_builder::image_tag(&image.name, &node.id);
-        return match facts.get(cairn_lockfiles::Scope::CLUSTER_NAME) {
-            Some(Ok(control)) if control.images.contains(&tag) => match &image.registry {
-                Some(registry) if !control.pushed.contains(&(tag.clone(), registry.clone())) => {
-                    Decision::Run(Reason::NotPushed(registry.clone()))
-                }
-                _ => Decision::Skip,
-            },
-            Some(Ok(_)) => Decision::Run(Reason::New),
-            _ => Decision::Unreachable,
-        };
+        return image_decision(node, image, facts);
     }
     let host_facts = match node.name.host().map(|host| facts.get(host)) {
         Some(Some(Ok(host_facts))) => host_facts,
@@ -248,39 +239,16 @@ fn decide(
             Reason::DependencyChanged
         });
     }
-    if let NodeSpec::File(file) = &node.spec {
-        match host_facts.file_hashes.get(&file.path) {
-            Some(None) => return Decision::Run(Reason::Drifted("the file is missing".to_string())),
-            Some(Some(actual)) if Some(actual) != entry.sha256.as_ref() => {
-                return Decision::Run(Reason::Drifted("the file's content changed".to_string()));
-            }
-            _ => {}
-        }
+    if let Some(drift) = file_drift(&node.spec, entry, host_facts) {
+        return Decision::Run(Reason::Drifted(drift));
     }
     if let NodeSpec::Repository(repository) = &node.spec
         && let Some(reason) = repository_drift(lockfile, repository, entry, host_facts)
     {
         return Decision::Run(reason);
     }
-    if let (NodeSpec::Container(container), Some(host)) = (&node.spec, node.name.host()) {
-        let paths = lockfile
-            .hosts
-            .get(host)
-            .map(crate::host_paths::HostPaths::of)
-            .unwrap_or_default();
-        let docker_name = crate::kinds::container::docker_name(&container.name, host, &paths);
-        match host_facts.containers.get(&docker_name) {
-            None => return Decision::Run(Reason::Drifted("the container is gone".to_string())),
-            Some((id, _)) if *id != node.id.to_string() => {
-                return Decision::Run(Reason::Drifted(
-                    "another container has its name".to_string(),
-                ));
-            }
-            Some((_, state)) if state != "running" => {
-                return Decision::Run(Reason::Drifted(format!("the container is {state}")));
-            }
-            Some(_) => {}
-        }
+    if let Some(drift) = container_drift(lockfile, node, host_facts) {
+        return Decision::Run(Reason::Drifted(drift));
     }
     if let Some(drift) = package_drift(&node.spec, host_facts) {
         return Decision::Run(Reason::Drifted(drift));
@@ -310,6 +278,67 @@ fn decide(
         return Decision::Run(Reason::DependencyRuns(dependency.clone()));
     }
     Decision::Skip
+}
+
+/// An image node's decision: built, and pushed to the cluster's registry if it has one;
+/// until a push succeeds (the registry may not run yet), the image node runs again to push.
+fn image_decision(
+    node: &cairn_lockfiles::Node,
+    image: &cairn_lockfiles::ImageNode,
+    facts: &HostsFacts,
+) -> Decision {
+    let tag = cairn_images::image_builder::image_tag(&image.name, &node.id);
+    match facts.get(cairn_lockfiles::Scope::CLUSTER_NAME) {
+        Some(Ok(control)) if control.images.contains(&tag) => match &image.registry {
+            Some(registry) if !control.pushed.contains(&(tag.clone(), registry.clone())) => {
+                Decision::Run(Reason::NotPushed(registry.clone()))
+            }
+            _ => Decision::Skip,
+        },
+        Some(Ok(_)) => Decision::Run(Reason::New),
+        _ => Decision::Unreachable,
+    }
+}
+
+/// How a file node's file differs from what the host's `entry` recorded writing, if it
+/// does.
+fn file_drift(spec: &NodeSpec, entry: &StateEntry, host_facts: &HostFacts) -> Option<String> {
+    let NodeSpec::File(file) = spec else {
+        return None;
+    };
+    match host_facts.file_hashes.get(&file.path) {
+        Some(None) => Some("the file is missing".to_string()),
+        Some(Some(actual)) if Some(actual) != entry.sha256.as_ref() => {
+            Some("the file's content changed".to_string())
+        }
+        _ => None,
+    }
+}
+
+/// How a container node's container differs from the one it started, if it does: gone,
+/// another in its place, or not running.
+fn container_drift(
+    lockfile: &Lockfile,
+    node: &cairn_lockfiles::Node,
+    host_facts: &HostFacts,
+) -> Option<String> {
+    let (NodeSpec::Container(container), Some(host)) = (&node.spec, node.name.host()) else {
+        return None;
+    };
+    let paths = lockfile
+        .hosts
+        .get(host)
+        .map(crate::host_paths::HostPaths::of)
+        .unwrap_or_default();
+    let docker_name = crate::container_names::docker_name(&container.name, host, &paths);
+    match host_facts.containers.get(&docker_name) {
+        None => Some("the container is gone".to_string()),
+        Some((id, _)) if *id != node.id.to_string() => {
+            Some("another container has its name".to_string())
+        }
+        Some((_, state)) if state != "running" => Some(format!("the container is {state}")),
+        Some(_) => None,
+    }
 }
 
 /// The node to name as what stops a dependant: `dependency`, or behind a barrier (which

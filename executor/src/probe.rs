@@ -171,7 +171,7 @@ fn port_free(port: u16, udp: bool, held_by: Option<&str>, host: &str, paths: &Ho
     // newline) are the holder's; `holder` names the holder in the failure.
     match held_by.and_then(|holder| holder.split_once(':')) {
         Some(("container", name)) => {
-            let docker_name = crate::kinds::container::docker_name(name, host, paths);
+            let docker_name = crate::container_names::docker_name(name, host, paths);
             script.push_str(&format!(
                 "holder={holder}\n\
                  id=$(docker inspect --type container --format '{{{{.Id}}}}' {docker_name} 2>/dev/null) || id=\n\

@@ -16,10 +16,10 @@ use std::fmt;
 
 use cairn_lockfiles::{Lockfile, NodeKind, Probe, RolloutPolicy};
 
+use crate::container_names::docker_name;
 use crate::facts_error::HostsFacts;
 use crate::files_in_turn::{files_in_turn, running_dependants};
 use crate::host_paths::HostPaths;
-use crate::kinds::container::docker_name;
 use crate::plan::Plan;
 use crate::scheduler::HostHandle;
 
@@ -130,6 +130,10 @@ pub fn plan_rollouts(
             })
         })
         .collect();
+    if rollouts.is_empty() {
+        // The common no-op apply: no need to map every running node's dependants.
+        return rollouts;
+    }
     let dependants = running_dependants(lockfile, plan);
     for rollout in &mut rollouts {
         if let (Some(last), true) = (&rollout.policy.last, rollout.order.len() > 1) {

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use cairn_lockfiles::{HealthNode, NodeSpec, Probe, RolloutPolicy};
 
-use crate::kinds::container::{docker_name, put_back, stopped_since_start};
+use crate::container_names::docker_name;
+use crate::kinds::container::{put_back, stopped_since_start};
 use crate::kinds::previous_file::{forget_script, keep_script, put_back_script};
 use crate::kinds::probe_node::{health, probe_once};
 use crate::kinds::{NodeContext, NodeError, execute};

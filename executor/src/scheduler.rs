@@ -452,32 +452,39 @@ fn finish(state: &mut Shared, index: usize, outcome: NodeOutcome, context: Finis
 /// The replacements a window lets start, and those it never will (their dependants
 /// stopped too).
 fn apply_moves(state: &mut Shared, moves: WindowMoves, context: FinishContext<'_, '_>) {
-    let (nodes, _, observer) = context;
     state.ready.extend(moves.start);
     for (member, why) in moves.never {
         if state.outcomes[member].is_none() {
-            let outcome = NodeOutcome::NotRun(why);
-            observer(&nodes[member].name, &outcome);
-            state.outcomes[member] = Some(outcome);
-            state.unfinished -= 1;
-            settle_files_in_turn(state, member, context);
+            settle_unrun(state, member, NodeOutcome::NotRun(why), context);
             stop_dependants(state, member, context);
         }
     }
 }
 
+/// Settles node `index`, which will not run, as `outcome`: the observer hears of it, it
+/// is counted finished, and the files of its turn (if it is a replacement) settle with it.
+fn settle_unrun(
+    state: &mut Shared,
+    index: usize,
+    outcome: NodeOutcome,
+    context: FinishContext<'_, '_>,
+) {
+    let (nodes, _, observer) = context;
+    observer(&nodes[index].name, &outcome);
+    state.outcomes[index] = Some(outcome);
+    state.unfinished -= 1;
+    settle_files_in_turn(state, index, context);
+}
+
 /// Marks everything that depends on `index` (which did not succeed) as not run.
 fn stop_dependants(state: &mut Shared, index: usize, context: FinishContext<'_, '_>) {
-    let (nodes, dependants, observer) = context;
+    let (nodes, dependants, _) = context;
     let mut stack = vec![(index, nodes[index].name.clone())];
     while let Some((failed, cause)) = stack.pop() {
         for &dependant in &dependants[failed] {
             if state.outcomes[dependant].is_none() {
                 let outcome = NodeOutcome::NotRun(format!("{cause} did not succeed"));
-                observer(&nodes[dependant].name, &outcome);
-                state.outcomes[dependant] = Some(outcome);
-                state.unfinished -= 1;
-                settle_files_in_turn(state, dependant, context);
+                settle_unrun(state, dependant, outcome, context);
                 if state.windows.is_member(dependant) {
                     // The window moves past it; a stopped one has settled it already.
                     let moves = state.windows.skipped(dependant);

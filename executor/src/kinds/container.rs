@@ -7,29 +7,13 @@ use cairn_images::push_once;
 use cairn_lockfiles::{ContainerNode, EnvValue, NodeId, NodeKind, NodeName, NodeSpec, Scope};
 
 use crate::confined_folder::refuse_linked_folders;
+use crate::container_names::{docker_name, previous_name};
 use crate::host_paths::HostPaths;
 use crate::kinds::pull_outcome::PullOutcome;
 use crate::kinds::{NodeContext, NodeError};
 use crate::releases::ReleaseHistory;
 use crate::shell::quote;
 use crate::transport::Transport;
-
-/// The Docker name of a container. Hosts with a root prefix are sandboxes that share one
-/// Docker engine, so their containers carry the host's name too.
-pub fn docker_name(container: &str, host: &str, paths: &HostPaths) -> String {
-    format!("{}{container}", docker_prefix(host, paths))
-}
-
-/// What comes before a container's name in Docker's: nothing on a host of its own,
-/// `<host>-` on a sandbox. Scripts of modules (a health check's `docker exec`) get it as
-/// `CAIRN_CONTAINER_PREFIX`.
-pub fn docker_prefix(host: &str, paths: &HostPaths) -> String {
-    if paths.root().is_empty() {
-        String::new()
-    } else {
-        format!("{host}-")
-    }
-}
 
 /// Makes the image present on the host (sent from the control host when missing: the
 /// layers the host lacks of the layout cairn built, or the whole image from the control
@@ -340,14 +324,6 @@ pub fn remove_script(container: &str, host: &str, paths: &HostPaths) -> String {
         quote(&previous_name(&name))
     )
 }
-
-/// What the container replaced is kept as, stopped, until the next replacement: the
-/// container a failed rollout puts back (`docker_name.previous`).
-pub fn previous_name(docker_name: &str) -> String {
-    format!("{docker_name}{PREVIOUS_SUFFIX}")
-}
-
-const PREVIOUS_SUFFIX: &str = ".previous";
 
 /// Shell commands that stop the running container of Docker name `name` (ten seconds to
 /// stop cleanly) and keep it as its previous one, never restarted by Docker, replacing the

@@ -72,7 +72,7 @@ pub fn module_environment(host: &str, paths: &HostPaths) -> String {
     format!(
         "CAIRN_ROOT={}\nCAIRN_CONTAINER_PREFIX={}\nexport CAIRN_ROOT CAIRN_CONTAINER_PREFIX\n",
         crate::shell::quote(paths.root()),
-        crate::shell::quote(&container::docker_prefix(host, paths)),
+        crate::shell::quote(&crate::container_names::docker_prefix(host, paths)),
     )
 }
 
