@@ -18,6 +18,11 @@
 //! never forced, then taken out of the history; one that cannot be removed is a warning,
 //! never the apply's failure, and is tried again after the next release.
 //!
+//! A container name that left the lockfile, whose container this apply removed as an
+//! orphan, loses every image of its history (the same rules: none another name's history
+//! holds, none a container uses) and then its history; an image it shares with another
+//! name's history stays, and so does its history.
+//!
 //! A no-op apply runs no container, so it prunes nothing and costs no round trip; a host
 //! with something to prune costs two (its histories read, then the removals).
 
@@ -54,8 +59,9 @@ enum Pruned {
 /// What became of one candidate image on one host.
 type HostOutcome = (String, Candidate, Result<Pruned, String>);
 
-/// Prunes the old images of every container name this apply settled (see the module's
-/// note), `jobs` hosts at a time, into `report.pruned`.
+/// Prunes the old images of every container name this apply settled, and every image of
+/// those whose container it removed as an orphan (see the module's note), `jobs` hosts at
+/// a time, into `report.pruned`.
 pub(crate) fn prune_old_images(
     lockfile: &Lockfile,
     handles: &BTreeMap<String, HostHandle<'_>>,
@@ -63,7 +69,13 @@ pub(crate) fn prune_old_images(
     report: &mut ApplyReport,
 ) {
     let settled = settled_containers(lockfile, report);
-    let work: Vec<(&str, Vec<(&str, u32)>)> = containers_by_host(lockfile, &settled)
+    let mut by_host = containers_by_host(lockfile, &settled);
+    let removed = removed_containers(report);
+    for (host, containers) in &removed {
+        let work = by_host.entry(host.as_str()).or_default();
+        work.extend(containers.iter().map(|name| (name.as_str(), ALL_RELEASES)));
+    }
+    let work: Vec<(&str, Vec<(&str, u32)>)> = by_host
         .into_iter()
         .filter(|(host, _)| handles.contains_key(*host))
         .collect();
@@ -208,6 +220,29 @@ fn gates_on_host_of(policy: &RolloutPolicy, name: &NodeName) -> Vec<NodeName> {
         .unwrap_or_default()
 }
 
+/// The `keep_releases` of a container name that left the lockfile: none of its releases
+/// is kept.
+const ALL_RELEASES: u32 = 0;
+
+/// By host, the container names whose container this apply removed as an orphan (the
+/// name left the lockfile): their images go too, and their histories.
+fn removed_containers(report: &ApplyReport) -> BTreeMap<String, Vec<String>> {
+    report
+        .hosts
+        .iter()
+        .map(|(host, host_report)| {
+            let names: Vec<String> = host_report
+                .orphans_removed
+                .iter()
+                .filter(|(name, _)| name.kind == NodeKind::Container)
+                .map(|(name, _)| name.key.clone())
+                .collect();
+            (host.clone(), names)
+        })
+        .filter(|(_, names)| !names.is_empty())
+        .collect()
+}
+
 /// By host, the settled container names it runs, with their `keep_releases`.
 fn containers_by_host<'l>(
     lockfile: &'l Lockfile,
@@ -338,6 +373,15 @@ fn prune_script(
             forget = ReleaseHistory::forget_script(&candidate.container, &candidate.image, paths)
                 .replace('\n', "; "),
         ));
+    }
+    // A name that left the lockfile: its history goes once it lists no image.
+    let left: BTreeSet<&str> = candidates
+        .iter()
+        .filter(|candidate| candidate.keep_releases == ALL_RELEASES)
+        .map(|candidate| candidate.container.as_str())
+        .collect();
+    for container in left {
+        script.push_str(&ReleaseHistory::remove_when_empty_script(container, paths));
     }
     script
 }

@@ -84,6 +84,17 @@ impl ReleaseHistory {
         )
     }
 
+    /// Shell lines removing `container`'s history where it lists no image any more (the
+    /// name left the lockfile and its images are gone).
+    pub fn remove_when_empty_script(container: &str, paths: &HostPaths) -> String {
+        let file = quote(&format!(
+            "{}/{}",
+            paths.path(RELEASES_FOLDER),
+            Self::file_name(container)
+        ));
+        format!("grep -q '^image=' -- {file} 2>/dev/null || rm -f -- {file}\n")
+    }
+
     /// Shell lines refusing (exit 1) a histories folder reached through a symbolic link
     /// under the host's root, before a history is rewritten in place.
     pub fn refuse_linked_folder_script(paths: &HostPaths) -> String {

@@ -532,3 +532,61 @@ fn a_release_whose_gate_fails_on_one_host_prunes_nothing_until_it_is_healthy_eve
         );
     }
 }
+
+/// A container name that leaves the lockfile (its module no longer used) is removed from
+/// its hosts as an orphan, and takes the images of its releases and its history with it:
+/// nothing of it stays on the hosts' disks.
+#[test]
+fn a_container_name_that_leaves_the_lockfile_takes_its_images_and_history_with_it() {
+    let (mut web, _) = WebCluster::at_release_1("gone", None);
+    let release_2 = web.compile_release(2);
+    let (outcome, report) = web.cluster.apply();
+    outcome.success();
+    assert_eq!(
+        report["pruned"],
+        serde_json::json!({}),
+        "two releases: both kept"
+    );
+    let release_1 = web.releases()[0].clone();
+    for host in web.hosts() {
+        assert_eq!(
+            history(&web.cluster, &host),
+            [release_2.as_str(), &release_1]
+        );
+    }
+
+    // The module left out, and its settings with it.
+    web.cluster.sandbox.edit("cluster.toml", |spec| {
+        let (before, web_settings) = spec.split_once("[web]\n").expect("the web settings");
+        let after = web_settings
+            .split_once("\n[")
+            .map_or(String::new(), |(_, rest)| format!("\n[{rest}"));
+        format!("{before}{after}").replace("exclude_modules = [", "exclude_modules = [\"web\", ")
+    });
+    web.cluster.compile();
+    let (outcome, report) = web.cluster.apply();
+    outcome.success();
+    for host in web.hosts() {
+        assert_eq!(
+            report["hosts"][&host]["orphans_removed"],
+            serde_json::json!([
+                format!("{host}:health:web-http"),
+                format!("{host}:container:web"),
+                format!("{host}:file:/srv/web/index.html")
+            ]),
+            "{report}"
+        );
+        assert_eq!(
+            report["pruned"]["web"]["hosts"][&host],
+            serde_json::json!([release_2, release_1]),
+            "{report}"
+        );
+        let histories = web.cluster.host_file(&host, "/var/lib/cairn/releases");
+        assert_eq!(
+            std::fs::read_dir(&histories).unwrap().count(),
+            0,
+            "{host}'s history of web is gone"
+        );
+    }
+    assert!(!engine_has(&release_1) && !engine_has(&release_2));
+}
