@@ -53,6 +53,17 @@ pub(crate) fn encode_inputs(
     }
 }
 
+/// Appends to `out` the canonical encoding of one value without secrets (a package node's
+/// pin set, whose hash addresses it in the lockfile's `[package_pins]` tables).
+pub(crate) fn encode_value(value: &Value, out: &mut Vec<u8>) {
+    let no_secrets = BTreeMap::new();
+    let mut encoder = Encoder {
+        out,
+        secrets: &no_secrets,
+    };
+    encoder.value(value);
+}
+
 /// The id of a node whose kind and inputs [`encode_inputs`] encoded, with the ids of its
 /// dependencies (sorted here, in place; a repeated id counts once).
 pub(crate) fn id_of_encoded(encoded_inputs: &[u8], dependency_ids: &mut [NodeId]) -> NodeId {

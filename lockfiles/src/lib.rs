@@ -70,8 +70,8 @@ pub use nodes::{
     ArtifactPlacement, BarrierNode, CheckNode, CommandNode, ContainerNode, EnvValue, FieldError,
     FieldReader, FileNode, HealthNode, HostPackagePins, ImageArtifact, ImageDirectory, ImageFile,
     ImageHealthcheck, ImageLink, ImageNode, ImagePins, ImageSetup, ImageUser, LayerCompression,
-    NodeSpec, PackageNode, PackagePin, PackageRequirement, Probe, RepositoryNode, ServiceNode,
-    ServiceState, TextSource,
+    NodeSpec, PackageNode, PackagePin, PackageRequirement, PinSet, PinSetHash, Probe,
+    RepositoryNode, ServiceNode, ServiceState, TextSource,
 };
 pub use parent_folder::parent_folder;
 pub use rollout::{LastHosts, Parallelism, RolloutPolicy};

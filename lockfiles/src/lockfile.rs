@@ -34,8 +34,15 @@ use node_ids::hash_ids;
 /// them (outside its id), and covers them by its host's `nodes_digest`; and `keep_releases`
 /// to the rollout tables and their digests. Versions 3 and 4 are still read (their nodes
 /// have no `ordered_after`, their containers keep the default 2 releases, their digests are
-/// computed as they were).
-pub const FORMAT_VERSION: i64 = 5;
+/// computed as they were). Version 6 writes each distinct pin set of the package nodes once,
+/// in a `[package_pins.HASH]` table, and a pinned node names it (`pins = "HASH"`) instead
+/// of holding it inline; ids and digests are computed as in version 5 (an id hashes the
+/// pins themselves, not how they are written), so only the top-level digest, which covers
+/// the version, differs. Versions 3 to 5 (pins inline) are still read.
+pub const FORMAT_VERSION: i64 = 6;
+
+/// The first format with `[package_pins]` tables.
+pub const PACKAGE_PINS_VERSION: i64 = 6;
 
 /// The first format with `ordered_after`.
 pub const ORDERED_AFTER_VERSION: i64 = 5;

@@ -17,6 +17,7 @@
 #[cfg(test)]
 mod fuzz;
 mod node_list;
+mod pin_sets;
 mod recorded_digests;
 mod subset_parser;
 
@@ -34,7 +35,7 @@ use crate::lockfile::{
 };
 use crate::node_id::NodeId;
 use crate::node_name::NodeName;
-use crate::nodes::{FieldReader, NodeSpec, TextSource};
+use crate::nodes::{FieldReader, NodeSpec, PinSets, TextSource};
 use crate::rollout::RolloutPolicy;
 use crate::secret::{SecretEntry, SecretSource};
 use crate::value::Value;
@@ -55,7 +56,16 @@ struct LockDocument {
     /// Each `[rollouts.NAME]` table's fields, its `digest` among them.
     rollouts: BTreeMap<String, BTreeMap<String, Value>>,
     nodes: NodeTables,
+    /// Each `[package_pins.HASH]` table's fields (format 6).
+    package_pins: BTreeMap<String, BTreeMap<String, Value>>,
     content: BTreeMap<String, String>,
+}
+
+/// What nodes name by hash, read and checked before the nodes: the texts of `[content]`
+/// and the pin sets of `[package_pins]`.
+struct SharedTables {
+    content: BTreeMap<ContentHash, Text>,
+    pin_sets: PinSets,
 }
 
 /// The `[[node]]` tables, as each parser reads them.
@@ -128,6 +138,8 @@ struct LockWire {
     rollouts: BTreeMap<String, toml::Table>,
     #[serde(default)]
     node: Vec<toml::Table>,
+    #[serde(default)]
+    package_pins: BTreeMap<String, toml::Table>,
     #[serde(default)]
     content: BTreeMap<String, String>,
 }
@@ -262,7 +274,10 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
     if !READ_VERSIONS.contains(&document.version) {
         return Err(unsupported(origin, document.version));
     }
-    let content = read_content(document.content, origin)?;
+    let shared = SharedTables {
+        content: read_content(document.content, origin)?,
+        pin_sets: pin_sets::read_pin_sets(document.package_pins, document.version, origin)?,
+    };
     let mut recorded = RecordedDigests {
         version: document.version,
         whole: document.digest,
@@ -274,7 +289,7 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
     let secrets = read_secrets(document.secrets, &mut recorded, origin)?;
     let fingerprint_key = read_fingerprint_key(document.cluster.fingerprint_key, &secrets, origin)?;
     check_become_passwords(&hosts, &secrets, origin)?;
-    let mut nodes = NodeList::read(document.nodes, &content, origin)?;
+    let mut nodes = NodeList::read(document.nodes, &shared, origin)?;
     nodes.sort_by_name();
     let cluster = ClusterInfo {
         name: document.cluster.name,
@@ -293,7 +308,7 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
             ),
         });
     }
-    let mut lockfile = nodes.into_lockfile(cluster, hosts, secrets, &content, origin)?;
+    let mut lockfile = nodes.into_lockfile(cluster, hosts, secrets, &shared, origin)?;
     let rollouts = read_rollouts(document.rollouts, document.version, &mut recorded, origin)?;
     lockfile.set_rollouts(rollouts);
     // The digests first: a table edited by hand is named as such, before what the edit
@@ -551,7 +566,7 @@ fn read_names(
 fn read_spec(
     name: &NodeName,
     mut fields: Vec<(Cow<'static, str>, Value)>,
-    content: &BTreeMap<ContentHash, Text>,
+    shared: &SharedTables,
     origin: &str,
 ) -> Result<NodeSpec, LockError> {
     // A name that parsed is written as it was read.
@@ -570,7 +585,8 @@ fn read_spec(
     fields.push((Cow::Borrowed(key_field), Value::String(name.key.clone())));
     NodeSpec::from_fields(
         kind,
-        FieldReader::from_entries(fields, TextSource::Table(content)),
+        FieldReader::from_entries(fields, TextSource::Table(&shared.content))
+            .with_pin_sets(&shared.pin_sets),
     )
     .map_err(|error| node_error(error.to_string()))
 }
@@ -615,6 +631,15 @@ fn parse_toml(text: &str, origin: &str) -> Result<LockDocument, LockError> {
                 message: format!("[rollouts]: {message}"),
             })?,
         nodes,
+        package_pins: wire
+            .package_pins
+            .into_iter()
+            .map(|(hash, table)| Ok((hash, table_values(table)?)))
+            .collect::<Result<_, String>>()
+            .map_err(|message| LockError::Invalid {
+                origin: origin.to_string(),
+                message: format!("[package_pins]: {message}"),
+            })?,
         content: wire.content,
     })
 }
@@ -1276,7 +1301,7 @@ mod tests {
             ),
             (
                 "a missing value",
-                text.replacen("version = 5", "version = ", 1),
+                text.replacen(&format!("version = {FORMAT_VERSION}"), "version = ", 1),
             ),
             (
                 "an unterminated string",
@@ -1362,11 +1387,19 @@ mod tests {
             ),
             (
                 "an unknown top-level key",
-                text.replacen("version = 5", "version = 5\nnew = true", 1),
+                text.replacen(
+                    &format!("version = {FORMAT_VERSION}"),
+                    &format!("version = {FORMAT_VERSION}\nnew = true"),
+                    1,
+                ),
             ),
             (
                 "a newer version",
-                text.replacen("version = 5", "version = 6", 1),
+                text.replacen(
+                    &format!("version = {FORMAT_VERSION}"),
+                    &format!("version = {}", FORMAT_VERSION + 1),
+                    1,
+                ),
             ),
             (
                 "a multi-line string ending in quotes",
@@ -1518,7 +1551,7 @@ mod tests {
     #[test]
     fn the_committed_example_lockfiles_are_in_the_subset() {
         let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-        for example in ["quickstart", "dcos-ha"] {
+        for example in ["quickstart", "dcos-ha", "lab"] {
             let path = examples.join(example).join("cluster.lock");
             let text = std::fs::read_to_string(&path).unwrap();
             let document = subset_parser::parse(text.as_bytes()).unwrap();

@@ -2,10 +2,13 @@
 //!
 //! Layout: a generated-file header, `version`, `digest`, `[cluster]`, `[hosts.*]`,
 //! `[secrets.*]`, `[rollouts.*]` (each table ending with its digests, see `integrity`), one `[[node]]` per
-//! node sorted by name, then `[content]` with every text once, in order of
+//! node sorted by name, then a `[package_pins.HASH]` table per package nodes' pin set
+//! (`package_pins`), then `[content]` with every text once, in order of
 //! first use, each preceded by a comment naming the nodes that use it. Fields keep the order
 //! each kind gives them; dependencies (`deps`, then `ordered_after`, each left out when
 //! empty) go one per line, so adding one is a one-line diff.
+
+mod package_pins;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
@@ -85,6 +88,7 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
     let mut contents: Vec<Text> = Vec::new();
     let mut content_users: BTreeMap<ContentHash, Vec<String>> = BTreeMap::new();
     let mut seen: HashSet<ContentHash> = HashSet::new();
+    let mut pin_sets = package_pins::PinSetUsers::default();
     for node in lockfile.nodes() {
         out.push_str("\n[[node]]\n");
         let _ = writeln!(out, "name = {}", basic_string(&node.name.to_string()));
@@ -94,22 +98,28 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
         // The key field (a file's path, a container's name) is the last part of the node's
         // name: written once, there; the reader puts it back.
         let key_field = NodeSpec::key_field(node.name.kind);
-        for (field, value) in node.spec.inputs() {
-            if field == key_field {
+        let fields = node.spec.written_fields();
+        for (field, value) in &fields {
+            if *field == key_field {
                 continue;
             }
-            let _ = writeln!(out, "{} = {}", key(field), field_value(&value));
+            let _ = writeln!(out, "{} = {}", key(field), field_value(value));
         }
-        for text in node.spec.texts() {
+        NodeSpec::texts_in(&fields, &mut |text| {
             let users = content_users.entry(text.hash()).or_default();
             if users.len() <= CONTENT_USERS_SHOWN {
                 users.push(node.name.to_string());
             }
             if seen.insert(text.hash()) {
-                contents.push(text);
+                contents.push(text.clone());
             }
+        });
+        if let Some(pin_set) = node.spec.pin_set() {
+            pin_sets.add(pin_set, &node.name);
         }
     }
+
+    pin_sets.write(&mut out);
 
     if !contents.is_empty() {
         out.push_str("\n[content]\n");

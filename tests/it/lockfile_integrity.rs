@@ -48,11 +48,28 @@ fn an_edited_dependency_list_is_refused() {
         .stderr_has("node `node1:container:haproxy` records id");
 }
 
+/// A host package node's pins are written once per pin set (format 6), in a
+/// `[package_pins.HASH]` table checked against its hash: a pin edited there is refused,
+/// the table named.
+#[test]
+fn an_edited_package_pin_set_is_refused_naming_its_table() {
+    let sandbox = Sandbox::with_example("dcos-ha");
+    sandbox.edit("cluster.lock", |text| {
+        let table = text.find("\n[package_pins.").expect("a pin set");
+        let size = table + text[table..].find("size = ").unwrap() + "size = ".len();
+        format!("{}1{}", &text[..size], &text[size..])
+    });
+    show(&sandbox)
+        .code(2)
+        .stderr_has("[package_pins.")
+        .stderr_has("holds pins whose hash is");
+}
+
 #[test]
 fn a_syntax_error_in_a_lockfile_names_line_and_column() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 5", "version = ", 1)
+        text.replacen("version = 6", "version = ", 1)
     });
     show(&sandbox).code(2).stderr_has("cluster.lock:3:");
 }
@@ -61,11 +78,11 @@ fn a_syntax_error_in_a_lockfile_names_line_and_column() {
 fn a_lockfile_of_a_newer_format_is_refused_with_a_hint() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 5", "version = 6\nnew_field = true", 1)
+        text.replacen("version = 6", "version = 7\nnew_field = true", 1)
     });
     show(&sandbox)
         .code(2)
-        .stderr_has("format version 6 is not supported");
+        .stderr_has("format version 7 is not supported");
 }
 
 /// A lockfile of an older format is refused by name, and compile makes it again.
@@ -73,7 +90,7 @@ fn a_lockfile_of_a_newer_format_is_refused_with_a_hint() {
 fn a_lockfile_of_format_1_is_refused_with_a_hint_to_recompile() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 5", "version = 1", 1)
+        text.replacen("version = 6", "version = 1", 1)
     });
     show(&sandbox)
         .code(2)
@@ -87,11 +104,11 @@ fn a_lockfile_of_format_1_is_refused_with_a_hint_to_recompile() {
 fn a_lockfile_of_format_2_is_refused_with_a_hint_to_recompile() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 5", "version = 2", 1)
+        text.replacen("version = 6", "version = 2", 1)
     });
     show(&sandbox)
         .code(2)
-        .stderr_has("format version 2 is not supported (this cairn reads versions 3 to 5)")
+        .stderr_has("format version 2 is not supported (this cairn reads versions 3 to 6)")
         .stderr_has("recompile the spec");
 }
 

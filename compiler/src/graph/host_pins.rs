@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cairn_lockfiles::{HostPackagePins, NodeName, NodeSpec};
+use cairn_lockfiles::{HostPackagePins, NodeName, NodeSpec, PinSet};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::graph::emit::EmittedNode;
@@ -66,9 +66,11 @@ pub fn pin_hosts(
         resolve(inputs, nodes, &mut requests, index, notes, &mut diagnostics);
     }
     for request in &requests {
+        // One set per request, shared by its nodes on every host.
+        let pin_set = request.pins.clone().map(PinSet::new);
         for &position in &request.positions {
             if let NodeSpec::Package(package) = &mut nodes[position].spec {
-                package.set_pins(request.pins.clone());
+                package.set_pins(pin_set.clone());
             }
         }
     }

@@ -87,7 +87,7 @@ impl PreviousPins {
                         previous
                             .host_packages
                             .entry(package.packages.clone())
-                            .or_insert_with(|| pins.clone());
+                            .or_insert_with(|| pins.pins().clone());
                     }
                 }
                 _ => {}
@@ -123,8 +123,11 @@ impl PreviousPins {
                         .insert(image.to_string(), PreviousImage { packages, pins });
                 }
             } else if name.contains(PACKAGE_INFIX) {
+                let Some(pin_fields) = pin_fields_of(&document, table) else {
+                    continue;
+                };
                 let mut reader = fields_of(
-                    table,
+                    pin_fields,
                     &[
                         "architecture",
                         "release",
@@ -185,6 +188,18 @@ impl PreviousPins {
     }
 }
 
+/// The table a package node's pin fields are in: its own (up to format 5), or the
+/// `[package_pins.HASH]` table its `pins = "HASH"` names (format 6); `None` where that
+/// table is missing.
+fn pin_fields_of<'a>(document: &'a toml::Table, node: &'a toml::Table) -> Option<&'a toml::Table> {
+    match node.get("pins") {
+        Some(toml::Value::String(hash)) => {
+            document.get("package_pins")?.get(hash.as_str())?.as_table()
+        }
+        _ => Some(node),
+    }
+}
+
 /// The named fields of a node's table, for a [`FieldReader`].
 fn fields_of<'a>(table: &toml::Table, keys: &[&str]) -> FieldReader<'a> {
     let mut fields = BTreeMap::new();
@@ -222,4 +237,39 @@ fn to_value(value: &toml::Value) -> Option<Value> {
         ),
         toml::Value::Float(_) | toml::Value::Datetime(_) => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lockfile that does not read as one (here, format 6 with an id edited) still gives
+    /// its host packages' pins from its text: a node's `pins = "HASH"` names the
+    /// `[package_pins.HASH]` table that holds them.
+    #[test]
+    fn the_pins_of_a_format_6_text_are_read_from_its_pin_tables() {
+        let path = format!(
+            "{}/../examples/dcos-ha/cluster.lock",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\n[package_pins."), "{path} is format 6");
+        let first_id = text.find("\nid = \"").unwrap() + "\nid = \"".len();
+        let digit = if text[first_id..].starts_with('0') {
+            "1"
+        } else {
+            "0"
+        };
+        let damaged = format!("{}{digit}{}", &text[..first_id], &text[first_id + 1..]);
+        assert!(Lockfile::parse(&damaged, "cluster.lock").is_err());
+
+        let previous = PreviousPins::from_text(&damaged).unwrap();
+        let tools: Vec<String> = ["curl", "dnsutils", "net-tools", "tcpdump"]
+            .map(String::from)
+            .to_vec();
+        let pins = &previous.host_packages[&tools];
+        assert_eq!(pins.release, "bookworm");
+        assert!(pins.packages.iter().any(|pin| pin.name == "tcpdump"));
+        assert_eq!(previous.host_packages.len(), 3);
+    }
 }

@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::content::{ContentHash, Text};
+use crate::nodes::pin_set::PinSets;
 use crate::value::Value;
 
 /// Where the text fields of a node come from while it is read.
@@ -84,6 +85,8 @@ pub struct FieldReader<'a> {
     /// handful, so a search through them beats a map.
     fields: Vec<(Cow<'a, str>, Value)>,
     texts: TextSource<'a>,
+    /// The pin sets a package node may name by hash: a lockfile's `[package_pins]` tables.
+    pin_sets: Option<&'a PinSets>,
     /// The fields asked for, which the error refusing any other lists.
     known: Vec<&'static str>,
 }
@@ -110,8 +113,28 @@ impl<'a> FieldReader<'a> {
         Self {
             fields,
             texts,
+            pin_sets: None,
             known: Vec::with_capacity(16),
         }
+    }
+
+    /// The reader, resolving a package node's `pins = "HASH"` in `pin_sets`.
+    pub(crate) fn with_pin_sets(mut self, pin_sets: &'a PinSets) -> Self {
+        self.pin_sets = Some(pin_sets);
+        self
+    }
+
+    /// The pin sets given by [`FieldReader::with_pin_sets`].
+    pub(crate) fn pin_sets(&self) -> Option<&'a PinSets> {
+        self.pin_sets
+    }
+
+    /// A field's value, left for whoever takes it: to choose how to read it.
+    pub(crate) fn peek(&self, field: &str) -> Option<&Value> {
+        self.fields
+            .iter()
+            .find(|(key, _)| key == field)
+            .map(|(_, value)| value)
     }
 
     fn take(&mut self, field: &'static str) -> Option<Value> {

@@ -6,8 +6,10 @@ use crate::nodes::fields::{FieldError, FieldReader};
 use crate::nodes::package_pin::PackagePin;
 use crate::value::Value;
 
-/// A package node's pins. Written as the node's `architecture`, `release`, `sources`,
-/// `base`, `assumed` and `pins` fields; all of them (`assumed` may be empty) or none.
+/// A package node's pins: the fields `architecture`, `release`, `sources`, `base`,
+/// `assumed` and `pins`, all of them (`assumed` may be empty) or none. Up to format 5
+/// they were written in the node; since format 6 in the `[package_pins.HASH]` table of
+/// their [`crate::PinSet`], which the node names. A node's id hashes them either way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPackagePins {
     /// The Debian architecture resolved for (`amd64`): a host of another architecture is
@@ -45,6 +47,19 @@ impl HostPackagePins {
             "pins",
             Value::List(self.packages.iter().map(PackagePin::input).collect()),
         ));
+    }
+
+    /// The fields [`HostPackagePins::push_inputs`] gives a node's inputs, as one table: what
+    /// a pin set's hash covers.
+    pub(crate) fn input_table(&self) -> Value {
+        let mut fields = Vec::with_capacity(6);
+        self.push_inputs(&mut fields);
+        Value::Table(
+            fields
+                .into_iter()
+                .map(|(field, value)| (field.to_string(), value))
+                .collect(),
+        )
     }
 
     /// Sorts the packages and the assumed base, and drops duplicates.

@@ -22,6 +22,7 @@ mod layer_compression;
 mod package;
 mod package_pin;
 mod package_requirement;
+mod pin_set;
 mod probe;
 mod repository;
 mod service;
@@ -45,6 +46,7 @@ pub use layer_compression::LayerCompression;
 pub use package::PackageNode;
 pub use package_pin::PackagePin;
 pub use package_requirement::PackageRequirement;
+pub use pin_set::{PinSet, PinSetHash, PinSets};
 pub use probe::Probe;
 pub use repository::RepositoryNode;
 pub use service::{ServiceNode, ServiceState};
@@ -123,6 +125,23 @@ impl NodeSpec {
             NodeSpec::Image(node) => node.inputs(),
             NodeSpec::Container(node) => node.inputs(),
             NodeSpec::Health(node) => node.inputs(),
+        }
+    }
+
+    /// The fields the lockfile writes, in order: [`NodeSpec::inputs`], but a pinned package
+    /// node's pin set named by hash (written once, in its `[package_pins.HASH]` table).
+    pub(crate) fn written_fields(&self) -> Vec<(&'static str, Value)> {
+        match self {
+            NodeSpec::Package(node) => node.written_fields(),
+            other => other.inputs(),
+        }
+    }
+
+    /// The pin set a pinned package node holds.
+    pub fn pin_set(&self) -> Option<&PinSet> {
+        match self {
+            NodeSpec::Package(node) => node.pins.as_ref(),
+            _ => None,
         }
     }
 

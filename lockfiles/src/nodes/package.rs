@@ -3,6 +3,7 @@ use std::collections::BTreeSet;
 use crate::nodes::fields::{FieldError, FieldReader};
 use crate::nodes::host_package_pins::HostPackagePins;
 use crate::nodes::package_requirement::PackageRequirement;
+use crate::nodes::pin_set::PinSet;
 use crate::value::Value;
 
 /// OS packages installed, together, from the cluster's own repository.
@@ -14,8 +15,9 @@ pub struct PackageNode {
     pub packages: Vec<String>,
     /// The closure compile pinned for the request (where the spec names `[packages]
     /// sources`): apt installs exactly these. `None`: apt installs the requested packages
-    /// at whatever version the host's sources offer.
-    pub pins: Option<HostPackagePins>,
+    /// at whatever version the host's sources offer. Shared by every node with the same
+    /// request.
+    pub pins: Option<PinSet>,
 }
 
 impl PackageNode {
@@ -30,14 +32,24 @@ impl PackageNode {
         out
     }
 
-    /// Pins the node's closure, or takes the pins away with `None`.
-    pub fn set_pins(&mut self, pins: Option<HostPackagePins>) {
-        self.pins = pins
-            .map(|mut pins| {
-                pins.normalise();
-                pins
-            })
-            .filter(|pins| !pins.packages.is_empty() || !pins.assumed.is_empty());
+    /// The fields the lockfile writes: [`PackageNode::inputs`], but a pinned node's pins
+    /// as `pins = "HASH"`, the pin set written once in its `[package_pins.HASH]` table
+    /// (format 6). The id still hashes the pins themselves, as `inputs` gives them.
+    pub(crate) fn written_fields(&self) -> Vec<(&'static str, Value)> {
+        let mut out = vec![
+            ("name", self.name.as_str().into()),
+            ("packages", Value::strings(&self.packages)),
+        ];
+        if let Some(pins) = &self.pins {
+            out.push(("pins", Value::String(pins.hash().to_string())));
+        }
+        out
+    }
+
+    /// Pins the node's closure, or takes the pins away with `None` (a set that pins and
+    /// assumes nothing is none). Nodes with the same request share one [`PinSet`].
+    pub fn set_pins(&mut self, pins: Option<PinSet>) {
+        self.pins = pins.filter(|pins| !pins.is_empty());
     }
 
     /// What apt is asked to install: the pinned closure, each at its version, where the
@@ -101,7 +113,10 @@ impl PackageNode {
                 });
             }
         }
-        let pins = HostPackagePins::from_fields(fields)?;
+        let pins = match fields.peek("pins") {
+            Some(Value::String(_)) => Some(PinSet::from_reference(fields)?),
+            _ => HostPackagePins::from_fields(fields)?.map(PinSet::new),
+        };
         Ok(Self {
             name,
             packages,

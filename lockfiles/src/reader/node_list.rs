@@ -5,8 +5,11 @@ use std::collections::BTreeMap;
 
 use foldhash::{HashSet, HashSetExt};
 
-use super::{NodeTable, NodeTables, ReadNode, SpecClass, invalid, read_header, read_spec};
-use crate::content::{ContentHash, Text};
+use super::pin_sets::check_pin_sets_used;
+use super::{
+    NodeTable, NodeTables, ReadNode, SharedTables, SpecClass, invalid, read_header, read_spec,
+};
+use crate::content::ContentHash;
 use crate::error::LockError;
 use crate::host::HostEntry;
 use crate::lockfile::{ClusterInfo, Lockfile, SpecClasses};
@@ -33,16 +36,16 @@ impl NodeList {
     /// The nodes of either parser's tables, each spec read through `from_fields`.
     pub(super) fn read(
         tables: NodeTables,
-        content: &BTreeMap<ContentHash, Text>,
+        shared: &SharedTables,
         origin: &str,
     ) -> Result<Self, LockError> {
         match tables {
-            NodeTables::Written(tables) => Self::read_written(tables, content, origin),
+            NodeTables::Written(tables) => Self::read_written(tables, shared, origin),
             NodeTables::Read {
                 nodes,
                 classes,
                 sorted,
-            } => Self::read_classes(nodes, classes, sorted, content, origin),
+            } => Self::read_classes(nodes, classes, sorted, shared, origin),
         }
     }
 
@@ -67,13 +70,13 @@ impl NodeList {
     /// The general parser's tables: each node a class of its own.
     fn read_written(
         tables: Vec<NodeTable>,
-        content: &BTreeMap<ContentHash, Text>,
+        shared: &SharedTables,
         origin: &str,
     ) -> Result<Self, LockError> {
         let mut list = Self::with_capacity(tables.len(), false);
         for (position, table) in tables.into_iter().enumerate() {
             let header = read_header(&table, origin, position)?;
-            let spec = read_spec(&header.name, table.fields, content, origin)?;
+            let spec = read_spec(&header.name, table.fields, shared, origin)?;
             let node = SortedNode {
                 name: header.name,
                 deps: header.deps,
@@ -92,7 +95,7 @@ impl NodeList {
         read_nodes: Vec<ReadNode>,
         mut spec_classes: Vec<SpecClass>,
         sorted: bool,
-        content: &BTreeMap<ContentHash, Text>,
+        shared: &SharedTables,
         origin: &str,
     ) -> Result<Self, LockError> {
         let mut list = Self::with_capacity(read_nodes.len(), sorted);
@@ -100,7 +103,7 @@ impl NodeList {
             let class = &mut spec_classes[node.class];
             let spec = if class.first == position {
                 let fields = std::mem::take(&mut class.fields);
-                read_spec(&node.name, fields, content, origin)?
+                read_spec(&node.name, fields, shared, origin)?
             } else {
                 list.nodes[class.first].spec.clone()
             };
@@ -155,16 +158,17 @@ impl NodeList {
             .collect();
     }
 
-    /// The lockfile of the sorted nodes, validated: every text of `content` used by a node,
-    /// and every id computed the one recorded.
+    /// The lockfile of the sorted nodes, validated: every text of `[content]` and every pin
+    /// set of `[package_pins]` used by a node, and every id computed the one recorded.
     pub(super) fn into_lockfile(
         self,
         cluster: ClusterInfo,
         hosts: BTreeMap<String, HostEntry>,
         secrets: BTreeMap<String, SecretEntry>,
-        content: &BTreeMap<ContentHash, Text>,
+        shared: &SharedTables,
         origin: &str,
     ) -> Result<Lockfile, LockError> {
+        let content = &shared.content;
         let mut used_content: HashSet<ContentHash> = HashSet::with_capacity(content.len());
         let lockfile = Lockfile::from_sorted(
             cluster,
@@ -201,6 +205,8 @@ impl NodeList {
                 });
             }
         }
+        // After the ids: a node pointed at another set is named by its id.
+        check_pin_sets_used(&shared.pin_sets, lockfile.nodes(), origin)?;
         Ok(lockfile)
     }
 }

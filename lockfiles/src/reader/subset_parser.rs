@@ -1,7 +1,8 @@
 //! A parser for exactly the TOML the writer emits, and nothing else, read as it streams in.
 //!
 //! A lockfile is written by `writer.rs` in a small, regular subset of TOML: comments, the
-//! headers `[cluster]`, `[hosts.KEY]`, `[secrets.KEY]`, `[rollouts.KEY]`, `[[node]]` and `[content]`,
+//! headers `[cluster]`, `[hosts.KEY]`, `[secrets.KEY]`, `[rollouts.KEY]`, `[[node]]`,
+//! `[package_pins.KEY]` and `[content]`,
 //! `key = value` lines with bare or quoted keys, and values that are basic strings, integers,
 //! booleans, arrays (inline or one item per line) and inline tables, with text as multi-line
 //! literal or basic strings. Parsing that subset directly, into the reader's own tables,
@@ -123,6 +124,8 @@ struct ParseState {
     hosts: BTreeMap<String, Table>,
     secrets: BTreeMap<String, Table>,
     rollouts: BTreeMap<String, Table>,
+    /// Each `[package_pins.HASH]` table (format 6): read as values, once each.
+    package_pins: BTreeMap<String, Table>,
     nodes: Vec<ReadNode>,
     /// The node being read, in [`Section::Node`].
     pending: Option<PendingNode>,
@@ -221,6 +224,13 @@ impl ParseState {
                             }
                             Entry::Occupied(_) => return None,
                         },
+                        Header::PackagePins(hash) => match self.package_pins.entry(hash.clone()) {
+                            Entry::Vacant(entry) => {
+                                entry.insert(Table::new());
+                                Section::PackagePins(hash)
+                            }
+                            Entry::Occupied(_) => return None,
+                        },
                         Header::Cluster | Header::Content => return None,
                     };
                     parser.end_of_line()?;
@@ -269,6 +279,7 @@ impl ParseState {
                         Section::Host(name) => self.hosts.get_mut(name)?,
                         Section::Secret(name) => self.secrets.get_mut(name)?,
                         Section::Rollout(name) => self.rollouts.get_mut(name)?,
+                        Section::PackagePins(hash) => self.package_pins.get_mut(hash)?,
                     };
                     insert(table, key, value)?;
                 }
@@ -380,6 +391,7 @@ impl ParseState {
             hosts,
             secrets,
             rollouts: self.rollouts,
+            package_pins: self.package_pins,
             nodes: NodeTables::Read {
                 nodes: self.nodes,
                 classes: self.classes,
@@ -431,6 +443,7 @@ enum Section {
     Secret(String),
     Rollout(String),
     Node,
+    PackagePins(String),
     Content,
 }
 
@@ -441,6 +454,7 @@ enum Header {
     Secret(String),
     Rollout(String),
     Node,
+    PackagePins(String),
     Content,
 }
 
@@ -622,6 +636,11 @@ impl<'a> SubsetParser<'a> {
             let name = self.key()?;
             self.expect(b']')?;
             return Some(Header::Rollout(name.into_owned()));
+        }
+        if self.expect_str("[package_pins.").is_some() {
+            let hash = self.key()?;
+            self.expect(b']')?;
+            return Some(Header::PackagePins(hash.into_owned()));
         }
         None
     }
