@@ -113,6 +113,8 @@ impl PackageNode {
                 });
             }
         }
+        // Format 6 names the pin set (`pins = "HASH"`); formats 3 to 5 hold it inline, which
+        // reads as it did (and means the same set: the id hashes the pins, not their place).
         let pins = match fields.peek("pins") {
             Some(Value::String(_)) => Some(PinSet::from_reference(fields)?),
             _ => HostPackagePins::from_fields(fields)?.map(PinSet::new),
