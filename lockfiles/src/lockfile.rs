@@ -1,3 +1,4 @@
+mod compile_classes;
 mod node_ids;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -443,7 +444,8 @@ impl Lockfile {
             })
             .collect();
         nodes.sort_by(|left, right| left.name.cmp(&right.name));
-        Self::from_sorted(cluster, hosts, secrets, nodes, None, |_| {})
+        let classes = compile_classes::package_classes(&nodes);
+        Self::from_sorted(cluster, hosts, secrets, nodes, Some(classes), |_| {})
     }
 
     /// [`Lockfile::from_unhashed`] of nodes already sorted by name (a stable sort: nodes of

@@ -40,7 +40,12 @@ pub fn secret_placeholder(name: &str) -> String {
 /// The names of the secrets whose placeholders appear in `text`, sorted.
 pub fn secret_placeholders_in(text: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
-    let mut rest = text;
+    // Most texts hold no `@` at all: a byte scan (memchr) says so before a substring
+    // search is set up. Compile asks this of every string of every node.
+    let Some(first_at) = text.find('@') else {
+        return names;
+    };
+    let mut rest = &text[first_at..];
     while let Some(start) = rest.find(PLACEHOLDER_OPEN) {
         let after_open = &rest[start + PLACEHOLDER_OPEN.len()..];
         match after_open.find(PLACEHOLDER_CLOSE) {

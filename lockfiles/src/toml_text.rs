@@ -18,10 +18,15 @@ pub fn key(text: &str) -> String {
 /// A single-line basic string with every special character escaped.
 pub fn basic_string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    escape_into(&mut out, text, false);
-    out.push('"');
+    push_basic_string(&mut out, text);
     out
+}
+
+/// [`basic_string`] written at the end of `out`.
+pub fn push_basic_string(out: &mut String, text: &str) {
+    out.push('"');
+    escape_into(out, text, false);
+    out.push('"');
 }
 
 /// Text spanning lines, written so a reader sees it as it is: a literal multi-line string
@@ -45,6 +50,16 @@ pub fn multiline_string(text: &str) -> String {
 
 /// Escapes `text` for a basic string; a multi-line one keeps newlines and tabs as they are.
 fn escape_into(out: &mut String, text: &str, multiline: bool) {
+    // Most text needs no escape: one pass over the bytes says so, and it is copied whole.
+    // (0xC2 starts the C1 controls, U+0080 to U+009F; anything starting with it takes the
+    // careful path.)
+    let plain = text
+        .bytes()
+        .all(|byte| byte >= 0x20 && !matches!(byte, b'"' | b'\\' | 0x7f | 0xc2));
+    if plain {
+        out.push_str(text);
+        return;
+    }
     for character in text.chars() {
         match character {
             '"' => out.push_str("\\\""),
@@ -83,6 +98,22 @@ mod tests {
             "\n\nleading newlines\n",
         ] {
             assert_eq!(round_trip(text), text, "for {text:?}");
+        }
+    }
+
+    #[test]
+    fn basic_strings_round_trip_whatever_they_hold() {
+        for text in [
+            "plain words, ünïcödé and symbols {{ }} @@",
+            "a \"quote\" and a back\\slash",
+            "line\nbreak\ttab\r",
+            "\u{7f} delete, \u{85} next line (C1), \u{a0} no-break space",
+            "",
+        ] {
+            let document = format!("value = {}\n", basic_string(text));
+            let table: toml::Table = toml::from_str(&document).unwrap();
+            assert_eq!(table["value"].as_str().unwrap(), text, "for {text:?}");
+            assert!(!document.contains('\u{85}'), "a C1 control is escaped");
         }
     }
 

@@ -18,7 +18,7 @@ use crate::integrity::{Digest, LockfileDigests};
 use crate::lockfile::{FORMAT_VERSION, Lockfile};
 use crate::nodes::NodeSpec;
 use crate::secret::SecretSource;
-use crate::toml_text::{basic_string, key, multiline_string};
+use crate::toml_text::{basic_string, key, multiline_string, push_basic_string};
 use crate::value::Value;
 
 pub(crate) const HEADER: &str = "\
@@ -53,7 +53,11 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
         if let Some(port) = host.port {
             let _ = writeln!(out, "port = {port}");
         }
-        let _ = writeln!(out, "roles = {}", inline_list(&Value::strings(&host.roles)));
+        let _ = writeln!(
+            out,
+            "roles = {}",
+            inline_value(&Value::strings(&host.roles))
+        );
         if host.transport != crate::host::TransportKind::Ssh {
             let _ = writeln!(out, "transport = {}", basic_string(host.transport.as_str()));
         }
@@ -89,12 +93,14 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
     let mut content_users: BTreeMap<ContentHash, Vec<String>> = BTreeMap::new();
     let mut seen: HashSet<ContentHash> = HashSet::new();
     let mut pin_sets = package_pins::PinSetUsers::default();
+    // A node name's text, made again for each name written.
+    let mut scratch = String::new();
     for node in lockfile.nodes() {
-        out.push_str("\n[[node]]\n");
-        let _ = writeln!(out, "name = {}", basic_string(&node.name.to_string()));
-        let _ = writeln!(out, "id = \"{}\"", node.id);
-        write_names(&mut out, "deps", &node.deps);
-        write_names(&mut out, "ordered_after", &node.ordered_after);
+        out.push_str("\n[[node]]\nname = ");
+        push_name(&mut out, &mut scratch, &node.name);
+        let _ = writeln!(out, "\nid = \"{}\"", node.id);
+        write_names(&mut out, &mut scratch, "deps", &node.deps);
+        write_names(&mut out, &mut scratch, "ordered_after", &node.ordered_after);
         // The key field (a file's path, a container's name) is the last part of the node's
         // name: written once, there; the reader puts it back.
         let key_field = NodeSpec::key_field(node.name.kind);
@@ -103,7 +109,10 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
             if *field == key_field {
                 continue;
             }
-            let _ = writeln!(out, "{} = {}", key(field), field_value(value));
+            out.push_str(&key(field));
+            out.push_str(" = ");
+            write_field_value(&mut out, value);
+            out.push('\n');
         }
         NodeSpec::texts_in(&fields, &mut |text| {
             let users = content_users.entry(text.hash()).or_default();
@@ -143,15 +152,24 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
 }
 
 /// A list of node names, one per line (adding one is a one-line diff); nothing when empty.
-fn write_names(out: &mut String, field: &str, names: &[crate::NodeName]) {
+fn write_names(out: &mut String, scratch: &mut String, field: &str, names: &[crate::NodeName]) {
     if names.is_empty() {
         return;
     }
     let _ = writeln!(out, "{field} = [");
     for name in names {
-        let _ = writeln!(out, "    {},", basic_string(&name.to_string()));
+        out.push_str("    ");
+        push_name(out, scratch, name);
+        out.push_str(",\n");
     }
     out.push_str("]\n");
+}
+
+/// A node name as a basic string, made in `scratch` (reused: a lockfile writes millions).
+fn push_name(out: &mut String, scratch: &mut String, name: &crate::NodeName) {
+    scratch.clear();
+    let _ = write!(scratch, "{name}");
+    push_basic_string(out, scratch);
 }
 
 /// Where a secret is read: `env = "VARIABLE"` or `file = "path"`.
@@ -172,52 +190,83 @@ fn write_digests(out: &mut String, digest: &Digest, nodes_digest: Option<&Digest
 
 /// A field's value: lists of tables and long lists one item per line, the rest inline.
 fn field_value(value: &Value) -> String {
-    match value {
-        Value::List(items) => {
-            let inline = inline_list(value);
-            let has_tables = items.iter().any(|item| matches!(item, Value::Table(_)));
-            if !has_tables && inline.len() <= 80 {
-                return inline;
-            }
-            let mut out = String::from("[\n");
-            for item in items {
-                let _ = writeln!(out, "    {},", inline_value(item));
-            }
-            out.push(']');
-            out
-        }
-        Value::String(text) if text.contains('\n') => multiline_string(text),
-        other => inline_value(other),
-    }
+    let mut out = String::new();
+    write_field_value(&mut out, value);
+    out
 }
 
-fn inline_list(value: &Value) -> String {
+/// [`field_value`] written at the end of `out`.
+fn write_field_value(out: &mut String, value: &Value) {
     match value {
         Value::List(items) => {
-            let parts: Vec<String> = items.iter().map(inline_value).collect();
-            format!("[{}]", parts.join(", "))
+            let has_tables = items.iter().any(|item| matches!(item, Value::Table(_)));
+            if !has_tables {
+                let start = out.len();
+                write_inline(out, value);
+                if out.len() - start <= 80 {
+                    return;
+                }
+                out.truncate(start);
+            }
+            out.push_str("[\n");
+            for item in items {
+                out.push_str("    ");
+                write_inline(out, item);
+                out.push_str(",\n");
+            }
+            out.push(']');
         }
-        other => inline_value(other),
+        Value::String(text) if text.contains('\n') => out.push_str(&multiline_string(text)),
+        other => write_inline(out, other),
     }
 }
 
 fn inline_value(value: &Value) -> String {
+    let mut out = String::new();
+    write_inline(&mut out, value);
+    out
+}
+
+/// A value on one line, written at the end of `out`.
+fn write_inline(out: &mut String, value: &Value) {
     match value {
-        Value::String(text) => basic_string(text),
-        Value::Integer(number) => number.to_string(),
-        Value::Bool(flag) => flag.to_string(),
-        Value::List(_) => inline_list(value),
-        Value::Table(entries) => {
-            if entries.is_empty() {
-                return "{}".to_string();
-            }
-            let parts: Vec<String> = entries
-                .iter()
-                .map(|(field, item)| format!("{} = {}", key(field), inline_value(item)))
-                .collect();
-            format!("{{ {} }}", parts.join(", "))
+        Value::String(text) => push_basic_string(out, text),
+        Value::Integer(number) => {
+            let _ = write!(out, "{number}");
         }
-        Value::Text(text) => format!("\"{}\"", text.hash()),
-        Value::Secret(name) => format!("{{ secret = {} }}", basic_string(name)),
+        Value::Bool(flag) => {
+            let _ = write!(out, "{flag}");
+        }
+        Value::List(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                write_inline(out, item);
+            }
+            out.push(']');
+        }
+        Value::Table(entries) if entries.is_empty() => out.push_str("{}"),
+        Value::Table(entries) => {
+            out.push_str("{ ");
+            for (index, (field, item)) in entries.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&key(field));
+                out.push_str(" = ");
+                write_inline(out, item);
+            }
+            out.push_str(" }");
+        }
+        Value::Text(text) => {
+            let _ = write!(out, "\"{}\"", text.hash());
+        }
+        Value::Secret(name) => {
+            out.push_str("{ secret = ");
+            push_basic_string(out, name);
+            out.push_str(" }");
+        }
     }
 }

@@ -36,6 +36,7 @@ pub fn resolve_dependencies<'m>(
 ) -> Result<Resolved<'m>, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
     let index = NodeIndex::new(nodes);
+    let roles = RoleMembers::of(spec);
     let mut resolved = Resolved {
         deps: Vec::with_capacity(nodes.len()),
         ordered_after: Vec::with_capacity(nodes.len()),
@@ -46,7 +47,7 @@ pub fn resolve_dependencies<'m>(
         let mut dependencies = BTreeSet::new();
         let mut ordered_after = BTreeSet::new();
         for dependency in &node.dependencies {
-            let targets = match dependency_targets(spec, &index, position, dependency) {
+            let targets = match dependency_targets((spec, &roles), &index, position, dependency) {
                 Ok(targets) => targets,
                 Err(found) => {
                     diagnostics.extend(found);
@@ -80,7 +81,7 @@ pub fn resolve_dependencies<'m>(
 
 /// The positions of the nodes one declared dependency of the node at `position` names.
 fn dependency_targets(
-    spec: &ClusterSpec,
+    (spec, roles): (&ClusterSpec, &RoleMembers<'_>),
     index: &NodeIndex<'_, '_>,
     position: usize,
     dependency: &EmittedDependency<'_>,
@@ -93,7 +94,7 @@ fn dependency_targets(
             | RenderedDependency::Role { optional: true, .. }
     );
     let (scopes, kind, key) =
-        match dependency_scopes(spec, node, &dependency.reference, optional, at) {
+        match dependency_scopes((spec, roles), node, &dependency.reference, optional, at) {
             Ok(Some(found)) => found,
             Ok(None) => return Ok(Vec::new()),
             Err(diagnostic) => return Err(vec![diagnostic]),
@@ -141,7 +142,7 @@ fn both_ways(
 /// dependency on a role no host has; an error for a role no host has or a host the spec
 /// does not have.
 fn dependency_scopes<'d>(
-    spec: &ClusterSpec,
+    (spec, roles): (&ClusterSpec, &RoleMembers<'_>),
     node: &EmittedNode<'_>,
     dependency: &'d RenderedDependency,
     optional: bool,
@@ -157,7 +158,7 @@ fn dependency_scopes<'d>(
         RenderedDependency::Role {
             role, kind, key, ..
         } => {
-            let members = spec.hosts_with_role(role);
+            let members = roles.of_role(role);
             if members.is_empty() && optional {
                 return Ok(None);
             }
@@ -169,14 +170,7 @@ fn dependency_scopes<'d>(
                 .at_location(at.location())
                 .hint(format!("add `{role}` to the roles of a host in the spec")));
             }
-            (
-                members
-                    .iter()
-                    .map(|host| Scope::Host(host.name.clone()))
-                    .collect(),
-                *kind,
-                key,
-            )
+            (members.to_vec(), *kind, key)
         }
         RenderedDependency::Host { host, kind, key } => {
             if !spec.hosts.contains_key(host) {
@@ -190,6 +184,31 @@ fn dependency_scopes<'d>(
             (vec![Scope::Host(host.clone())], *kind, key)
         }
     }))
+}
+
+/// The hosts of each role, as scopes, in the spec's order: asked once per role dependency
+/// of every node, so found once (a scan of the hosts for each would make compile grow with
+/// the square of the hosts).
+struct RoleMembers<'s>(HashMap<&'s str, Vec<Scope>>);
+
+impl<'s> RoleMembers<'s> {
+    fn of(spec: &'s ClusterSpec) -> Self {
+        let mut members: HashMap<&str, Vec<Scope>> = HashMap::new();
+        for host in spec.hosts.values() {
+            for role in &host.roles {
+                members
+                    .entry(role.as_str())
+                    .or_default()
+                    .push(Scope::Host(host.name.clone()));
+            }
+        }
+        Self(members)
+    }
+
+    /// The hosts with `role`, none if no host has it.
+    fn of_role(&self, role: &str) -> &[Scope] {
+        self.0.get(role).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// The emitted nodes, looked up by name and by scope and kind.

@@ -156,7 +156,8 @@ impl<'env> Renderer<'env> {
         context: &TemplateValue,
         location: &SourceSpan<'_>,
     ) -> Result<Rendered, Diagnostic> {
-        if !text.contains("{{") && !text.contains("{%") {
+        // A byte scan first: most strings of a manifest hold no `{` at all.
+        if !text.contains('{') || (!text.contains("{{") && !text.contains("{%")) {
             return Ok(Rendered::Text(text.to_string()));
         }
         if let Some(expression) = sole_expression(text) {
