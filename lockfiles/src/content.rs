@@ -1,11 +1,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
 use crate::secret::secret_placeholders_in;
-
-use crate::node_id::parse_hex;
 
 /// The address of a piece of text in a lockfile's content table: the first 128 bits of
 /// blake3 over the text's bytes, as 32 hex digits.
@@ -27,28 +24,7 @@ impl ContentHash {
     }
 }
 
-impl fmt::Display for ContentHash {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(formatter, "{byte:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for ContentHash {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "ContentHash({self})")
-    }
-}
-
-impl FromStr for ContentHash {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        parse_hex(text).map(Self)
-    }
-}
+crate::node_id::hex_hash_text!(ContentHash);
 
 /// Rendered text (a config file, a Dockerfile, an entrypoint script) with its content hash.
 ///

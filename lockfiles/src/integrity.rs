@@ -19,13 +19,9 @@
 //! against hand edits and damage, as the ids do; it is not a signature (anyone with cairn
 //! can write a lockfile).
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::host::HostEntry;
 use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, ORDERED_AFTER_VERSION};
 use crate::node::Node;
-use crate::node_id::parse_hex;
 use crate::node_name::Scope;
 use crate::rollout::RolloutPolicy;
 use crate::secret::{SecretEntry, SecretSource};
@@ -34,28 +30,7 @@ use crate::secret::{SecretEntry, SecretSource};
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Digest([u8; 16]);
 
-impl fmt::Display for Digest {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(formatter, "{byte:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for Digest {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "Digest({self})")
-    }
-}
-
-impl FromStr for Digest {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        parse_hex(text).map(Self)
-    }
-}
+crate::node_id::hex_hash_text!(Digest);
 
 /// Feeds fields to blake3, each prefixed by its length, so no two encodings collide.
 struct Encoder(blake3::Hasher);

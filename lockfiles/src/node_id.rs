@@ -1,6 +1,3 @@
-use std::fmt;
-use std::str::FromStr;
-
 /// A node's content address: the first 128 bits of blake3 over its canonical inputs and its
 /// dependencies' ids (see [`crate::canonical`]). Written as 32 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,28 +22,38 @@ impl NodeId {
     }
 }
 
-impl fmt::Display for NodeId {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(formatter, "{byte:02x}")?;
+/// Writes a hash newtype of bytes (`struct NAME([u8; N])`) as lowercase hex digits, its
+/// `Debug` as `NAME(hex)`, and reads it back from exactly that many digits: node ids,
+/// digests, content and pin-set addresses alike.
+macro_rules! hex_hash_text {
+    ($name:ident) => {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                for byte in self.0 {
+                    write!(formatter, "{byte:02x}")?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
-    }
-}
 
-impl fmt::Debug for NodeId {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "NodeId({self})")
-    }
-}
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(formatter, concat!(stringify!($name), "({})"), self)
+            }
+        }
 
-impl FromStr for NodeId {
-    type Err = String;
+        impl std::str::FromStr for $name {
+            type Err = String;
 
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        parse_hex(text).map(Self)
-    }
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                $crate::node_id::parse_hex(text).map(Self)
+            }
+        }
+    };
 }
+pub(crate) use hex_hash_text;
+
+hex_hash_text!(NodeId);
 
 /// Parses exactly `2 * N` lowercase hex digits.
 pub(crate) fn parse_hex<const N: usize>(text: &str) -> Result<[u8; N], String> {
@@ -70,4 +77,25 @@ pub(crate) fn parse_hex<const N: usize>(text: &str) -> Result<[u8; N], String> {
         out[index] = digit(pair[0])? << 4 | digit(pair[1])?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ContentHash;
+
+    #[test]
+    fn a_hash_reads_back_from_its_hex_and_names_its_type_when_debugged() {
+        let text = "0123456789abcdef0123456789abcdef";
+        let id: NodeId = text.parse().unwrap();
+        assert_eq!(id.to_string(), text);
+        assert_eq!(format!("{id:?}"), format!("NodeId({text})"));
+        let content: ContentHash = text.parse().unwrap();
+        assert_eq!(format!("{content:?}"), format!("ContentHash({text})"));
+        assert!("0123".parse::<NodeId>().is_err(), "too short");
+        assert!(
+            "0123456789ABCDEF0123456789ABCDEF".parse::<NodeId>().is_err(),
+            "lowercase only"
+        );
+    }
 }

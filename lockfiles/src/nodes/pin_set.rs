@@ -5,11 +5,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Deref;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::canonical::encode_value;
-use crate::node_id::parse_hex;
 use crate::nodes::fields::{FieldError, FieldReader};
 use crate::nodes::host_package_pins::HostPackagePins;
 
@@ -37,28 +35,7 @@ impl PinSetHash {
     }
 }
 
-impl fmt::Display for PinSetHash {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(formatter, "{byte:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for PinSetHash {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "PinSetHash({self})")
-    }
-}
-
-impl FromStr for PinSetHash {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        parse_hex(text).map(Self)
-    }
-}
+crate::node_id::hex_hash_text!(PinSetHash);
 
 /// The pin fields besides `pins`, which a reference leaves to the table.
 const PIN_FIELDS: [&str; 5] = ["architecture", "release", "sources", "base", "assumed"];
