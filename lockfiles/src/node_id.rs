@@ -94,7 +94,9 @@ mod tests {
         assert_eq!(format!("{content:?}"), format!("ContentHash({text})"));
         assert!("0123".parse::<NodeId>().is_err(), "too short");
         assert!(
-            "0123456789ABCDEF0123456789ABCDEF".parse::<NodeId>().is_err(),
+            "0123456789ABCDEF0123456789ABCDEF"
+                .parse::<NodeId>()
+                .is_err(),
             "lowercase only"
         );
     }

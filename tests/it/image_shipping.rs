@@ -318,8 +318,10 @@ impl Cleanup {
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
+        // The container, and the one a replacement kept (stopped) to put back.
         let _ = std::process::Command::new("docker")
             .args(["rm", "--force", &format!("host1-{}", self.0)])
+            .arg(format!("host1-{}.previous", self.0))
             .output();
         Self::remove_images(self.0);
     }
