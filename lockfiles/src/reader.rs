@@ -621,25 +621,9 @@ fn parse_toml(text: &str, origin: &str) -> Result<LockDocument, LockError> {
         cluster: wire.cluster,
         hosts: wire.hosts,
         secrets: wire.secrets,
-        rollouts: wire
-            .rollouts
-            .into_iter()
-            .map(|(name, table)| Ok((name, table_values(table)?)))
-            .collect::<Result<_, String>>()
-            .map_err(|message| LockError::Invalid {
-                origin: origin.to_string(),
-                message: format!("[rollouts]: {message}"),
-            })?,
+        rollouts: named_tables_values(wire.rollouts, "rollouts", origin)?,
         nodes,
-        package_pins: wire
-            .package_pins
-            .into_iter()
-            .map(|(hash, table)| Ok((hash, table_values(table)?)))
-            .collect::<Result<_, String>>()
-            .map_err(|message| LockError::Invalid {
-                origin: origin.to_string(),
-                message: format!("[package_pins]: {message}"),
-            })?,
+        package_pins: named_tables_values(wire.package_pins, "package_pins", origin)?,
         content: wire.content,
     })
 }
@@ -684,6 +668,23 @@ fn node_table(
 }
 
 /// A table's entries as values.
+/// The values of each table of `[section.NAME]` tables, by name; an error names the
+/// section.
+fn named_tables_values(
+    tables: BTreeMap<String, toml::Table>,
+    section: &str,
+    origin: &str,
+) -> Result<BTreeMap<String, BTreeMap<String, Value>>, LockError> {
+    tables
+        .into_iter()
+        .map(|(name, table)| Ok((name, table_values(table)?)))
+        .collect::<Result<_, String>>()
+        .map_err(|message| LockError::Invalid {
+            origin: origin.to_string(),
+            message: format!("[{section}]: {message}"),
+        })
+}
+
 fn table_values(table: toml::Table) -> Result<BTreeMap<String, Value>, String> {
     table
         .into_iter()
