@@ -15,22 +15,25 @@ use crate::support::download_server::DownloadServer;
 const BASE_IMAGE: &str = "cairn-test/base:1";
 
 /// The web servers' rollout: one host at a time (by name), gated by the page answering,
-/// the images of the last two releases kept.
+/// the images of the last two releases kept. The deadline is long: on a loaded machine a
+/// healthy replacement may take seconds to answer, and only a failing gate waits it out.
 const ROLLOUT: &str = r#"
 [node.rollout]
 max_parallel = 1
 min_healthy_seconds = 0
-deadline_seconds = 5
+deadline_seconds = 60
 keep_releases = 2
 "#;
 
-/// The tests' web module with `ROLLOUT` below its container, its health check tried three
-/// times and failing on a host with `/broken` in its root.
+/// The deadline of the test whose gate fails on purpose, which waits it out once.
+const FAILING_GATE_DEADLINE: &str = "deadline_seconds = 15";
+
+/// The tests' web module with `ROLLOUT` below its container, its health check failing on a
+/// host with `/broken` in its root.
 fn web_module_keeping_two_releases() -> String {
     let container_end = "deps = [\"file:/srv/web/index.html\"]\n";
     let module = WEB_MODULE
         .replacen(container_end, &format!("{container_end}{ROLLOUT}"), 1)
-        .replacen("retries = 20", "retries = 3", 1)
         .replacen(
             "run = \"docker exec",
             "run = \"test ! -e \\\"$CAIRN_ROOT/broken\\\" && docker exec",
@@ -488,6 +491,11 @@ fn with_the_clusters_registry_pruning_removes_the_digest_an_image_was_pulled_by_
 #[test]
 fn a_release_whose_gate_fails_on_one_host_prunes_nothing_until_it_is_healthy_everywhere() {
     let (mut web, _) = WebCluster::at_release_1("gate", None);
+    web.cluster
+        .sandbox
+        .edit("modules/web/module.toml", |module| {
+            module.replacen("deadline_seconds = 60", FAILING_GATE_DEADLINE, 1)
+        });
     let release_1 = web.releases()[0].clone();
     let release_2 = web.compile_release(2);
     web.cluster.apply().0.success();
