@@ -23,6 +23,14 @@ pub fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// The folder a benchmark generates its clusters in: `CAIRN_BENCH_KEEP`'s, which is kept
+/// after the run for a look or a profile, else `temporary`.
+pub fn workspace_folder(temporary: &std::path::Path) -> std::path::PathBuf {
+    std::env::var("CAIRN_BENCH_KEEP")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| temporary.to_path_buf())
+}
+
 /// Copies the folder `from` to `to`, recursively (the example modules a generated spec
 /// loads).
 pub fn copy_folder(from: &std::path::Path, to: &std::path::Path) {

@@ -13,6 +13,8 @@
 //! and after); `CAIRN_BENCH_KEEP=DIR` generates into DIR and keeps it.
 #![allow(unsafe_code)] // wait4(2), to read the peak memory of each compile.
 
+#[path = "cluster_shape.rs"]
+mod cluster_shape;
 #[path = "common.rs"]
 #[allow(dead_code)] // each benchmark uses some of what they share
 mod common;
@@ -21,8 +23,9 @@ mod dcos_ha_cluster;
 #[path = "generated_cluster.rs"]
 mod generated_cluster;
 
-use common::{env_number, load_average};
-use std::path::{Path, PathBuf};
+use cluster_shape::ClusterShape;
+use common::{env_number, load_average, workspace_folder};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -36,17 +39,11 @@ fn main() {
                 .collect()
         })
         .unwrap_or_else(|| vec![1_000, 10_000]);
-    let shapes: Vec<String> = std::env::var("CAIRN_BENCH_SHAPES")
-        .unwrap_or_else(|_| "dcos-ha,generated".to_string())
-        .split(',')
-        .map(|shape| shape.trim().to_string())
-        .collect();
+    let shapes = ClusterShape::from_environment();
     let binary = std::env::var("CAIRN_BENCH_CAIRN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_cairn").to_string());
     let temporary = tempfile::tempdir().expect("a temporary folder");
-    let workspace = std::env::var("CAIRN_BENCH_KEEP")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| temporary.path().to_path_buf());
+    let workspace = workspace_folder(temporary.path());
 
     println!("cairn compile benchmark ({runs} runs per size; best and median) of {binary}");
     println!("load average at the start: {}", load_average());
@@ -54,28 +51,15 @@ fn main() {
         "{:>9}  {:>8}  {:>8}  {:>9}  {:>10}  {:>10}  {:>12}  {:>10}",
         "shape", "hosts", "nodes", "edges", "best", "median", "peak memory", "lock size"
     );
-    for shape in &shapes {
+    for shape in shapes {
         for &hosts in &sizes {
-            let folder = workspace.join(format!("{shape}-{hosts}"));
-            let spec_folder = match shape.as_str() {
-                "dcos-ha" => {
-                    dcos_ha_cluster::write_cluster(&folder, hosts);
-                    dcos_ha_cluster::spec_folder(&folder)
-                }
-                "generated" => {
-                    generated_cluster::write_cluster(&folder, hosts);
-                    folder.clone()
-                }
-                other => panic!("unknown shape `{other}`: dcos-ha or generated"),
-            };
+            let folder = workspace.join(format!("{}-{hosts}", shape.name()));
+            shape.write_cluster(&folder, hosts);
+            let spec_folder = shape.spec_folder(&folder);
             let mut timings = Vec::with_capacity(runs);
             let mut peak_kib = 0;
             for _ in 0..runs {
-                if shape == "dcos-ha" {
-                    dcos_ha_cluster::restore_previous_lockfile(&folder);
-                } else {
-                    let _ = std::fs::remove_file(spec_folder.join("cluster.lock"));
-                }
+                shape.ready_for_compile(&folder);
                 let (elapsed, max_rss_kib) = run_measured(&binary, &spec_folder);
                 timings.push(elapsed);
                 peak_kib = peak_kib.max(max_rss_kib);
@@ -84,7 +68,8 @@ fn main() {
             let lock =
                 std::fs::read_to_string(spec_folder.join("cluster.lock")).expect("a lockfile");
             println!(
-                "{shape:>9}  {hosts:>8}  {:>8}  {:>9}  {:>10}  {:>10}  {:>9.0} MiB  {:>6.1} MiB",
+                "{:>9}  {hosts:>8}  {:>8}  {:>9}  {:>10}  {:>10}  {:>9.0} MiB  {:>6.1} MiB",
+                shape.name(),
                 lock.matches("\n[[node]]\n").count(),
                 edges(&lock),
                 seconds(timings[0]),
