@@ -65,36 +65,30 @@ fn main() {
                 peak_kib = peak_kib.max(max_rss_kib);
             }
             timings.sort();
-            let lock =
-                std::fs::read_to_string(spec_folder.join("cluster.lock")).expect("a lockfile");
+            let lock_path = spec_folder.join("cluster.lock");
+            let lock_size = std::fs::metadata(&lock_path).expect("a lockfile").len();
+            let (nodes, edges) = nodes_and_edges(&lock_path);
             println!(
                 "{:>9}  {hosts:>8}  {:>8}  {:>9}  {:>10}  {:>10}  {:>9.0} MiB  {:>6.1} MiB",
                 shape.name(),
-                lock.matches("\n[[node]]\n").count(),
-                edges(&lock),
+                nodes,
+                edges,
                 seconds(timings[0]),
                 seconds(timings[timings.len() / 2]),
                 peak_kib as f64 / 1024.0,
-                lock.len() as f64 / (1024.0 * 1024.0),
+                lock_size as f64 / (1024.0 * 1024.0),
             );
         }
     }
     println!("load average at the end: {}", load_average());
 }
 
-/// The dependency edges a lockfile lists: the lines of its nodes' `deps` arrays.
-fn edges(lock: &str) -> usize {
-    let mut count = 0;
-    let mut in_deps = false;
-    for line in lock.lines() {
-        match line {
-            "deps = [" => in_deps = true,
-            "]" => in_deps = false,
-            _ if in_deps => count += 1,
-            _ => {}
-        }
-    }
-    count
+/// A lockfile's nodes and dependency edges, read as `cairn` reads it: its text does not
+/// list them all, as a host written like another writes only what differs from its model.
+fn nodes_and_edges(lock: &Path) -> (usize, usize) {
+    let lockfile = cairn_lockfiles::Lockfile::read(lock).expect("the lockfile reads");
+    let edges = lockfile.nodes().iter().map(|node| node.deps.len()).sum();
+    (lockfile.nodes().len(), edges)
 }
 
 fn seconds(duration: Duration) -> String {

@@ -8,7 +8,9 @@
 //!   `nodes_digest`: the names and ids of the host's nodes (a leaf node deleted, a health
 //!   check say, changes no other id, but changes this), and from format 5 each node's
 //!   `ordered_after` (outside every id: an order-only dependency added or removed by hand
-//!   changes this alone);
+//!   changes this alone), and from format 7 each node's `deps` by name (an id covers the
+//!   dependencies' ids, and two nodes may have one id: the same check on two hosts); the
+//!   ids of a host written like another, which records none, are checked here alone;
 //! - each `[secrets.NAME]`'s `digest`: where the secret is read and its fingerprint;
 //! - each `[rollouts.NAME]`'s `digest`: the container's rollout policy (format 4 on; its
 //!   `keep_releases` from format 5 on);
@@ -20,7 +22,9 @@
 //! can write a lockfile).
 
 use crate::host::HostEntry;
-use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, ORDERED_AFTER_VERSION};
+use crate::lockfile::{
+    ClusterInfo, FORMAT_VERSION, LIKE_HOSTS_VERSION, Lockfile, ORDERED_AFTER_VERSION,
+};
 use crate::node::Node;
 use crate::node_name::Scope;
 use crate::rollout::RolloutPolicy;
@@ -32,24 +36,57 @@ pub struct Digest([u8; 16]);
 
 crate::node_id::hex_hash_text!(Digest);
 
-/// Feeds fields to blake3, each prefixed by its length, so no two encodings collide.
-struct Encoder(blake3::Hasher);
+/// Encodes fields for blake3, each prefixed by its length, so no two encodings collide.
+/// The encoding is gathered and hashed at once: a host's nodes are a few thousand small
+/// fields, and blake3 is fastest on one long input (the digest is the same either way).
+struct Encoder(Vec<u8>);
 
 impl Encoder {
     fn new(context: &str) -> Self {
-        let mut encoder = Self(blake3::Hasher::new());
+        let mut encoder = Self(Vec::with_capacity(1024));
         encoder.text(context);
         encoder
     }
 
     fn bytes(&mut self, bytes: &[u8]) -> &mut Self {
-        self.0.update(&(bytes.len() as u64).to_le_bytes());
-        self.0.update(bytes);
+        self.0
+            .extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        self.0.extend_from_slice(bytes);
         self
     }
 
     fn text(&mut self, text: &str) -> &mut Self {
         self.bytes(text.as_bytes())
+    }
+
+    /// A count, as the text of its decimal digits.
+    fn count(&mut self, count: usize) -> &mut Self {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut rest = count;
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        self.bytes(&digits[start..])
+    }
+
+    /// A node's name, as the text `scope:kind:key`.
+    fn name(&mut self, name: &crate::NodeName) -> &mut Self {
+        let parts = [name.scope.as_str(), name.kind.as_str(), &name.key];
+        let length = parts.iter().map(|part| part.len()).sum::<usize>() + 2;
+        self.0.extend_from_slice(&(length as u64).to_le_bytes());
+        for (index, part) in parts.iter().enumerate() {
+            if index > 0 {
+                self.0.push(b':');
+            }
+            self.0.extend_from_slice(part.as_bytes());
+        }
+        self
     }
 
     fn optional(&mut self, text: Option<&str>) -> &mut Self {
@@ -73,7 +110,7 @@ impl Encoder {
 
     fn finish(&self) -> Digest {
         let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(&self.0.finalize().as_bytes()[..16]);
+        bytes.copy_from_slice(&blake3::hash(&self.0).as_bytes()[..16]);
         Digest(bytes)
     }
 }
@@ -99,8 +136,11 @@ impl LockfileDigests {
 
     /// The digests of a lockfile written in format `version` (3, 4 or this one).
     pub fn of_format(lockfile: &Lockfile, version: i64) -> Self {
-        let with_ordered_after = version >= ORDERED_AFTER_VERSION;
-        let nodes_digest = |nodes: &[Node]| nodes_digest(nodes, with_ordered_after);
+        let covered = CoveredLists {
+            ordered_after: version >= ORDERED_AFTER_VERSION,
+            deps: version >= LIKE_HOSTS_VERSION,
+        };
+        let nodes_digest = |nodes: &[Node]| nodes_digest(nodes, covered);
         let cluster = cluster_digest(&lockfile.cluster);
         let cluster_nodes = nodes_digest(lockfile.nodes_of(&Scope::Cluster));
         let hosts: std::collections::BTreeMap<String, (Digest, Digest)> = lockfile
@@ -175,19 +215,36 @@ fn host_digest(name: &str, host: &HostEntry) -> Digest {
         .finish()
 }
 
-/// The names and ids of some nodes, in order: a node added or removed changes it. With
-/// `with_ordered_after` (format 5 on), each node's `ordered_after` too, which no id covers.
-fn nodes_digest(nodes: &[Node], with_ordered_after: bool) -> Digest {
+/// Which of a node's lists a format's `nodes_digest` covers.
+#[derive(Clone, Copy)]
+struct CoveredLists {
+    /// Format 5 on: no id covers them.
+    ordered_after: bool,
+    /// Format 7 on: an id covers its dependencies' ids, not which nodes they are, and a
+    /// host written like another is renamed into its own (a dependency on another node
+    /// with the same id would read as well).
+    deps: bool,
+}
+
+/// The names and ids of some nodes, in order: a node added or removed changes it; and the
+/// lists `covered` names.
+fn nodes_digest(nodes: &[Node], covered: CoveredLists) -> Digest {
     let mut encoder = Encoder::new("cairn nodes");
     for node in nodes {
         encoder
             .text(node.name.kind.as_str())
             .text(&node.name.key)
             .bytes(node.id.as_bytes());
-        if with_ordered_after {
-            encoder.text(&node.ordered_after.len().to_string());
+        if covered.ordered_after {
+            encoder.count(node.ordered_after.len());
             for name in &node.ordered_after {
-                encoder.text(&name.to_string());
+                encoder.name(name);
+            }
+        }
+        if covered.deps {
+            encoder.count(node.deps.len());
+            for name in &node.deps {
+                encoder.name(name);
             }
         }
     }
@@ -242,6 +299,20 @@ mod tests {
         let joined = Encoder::new("test").text("ab").text("c").finish();
         let moved = Encoder::new("test").text("a").text("bc").finish();
         assert_ne!(joined, moved);
+    }
+
+    #[test]
+    fn a_count_and_a_name_encode_as_their_text() {
+        let name: crate::NodeName = "h1:check:port-free:80".parse().unwrap();
+        for count in [0, 7, 10, 1234567] {
+            assert_eq!(
+                Encoder::new("test").count(count).name(&name).finish(),
+                Encoder::new("test")
+                    .text(&count.to_string())
+                    .text(&name.to_string())
+                    .finish()
+            );
+        }
     }
 
     #[test]

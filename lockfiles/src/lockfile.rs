@@ -39,8 +39,15 @@ use node_ids::hash_ids;
 /// in a `[package_pins.HASH]` table, and a pinned node names it (`pins = "HASH"`) instead
 /// of holding it inline; ids and digests are computed as in version 5 (an id hashes the
 /// pins themselves, not how they are written), so only the top-level digest, which covers
-/// the version, differs. Versions 3 to 5 (pins inline) are still read.
-pub const FORMAT_VERSION: i64 = 6;
+/// the version, differs. Versions 3 to 5 (pins inline) are still read. Version 7 writes a
+/// host like another of its roles (`like = "MODEL"` in its `[hosts.NAME]` table): its
+/// nodes are the model's, renamed, but for what its own `[[node]]` tables say, and record
+/// no ids (the reader computes them, and the host's `nodes_digest` covers them); ids and
+/// digests are computed as in version 6. Versions 3 to 6 are still read.
+pub const FORMAT_VERSION: i64 = 7;
+
+/// The first format with hosts written `like` another.
+pub const LIKE_HOSTS_VERSION: i64 = 7;
 
 /// The first format with `[package_pins]` tables.
 pub const PACKAGE_PINS_VERSION: i64 = 6;

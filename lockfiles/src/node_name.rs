@@ -98,6 +98,25 @@ impl FromStr for NodeName {
     }
 }
 
+/// `names` with the nodes of host `from` renamed to host `to` (the rest as they are), sorted
+/// as a node's lists are: a host written like another waits on its own nodes where its
+/// model waits on the model's.
+pub(crate) fn renamed_host(names: &[NodeName], from: &str, to: &str) -> Vec<NodeName> {
+    let mut renamed: Vec<NodeName> = names
+        .iter()
+        .map(|name| match name.host() {
+            Some(host) if host == from => {
+                NodeName::new(Scope::Host(to.to_string()), name.kind, name.key.clone())
+            }
+            _ => name.clone(),
+        })
+        .collect();
+    if !renamed.is_sorted() {
+        renamed.sort();
+    }
+    renamed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@
 
 #[cfg(test)]
 mod fuzz;
+mod like_hosts;
 mod node_list;
 mod pin_sets;
 mod recorded_digests;
@@ -79,6 +80,8 @@ enum NodeTables {
         classes: Vec<SpecClass>,
         /// Whether the nodes are sorted by name, as written.
         sorted: bool,
+        /// The nodes of the hosts written like another (format 7), read apart.
+        like_nodes: Vec<like_hosts::LikeNode>,
     },
 }
 
@@ -174,6 +177,8 @@ struct HostWire {
     #[serde(rename = "become")]
     become_method: Option<String>,
     become_password: Option<String>,
+    /// The host whose nodes this one's are, but for what its own tables say (format 7).
+    like: Option<String>,
     digest: String,
     nodes_digest: String,
 }
@@ -285,12 +290,12 @@ fn read_document(document: LockDocument, origin: &str) -> Result<Lockfile, LockE
         cluster_nodes: document.cluster.nodes_digest,
         ..RecordedDigests::default()
     };
+    recorded.models = like_hosts::read_models(&document.hosts, document.version, origin)?;
     let hosts = read_hosts(document.hosts, &mut recorded, origin)?;
     let secrets = read_secrets(document.secrets, &mut recorded, origin)?;
     let fingerprint_key = read_fingerprint_key(document.cluster.fingerprint_key, &secrets, origin)?;
     check_become_passwords(&hosts, &secrets, origin)?;
-    let mut nodes = NodeList::read(document.nodes, &shared, origin)?;
-    nodes.sort_by_name();
+    let nodes = NodeList::read(document.nodes, &recorded.models, &shared, origin)?;
     let cluster = ClusterInfo {
         name: document.cluster.name,
         domain: document.cluster.domain,
@@ -970,7 +975,7 @@ mod tests {
     /// `lockfile`'s text as format `version` wrote it: that version, the digests it
     /// computed (what the lockfile holds must be what that format could hold).
     fn in_format(lockfile: &Lockfile, version: i64) -> String {
-        let text = lockfile.to_toml();
+        let text = crate::writer::write_every_host_whole(lockfile);
         let now = crate::LockfileDigests::of(lockfile);
         let then = crate::LockfileDigests::of_format(lockfile, version);
         let mut text = text.replacen(
@@ -1356,13 +1361,13 @@ mod tests {
             ),
             (
                 "a name that is not a string",
-                text.replacen("name = \"h2:check:os-release\"", "name = 7", 1),
+                text.replacen("name = \"h1:check:os-release\"", "name = 7", 1),
             ),
             (
                 "a missing id",
                 text.replacen(
-                    "[[node]]\nname = \"h2:check:os-release\"\nid = ",
-                    "[[node]]\nname = \"h2:check:os-release\"\nother = ",
+                    "[[node]]\nname = \"h1:check:os-release\"\nid = ",
+                    "[[node]]\nname = \"h1:check:os-release\"\nother = ",
                     1,
                 ),
             ),
@@ -1487,10 +1492,11 @@ mod tests {
         assert!(error.starts_with(&format!("test.lock:{line}:")), "{error}");
     }
 
-    /// Nodes that share their text with other hosts' are still checked one by one.
+    /// Nodes that share their text with other hosts' (hosts written whole) are still
+    /// checked one by one.
     #[test]
     fn a_shared_node_edited_on_one_host_is_refused_naming_it() {
-        let text = two_hosts().to_toml();
+        let text = crate::writer::write_every_host_whole(&two_hosts());
         let h2 = text.find("name = \"h2:command:migrate\"").unwrap();
         let recorded = |name: &str| {
             let at = text.find(&format!("name = \"{name}\"\nid = \"")).unwrap() + name.len() + 15;

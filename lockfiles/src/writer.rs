@@ -8,6 +8,7 @@
 //! each kind gives them; dependencies (`deps`, then `ordered_after`, each left out when
 //! empty) go one per line, so adding one is a one-line diff.
 
+mod node_tables;
 mod package_pins;
 
 use std::collections::{BTreeMap, HashSet};
@@ -30,6 +31,17 @@ pub(crate) const HEADER: &str = "\
 const CONTENT_USERS_SHOWN: usize = 3;
 
 pub(crate) fn write(lockfile: &Lockfile) -> String {
+    write_hosts_like_models(lockfile, true)
+}
+
+/// The text of format 6, every host written whole (tests write older formats from it).
+#[cfg(test)]
+pub(crate) fn write_every_host_whole(lockfile: &Lockfile) -> String {
+    write_hosts_like_models(lockfile, false)
+}
+
+/// The lockfile's text, hosts written like their models where `like_hosts`.
+fn write_hosts_like_models(lockfile: &Lockfile, like_hosts: bool) -> String {
     let mut out = String::with_capacity(64 * 1024);
     out.push_str(HEADER);
     let _ = writeln!(out, "version = {FORMAT_VERSION}");
@@ -44,6 +56,73 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
     }
     write_digests(&mut out, &digests.cluster, Some(&digests.cluster_nodes));
 
+    let mut contents: Vec<Text> = Vec::new();
+    let mut content_users: BTreeMap<ContentHash, Vec<String>> = BTreeMap::new();
+    let mut seen: HashSet<ContentHash> = HashSet::new();
+    let mut pin_sets = package_pins::PinSetUsers::default();
+    let nodes = node_tables::write_nodes(lockfile, like_hosts, |node, fields| {
+        NodeSpec::texts_in(fields, &mut |text| {
+            let users = content_users.entry(text.hash()).or_default();
+            if users.len() <= CONTENT_USERS_SHOWN {
+                users.push(node.name.to_string());
+            }
+            if seen.insert(text.hash()) {
+                contents.push(text.clone());
+            }
+        });
+        if let Some(pin_set) = node.spec.pin_set() {
+            pin_sets.add(pin_set, &node.name);
+        }
+    });
+    write_hosts(&mut out, lockfile, &digests, &nodes.models);
+
+    for (name, secret) in &lockfile.secrets {
+        let _ = writeln!(out, "\n[secrets.{}]", key(name));
+        let _ = writeln!(out, "{}", source_field(&secret.source));
+        let _ = writeln!(out, "fingerprint = {}", basic_string(&secret.fingerprint));
+        write_digests(&mut out, &digests.secrets[name], None);
+    }
+
+    for (name, policy) in lockfile.rollouts() {
+        let _ = writeln!(out, "\n[rollouts.{}]", key(name));
+        for (field, value) in policy.fields() {
+            let _ = writeln!(out, "{field} = {}", field_value(&value));
+        }
+        write_digests(&mut out, &digests.rollouts[name], None);
+    }
+
+    out.push_str(&nodes.text);
+    pin_sets.write(&mut out);
+
+    if !contents.is_empty() {
+        out.push_str("\n[content]\n");
+        for text in contents {
+            let users = &content_users[&text.hash()];
+            let shown: Vec<&str> = users
+                .iter()
+                .take(CONTENT_USERS_SHOWN)
+                .map(String::as_str)
+                .collect();
+            let more = if users.len() > CONTENT_USERS_SHOWN {
+                " and others"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "# {}{more}", shown.join(", "));
+            let _ = writeln!(out, "{} = {}", text.hash(), multiline_string(text.as_str()));
+        }
+    }
+    out
+}
+
+/// The `[hosts.NAME]` tables: how each host is reached, its roles, the host it is written
+/// like (see `node_tables`), and its digests.
+fn write_hosts(
+    out: &mut String,
+    lockfile: &Lockfile,
+    digests: &LockfileDigests,
+    models: &BTreeMap<String, String>,
+) {
     for (name, host) in &lockfile.hosts {
         let _ = writeln!(out, "\n[hosts.{}]", key(name));
         let _ = writeln!(out, "address = {}", basic_string(&host.address));
@@ -70,85 +149,12 @@ pub(crate) fn write(lockfile: &Lockfile) -> String {
         if let Some(secret) = &host.become_password {
             let _ = writeln!(out, "become_password = {}", basic_string(secret));
         }
+        if let Some(model) = models.get(name) {
+            let _ = writeln!(out, "like = {}", basic_string(model));
+        }
         let (digest, nodes_digest) = &digests.hosts[name];
-        write_digests(&mut out, digest, Some(nodes_digest));
+        write_digests(out, digest, Some(nodes_digest));
     }
-
-    for (name, secret) in &lockfile.secrets {
-        let _ = writeln!(out, "\n[secrets.{}]", key(name));
-        let _ = writeln!(out, "{}", source_field(&secret.source));
-        let _ = writeln!(out, "fingerprint = {}", basic_string(&secret.fingerprint));
-        write_digests(&mut out, &digests.secrets[name], None);
-    }
-
-    for (name, policy) in lockfile.rollouts() {
-        let _ = writeln!(out, "\n[rollouts.{}]", key(name));
-        for (field, value) in policy.fields() {
-            let _ = writeln!(out, "{field} = {}", field_value(&value));
-        }
-        write_digests(&mut out, &digests.rollouts[name], None);
-    }
-
-    let mut contents: Vec<Text> = Vec::new();
-    let mut content_users: BTreeMap<ContentHash, Vec<String>> = BTreeMap::new();
-    let mut seen: HashSet<ContentHash> = HashSet::new();
-    let mut pin_sets = package_pins::PinSetUsers::default();
-    // A node name's text, made again for each name written.
-    let mut scratch = String::new();
-    for node in lockfile.nodes() {
-        out.push_str("\n[[node]]\nname = ");
-        push_name(&mut out, &mut scratch, &node.name);
-        let _ = writeln!(out, "\nid = \"{}\"", node.id);
-        write_names(&mut out, &mut scratch, "deps", &node.deps);
-        write_names(&mut out, &mut scratch, "ordered_after", &node.ordered_after);
-        // The key field (a file's path, a container's name) is the last part of the node's
-        // name: written once, there; the reader puts it back.
-        let key_field = NodeSpec::key_field(node.name.kind);
-        let fields = node.spec.written_fields();
-        for (field, value) in &fields {
-            if *field == key_field {
-                continue;
-            }
-            out.push_str(&key(field));
-            out.push_str(" = ");
-            write_field_value(&mut out, value);
-            out.push('\n');
-        }
-        NodeSpec::texts_in(&fields, &mut |text| {
-            let users = content_users.entry(text.hash()).or_default();
-            if users.len() <= CONTENT_USERS_SHOWN {
-                users.push(node.name.to_string());
-            }
-            if seen.insert(text.hash()) {
-                contents.push(text.clone());
-            }
-        });
-        if let Some(pin_set) = node.spec.pin_set() {
-            pin_sets.add(pin_set, &node.name);
-        }
-    }
-
-    pin_sets.write(&mut out);
-
-    if !contents.is_empty() {
-        out.push_str("\n[content]\n");
-        for text in contents {
-            let users = &content_users[&text.hash()];
-            let shown: Vec<&str> = users
-                .iter()
-                .take(CONTENT_USERS_SHOWN)
-                .map(String::as_str)
-                .collect();
-            let more = if users.len() > CONTENT_USERS_SHOWN {
-                " and others"
-            } else {
-                ""
-            };
-            let _ = writeln!(out, "# {}{more}", shown.join(", "));
-            let _ = writeln!(out, "{} = {}", text.hash(), multiline_string(text.as_str()));
-        }
-    }
-    out
 }
 
 /// A list of node names, one per line (adding one is a one-line diff); nothing when empty.

@@ -69,7 +69,7 @@ fn an_edited_package_pin_set_is_refused_naming_its_table() {
 fn a_syntax_error_in_a_lockfile_names_line_and_column() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 6", "version = ", 1)
+        text.replacen("version = 7", "version = ", 1)
     });
     show(&sandbox).code(2).stderr_has("cluster.lock:3:");
 }
@@ -78,11 +78,11 @@ fn a_syntax_error_in_a_lockfile_names_line_and_column() {
 fn a_lockfile_of_a_newer_format_is_refused_with_a_hint() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 6", "version = 7\nnew_field = true", 1)
+        text.replacen("version = 7", "version = 8\nnew_field = true", 1)
     });
     show(&sandbox)
         .code(2)
-        .stderr_has("format version 7 is not supported");
+        .stderr_has("format version 8 is not supported");
 }
 
 /// A lockfile of an older format is refused by name, and compile makes it again.
@@ -90,7 +90,7 @@ fn a_lockfile_of_a_newer_format_is_refused_with_a_hint() {
 fn a_lockfile_of_format_1_is_refused_with_a_hint_to_recompile() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 6", "version = 1", 1)
+        text.replacen("version = 7", "version = 1", 1)
     });
     show(&sandbox)
         .code(2)
@@ -104,11 +104,11 @@ fn a_lockfile_of_format_1_is_refused_with_a_hint_to_recompile() {
 fn a_lockfile_of_format_2_is_refused_with_a_hint_to_recompile() {
     let sandbox = Sandbox::with_example("quickstart");
     sandbox.edit("cluster.lock", |text| {
-        text.replacen("version = 6", "version = 2", 1)
+        text.replacen("version = 7", "version = 2", 1)
     });
     show(&sandbox)
         .code(2)
-        .stderr_has("format version 2 is not supported (this cairn reads versions 3 to 6)")
+        .stderr_has("format version 2 is not supported (this cairn reads versions 3 to 7)")
         .stderr_has("recompile the spec");
 }
 
@@ -235,7 +235,7 @@ fn a_deleted_leaf_node_is_refused_by_show_plan_and_apply_naming_its_host() {
     assert_refused_by_every_reader(
         &sandbox,
         "a deleted health check",
-        "the set of host `node1`'s nodes ([hosts.node1]'s `nodes_digest`: a node added or removed, or what one is ordered after)",
+        "the set of host `node1`'s nodes ([hosts.node1]'s `nodes_digest`: a node added or removed, or what one depends on or is ordered after)",
     );
 }
 
@@ -254,7 +254,7 @@ fn an_edited_ordered_after_is_refused_by_show_plan_and_apply_naming_its_host() {
     assert_refused_by_every_reader(
         &sandbox,
         "an order-only dependency removed",
-        "the set of host `lb1`'s nodes ([hosts.lb1]'s `nodes_digest`: a node added or removed, or what one is ordered after)",
+        "the set of host `lb1`'s nodes ([hosts.lb1]'s `nodes_digest`: a node added or removed, or what one depends on or is ordered after)",
     );
 }
 

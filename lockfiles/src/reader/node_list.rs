@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use foldhash::{HashSet, HashSetExt};
 
+use super::like_hosts::{self, LikeNode};
 use super::pin_sets::check_pin_sets_used;
 use super::{
     NodeTable, NodeTables, ReadNode, SharedTables, SpecClass, invalid, read_header, read_spec,
@@ -21,8 +22,9 @@ use crate::sorted_node::SortedNode;
 /// position.
 pub(super) struct NodeList {
     nodes: Vec<SortedNode>,
-    /// Each node's id as recorded, checked against the id computed.
-    recorded_ids: Vec<NodeId>,
+    /// Each node's id as recorded, checked against the id computed; `None` for a node of
+    /// a host written like another, which records none.
+    recorded_ids: Vec<Option<NodeId>>,
     /// Each node's class: `classes` tells `from_sorted` which nodes share a spec, so their
     /// inputs are encoded and checked once and their ids hashed once per set of dependency
     /// ids.
@@ -33,20 +35,39 @@ pub(super) struct NodeList {
 }
 
 impl NodeList {
-    /// The nodes of either parser's tables, each spec read through `from_fields`.
+    /// The nodes of either parser's tables, each spec read through `from_fields`, sorted by
+    /// name; those of the hosts written like another (`models`: host to model) added from
+    /// their models.
     pub(super) fn read(
         tables: NodeTables,
+        models: &BTreeMap<String, String>,
         shared: &SharedTables,
         origin: &str,
     ) -> Result<Self, LockError> {
-        match tables {
-            NodeTables::Written(tables) => Self::read_written(tables, shared, origin),
+        let (mut list, like_nodes) = match tables {
+            NodeTables::Written(tables) => {
+                let (like_tables, tables): (Vec<_>, Vec<_>) =
+                    tables.into_iter().partition(|table| {
+                        like_hosts::table_host(table).is_some_and(|host| models.contains_key(host))
+                    });
+                let like_nodes = like_tables
+                    .into_iter()
+                    .map(|table| LikeNode::from_table(table, origin))
+                    .collect::<Result<_, _>>()?;
+                (Self::read_written(tables, shared, origin)?, like_nodes)
+            }
             NodeTables::Read {
                 nodes,
                 classes,
                 sorted,
-            } => Self::read_classes(nodes, classes, sorted, shared, origin),
-        }
+                like_nodes,
+            } => (
+                Self::read_classes(nodes, classes, sorted, shared, origin)?,
+                like_nodes,
+            ),
+        };
+        list.sort_by_name();
+        like_hosts::expand(list, like_nodes, models, shared, origin)
     }
 
     /// An empty list with room for `count` nodes.
@@ -61,10 +82,43 @@ impl NodeList {
     }
 
     /// Appends a node with the id it records and its class.
-    fn push(&mut self, node: SortedNode, recorded_id: NodeId, class: usize) {
+    pub(super) fn push(&mut self, node: SortedNode, recorded_id: Option<NodeId>, class: usize) {
         self.nodes.push(node);
         self.recorded_ids.push(recorded_id);
         self.classes.push(class);
+    }
+
+    /// A new class, of one node.
+    pub(super) fn new_class(&mut self) -> usize {
+        self.class_count += 1;
+        self.class_count - 1
+    }
+
+    /// Every node with the id it records and its class, taken out in order; the classes
+    /// stay counted, so nodes pushed back keep theirs.
+    pub(super) fn take_entries(&mut self) -> Vec<(SortedNode, Option<NodeId>, usize)> {
+        let nodes = std::mem::take(&mut self.nodes);
+        let ids = std::mem::take(&mut self.recorded_ids);
+        let classes = std::mem::take(&mut self.classes);
+        nodes
+            .into_iter()
+            .zip(ids)
+            .zip(classes)
+            .map(|((node, id), class)| (node, id, class))
+            .collect()
+    }
+
+    /// A copy of `host`'s nodes, with their classes (the list sorted by name).
+    pub(super) fn nodes_of_host(&self, host: &str) -> Vec<(SortedNode, usize)> {
+        let start = self
+            .nodes
+            .partition_point(|node| node.name.host().is_none_or(|owner| owner < host));
+        self.nodes[start..]
+            .iter()
+            .zip(&self.classes[start..])
+            .take_while(|(node, _)| node.name.host() == Some(host))
+            .map(|(node, &class)| (node.clone(), class))
+            .collect()
     }
 
     /// The general parser's tables: each node a class of its own.
@@ -83,7 +137,7 @@ impl NodeList {
                 ordered_after: header.ordered_after,
                 spec,
             };
-            list.push(node, header.id, list.class_count);
+            list.push(node, Some(header.id), list.class_count);
             list.class_count += 1;
         }
         Ok(list)
@@ -113,7 +167,7 @@ impl NodeList {
                 ordered_after: node.ordered_after,
                 spec,
             };
-            list.push(sorted_node, node.id, node.class);
+            list.push(sorted_node, Some(node.id), node.class);
         }
         list.class_count = spec_classes.len();
         Ok(list)
@@ -130,7 +184,7 @@ impl NodeList {
 
     /// Sorts the nodes by name (a stable sort), their ids and classes with them. A lockfile
     /// is written sorted, so this is one comparison per node.
-    pub(super) fn sort_by_name(&mut self) {
+    fn sort_by_name(&mut self) {
         if self.sorted
             || self
                 .nodes
@@ -196,7 +250,9 @@ impl NodeList {
             ));
         }
         for (node, &recorded) in lockfile.nodes().iter().zip(&self.recorded_ids) {
-            if recorded != node.id {
+            if let Some(recorded) = recorded
+                && recorded != node.id
+            {
                 return Err(LockError::IdMismatch {
                     origin: origin.to_string(),
                     node: Box::new(node.name.clone()),

@@ -20,6 +20,9 @@ pub(super) struct RecordedDigests {
     pub(super) hosts: BTreeMap<String, (String, String)>,
     pub(super) secrets: BTreeMap<String, String>,
     pub(super) rollouts: BTreeMap<String, String>,
+    /// Host to model, for each host written like another: its nodes record no id, so its
+    /// `nodes_digest` is what an edit of one of them changes.
+    pub(super) models: BTreeMap<String, String>,
 }
 
 impl RecordedDigests {
@@ -54,13 +57,15 @@ impl RecordedDigests {
         for (name, (digest, nodes_digest)) in &computed.hosts {
             let (recorded, recorded_nodes) = &self.hosts[name];
             compare(recorded, digest, format!("[hosts.{}]", key(name)))?;
-            compare(
-                recorded_nodes,
-                nodes_digest,
-                format!(
-                    "the set of host `{name}`'s nodes ([hosts.{name}]'s `nodes_digest`: a node added or removed, or what one is ordered after)"
+            let part = match self.models.get(name) {
+                None => format!(
+                    "the set of host `{name}`'s nodes ([hosts.{name}]'s `nodes_digest`: a node added or removed, or what one depends on or is ordered after)"
                 ),
-            )?;
+                Some(model) => format!(
+                    "host `{name}`'s nodes, written like `{model}`'s ([hosts.{name}]'s `nodes_digest`, which covers the ids they do not record: one of their tables, or `like`, edited)"
+                ),
+            };
+            compare(recorded_nodes, nodes_digest, part)?;
         }
         for (name, digest) in &computed.secrets {
             compare(

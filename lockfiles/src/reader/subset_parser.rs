@@ -39,6 +39,7 @@ use crate::node_id::NodeId;
 use crate::node_name::NodeName;
 use crate::value::Value;
 
+use super::like_hosts::LikeNode;
 use super::{
     ClusterWire, HostWire, LockDocument, NodeTables, ReadNode, SecretWire, SourceWire, SpecClass,
 };
@@ -127,6 +128,8 @@ struct ParseState {
     /// Each `[package_pins.HASH]` table (format 6): read as values, once each.
     package_pins: BTreeMap<String, Table>,
     nodes: Vec<ReadNode>,
+    /// The nodes of the hosts written like another (format 7), each read apart.
+    like_nodes: Vec<LikeNode>,
     /// The node being read, in [`Section::Node`].
     pending: Option<PendingNode>,
     classes: Vec<SpecClass>,
@@ -202,6 +205,12 @@ impl ParseState {
                         Header::Content if self.content.is_none() => {
                             self.content = Some(BTreeMap::new());
                             Section::Content
+                        }
+                        // A node is read knowing whether its host is written like another.
+                        Header::Host(_)
+                            if !self.nodes.is_empty() || !self.like_nodes.is_empty() =>
+                        {
+                            return None;
                         }
                         Header::Host(name) => match self.hosts.entry(name.clone()) {
                             Entry::Vacant(entry) => {
@@ -292,10 +301,13 @@ impl ParseState {
     /// Finishes the node being read, if any: its class, by its kind, key and the text of
     /// its fields (read here when new).
     fn end_node(&mut self, text: &str) -> Option<()> {
-        let Some(node) = self.pending.take() else {
+        let Some(mut node) = self.pending.take() else {
             return Some(());
         };
-        let name = node.name?;
+        let name = node.name.take()?;
+        if self.written_like(&name) {
+            return self.end_like_node(name, node, text);
+        }
         let id = node.id?;
         // Compared while the names are in cache.
         if self.nodes.last().is_some_and(|last| last.name > name) {
@@ -355,6 +367,33 @@ impl ParseState {
         Some(())
     }
 
+    /// Whether `name`'s host is written like another.
+    fn written_like(&self, name: &NodeName) -> bool {
+        name.host()
+            .and_then(|host| self.hosts.get(host))
+            .is_some_and(|table| table.contains_key("like"))
+    }
+
+    /// Finishes a node of a host written like another: no id, its lists only where given,
+    /// its fields read on their own (they are what differs from the model's node).
+    fn end_like_node(&mut self, name: NodeName, node: PendingNode, text: &str) -> Option<()> {
+        if node.id.is_some() {
+            return None;
+        }
+        let body = node.body.map_or("", |(start, end)| &text[start..end]);
+        let deps = node.has_deps.then(|| sorted_names(&mut self.deps));
+        let ordered_after = node
+            .has_ordered_after
+            .then(|| sorted_names(&mut self.ordered_after));
+        self.like_nodes.push(LikeNode {
+            name,
+            deps,
+            ordered_after,
+            fields: parse_fields(body)?,
+        });
+        Some(())
+    }
+
     /// A class of nodes with these fields, whose first is the next node.
     fn new_class(&mut self, fields: Vec<(Cow<'static, str>, Value)>) -> usize {
         self.classes.push(SpecClass {
@@ -396,6 +435,7 @@ impl ParseState {
                 nodes: self.nodes,
                 classes: self.classes,
                 sorted: !self.out_of_order,
+                like_nodes: self.like_nodes,
             },
             content: self.content.unwrap_or_default(),
         })
@@ -525,6 +565,7 @@ fn host_wire(mut table: Table) -> Option<HostWire> {
         root: take_string(&mut table, "root")?,
         become_method: take_string(&mut table, "become")?,
         become_password: take_string(&mut table, "become_password")?,
+        like: take_string(&mut table, "like")?,
         digest: take_string(&mut table, "digest")??,
         nodes_digest: take_string(&mut table, "nodes_digest")??,
     };

@@ -102,21 +102,26 @@ fn the_pin_table(text: &str) -> (std::ops::Range<usize>, String) {
     (comment..end, text[fields_start..end].to_string())
 }
 
-/// `lockfile`'s text as format 5 wrote it: each node's pins inline, no `[package_pins]`
-/// table, version 5 and its top-level digest (the only digest that covers the version).
+/// `lockfile`'s text as format 5 wrote it: each host whole, each node's pins inline, no
+/// `[package_pins]` table, version 5 and its digests (the top-level one covers the
+/// version; a host's `nodes_digest` covers its nodes' dependencies from format 7).
 fn in_format_5(lockfile: &Lockfile) -> String {
-    let text = lockfile.to_toml();
+    let text = crate::writer::write_every_host_whole(lockfile);
     let (table, fields) = the_pin_table(&text);
     let hash = pin_set_of(lockfile, "h1:package:tools").hash();
     let without_table = format!("{}{}", &text[..table.start], &text[table.end..]);
-    without_table
+    let (now, then) = (
+        LockfileDigests::of(lockfile),
+        LockfileDigests::of_format(lockfile, 5),
+    );
+    let mut text = without_table
         .replace(&format!("pins = \"{hash}\"\n"), &fields)
         .replacen(&format!("version = {FORMAT_VERSION}"), "version = 5", 1)
-        .replacen(
-            &LockfileDigests::of(lockfile).whole.to_string(),
-            &LockfileDigests::of_format(lockfile, 5).whole.to_string(),
-            1,
-        )
+        .replacen(&now.whole.to_string(), &then.whole.to_string(), 1);
+    for (host, (_, nodes)) in &now.hosts {
+        text = text.replacen(&nodes.to_string(), &then.hosts[host].1.to_string(), 1);
+    }
+    text
 }
 
 /// The error reading `text` gives, through the subset parser and through the general one
@@ -137,10 +142,12 @@ fn two_hosts_with_the_same_request_share_one_table_entry() {
     let hash = pin_set_of(&lockfile, "h1:package:tools").hash();
     let text = lockfile.to_toml();
 
-    // Each node names the set; the set is written once, after a comment naming its users.
+    // h1's node names the set (h2, written like h1, has h1's node); the set is written
+    // once, after a comment naming its users.
+    assert!(text.contains("like = \"h1\"\n"), "{text}");
     assert_eq!(
         text.matches(&format!("pins = \"{hash}\"\n")).count(),
-        2,
+        1,
         "{text}"
     );
     assert_eq!(text.matches("[package_pins.").count(), 1, "{text}");

@@ -1,0 +1,250 @@
+//! Hosts written like another (format 7; see the writer's `node_tables`): each node of the
+//! model, renamed to the host, with what the host's own `[[node]]` tables say in place of
+//! the model's fields; a node the model lacks, read whole. Their ids are computed like
+//! every other and checked through the host's `nodes_digest`, as none is recorded.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use super::node_list::NodeList;
+use super::{DepsTable, HostWire, NodeTable, SharedTables, invalid, read_names, read_spec};
+use crate::error::LockError;
+use crate::lockfile::LIKE_HOSTS_VERSION;
+use crate::node_name::{NodeName, Scope, renamed_host};
+use crate::nodes::NodeSpec;
+use crate::sorted_node::SortedNode;
+use crate::value::Value;
+
+/// A `[[node]]` table of a host written like another: what it says differs from the
+/// model's node of the same kind and key (a list not given is the model's, renamed), or a
+/// whole node the model lacks.
+pub(super) struct LikeNode {
+    pub(super) name: NodeName,
+    pub(super) deps: Option<Vec<NodeName>>,
+    pub(super) ordered_after: Option<Vec<NodeName>>,
+    pub(super) fields: Vec<(Cow<'static, str>, Value)>,
+}
+
+/// Each host written like another, with its model: a host written whole, not itself.
+pub(super) fn read_models(
+    hosts: &BTreeMap<String, HostWire>,
+    version: i64,
+    origin: &str,
+) -> Result<BTreeMap<String, String>, LockError> {
+    let mut models = BTreeMap::new();
+    for (host, wire) in hosts {
+        let Some(model) = &wire.like else { continue };
+        let refuse = |why: String| Err(invalid(origin, format!("[hosts.{host}]: {why}")));
+        if version < LIKE_HOSTS_VERSION {
+            return refuse(format!(
+                "format {version} has no `like`; version {LIKE_HOSTS_VERSION} added it"
+            ));
+        }
+        match hosts.get(model) {
+            None => return refuse(format!("`like = \"{model}\"` names no host of [hosts]")),
+            Some(_) if model == host => return refuse("a host is not written like itself".into()),
+            Some(other) if other.like.is_some() => {
+                return refuse(format!(
+                    "`like = \"{model}\"` names a host written like another; a model is written whole"
+                ));
+            }
+            Some(_) => {}
+        }
+        models.insert(host.clone(), model.clone());
+    }
+    Ok(models)
+}
+
+impl LikeNode {
+    /// A node table of a host written like another, as the general parser read it: no
+    /// `id`, and its lists only where given.
+    pub(super) fn from_table(table: NodeTable, origin: &str) -> Result<Self, LockError> {
+        let name_text = table.name.expect("sorted out by its name");
+        let node_error = |message: String| LockError::InvalidNode {
+            origin: origin.to_string(),
+            node: name_text.clone(),
+            message,
+        };
+        let name: NodeName = name_text.parse().map_err(node_error)?;
+        if table.id.is_some() {
+            return Err(node_error(
+                "a node of a host written `like` another records no `id`: it is computed, and the host's nodes_digest covers it".into(),
+            ));
+        }
+        let list = |field: &str, written: &DepsTable| match written {
+            DepsTable::Missing => Ok(None),
+            written => read_names(written, |message| {
+                node_error(
+                    message.unwrap_or_else(|| format!("`{field}` must be an array of node names")),
+                )
+            })
+            .map(Some),
+        };
+        Ok(Self {
+            deps: list("deps", &table.deps)?,
+            ordered_after: list("ordered_after", &table.ordered_after)?,
+            name,
+            fields: table.fields,
+        })
+    }
+}
+
+/// The host a node table belongs to, from its name as written: what sorts a general
+/// parser's tables into those of hosts written like another and the rest.
+pub(super) fn table_host(table: &NodeTable) -> Option<&str> {
+    table.name.as_deref()?.split(':').next()
+}
+
+/// `list` (the nodes of the hosts written whole, sorted by name) with the nodes of every
+/// host written like another added in their places: still sorted.
+pub(super) fn expand(
+    list: NodeList,
+    like_nodes: Vec<LikeNode>,
+    models: &BTreeMap<String, String>,
+    shared: &SharedTables,
+    origin: &str,
+) -> Result<NodeList, LockError> {
+    if models.is_empty() {
+        return Ok(list);
+    }
+    let mut own: BTreeMap<&str, Vec<LikeNode>> = BTreeMap::new();
+    let mut like_nodes = like_nodes;
+    like_nodes.sort_by(|left, right| left.name.cmp(&right.name));
+    for node in like_nodes {
+        let host = node.name.host().expect("a host's node").to_string();
+        let (host, _) = models.get_key_value(&host).expect("sorted out by its host");
+        own.entry(host.as_str()).or_default().push(node);
+    }
+    let mut model_nodes: BTreeMap<&str, Vec<(SortedNode, usize)>> = BTreeMap::new();
+    for model in models.values() {
+        model_nodes
+            .entry(model.as_str())
+            .or_insert_with(|| list.nodes_of_host(model));
+    }
+    let mut expanded = list;
+    let mut written = expanded.take_entries().into_iter().peekable();
+    for (host, model) in models {
+        let scope = Scope::Host(host.clone());
+        while let Some((node, id, class)) = written.next_if(|(node, _, _)| node.name.scope < scope)
+        {
+            expanded.push(node, id, class);
+        }
+        let nodes = own.remove(host.as_str()).unwrap_or_default();
+        let model_nodes = &model_nodes[model.as_str()];
+        expand_host(
+            (host, model),
+            model_nodes,
+            nodes,
+            &mut expanded,
+            shared,
+            origin,
+        )?;
+    }
+    for (node, id, class) in written {
+        expanded.push(node, id, class);
+    }
+    Ok(expanded)
+}
+
+/// Adds `host`'s nodes to `expanded`, in name order: each of the model's (`model_nodes`,
+/// with their classes), renamed and with what `own` says of it; then each of `own` the
+/// model lacks.
+fn expand_host(
+    (host, model): (&str, &str),
+    model_nodes: &[(SortedNode, usize)],
+    own: Vec<LikeNode>,
+    expanded: &mut NodeList,
+    shared: &SharedTables,
+    origin: &str,
+) -> Result<(), LockError> {
+    let mut own = own.into_iter().peekable();
+    let mut model_nodes = model_nodes.iter().peekable();
+    loop {
+        let next_own = own
+            .peek()
+            .map(|node| (node.name.kind, node.name.key.as_str()));
+        let next_model = model_nodes
+            .peek()
+            .map(|(node, _)| (node.name.kind, node.name.key.as_str()));
+        match (next_own, next_model) {
+            (None, None) => return Ok(()),
+            (Some(own_key), Some(model_key)) if own_key == model_key => {
+                let node = own.next().expect("peeked");
+                let (model_node, _) = model_nodes.next().expect("peeked");
+                let class = expanded.new_class();
+                let merged = merged(node, model_node, (host, model), shared, origin)?;
+                expanded.push(merged, None, class);
+            }
+            (Some(own_key), model_key) if model_key.is_none_or(|model_key| own_key < model_key) => {
+                let node = own.next().expect("peeked");
+                let class = expanded.new_class();
+                let whole = SortedNode {
+                    spec: read_spec(&node.name, node.fields, shared, origin)?,
+                    deps: node.deps.unwrap_or_default(),
+                    ordered_after: node.ordered_after.unwrap_or_default(),
+                    name: node.name,
+                };
+                expanded.push(whole, None, class);
+            }
+            _ => {
+                let (model_node, class) = model_nodes.next().expect("peeked");
+                expanded.push(renamed(model_node, (host, model), None), None, *class);
+            }
+        }
+    }
+}
+
+/// The model's node renamed to `host`, with `spec` if given, else the model's.
+fn renamed(
+    model_node: &SortedNode,
+    (host, model): (&str, &str),
+    spec: Option<NodeSpec>,
+) -> SortedNode {
+    SortedNode {
+        name: NodeName::new(
+            Scope::Host(host.to_string()),
+            model_node.name.kind,
+            model_node.name.key.clone(),
+        ),
+        deps: renamed_host(&model_node.deps, model, host),
+        ordered_after: renamed_host(&model_node.ordered_after, model, host),
+        spec: spec.unwrap_or_else(|| model_node.spec.clone()),
+    }
+}
+
+/// The model's node with what `node` says in its place: its fields over the model's, its
+/// lists where given.
+fn merged(
+    node: LikeNode,
+    model_node: &SortedNode,
+    hosts: (&str, &str),
+    shared: &SharedTables,
+    origin: &str,
+) -> Result<SortedNode, LockError> {
+    let key_field = NodeSpec::key_field(node.name.kind);
+    let mut fields: Vec<(Cow<'static, str>, Value)> = model_node
+        .spec
+        .written_fields()
+        .into_iter()
+        .filter(|(field, _)| *field != key_field)
+        .map(|(field, value)| (Cow::Borrowed(field), value))
+        .collect();
+    for (field, value) in node.fields {
+        match fields.iter_mut().find(|(known, _)| *known == field) {
+            Some(slot) => slot.1 = value,
+            None => fields.push((field, value)),
+        }
+    }
+    let spec = read_spec(&node.name, fields, shared, origin)?;
+    let mut merged = renamed(model_node, hosts, Some(spec));
+    if let Some(deps) = node.deps {
+        merged.deps = deps;
+    }
+    if let Some(ordered_after) = node.ordered_after {
+        merged.ordered_after = ordered_after;
+    }
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod tests;
