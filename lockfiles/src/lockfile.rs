@@ -169,6 +169,34 @@ fn misplaced_secret(spec: &NodeSpec, used: &BTreeSet<String>) -> Option<String> 
     })
 }
 
+/// Sorts the nodes by name, nodes of the same name in their order (a stable sort). Their
+/// positions are sorted, then the nodes are put in place by following the permutation's
+/// cycles: a node is large, and sorting the nodes themselves moved each many times (a
+/// tenth of a 10,000-host compile).
+fn sort_by_name(nodes: &mut [SortedNode]) {
+    let mut order: Vec<usize> = (0..nodes.len()).collect();
+    // The position breaks ties, so the unstable sort keeps equal names in their order.
+    order.sort_unstable_by(|&left, &right| {
+        nodes[left]
+            .name
+            .cmp(&nodes[right].name)
+            .then(left.cmp(&right))
+    });
+    // `order[target]` is the position whose node goes to `target`; a placed one is marked.
+    const PLACED: usize = usize::MAX;
+    for start in 0..order.len() {
+        let mut target = start;
+        while order[target] != PLACED {
+            let source = order[target];
+            order[target] = PLACED;
+            if source != start {
+                nodes.swap(target, source);
+            }
+            target = source;
+        }
+    }
+}
+
 /// Refuses a name used twice: the nodes of a scope are one run, where names repeat, and
 /// order by kind and key.
 fn refuse_duplicate_names(nodes: &[SortedNode], scopes: &[Range<usize>]) -> Result<(), GraphError> {
@@ -450,7 +478,7 @@ impl Lockfile {
                 spec: node.spec,
             })
             .collect();
-        nodes.sort_by(|left, right| left.name.cmp(&right.name));
+        sort_by_name(&mut nodes);
         let classes = compile_classes::package_classes(&nodes);
         Self::from_sorted(cluster, hosts, secrets, nodes, Some(classes), |_| {})
     }
@@ -1107,5 +1135,49 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn sorting_by_name_keeps_nodes_of_the_same_name_in_their_order() {
+        let names = [
+            "b:check:x",
+            "a:check:y",
+            "b:check:x",
+            "a:check:a",
+            "b:check:x",
+            "c:check:z",
+        ];
+        let mut nodes: Vec<SortedNode> = names
+            .iter()
+            .enumerate()
+            .map(|(position, name)| SortedNode {
+                name: name.parse().unwrap(),
+                deps: Vec::new(),
+                ordered_after: Vec::new(),
+                // The position, to tell equal names apart.
+                spec: NodeSpec::Barrier(crate::nodes::BarrierNode {
+                    name: position.to_string(),
+                }),
+            })
+            .collect();
+        sort_by_name(&mut nodes);
+        let sorted: Vec<String> = nodes
+            .iter()
+            .map(|node| match &node.spec {
+                NodeSpec::Barrier(barrier) => format!("{} {}", node.name, barrier.name),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            sorted,
+            [
+                "a:check:a 3",
+                "a:check:y 1",
+                "b:check:x 0",
+                "b:check:x 2",
+                "b:check:x 4",
+                "c:check:z 5"
+            ]
+        );
     }
 }
