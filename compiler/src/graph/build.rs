@@ -9,7 +9,7 @@ use crate::diagnostic::{CompileError, Diagnostic, Diagnostics, SourceSpan};
 use crate::graph::barriers::join_barriers;
 use crate::graph::claim_conflict::conflict_diagnostic;
 use crate::graph::dependencies::resolve_dependencies;
-use crate::graph::emit::emit_nodes;
+use crate::graph::emit::{EmittedNode, emit_nodes};
 use crate::graph::image_pins::PinningOptions;
 use crate::graph::image_settings::set_image_settings;
 use crate::graph::package_pins::pin_packages;
@@ -74,14 +74,14 @@ pub fn build_lockfile(
         order_only: resolved.order_only_edges,
     };
     let unhashed: Vec<UnhashedNode> = nodes
-        .iter()
+        .iter_mut()
         .zip(resolved.deps)
         .zip(resolved.ordered_after)
         .map(|((node, deps), ordered_after)| UnhashedNode {
             name: node.name.clone(),
             deps,
             ordered_after,
-            spec: node.spec.clone(),
+            spec: take_spec(node),
         })
         .chain(barriers.into_iter().map(|barrier| UnhashedNode {
             spec: NodeSpec::Barrier(BarrierNode {
@@ -123,6 +123,16 @@ pub fn build_lockfile(
     lockfile
         .with_rollouts(rollouts)
         .map_err(|error| CompileError::from(Diagnostic::new(error.to_string())))
+}
+
+/// The node's spec, moved out for the lockfile (what is left in its place is no node's:
+/// nothing after this reads an emitted node's spec). Moved, not cloned: at ten thousand
+/// hosts, two copies of every spec were a good part of the compile's memory.
+fn take_spec(node: &mut EmittedNode<'_>) -> NodeSpec {
+    let moved_out = NodeSpec::Barrier(BarrierNode {
+        name: String::new(),
+    });
+    std::mem::replace(&mut node.spec, moved_out)
 }
 
 /// Where each edge of the graph was declared, by (dependant, dependency) position.
