@@ -6,12 +6,13 @@ use cairn_lockfiles::{
 use minijinja::Value as TemplateValue;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceSpan};
+use crate::graph::emit_hosts::emit_host_nodes;
 use crate::graph::spec_origin::{declaration_text, spec_notes};
 use crate::module::manifest::Module;
 use crate::module::node_declaration::{DeclaredValue, DependencyReference, NodeDeclaration};
 use crate::module::requirement::Requirement;
 use crate::render::{Rendered, Renderer, TemplateContext, to_lock_value};
-use crate::spec::ClusterSpec;
+use crate::spec::{ClusterSpec, HostSpec};
 use crate::suggest::did_you_mean;
 use crate::toml_reader::Located;
 
@@ -51,7 +52,8 @@ pub struct EmittedNode<'m> {
 /// `content`.
 const TEMPLATE_FIELD: &str = "template";
 
-/// Renders every declaration of every module that applies.
+/// Renders every declaration of every module that applies: the images, then each host's
+/// nodes (on several threads, `emit_hosts.rs`), in the hosts' order.
 pub fn emit_nodes<'m>(
     spec: &'m ClusterSpec,
     context: &TemplateContext,
@@ -97,36 +99,22 @@ pub fn emit_nodes<'m>(
             }
         }
     }
-    for host in spec.hosts.values() {
-        let host_context = context.for_host(&host.name);
-        let scope = Scope::Host(host.name.clone());
-        for module in modules
-            .iter()
-            .filter(|module| module.applies_to(&host.roles))
-        {
-            for declaration in &module.nodes {
-                let mark = diagnostics.len();
-                emit_declaration(
-                    module,
-                    declaration,
-                    &scope,
-                    &host_context,
-                    renderer,
-                    &mut emitted,
-                    &mut diagnostics,
-                );
-                if diagnostics.len() > mark {
-                    let text = declaration_text(declaration);
-                    let notes = spec_notes(spec, module, &text, Some(host));
-                    diagnostics.note_since(mark, &notes);
-                }
-            }
-        }
-        // One broken declaration would otherwise report once per host.
-        if !diagnostics.is_empty() {
-            break;
-        }
-    }
+    let hosts: Vec<&HostSpec> = spec.hosts.values().collect();
+    // A broken image declaration would otherwise report once per host: with one, a single
+    // host is rendered, for its own problems.
+    let hosts = if diagnostics.is_empty() {
+        &hosts[..]
+    } else {
+        &hosts[..hosts.len().min(1)]
+    };
+    emit_host_nodes(
+        spec,
+        hosts,
+        context,
+        renderer,
+        &mut emitted,
+        &mut diagnostics,
+    );
     if diagnostics.is_empty() {
         Ok(emitted)
     } else {
@@ -177,7 +165,7 @@ fn check_requirement<'m>(
     });
 }
 
-fn emit_declaration<'m>(
+pub(super) fn emit_declaration<'m>(
     module: &'m Module,
     declaration: &'m NodeDeclaration,
     scope: &Scope,

@@ -19,6 +19,7 @@ mod build;
 mod claim_conflict;
 mod dependencies;
 mod emit;
+mod emit_hosts;
 mod host_pins;
 mod image_pins;
 mod image_settings;

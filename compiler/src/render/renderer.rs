@@ -100,6 +100,19 @@ impl<'env> Renderer<'env> {
         }
     }
 
+    /// A renderer of the same environment with caches of its own, for another thread: a
+    /// renderer's caches are not shared.
+    pub fn sibling(&self) -> Self {
+        Self {
+            environment: self.environment,
+            sources: self.sources.clone(),
+            expressions: RefCell::default(),
+            inline_templates: RefCell::default(),
+            host_dependent: RefCell::default(),
+            rendered: RefCell::default(),
+        }
+    }
+
     /// Renders a module file, sharing the text between hosts when the template reads
     /// neither `host` nor `item`.
     pub fn render_file(

@@ -1,0 +1,135 @@
+//! The host nodes of `emit`: every host's declarations rendered, the hosts split into
+//! contiguous runs rendered on threads of their own (`std::thread::scope`), each with a
+//! renderer of its own (a renderer's caches are not shared between threads).
+//!
+//! The result is the one a single thread gives: the runs are joined in the hosts' order,
+//! and the diagnostics are those of the first host that has any (a run stops at its first
+//! such host, and the runs after the first such run are dropped), as the sequential loop
+//! stops there. A text rendered on two threads is two equal texts: the lockfile addresses
+//! a text by its hash, so it is written once all the same.
+
+use std::num::NonZeroUsize;
+
+use crate::diagnostic::Diagnostics;
+use crate::graph::emit::{EmittedNode, emit_declaration};
+use crate::graph::spec_origin::{declaration_text, spec_notes};
+use crate::render::{Renderer, TemplateContext};
+use crate::spec::{ClusterSpec, HostSpec};
+
+/// The fewest hosts a thread is given: below it, a thread costs more than it saves.
+const HOSTS_PER_THREAD: usize = 256;
+
+/// The most threads rendering hosts.
+const MOST_THREADS: usize = 8;
+
+/// Adds the nodes of `hosts` to `emitted`, in the hosts' order, and to `diagnostics` the
+/// problems of the first host that has any (the nodes are then incomplete, good only for
+/// the error).
+pub fn emit_host_nodes<'m>(
+    spec: &'m ClusterSpec,
+    hosts: &[&'m HostSpec],
+    context: &TemplateContext,
+    renderer: &Renderer<'m>,
+    emitted: &mut Vec<EmittedNode<'m>>,
+    diagnostics: &mut Diagnostics,
+) {
+    let threads = thread_count(hosts.len());
+    if threads <= 1 {
+        return emit_run(spec, hosts, context, renderer, emitted, diagnostics);
+    }
+    let mut runs = hosts.chunks(hosts.len().div_ceil(threads));
+    let first_run = runs.next().unwrap_or_default();
+    std::thread::scope(|scope| {
+        let others: Vec<_> = runs
+            .map(|run| {
+                let own_renderer = renderer.sibling();
+                scope.spawn(move || {
+                    let mut run_nodes = Vec::new();
+                    let mut run_diagnostics = Diagnostics::default();
+                    emit_run(
+                        spec,
+                        run,
+                        context,
+                        &own_renderer,
+                        &mut run_nodes,
+                        &mut run_diagnostics,
+                    );
+                    (run_nodes, run_diagnostics)
+                })
+            })
+            .collect();
+        emit_run(spec, first_run, context, renderer, emitted, diagnostics);
+        for thread in others {
+            let (run_nodes, run_diagnostics) = match thread.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            // The runs after the first with problems are not the sequential loop's.
+            if diagnostics.is_empty() {
+                emitted.extend(run_nodes);
+                diagnostics.append(run_diagnostics);
+            }
+        }
+    });
+}
+
+/// How many threads render `hosts` hosts: one per core, at most [`MOST_THREADS`], and each
+/// with [`HOSTS_PER_THREAD`] hosts at least.
+fn thread_count(hosts: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    cores.min(MOST_THREADS).min(hosts / HOSTS_PER_THREAD).max(1)
+}
+
+/// Adds the nodes of a run of hosts to `emitted`, in order, stopping after the first host
+/// with problems: one broken declaration would otherwise report once per host.
+fn emit_run<'m>(
+    spec: &'m ClusterSpec,
+    hosts: &[&'m HostSpec],
+    context: &TemplateContext,
+    renderer: &Renderer<'m>,
+    emitted: &mut Vec<EmittedNode<'m>>,
+    diagnostics: &mut Diagnostics,
+) {
+    for host in hosts {
+        emit_host(spec, host, context, renderer, emitted, diagnostics);
+        if !diagnostics.is_empty() {
+            break;
+        }
+    }
+}
+
+/// Renders the declarations of every module that applies to `host`.
+fn emit_host<'m>(
+    spec: &'m ClusterSpec,
+    host: &'m HostSpec,
+    context: &TemplateContext,
+    renderer: &Renderer<'m>,
+    emitted: &mut Vec<EmittedNode<'m>>,
+    diagnostics: &mut Diagnostics,
+) {
+    let host_context = context.for_host(&host.name);
+    let scope = cairn_lockfiles::Scope::Host(host.name.clone());
+    let modules = spec.library.modules();
+    for module in modules
+        .iter()
+        .filter(|module| module.applies_to(&host.roles))
+    {
+        for declaration in &module.nodes {
+            let mark = diagnostics.len();
+            emit_declaration(
+                module,
+                declaration,
+                &scope,
+                &host_context,
+                renderer,
+                emitted,
+                diagnostics,
+            );
+            if diagnostics.len() > mark {
+                let text = declaration_text(declaration);
+                let notes = spec_notes(spec, module, &text, Some(host));
+                diagnostics.note_since(mark, &notes);
+            }
+        }
+    }
+}
