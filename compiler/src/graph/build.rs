@@ -1,4 +1,6 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 
 use cairn_lockfiles::{
     BarrierNode, ClusterInfo, GraphError, Lockfile, NodeKind, NodeName, NodeSpec, SecretEntry,
@@ -57,12 +59,11 @@ pub fn build_lockfile(
     let mut resolved = resolve_dependencies(spec, &nodes).map_err(into_error)?;
     let barriers = join_barriers(&nodes, &mut resolved.deps, &mut resolved.edges);
 
-    let position_of: HashMap<NodeName, usize> = nodes
+    // Kept for a cycle's error, which names the nodes by position; the emitted nodes keep
+    // theirs.
+    let barrier_names: Vec<NodeName> = barriers
         .iter()
-        .map(|node| &node.name)
-        .chain(barriers.iter().map(|barrier| &barrier.name))
-        .enumerate()
-        .map(|(position, name)| (name.clone(), position))
+        .map(|barrier| barrier.name.clone())
         .collect();
     let hosts = spec
         .hosts
@@ -98,37 +99,68 @@ pub fn build_lockfile(
         // Set by `compile_source`, which reads the key.
         fingerprint_key: None,
     };
-    let lockfile = Lockfile::from_unhashed(cluster, hosts, secrets, unhashed).map_err(|error| match error {
-        GraphError::Cycle { nodes: cycle } => {
-            let mut diagnostic = Diagnostic::new(format!("dependency cycle: {}", GraphError::Cycle { nodes: cycle.clone() }.to_string().trim_start_matches("dependency cycle: ")));
-            for (index, name) in cycle.iter().enumerate() {
-                let next = &cycle[(index + 1) % cycle.len()];
-                if let Some((at, waits)) = edges.of(position_of[name], position_of[next]) {
-                    if diagnostic.location.is_none() {
-                        diagnostic = diagnostic.at_location(at.location());
-                    }
-                    diagnostic = diagnostic.note(format!("`{name}` {waits} `{next}` ({})", at.display()));
+    let lockfile =
+        Lockfile::from_unhashed(cluster, hosts, secrets, unhashed).map_err(
+            |error| match error {
+                GraphError::Cycle { nodes: cycle } => {
+                    cycle_error(&cycle, &nodes, &barrier_names, &edges)
                 }
-            }
-            let hint = if cycle.iter().any(|name| name.kind == NodeKind::Barrier) {
-                "a node that a check (or a barrier's member) needs cannot wait for that barrier: say `after_checks = false` (or leave the barrier out of `after`) in its declaration"
-            } else {
-                "remove one of these dependencies; a node cannot wait for something that waits for it"
-            };
-            CompileError::from(diagnostic.hint(hint))
-        }
-        other => CompileError::from(Diagnostic::new(other.to_string())),
-    })?;
+                other => CompileError::from(Diagnostic::new(other.to_string())),
+            },
+        )?;
     let rollouts = stated_rollouts(spec, &nodes, lockfile.rollouts())?;
     lockfile
         .with_rollouts(rollouts)
         .map_err(|error| CompileError::from(Diagnostic::new(error.to_string())))
 }
 
+/// A cycle's error, each edge of it at the manifest line that declared it. `nodes` and
+/// `barriers` name the positions the edges are recorded by.
+fn cycle_error(
+    cycle: &[NodeName],
+    nodes: &[EmittedNode<'_>],
+    barriers: &[NodeName],
+    edges: &EdgeSpans<'_>,
+) -> CompileError {
+    let position_of: HashMap<&NodeName, usize> = nodes
+        .iter()
+        .map(|node| &node.name)
+        .chain(barriers)
+        .enumerate()
+        .map(|(position, name)| (name, position))
+        .collect();
+    let described = GraphError::Cycle {
+        nodes: cycle.to_vec(),
+    }
+    .to_string();
+    let mut diagnostic = Diagnostic::new(format!(
+        "dependency cycle: {}",
+        described.trim_start_matches("dependency cycle: ")
+    ));
+    for (index, name) in cycle.iter().enumerate() {
+        let next = &cycle[(index + 1) % cycle.len()];
+        if let Some((at, waits)) = edges.of(position_of[name], position_of[next]) {
+            if diagnostic.location.is_none() {
+                diagnostic = diagnostic.at_location(at.location());
+            }
+            diagnostic = diagnostic.note(format!("`{name}` {waits} `{next}` ({})", at.display()));
+        }
+    }
+    let hint = if cycle.iter().any(|name| name.kind == NodeKind::Barrier) {
+        "a node that a check (or a barrier's member) needs cannot wait for that barrier: say `after_checks = false` (or leave the barrier out of `after`) in its declaration"
+    } else {
+        "remove one of these dependencies; a node cannot wait for something that waits for it"
+    };
+    CompileError::from(diagnostic.hint(hint))
+}
+
 /// The node's spec, moved out for the lockfile (what is left in its place is no node's:
-/// nothing after this reads an emitted node's spec). Moved, not cloned: at ten thousand
-/// hosts, two copies of every spec were a good part of the compile's memory.
+/// nothing after this reads an emitted node's spec), and its rendered dependencies and
+/// claim context let go (resolved; a conflict was reported before). Moved, not cloned: at
+/// ten thousand hosts, two copies of every spec were a good part of the compile's memory.
 fn take_spec(node: &mut EmittedNode<'_>) -> NodeSpec {
+    node.dependencies = Vec::new();
+    node.claim_context = None;
     let moved_out = NodeSpec::Barrier(BarrierNode {
         name: String::new(),
     });
