@@ -4,7 +4,9 @@
 //! A barrier with no member on its host (host-base left out: no `docker-ready`) is not
 //! made, and what would wait for it waits for nothing, as an optional dependency.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashMap;
 
 use cairn_lockfiles::{NodeKind, NodeName, Scope};
 
