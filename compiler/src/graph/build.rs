@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use foldhash::{HashMap, HashMapExt};
 
@@ -15,7 +15,7 @@ use crate::graph::emit::{EmittedNode, emit_nodes};
 use crate::graph::image_pins::PinningOptions;
 use crate::graph::image_settings::set_image_settings;
 use crate::graph::package_pins::pin_packages;
-use crate::graph::rollouts::stated_rollouts;
+use crate::graph::rollouts::{RolloutSource, stated_rollouts};
 use crate::render::{Renderer, TemplateContext, build_environment};
 use crate::spec::ClusterSpec;
 
@@ -59,11 +59,12 @@ pub fn build_lockfile(
     let mut resolved = resolve_dependencies(spec, &nodes).map_err(into_error)?;
     let barriers = join_barriers(&nodes, &mut resolved.deps, &mut resolved.edges);
 
-    // Kept for a cycle's error, which names the nodes by position; the emitted nodes keep
-    // theirs.
-    let barrier_names: Vec<NodeName> = barriers
+    // Kept for a cycle's error, which names the nodes by position.
+    let names: Vec<NodeName> = nodes
         .iter()
-        .map(|barrier| barrier.name.clone())
+        .map(|node| &node.name)
+        .chain(barriers.iter().map(|barrier| &barrier.name))
+        .cloned()
         .collect();
     let hosts = spec
         .hosts
@@ -74,25 +75,16 @@ pub fn build_lockfile(
         deps: resolved.edges,
         order_only: resolved.order_only_edges,
     };
-    let unhashed: Vec<UnhashedNode> = nodes
-        .iter_mut()
-        .zip(resolved.deps)
-        .zip(resolved.ordered_after)
-        .map(|((node, deps), ordered_after)| UnhashedNode {
-            name: node.name.clone(),
-            deps,
-            ordered_after,
-            spec: take_spec(node),
-        })
-        .chain(barriers.into_iter().map(|barrier| UnhashedNode {
-            spec: NodeSpec::Barrier(BarrierNode {
-                name: barrier.name.key.clone(),
-            }),
-            name: barrier.name,
-            deps: barrier.deps,
-            ordered_after: Default::default(),
-        }))
-        .collect();
+    let (mut unhashed, rollout_sources) =
+        hand_over(nodes, resolved.deps, resolved.ordered_after, barriers.len());
+    unhashed.extend(barriers.into_iter().map(|barrier| UnhashedNode {
+        spec: NodeSpec::Barrier(BarrierNode {
+            name: barrier.name.key.clone(),
+        }),
+        name: barrier.name,
+        deps: barrier.deps,
+        ordered_after: Default::default(),
+    }));
     let cluster = ClusterInfo {
         name: spec.name.clone(),
         domain: spec.domain.clone(),
@@ -102,30 +94,21 @@ pub fn build_lockfile(
     let lockfile =
         Lockfile::from_unhashed(cluster, hosts, secrets, unhashed).map_err(
             |error| match error {
-                GraphError::Cycle { nodes: cycle } => {
-                    cycle_error(&cycle, &nodes, &barrier_names, &edges)
-                }
+                GraphError::Cycle { nodes: cycle } => cycle_error(&cycle, &names, &edges),
                 other => CompileError::from(Diagnostic::new(other.to_string())),
             },
         )?;
-    let rollouts = stated_rollouts(spec, &nodes, lockfile.rollouts())?;
+    let rollouts = stated_rollouts(spec, &rollout_sources, lockfile.rollouts())?;
     lockfile
         .with_rollouts(rollouts)
         .map_err(|error| CompileError::from(Diagnostic::new(error.to_string())))
 }
 
-/// A cycle's error, each edge of it at the manifest line that declared it. `nodes` and
-/// `barriers` name the positions the edges are recorded by.
-fn cycle_error(
-    cycle: &[NodeName],
-    nodes: &[EmittedNode<'_>],
-    barriers: &[NodeName],
-    edges: &EdgeSpans<'_>,
-) -> CompileError {
-    let position_of: HashMap<&NodeName, usize> = nodes
+/// A cycle's error, each edge of it at the manifest line that declared it. `names` are the
+/// nodes' by the positions the edges are recorded by.
+fn cycle_error(cycle: &[NodeName], names: &[NodeName], edges: &EdgeSpans<'_>) -> CompileError {
+    let position_of: HashMap<&NodeName, usize> = names
         .iter()
-        .map(|node| &node.name)
-        .chain(barriers)
         .enumerate()
         .map(|(position, name)| (name, position))
         .collect();
@@ -154,17 +137,35 @@ fn cycle_error(
     CompileError::from(diagnostic.hint(hint))
 }
 
-/// The node's spec, moved out for the lockfile (what is left in its place is no node's:
-/// nothing after this reads an emitted node's spec), and its rendered dependencies and
-/// claim context let go (resolved; a conflict was reported before). Moved, not cloned: at
-/// ten thousand hosts, two copies of every spec were a good part of the compile's memory.
-fn take_spec(node: &mut EmittedNode<'_>) -> NodeSpec {
-    node.dependencies = Vec::new();
-    node.claim_context = None;
-    let moved_out = NodeSpec::Barrier(BarrierNode {
-        name: String::new(),
-    });
-    std::mem::replace(&mut node.spec, moved_out)
+/// The emitted nodes as the lockfile's, with their dependencies, and what the rollouts
+/// read of them (`rollouts.rs`), with room for `room_for_barriers` more. Each spec is moved, not cloned, and the rest of the
+/// emitted nodes let go: at ten thousand hosts, two copies of every spec, then the emitted
+/// nodes held beside the lockfile's, were a good part of the compile's memory.
+fn hand_over<'m>(
+    nodes: Vec<EmittedNode<'m>>,
+    deps: Vec<BTreeSet<NodeName>>,
+    ordered_after: Vec<BTreeSet<NodeName>>,
+    room_for_barriers: usize,
+) -> (Vec<UnhashedNode>, Vec<RolloutSource<'m>>) {
+    let mut unhashed = Vec::with_capacity(nodes.len() + room_for_barriers);
+    let mut rollout_sources = Vec::new();
+    for ((node, deps), ordered_after) in nodes.into_iter().zip(deps).zip(ordered_after) {
+        if RolloutSource::kept(node.name.kind) {
+            rollout_sources.push(RolloutSource {
+                name: node.name.clone(),
+                declared_at: node.declared_at,
+                declaration: node.declaration,
+                rollout: node.rollout,
+            });
+        }
+        unhashed.push(UnhashedNode {
+            name: node.name,
+            deps,
+            ordered_after,
+            spec: node.spec,
+        });
+    }
+    (unhashed, rollout_sources)
 }
 
 /// Where each edge of the graph was declared, by (dependant, dependency) position.

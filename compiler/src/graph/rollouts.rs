@@ -6,17 +6,35 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cairn_lockfiles::{NodeKind, RolloutPolicy};
+use cairn_lockfiles::{NodeKind, NodeName, RolloutPolicy, Value};
 
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics, SourceSpan};
-use crate::graph::emit::EmittedNode;
+use crate::module::node_declaration::NodeDeclaration;
 use crate::spec::{ClusterSpec, RolloutOverride};
 use crate::suggest::did_you_mean;
+
+/// What the rollouts read of an emitted container or health node, kept once its spec went
+/// to the lockfile (the other emitted nodes are not kept).
+pub struct RolloutSource<'m> {
+    pub name: NodeName,
+    pub declared_at: SourceSpan<'m>,
+    /// The declaration it was rendered from.
+    pub declaration: &'m NodeDeclaration,
+    /// A container's rollout, rendered, where its declaration states one.
+    pub rollout: Option<BTreeMap<String, Value>>,
+}
+
+impl RolloutSource<'_> {
+    /// Whether the rollouts read a node of `kind`: containers and health nodes.
+    pub fn kept(kind: NodeKind) -> bool {
+        matches!(kind, NodeKind::Container | NodeKind::Health)
+    }
+}
 
 /// Every container name's policy where it is not the default one.
 pub fn stated_rollouts(
     spec: &ClusterSpec,
-    nodes: &[EmittedNode<'_>],
+    nodes: &[RolloutSource<'_>],
     defaults: &BTreeMap<String, RolloutPolicy>,
 ) -> Result<BTreeMap<String, RolloutPolicy>, CompileError> {
     let mut diagnostics = Diagnostics::default();
@@ -43,7 +61,7 @@ pub fn stated_rollouts(
 /// The policies the modules state, each read from its first host and the same on every
 /// other, with the default gates added. A container's mistake is reported once.
 fn module_rollouts(
-    nodes: &[EmittedNode<'_>],
+    nodes: &[RolloutSource<'_>],
     defaults: &BTreeMap<String, RolloutPolicy>,
     diagnostics: &mut Diagnostics,
 ) -> BTreeMap<String, RolloutPolicy> {
@@ -112,7 +130,7 @@ fn module_rollouts(
 }
 
 /// The hosts that run container `container`.
-fn hosts_running<'n>(nodes: &'n [EmittedNode<'_>], container: &str) -> Vec<&'n str> {
+fn hosts_running<'n>(nodes: &'n [RolloutSource<'_>], container: &str) -> Vec<&'n str> {
     nodes
         .iter()
         .filter(|node| node.name.kind == NodeKind::Container && node.name.key == container)
