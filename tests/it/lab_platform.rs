@@ -593,10 +593,18 @@ fn a_machine_stopped_in_the_middle_of_an_apply_is_named_and_the_next_apply_finis
     let mut connection = vec!["apply", "cluster.lock", "--json"];
     let arguments = lab.connection();
     connection.extend(arguments.iter().map(String::as_str));
-    let apply = lab.command(&connection).spawn_capturing();
-    // Once master1 installs its packages, it goes down.
-    let deadline = Instant::now() + Duration::from_secs(240);
+    let mut apply = lab.command(&connection).spawn_capturing();
+    // Once master1 installs its packages, it goes down. Other labs and builds may share
+    // the machine: the control host's repository and images come first, however slowly.
+    let deadline = Instant::now() + Duration::from_secs(480);
     while !lab.shell("master1", "pgrep -x dpkg || pgrep -x apt-get").0 {
+        if apply.try_wait().expect("the apply is there").is_some() {
+            let output = apply.wait_with_output().expect("the apply's output");
+            panic!(
+                "the apply ended before master1 installed anything:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
         assert!(
             Instant::now() < deadline,
             "master1 never started installing"
