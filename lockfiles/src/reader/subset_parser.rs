@@ -68,6 +68,9 @@ pub(super) fn parse_in_chunks(
     let mut state = ParseState::default();
     let mut at_end = false;
     let mut wanted = chunk;
+    // How much of `buffer` is known to hold no node header: only what was read since is
+    // searched (the content table, last, has none, and is read on to the end).
+    let mut searched: usize = 0;
     loop {
         while !at_end && buffer.len() < wanted {
             let read = (&mut source)
@@ -78,13 +81,12 @@ pub(super) fn parse_in_chunks(
         let cut = if at_end {
             buffer.len()
         } else {
-            match buffer
-                .windows(NODE_HEADER.len())
-                .rposition(|window| window == NODE_HEADER)
-            {
+            let from = searched.saturating_sub(NODE_HEADER.len() - 1);
+            match memchr::memmem::rfind(&buffer[from..], NODE_HEADER).map(|at| from + at) {
                 Some(newline) if newline > 0 => newline + 1,
                 // No node starts in what was read: read on (the content table comes last).
                 _ => {
+                    searched = buffer.len();
                     wanted = buffer.len() + chunk;
                     continue;
                 }
@@ -97,6 +99,8 @@ pub(super) fn parse_in_chunks(
             return Ok(None);
         }
         buffer.drain(..cut);
+        // What is left starts with the last node header found: it holds no other.
+        searched = buffer.len();
         wanted = chunk;
         if at_end && buffer.is_empty() {
             return Ok(state.finish());
