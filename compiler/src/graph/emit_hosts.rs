@@ -34,40 +34,28 @@ pub fn emit_host_nodes<'m>(
     diagnostics: &mut Diagnostics,
 ) {
     let threads = thread_count(hosts.len());
-    if threads <= 1 {
-        return emit_run(spec, hosts, context, renderer, emitted, diagnostics);
-    }
-    let mut runs = hosts.chunks(hosts.len().div_ceil(threads));
+    let mut runs = hosts.chunks(hosts.len().div_ceil(threads).max(1));
     let first_run = runs.next().unwrap_or_default();
     std::thread::scope(|scope| {
         let others: Vec<_> = runs
             .map(|run| {
                 let own_renderer = renderer.sibling();
-                scope.spawn(move || {
-                    let mut run_nodes = Vec::new();
-                    let mut run_diagnostics = Diagnostics::default();
-                    emit_run(
-                        spec,
-                        run,
-                        context,
-                        &own_renderer,
-                        &mut run_nodes,
-                        &mut run_diagnostics,
-                    );
-                    (run_nodes, run_diagnostics)
-                })
+                scope.spawn(move || emit_run(spec, run, context, &own_renderer))
             })
             .collect();
-        emit_run(spec, first_run, context, renderer, emitted, diagnostics);
-        for thread in others {
-            let (run_nodes, run_diagnostics) = match thread.join() {
-                Ok(result) => result,
-                Err(panic) => std::panic::resume_unwind(panic),
-            };
-            // The runs after the first with problems are not the sequential loop's.
-            if diagnostics.is_empty() {
-                emitted.extend(run_nodes);
-                diagnostics.append(run_diagnostics);
+        let first = emit_run(spec, first_run, context, renderer);
+        let joined = others.into_iter().map(|thread| match thread.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        });
+        for (run_nodes, run_diagnostics) in std::iter::once(first).chain(joined) {
+            let stop = !run_diagnostics.is_empty();
+            emitted.extend(run_nodes);
+            diagnostics.append(run_diagnostics);
+            // The runs after the first with problems are not the sequential loop's (the
+            // scope still waits for their threads).
+            if stop {
+                break;
             }
         }
     });
@@ -80,22 +68,30 @@ fn thread_count(hosts: usize) -> usize {
     cores.min(MOST_THREADS).min(hosts / HOSTS_PER_THREAD).max(1)
 }
 
-/// Adds the nodes of a run of hosts to `emitted`, in order, stopping after the first host
-/// with problems: one broken declaration would otherwise report once per host.
+/// The nodes of a run of hosts, in order, and the problems of its first host that has
+/// any: it stops there, as one broken declaration would otherwise report once per host.
 fn emit_run<'m>(
     spec: &'m ClusterSpec,
     hosts: &[&'m HostSpec],
     context: &TemplateContext,
     renderer: &Renderer<'m>,
-    emitted: &mut Vec<EmittedNode<'m>>,
-    diagnostics: &mut Diagnostics,
-) {
+) -> (Vec<EmittedNode<'m>>, Diagnostics) {
+    let mut emitted = Vec::new();
+    let mut diagnostics = Diagnostics::default();
     for host in hosts {
-        emit_host(spec, host, context, renderer, emitted, diagnostics);
+        emit_host(
+            spec,
+            host,
+            context,
+            renderer,
+            &mut emitted,
+            &mut diagnostics,
+        );
         if !diagnostics.is_empty() {
             break;
         }
     }
+    (emitted, diagnostics)
 }
 
 /// Renders the declarations of every module that applies to `host`.
