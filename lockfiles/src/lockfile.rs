@@ -710,7 +710,7 @@ mod tests {
             ],
         }));
         let nodes = vec![
-            node("cluster:image:app", &[], NodeSpec::Image(image)),
+            node("cluster:image:app", &[], NodeSpec::Image(Box::new(image))),
             node(
                 "h1:check:disk",
                 &[],
@@ -767,7 +767,7 @@ mod tests {
             node(
                 "h1:container:app",
                 &["cluster:image:app", "h1:service:app.service"],
-                NodeSpec::Container(ContainerNode {
+                NodeSpec::Container(Box::new(ContainerNode {
                     name: "app".into(),
                     image: "app".into(),
                     env: BTreeMap::from([
@@ -783,7 +783,7 @@ mod tests {
                     privileged: false,
                     pid: None,
                     args: vec!["--verbose".into()],
-                }),
+                })),
             ),
             node(
                 "h1:health:app",

@@ -64,7 +64,7 @@ fn selected_images<'a>(
         .nodes()
         .iter()
         .filter_map(|node| match &node.spec {
-            NodeSpec::Image(image) => Some((node, image)),
+            NodeSpec::Image(image) => Some((node, &**image)),
             _ => None,
         })
         .collect();

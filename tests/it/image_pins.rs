@@ -85,7 +85,7 @@ fn app_image(sandbox: &Sandbox) -> ImageNode {
         .find(|node| node.name.to_string() == "cluster:image:app")
         .expect("the app image");
     match &image.spec {
-        NodeSpec::Image(image) => image.clone(),
+        NodeSpec::Image(image) => (**image).clone(),
         other => panic!("an image node, not {other:?}"),
     }
 }

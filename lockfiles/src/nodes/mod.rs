@@ -56,7 +56,9 @@ use crate::node_kind::NodeKind;
 use crate::secret::secret_placeholders_in;
 use crate::value::Value;
 
-/// A node's typed inputs, one variant per [`NodeKind`].
+/// A node's typed inputs, one variant per [`NodeKind`]. The two large kinds are boxed: a
+/// lockfile of ten thousand hosts holds half a million specs, most of them small, and
+/// each would otherwise take the room of the largest (an image's, over 400 bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeSpec {
     Check(CheckNode),
@@ -66,8 +68,8 @@ pub enum NodeSpec {
     File(FileNode),
     Command(CommandNode),
     Service(ServiceNode),
-    Image(ImageNode),
-    Container(ContainerNode),
+    Image(Box<ImageNode>),
+    Container(Box<ContainerNode>),
     Health(HealthNode),
 }
 
@@ -155,8 +157,10 @@ impl NodeSpec {
             NodeKind::File => NodeSpec::File(FileNode::from_fields(&mut fields)?),
             NodeKind::Command => NodeSpec::Command(CommandNode::from_fields(&mut fields)?),
             NodeKind::Service => NodeSpec::Service(ServiceNode::from_fields(&mut fields)?),
-            NodeKind::Image => NodeSpec::Image(ImageNode::from_fields(&mut fields)?),
-            NodeKind::Container => NodeSpec::Container(ContainerNode::from_fields(&mut fields)?),
+            NodeKind::Image => NodeSpec::Image(Box::new(ImageNode::from_fields(&mut fields)?)),
+            NodeKind::Container => {
+                NodeSpec::Container(Box::new(ContainerNode::from_fields(&mut fields)?))
+            }
             NodeKind::Health => NodeSpec::Health(HealthNode::from_fields(&mut fields)?),
         };
         fields.finish()?;
