@@ -120,27 +120,18 @@ impl LabNetwork {
     /// as the network).
     pub fn taken_networks(docker: &DockerCli) -> Result<Vec<TakenNetwork>, LabError> {
         let mut taken = Vec::new();
-        let names = docker.run(&["network", "ls", "--format", "{{.Name}}"])?;
-        let names: Vec<&str> = names.lines().collect();
-        if !names.is_empty() {
-            let mut arguments = vec![
-                "network",
-                "inspect",
-                "--format",
-                "{{.Name}}{{range .IPAM.Config}} {{.Subnet}}{{end}}",
-            ];
-            arguments.extend(&names);
-            for line in docker.run(&arguments)?.lines() {
-                let mut words = line.split_whitespace();
-                let Some(name) = words.next() else { continue };
-                // IPv6 subnets do not parse, and cannot overlap an IPv4 one.
-                taken.extend(words.filter_map(|word| word.parse().ok()).map(|subnet| {
-                    TakenNetwork {
+        for line in docker_subnets(docker)?.lines() {
+            let mut words = line.split_whitespace();
+            let Some(name) = words.next() else { continue };
+            // IPv6 subnets do not parse, and cannot overlap an IPv4 one.
+            taken.extend(
+                words
+                    .filter_map(|word| word.parse().ok())
+                    .map(|subnet| TakenNetwork {
                         owner: format!("Docker network {name}"),
                         subnet,
-                    }
-                }));
-            }
+                    }),
+            );
         }
         let not_a_docker_network = |route: &ComputerRoute| {
             taken
@@ -179,6 +170,30 @@ impl LabNetwork {
         }
         arguments.push(&self.name);
         docker.run(&arguments).map(|_| ())
+    }
+}
+
+/// Each Docker network's name and subnets, a line each. A network removed between the
+/// listing and the inspection (another lab going down) fails the inspection of them all:
+/// the engine is asked again, up to three times, before that is an error.
+fn docker_subnets(docker: &DockerCli) -> Result<String, LabError> {
+    let mut attempt = 1;
+    loop {
+        let names = docker.run(&["network", "ls", "--format", "{{.Name}}"])?;
+        let mut arguments = vec![
+            "network",
+            "inspect",
+            "--format",
+            "{{.Name}}{{range .IPAM.Config}} {{.Subnet}}{{end}}",
+        ];
+        arguments.extend(names.lines());
+        if arguments.len() == 4 {
+            return Ok(String::new());
+        }
+        match docker.run(&arguments) {
+            Err(_) if attempt < 3 => attempt += 1,
+            inspected => return inspected,
+        }
     }
 }
 
