@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use petgraph::algo::{tarjan_scc, toposort};
+use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::error::GraphError;
@@ -96,10 +96,109 @@ impl DependencyPositions {
 
 /// [`topological_order`] on positions: every dependency already resolved. `name_of` names
 /// the nodes of a cycle.
+///
+/// The order is petgraph's `toposort` of the graph whose edges run from a dependency to
+/// its dependants (a depth-first search, dependants visited newest edge first), computed
+/// on flat arrays: building petgraph's graph and its second, cycle-checking search took a
+/// tenth of reading a 10,000-host lockfile. A cycle shows as an order that puts a node
+/// before one of its dependencies; only then is petgraph's graph built, to find it.
 pub(crate) fn order_positions<'a>(
     dependencies: &DependencyPositions,
     name_of: impl Fn(usize) -> &'a NodeName,
 ) -> Result<Vec<usize>, GraphError> {
+    if let Some(order) = depth_first_order(dependencies) {
+        return Ok(order);
+    }
+    let graph = petgraph_graph(dependencies);
+    Err(GraphError::Cycle {
+        nodes: find_cycle(&graph, dependencies)
+            .into_iter()
+            .map(|position| name_of(position).clone())
+            .collect(),
+    })
+}
+
+/// The nodes in the order of petgraph's `toposort` (see [`order_positions`]), or `None`
+/// where there is a cycle.
+fn depth_first_order(dependencies: &DependencyPositions) -> Option<Vec<usize>> {
+    let count = dependencies.len();
+    let dependants = Dependants::of(dependencies);
+    let mut discovered = vec![false; count];
+    let mut finished = vec![false; count];
+    let mut finish_stack = Vec::with_capacity(count);
+    let mut stack = Vec::new();
+    for start in 0..count {
+        if discovered[start] {
+            continue;
+        }
+        stack.push(start);
+        while let Some(&node) = stack.last() {
+            if !discovered[node] {
+                discovered[node] = true;
+                // petgraph walks a node's edges newest first: its last dependant first.
+                for &dependant in dependants.of_node(node).iter().rev() {
+                    if !discovered[dependant] {
+                        stack.push(dependant);
+                    }
+                }
+            } else {
+                stack.pop();
+                if !finished[node] {
+                    finished[node] = true;
+                    finish_stack.push(node);
+                }
+            }
+        }
+    }
+    finish_stack.reverse();
+    let mut place = vec![0; count];
+    for (index, &node) in finish_stack.iter().enumerate() {
+        place[node] = index;
+    }
+    let acyclic = (0..count).all(|node| {
+        dependencies
+            .dependencies_of(node)
+            .iter()
+            .all(|&dependency| place[dependency] < place[node])
+    });
+    acyclic.then_some(finish_stack)
+}
+
+/// Every node's dependants, in the order their edges were added (by the dependant's
+/// position), in one flat list.
+struct Dependants {
+    starts: Vec<usize>,
+    positions: Vec<usize>,
+}
+
+impl Dependants {
+    fn of(dependencies: &DependencyPositions) -> Self {
+        let count = dependencies.len();
+        let mut starts = vec![0; count + 1];
+        for &dependency in &dependencies.positions {
+            starts[dependency + 1] += 1;
+        }
+        for node in 0..count {
+            starts[node + 1] += starts[node];
+        }
+        let mut next = starts.clone();
+        let mut positions = vec![0; dependencies.positions.len()];
+        for node in 0..count {
+            for &dependency in dependencies.dependencies_of(node) {
+                positions[next[dependency]] = node;
+                next[dependency] += 1;
+            }
+        }
+        Self { starts, positions }
+    }
+
+    fn of_node(&self, node: usize) -> &[usize] {
+        &self.positions[self.starts[node]..self.starts[node + 1]]
+    }
+}
+
+/// The graph as petgraph's, an edge from each dependency to its dependant.
+fn petgraph_graph(dependencies: &DependencyPositions) -> DiGraph<usize, ()> {
     let count = dependencies.len();
     let mut graph: DiGraph<usize, ()> = DiGraph::with_capacity(count, dependencies.positions.len());
     for position in 0..count {
@@ -107,7 +206,6 @@ pub(crate) fn order_positions<'a>(
     }
     for position in 0..count {
         for &dependency_position in dependencies.dependencies_of(position) {
-            // An edge from the dependency to the dependant: toposort yields dependencies first.
             graph.add_edge(
                 NodeIndex::new(dependency_position),
                 NodeIndex::new(position),
@@ -115,15 +213,7 @@ pub(crate) fn order_positions<'a>(
             );
         }
     }
-    match toposort(&graph, None) {
-        Ok(order) => Ok(order.into_iter().map(|index| graph[index]).collect()),
-        Err(_) => Err(GraphError::Cycle {
-            nodes: find_cycle(&graph, dependencies)
-                .into_iter()
-                .map(|position| name_of(position).clone())
-                .collect(),
-        }),
-    }
+    graph
 }
 
 /// One cycle of the graph, as positions, each node depending on the next.
@@ -171,6 +261,7 @@ fn find_cycle(graph: &DiGraph<usize, ()>, dependencies: &DependencyPositions) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use petgraph::algo::toposort;
 
     fn name(text: &str) -> NodeName {
         text.parse().unwrap()
@@ -225,5 +316,47 @@ mod tests {
             error.to_string(),
             "node `h:file:/a` depends on `h:file:/missing`, which is not in the graph"
         );
+    }
+
+    /// A graph of `count` nodes, each depending on some of the nodes before it (acyclic) or
+    /// also after it (`backwards`: maybe cyclic).
+    fn graph(count: usize, edges: &[(usize, usize)]) -> DependencyPositions {
+        let mut dependencies = DependencyPositions::with_capacity(count, edges.len());
+        for node in 0..count {
+            let mut of_node: Vec<usize> = edges
+                .iter()
+                .filter(|(from, _)| *from == node)
+                .map(|(_, to)| *to)
+                .collect();
+            of_node.sort_unstable();
+            of_node.dedup();
+            for dependency in of_node {
+                dependencies.push_dependency(dependency);
+            }
+            dependencies.end_node();
+        }
+        dependencies
+    }
+
+    proptest::proptest! {
+        /// The order is petgraph's toposort's, node for node, and a cycle is found where
+        /// petgraph finds one.
+        #[test]
+        fn the_order_is_petgraphs(
+            count in 1usize..40,
+            edges in proptest::collection::vec((0usize..40, 0usize..40), 0..120),
+            acyclic in proptest::bool::ANY,
+        ) {
+            let edges: Vec<(usize, usize)> = edges
+                .into_iter()
+                .map(|(from, to)| (from % count, to % count))
+                .filter(|(from, to)| !acyclic || to < from)
+                .collect();
+            let dependencies = graph(count, &edges);
+            let expected = toposort(&petgraph_graph(&dependencies), None)
+                .ok()
+                .map(|order| order.into_iter().map(|index| index.index()).collect::<Vec<_>>());
+            proptest::prop_assert_eq!(depth_first_order(&dependencies), expected);
+        }
     }
 }
