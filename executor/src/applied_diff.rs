@@ -417,7 +417,7 @@ fn file_drift(
     facts: Option<&Result<HostFacts, FactsError>>,
     entry: Option<Option<&StateEntry>>,
 ) -> Option<FileDrift> {
-    let (NodeSpec::File(file), Some(Ok(facts)), Some(Some(entry))) = (&node.spec, facts, entry)
+    let (NodeSpec::File(file), Some(Ok(facts)), Some(Some(entry))) = (&*node.spec, facts, entry)
     else {
         return None;
     };
@@ -491,7 +491,7 @@ mod tests {
     fn facts_after_applying(applied: &Lockfile) -> HostsFacts {
         let mut facts = HostFacts::default();
         for node in applied.nodes_of(&cairn_lockfiles::Scope::Host("h1".into())) {
-            let sha256 = match &node.spec {
+            let sha256 = match &*node.spec {
                 NodeSpec::File(file) => {
                     let hash = format!("sha256 of {}", file.content.hash());
                     facts

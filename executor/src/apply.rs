@@ -208,7 +208,7 @@ fn reach_one(
     let sent = metered.counts();
     let transport: Arc<dyn Transport> = Arc::new(metered);
     let paths = HostPaths::resolve(host, &options.lockfile_directory);
-    let query = FactsQuery::of(lockfile.nodes_of(&Scope::Host(name.to_string())));
+    let query = FactsQuery::of(lockfile.nodes_of(&Scope::Host(name.into())));
     let facts_script = facts::script(&paths, &query);
     let (held, facts_output) = if lock {
         match acquire(transport.as_ref(), &paths, &facts_script) {
@@ -504,7 +504,7 @@ fn remove_orphans(
     orphans: &[crate::state::StateEntry],
     host_report: &mut HostReport,
 ) {
-    let host_nodes = lockfile.nodes_of(&Scope::Host(host.to_string()));
+    let host_nodes = lockfile.nodes_of(&Scope::Host(host.into()));
     let query = FactsQuery::of(host_nodes);
     let managed: std::collections::BTreeSet<String> = query.file_paths.into_iter().collect();
     let mut orphans: Vec<&crate::state::StateEntry> = orphans.iter().collect();

@@ -105,7 +105,7 @@ impl FactsQuery {
     pub fn of(nodes: &[Node]) -> Self {
         let mut query = Self::default();
         for node in nodes {
-            match &node.spec {
+            match &*node.spec {
                 NodeSpec::File(file) => query.file_paths.push(file.path.clone()),
                 // A repository's indexes end in its Release: what tells whether the host's
                 // copy is the one apply placed.

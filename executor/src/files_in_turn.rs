@@ -53,7 +53,7 @@ pub(crate) fn files_in_turn(
     let mut files = BTreeMap::new();
     for host in &rollout.order {
         let replacement = NodeName::new(
-            Scope::Host(host.clone()),
+            Scope::Host(host.as_str().into()),
             NodeKind::Container,
             rollout.container.as_str(),
         );

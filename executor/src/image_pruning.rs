@@ -166,7 +166,11 @@ fn settled_containers(lockfile: &Lockfile, report: &ApplyReport) -> BTreeMap<Str
             let nodes: Vec<NodeName> = hosts
                 .iter()
                 .map(|host| {
-                    NodeName::new(Scope::Host(host.clone()), NodeKind::Container, container)
+                    NodeName::new(
+                        Scope::Host(host.as_str().into()),
+                        NodeKind::Container,
+                        container,
+                    )
                 })
                 .collect();
             let ran = nodes

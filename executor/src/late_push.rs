@@ -25,7 +25,7 @@ pub fn push_late<Timing>(
         let Some(node) = lockfile.node(name) else {
             continue;
         };
-        let NodeSpec::Image(image) = &node.spec else {
+        let NodeSpec::Image(image) = &*node.spec else {
             continue;
         };
         let Some(registry) = &image.registry else {

@@ -219,7 +219,7 @@ fn decide(
     if node.name.kind == NodeKind::Barrier {
         return barrier_decision(node, decided);
     }
-    if let NodeSpec::Image(image) = &node.spec {
+    if let NodeSpec::Image(image) = &*node.spec {
         return image_decision(node, image, facts);
     }
     let host_facts = match node.name.host().map(|host| facts.get(host)) {
@@ -242,7 +242,7 @@ fn decide(
     if let Some(drift) = file_drift(&node.spec, entry, host_facts) {
         return Decision::Run(Reason::Drifted(drift));
     }
-    if let NodeSpec::Repository(repository) = &node.spec
+    if let NodeSpec::Repository(repository) = &*node.spec
         && let Some(reason) = repository_drift(lockfile, repository, entry, host_facts)
     {
         return Decision::Run(reason);
@@ -322,7 +322,7 @@ fn container_drift(
     node: &cairn_lockfiles::Node,
     host_facts: &HostFacts,
 ) -> Option<String> {
-    let (NodeSpec::Container(container), Some(host)) = (&node.spec, node.name.host()) else {
+    let (NodeSpec::Container(container), Some(host)) = (&*node.spec, node.name.host()) else {
         return None;
     };
     let paths = lockfile

@@ -149,7 +149,7 @@ fn gate_or_put_back(
     context: &NodeContext<'_>,
     summary: String,
 ) -> Result<String, NodeError> {
-    let docker_name = match &node.spec {
+    let docker_name = match &*node.spec {
         NodeSpec::Container(container) => Some(docker_name(&container.name, host, context.paths)),
         _ => None,
     };
@@ -163,7 +163,7 @@ fn gate_or_put_back(
         Err(NodeError::Transport(error)) => return Err(NodeError::Transport(error)),
         Err(NodeError::Failed(why)) => why,
     };
-    let NodeSpec::Container(container) = &node.spec else {
+    let NodeSpec::Container(container) = &*node.spec else {
         return Err(NodeError::Failed(why));
     };
     Err(NodeError::Failed(
@@ -221,7 +221,7 @@ fn gates_of<'l>(
         .gates_on(host)
         .filter_map(|name| {
             let node = inputs.lockfile.node(&name)?;
-            match &node.spec {
+            match &*node.spec {
                 NodeSpec::Health(health) => Some((node, health)),
                 _ => None,
             }
@@ -244,7 +244,7 @@ fn write_files(
     }
     let file_paths: Vec<(&cairn_lockfiles::Node, &str)> = files
         .iter()
-        .filter_map(|file| match &file.spec {
+        .filter_map(|file| match &*file.spec {
             NodeSpec::File(spec) => Some((*file, spec.path.as_str())),
             _ => None,
         })
@@ -324,7 +324,7 @@ fn record(
     let mut script = format!("set -eu\n{}", context.paths.action_prelude());
     let mut forget = String::new();
     for file in files {
-        let NodeSpec::File(spec) = &file.spec else {
+        let NodeSpec::File(spec) = &*file.spec else {
             continue;
         };
         let entry = turn_entry(inputs, handle, file, &spec.path);

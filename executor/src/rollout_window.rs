@@ -52,11 +52,7 @@ impl RolloutWindows {
     /// rollout, in the same order.
     pub(crate) fn new(nodes: &[Node], rollouts: &[RolloutPlan]) -> Self {
         let position = |host: &str, container: &str| {
-            let name = NodeName::new(
-                Scope::Host(host.to_string()),
-                NodeKind::Container,
-                container,
-            );
+            let name = NodeName::new(Scope::Host(host.into()), NodeKind::Container, container);
             nodes.binary_search_by(|node| node.name.cmp(&name)).ok()
         };
         let mut windows = Self::default();

@@ -80,7 +80,7 @@ impl FilesInTurn {
         let mut files = Self::default();
         for rollout in &plan.rollouts {
             for (host, paths) in &rollout.files_in_turn {
-                let scope = Scope::Host(host.clone());
+                let scope = Scope::Host(host.as_str().into());
                 let replacement = NodeName::new(
                     scope.clone(),
                     NodeKind::Container,
@@ -363,7 +363,7 @@ fn files_of_turn<'l>(
         .flatten()
         .filter_map(|path| {
             lockfile.node(&NodeName::new(
-                Scope::Host(host.to_string()),
+                Scope::Host(host.into()),
                 NodeKind::File,
                 path.as_str(),
             ))

@@ -49,7 +49,7 @@ impl<'a> PinnedDownloads<'a> {
     pub fn of_lockfile(lockfile: &'a Lockfile) -> PinnedDownloads<'a> {
         let mut downloads = PinnedDownloads::default();
         for node in lockfile.nodes() {
-            match &node.spec {
+            match &*node.spec {
                 NodeSpec::Image(image) => {
                     let user = format!("image {}", image.name);
                     for artifact in &image.artifacts {

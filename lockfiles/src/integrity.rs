@@ -147,7 +147,7 @@ impl LockfileDigests {
             .hosts
             .iter()
             .map(|(name, host)| {
-                let nodes = lockfile.nodes_of(&Scope::Host(name.clone()));
+                let nodes = lockfile.nodes_of(&Scope::Host(name.as_str().into()));
                 (name.clone(), (host_digest(name, host), nodes_digest(nodes)))
             })
             .collect();

@@ -4,7 +4,7 @@ mod node_ids;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use foldhash::{HashMap, HashMapExt};
 
@@ -126,7 +126,7 @@ fn check_name(
             dependency: both.clone(),
         });
     }
-    if let NodeSpec::Container(container) = &node.spec {
+    if let NodeSpec::Container(container) = &*node.spec {
         let image_name = NodeName::new(
             crate::node_name::Scope::Cluster,
             crate::node_kind::NodeKind::Image,
@@ -475,7 +475,7 @@ impl Lockfile {
                 // A set iterates sorted and without duplicates: moved, not cloned.
                 deps: node.deps.into_iter().collect(),
                 ordered_after: node.ordered_after.into_iter().collect(),
-                spec: node.spec,
+                spec: Arc::new(node.spec),
             })
             .collect();
         sort_by_name(&mut nodes);
@@ -1072,7 +1072,7 @@ mod tests {
                 name: node.name.clone(),
                 deps: node.deps.iter().cloned().collect(),
                 ordered_after: node.ordered_after.iter().cloned().collect(),
-                spec: node.spec.clone(),
+                spec: NodeSpec::clone(&node.spec),
             })
             .collect();
         let error = refused_without_secrets(&lockfile, nodes);
@@ -1093,7 +1093,11 @@ mod tests {
             .iter()
             .find(|node| node.name.kind == NodeKind::File)
             .expect("a file node");
-        let nodes = vec![node("h1:file:/etc/app.conf", &[], file.spec.clone())];
+        let nodes = vec![node(
+            "h1:file:/etc/app.conf",
+            &[],
+            NodeSpec::clone(&file.spec),
+        )];
         let error = refused_without_secrets(&lockfile, nodes);
         let GraphError::UnknownSecret { node, secret } = &error else {
             panic!("{error}");
@@ -1155,15 +1159,15 @@ mod tests {
                 deps: Vec::new(),
                 ordered_after: Vec::new(),
                 // The position, to tell equal names apart.
-                spec: NodeSpec::Barrier(crate::nodes::BarrierNode {
+                spec: Arc::new(NodeSpec::Barrier(crate::nodes::BarrierNode {
                     name: position.to_string(),
-                }),
+                })),
             })
             .collect();
         sort_by_name(&mut nodes);
         let sorted: Vec<String> = nodes
             .iter()
-            .map(|node| match &node.spec {
+            .map(|node| match &*node.spec {
                 NodeSpec::Barrier(barrier) => format!("{} {}", node.name, barrier.name),
                 _ => unreachable!(),
             })

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use crate::node_id::NodeId;
 use crate::node_name::NodeName;
 use crate::nodes::NodeSpec;
@@ -13,7 +15,9 @@ pub struct Node {
     /// depending on it (systemd's `After=` without `Requires=`). Apply waits for them as for
     /// `deps`, but they are not part of its id, so their changes replace nothing here.
     pub ordered_after: Vec<NodeName>,
-    pub spec: NodeSpec,
+    /// Shared: the same node on many hosts (a host written like another, or one class of
+    /// the reader) holds one spec.
+    pub spec: Arc<NodeSpec>,
 }
 
 impl Node {

@@ -1,5 +1,6 @@
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::node_kind::NodeKind;
 
@@ -9,7 +10,8 @@ use crate::node_kind::NodeKind;
 pub enum Scope {
     /// Cluster-wide; written as `cluster` in a node name. No host may be named `cluster`.
     Cluster,
-    Host(String),
+    /// Shared: a host's thousands of node names and dependencies hold one copy of its name.
+    Host(Arc<str>),
 }
 
 impl Scope {
@@ -51,7 +53,7 @@ impl NodeName {
         }
     }
 
-    pub fn on_host(host: impl Into<String>, kind: NodeKind, key: impl Into<String>) -> Self {
+    pub fn on_host(host: impl Into<Arc<str>>, kind: NodeKind, key: impl Into<String>) -> Self {
         Self::new(Scope::Host(host.into()), kind, key)
     }
 
@@ -76,6 +78,13 @@ impl FromStr for NodeName {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse_with(text, |host| Scope::Host(host.into()))
+    }
+}
+
+impl NodeName {
+    /// Parses `host:kind:key`, the host's scope made by `host_scope`.
+    fn parse_with(text: &str, host_scope: impl FnOnce(&str) -> Scope) -> Result<Self, String> {
         let mut parts = text.splitn(3, ':');
         let (Some(scope), Some(kind), Some(key)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -92,22 +101,40 @@ impl FromStr for NodeName {
         let scope = if scope == Scope::CLUSTER_NAME {
             Scope::Cluster
         } else {
-            Scope::Host(scope.to_string())
+            host_scope(scope)
         };
         Ok(Self::new(scope, kind, key))
+    }
+}
+
+/// Parses node names, sharing one host's name between the names that follow each other
+/// with it: a lockfile lists a host's nodes, and their dependencies, together.
+#[derive(Debug, Default)]
+pub(crate) struct SharedHosts {
+    last: Option<Arc<str>>,
+}
+
+impl SharedHosts {
+    pub(crate) fn parse(&mut self, text: &str) -> Result<NodeName, String> {
+        NodeName::parse_with(text, |host| match &self.last {
+            Some(last) if **last == *host => Scope::Host(last.clone()),
+            _ => {
+                let shared: Arc<str> = host.into();
+                self.last = Some(shared.clone());
+                Scope::Host(shared)
+            }
+        })
     }
 }
 
 /// `names` with the nodes of host `from` renamed to host `to` (the rest as they are), sorted
 /// as a node's lists are: a host written like another waits on its own nodes where its
 /// model waits on the model's.
-pub(crate) fn renamed_host(names: &[NodeName], from: &str, to: &str) -> Vec<NodeName> {
+pub(crate) fn renamed_host(names: &[NodeName], from: &str, to: &Scope) -> Vec<NodeName> {
     let mut renamed: Vec<NodeName> = names
         .iter()
         .map(|name| match name.host() {
-            Some(host) if host == from => {
-                NodeName::new(Scope::Host(to.to_string()), name.kind, name.key.clone())
-            }
+            Some(host) if host == from => NodeName::new(to.clone(), name.kind, name.key.clone()),
             _ => name.clone(),
         })
         .collect();

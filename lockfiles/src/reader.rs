@@ -25,6 +25,7 @@ mod subset_parser;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -573,7 +574,7 @@ fn read_spec(
     mut fields: Vec<(Cow<'static, str>, Value)>,
     shared: &SharedTables,
     origin: &str,
-) -> Result<NodeSpec, LockError> {
+) -> Result<Arc<NodeSpec>, LockError> {
     // A name that parsed is written as it was read.
     let node_error = |message: String| LockError::InvalidNode {
         origin: origin.to_string(),
@@ -593,6 +594,7 @@ fn read_spec(
         FieldReader::from_entries(fields, TextSource::Table(&shared.content))
             .with_pin_sets(&shared.pin_sets),
     )
+    .map(Arc::new)
     .map_err(|error| node_error(error.to_string()))
 }
 

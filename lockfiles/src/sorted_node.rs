@@ -2,6 +2,8 @@
 //! read, and no id yet. `Lockfile::from_sorted` hashes the ids, dependencies first, and
 //! only then makes each [`crate::Node`], whole.
 
+use std::sync::Arc;
+
 use crate::node::Node;
 use crate::node_id::NodeId;
 use crate::node_name::NodeName;
@@ -14,7 +16,7 @@ pub(crate) struct SortedNode {
     pub deps: Vec<NodeName>,
     /// Sorted, without duplicates.
     pub ordered_after: Vec<NodeName>,
-    pub spec: NodeSpec,
+    pub spec: Arc<NodeSpec>,
 }
 
 impl SortedNode {

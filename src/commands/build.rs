@@ -63,7 +63,7 @@ fn selected_images<'a>(
     let images: Vec<_> = lockfile
         .nodes()
         .iter()
-        .filter_map(|node| match &node.spec {
+        .filter_map(|node| match &*node.spec {
             NodeSpec::Image(image) => Some((node, &**image)),
             _ => None,
         })

@@ -154,7 +154,7 @@ pub fn node_json(node: &Node) -> serde_json::Value {
         "deps": node.deps.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "ordered_after": node.ordered_after.iter().map(ToString::to_string).collect::<Vec<_>>(),
     });
-    if let cairn_lockfiles::NodeSpec::File(file) = &node.spec {
+    if let cairn_lockfiles::NodeSpec::File(file) = &*node.spec {
         object["path"] = json!(file.path);
         object["content"] = json!(file.content.as_str());
         object["mode"] = json!(format!("{:04o}", file.mode));

@@ -114,7 +114,7 @@ impl PinnedMachine {
     fn pins(&self) -> (Vec<String>, Vec<String>) {
         let lockfile = Lockfile::read(&self.sandbox.path().join("cluster.lock")).expect("lockfile");
         let name: NodeName = "machine:package:tool".parse().expect("a node name");
-        let NodeSpec::Package(package) = &lockfile.node(&name).expect("the package node").spec
+        let NodeSpec::Package(package) = &*lockfile.node(&name).expect("the package node").spec
         else {
             panic!("not a package node");
         };

@@ -84,7 +84,7 @@ fn app_image(sandbox: &Sandbox) -> ImageNode {
         .iter()
         .find(|node| node.name.to_string() == "cluster:image:app")
         .expect("the app image");
-    match &image.spec {
+    match &*image.spec {
         NodeSpec::Image(image) => (**image).clone(),
         other => panic!("an image node, not {other:?}"),
     }

@@ -131,7 +131,7 @@ fn pins(sandbox: &Sandbox) -> Vec<PackagePin> {
     lockfile
         .nodes()
         .iter()
-        .find_map(|node| match &node.spec {
+        .find_map(|node| match &*node.spec {
             NodeSpec::Image(image) if image.name == "app" => image.pins.clone(),
             _ => None,
         })
@@ -585,7 +585,7 @@ fn the_export_holds_the_hosts_packages_and_the_images_artifacts() {
     let chrony = lockfile
         .nodes()
         .iter()
-        .find_map(|node| match &node.spec {
+        .find_map(|node| match &*node.spec {
             NodeSpec::Package(package) if package.name == "chrony" => package.pins.clone(),
             _ => None,
         })

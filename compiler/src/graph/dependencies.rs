@@ -183,7 +183,7 @@ fn dependency_scopes<'d>(
                 .at_location(at.location())
                 .maybe_hint(did_you_mean(host, spec.hosts.keys().map(String::as_str))));
             }
-            (vec![Scope::Host(host.clone())], *kind, key)
+            (vec![Scope::Host(host.as_str().into())], *kind, key)
         }
     }))
 }
@@ -201,7 +201,7 @@ impl<'s> RoleMembers<'s> {
                 members
                     .entry(role.as_str())
                     .or_default()
-                    .push(Scope::Host(host.name.clone()));
+                    .push(Scope::Host(host.name.as_str().into()));
             }
         }
         Self(members)

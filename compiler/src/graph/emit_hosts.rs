@@ -104,7 +104,7 @@ fn emit_host<'m>(
     diagnostics: &mut Diagnostics,
 ) {
     let host_context = context.for_host(&host.name);
-    let scope = cairn_lockfiles::Scope::Host(host.name.clone());
+    let scope = cairn_lockfiles::Scope::Host(host.name.as_str().into());
     let modules = spec.library.modules();
     for module in modules
         .iter()

@@ -70,7 +70,7 @@ impl PreviousPins {
     fn of(lockfile: &Lockfile) -> PreviousPins {
         let mut previous = PreviousPins::default();
         for node in lockfile.nodes() {
-            match &node.spec {
+            match &*node.spec {
                 NodeSpec::Image(image) => {
                     if let Some(pins) = &image.pins {
                         previous.images.insert(

@@ -216,7 +216,7 @@ fn pull_from_registry(
 /// The registry the lockfile's image `name` goes through, if any.
 fn registry_of(context: &NodeContext<'_>, name: &str) -> Option<String> {
     let image = NodeName::new(Scope::Cluster, NodeKind::Image, name);
-    match &context.lockfile.node(&image)?.spec {
+    match &*context.lockfile.node(&image)?.spec {
         NodeSpec::Image(image) => image.registry.clone(),
         _ => None,
     }

@@ -94,7 +94,7 @@ pub fn unsupported_reason(spec: &NodeSpec, host: Option<&HostEntry>) -> Option<&
 
 /// Runs a node on its host. Returns a one-line summary of what was done.
 pub fn execute(node: &Node, context: &mut NodeContext<'_>) -> Result<String, NodeError> {
-    match &node.spec {
+    match &*node.spec {
         NodeSpec::File(file) => file::apply(file, context),
         NodeSpec::Repository(repository) => repository::apply(repository, context),
         NodeSpec::Command(command) => command::apply(command, context),

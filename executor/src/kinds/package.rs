@@ -174,9 +174,9 @@ fn assumed_check(pins: &HostPackagePins) -> String {
 /// Every package name a package node of `host` installs.
 pub fn wanted_packages(lockfile: &cairn_lockfiles::Lockfile, host: &str) -> BTreeSet<String> {
     lockfile
-        .nodes_of(&Scope::Host(host.to_string()))
+        .nodes_of(&Scope::Host(host.into()))
         .iter()
-        .filter_map(|node| match &node.spec {
+        .filter_map(|node| match &*node.spec {
             NodeSpec::Package(package) => Some(package.installed_packages()),
             _ => None,
         })

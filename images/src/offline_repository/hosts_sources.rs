@@ -18,7 +18,7 @@ pub(super) fn sources_hosts_read(
 ) -> Result<Option<(String, Vec<String>)>, OfflineRepositoryError> {
     let mut read: BTreeMap<(String, Vec<String>), Vec<String>> = BTreeMap::new();
     for node in lockfile.nodes() {
-        let NodeSpec::File(file) = &node.spec else {
+        let NodeSpec::File(file) = &*node.spec else {
             continue;
         };
         if file.path != HOSTS_SOURCES_PATH {

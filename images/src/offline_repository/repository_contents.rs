@@ -33,7 +33,7 @@ impl RepositoryContents {
     pub(super) fn of_lockfile(lockfile: &Lockfile) -> Result<Self, OfflineRepositoryError> {
         let mut contents = RepositoryContents::default();
         for node in lockfile.nodes() {
-            match &node.spec {
+            match &*node.spec {
                 NodeSpec::Image(image) => {
                     if let Some(pins) = &image.pins {
                         contents.architectures.insert(pins.architecture.clone());

@@ -32,7 +32,7 @@ impl HostImpact {
     /// A node whose id differs from what the host has (or had): a container is replaced, a
     /// running service restarted, a stopped one stopped.
     pub fn record_changed(&mut self, node: &Node) {
-        match &node.spec {
+        match &*node.spec {
             NodeSpec::Container(container) => {
                 self.containers_replaced.push(container.name.clone());
             }
@@ -46,7 +46,7 @@ impl HostImpact {
 
     /// A node the host does not have: a container is started, a running service too.
     pub fn record_added(&mut self, node: &Node) {
-        match &node.spec {
+        match &*node.spec {
             NodeSpec::Container(container) => self.containers_started.push(container.name.clone()),
             NodeSpec::Service(service) if service.state == ServiceState::Running => {
                 self.services_started.push(service.unit.clone());

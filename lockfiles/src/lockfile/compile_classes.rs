@@ -28,7 +28,7 @@ pub(super) fn package_classes(nodes: &[SortedNode]) -> SpecClasses {
             *count += 1;
             *count - 1
         };
-        let NodeSpec::Package(package) = &node.spec else {
+        let NodeSpec::Package(package) = &*node.spec else {
             of.push(new_class(&mut count));
             continue;
         };
@@ -99,8 +99,10 @@ mod tests {
         .collect();
         let name: crate::NodeName = name.parse().unwrap();
         SortedNode {
-            spec: NodeSpec::from_fields(name.kind, FieldReader::new(fields, TextSource::Inline))
-                .unwrap(),
+            spec: std::sync::Arc::new(
+                NodeSpec::from_fields(name.kind, FieldReader::new(fields, TextSource::Inline))
+                    .unwrap(),
+            ),
             name,
             deps: Vec::new(),
             ordered_after: Vec::new(),

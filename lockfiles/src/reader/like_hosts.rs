@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::node_list::NodeList;
 use super::{DepsTable, HostWire, NodeTable, SharedTables, invalid, read_names, read_spec};
@@ -115,16 +116,29 @@ pub(super) fn expand(
         let (host, _) = models.get_key_value(&host).expect("sorted out by its host");
         own.entry(host.as_str()).or_default().push(node);
     }
-    let mut model_nodes: BTreeMap<&str, Vec<(SortedNode, usize)>> = BTreeMap::new();
+    let mut model_nodes: BTreeMap<&str, Vec<ModelNode>> = BTreeMap::new();
     for model in models.values() {
-        model_nodes
-            .entry(model.as_str())
-            .or_insert_with(|| list.nodes_of_host(model));
+        model_nodes.entry(model.as_str()).or_insert_with(|| {
+            list.nodes_of_host(model)
+                .into_iter()
+                .map(|(node, class)| ModelNode::new(node, class))
+                .collect()
+        });
     }
     let mut expanded = list;
-    let mut written = expanded.take_entries().into_iter().peekable();
+    let written = expanded.take_entries();
+    // At most every model node and every own node of each host: reserved once, so the
+    // half million nodes of a large lockfile are not moved again as the lists grow.
+    let like_host_nodes: usize = models
+        .iter()
+        .map(|(host, model)| {
+            model_nodes[model.as_str()].len() + own.get(host.as_str()).map_or(0, Vec::len)
+        })
+        .sum();
+    expanded.reserve(written.len() + like_host_nodes);
+    let mut written = written.into_iter().peekable();
     for (host, model) in models {
-        let scope = Scope::Host(host.clone());
+        let scope = Scope::Host(host.as_str().into());
         while let Some((node, id, class)) = written.next_if(|(node, _, _)| node.name.scope < scope)
         {
             expanded.push(node, id, class);
@@ -132,7 +146,7 @@ pub(super) fn expand(
         let nodes = own.remove(host.as_str()).unwrap_or_default();
         let model_nodes = &model_nodes[model.as_str()];
         expand_host(
-            (host, model),
+            (&scope, model),
             model_nodes,
             nodes,
             &mut expanded,
@@ -146,12 +160,38 @@ pub(super) fn expand(
     Ok(expanded)
 }
 
+/// A node of a model, with its class and the fields a host's table is laid over (all but
+/// its key), built once for the thousands of hosts written like it.
+struct ModelNode {
+    node: SortedNode,
+    class: usize,
+    fields: Vec<(Cow<'static, str>, Value)>,
+}
+
+impl ModelNode {
+    fn new(node: SortedNode, class: usize) -> Self {
+        let key_field = NodeSpec::key_field(node.name.kind);
+        let fields = node
+            .spec
+            .written_fields()
+            .into_iter()
+            .filter(|(field, _)| *field != key_field)
+            .map(|(field, value)| (Cow::Borrowed(field), value))
+            .collect();
+        Self {
+            node,
+            class,
+            fields,
+        }
+    }
+}
+
 /// Adds `host`'s nodes to `expanded`, in name order: each of the model's (`model_nodes`,
 /// with their classes), renamed and with what `own` says of it; then each of `own` the
 /// model lacks.
 fn expand_host(
-    (host, model): (&str, &str),
-    model_nodes: &[(SortedNode, usize)],
+    (host, model): (&Scope, &str),
+    model_nodes: &[ModelNode],
     own: Vec<LikeNode>,
     expanded: &mut NodeList,
     shared: &SharedTables,
@@ -165,12 +205,12 @@ fn expand_host(
             .map(|node| (node.name.kind, node.name.key.as_str()));
         let next_model = model_nodes
             .peek()
-            .map(|(node, _)| (node.name.kind, node.name.key.as_str()));
+            .map(|model_node| (model_node.node.name.kind, model_node.node.name.key.as_str()));
         match (next_own, next_model) {
             (None, None) => return Ok(()),
             (Some(own_key), Some(model_key)) if own_key == model_key => {
                 let node = own.next().expect("peeked");
-                let (model_node, _) = model_nodes.next().expect("peeked");
+                let model_node = model_nodes.next().expect("peeked");
                 let class = expanded.new_class();
                 let merged = merged(node, model_node, (host, model), shared, origin)?;
                 expanded.push(merged, None, class);
@@ -187,8 +227,9 @@ fn expand_host(
                 expanded.push(whole, None, class);
             }
             _ => {
-                let (model_node, class) = model_nodes.next().expect("peeked");
-                expanded.push(renamed(model_node, (host, model), None), None, *class);
+                let model_node = model_nodes.next().expect("peeked");
+                let node = renamed(&model_node.node, (host, model), None);
+                expanded.push(node, None, model_node.class);
             }
         }
     }
@@ -197,12 +238,12 @@ fn expand_host(
 /// The model's node renamed to `host`, with `spec` if given, else the model's.
 fn renamed(
     model_node: &SortedNode,
-    (host, model): (&str, &str),
-    spec: Option<NodeSpec>,
+    (host, model): (&Scope, &str),
+    spec: Option<Arc<NodeSpec>>,
 ) -> SortedNode {
     SortedNode {
         name: NodeName::new(
-            Scope::Host(host.to_string()),
+            host.clone(),
             model_node.name.kind,
             model_node.name.key.clone(),
         ),
@@ -216,19 +257,12 @@ fn renamed(
 /// lists where given.
 fn merged(
     node: LikeNode,
-    model_node: &SortedNode,
-    hosts: (&str, &str),
+    model_node: &ModelNode,
+    hosts: (&Scope, &str),
     shared: &SharedTables,
     origin: &str,
 ) -> Result<SortedNode, LockError> {
-    let key_field = NodeSpec::key_field(node.name.kind);
-    let mut fields: Vec<(Cow<'static, str>, Value)> = model_node
-        .spec
-        .written_fields()
-        .into_iter()
-        .filter(|(field, _)| *field != key_field)
-        .map(|(field, value)| (Cow::Borrowed(field), value))
-        .collect();
+    let mut fields = model_node.fields.clone();
     for (field, value) in node.fields {
         match fields.iter_mut().find(|(known, _)| *known == field) {
             Some(slot) => slot.1 = value,
@@ -236,7 +270,7 @@ fn merged(
         }
     }
     let spec = read_spec(&node.name, fields, shared, origin)?;
-    let mut merged = renamed(model_node, hosts, Some(spec));
+    let mut merged = renamed(&model_node.node, hosts, Some(spec));
     if let Some(deps) = node.deps {
         merged.deps = deps;
     }

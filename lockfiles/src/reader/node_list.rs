@@ -81,6 +81,13 @@ impl NodeList {
         }
     }
 
+    /// Room for `additional` more nodes.
+    pub(super) fn reserve(&mut self, additional: usize) {
+        self.nodes.reserve(additional);
+        self.recorded_ids.reserve(additional);
+        self.classes.reserve(additional);
+    }
+
     /// Appends a node with the id it records and its class.
     pub(super) fn push(&mut self, node: SortedNode, recorded_id: Option<NodeId>, class: usize) {
         self.nodes.push(node);

@@ -36,7 +36,7 @@ use foldhash::HashMap;
 use foldhash::fast::FixedState;
 
 use crate::node_id::NodeId;
-use crate::node_name::NodeName;
+use crate::node_name::{NodeName, SharedHosts};
 use crate::value::Value;
 
 use super::like_hosts::LikeNode;
@@ -150,6 +150,8 @@ struct ParseState {
     deps: Vec<NodeName>,
     /// The nodes the node being read is ordered after, moved out whole when it ends.
     ordered_after: Vec<NodeName>,
+    /// The hosts of the names read, shared.
+    name_hosts: SharedHosts,
     /// Whether a node came after one whose name sorts after its.
     out_of_order: bool,
     content: Option<BTreeMap<String, String>>,
@@ -263,7 +265,12 @@ impl ParseState {
                                     return None;
                                 }
                                 let lists = (&mut self.deps, &mut self.ordered_after);
-                                parser.node_header_field(node, lists, &key)?;
+                                parser.node_header_field(
+                                    node,
+                                    lists,
+                                    &mut self.name_hosts,
+                                    &key,
+                                )?;
                                 parser.end_of_line()?;
                             } else {
                                 // Only found here; read once per distinct text, at its end.
@@ -715,21 +722,22 @@ impl<'a> SubsetParser<'a> {
         &mut self,
         node: &mut PendingNode,
         lists: (&mut Vec<NodeName>, &mut Vec<NodeName>),
+        hosts: &mut SharedHosts,
         key: &str,
     ) -> Option<()> {
         let (deps, ordered_after) = lists;
         match key {
             "name" if node.name.is_none() => {
-                node.name = Some(self.string()?.parse::<NodeName>().ok()?);
+                node.name = Some(hosts.parse(&self.string()?).ok()?);
             }
             "id" if node.id.is_none() => node.id = Some(self.string()?.parse::<NodeId>().ok()?),
             "deps" if !node.has_deps => {
                 node.has_deps = true;
-                self.names(deps)?;
+                self.names(deps, hosts)?;
             }
             "ordered_after" if !node.has_ordered_after => {
                 node.has_ordered_after = true;
-                self.names(ordered_after)?;
+                self.names(ordered_after, hosts)?;
             }
             _ => return None,
         }
@@ -737,7 +745,7 @@ impl<'a> SubsetParser<'a> {
     }
 
     /// An array of node names, into `names`.
-    fn names(&mut self, names: &mut Vec<NodeName>) -> Option<()> {
+    fn names(&mut self, names: &mut Vec<NodeName>, hosts: &mut SharedHosts) -> Option<()> {
         self.expect(b'[')?;
         loop {
             self.skip_blanks_and_lines()?;
@@ -745,7 +753,7 @@ impl<'a> SubsetParser<'a> {
                 self.position += 1;
                 return Some(());
             }
-            names.push(self.string()?.parse::<NodeName>().ok()?);
+            names.push(hosts.parse(&self.string()?).ok()?);
             self.skip_blanks_and_lines()?;
             match self.peek()? {
                 b',' => self.position += 1,

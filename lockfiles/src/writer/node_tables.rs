@@ -73,7 +73,7 @@ pub(super) fn write_nodes(
         };
         match model_of_roles.get(entry.roles.as_slice()) {
             Some(model) if can_be_written_like(group, &fields, model) => {
-                write_like(&mut out, &mut scratch, (host, group, &fields), model);
+                write_like(&mut out, &mut scratch, (group, &fields), model);
                 models.insert(host.to_string(), model.host.to_string());
             }
             Some(_) => write_whole(&mut out, &mut scratch, group, &fields, true),
@@ -157,7 +157,7 @@ fn write_whole(
 fn write_like(
     out: &mut String,
     scratch: &mut String,
-    (host, nodes, fields): (&str, &[Node], &[WrittenFields]),
+    (nodes, fields): (&[Node], &[WrittenFields]),
     model: &Model<'_>,
 ) {
     let mut model_nodes = model.nodes.iter().zip(&model.fields).peekable();
@@ -180,7 +180,7 @@ fn write_like(
             );
             continue;
         };
-        let renamed = |names: &[NodeName]| renamed_host(names, model.host, host);
+        let renamed = |names: &[NodeName]| renamed_host(names, model.host, &node.name.scope);
         let deps_differ = renamed(&model_node.deps) != node.deps;
         let order_differs = renamed(&model_node.ordered_after) != node.ordered_after;
         let differing: Vec<&(&'static str, Value)> = fields
