@@ -44,7 +44,9 @@ impl RolloutProgress {
         if name.kind != NodeKind::Container {
             return None;
         }
-        let place = *self.place_of.get(&(host.to_string(), name.key.clone()))?;
+        let place = *self
+            .place_of
+            .get(&(host.to_string(), name.key.to_string()))?;
         let rollout = &self.rollouts[place];
         let mut ended = self
             .ended

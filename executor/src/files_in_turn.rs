@@ -71,7 +71,7 @@ pub(crate) fn files_in_turn(
                         .get(dependency)
                         .is_some_and(|waiting| waiting.as_slice() == [&replacement])
             })
-            .map(|file| file.key.clone())
+            .map(|file| file.key.to_string())
             .collect();
         if !paths.is_empty() {
             files.insert(host.clone(), paths);
@@ -98,16 +98,16 @@ mod tests {
         let parsed: NodeName = name.parse().unwrap();
         let fields: Vec<(&str, Value)> = match parsed.kind {
             NodeKind::File => vec![
-                ("path", parsed.key.as_str().into()),
+                ("path", parsed.key.as_ref().into()),
                 ("content", Value::Text(Text::new("a"))),
             ],
             NodeKind::Container => {
                 vec![
-                    ("name", parsed.key.as_str().into()),
+                    ("name", parsed.key.as_ref().into()),
                     ("image", "web".into()),
                 ]
             }
-            _ => vec![("name", parsed.key.as_str().into()), ("run", "true".into())],
+            _ => vec![("name", parsed.key.as_ref().into()), ("run", "true".into())],
         };
         let image: &[&str] = match parsed.kind {
             NodeKind::Container => &["cluster:image:web"],

@@ -169,7 +169,7 @@ fn settled_containers(lockfile: &Lockfile, report: &ApplyReport) -> BTreeMap<Str
                     NodeName::new(
                         Scope::Host(host.as_str().into()),
                         NodeKind::Container,
-                        container,
+                        container.as_str(),
                     )
                 })
                 .collect();
@@ -239,7 +239,7 @@ fn removed_containers(report: &ApplyReport) -> BTreeMap<String, Vec<String>> {
                 .orphans_removed
                 .iter()
                 .filter(|(name, _)| name.kind == NodeKind::Container)
-                .map(|(name, _)| name.key.clone())
+                .map(|(name, _)| name.key.to_string())
                 .collect();
             (host.clone(), names)
         })

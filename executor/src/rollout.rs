@@ -176,7 +176,7 @@ fn replaced_hosts(
             .is_some_and(|(_, state)| state == "running");
         if running {
             replaced
-                .entry(node.name.key.clone())
+                .entry(node.name.key.to_string())
                 .or_default()
                 .push(host.to_string());
         }

@@ -20,6 +20,14 @@ use crate::value::Value;
 
 const ID_DOMAIN: &str = "cairn node id v1";
 
+/// A hasher in the ids' key-derivation mode, its context hashed once: `new_derive_key`
+/// hashes the context again on every call, a compression more for each of half a million ids.
+fn id_hasher() -> blake3::Hasher {
+    static HASHER: std::sync::LazyLock<blake3::Hasher> =
+        std::sync::LazyLock::new(|| blake3::Hasher::new_derive_key(ID_DOMAIN));
+    HASHER.clone()
+}
+
 /// Computes a node's id. `secrets` resolves a secret name to its entry; a name that does not
 /// resolve is encoded with an empty fingerprint (graph validation refuses such nodes first).
 pub(crate) fn node_id(
@@ -74,7 +82,7 @@ pub(crate) fn id_of_encoded(encoded_inputs: &[u8], dependency_ids: &mut [NodeId]
             unique -= 1;
         }
     }
-    let mut hasher = blake3::Hasher::new_derive_key(ID_DOMAIN);
+    let mut hasher = id_hasher();
     hasher.update(encoded_inputs);
     hasher.update(b"d");
     hasher.update(&(unique as u64).to_le_bytes());

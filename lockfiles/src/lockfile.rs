@@ -409,10 +409,11 @@ fn check_declared(
             host: host.to_string(),
         });
     }
-    if first_of_class && (node.spec.key() != node.name.key || node.spec.kind() != node.name.kind) {
+    if first_of_class && (node.spec.key() != &*node.name.key || node.spec.kind() != node.name.kind)
+    {
         return Err(GraphError::KeyMismatch {
             name: node.name.clone(),
-            key: node.name.key.clone(),
+            key: node.name.key.to_string(),
             field: NodeSpec::key_field(node.name.kind),
         });
     }
@@ -1000,7 +1001,7 @@ mod tests {
         let lockfile = ordered_checks(1, &["h1:check:b"]).unwrap();
         let order: Vec<String> = lockfile
             .in_dependency_order()
-            .map(|node| node.name.key.clone())
+            .map(|node| node.name.key.to_string())
             .collect();
         assert_eq!(order, ["a", "b", "c"]);
     }

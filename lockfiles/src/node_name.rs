@@ -41,11 +41,12 @@ impl Scope {
 pub struct NodeName {
     pub scope: Scope,
     pub kind: NodeKind,
-    pub key: String,
+    /// Shared: the same node on many hosts, and the dependencies on it, hold one copy.
+    pub key: Arc<str>,
 }
 
 impl NodeName {
-    pub fn new(scope: Scope, kind: NodeKind, key: impl Into<String>) -> Self {
+    pub fn new(scope: Scope, kind: NodeKind, key: impl Into<Arc<str>>) -> Self {
         Self {
             scope,
             kind,
@@ -53,7 +54,7 @@ impl NodeName {
         }
     }
 
-    pub fn on_host(host: impl Into<Arc<str>>, kind: NodeKind, key: impl Into<String>) -> Self {
+    pub fn on_host(host: impl Into<Arc<str>>, kind: NodeKind, key: impl Into<Arc<str>>) -> Self {
         Self::new(Scope::Host(host.into()), kind, key)
     }
 
@@ -131,14 +132,20 @@ impl SharedHosts {
 /// as a node's lists are: a host written like another waits on its own nodes where its
 /// model waits on the model's.
 pub(crate) fn renamed_host(names: &[NodeName], from: &str, to: &Scope) -> Vec<NodeName> {
+    let mut moved = 0;
     let mut renamed: Vec<NodeName> = names
         .iter()
         .map(|name| match name.host() {
-            Some(host) if host == from => NodeName::new(to.clone(), name.kind, name.key.clone()),
+            Some(host) if host == from => {
+                moved += 1;
+                NodeName::new(to.clone(), name.kind, name.key.clone())
+            }
             _ => name.clone(),
         })
         .collect();
-    if !renamed.is_sorted() {
+    // `names` is sorted, and so are the names of one host among themselves: only a list
+    // with names of `from` and of other scopes can come out of order.
+    if moved != 0 && moved != names.len() && !renamed.is_sorted() {
         renamed.sort();
     }
     renamed

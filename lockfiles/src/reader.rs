@@ -588,7 +588,10 @@ fn read_spec(
             "`{key_field}` is the last part of the node's name and is not written again"
         )));
     }
-    fields.push((Cow::Borrowed(key_field), Value::String(name.key.clone())));
+    fields.push((
+        Cow::Borrowed(key_field),
+        Value::String(name.key.to_string()),
+    ));
     NodeSpec::from_fields(
         kind,
         FieldReader::from_entries(fields, TextSource::Table(&shared.content))
@@ -767,7 +770,7 @@ mod tests {
         let mut entries = fields(entries);
         entries.insert(
             NodeSpec::key_field(name.kind).to_string(),
-            Value::String(name.key.clone()),
+            Value::String(name.key.to_string()),
         );
         let spec = NodeSpec::from_fields(name.kind, FieldReader::new(entries, TextSource::Inline))
             .unwrap();
@@ -1549,7 +1552,7 @@ mod tests {
         let text = two_hosts().to_toml();
         let read = read(&text, "test.lock").unwrap();
         for node in read.nodes() {
-            assert_eq!(node.spec.key(), node.name.key, "{}", node.name);
+            assert_eq!(node.spec.key(), &*node.name.key, "{}", node.name);
         }
         let spec = |name: &str| &read.node(&name.parse().unwrap()).unwrap().spec;
         assert_ne!(spec("h2:check:os-release"), spec("h2:check:os-release-too"));

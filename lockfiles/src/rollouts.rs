@@ -17,7 +17,7 @@ pub(crate) fn default_rollouts(nodes: &[Node]) -> BTreeMap<String, RolloutPolicy
     let mut gates: BTreeMap<&str, BTreeSet<String>> = nodes
         .iter()
         .filter(|node| node.name.kind == NodeKind::Container)
-        .map(|node| (node.name.key.as_str(), BTreeSet::new()))
+        .map(|node| (node.name.key.as_ref(), BTreeSet::new()))
         .collect();
     for node in nodes
         .iter()
@@ -26,7 +26,7 @@ pub(crate) fn default_rollouts(nodes: &[Node]) -> BTreeMap<String, RolloutPolicy
         for dependency in &node.deps {
             if dependency.kind == NodeKind::Container
                 && dependency.scope == node.name.scope
-                && let Some(container_gates) = gates.get_mut(dependency.key.as_str())
+                && let Some(container_gates) = gates.get_mut(dependency.key.as_ref())
             {
                 container_gates.insert(format!("health:{}", node.name.key));
             }
@@ -50,7 +50,7 @@ impl Lockfile {
             for node in self.nodes() {
                 if let (NodeKind::Container, Some(host)) = (node.name.kind, node.name.host()) {
                     hosts_of
-                        .entry(node.name.key.clone())
+                        .entry(node.name.key.to_string())
                         .or_default()
                         .push(host.to_string());
                 }

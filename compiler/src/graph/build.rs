@@ -79,7 +79,7 @@ pub fn build_lockfile(
         hand_over(nodes, resolved.deps, resolved.ordered_after, barriers.len());
     unhashed.extend(barriers.into_iter().map(|barrier| UnhashedNode {
         spec: NodeSpec::Barrier(BarrierNode {
-            name: barrier.name.key.clone(),
+            name: barrier.name.key.to_string(),
         }),
         name: barrier.name,
         deps: barrier.deps,

@@ -278,7 +278,7 @@ impl<'n, 'm> NodeIndex<'n, 'm> {
                     .map(|positions| {
                         positions
                             .iter()
-                            .map(|target| self.nodes[*target].name.key.as_str())
+                            .map(|target| self.nodes[*target].name.key.as_ref())
                             .collect()
                     })
                     .unwrap_or_default();

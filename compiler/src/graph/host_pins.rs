@@ -204,7 +204,7 @@ fn subject(nodes: &[EmittedNode<'_>], request: &Request) -> String {
     let keys: BTreeSet<&str> = request
         .positions
         .iter()
-        .map(|&position| nodes[position].name.key.as_str())
+        .map(|&position| nodes[position].name.key.as_ref())
         .collect();
     let keys: Vec<String> = keys.iter().map(|key| format!("`{key}`")).collect();
     format!(

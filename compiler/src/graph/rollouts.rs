@@ -68,7 +68,7 @@ fn module_rollouts(
     let health_nodes: BTreeSet<(&str, &str)> = nodes
         .iter()
         .filter(|node| node.name.kind == NodeKind::Health)
-        .filter_map(|node| Some((node.name.host()?, node.name.key.as_str())))
+        .filter_map(|node| Some((node.name.host()?, node.name.key.as_ref())))
         .collect();
     let mut stated: BTreeMap<String, (RolloutPolicy, &str, SourceSpan<'_>)> = BTreeMap::new();
     let mut refused: BTreeSet<&str> = BTreeSet::new();
@@ -78,7 +78,7 @@ fn module_rollouts(
         else {
             continue;
         };
-        let container = node.name.key.as_str();
+        let container = node.name.key.as_ref();
         if refused.contains(container) {
             continue;
         }
@@ -133,7 +133,7 @@ fn module_rollouts(
 fn hosts_running<'n>(nodes: &'n [RolloutSource<'_>], container: &str) -> Vec<&'n str> {
     nodes
         .iter()
-        .filter(|node| node.name.kind == NodeKind::Container && node.name.key == container)
+        .filter(|node| node.name.kind == NodeKind::Container && &*node.name.key == container)
         .filter_map(|node| node.name.host())
         .collect()
 }

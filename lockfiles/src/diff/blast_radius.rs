@@ -68,8 +68,8 @@ impl HostImpact {
     /// unit, the key) stopped.
     pub fn record_orphan(&mut self, name: &NodeName) {
         match name.kind {
-            NodeKind::Container => self.containers_removed.push(name.key.clone()),
-            NodeKind::Service => self.services_stopped.push(name.key.clone()),
+            NodeKind::Container => self.containers_removed.push(name.key.to_string()),
+            NodeKind::Service => self.services_stopped.push(name.key.to_string()),
             _ => {}
         }
         self.removed.push(name.clone());

@@ -37,7 +37,7 @@ pub(super) fn package_classes(nodes: &[SortedNode]) -> SpecClasses {
             continue;
         };
         let key = (
-            node.name.key.as_str(),
+            node.name.key.as_ref(),
             package.packages.as_slice(),
             pins.hash(),
         );

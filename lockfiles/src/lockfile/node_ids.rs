@@ -62,11 +62,22 @@ pub(super) fn hash_ids(
 }
 
 /// The ids already hashed, by class and dependency ids: the same node on ten thousand
-/// hosts, depending on the same nodes, is hashed once.
+/// hosts, depending on the same nodes, is hashed once. A node with more dependencies than
+/// a key holds is hashed each time: such nodes (a host's barrier) depend on their host's
+/// own nodes, whose ids differ from host to host anyway.
 struct IdMemo {
-    hashed_ids: HashMap<Vec<u8>, NodeId>,
-    /// The key being looked up, its buffer reused.
-    key: Vec<u8>,
+    hashed_ids: HashMap<MemoKey, NodeId>,
+}
+
+/// The most dependency ids a [`MemoKey`] holds.
+const MEMO_DEPENDENCIES: usize = 4;
+
+/// A class and its node's dependency ids, held in place (the rest `None`): half a million
+/// keys, and no allocation for any.
+#[derive(PartialEq, Eq, Hash)]
+struct MemoKey {
+    class: usize,
+    dependency_ids: [Option<NodeId>; MEMO_DEPENDENCIES],
 }
 
 impl IdMemo {
@@ -74,25 +85,25 @@ impl IdMemo {
     fn new() -> Self {
         Self {
             hashed_ids: HashMap::new(),
-            key: Vec::new(),
         }
     }
 
     /// The id of a class's encoded inputs with these dependency ids: hashed the first time,
     /// remembered after.
     fn id_of(&mut self, class: usize, inputs: &[u8], dependency_ids: &mut [NodeId]) -> NodeId {
-        self.key.clear();
-        self.key.extend_from_slice(&(class as u64).to_le_bytes());
-        for id in dependency_ids.iter() {
-            self.key.extend_from_slice(id.as_bytes());
+        if dependency_ids.len() > MEMO_DEPENDENCIES {
+            return id_of_encoded(inputs, dependency_ids);
         }
-        match self.hashed_ids.get(self.key.as_slice()) {
-            Some(&id) => id,
-            None => {
-                let id = id_of_encoded(inputs, dependency_ids);
-                self.hashed_ids.insert(self.key.clone(), id);
-                id
-            }
+        let mut key = MemoKey {
+            class,
+            dependency_ids: [None; MEMO_DEPENDENCIES],
+        };
+        for (slot, id) in key.dependency_ids.iter_mut().zip(dependency_ids.iter()) {
+            *slot = Some(*id);
         }
+        *self
+            .hashed_ids
+            .entry(key)
+            .or_insert_with(|| id_of_encoded(inputs, dependency_ids))
     }
 }

@@ -202,10 +202,10 @@ fn expand_host(
     loop {
         let next_own = own
             .peek()
-            .map(|node| (node.name.kind, node.name.key.as_str()));
+            .map(|node| (node.name.kind, node.name.key.as_ref()));
         let next_model = model_nodes
             .peek()
-            .map(|model_node| (model_node.node.name.kind, model_node.node.name.key.as_str()));
+            .map(|model_node| (model_node.node.name.kind, model_node.node.name.key.as_ref()));
         match (next_own, next_model) {
             (None, None) => return Ok(()),
             (Some(own_key), Some(model_key)) if own_key == model_key => {

@@ -109,17 +109,17 @@ fn written_fields(node: &Node) -> WrittenFields {
 fn can_be_written_like(nodes: &[Node], fields: &[WrittenFields], model: &Model<'_>) -> bool {
     let mut own = nodes.iter().zip(fields).peekable();
     for (model_node, model_fields) in model.nodes.iter().zip(&model.fields) {
-        let wanted = (model_node.name.kind, model_node.name.key.as_str());
+        let wanted = (model_node.name.kind, model_node.name.key.as_ref());
         while own
             .peek()
-            .is_some_and(|(node, _)| (node.name.kind, node.name.key.as_str()) < wanted)
+            .is_some_and(|(node, _)| (node.name.kind, node.name.key.as_ref()) < wanted)
         {
             own.next();
         }
         let Some((node, fields)) = own.next() else {
             return false;
         };
-        if (node.name.kind, node.name.key.as_str()) != wanted
+        if (node.name.kind, node.name.key.as_ref()) != wanted
             || !model_fields
                 .iter()
                 .all(|(field, _)| fields.iter().any(|(own_field, _)| own_field == field))
@@ -162,14 +162,14 @@ fn write_like(
 ) {
     let mut model_nodes = model.nodes.iter().zip(&model.fields).peekable();
     for (node, fields) in nodes.iter().zip(fields) {
-        let own = (node.name.kind, node.name.key.as_str());
+        let own = (node.name.kind, node.name.key.as_ref());
         while model_nodes.peek().is_some_and(|(model_node, _)| {
-            (model_node.name.kind, model_node.name.key.as_str()) < own
+            (model_node.name.kind, model_node.name.key.as_ref()) < own
         }) {
             model_nodes.next();
         }
         let counterpart = model_nodes
-            .next_if(|(model_node, _)| (model_node.name.kind, model_node.name.key.as_str()) == own);
+            .next_if(|(model_node, _)| (model_node.name.kind, model_node.name.key.as_ref()) == own);
         let Some((model_node, model_fields)) = counterpart else {
             write_whole(
                 out,

@@ -29,7 +29,7 @@ fn node(name: &str, deps: &[&str], fields: &[(&str, Value)]) -> UnhashedNode {
         .collect();
     entries.insert(
         NodeSpec::key_field(name.kind).to_string(),
-        Value::String(name.key.clone()),
+        Value::String(name.key.to_string()),
     );
     UnhashedNode {
         spec: NodeSpec::from_fields(name.kind, FieldReader::new(entries, TextSource::Inline))
