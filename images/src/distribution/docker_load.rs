@@ -10,7 +10,16 @@ use std::path::Path;
 
 /// A shell command printing, one line per image of the host's engine, its layers' diff
 /// ids (bottom first, space-separated).
-pub const HOST_LAYERS_SCRIPT: &str = "docker image ls --quiet --no-trunc | sort -u | xargs -r docker image inspect --format '{{join .RootFS.Layers \" \"}}'";
+///
+/// An image removed between the listing and its inspection (a prune, another apply's, or
+/// an operator's `docker image rm`) is left out, not an error: `docker image inspect`
+/// still prints the others, and its only complaints are `No such image`. Any other
+/// complaint fails the script with Docker's words.
+pub const HOST_LAYERS_SCRIPT: &str = "{ errors=$(docker image ls --quiet --no-trunc | sort -u | xargs -r docker image inspect --format '{{join .RootFS.Layers \" \"}}' 2>&1 1>&3 3>&-); status=$?; } 3>&1
+[ \"$status\" -eq 0 ] && exit 0
+printf '%s\\n' \"$errors\" | grep -qiv 'no such image' || exit 0
+printf '%s\\n' \"$errors\" >&2
+exit \"$status\"";
 
 /// What goes to the host's `docker load`.
 #[derive(Debug)]
@@ -117,6 +126,62 @@ pub fn load_archive(layout: &Path, host_layers: &str) -> Result<LoadArchive, Loa
 
 #[cfg(test)]
 mod tests {
+    /// [`HOST_LAYERS_SCRIPT`] run with a `docker` that lists two images and answers
+    /// `inspect` for the first, saying `complaint` of the second.
+    fn host_layers_with(complaint: &str) -> std::process::Output {
+        let folder = tempfile::tempdir().unwrap();
+        let docker = folder.path().join("docker");
+        let fake = format!(
+            "#!/bin/sh\n\
+             case \"$1 $2\" in\n\
+             'image ls') printf 'sha256:kept\\nsha256:gone\\n' ;;\n\
+             'image inspect') shift 4; status=0\n\
+               for id; do\n\
+                 if [ \"$id\" = sha256:gone ]; then echo \"Error response from daemon: {complaint}: $id\" >&2; status=1\n\
+                 else echo \"layers-of-$id\"; fi\n\
+               done; exit $status ;;\n\
+             esac\n"
+        );
+        std::fs::write(&docker, fake).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!(
+            "{}:{}",
+            folder.path().display(),
+            std::env::var("PATH").unwrap()
+        );
+        std::process::Command::new("sh")
+            .args(["-c", super::HOST_LAYERS_SCRIPT])
+            .env("PATH", path)
+            .output()
+            .unwrap()
+    }
+
+    #[test]
+    fn an_image_removed_between_listing_and_inspection_is_left_out() {
+        let output = host_layers_with("No such image");
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "layers-of-sha256:kept\n"
+        );
+    }
+
+    #[test]
+    fn any_other_complaint_of_docker_fails_the_listing_with_its_words() {
+        let output = host_layers_with("permission denied");
+        assert!(!output.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "layers-of-sha256:kept\n"
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stderr)
+                .contains("Error response from daemon: permission denied: sha256:gone"),
+            "{output:?}"
+        );
+    }
+
     use super::*;
 
     /// A layout with three layers, as `cairn build` writes its manifest.json and config.
