@@ -47,8 +47,8 @@ impl PreviousPins {
     /// text alone where they can be (the one case its file is read again).
     pub fn read(previous: &PreviousLockfile) -> (Option<PreviousPins>, Option<String>) {
         let path = previous.path();
-        if let Some(lockfile) = previous.lockfile() {
-            let mut pins = PreviousPins::of(lockfile);
+        // Lent, not kept: the compile needs its pins alone.
+        if let Some(mut pins) = previous.lend(|lockfile| lockfile.map(PreviousPins::of)) {
             pins.path = path.display().to_string();
             return (Some(pins), None);
         }
