@@ -4,20 +4,19 @@
 //! A barrier with no member on its host (host-base left out: no `docker-ready`) is not
 //! made, and what would wait for it waits for nothing, as an optional dependency.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use foldhash::HashMap;
+use std::collections::BTreeMap;
 
 use cairn_lockfiles::{NodeKind, NodeName, Scope};
 
 use crate::diagnostic::SourceSpan;
+use crate::graph::dependencies::DeclaredEdges;
 use crate::graph::emit::EmittedNode;
 use crate::module::barrier_declaration::BarrierName;
 
-/// A barrier node: its name and its members.
+/// A barrier node: its name and its members, by position.
 pub struct BarrierNode {
     pub name: NodeName,
-    pub deps: BTreeSet<NodeName>,
+    pub deps: Vec<usize>,
 }
 
 /// The waiting nodes and the members of one host's barrier, by position, with the span
@@ -30,11 +29,12 @@ struct Sides<'m> {
 
 /// Makes the barriers of every host: adds each barrier to the dependencies of the nodes
 /// that wait for it, and its edges to `edges`; barrier number `n` is at position
-/// `nodes.len() + n` there. Returns the barriers in that order.
+/// `nodes.len() + n` there. Returns the barriers in that order. A node's dependencies stay
+/// sorted: a barrier's position is after every node's, and each barrier's after the last.
 pub fn join_barriers<'m>(
     nodes: &[EmittedNode<'m>],
-    dependencies: &mut [BTreeSet<NodeName>],
-    edges: &mut HashMap<(usize, usize), SourceSpan<'m>>,
+    dependencies: &mut [Vec<usize>],
+    edges: &mut DeclaredEdges<'m>,
 ) -> Vec<BarrierNode> {
     let mut sides: BTreeMap<(&str, BarrierName), Sides<'m>> = BTreeMap::new();
     for (position, node) in nodes.iter().enumerate() {
@@ -65,14 +65,20 @@ pub fn join_barriers<'m>(
         let name = NodeName::on_host(host, NodeKind::Barrier, barrier.as_str());
         let position = nodes.len() + barriers.len();
         for (waiting, at) in side.waiting {
-            dependencies[waiting].insert(name.clone());
-            edges.entry((waiting, position)).or_insert(at);
+            let waited_for = &mut dependencies[waiting];
+            // Waiting twice for one barrier is waiting for it.
+            if waited_for.last() != Some(&position) {
+                waited_for.push(position);
+            }
+            edges.add((waiting, position), at);
         }
-        let mut deps = BTreeSet::new();
+        let mut deps = Vec::with_capacity(side.members.len());
         for (member, at) in side.members {
-            deps.insert(nodes[member].name.clone());
-            edges.entry((position, member)).or_insert(at);
+            deps.push(member);
+            edges.add((position, member), at);
         }
+        deps.sort_unstable();
+        deps.dedup();
         barriers.push(BarrierNode { name, deps });
     }
     barriers

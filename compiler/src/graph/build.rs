@@ -10,7 +10,7 @@ use cairn_lockfiles::{
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics, SourceSpan};
 use crate::graph::barriers::join_barriers;
 use crate::graph::claim_conflict::conflict_diagnostic;
-use crate::graph::dependencies::resolve_dependencies;
+use crate::graph::dependencies::{DeclaredEdges, resolve_dependencies};
 use crate::graph::emit::{EmittedNode, emit_nodes};
 use crate::graph::image_pins::PinningOptions;
 use crate::graph::image_settings::set_image_settings;
@@ -58,8 +58,10 @@ pub fn build_lockfile(
     diagnostics.finish(())?;
     let mut resolved = resolve_dependencies(spec, &nodes).map_err(into_error)?;
     let barriers = join_barriers(&nodes, &mut resolved.deps, &mut resolved.edges);
+    resolved.edges.sort();
 
-    // Kept for a cycle's error, which names the nodes by position.
+    // Kept for a cycle's error, which names the nodes by position, and to name each
+    // node's dependencies.
     let names: Vec<NodeName> = nodes
         .iter()
         .map(|node| &node.name)
@@ -75,16 +77,20 @@ pub fn build_lockfile(
         deps: resolved.edges,
         order_only: resolved.order_only_edges,
     };
-    let (mut unhashed, rollout_sources) =
-        hand_over(nodes, resolved.deps, resolved.ordered_after, barriers.len());
-    unhashed.extend(barriers.into_iter().map(|barrier| UnhashedNode {
-        spec: NodeSpec::Barrier(BarrierNode {
-            name: barrier.name.key.to_string(),
-        }),
-        name: barrier.name,
-        deps: barrier.deps,
-        ordered_after: Default::default(),
-    }));
+    let (mut unhashed, rollout_sources) = hand_over(nodes, barriers.len());
+    let mut deps = resolved.deps;
+    for barrier in barriers {
+        deps.push(barrier.deps);
+        unhashed.push(UnhashedNode {
+            spec: NodeSpec::Barrier(BarrierNode {
+                name: barrier.name.key.to_string(),
+            }),
+            name: barrier.name,
+            deps: BTreeSet::new(),
+            ordered_after: BTreeSet::new(),
+        });
+    }
+    name_dependencies(&mut unhashed, &names, deps, resolved.ordered_after);
     let cluster = ClusterInfo {
         name: spec.name.clone(),
         domain: spec.domain.clone(),
@@ -137,19 +143,18 @@ fn cycle_error(cycle: &[NodeName], names: &[NodeName], edges: &EdgeSpans<'_>) ->
     CompileError::from(diagnostic.hint(hint))
 }
 
-/// The emitted nodes as the lockfile's, with their dependencies, and what the rollouts
-/// read of them (`rollouts.rs`), with room for `room_for_barriers` more. Each spec is moved, not cloned, and the rest of the
-/// emitted nodes let go: at ten thousand hosts, two copies of every spec, then the emitted
-/// nodes held beside the lockfile's, were a good part of the compile's memory.
+/// The emitted nodes as the lockfile's, their dependencies not yet named
+/// (`name_dependencies`), and what the rollouts read of them (`rollouts.rs`), with room for
+/// `room_for_barriers` more. Each spec is moved, not cloned, and the rest of the emitted
+/// nodes let go: at ten thousand hosts, two copies of every spec, then the emitted nodes
+/// held beside the lockfile's, were a good part of the compile's memory.
 fn hand_over<'m>(
     nodes: Vec<EmittedNode<'m>>,
-    deps: Vec<BTreeSet<NodeName>>,
-    ordered_after: Vec<BTreeSet<NodeName>>,
     room_for_barriers: usize,
 ) -> (Vec<UnhashedNode>, Vec<RolloutSource<'m>>) {
     let mut unhashed = Vec::with_capacity(nodes.len() + room_for_barriers);
     let mut rollout_sources = Vec::new();
-    for ((node, deps), ordered_after) in nodes.into_iter().zip(deps).zip(ordered_after) {
+    for node in nodes {
         if RolloutSource::kept(node.name.kind) {
             rollout_sources.push(RolloutSource {
                 name: node.name.clone(),
@@ -160,33 +165,53 @@ fn hand_over<'m>(
         }
         unhashed.push(UnhashedNode {
             name: node.name,
-            deps,
-            ordered_after,
+            deps: BTreeSet::new(),
+            ordered_after: BTreeSet::new(),
             spec: node.spec,
         });
     }
     (unhashed, rollout_sources)
 }
 
+/// Gives each node its dependencies and the nodes it is ordered after by name, from their
+/// positions in `names`. Done once the emitted nodes are let go (`hand_over`): the sets of
+/// names are the larger part of the graph, and the two no longer meet at compile's peak.
+fn name_dependencies(
+    unhashed: &mut [UnhashedNode],
+    names: &[NodeName],
+    deps: Vec<Vec<usize>>,
+    mut ordered_after: Vec<Vec<usize>>,
+) {
+    // Barriers are ordered after nothing.
+    ordered_after.resize_with(unhashed.len(), Vec::new);
+    let named = |positions: Vec<usize>| -> BTreeSet<NodeName> {
+        positions
+            .into_iter()
+            .map(|position| names[position].clone())
+            .collect()
+    };
+    for ((node, deps), ordered_after) in unhashed.iter_mut().zip(deps).zip(ordered_after) {
+        node.deps = named(deps);
+        node.ordered_after = named(ordered_after);
+    }
+}
+
 /// Where each edge of the graph was declared, by (dependant, dependency) position.
 struct EdgeSpans<'m> {
-    deps: HashMap<(usize, usize), SourceSpan<'m>>,
-    order_only: HashMap<(usize, usize), SourceSpan<'m>>,
+    deps: DeclaredEdges<'m>,
+    order_only: DeclaredEdges<'m>,
 }
 
 impl<'m> EdgeSpans<'m> {
     /// Where the edge from `dependant` to `dependency` was declared, and how the dependant
     /// waits, in words: "depends on", or "waits (order only) for".
     fn of(&self, dependant: usize, dependency: usize) -> Option<(&SourceSpan<'m>, &'static str)> {
-        let key = (dependant, dependency);
-        self.deps
-            .get(&key)
-            .map(|at| (at, "depends on"))
-            .or_else(|| {
-                self.order_only
-                    .get(&key)
-                    .map(|at| (at, "waits (order only) for"))
-            })
+        let edge = (dependant, dependency);
+        self.deps.of(edge).map(|at| (at, "depends on")).or_else(|| {
+            self.order_only
+                .of(edge)
+                .map(|at| (at, "waits (order only) for"))
+        })
     }
 }
 

@@ -9,17 +9,58 @@ use crate::graph::emit::{EmittedDependency, EmittedNode, RenderedDependency};
 use crate::spec::ClusterSpec;
 use crate::suggest::did_you_mean;
 
-/// Every node's dependencies and the nodes it is ordered after, with where each edge was
-/// declared.
+/// Every node's dependencies and the nodes it is ordered after, by position, with where
+/// each edge was declared. Positions, not names: at ten thousand hosts, a set of cloned
+/// names per node and a hash map of edges were a fifth of compile's peak memory; the names
+/// are given once, when the nodes are handed over (`build.rs`).
 pub struct Resolved<'m> {
-    /// Per node, its dependencies (part of its id).
-    pub deps: Vec<BTreeSet<NodeName>>,
-    /// Per node, what it is ordered after (`order_only = true`: waited for, not in its id).
-    pub ordered_after: Vec<BTreeSet<NodeName>>,
+    /// Per node, the positions of its dependencies (part of its id), sorted, once each.
+    pub deps: Vec<Vec<usize>>,
+    /// Per node, the positions of what it is ordered after (`order_only = true`: waited
+    /// for, not in its id), sorted, once each.
+    pub ordered_after: Vec<Vec<usize>>,
     /// Per edge (dependant, dependency), where it was declared.
-    pub edges: HashMap<(usize, usize), SourceSpan<'m>>,
+    pub edges: DeclaredEdges<'m>,
     /// Per order-only edge (dependant, node waited for), where it was declared.
-    pub order_only_edges: HashMap<(usize, usize), SourceSpan<'m>>,
+    pub order_only_edges: DeclaredEdges<'m>,
+}
+
+/// Where each edge of a graph was declared, by (dependant, dependency) position: the first
+/// declaration of an edge declared twice. A list sorted once all are in, not a hash map: a
+/// million edges take a third of the room.
+#[derive(Default)]
+pub struct DeclaredEdges<'m> {
+    edges: Vec<((usize, usize), SourceSpan<'m>)>,
+    sorted: bool,
+}
+
+impl<'m> DeclaredEdges<'m> {
+    /// Records where the edge `(dependant, dependency)` was declared, unless it was already.
+    pub fn add(&mut self, edge: (usize, usize), at: SourceSpan<'m>) {
+        self.sorted = false;
+        self.edges.push((edge, at));
+    }
+
+    /// Sorts the edges for [`DeclaredEdges::of`], each kept where it was first declared.
+    pub fn sort(&mut self) {
+        // A stable sort: of an edge declared twice, the first declaration stays first.
+        self.edges.sort_by_key(|(edge, _)| *edge);
+        self.edges.dedup_by_key(|(edge, _)| *edge);
+        self.sorted = true;
+    }
+
+    /// Where the edge `(dependant, dependency)` was first declared.
+    pub fn of(&self, edge: (usize, usize)) -> Option<&SourceSpan<'m>> {
+        if self.sorted {
+            let found = self.edges.binary_search_by_key(&edge, |(edge, _)| *edge);
+            return found.ok().map(|index| &self.edges[index].1);
+        }
+        // Before the sort (an error found while resolving): the first one added.
+        self.edges
+            .iter()
+            .find(|(added, _)| *added == edge)
+            .map(|(_, at)| at)
+    }
 }
 
 /// The scopes a dependency looks in, with the kind and key of the nodes it names there.
@@ -28,9 +69,9 @@ type DependencyScopes<'d> = (Vec<Scope>, NodeKind, &'d str);
 /// A wildcard key: every node of the kind on the host.
 const EVERY_KEY: &str = "*";
 
-/// Resolves every declared dependency to node names: per node, its dependencies and the
-/// nodes it is ordered after, and for each edge the manifest span that declared it. A node
-/// named both ways (a wildcard and an order-only dependency on one of its nodes) is an
+/// Resolves every declared dependency to node positions: per node, its dependencies and
+/// the nodes it is ordered after, and for each edge the manifest span that declared it. A
+/// node named both ways (a wildcard and an order-only dependency on one of its nodes) is an
 /// error at the order-only one.
 pub fn resolve_dependencies<'m>(
     spec: &ClusterSpec,
@@ -42,12 +83,12 @@ pub fn resolve_dependencies<'m>(
     let mut resolved = Resolved {
         deps: Vec::with_capacity(nodes.len()),
         ordered_after: Vec::with_capacity(nodes.len()),
-        edges: HashMap::new(),
-        order_only_edges: HashMap::new(),
+        edges: DeclaredEdges::default(),
+        order_only_edges: DeclaredEdges::default(),
     };
     for (position, node) in nodes.iter().enumerate() {
-        let mut dependencies = BTreeSet::new();
-        let mut ordered_after = BTreeSet::new();
+        let mut dependencies = Vec::new();
+        let mut ordered_after = Vec::new();
         for dependency in &node.dependencies {
             let targets = match dependency_targets((spec, &roles), &index, position, dependency) {
                 Ok(targets) => targets,
@@ -56,29 +97,47 @@ pub fn resolve_dependencies<'m>(
                     continue;
                 }
             };
-            let (names, edges) = if dependency.order_only {
+            let (positions, edges) = if dependency.order_only {
                 (&mut ordered_after, &mut resolved.order_only_edges)
             } else {
                 (&mut dependencies, &mut resolved.edges)
             };
             for target in targets {
-                names.insert(nodes[target].name.clone());
-                edges
-                    .entry((position, target))
-                    .or_insert_with(|| dependency.at.clone());
+                positions.push(target);
+                edges.add((position, target), dependency.at.clone());
             }
         }
-        for name in ordered_after.intersection(&dependencies) {
+        for positions in [&mut dependencies, &mut ordered_after] {
+            positions.sort_unstable();
+            positions.dedup();
+        }
+        for name in named_both_ways(nodes, &dependencies, &ordered_after) {
             diagnostics.push(both_ways(&index, &resolved, position, name));
         }
         resolved.deps.push(dependencies);
         resolved.ordered_after.push(ordered_after);
     }
+    resolved.edges.sort();
+    resolved.order_only_edges.sort();
     if diagnostics.is_empty() {
         Ok(resolved)
     } else {
         Err(diagnostics)
     }
+}
+
+/// The names of the nodes among both `dependencies` and `ordered_after` (sorted
+/// positions), in the order of names.
+fn named_both_ways<'n>(
+    nodes: &'n [EmittedNode<'_>],
+    dependencies: &[usize],
+    ordered_after: &[usize],
+) -> BTreeSet<&'n NodeName> {
+    ordered_after
+        .iter()
+        .filter(|position| dependencies.binary_search(position).is_ok())
+        .map(|&position| &nodes[position].name)
+        .collect()
 }
 
 /// The positions of the nodes one declared dependency of the node at `position` names.
@@ -129,10 +188,10 @@ fn both_ways(
     let mut diagnostic = Diagnostic::new(format!(
         "`{node}` depends on `{name}` and waits for it order-only too"
     ));
-    if let Some(at) = resolved.order_only_edges.get(&(position, target)) {
+    if let Some(at) = resolved.order_only_edges.of((position, target)) {
         diagnostic = diagnostic.at_location(at.location());
     }
-    if let Some(at) = resolved.edges.get(&(position, target)) {
+    if let Some(at) = resolved.edges.of((position, target)) {
         diagnostic = diagnostic.note(format!("the dependency is declared at {}", at.display()));
     }
     diagnostic.hint(
