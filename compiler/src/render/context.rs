@@ -18,26 +18,27 @@ impl TemplateContext {
     pub fn new(spec: &ClusterSpec, roles: &[&str]) -> Self {
         let mut role_members: BTreeMap<&str, Vec<&HostSpec>> =
             roles.iter().map(|role| (*role, Vec::new())).collect();
+        // Each host's place among each of its roles' members, counted from 1, noted as the
+        // members are listed: searched for in the lists, it was hosts times members.
+        let mut role_indexes: Vec<BTreeMap<String, TemplateValue>> =
+            Vec::with_capacity(spec.hosts.len());
         for host in spec.hosts.values() {
+            let mut role_index = BTreeMap::new();
             for role in &host.roles {
-                role_members.entry(role.as_str()).or_default().push(host);
+                let members = role_members.entry(role.as_str()).or_default();
+                members.push(host);
+                let place = members.len() as i64;
+                role_index
+                    .entry(role.clone())
+                    .or_insert_with(|| TemplateValue::from(place));
             }
+            role_indexes.push(role_index);
         }
         let hosts: BTreeMap<String, TemplateValue> = spec
             .hosts
             .values()
-            .map(|host| {
-                let role_index: BTreeMap<String, TemplateValue> = host
-                    .roles
-                    .iter()
-                    .map(|role| {
-                        let position = role_members[role.as_str()]
-                            .iter()
-                            .position(|member| member.name == host.name)
-                            .unwrap_or_default();
-                        (role.clone(), TemplateValue::from(position as i64 + 1))
-                    })
-                    .collect();
+            .zip(role_indexes)
+            .map(|(host, role_index)| {
                 let object: BTreeMap<&str, TemplateValue> = BTreeMap::from([
                     ("name", TemplateValue::from(host.name.as_str())),
                     (
