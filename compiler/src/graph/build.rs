@@ -14,7 +14,7 @@ use crate::graph::dependencies::{DeclaredEdges, resolve_dependencies};
 use crate::graph::emit::{EmittedNode, emit_nodes};
 use crate::graph::image_pins::PinningOptions;
 use crate::graph::image_settings::set_image_settings;
-use crate::graph::package_pins::pin_packages;
+use crate::graph::package_pins::{pin_packages, read_pins_ahead};
 use crate::graph::rollouts::{RolloutSource, stated_rollouts};
 use crate::render::{Renderer, TemplateContext, build_environment};
 use crate::spec::ClusterSpec;
@@ -30,9 +30,10 @@ pub fn build_lockfile(
     let environment = build_environment(&spec.library)?;
     let renderer = Renderer::new(&environment, &spec.library);
     let context = TemplateContext::new(spec, &spec.library.roles());
+    let read_ahead = read_pins_ahead(spec, pinning);
     let mut nodes = emit_nodes(spec, &context, &renderer).map_err(into_error)?;
     set_image_settings(spec, &mut nodes).map_err(into_error)?;
-    pin_packages(spec, &mut nodes, pinning, notes).map_err(into_error)?;
+    pin_packages(spec, &mut nodes, pinning, read_ahead, notes).map_err(into_error)?;
 
     let mut first_declaration: HashMap<&NodeName, usize> = HashMap::with_capacity(nodes.len());
     let mut diagnostics = Diagnostics::default();

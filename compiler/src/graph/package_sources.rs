@@ -43,13 +43,24 @@ pub struct PackageSources {
 }
 
 impl PackageSources {
+    /// The lines of `sources` in `[packages]`, where the spec gives them.
+    fn lines(spec: &ClusterSpec) -> Option<&Vec<String>> {
+        match spec.sections.get(SECTION)?.values.get("sources") {
+            Some(SettingValue::Strings(lines)) => Some(lines),
+            _ => None,
+        }
+    }
+
+    /// Whether the spec names sources: [`PackageSources::read`] has them to check.
+    pub fn named(spec: &ClusterSpec) -> bool {
+        Self::lines(spec).is_some()
+    }
+
     /// `[packages]` of the spec, each line checked; `None` when the spec names no sources,
     /// or a problem was recorded.
     pub fn read(spec: &ClusterSpec, diagnostics: &mut Diagnostics) -> Option<PackageSources> {
         let section = spec.sections.get(SECTION)?;
-        let Some(SettingValue::Strings(lines)) = section.values.get("sources") else {
-            return None;
-        };
+        let lines = Self::lines(spec)?;
         let sources = read_source_lines(spec, lines, diagnostics)?;
         let architecture = match section.values.get("architecture") {
             Some(SettingValue::String(name)) => name.as_str(),
