@@ -35,28 +35,11 @@ pub fn build_lockfile(
     set_image_settings(spec, &mut nodes).map_err(into_error)?;
     pin_packages(spec, &mut nodes, pinning, read_ahead, notes).map_err(into_error)?;
 
-    let mut first_declaration: HashMap<&NodeName, usize> = HashMap::with_capacity(nodes.len());
-    let mut diagnostics = Diagnostics::default();
-    for (position, node) in nodes.iter().enumerate() {
-        if let Some(&first) = first_declaration.get(&node.name) {
-            if let Some(conflict) = conflict_diagnostic(spec, &renderer, &nodes[first], node) {
-                diagnostics.push(conflict);
-                continue;
-            }
-            diagnostics.push(
-                Diagnostic::new(format!("two declarations emit the node `{}`", node.name))
-                    .at_location(node.declared_at.location())
-                    .note(format!(
-                        "the first is at {}",
-                        nodes[first].declared_at.display()
-                    ))
-                    .hint("give one of them another key, or a `when` that keeps them apart"),
-            );
-        } else {
-            first_declaration.insert(&node.name, position);
-        }
-    }
-    diagnostics.finish(())?;
+    refuse_duplicates(spec, &renderer, &nodes)?;
+    // Rendering is over: its caches (a text per host of each template that reads `host`)
+    // and the contexts are let go before the graph's peak.
+    drop(renderer);
+    drop(context);
     let mut resolved = resolve_dependencies(spec, &nodes).map_err(into_error)?;
     let barriers = join_barriers(&nodes, &mut resolved.deps, &mut resolved.edges);
     resolved.edges.sort();
@@ -109,6 +92,37 @@ pub fn build_lockfile(
     lockfile
         .with_rollouts(rollouts)
         .map_err(|error| CompileError::from(Diagnostic::new(error.to_string())))
+}
+
+/// Refuses two nodes of one name: where their declarations claim the same thing (a port),
+/// in the operator's words (`claim_conflict.rs`).
+fn refuse_duplicates<'m>(
+    spec: &ClusterSpec,
+    renderer: &Renderer<'m>,
+    nodes: &[EmittedNode<'m>],
+) -> Result<(), CompileError> {
+    let mut first_declaration: HashMap<&NodeName, usize> = HashMap::with_capacity(nodes.len());
+    let mut diagnostics = Diagnostics::default();
+    for (position, node) in nodes.iter().enumerate() {
+        if let Some(&first) = first_declaration.get(&node.name) {
+            if let Some(conflict) = conflict_diagnostic(spec, renderer, &nodes[first], node) {
+                diagnostics.push(conflict);
+                continue;
+            }
+            diagnostics.push(
+                Diagnostic::new(format!("two declarations emit the node `{}`", node.name))
+                    .at_location(node.declared_at.location())
+                    .note(format!(
+                        "the first is at {}",
+                        nodes[first].declared_at.display()
+                    ))
+                    .hint("give one of them another key, or a `when` that keeps them apart"),
+            );
+        } else {
+            first_declaration.insert(&node.name, position);
+        }
+    }
+    diagnostics.finish(())
 }
 
 /// A cycle's error, each edge of it at the manifest line that declared it. `names` are the

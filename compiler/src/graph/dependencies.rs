@@ -46,6 +46,8 @@ impl<'m> DeclaredEdges<'m> {
         // A stable sort: of an edge declared twice, the first declaration stays first.
         self.edges.sort_by_key(|(edge, _)| *edge);
         self.edges.dedup_by_key(|(edge, _)| *edge);
+        // Kept to the end of the compile, for a cycle's error: without the room to grow.
+        self.edges.shrink_to_fit();
         self.sorted = true;
     }
 
