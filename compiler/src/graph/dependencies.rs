@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use foldhash::{HashMap, HashMapExt};
@@ -65,8 +66,13 @@ impl<'m> DeclaredEdges<'m> {
     }
 }
 
-/// The scopes a dependency looks in, with the kind and key of the nodes it names there.
-type DependencyScopes<'d> = (Vec<Scope>, NodeKind, &'d str);
+/// The scopes a dependency looks in, with the kind and key of the nodes it names there: the
+/// scopes borrowed where they can be (the node's own, a role's hosts), not cloned per
+/// dependency.
+type DependencyScopes<'d> = (Cow<'d, [Scope]>, NodeKind, &'d str);
+
+/// Where images are.
+const CLUSTER_SCOPE: &[Scope] = &[Scope::Cluster];
 
 /// A wildcard key: every node of the kind on the host.
 const EVERY_KEY: &str = "*";
@@ -164,8 +170,8 @@ fn dependency_targets(
         };
     let mut targets = Vec::new();
     let mut problems = Vec::new();
-    for scope in scopes {
-        match index.targets(position, &scope, kind, key, optional, at) {
+    for scope in scopes.iter() {
+        match index.targets(position, scope, kind, key, optional, at) {
             Ok(found) => targets.extend(found),
             Err(diagnostic) => problems.push(diagnostic),
         }
@@ -185,7 +191,9 @@ fn both_ways(
     position: usize,
     name: &NodeName,
 ) -> Diagnostic {
-    let target = index.position_of[name];
+    let target = index
+        .position_of(name)
+        .expect("a resolved dependency is a node");
     let node = &index.nodes[position].name;
     let mut diagnostic = Diagnostic::new(format!(
         "`{node}` depends on `{name}` and waits for it order-only too"
@@ -205,8 +213,8 @@ fn both_ways(
 /// dependency on a role no host has; an error for a role no host has or a host the spec
 /// does not have.
 fn dependency_scopes<'d>(
-    (spec, roles): (&ClusterSpec, &RoleMembers<'_>),
-    node: &EmittedNode<'_>,
+    (spec, roles): (&ClusterSpec, &'d RoleMembers<'_>),
+    node: &'d EmittedNode<'_>,
     dependency: &'d RenderedDependency,
     optional: bool,
     at: &SourceSpan<'_>,
@@ -216,8 +224,12 @@ fn dependency_scopes<'d>(
             kind: NodeKind::Image,
             key,
             ..
-        } => (vec![Scope::Cluster], NodeKind::Image, key),
-        RenderedDependency::Local { kind, key, .. } => (vec![node.name.scope.clone()], *kind, key),
+        } => (Cow::Borrowed(CLUSTER_SCOPE), NodeKind::Image, key),
+        RenderedDependency::Local { kind, key, .. } => (
+            Cow::Borrowed(std::slice::from_ref(&node.name.scope)),
+            *kind,
+            key,
+        ),
         RenderedDependency::Role {
             role, kind, key, ..
         } => {
@@ -233,7 +245,7 @@ fn dependency_scopes<'d>(
                 .at_location(at.location())
                 .hint(format!("add `{role}` to the roles of a host in the spec")));
             }
-            (members.to_vec(), *kind, key)
+            (Cow::Borrowed(members), *kind, key)
         }
         RenderedDependency::Host { host, kind, key } => {
             if !spec.hosts.contains_key(host) {
@@ -244,7 +256,7 @@ fn dependency_scopes<'d>(
                 .at_location(at.location())
                 .maybe_hint(did_you_mean(host, spec.hosts.keys().map(String::as_str))));
             }
-            (vec![Scope::Host(host.as_str().into())], *kind, key)
+            (Cow::Owned(vec![Scope::Host(host.as_str().into())]), *kind, key)
         }
     }))
 }
@@ -274,20 +286,24 @@ impl<'s> RoleMembers<'s> {
     }
 }
 
+/// A node's name as borrowed parts: scope (`cluster` or the host), kind and key. Looked up
+/// by, a dependency names no `NodeName` (two strings cloned per dependency).
+type NameParts<'n> = (&'n str, NodeKind, &'n str);
+
 /// The emitted nodes, looked up by name and by scope and kind.
 struct NodeIndex<'n, 'm> {
     nodes: &'n [EmittedNode<'m>],
-    position_of: HashMap<&'n NodeName, usize>,
+    by_name: HashMap<NameParts<'n>, usize>,
     by_scope_and_kind: HashMap<(&'n Scope, NodeKind), Vec<usize>>,
 }
 
 impl<'n, 'm> NodeIndex<'n, 'm> {
     /// Indexes the nodes by name, and by scope and kind.
     fn new(nodes: &'n [EmittedNode<'m>]) -> Self {
-        let position_of: HashMap<&NodeName, usize> = nodes
+        let by_name: HashMap<NameParts<'n>, usize> = nodes
             .iter()
             .enumerate()
-            .map(|(position, node)| (&node.name, position))
+            .map(|(position, node)| (parts(&node.name), position))
             .collect();
         let mut by_scope_and_kind: HashMap<(&Scope, NodeKind), Vec<usize>> = HashMap::new();
         for (position, node) in nodes.iter().enumerate() {
@@ -298,9 +314,14 @@ impl<'n, 'm> NodeIndex<'n, 'm> {
         }
         Self {
             nodes,
-            position_of,
+            by_name,
             by_scope_and_kind,
         }
+    }
+
+    /// The position of the node named `name`.
+    fn position_of(&self, name: &NodeName) -> Option<usize> {
+        self.by_name.get(&parts(name)).copied()
     }
 
     /// The positions of the nodes a dependency of the node at `position` names in one
@@ -328,11 +349,11 @@ impl<'n, 'm> NodeIndex<'n, 'm> {
                 })
                 .unwrap_or_default());
         }
-        let target_name = NodeName::new(scope.clone(), kind, key);
-        match self.position_of.get(&target_name) {
+        match self.by_name.get(&(scope.as_str(), kind, key)) {
             Some(target) => Ok(vec![*target]),
             None if optional => Ok(Vec::new()),
             None => {
+                let target_name = NodeName::new(scope.clone(), kind, key);
                 let candidates: Vec<&str> = self
                     .by_scope_and_kind
                     .get(&(scope, kind))
@@ -355,4 +376,10 @@ impl<'n, 'm> NodeIndex<'n, 'm> {
             }
         }
     }
+}
+
+/// `name` as the parts [`NodeIndex`] looks nodes up by: its scope as written (no host may
+/// be named `cluster`), kind and key.
+fn parts(name: &NodeName) -> NameParts<'_> {
+    (name.scope.as_str(), name.kind, name.key.as_ref())
 }
