@@ -251,10 +251,19 @@ fn resolve_diagnostic(
 fn check_each_host(nodes: &[EmittedNode<'_>], diagnostics: &mut Diagnostics) {
     let mut pinned: BTreeMap<(&str, &str), (&str, &NodeName)> = BTreeMap::new();
     let mut reported: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut current_host = None;
     for node in nodes {
         let (NodeSpec::Package(package), Some(host)) = (&node.spec, node.name.host()) else {
             continue;
         };
+        // A host's nodes are emitted together (`emit_hosts.rs`): the pins of the hosts
+        // before are not looked at again, and a map of every host's was most of pinning's
+        // time at ten thousand hosts.
+        if current_host != Some(host) {
+            current_host = Some(host);
+            pinned.clear();
+            reported.clear();
+        }
         for pin in package.pins.iter().flat_map(|pins| &pins.packages) {
             match pinned.get(&(host, pin.name.as_str())) {
                 None => {
