@@ -61,6 +61,7 @@ pub fn build_lockfile(
         deps: resolved.edges,
         order_only: resolved.order_only_edges,
     };
+    let emitted = nodes.len();
     let (mut unhashed, rollout_sources) = hand_over(nodes, barriers.len());
     let mut deps = resolved.deps;
     for barrier in barriers {
@@ -80,6 +81,7 @@ pub fn build_lockfile(
     // a cycle's error needs is let go before the lockfile is built, compile's peak (at ten
     // thousand hosts, a name and the edges' spans are 110 MB).
     let for_cycle_error = cyclic.then_some((names, edges));
+    order_by_name(&mut unhashed, emitted);
     let cluster = ClusterInfo {
         name: spec.name.clone(),
         domain: spec.domain.clone(),
@@ -219,6 +221,53 @@ fn name_dependencies(
     }
 }
 
+/// Puts the nodes in the order of their names, from the order the first `emitted` were
+/// emitted in: a scope's nodes together, the scopes in order (images, then the hosts as the
+/// spec lists them), and after them the barriers, in order of host, each to go among its
+/// host's. Each run is sorted alone, by kind and key, without comparing its host again:
+/// `Lockfile::from_unhashed` then finds the nodes sorted at a glance, where its sort of them
+/// all was 4% of a 10,000-host compile. Were they not in that order, its sort orders them
+/// all the same.
+fn order_by_name(unhashed: &mut [UnhashedNode], emitted: usize) {
+    // `order[target]` is the position whose node goes to `target`.
+    let mut order: Vec<usize> = Vec::with_capacity(unhashed.len());
+    let mut next_barrier = emitted;
+    let mut start = 0;
+    while start < emitted {
+        let scope = &unhashed[start].name.scope;
+        let end = start
+            + unhashed[start..emitted]
+                .iter()
+                .take_while(|node| &node.name.scope == scope)
+                .count();
+        let run = order.len();
+        order.extend(start..end);
+        while next_barrier < unhashed.len() && &unhashed[next_barrier].name.scope == scope {
+            order.push(next_barrier);
+            next_barrier += 1;
+        }
+        order[run..].sort_unstable_by(|&left, &right| {
+            let (left, right) = (&unhashed[left].name, &unhashed[right].name);
+            (left.kind, &left.key).cmp(&(right.kind, &right.key))
+        });
+        start = end;
+    }
+    order.extend(next_barrier..unhashed.len());
+    // Each cycle of the permutation followed once; a placed position is marked.
+    const PLACED: usize = usize::MAX;
+    for first in 0..order.len() {
+        let mut target = first;
+        while order[target] != PLACED {
+            let source = order[target];
+            order[target] = PLACED;
+            if source != first {
+                unhashed.swap(target, source);
+            }
+            target = source;
+        }
+    }
+}
+
 /// Whether the graph has a cycle through what its nodes wait for: each node's dependencies
 /// and what it is ordered after, by position (Kahn's count: a node on no cycle is reached
 /// once all that waits for it is). `ordered_after` may be shorter: the nodes past its end
@@ -280,7 +329,64 @@ fn into_error(diagnostics: Diagnostics) -> CompileError {
 
 #[cfg(test)]
 mod tests {
-    use super::has_cycle;
+    use std::collections::BTreeSet;
+
+    use cairn_lockfiles::{BarrierNode, NodeName, NodeSpec, UnhashedNode};
+
+    use super::{has_cycle, order_by_name};
+
+    fn node(name: &str) -> UnhashedNode {
+        UnhashedNode {
+            name: name.parse().unwrap(),
+            deps: BTreeSet::new(),
+            ordered_after: BTreeSet::new(),
+            spec: NodeSpec::Barrier(BarrierNode {
+                name: "checks".to_string(),
+            }),
+        }
+    }
+
+    #[test]
+    fn nodes_go_in_the_order_of_their_names_each_barrier_among_its_hosts_nodes() {
+        let emitted = [
+            "cluster:image:b",
+            "cluster:image:a",
+            "h1:file:/z",
+            "h1:check:a",
+            "h1:file:/a",
+            "h2:file:/a",
+            "h2:check:a",
+        ];
+        let barriers = ["h1:barrier:checks", "h2:barrier:checks"];
+        let mut nodes: Vec<UnhashedNode> = emitted
+            .iter()
+            .chain(&barriers)
+            .map(|name| node(name))
+            .collect();
+        order_by_name(&mut nodes, emitted.len());
+        let names: Vec<&NodeName> = nodes.iter().map(|node| &node.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        assert_eq!(names.len(), emitted.len() + barriers.len());
+    }
+
+    #[test]
+    fn nodes_out_of_the_emitted_order_are_all_kept() {
+        let emitted = ["h2:file:/a", "h1:file:/b", "h2:check:a"];
+        let barriers = ["h1:barrier:checks"];
+        let mut nodes: Vec<UnhashedNode> = emitted
+            .iter()
+            .chain(&barriers)
+            .map(|name| node(name))
+            .collect();
+        order_by_name(&mut nodes, emitted.len());
+        let mut names: Vec<String> = nodes.iter().map(|node| node.name.to_string()).collect();
+        names.sort();
+        let mut expected: Vec<&str> = emitted.iter().chain(&barriers).copied().collect();
+        expected.sort();
+        assert_eq!(names, expected);
+    }
 
     #[test]
     fn a_cycle_through_an_order_only_edge_is_a_cycle() {
