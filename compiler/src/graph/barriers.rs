@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use foldhash::HashMap;
+
 use cairn_lockfiles::{NodeKind, NodeName, Scope};
 
 use crate::diagnostic::SourceSpan;
@@ -27,6 +29,46 @@ struct Sides<'m> {
     members: Vec<(usize, SourceSpan<'m>)>,
 }
 
+/// The sides of each host's barriers, found by host. A host's nodes come one after another
+/// (`emit_hosts.rs`), so the host is looked up once per run of nodes, not per node: a map
+/// keyed by host and barrier, searched per node, compared host names most of the time.
+#[derive(Default)]
+struct HostsSides<'n, 'm> {
+    hosts: Vec<(&'n str, BTreeMap<BarrierName, Sides<'m>>)>,
+    position_of: HashMap<&'n str, usize>,
+    /// The host last looked up, and its place in `hosts`.
+    last: Option<(&'n str, usize)>,
+}
+
+impl<'n, 'm> HostsSides<'n, 'm> {
+    /// The sides of `host`'s barriers.
+    fn of(&mut self, host: &'n str) -> &mut BTreeMap<BarrierName, Sides<'m>> {
+        let place = match self.last {
+            Some((last, place)) if last == host => place,
+            _ => {
+                let next = self.hosts.len();
+                let place = *self.position_of.entry(host).or_insert(next);
+                if place == next {
+                    self.hosts.push((host, BTreeMap::new()));
+                }
+                self.last = Some((host, place));
+                place
+            }
+        };
+        &mut self.hosts[place].1
+    }
+
+    /// Every host's barriers, by host and barrier.
+    fn in_order(mut self) -> impl Iterator<Item = (&'n str, BarrierName, Sides<'m>)> {
+        self.hosts.sort_unstable_by_key(|(host, _)| *host);
+        self.hosts.into_iter().flat_map(|(host, sides)| {
+            sides
+                .into_iter()
+                .map(move |(barrier, side)| (host, barrier, side))
+        })
+    }
+}
+
 /// Makes the barriers of every host: adds each barrier to the dependencies of the nodes
 /// that wait for it, and its edges to `edges`; barrier number `n` is at position
 /// `nodes.len() + n` there. Returns the barriers in that order. A node's dependencies stay
@@ -36,11 +78,12 @@ pub fn join_barriers<'m>(
     dependencies: &mut [Vec<usize>],
     edges: &mut DeclaredEdges<'m>,
 ) -> Vec<BarrierNode> {
-    let mut sides: BTreeMap<(&str, BarrierName), Sides<'m>> = BTreeMap::new();
+    let mut hosts = HostsSides::default();
     for (position, node) in nodes.iter().enumerate() {
         let Scope::Host(host) = &node.name.scope else {
             continue;
         };
+        let sides = hosts.of(host);
         let barriers = &node.declaration.barriers;
         let at = |span: &Option<std::ops::Range<usize>>| {
             let span = span
@@ -49,16 +92,16 @@ pub fn join_barriers<'m>(
             SourceSpan::new(node.declared_at.source, span)
         };
         for (barrier, span) in &barriers.after {
-            let side = sides.entry((host, *barrier)).or_default();
+            let side = sides.entry(*barrier).or_default();
             side.waiting.push((position, at(span)));
         }
         if let Some((barrier, span)) = &barriers.member_of {
-            let side = sides.entry((host, *barrier)).or_default();
+            let side = sides.entry(*barrier).or_default();
             side.members.push((position, at(span)));
         }
     }
     let mut barriers = Vec::new();
-    for ((host, barrier), side) in sides {
+    for (host, barrier, side) in hosts.in_order() {
         if side.waiting.is_empty() || side.members.is_empty() {
             continue;
         }
