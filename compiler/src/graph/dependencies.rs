@@ -256,7 +256,11 @@ fn dependency_scopes<'d>(
                 .at_location(at.location())
                 .maybe_hint(did_you_mean(host, spec.hosts.keys().map(String::as_str))));
             }
-            (Cow::Owned(vec![Scope::Host(host.as_str().into())]), *kind, key)
+            (
+                Cow::Owned(vec![Scope::Host(host.as_str().into())]),
+                *kind,
+                key,
+            )
         }
     }))
 }
