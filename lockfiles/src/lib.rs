@@ -20,8 +20,9 @@
 //! - The writer is hand-written so the bytes are stable and a one-line change in a template
 //!   is a small `git diff` of the lock. Large text is stored once, keyed by content hash.
 //! - This crate knows nothing about specs, modules, SSH or Docker. Being the crate every
-//!   other one depends on, it also holds the few file helpers they share: writing a file
-//!   atomically ([`write_atomically`]) and the folder a file is in ([`parent_folder`]).
+//!   other one depends on, it also holds the few helpers they share: writing a file
+//!   atomically ([`write_atomically`]), the folder a file is in ([`parent_folder`]), and a
+//!   list of nodes put in a computed order, each moved once ([`place_in_order`]).
 
 mod atomic_write;
 mod canonical;
@@ -39,6 +40,7 @@ mod node_kind;
 mod node_name;
 mod nodes;
 mod parent_folder;
+mod place_in_order;
 mod reader;
 mod rollout;
 mod rollouts;
@@ -74,6 +76,7 @@ pub use nodes::{
     RepositoryNode, ServiceNode, ServiceState, TextSource,
 };
 pub use parent_folder::parent_folder;
+pub use place_in_order::place_in_order;
 pub use rollout::{LastHosts, Parallelism, RolloutPolicy};
 pub use secret::{SecretEntry, SecretSource, secret_placeholder, secret_placeholders_in};
 pub use value::Value;

@@ -18,6 +18,7 @@ use crate::node::Node;
 use crate::node_id::NodeId;
 use crate::node_name::{NodeName, Scope};
 use crate::nodes::NodeSpec;
+use crate::place_in_order::place_in_order;
 use crate::rollout::RolloutPolicy;
 use crate::rollouts::default_rollouts;
 use crate::secret::{SecretEntry, SecretSource};
@@ -170,9 +171,7 @@ fn misplaced_secret(spec: &NodeSpec, used: &BTreeSet<String>) -> Option<String> 
 }
 
 /// Sorts the nodes by name, nodes of the same name in their order (a stable sort). Their
-/// positions are sorted, then the nodes are put in place by following the permutation's
-/// cycles: a node is large, and sorting the nodes themselves moved each many times (a
-/// tenth of a 10,000-host compile).
+/// positions are sorted, then the nodes put in place ([`place_in_order`]).
 fn sort_by_name(nodes: &mut [SortedNode]) {
     let mut order: Vec<usize> = (0..nodes.len()).collect();
     // The position breaks ties, so the unstable sort keeps equal names in their order.
@@ -182,19 +181,7 @@ fn sort_by_name(nodes: &mut [SortedNode]) {
             .cmp(&nodes[right].name)
             .then(left.cmp(&right))
     });
-    // `order[target]` is the position whose node goes to `target`; a placed one is marked.
-    const PLACED: usize = usize::MAX;
-    for start in 0..order.len() {
-        let mut target = start;
-        while order[target] != PLACED {
-            let source = order[target];
-            order[target] = PLACED;
-            if source != start {
-                nodes.swap(target, source);
-            }
-            target = source;
-        }
-    }
+    place_in_order(nodes, &mut order);
 }
 
 /// Refuses a name used twice: the nodes of a scope are one run, where names repeat, and

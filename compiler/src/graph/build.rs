@@ -253,19 +253,7 @@ fn order_by_name(unhashed: &mut [UnhashedNode], emitted: usize) {
         start = end;
     }
     order.extend(next_barrier..unhashed.len());
-    // Each cycle of the permutation followed once; a placed position is marked.
-    const PLACED: usize = usize::MAX;
-    for first in 0..order.len() {
-        let mut target = first;
-        while order[target] != PLACED {
-            let source = order[target];
-            order[target] = PLACED;
-            if source != first {
-                unhashed.swap(target, source);
-            }
-            target = source;
-        }
-    }
+    cairn_lockfiles::place_in_order(unhashed, &mut order);
 }
 
 /// Whether the graph has a cycle through what its nodes wait for: each node's dependencies
@@ -346,6 +334,17 @@ mod tests {
         }
     }
 
+    /// The emitted nodes, then the barriers, put in order by `order_by_name`.
+    fn ordered(emitted: &[&str], barriers: &[&str]) -> Vec<UnhashedNode> {
+        let mut nodes: Vec<UnhashedNode> = emitted
+            .iter()
+            .chain(barriers)
+            .map(|name| node(name))
+            .collect();
+        order_by_name(&mut nodes, emitted.len());
+        nodes
+    }
+
     #[test]
     fn nodes_go_in_the_order_of_their_names_each_barrier_among_its_hosts_nodes() {
         let emitted = [
@@ -358,12 +357,7 @@ mod tests {
             "h2:check:a",
         ];
         let barriers = ["h1:barrier:checks", "h2:barrier:checks"];
-        let mut nodes: Vec<UnhashedNode> = emitted
-            .iter()
-            .chain(&barriers)
-            .map(|name| node(name))
-            .collect();
-        order_by_name(&mut nodes, emitted.len());
+        let nodes = ordered(&emitted, &barriers);
         let names: Vec<&NodeName> = nodes.iter().map(|node| &node.name).collect();
         let mut sorted = names.clone();
         sorted.sort();
@@ -375,12 +369,7 @@ mod tests {
     fn nodes_out_of_the_emitted_order_are_all_kept() {
         let emitted = ["h2:file:/a", "h1:file:/b", "h2:check:a"];
         let barriers = ["h1:barrier:checks"];
-        let mut nodes: Vec<UnhashedNode> = emitted
-            .iter()
-            .chain(&barriers)
-            .map(|name| node(name))
-            .collect();
-        order_by_name(&mut nodes, emitted.len());
+        let nodes = ordered(&emitted, &barriers);
         let mut names: Vec<String> = nodes.iter().map(|node| node.name.to_string()).collect();
         names.sort();
         let mut expected: Vec<&str> = emitted.iter().chain(&barriers).copied().collect();
