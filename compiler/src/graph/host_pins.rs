@@ -252,6 +252,8 @@ fn check_each_host(nodes: &[EmittedNode<'_>], diagnostics: &mut Diagnostics) {
     let mut pinned: BTreeMap<(&str, &str), (&str, &NodeName)> = BTreeMap::new();
     let mut reported: BTreeSet<(&str, &str)> = BTreeSet::new();
     let mut current_host = None;
+    // The hosts met so far: a host met again would have been checked in two halves.
+    let mut finished_hosts: BTreeSet<&str> = BTreeSet::new();
     for node in nodes {
         let (NodeSpec::Package(package), Some(host)) = (&node.spec, node.name.host()) else {
             continue;
@@ -260,6 +262,10 @@ fn check_each_host(nodes: &[EmittedNode<'_>], diagnostics: &mut Diagnostics) {
         // before are not looked at again, and a map of every host's was most of pinning's
         // time at ten thousand hosts.
         if current_host != Some(host) {
+            debug_assert!(
+                finished_hosts.insert(host),
+                "the package nodes of {host} are not emitted together"
+            );
             current_host = Some(host);
             pinned.clear();
             reported.clear();
