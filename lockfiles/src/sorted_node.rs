@@ -20,6 +20,21 @@ pub(crate) struct SortedNode {
 }
 
 impl SortedNode {
+    /// A node as a lockfile gives it: its name, its lists (`deps`, `ordered_after`) and its
+    /// spec.
+    pub fn read(
+        name: NodeName,
+        (deps, ordered_after): (Vec<NodeName>, Vec<NodeName>),
+        spec: Arc<NodeSpec>,
+    ) -> Self {
+        Self {
+            name,
+            deps,
+            ordered_after,
+            spec,
+        }
+    }
+
     /// The node, with the id computed for it.
     pub fn with_id(self, id: NodeId) -> Node {
         Node {

@@ -138,20 +138,19 @@ impl NodeList {
         for (position, table) in tables.into_iter().enumerate() {
             let header = read_header(&table, origin, position)?;
             let spec = read_spec(&header.name, table.fields, shared, origin)?;
-            let node = SortedNode {
-                name: header.name,
-                deps: header.deps,
-                ordered_after: header.ordered_after,
-                spec,
-            };
-            list.push(node, Some(header.id), list.class_count);
-            list.class_count += 1;
+            let lists = (header.deps, header.ordered_after);
+            let class = list.new_class();
+            list.push(
+                SortedNode::read(header.name, lists, spec),
+                Some(header.id),
+                class,
+            );
         }
         Ok(list)
     }
 
     /// The subset parser's nodes: the nodes of one class (the same node on many hosts)
-    /// share their spec, read once, cloned.
+    /// share their spec, read once.
     fn read_classes(
         read_nodes: Vec<ReadNode>,
         mut spec_classes: Vec<SpecClass>,
@@ -168,13 +167,12 @@ impl NodeList {
             } else {
                 list.nodes[class.first].spec.clone()
             };
-            let sorted_node = SortedNode {
-                name: node.name,
-                deps: node.deps,
-                ordered_after: node.ordered_after,
-                spec,
-            };
-            list.push(sorted_node, Some(node.id), node.class);
+            let lists = (node.deps, node.ordered_after);
+            list.push(
+                SortedNode::read(node.name, lists, spec),
+                Some(node.id),
+                node.class,
+            );
         }
         list.class_count = spec_classes.len();
         Ok(list)

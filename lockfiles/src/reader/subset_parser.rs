@@ -218,34 +218,16 @@ impl ParseState {
                         {
                             return None;
                         }
-                        Header::Host(name) => match self.hosts.entry(name.clone()) {
-                            Entry::Vacant(entry) => {
-                                entry.insert(Table::new());
-                                Section::Host(name)
-                            }
-                            Entry::Occupied(_) => return None,
-                        },
-                        Header::Secret(name) => match self.secrets.entry(name.clone()) {
-                            Entry::Vacant(entry) => {
-                                entry.insert(Table::new());
-                                Section::Secret(name)
-                            }
-                            Entry::Occupied(_) => return None,
-                        },
-                        Header::Rollout(name) => match self.rollouts.entry(name.clone()) {
-                            Entry::Vacant(entry) => {
-                                entry.insert(Table::new());
-                                Section::Rollout(name)
-                            }
-                            Entry::Occupied(_) => return None,
-                        },
-                        Header::PackagePins(hash) => match self.package_pins.entry(hash.clone()) {
-                            Entry::Vacant(entry) => {
-                                entry.insert(Table::new());
-                                Section::PackagePins(hash)
-                            }
-                            Entry::Occupied(_) => return None,
-                        },
+                        Header::Host(name) => {
+                            open_table(&mut self.hosts, &name).map(|()| Section::Host(name))?
+                        }
+                        Header::Secret(name) => {
+                            open_table(&mut self.secrets, &name).map(|()| Section::Secret(name))?
+                        }
+                        Header::Rollout(name) => open_table(&mut self.rollouts, &name)
+                            .map(|()| Section::Rollout(name))?,
+                        Header::PackagePins(hash) => open_table(&mut self.package_pins, &hash)
+                            .map(|()| Section::PackagePins(hash))?,
                         Header::Cluster | Header::Content => return None,
                     };
                     parser.end_of_line()?;
@@ -450,6 +432,18 @@ impl ParseState {
             },
             content: self.content.unwrap_or_default(),
         })
+    }
+}
+
+/// A table of a `[kind.NAME]` header, new and empty; `None` where the file has one already
+/// (the general parser refuses the file, naming it).
+fn open_table(tables: &mut BTreeMap<String, Table>, name: &str) -> Option<()> {
+    match tables.entry(name.to_string()) {
+        Entry::Vacant(entry) => {
+            entry.insert(Table::new());
+            Some(())
+        }
+        Entry::Occupied(_) => None,
     }
 }
 
