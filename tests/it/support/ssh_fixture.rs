@@ -261,6 +261,25 @@ pub fn free_port(address: &str) -> u16 {
         .port()
 }
 
+/// The first of `count` consecutive ports free on `address` at once: the web module serves
+/// a cluster's hosts on one port each, from its `port` on (a port after a free one may be
+/// another test's).
+pub fn free_ports(address: &str, count: usize) -> u16 {
+    for _ in 0..100 {
+        let first = free_port(address);
+        let held: Vec<_> = (0..count)
+            .map_while(|offset| {
+                let port = u16::try_from(usize::from(first) + offset).ok()?;
+                TcpListener::bind((address, port)).ok()
+            })
+            .collect();
+        if held.len() == count {
+            return first;
+        }
+    }
+    panic!("no {count} consecutive free ports on {address}");
+}
+
 pub fn wait_for_port(address: &str, port: u16) {
     let target: SocketAddr = format!("{address}:{port}")
         .parse()
