@@ -75,6 +75,23 @@ pub(crate) fn encode_value(value: &Value, out: &mut Vec<u8>) {
 /// The id of a node whose kind and inputs [`encode_inputs`] encoded, with the ids of its
 /// dependencies (sorted here, in place; a repeated id counts once).
 pub(crate) fn id_of_encoded(encoded_inputs: &[u8], dependency_ids: &mut [NodeId]) -> NodeId {
+    id_from_inputs_hashed(inputs_hashed(encoded_inputs), dependency_ids)
+}
+
+/// An id's hasher with the encoded kind and inputs fed: the part of an id that the nodes of
+/// one class share, whatever they depend on.
+pub(crate) fn inputs_hashed(encoded_inputs: &[u8]) -> blake3::Hasher {
+    let mut hasher = id_hasher();
+    hasher.update(encoded_inputs);
+    hasher
+}
+
+/// The id of the node whose inputs `hasher` was fed ([`inputs_hashed`]), with the ids of
+/// its dependencies (sorted here, in place; a repeated id counts once).
+pub(crate) fn id_from_inputs_hashed(
+    mut hasher: blake3::Hasher,
+    dependency_ids: &mut [NodeId],
+) -> NodeId {
     dependency_ids.sort_unstable();
     let mut unique = dependency_ids.len();
     for pair in dependency_ids.windows(2) {
@@ -82,8 +99,6 @@ pub(crate) fn id_of_encoded(encoded_inputs: &[u8], dependency_ids: &mut [NodeId]
             unique -= 1;
         }
     }
-    let mut hasher = id_hasher();
-    hasher.update(encoded_inputs);
     hasher.update(b"d");
     hasher.update(&(unique as u64).to_le_bytes());
     let mut previous: Option<&NodeId> = None;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use foldhash::{HashMap, HashMapExt};
 
 use super::{EncodedClasses, SpecClasses};
-use crate::canonical::{encode_inputs, id_of_encoded};
+use crate::canonical::{encode_inputs, id_from_inputs_hashed, id_of_encoded, inputs_hashed};
 use crate::graph::DependencyPositions;
 use crate::node_id::NodeId;
 use crate::secret::SecretEntry;
@@ -26,7 +26,7 @@ pub(super) fn hash_ids(
         mut encoded,
         inputs: class_inputs,
     } = encoded_classes;
-    let mut memo = IdMemo::new();
+    let mut memo = IdMemo::new(classes.map_or(0, |classes| classes.count));
     let mut ids: Vec<Option<NodeId>> = vec![None; nodes.len()];
     let mut dependency_ids: Vec<NodeId> = Vec::new();
     for &position in order {
@@ -65,8 +65,14 @@ pub(super) fn hash_ids(
 /// hosts, depending on the same nodes, is hashed once. A node with more dependencies than
 /// a key holds is hashed each time: such nodes (a host's barrier) depend on their host's
 /// own nodes, whose ids differ from host to host anyway.
+///
+/// Each class's inputs are fed to a hasher once, which every id of the class continues
+/// from: a node's inputs are most of what its id hashes (a few hundred bytes), its
+/// dependencies' ids the rest.
 struct IdMemo {
     hashed_ids: HashMap<MemoKey, NodeId>,
+    /// By class: the id hasher with the class's inputs fed, once a node of it was hashed.
+    class_hashers: Vec<Option<Box<blake3::Hasher>>>,
 }
 
 /// The most dependency ids a [`MemoKey`] holds.
@@ -81,10 +87,13 @@ struct MemoKey {
 }
 
 impl IdMemo {
-    /// A memo with no id yet.
-    fn new() -> Self {
+    /// A memo of `class_count` classes, with no id yet.
+    fn new(class_count: usize) -> Self {
+        let mut class_hashers = Vec::new();
+        class_hashers.resize_with(class_count, || None);
         Self {
             hashed_ids: HashMap::new(),
+            class_hashers,
         }
     }
 
@@ -92,7 +101,7 @@ impl IdMemo {
     /// remembered after.
     fn id_of(&mut self, class: usize, inputs: &[u8], dependency_ids: &mut [NodeId]) -> NodeId {
         if dependency_ids.len() > MEMO_DEPENDENCIES {
-            return id_of_encoded(inputs, dependency_ids);
+            return hashed(&mut self.class_hashers[class], inputs, dependency_ids);
         }
         let mut key = MemoKey {
             class,
@@ -101,9 +110,21 @@ impl IdMemo {
         for (slot, id) in key.dependency_ids.iter_mut().zip(dependency_ids.iter()) {
             *slot = Some(*id);
         }
+        let class_hasher = &mut self.class_hashers[class];
         *self
             .hashed_ids
             .entry(key)
-            .or_insert_with(|| id_of_encoded(inputs, dependency_ids))
+            .or_insert_with(|| hashed(class_hasher, inputs, dependency_ids))
     }
+}
+
+/// The id of a node of a class, hashed: its inputs' part from the class's hasher, made the
+/// first time.
+fn hashed(
+    class_hasher: &mut Option<Box<blake3::Hasher>>,
+    inputs: &[u8],
+    dependency_ids: &mut [NodeId],
+) -> NodeId {
+    let hasher = class_hasher.get_or_insert_with(|| Box::new(inputs_hashed(inputs)));
+    id_from_inputs_hashed(hasher.as_ref().clone(), dependency_ids)
 }
