@@ -43,7 +43,14 @@ struct Encoder(Vec<u8>);
 
 impl Encoder {
     fn new(context: &str) -> Self {
-        let mut encoder = Self(Vec::with_capacity(1024));
+        Self::reusing(context, Vec::with_capacity(1024))
+    }
+
+    /// An encoder writing into `buffer`, emptied first: ten thousand hosts' node digests
+    /// share one, grown once.
+    fn reusing(context: &str, mut buffer: Vec<u8>) -> Self {
+        buffer.clear();
+        let mut encoder = Self(buffer);
         encoder.text(context);
         encoder
     }
@@ -140,7 +147,8 @@ impl LockfileDigests {
             ordered_after: version >= ORDERED_AFTER_VERSION,
             deps: version >= LIKE_HOSTS_VERSION,
         };
-        let nodes_digest = |nodes: &[Node]| nodes_digest(nodes, covered);
+        let mut buffer = Vec::new();
+        let mut nodes_digest = |nodes: &[Node]| nodes_digest(nodes, covered, &mut buffer);
         let cluster = cluster_digest(&lockfile.cluster);
         let cluster_nodes = nodes_digest(lockfile.nodes_of(&Scope::Cluster));
         let hosts: std::collections::BTreeMap<String, (Digest, Digest)> = lockfile
@@ -228,8 +236,8 @@ struct CoveredLists {
 
 /// The names and ids of some nodes, in order: a node added or removed changes it; and the
 /// lists `covered` names.
-fn nodes_digest(nodes: &[Node], covered: CoveredLists) -> Digest {
-    let mut encoder = Encoder::new("cairn nodes");
+fn nodes_digest(nodes: &[Node], covered: CoveredLists, buffer: &mut Vec<u8>) -> Digest {
+    let mut encoder = Encoder::reusing("cairn nodes", std::mem::take(buffer));
     for node in nodes {
         encoder
             .text(node.name.kind.as_str())
@@ -248,7 +256,9 @@ fn nodes_digest(nodes: &[Node], covered: CoveredLists) -> Digest {
             }
         }
     }
-    encoder.finish()
+    let digest = encoder.finish();
+    *buffer = encoder.0;
+    digest
 }
 
 fn secret_digest(name: &str, secret: &SecretEntry) -> Digest {

@@ -14,7 +14,9 @@ use crate::rollout::RolloutPolicy;
 
 /// The default policy of every container name of `nodes`, with its default gates.
 pub(crate) fn default_rollouts(nodes: &[Node]) -> BTreeMap<String, RolloutPolicy> {
-    let mut gates: BTreeMap<&str, BTreeSet<String>> = nodes
+    // Each gate by its health node's key, named once at the end: ten thousand hosts have
+    // the same few.
+    let mut gates: BTreeMap<&str, BTreeSet<&str>> = nodes
         .iter()
         .filter(|node| node.name.kind == NodeKind::Container)
         .map(|node| (node.name.key.as_ref(), BTreeSet::new()))
@@ -28,14 +30,18 @@ pub(crate) fn default_rollouts(nodes: &[Node]) -> BTreeMap<String, RolloutPolicy
                 && dependency.scope == node.name.scope
                 && let Some(container_gates) = gates.get_mut(dependency.key.as_ref())
             {
-                container_gates.insert(format!("health:{}", node.name.key));
+                container_gates.insert(node.name.key.as_ref());
             }
         }
     }
     gates
         .into_iter()
         .map(|(container, gates)| {
-            let policy = RolloutPolicy::default_with_gates(gates.into_iter().collect());
+            let gates = gates
+                .into_iter()
+                .map(|key| format!("health:{key}"))
+                .collect();
+            let policy = RolloutPolicy::default_with_gates(gates);
             (container.to_string(), policy)
         })
         .collect()

@@ -152,9 +152,10 @@ impl<'a> FieldReader<'a> {
     }
 
     pub fn string(&mut self, field: &'static str) -> Result<String, FieldError> {
-        self.optional_string(field)?.ok_or(FieldError::Missing {
-            field: field.to_string(),
-        })
+        self.optional_string(field)?
+            .ok_or_else(|| FieldError::Missing {
+                field: field.to_string(),
+            })
     }
 
     pub fn optional_string(&mut self, field: &'static str) -> Result<Option<String>, FieldError> {
@@ -181,9 +182,10 @@ impl<'a> FieldReader<'a> {
     }
 
     pub fn integer<T: TryFrom<i64>>(&mut self, field: &'static str) -> Result<T, FieldError> {
-        self.optional_integer(field)?.ok_or(FieldError::Missing {
-            field: field.to_string(),
-        })
+        self.optional_integer(field)?
+            .ok_or_else(|| FieldError::Missing {
+                field: field.to_string(),
+            })
     }
 
     pub fn optional_integer<T: TryFrom<i64>>(
@@ -223,7 +225,7 @@ impl<'a> FieldReader<'a> {
     }
 
     pub fn text(&mut self, field: &'static str) -> Result<Text, FieldError> {
-        let value = self.take(field).ok_or(FieldError::Missing {
+        let value = self.take(field).ok_or_else(|| FieldError::Missing {
             field: field.to_string(),
         })?;
         resolve_text(field, value, self.texts)
@@ -329,10 +331,13 @@ fn resolve_text(field: &str, value: Value, texts: TextSource<'_>) -> Result<Text
                     field: field.to_string(),
                     message,
                 })?;
-            table.get(&hash).cloned().ok_or(FieldError::Invalid {
-                field: field.to_string(),
-                message: format!("content {hash} is not in the [content] table"),
-            })
+            table
+                .get(&hash)
+                .cloned()
+                .ok_or_else(|| FieldError::Invalid {
+                    field: field.to_string(),
+                    message: format!("content {hash} is not in the [content] table"),
+                })
         }
         (other, _) => Err(FieldReader::wrong_type(field, "text", &other)),
     }
