@@ -16,6 +16,7 @@ use crate::graph::{DependencyPositions, order_positions};
 use crate::host::HostEntry;
 use crate::node::Node;
 use crate::node_id::NodeId;
+use crate::node_kind::NodeKind;
 use crate::node_name::{NodeName, Scope};
 use crate::nodes::NodeSpec;
 use crate::place_in_order::place_in_order;
@@ -128,12 +129,15 @@ fn check_name(
         });
     }
     if let NodeSpec::Container(container) = &*node.spec {
-        let image_name = NodeName::new(
-            crate::node_name::Scope::Cluster,
-            crate::node_kind::NodeKind::Image,
-            container.image.as_str(),
-        );
-        if node.deps.binary_search(&image_name).is_err() {
+        let image = (Scope::Cluster, NodeKind::Image, container.image.as_str());
+        if node
+            .deps
+            .binary_search_by(|name| {
+                (&name.scope, name.kind, name.key.as_ref()).cmp(&(&image.0, image.1, image.2))
+            })
+            .is_err()
+        {
+            let image_name = NodeName::new(image.0, image.1, image.2);
             return Err(invalid(format!(
                 "a container must depend on its image, `{image_name}`"
             )));
@@ -239,10 +243,9 @@ fn resolve_dependencies(
                     match guess {
                         Some(offset) => Ok(offset),
                         // Within one scope, names order by kind, then key.
-                        None => same_scope.binary_search_by(|other| {
-                            (other.name.kind, &other.name.key)
-                                .cmp(&(dependency.kind, &dependency.key))
-                        }),
+                        None => {
+                            same_scope.binary_search_by(|other| other.name.cmp_in_scope(dependency))
+                        }
                     }
                     .map(|offset| scope_start + offset)
                 } else {

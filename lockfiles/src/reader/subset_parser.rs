@@ -36,7 +36,7 @@ use foldhash::HashMap;
 use foldhash::fast::FixedState;
 
 use crate::node_id::NodeId;
-use crate::node_name::{NodeName, SharedHosts};
+use crate::node_name::{NodeName, SharedNames};
 use crate::value::Value;
 
 use super::like_hosts::LikeNode;
@@ -151,7 +151,7 @@ struct ParseState {
     /// The nodes the node being read is ordered after, moved out whole when it ends.
     ordered_after: Vec<NodeName>,
     /// The hosts of the names read, shared.
-    name_hosts: SharedHosts,
+    shared_names: SharedNames,
     /// Whether a node came after one whose name sorts after its.
     out_of_order: bool,
     content: Option<BTreeMap<String, String>>,
@@ -250,7 +250,7 @@ impl ParseState {
                                 parser.node_header_field(
                                     node,
                                     lists,
-                                    &mut self.name_hosts,
+                                    &mut self.shared_names,
                                     &key,
                                 )?;
                                 parser.end_of_line()?;
@@ -716,7 +716,7 @@ impl<'a> SubsetParser<'a> {
         &mut self,
         node: &mut PendingNode,
         lists: (&mut Vec<NodeName>, &mut Vec<NodeName>),
-        hosts: &mut SharedHosts,
+        hosts: &mut SharedNames,
         key: &str,
     ) -> Option<()> {
         let (deps, ordered_after) = lists;
@@ -739,7 +739,7 @@ impl<'a> SubsetParser<'a> {
     }
 
     /// An array of node names, into `names`.
-    fn names(&mut self, names: &mut Vec<NodeName>, hosts: &mut SharedHosts) -> Option<()> {
+    fn names(&mut self, names: &mut Vec<NodeName>, hosts: &mut SharedNames) -> Option<()> {
         self.expect(b'[')?;
         loop {
             self.skip_blanks_and_lines()?;
@@ -1027,7 +1027,7 @@ impl<'a> SubsetParser<'a> {
             self.position += 1;
         }
         let start = self.position;
-        let length = self.text[start..].find("'''")?;
+        let length = memchr::memmem::find(&self.bytes[start..], b"'''")?;
         let body = &self.text[start..start + length];
         // Every byte looked at, without an early exit: the compiler vectorises it.
         if body
