@@ -4,6 +4,7 @@
 //! every other and checked through the host's `nodes_digest`, as none is recorded.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -108,14 +109,8 @@ pub(super) fn expand(
     if models.is_empty() {
         return Ok(list);
     }
-    let mut own: BTreeMap<&str, Vec<LikeNode>> = BTreeMap::new();
     let mut like_nodes = like_nodes;
     like_nodes.sort_by(|left, right| left.name.cmp(&right.name));
-    for node in like_nodes {
-        let host = node.name.host().expect("a host's node").to_string();
-        let (host, _) = models.get_key_value(&host).expect("sorted out by its host");
-        own.entry(host.as_str()).or_default().push(node);
-    }
     let mut model_nodes: BTreeMap<&str, Vec<ModelNode>> = BTreeMap::new();
     for model in models.values() {
         model_nodes.entry(model.as_str()).or_insert_with(|| {
@@ -130,30 +125,40 @@ pub(super) fn expand(
     // At most every model node and every own node of each host: reserved once, so the
     // half million nodes of a large lockfile are not moved again as the lists grow.
     let like_host_nodes: usize = models
-        .iter()
-        .map(|(host, model)| {
-            model_nodes[model.as_str()].len() + own.get(host.as_str()).map_or(0, Vec::len)
-        })
-        .sum();
+        .values()
+        .map(|model| model_nodes[model.as_str()].len())
+        .sum::<usize>()
+        + like_nodes.len();
     expanded.reserve(written.len() + like_host_nodes);
     let mut written = written.into_iter().peekable();
+    // The own nodes, sorted by name, come host by host in the order of `models`.
+    let mut like_nodes = like_nodes.into_iter().peekable();
     for (host, model) in models {
-        let scope = Scope::Host(host.as_str().into());
+        // The host's name as its own nodes hold it, compared without a look at its text.
+        let scope = match like_nodes.peek() {
+            Some(node) if node.name.host() == Some(host.as_str()) => node.name.scope.clone(),
+            _ => Scope::Host(host.as_str().into()),
+        };
         while let Some((node, id, class)) = written.next_if(|(node, _, _)| node.name.scope < scope)
         {
             expanded.push(node, id, class);
         }
-        let nodes = own.remove(host.as_str()).unwrap_or_default();
+        let own: Vec<LikeNode> =
+            std::iter::from_fn(|| like_nodes.next_if(|node| node.name.scope == scope)).collect();
         let model_nodes = &model_nodes[model.as_str()];
         expand_host(
             (&scope, model),
             model_nodes,
-            nodes,
+            own,
             &mut expanded,
             shared,
             origin,
         )?;
     }
+    debug_assert!(
+        like_nodes.next().is_none(),
+        "every own node is of a host written like another"
+    );
     for (node, id, class) in written {
         expanded.push(node, id, class);
     }
@@ -200,22 +205,22 @@ fn expand_host(
     let mut own = own.into_iter().peekable();
     let mut model_nodes = model_nodes.iter().peekable();
     loop {
-        let next_own = own
-            .peek()
-            .map(|node| (node.name.kind, node.name.key.as_ref()));
-        let next_model = model_nodes
-            .peek()
-            .map(|model_node| (model_node.node.name.kind, model_node.node.name.key.as_ref()));
-        match (next_own, next_model) {
+        // Which comes next in name order: the host's own node, the model's, or both.
+        let next = match (own.peek(), model_nodes.peek()) {
             (None, None) => return Ok(()),
-            (Some(own_key), Some(model_key)) if own_key == model_key => {
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(node), Some(model_node)) => node.name.cmp_in_scope(&model_node.node.name),
+        };
+        match next {
+            Ordering::Equal => {
                 let node = own.next().expect("peeked");
                 let model_node = model_nodes.next().expect("peeked");
                 let class = expanded.new_class();
                 let merged = merged(node, model_node, (host, model), shared, origin)?;
                 expanded.push(merged, None, class);
             }
-            (Some(own_key), model_key) if model_key.is_none_or(|model_key| own_key < model_key) => {
+            Ordering::Less => {
                 let node = own.next().expect("peeked");
                 let class = expanded.new_class();
                 let whole = SortedNode {
@@ -226,7 +231,7 @@ fn expand_host(
                 };
                 expanded.push(whole, None, class);
             }
-            _ => {
+            Ordering::Greater => {
                 let model_node = model_nodes.next().expect("peeked");
                 let node = renamed(&model_node.node, (host, model), None);
                 expanded.push(node, None, model_node.class);
@@ -262,7 +267,9 @@ fn merged(
     shared: &SharedTables,
     origin: &str,
 ) -> Result<SortedNode, LockError> {
-    let mut fields = model_node.fields.clone();
+    // Room for the key, which `read_spec` adds.
+    let mut fields = Vec::with_capacity(model_node.fields.len() + node.fields.len() + 1);
+    fields.extend(model_node.fields.iter().cloned());
     for (field, value) in node.fields {
         match fields.iter_mut().find(|(known, _)| *known == field) {
             Some(slot) => slot.1 = value,
