@@ -73,10 +73,7 @@ pub(super) fn parse_in_chunks(
     let mut searched: usize = 0;
     loop {
         while !at_end && buffer.len() < wanted {
-            let read = (&mut source)
-                .take((wanted - buffer.len()) as u64)
-                .read_to_end(&mut buffer)?;
-            at_end = read == 0;
+            at_end = read_into(&mut source, &mut buffer, wanted)? == 0;
         }
         let cut = if at_end {
             buffer.len()
@@ -106,6 +103,22 @@ pub(super) fn parse_in_chunks(
             return Ok(state.finish());
         }
     }
+}
+
+/// Reads what `source` gives at once, up to `buffer` holding `wanted` bytes, straight into
+/// the buffer (`read_to_end` probes with small reads first). The number of bytes read: 0 at
+/// the end.
+fn read_into(source: &mut impl Read, buffer: &mut Vec<u8>, wanted: usize) -> io::Result<usize> {
+    let start = buffer.len();
+    buffer.resize(wanted, 0);
+    let read = loop {
+        match source.read(&mut buffer[start..]) {
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            result => break result,
+        }
+    };
+    buffer.truncate(start + *read.as_ref().unwrap_or(&0));
+    read
 }
 
 /// The names read into `names`, moved out sorted and once each: written so, read as a set
