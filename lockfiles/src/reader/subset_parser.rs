@@ -31,12 +31,13 @@ use std::collections::btree_map::Entry;
 use std::hash::BuildHasher;
 use std::io::{self, Read};
 use std::ops::Range;
+use std::sync::Arc;
 
 use foldhash::HashMap;
 use foldhash::fast::FixedState;
 
 use crate::node_id::NodeId;
-use crate::node_name::{NodeName, SharedNames};
+use crate::node_name::{NodeName, Scope, SharedNames};
 use crate::value::Value;
 
 use super::like_hosts::LikeNode;
@@ -165,6 +166,9 @@ struct ParseState {
     ordered_after: Vec<NodeName>,
     /// The hosts of the names read, shared.
     shared_names: SharedNames,
+    /// The host of the last node read, and whether it is written like another: a host's
+    /// nodes come together, and share its name.
+    last_host: Option<(Arc<str>, bool)>,
     /// Whether a node came after one whose name sorts after its.
     out_of_order: bool,
     content: Option<BTreeMap<String, String>>,
@@ -194,6 +198,9 @@ struct PendingNode {
     /// Where its fields other than `name`, `id`, `deps` and `ordered_after` start and end,
     /// in the chunk.
     body: Option<(usize, usize)>,
+    /// For a node of a host written like another: its fields, read as they come (they are
+    /// its own, never shared with another node's).
+    like_fields: Option<Vec<(Cow<'static, str>, Value)>>,
 }
 
 impl ParseState {
@@ -268,9 +275,23 @@ impl ParseState {
                                 )?;
                                 parser.end_of_line()?;
                             } else {
-                                // Only found here; read once per distinct text, at its end.
-                                parser.skip_value()?;
-                                parser.end_of_line()?;
+                                if node.body.is_none()
+                                    && written_like(
+                                        &self.hosts,
+                                        &mut self.last_host,
+                                        node.name.as_ref(),
+                                    )
+                                {
+                                    node.like_fields = Some(Vec::new());
+                                }
+                                match node.like_fields.as_mut() {
+                                    Some(fields) => read_field(&mut parser, fields, key)?,
+                                    // Only found here; read once per distinct text, at its end.
+                                    None => {
+                                        parser.skip_value()?;
+                                        parser.end_of_line()?;
+                                    }
+                                }
                                 let start = node.body.map_or(key_start, |(start, _)| start);
                                 node.body = Some((start, parser.position));
                             }
@@ -311,8 +332,8 @@ impl ParseState {
             return Some(());
         };
         let name = node.name.take()?;
-        if self.written_like(&name) {
-            return self.end_like_node(name, node, text);
+        if self.written_like(Some(&name)) {
+            return self.end_like_node(name, node);
         }
         let id = node.id?;
         // Compared while the names are in cache.
@@ -374,19 +395,16 @@ impl ParseState {
     }
 
     /// Whether `name`'s host is written like another.
-    fn written_like(&self, name: &NodeName) -> bool {
-        name.host()
-            .and_then(|host| self.hosts.get(host))
-            .is_some_and(|table| table.contains_key("like"))
+    fn written_like(&mut self, name: Option<&NodeName>) -> bool {
+        written_like(&self.hosts, &mut self.last_host, name)
     }
 
     /// Finishes a node of a host written like another: no id, its lists only where given,
     /// its fields read on their own (they are what differs from the model's node).
-    fn end_like_node(&mut self, name: NodeName, node: PendingNode, text: &str) -> Option<()> {
+    fn end_like_node(&mut self, name: NodeName, node: PendingNode) -> Option<()> {
         if node.id.is_some() {
             return None;
         }
-        let body = node.body.map_or("", |(start, end)| &text[start..end]);
         let deps = node.has_deps.then(|| sorted_names(&mut self.deps));
         let ordered_after = node
             .has_ordered_after
@@ -395,7 +413,7 @@ impl ParseState {
             name,
             deps,
             ordered_after,
-            fields: parse_fields(body)?,
+            fields: node.like_fields.unwrap_or_default(),
         });
         Some(())
     }
@@ -480,15 +498,49 @@ fn parse_fields(body: &str) -> Option<Vec<(Cow<'static, str>, Value)>> {
                 parser.skip_blanks();
                 parser.expect(b'=')?;
                 parser.skip_blanks();
-                let value = parser.value()?;
-                parser.end_of_line()?;
-                if fields.iter().any(|(field, _)| *field == key) {
-                    return None;
-                }
-                fields.push((Cow::Owned(key.into_owned()), value));
+                read_field(&mut parser, &mut fields, key)?;
             }
         }
     }
+}
+
+/// Whether the host of the node `name` is written like another, asked of `hosts` once for
+/// the nodes of one host (`last_host`, compared by pointer: the parser shares a host's name
+/// between the names that follow each other with it).
+fn written_like(
+    hosts: &BTreeMap<String, Table>,
+    last_host: &mut Option<(Arc<str>, bool)>,
+    name: Option<&NodeName>,
+) -> bool {
+    let Some(Scope::Host(host)) = name.map(|name| &name.scope) else {
+        return false;
+    };
+    match last_host {
+        Some((last, like)) if Arc::ptr_eq(last, host) => *like,
+        _ => {
+            let like = hosts
+                .get(host.as_ref())
+                .is_some_and(|table| table.contains_key("like"));
+            *last_host = Some((host.clone(), like));
+            like
+        }
+    }
+}
+
+/// The value of field `key` (after its `=`) to the end of its line, into `fields`; a field
+/// given twice is not in the subset.
+fn read_field(
+    parser: &mut SubsetParser<'_>,
+    fields: &mut Vec<(Cow<'static, str>, Value)>,
+    key: Cow<'_, str>,
+) -> Option<()> {
+    let value = parser.value()?;
+    parser.end_of_line()?;
+    if fields.iter().any(|(field, _)| *field == key) {
+        return None;
+    }
+    fields.push((Cow::Owned(key.into_owned()), value));
+    Some(())
 }
 
 /// The table the `key = value` lines below a header go to.
