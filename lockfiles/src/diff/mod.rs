@@ -78,7 +78,8 @@ impl LockfileDiff {
             rollout_changes: rollout_change::rollout_changes(old, new),
             ..Self::default()
         };
-        let mut changed_pairs: Vec<(&Node, &Node)> = Vec::new();
+        // Each changed node before and after, and its position in `new`.
+        let mut changed_pairs: Vec<(&Node, &Node, usize)> = Vec::new();
         let (old_nodes, new_nodes) = (old.nodes(), new.nodes());
         let (mut old_position, mut new_position) = (0, 0);
         while old_position < old_nodes.len() || new_position < new_nodes.len() {
@@ -109,7 +110,7 @@ impl LockfileDiff {
                     diff.order_changes
                         .extend(order_change::order_change(before, after));
                     if before.id != after.id {
-                        changed_pairs.push((before, after));
+                        changed_pairs.push((before, after, new_position));
                         if let Some(host) = after.name.host() {
                             diff.impact_of(host).record_changed(after);
                         }
@@ -122,9 +123,13 @@ impl LockfileDiff {
         let mut texts = TextDiffCache::default();
         diff.changed = changed_pairs
             .iter()
-            .map(|(before, after)| describe_change(old, new, before, after, &mut texts))
+            .map(|(before, after, _)| describe_change(old, new, before, after, &mut texts))
             .collect();
-        assign_root_causes(new, &mut diff.changed);
+        let new_positions: Vec<usize> = changed_pairs
+            .iter()
+            .map(|&(_, _, position)| position)
+            .collect();
+        assign_root_causes(new, &mut diff.changed, &new_positions);
         for impact in diff.impact.values_mut() {
             impact.services_stopped.sort();
         }
@@ -181,8 +186,7 @@ fn describe_change(
             .collect();
         (inputs, rotated)
     };
-    let old_deps: BTreeSet<&NodeName> = before.deps.iter().collect();
-    let new_deps: BTreeSet<&NodeName> = after.deps.iter().collect();
+    let (dependencies_added, dependencies_removed) = differences(&before.deps, &after.deps);
     ChangedNode {
         name: after.name.clone(),
         old_id: before.id,
@@ -191,22 +195,42 @@ fn describe_change(
         new_inputs_id,
         inputs,
         rotated_secrets,
-        dependencies_added: new_deps
-            .difference(&old_deps)
-            .map(|name| (*name).clone())
-            .collect(),
-        dependencies_removed: old_deps
-            .difference(&new_deps)
-            .map(|name| (*name).clone())
-            .collect(),
+        dependencies_added,
+        dependencies_removed,
         root_causes: Vec::new(),
+    }
+}
+
+/// What `new` names that `old` does not, and what `old` names that `new` does not: both
+/// sorted and without duplicates (a node's lists), walked side by side.
+fn differences(old: &[NodeName], new: &[NodeName]) -> (Vec<NodeName>, Vec<NodeName>) {
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    let (mut old, mut new) = (old.iter().peekable(), new.iter().peekable());
+    loop {
+        let next = match (old.peek(), new.peek()) {
+            (None, None) => return (added, removed),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(before), Some(after)) => before.cmp(after),
+        };
+        match next {
+            Ordering::Less => removed.extend(old.next().cloned()),
+            Ordering::Greater => added.extend(new.next().cloned()),
+            Ordering::Equal => {
+                old.next();
+                new.next();
+            }
+        }
     }
 }
 
 /// One pass over NEW in dependency order: a changed node's root causes are the union, over
 /// its changed dependencies, of the dependency itself when it changed itself, else of the
 /// dependency's own root causes.
-fn assign_root_causes(new: &Lockfile, changed: &mut [ChangedNode]) {
+///
+/// `new_positions`: each changed node's position in `new`, so the walk of `new` in
+/// dependency order finds the changed among half a million nodes without hashing a name.
+fn assign_root_causes(new: &Lockfile, changed: &mut [ChangedNode], new_positions: &[usize]) {
     // foldhash: a node name is hashed once per dependency of every changed node, and
     // SipHash made that half of the comparison of 30,000 changed nodes.
     let position: foldhash::HashMap<&NodeName, usize> = changed
@@ -214,12 +238,17 @@ fn assign_root_causes(new: &Lockfile, changed: &mut [ChangedNode]) {
         .enumerate()
         .map(|(index, node)| (&node.name, index))
         .collect();
+    let mut changed_at: Vec<Option<usize>> = vec![None; new.nodes().len()];
+    for (index, &new_position) in new_positions.iter().enumerate() {
+        changed_at[new_position] = Some(index);
+    }
     // Indices into `changed`, which is sorted by name: sorting indices sorts names.
     let mut causes: Vec<Option<BTreeSet<usize>>> = vec![None; changed.len()];
-    for node in new.in_dependency_order() {
-        let Some(&index) = position.get(&node.name) else {
+    for &new_position in new.dependency_order() {
+        let Some(index) = changed_at[new_position] else {
             continue;
         };
+        let node = &new.nodes()[new_position];
         let mut found = BTreeSet::new();
         for dependency in &node.deps {
             let Some(&dependency_index) = position.get(dependency) else {
