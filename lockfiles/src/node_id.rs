@@ -78,19 +78,33 @@ pub(crate) fn parse_hex<const N: usize>(text: &str) -> Result<[u8; N], String> {
             bytes.len()
         ));
     }
-    let digit = |character: u8| match character {
-        b'0'..=b'9' => Ok(character - b'0'),
-        b'a'..=b'f' => Ok(character - b'a' + 10),
-        _ => Err(format!(
-            "`{text}` is not a hash: only lowercase hex digits are allowed"
-        )),
-    };
     let mut out = [0u8; N];
     for (index, pair) in bytes.chunks_exact(2).enumerate() {
-        out[index] = digit(pair[0])? << 4 | digit(pair[1])?;
+        let (high, low) = (
+            HEX_DIGIT_VALUES[usize::from(pair[0])],
+            HEX_DIGIT_VALUES[usize::from(pair[1])],
+        );
+        if (high | low) > 0x0f {
+            return Err(format!(
+                "`{text}` is not a hash: only lowercase hex digits are allowed"
+            ));
+        }
+        out[index] = high << 4 | low;
     }
     Ok(out)
 }
+
+/// Each byte's value as a lowercase hex digit, `0xff` for a byte that is not one: a
+/// lockfile's tens of thousands of hashes are read a table lookup a digit.
+const HEX_DIGIT_VALUES: [u8; 256] = {
+    let mut values = [0xff; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        values[b"0123456789abcdef"[digit] as usize] = digit as u8;
+        digit += 1;
+    }
+    values
+};
 
 #[cfg(test)]
 mod tests {
