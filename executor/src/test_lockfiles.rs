@@ -1,7 +1,7 @@
 //! Lockfiles for the executor's unit tests, built from nodes as a compiler would hand
 //! them over: each node by name, dependencies and fields, the hosts by name and roles.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use cairn_lockfiles::{
     ClusterInfo, FieldReader, HostEntry, Lockfile, NodeName, NodeSpec, TextSource, TransportKind,
@@ -15,15 +15,17 @@ pub fn node(name: &str, deps: &[&str], fields: Vec<(&str, Value)>) -> UnhashedNo
         .into_iter()
         .map(|(field, value)| (field.to_string(), value))
         .collect();
+    let mut deps: Vec<NodeName> = deps
+        .iter()
+        .map(|dependency| dependency.parse().unwrap())
+        .collect();
+    deps.sort_unstable();
     UnhashedNode {
         spec: NodeSpec::from_fields(name.kind, FieldReader::new(fields, TextSource::Inline))
             .unwrap(),
         name,
-        deps: deps
-            .iter()
-            .map(|dependency| dependency.parse().unwrap())
-            .collect(),
-        ordered_after: BTreeSet::new(),
+        deps,
+        ordered_after: Vec::new(),
     }
 }
 

@@ -70,14 +70,30 @@ pub struct ClusterInfo {
 }
 
 /// A node before its id is known: what the compiler builds and the reader parses.
+///
+/// Its two lists of names are sorted, each name once, as a [`Node`]'s are: lists, not
+/// sets, since half a million nodes' sets were a quarter of a 10,000-host compile's peak
+/// memory. [`Lockfile::from_unhashed`] sorts a list that is not (and drops a repeated
+/// name), which costs a sorted list one comparison per name.
 #[derive(Debug, Clone)]
 pub struct UnhashedNode {
     pub name: NodeName,
-    /// What it depends on: waited for, and part of its id.
-    pub deps: BTreeSet<NodeName>,
-    /// What it is ordered after: waited for, and not part of its id. None of `deps`.
-    pub ordered_after: BTreeSet<NodeName>,
+    /// What it depends on: waited for, and part of its id. Sorted, each name once.
+    pub deps: Vec<NodeName>,
+    /// What it is ordered after: waited for, and not part of its id. Sorted, each name
+    /// once, none of `deps`.
+    pub ordered_after: Vec<NodeName>,
     pub spec: NodeSpec,
+}
+
+/// `names` sorted, each once: as they are where they already are (the compiler's and the
+/// reader's lists), else sorted and their repeats dropped.
+fn sorted_once_each(mut names: Vec<NodeName>) -> Vec<NodeName> {
+    if !names.is_sorted_by(|left, right| left < right) {
+        names.sort_unstable();
+        names.dedup();
+    }
+    names
 }
 
 /// A name must be whole: a key of printable characters, images cluster-wide and only
@@ -470,9 +486,8 @@ impl Lockfile {
             .into_iter()
             .map(|node| SortedNode {
                 name: node.name,
-                // A set iterates sorted and without duplicates: moved, not cloned.
-                deps: node.deps.into_iter().collect(),
-                ordered_after: node.ordered_after.into_iter().collect(),
+                deps: sorted_once_each(node.deps),
+                ordered_after: sorted_once_each(node.ordered_after),
                 spec: Arc::new(node.spec),
             })
             .collect();
@@ -646,7 +661,7 @@ impl Lockfile {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeMap;
 
     use super::*;
     use crate::content::Text;
@@ -657,14 +672,18 @@ mod tests {
     };
     use crate::secret::{SecretSource, secret_placeholder};
 
+    /// The names, parsed and sorted, as an [`UnhashedNode`] lists them.
+    fn names(names: &[&str]) -> Vec<NodeName> {
+        let mut parsed: Vec<NodeName> = names.iter().map(|name| name.parse().unwrap()).collect();
+        parsed.sort_unstable();
+        parsed
+    }
+
     fn node(name: &str, deps: &[&str], spec: NodeSpec) -> UnhashedNode {
         UnhashedNode {
             name: name.parse().unwrap(),
-            deps: deps
-                .iter()
-                .map(|dependency| dependency.parse().unwrap())
-                .collect::<BTreeSet<_>>(),
-            ordered_after: BTreeSet::new(),
+            deps: names(deps),
+            ordered_after: Vec::new(),
             spec,
         }
     }
@@ -941,10 +960,7 @@ mod tests {
                 },
             }),
         );
-        check.ordered_after = ordered_after
-            .iter()
-            .map(|name| name.parse().unwrap())
-            .collect();
+        check.ordered_after = names(ordered_after);
         check
     }
 
@@ -1065,20 +1081,47 @@ mod tests {
         .unwrap_err()
     }
 
-    #[test]
-    fn a_secret_nobody_declared_is_refused() {
-        let lockfile = every_kind();
-        let nodes: Vec<UnhashedNode> = lockfile
+    /// The lockfile's nodes, as they went in.
+    fn unhashed_nodes(lockfile: &Lockfile) -> Vec<UnhashedNode> {
+        lockfile
             .nodes()
             .iter()
             .map(|node| UnhashedNode {
                 name: node.name.clone(),
-                deps: node.deps.iter().cloned().collect(),
-                ordered_after: node.ordered_after.iter().cloned().collect(),
+                deps: node.deps.clone(),
+                ordered_after: node.ordered_after.clone(),
                 spec: NodeSpec::clone(&node.spec),
             })
-            .collect();
-        let error = refused_without_secrets(&lockfile, nodes);
+            .collect()
+    }
+
+    /// The lists are sorted, each name once, where a caller gives them otherwise: the
+    /// lockfile is the one of the sorted lists.
+    #[test]
+    fn lists_out_of_order_or_naming_a_node_twice_are_sorted_once_each() {
+        let lockfile = every_kind();
+        let mut nodes = unhashed_nodes(&lockfile);
+        let container = nodes
+            .iter_mut()
+            .find(|node| node.name.to_string() == "h1:container:app")
+            .unwrap();
+        container.deps.reverse();
+        container.deps.push(container.deps[0].clone());
+        let reordered = Lockfile::from_unhashed(
+            lockfile.cluster.clone(),
+            lockfile.hosts.clone(),
+            lockfile.secrets.clone(),
+            nodes,
+        )
+        .unwrap();
+        assert_eq!(reordered.nodes(), lockfile.nodes());
+        assert_eq!(reordered.to_toml(), lockfile.to_toml());
+    }
+
+    #[test]
+    fn a_secret_nobody_declared_is_refused() {
+        let lockfile = every_kind();
+        let error = refused_without_secrets(&lockfile, unhashed_nodes(&lockfile));
         assert!(
             matches!(error, GraphError::UnknownSecret { ref secret, .. } if secret == "app.password"),
             "{error}"

@@ -752,7 +752,7 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeMap;
 
     use super::*;
     use crate::lockfile::UnhashedNode;
@@ -774,13 +774,15 @@ mod tests {
         );
         let spec = NodeSpec::from_fields(name.kind, FieldReader::new(entries, TextSource::Inline))
             .unwrap();
+        let mut deps: Vec<NodeName> = deps
+            .iter()
+            .map(|dependency| dependency.parse().unwrap())
+            .collect();
+        deps.sort_unstable();
         UnhashedNode {
             name,
-            deps: deps
-                .iter()
-                .map(|dependency| dependency.parse().unwrap())
-                .collect::<BTreeSet<_>>(),
-            ordered_after: BTreeSet::new(),
+            deps,
+            ordered_after: Vec::new(),
             spec,
         }
     }
@@ -907,9 +909,7 @@ mod tests {
             ]);
             if ordered_after {
                 let health = nodes.last_mut().unwrap();
-                health
-                    .ordered_after
-                    .insert(name("check:os-release-too").parse().unwrap());
+                health.ordered_after = vec![name("check:os-release-too").parse().unwrap()];
             }
         }
         let host = |address: &str| HostEntry {

@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use foldhash::{HashMap, HashMapExt};
 
@@ -71,8 +71,8 @@ pub fn build_lockfile(
                 name: barrier.name.key.to_string(),
             }),
             name: barrier.name,
-            deps: BTreeSet::new(),
-            ordered_after: BTreeSet::new(),
+            deps: Vec::new(),
+            ordered_after: Vec::new(),
         });
     }
     let cyclic = has_cycle(&deps, &resolved.ordered_after);
@@ -190,8 +190,8 @@ fn hand_over<'m>(
         }
         unhashed.push(UnhashedNode {
             name: node.name,
-            deps: BTreeSet::new(),
-            ordered_after: BTreeSet::new(),
+            deps: Vec::new(),
+            ordered_after: Vec::new(),
             spec: node.spec,
         });
     }
@@ -199,8 +199,9 @@ fn hand_over<'m>(
 }
 
 /// Gives each node its dependencies and the nodes it is ordered after by name, from their
-/// positions in `names`. Done once the emitted nodes are let go (`hand_over`): the sets of
-/// names are the larger part of the graph, and the two no longer meet at compile's peak.
+/// positions in `names` (each position once). Done once the emitted nodes are let go
+/// (`hand_over`): the lists of names are the larger part of the graph, and the two no
+/// longer meet at compile's peak.
 fn name_dependencies(
     unhashed: &mut [UnhashedNode],
     names: &[NodeName],
@@ -209,16 +210,21 @@ fn name_dependencies(
 ) {
     // Barriers are ordered after nothing.
     ordered_after.resize_with(unhashed.len(), Vec::new);
-    let named = |positions: Vec<usize>| -> BTreeSet<NodeName> {
-        positions
-            .into_iter()
-            .map(|position| names[position].clone())
-            .collect()
-    };
     for ((node, deps), ordered_after) in unhashed.iter_mut().zip(deps).zip(ordered_after) {
-        node.deps = named(deps);
-        node.ordered_after = named(ordered_after);
+        node.deps = sorted_names(names, &deps);
+        node.ordered_after = sorted_names(names, &ordered_after);
     }
+}
+
+/// The names of the nodes at `positions` (each once), sorted: a node's list as the lockfile
+/// takes it. Its positions are in the order the nodes were emitted, not of their names.
+fn sorted_names(names: &[NodeName], positions: &[usize]) -> Vec<NodeName> {
+    let mut named: Vec<NodeName> = positions
+        .iter()
+        .map(|&position| names[position].clone())
+        .collect();
+    named.sort_unstable();
+    named
 }
 
 /// Puts the nodes in the order of their names, from the order the first `emitted` were
@@ -317,8 +323,6 @@ fn into_error(diagnostics: Diagnostics) -> CompileError {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use cairn_lockfiles::{BarrierNode, NodeName, NodeSpec, UnhashedNode};
 
     use super::{has_cycle, order_by_name};
@@ -326,8 +330,8 @@ mod tests {
     fn node(name: &str) -> UnhashedNode {
         UnhashedNode {
             name: name.parse().unwrap(),
-            deps: BTreeSet::new(),
-            ordered_after: BTreeSet::new(),
+            deps: Vec::new(),
+            ordered_after: Vec::new(),
             spec: NodeSpec::Barrier(BarrierNode {
                 name: "checks".to_string(),
             }),

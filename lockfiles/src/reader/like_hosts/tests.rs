@@ -1,6 +1,6 @@
 //! Hosts written like another (format 7), as a reviewer and the reader see them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::host::{HostEntry, TransportKind};
 use crate::lockfile::{ClusterInfo, Lockfile, UnhashedNode};
@@ -31,15 +31,17 @@ fn node(name: &str, deps: &[&str], fields: &[(&str, Value)]) -> UnhashedNode {
         NodeSpec::key_field(name.kind).to_string(),
         Value::String(name.key.to_string()),
     );
+    let mut deps: Vec<NodeName> = deps
+        .iter()
+        .map(|dependency| dependency.parse().unwrap())
+        .collect();
+    deps.sort_unstable();
     UnhashedNode {
         spec: NodeSpec::from_fields(name.kind, FieldReader::new(entries, TextSource::Inline))
             .unwrap(),
         name,
-        deps: deps
-            .iter()
-            .map(|dependency| dependency.parse().unwrap())
-            .collect(),
-        ordered_after: BTreeSet::new(),
+        deps,
+        ordered_after: Vec::new(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The `[package_pins]` tables of format 6, as a reviewer and the reader see them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::host::{HostEntry, TransportKind};
 use crate::integrity::LockfileDigests;
@@ -54,8 +54,8 @@ fn tools_on(host: &str, pins: &PinSet) -> UnhashedNode {
     package.set_pins(Some(pins.clone()));
     UnhashedNode {
         name: format!("{host}:package:tools").parse().unwrap(),
-        deps: BTreeSet::new(),
-        ordered_after: BTreeSet::new(),
+        deps: Vec::new(),
+        ordered_after: Vec::new(),
         spec: NodeSpec::Package(package),
     }
 }
