@@ -10,7 +10,7 @@ use cairn_lockfiles::{
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics, SourceSpan};
 use crate::graph::barriers::join_barriers;
 use crate::graph::claim_conflict::conflict_diagnostic;
-use crate::graph::dependencies::{DeclaredEdges, resolve_dependencies};
+use crate::graph::dependencies::{SortedEdges, resolve_dependencies};
 use crate::graph::emit::{EmittedNode, emit_nodes};
 use crate::graph::image_pins::PinningOptions;
 use crate::graph::image_settings::set_image_settings;
@@ -42,7 +42,6 @@ pub fn build_lockfile(
     drop(context);
     let mut resolved = resolve_dependencies(spec, &nodes).map_err(into_error)?;
     let barriers = join_barriers(&nodes, &mut resolved.deps, &mut resolved.edges);
-    resolved.edges.sort();
 
     // To name each node's dependencies, and for a cycle's error, which names the nodes by
     // position.
@@ -58,8 +57,8 @@ pub fn build_lockfile(
         .map(|host| (host.name.clone(), host.entry()))
         .collect();
     let edges = EdgeSpans {
-        deps: resolved.edges,
-        order_only: resolved.order_only_edges,
+        deps: resolved.edges.into_sorted(),
+        order_only: resolved.order_only_edges.into_sorted(),
     };
     let emitted = nodes.len();
     let (mut unhashed, rollout_sources) = hand_over(nodes, barriers.len());
@@ -295,8 +294,8 @@ fn has_cycle(deps: &[Vec<usize>], ordered_after: &[Vec<usize>]) -> bool {
 
 /// Where each edge of the graph was declared, by (dependant, dependency) position.
 struct EdgeSpans<'m> {
-    deps: DeclaredEdges<'m>,
-    order_only: DeclaredEdges<'m>,
+    deps: SortedEdges<'m>,
+    order_only: SortedEdges<'m>,
 }
 
 impl<'m> EdgeSpans<'m> {

@@ -20,49 +20,59 @@ pub struct Resolved<'m> {
     /// Per node, the positions of what it is ordered after (`order_only = true`: waited
     /// for, not in its id), sorted, once each.
     pub ordered_after: Vec<Vec<usize>>,
-    /// Per edge (dependant, dependency), where it was declared.
+    /// Per edge (dependant, dependency), where it was declared; the barriers' edges join
+    /// them (`barriers.rs`) before they are sorted.
     pub edges: DeclaredEdges<'m>,
     /// Per order-only edge (dependant, node waited for), where it was declared.
     pub order_only_edges: DeclaredEdges<'m>,
 }
 
-/// Where each edge of a graph was declared, by (dependant, dependency) position: the first
-/// declaration of an edge declared twice. A list sorted once all are in, not a hash map: a
-/// million edges take a third of the room.
+/// Where each edge of a graph was declared, by (dependant, dependency) position, in the
+/// order the declarations were met. A list, not a hash map: a million edges take a third
+/// of the room. Sorted once all are in ([`DeclaredEdges::into_sorted`]), the barriers'
+/// edges with the rest.
 #[derive(Default)]
 pub struct DeclaredEdges<'m> {
     edges: Vec<((usize, usize), SourceSpan<'m>)>,
-    sorted: bool,
 }
 
 impl<'m> DeclaredEdges<'m> {
-    /// Records where the edge `(dependant, dependency)` was declared, unless it was already.
+    /// Records where the edge `(dependant, dependency)` was declared.
     pub fn add(&mut self, edge: (usize, usize), at: SourceSpan<'m>) {
-        self.sorted = false;
         self.edges.push((edge, at));
     }
 
-    /// Sorts the edges for [`DeclaredEdges::of`], each kept where it was first declared.
-    pub fn sort(&mut self) {
+    /// Where the edge `(dependant, dependency)` was first declared, by a scan of the edges
+    /// added so far: for an error found while they are still coming in.
+    pub fn first_of(&self, edge: (usize, usize)) -> Option<&SourceSpan<'m>> {
+        self.edges
+            .iter()
+            .find(|(added, _)| *added == edge)
+            .map(|(_, at)| at)
+    }
+
+    /// The edges sorted to be looked up, each where it was first declared.
+    pub fn into_sorted(mut self) -> SortedEdges<'m> {
         // A stable sort: of an edge declared twice, the first declaration stays first.
         self.edges.sort_by_key(|(edge, _)| *edge);
         self.edges.dedup_by_key(|(edge, _)| *edge);
         // Kept to the end of the compile, for a cycle's error: without the room to grow.
         self.edges.shrink_to_fit();
-        self.sorted = true;
+        SortedEdges { edges: self.edges }
     }
+}
 
+/// Where each edge of a graph was first declared, sorted by (dependant, dependency)
+/// position, each edge once.
+pub struct SortedEdges<'m> {
+    edges: Vec<((usize, usize), SourceSpan<'m>)>,
+}
+
+impl<'m> SortedEdges<'m> {
     /// Where the edge `(dependant, dependency)` was first declared.
     pub fn of(&self, edge: (usize, usize)) -> Option<&SourceSpan<'m>> {
-        if self.sorted {
-            let found = self.edges.binary_search_by_key(&edge, |(edge, _)| *edge);
-            return found.ok().map(|index| &self.edges[index].1);
-        }
-        // Before the sort (an error found while resolving): the first one added.
-        self.edges
-            .iter()
-            .find(|(added, _)| *added == edge)
-            .map(|(_, at)| at)
+        let found = self.edges.binary_search_by_key(&edge, |(edge, _)| *edge);
+        found.ok().map(|index| &self.edges[index].1)
     }
 }
 
@@ -125,8 +135,6 @@ pub fn resolve_dependencies<'m>(
         resolved.deps.push(dependencies);
         resolved.ordered_after.push(ordered_after);
     }
-    resolved.edges.sort();
-    resolved.order_only_edges.sort();
     if diagnostics.is_empty() {
         Ok(resolved)
     } else {
@@ -198,10 +206,10 @@ fn both_ways(
     let mut diagnostic = Diagnostic::new(format!(
         "`{node}` depends on `{name}` and waits for it order-only too"
     ));
-    if let Some(at) = resolved.order_only_edges.of((position, target)) {
+    if let Some(at) = resolved.order_only_edges.first_of((position, target)) {
         diagnostic = diagnostic.at_location(at.location());
     }
-    if let Some(at) = resolved.edges.of((position, target)) {
+    if let Some(at) = resolved.edges.first_of((position, target)) {
         diagnostic = diagnostic.note(format!("the dependency is declared at {}", at.display()));
     }
     diagnostic.hint(
