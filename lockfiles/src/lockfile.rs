@@ -491,6 +491,10 @@ impl Lockfile {
                 spec: Arc::new(node.spec),
             })
             .collect();
+        // The collect reuses the unhashed nodes' room, twice what the sorted ones take (each
+        // spec moved into an `Arc`): at ten thousand hosts, 49 MB held through the checks,
+        // the order and the ids, compile's peak, for nothing.
+        nodes.shrink_to_fit();
         sort_by_name(&mut nodes);
         let classes = compile_classes::package_classes(&nodes);
         Self::from_sorted(cluster, hosts, secrets, nodes, Some(classes), |_| {})

@@ -176,24 +176,31 @@ fn hand_over<'m>(
     nodes: Vec<EmittedNode<'m>>,
     room_for_barriers: usize,
 ) -> (Vec<UnhashedNode>, Vec<RolloutSource<'m>>) {
-    let mut unhashed = Vec::with_capacity(nodes.len() + room_for_barriers);
     let mut rollout_sources = Vec::new();
-    for node in nodes {
-        if RolloutSource::kept(node.name.kind) {
-            rollout_sources.push(RolloutSource {
-                name: node.name.clone(),
-                declared_at: node.declared_at,
-                declaration: node.declaration,
-                rollout: node.rollout,
-            });
-        }
-        unhashed.push(UnhashedNode {
-            name: node.name,
-            deps: Vec::new(),
-            ordered_after: Vec::new(),
-            spec: node.spec,
-        });
-    }
+    // Collected in place: the lockfile's nodes take the emitted nodes' room (a node the
+    // lockfile takes is smaller than an emitted one), which has room for the barriers too.
+    // A list of their own, made while the emitted nodes' was still held, was compile's
+    // peak: at ten thousand hosts, 95 MB beside 128 MB.
+    let mut unhashed: Vec<UnhashedNode> = nodes
+        .into_iter()
+        .map(|node| {
+            if RolloutSource::kept(node.name.kind) {
+                rollout_sources.push(RolloutSource {
+                    name: node.name.clone(),
+                    declared_at: node.declared_at,
+                    declaration: node.declaration,
+                    rollout: node.rollout,
+                });
+            }
+            UnhashedNode {
+                name: node.name,
+                deps: Vec::new(),
+                ordered_after: Vec::new(),
+                spec: node.spec,
+            }
+        })
+        .collect();
+    unhashed.reserve(room_for_barriers);
     (unhashed, rollout_sources)
 }
 
