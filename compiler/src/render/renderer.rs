@@ -191,7 +191,7 @@ impl<'env> Renderer<'env> {
         };
         template
             .render(context)
-            .map(Rendered::Text)
+            .map(|output| Rendered::Text(without_spare_room(output)))
             .map_err(|error| self.error(&error, location))
     }
 
@@ -230,6 +230,18 @@ impl<'env> Renderer<'env> {
             .and_then(|name| self.sources.get(name).copied());
         template_diagnostic(error, source, Some(&fallback.location()))
     }
+}
+
+/// A rendered string in a buffer of its own length. minijinja renders into one of twice
+/// its template's length, rounded up to a power of two, and what a node's fields render
+/// is held to the end of the compile: at ten thousand hosts, a quarter of a million
+/// strings in 92 MB of buffers. A copy, not `shrink_to_fit`: mimalloc leaves a block
+/// where it is when it shrinks by less than half.
+fn without_spare_room(rendered: String) -> String {
+    if rendered.capacity() == rendered.len() {
+        return rendered;
+    }
+    rendered.as_str().to_owned()
 }
 
 /// `"{{ expr }}"` and nothing else: the expression.
