@@ -56,10 +56,6 @@ pub fn build_lockfile(
         .values()
         .map(|host| (host.name.clone(), host.entry()))
         .collect();
-    let edges = EdgeSpans {
-        deps: resolved.edges.into_sorted(),
-        order_only: resolved.order_only_edges.into_sorted(),
-    };
     let emitted = nodes.len();
     let (mut unhashed, rollout_sources) = hand_over(nodes, barriers.len());
     let mut deps = resolved.deps;
@@ -78,8 +74,14 @@ pub fn build_lockfile(
     name_dependencies(&mut unhashed, &names, deps, resolved.ordered_after);
     // Where the graph has no cycle, the lockfile's check of the same graph finds none: what
     // a cycle's error needs is let go before the lockfile is built, compile's peak (at ten
-    // thousand hosts, a name and the edges' spans are 110 MB).
-    let for_cycle_error = cyclic.then_some((names, edges));
+    // thousand hosts, a name and the edges' spans are 110 MB), and the edges are not sorted.
+    let for_cycle_error = cyclic.then(|| {
+        let edges = EdgeSpans {
+            deps: resolved.edges.into_sorted(),
+            order_only: resolved.order_only_edges.into_sorted(),
+        };
+        (names, edges)
+    });
     order_by_name(&mut unhashed, emitted);
     let cluster = ClusterInfo {
         name: spec.name.clone(),

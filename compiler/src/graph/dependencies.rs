@@ -21,7 +21,7 @@ pub struct Resolved<'m> {
     /// for, not in its id), sorted, once each.
     pub ordered_after: Vec<Vec<usize>>,
     /// Per edge (dependant, dependency), where it was declared; the barriers' edges join
-    /// them (`barriers.rs`) before they are sorted.
+    /// them (`barriers.rs`).
     pub edges: DeclaredEdges<'m>,
     /// Per order-only edge (dependant, node waited for), where it was declared.
     pub order_only_edges: DeclaredEdges<'m>,
@@ -29,8 +29,9 @@ pub struct Resolved<'m> {
 
 /// Where each edge of a graph was declared, by (dependant, dependency) position, in the
 /// order the declarations were met. A list, not a hash map: a million edges take a third
-/// of the room. Sorted once all are in ([`DeclaredEdges::into_sorted`]), the barriers'
-/// edges with the rest.
+/// of the room. Sorted once all are in, the barriers' edges with the rest, and only for a
+/// cycle's error, which looks up each edge of the cycle ([`DeclaredEdges::into_sorted`]):
+/// a graph without one leaves them as they came.
 #[derive(Default)]
 pub struct DeclaredEdges<'m> {
     edges: Vec<((usize, usize), SourceSpan<'m>)>,
