@@ -19,7 +19,9 @@ impl HealthNode {
     pub const DEFAULT_TIMEOUT_SECONDS: u32 = 5;
 
     pub(crate) fn inputs(&self) -> Vec<(&'static str, Value)> {
-        let mut out = vec![("name", self.name.as_str().into())];
+        // Room for its own fields and the most a probe adds.
+        let mut out = Vec::with_capacity(8);
+        out.push(("name", self.name.as_str().into()));
         self.probe.inputs(&mut out);
         out.push(("retries", Value::Integer(i64::from(self.retries))));
         out.push((
