@@ -63,23 +63,45 @@ impl ArtifactStore {
     }
 
     /// The stored artifact, downloaded first if the store lacks it. Returns whether it was
-    /// downloaded now.
+    /// downloaded now. A download that fails for a reason that may pass (a name that did
+    /// not resolve, a connection refused or cut, a timeout, a server's 5xx) is tried again
+    /// after each of [`RETRY_DELAYS`]; a 4xx, a checksum that differs or the store's own
+    /// failure is not.
     pub fn fetch(&self, url: &str, sha256: &str) -> Result<(PathBuf, bool), ArtifactError> {
         let path = self.path_of(sha256);
         if path.is_file() {
             return Ok((path, false));
         }
+        let mut delays = RETRY_DELAYS.iter();
+        loop {
+            match self.download(url, sha256, &path) {
+                Ok(()) => return Ok((path, true)),
+                Err(Attempt::Transient(message)) => match delays.next() {
+                    Some(delay) => std::thread::sleep(*delay),
+                    None => {
+                        return Err(ArtifactError::Download {
+                            url: url.to_string(),
+                            message: format!("{message} (tried {} times)", RETRY_DELAYS.len() + 1),
+                        });
+                    }
+                },
+                Err(Attempt::Failed(error)) => return Err(error),
+            }
+        }
+    }
+
+    /// One download of `url` into the store at `path`, checked against `sha256` as it is
+    /// written.
+    fn download(&self, url: &str, sha256: &str, path: &Path) -> Result<(), Attempt> {
         let folder = path.parent().unwrap_or(&self.root).to_path_buf();
-        let store_error = |error| ArtifactError::Store {
-            path: folder.clone(),
-            error,
+        let store_error = |error| {
+            Attempt::Failed(ArtifactError::Store {
+                path: folder.clone(),
+                error,
+            })
         };
         fs::create_dir_all(&folder).map_err(store_error)?;
         let mut partial = tempfile::NamedTempFile::new_in(&folder).map_err(store_error)?;
-        let download = |message: String| ArtifactError::Download {
-            url: url.to_string(),
-            message,
-        };
         // Timeouts, so that a stalled server fails the image instead of hanging the apply;
         // no Accept-Encoding, so that a `.tar.gz` served with `Content-Encoding: gzip` comes
         // as the bytes the checksum is of.
@@ -89,17 +111,23 @@ impl ArtifactStore {
             .accept_encoding("")
             .build()
             .into();
-        let response = agent
-            .get(url)
-            .call()
-            .map_err(|error| download(error.to_string()))?;
+        let response = agent.get(url).call().map_err(|error| match error {
+            ureq::Error::StatusCode(status) if status < 500 => {
+                Attempt::Failed(ArtifactError::Download {
+                    url: url.to_string(),
+                    message: error.to_string(),
+                })
+            }
+            other => Attempt::Transient(other.to_string()),
+        })?;
         let mut body = response.into_body().into_reader();
         let mut hasher = Sha256::new();
         let mut buffer = vec![0u8; 256 * 1024];
         loop {
+            // A connection cut in the middle of the body may pass too.
             let read = body
                 .read(&mut buffer)
-                .map_err(|error| download(error.to_string()))?;
+                .map_err(|error| Attempt::Transient(error.to_string()))?;
             if read == 0 {
                 break;
             }
@@ -108,18 +136,34 @@ impl ArtifactStore {
         }
         let actual = format!("{:x}", hasher.finalize());
         if actual != sha256 {
-            return Err(ArtifactError::Mismatch {
+            return Err(Attempt::Failed(ArtifactError::Mismatch {
                 url: url.to_string(),
                 expected: sha256.to_string(),
                 actual,
-            });
+            }));
         }
         partial.as_file().sync_all().map_err(store_error)?;
         partial
-            .persist(&path)
+            .persist(path)
             .map_err(|error| store_error(error.error))?;
-        Ok((path, true))
+        Ok(())
     }
+}
+
+/// How long a download that failed for a reason that may pass waits before each retry:
+/// an offline repository is hundreds of downloads, and one name lookup that fails for a
+/// moment should not fail the apply.
+pub const RETRY_DELAYS: [std::time::Duration; 2] = [
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(4),
+];
+
+/// How one download ended, when it did not succeed.
+enum Attempt {
+    /// It may succeed if tried again.
+    Transient(String),
+    /// It will fail the same way again.
+    Failed(ArtifactError),
 }
 
 /// Places a stored artifact at `destination` (a build context's `artifacts/<sha256>`): the
@@ -396,6 +440,76 @@ pub(crate) fn create_folders(folder: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server on loopback answering its connections, one each, with `responses` in turn
+    /// (status line and body); how many it answered is returned when it is joined.
+    fn scripted_server(
+        responses: Vec<(&'static str, &'static str)>,
+    ) -> (String, std::thread::JoinHandle<usize>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/artifact", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let mut answered = 0;
+            for (status, body) in responses {
+                let (mut connection, _) = listener.accept().unwrap();
+                let mut request = [0u8; 4096];
+                let _ = connection.read(&mut request).unwrap();
+                let response = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                connection.write_all(response.as_bytes()).unwrap();
+                answered += 1;
+            }
+            answered
+        });
+        (url, server)
+    }
+
+    fn sha256_of(text: &str) -> String {
+        format!("{:x}", Sha256::digest(text.as_bytes()))
+    }
+
+    #[test]
+    fn a_download_a_server_fails_for_a_moment_is_tried_again_and_kept() {
+        let (url, server) = scripted_server(vec![
+            ("503 Service Unavailable", "busy"),
+            ("200 OK", "the artifact"),
+        ]);
+        let folder = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::at(folder.path());
+        let (path, downloaded) = store.fetch(&url, &sha256_of("the artifact")).unwrap();
+        assert!(downloaded);
+        assert_eq!(fs::read_to_string(path).unwrap(), "the artifact");
+        assert_eq!(server.join().unwrap(), 2, "one failure, one retry");
+    }
+
+    #[test]
+    fn a_download_the_server_refuses_is_not_tried_again() {
+        let (url, server) = scripted_server(vec![("404 Not Found", "no such file")]);
+        let folder = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::at(folder.path());
+        let error = store.fetch(&url, &sha256_of("anything")).unwrap_err();
+        assert!(error.to_string().contains("404"), "{error}");
+        assert!(!error.to_string().contains("tried"), "{error}");
+        assert_eq!(server.join().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_download_that_keeps_failing_says_how_often_it_was_tried() {
+        let attempts = RETRY_DELAYS.len() + 1;
+        let (url, server) = scripted_server(vec![("502 Bad Gateway", ""); attempts]);
+        let folder = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::at(folder.path());
+        let error = store.fetch(&url, &sha256_of("anything")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("(tried {attempts} times)")),
+            "{error}"
+        );
+        assert_eq!(server.join().unwrap(), attempts);
+    }
 
     #[test]
     fn a_member_is_stripped_of_its_leading_parts_and_one_reaching_outside_is_refused() {
