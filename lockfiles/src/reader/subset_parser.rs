@@ -164,7 +164,7 @@ struct ParseState {
     deps: Vec<NodeName>,
     /// The nodes the node being read is ordered after, moved out whole when it ends.
     ordered_after: Vec<NodeName>,
-    /// The hosts of the names read, shared.
+    /// The hosts and keys of the names read, one copy of each.
     shared_names: SharedNames,
     /// The host of the last node read, and whether it is written like another: a host's
     /// nodes come together, and share its name.
