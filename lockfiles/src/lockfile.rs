@@ -921,7 +921,7 @@ mod tests {
                 sorted.sort_by(|left, right| left.name.cmp(&right.name));
                 sorted
                     .iter()
-                    .map(|node| (node.name.clone(), node.deps.iter().cloned().collect()))
+                    .map(|node| (node.name.clone(), node.deps.to_vec()))
                     .collect()
             };
             let edges: Vec<(&NodeName, &[NodeName])> = names
