@@ -1,7 +1,8 @@
 //! A replacement's turn in its rollout: the host drained (the policy's `drain`, which must
 //! succeed), the container replaced, then its gates: the health nodes the rollout names (on
 //! the container's host) must pass within the deadline, and pass again once
-//! `min_healthy_seconds` have gone by, before the next replacement may start. A gate the
+//! `min_healthy_seconds` have gone by (one of three tries, its interval apart: a probe lost
+//! to a loaded host is not a failed release), before the next replacement may start. A gate the
 //! host does not have is skipped. Each gate is tried as its health node's probe (its
 //! timeout), every interval of its own, until the deadline, and recorded as passed: it
 //! ran, on the new release. A new container that stops (it exits at start, and waits in
@@ -365,35 +366,89 @@ fn await_gates(
     for (node, gate) in &gates {
         pass_before(inputs, handle, (node, gate), deadline, stopped)?;
     }
+    let mut passed_late = Vec::new();
     if policy.min_healthy_seconds > 0 {
         std::thread::sleep(Duration::from_secs(policy.min_healthy_seconds));
         for (node, gate) in &gates {
-            let once = HealthNode {
-                retries: 1,
-                ..(*gate).clone()
-            };
-            let mut context = node_context(inputs, node, handle);
-            health(&once, &mut context).map_err(|error| {
-                failed_gate(
-                    node,
-                    format!(
-                        "passed, then failed {} s later: {}",
-                        policy.min_healthy_seconds,
-                        reason(error)
-                    ),
-                )
-            })?;
+            if let Some(note) = still_passes(inputs, handle, (node, gate), policy, stopped)? {
+                passed_late.push(note);
+            }
         }
     }
     let names: Vec<String> = gates
         .iter()
         .map(|(node, _)| format!("{}:{}", node.name.kind, node.name.key))
         .collect();
+    let passed_late = match passed_late.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", passed_late.join(", ")),
+    };
     Ok(format!(
-        "gates passed ({}), healthy {} s",
+        "gates passed ({}), healthy {} s{passed_late}",
         names.join(", "),
         policy.min_healthy_seconds
     ))
+}
+
+/// How many times a gate is tried once the healthy time is over, its interval apart: one
+/// probe lost to a loaded host (a `docker exec` past its timeout) is not a failed release,
+/// a gate failing three times in a row is. Kubernetes' `failureThreshold` is 3 by default.
+const ATTEMPTS_AFTER_HEALTHY_TIME: u32 = 3;
+
+/// Whether `gate` passes again once the healthy time is over, within
+/// [`ATTEMPTS_AFTER_HEALTHY_TIME`]; says at which attempt, where not the first. Where it does
+/// not pass, the error says why and whether the new container stopped.
+fn still_passes(
+    inputs: &RunInputs<'_>,
+    handle: &HostHandle<'_>,
+    (node, gate): (&cairn_lockfiles::Node, &HealthNode),
+    policy: &RolloutPolicy,
+    stopped: &StoppedSinceStart<'_>,
+) -> Result<Option<String>, NodeError> {
+    let context = node_context(inputs, node, handle);
+    let interval = Duration::from_secs(u64::from(gate.interval_seconds.max(1)));
+    let mut missed = 0;
+    let why = loop {
+        let why = match probe_once(gate, &context) {
+            Ok(()) if missed == 0 => return Ok(None),
+            Ok(()) => {
+                return Ok(Some(format!(
+                    "{}:{} passed at the {} attempt after it",
+                    node.name.kind,
+                    node.name.key,
+                    ordinal(missed + 1)
+                )));
+            }
+            Err(NodeError::Transport(error)) => return Err(NodeError::Transport(error)),
+            Err(NodeError::Failed(why)) => why,
+        };
+        missed += 1;
+        if let Some(how) = stopped()? {
+            break format!("{why}; {how}");
+        }
+        if missed == ATTEMPTS_AFTER_HEALTHY_TIME {
+            break why;
+        }
+        std::thread::sleep(interval);
+    };
+    Err(failed_gate(
+        node,
+        format!(
+            "passed, then failed {} s later ({missed} attempt{}): {why}",
+            policy.min_healthy_seconds,
+            if missed == 1 { "" } else { "s" },
+        ),
+    ))
+}
+
+/// "first", "second", "third", then "4th" and on.
+fn ordinal(count: u32) -> String {
+    match count {
+        1 => "first".to_string(),
+        2 => "second".to_string(),
+        3 => "third".to_string(),
+        _ => format!("{count}th"),
+    }
 }
 
 /// Whether the replaced container stopped since it started (see

@@ -254,6 +254,82 @@ fn a_replacement_that_fails_its_gate_stops_the_rollout_and_the_others_keep_servi
 }
 
 #[test]
+fn a_gate_that_misses_one_probe_after_the_healthy_time_and_passes_the_next_lets_the_rollout_go_on()
+{
+    let (cluster, port, _containers) = installed_cluster("miss");
+    // The new release's check counts its probes on each host and fails the second: the
+    // first passes the gate, the second is the first after the healthy time (a probe lost
+    // to a loaded host), the third passes.
+    cluster
+        .sandbox
+        .replace("modules/web/module.toml", "hello from", "hello again from");
+    cluster.sandbox.replace(
+        "modules/web/module.toml",
+        "run = \"docker exec",
+        "run = \"n=$(cat \\\"$CAIRN_ROOT/probes\\\" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > \\\"$CAIRN_ROOT/probes\\\"; test $n != 2 && docker exec",
+    );
+    cluster.compile();
+
+    let (outcome, report) = cluster.apply();
+    let outcome = outcome.success();
+    assert!(
+        outcome
+            .stderr
+            .contains("rollout web: missone replaced, 3 of 3\n"),
+        "{}",
+        outcome.stderr
+    );
+    for host in ["missone", "missthree", "misstwo"] {
+        let summary = report["hosts"][host]["summaries"][format!("{host}:container:web")]
+            .as_str()
+            .unwrap();
+        assert!(
+            summary.contains(
+                "gates passed (health:web-http), healthy 1 s (health:web-http passed at the second attempt after it)"
+            ),
+            "{host}: {summary}"
+        );
+    }
+    assert_eq!(page(port + 2), "hello again from misstwo\n");
+}
+
+#[test]
+fn a_replacement_that_passes_its_gate_then_stops_serving_within_the_healthy_time_is_put_back() {
+    let (cluster, port, _containers) = installed_cluster("flap");
+    // A bad release: its server stops answering after six seconds, though the container
+    // keeps running; the gate passes at first, and fails once the healthy time is over.
+    cluster.sandbox.write(
+        "modules/web/serve.sh",
+        "#!/bin/sh\nhttpd -f -p \"$PORT\" -h /www &\ntrap 'exit 0' TERM\nsleep 6\nkill $!\nwhile :; do sleep 1; done\n",
+    );
+    cluster.sandbox.edit("cluster.toml", |text| {
+        format!("{text}\n[rollouts.web]\nmin_healthy_seconds = 10\n")
+    });
+    cluster.compile();
+
+    let (outcome, report) = cluster.apply();
+    outcome
+        .code(1)
+        .stderr_has("rollout web: stopped at flapthree, 2 hosts not reached\n");
+    let error = report["hosts"]["flapthree"]["failed"][0]["error"]
+        .as_str()
+        .unwrap();
+    assert!(
+        error.contains("its gate health:web-http passed, then failed 10 s later (3 attempts)")
+            && error.contains(
+                "the previous container flapthree-web is back in its place and passes its gates"
+            ),
+        "{error}"
+    );
+    assert_eq!(
+        page_soon(port + 1, "hello from flapthree\n"),
+        "hello from flapthree\n",
+        "the failed host serves the release before again"
+    );
+    assert_eq!(turns(&cluster, "flaptwo"), "", "never drained");
+}
+
+#[test]
 fn a_replacement_whose_container_cannot_start_puts_the_previous_one_back() {
     let (cluster, port, _containers) = installed_cluster("runfail");
     // Docker refuses to create the new container.
