@@ -46,6 +46,7 @@ mod rollout;
 mod rollouts;
 mod secret;
 mod sorted_node;
+mod sorted_walk;
 mod toml_text;
 mod value;
 mod writer;

@@ -28,8 +28,9 @@ mod rollout_change;
 mod secret_change;
 mod text_change;
 
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
+
+use crate::sorted_walk::{Paired, sorted_walk};
 
 pub use blast_radius::HostImpact;
 pub use changed_node::ChangedNode;
@@ -80,33 +81,22 @@ impl LockfileDiff {
         };
         // Each changed node before and after, and its position in `new`.
         let mut changed_pairs: Vec<(&Node, &Node, usize)> = Vec::new();
-        let (old_nodes, new_nodes) = (old.nodes(), new.nodes());
-        let (mut old_position, mut new_position) = (0, 0);
-        while old_position < old_nodes.len() || new_position < new_nodes.len() {
-            let ordering = match (old_nodes.get(old_position), new_nodes.get(new_position)) {
-                (Some(before), Some(after)) => before.name.cmp(&after.name),
-                (Some(_), None) => Ordering::Less,
-                (None, _) => Ordering::Greater,
-            };
-            match ordering {
-                Ordering::Less => {
-                    let before = &old_nodes[old_position];
+        let by_name = |before: &&Node, after: &(usize, &Node)| before.name.cmp(&after.1.name);
+        for pair in sorted_walk(old.nodes().iter(), new.nodes().iter().enumerate(), by_name) {
+            match pair {
+                Paired::Left(before) => {
                     diff.removed.push(before.name.clone());
                     if let Some(host) = before.name.host() {
                         diff.impact_of(host).record_removed(before);
                     }
-                    old_position += 1;
                 }
-                Ordering::Greater => {
-                    let after = &new_nodes[new_position];
+                Paired::Right((_, after)) => {
                     diff.added.push(after.name.clone());
                     if let Some(host) = after.name.host() {
                         diff.impact_of(host).record_added(after);
                     }
-                    new_position += 1;
                 }
-                Ordering::Equal => {
-                    let (before, after) = (&old_nodes[old_position], &new_nodes[new_position]);
+                Paired::Both(before, (new_position, after)) => {
                     diff.order_changes
                         .extend(order_change::order_change(before, after));
                     if before.id != after.id {
@@ -115,8 +105,6 @@ impl LockfileDiff {
                             diff.impact_of(host).record_changed(after);
                         }
                     }
-                    old_position += 1;
-                    new_position += 1;
                 }
             }
         }
@@ -205,23 +193,14 @@ fn describe_change(
 /// sorted and without duplicates (a node's lists), walked side by side.
 fn differences(old: &[NodeName], new: &[NodeName]) -> (Vec<NodeName>, Vec<NodeName>) {
     let (mut added, mut removed) = (Vec::new(), Vec::new());
-    let (mut old, mut new) = (old.iter().peekable(), new.iter().peekable());
-    loop {
-        let next = match (old.peek(), new.peek()) {
-            (None, None) => return (added, removed),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(before), Some(after)) => before.cmp(after),
-        };
-        match next {
-            Ordering::Less => removed.extend(old.next().cloned()),
-            Ordering::Greater => added.extend(new.next().cloned()),
-            Ordering::Equal => {
-                old.next();
-                new.next();
-            }
+    for pair in sorted_walk(old.iter(), new.iter(), |before, after| before.cmp(after)) {
+        match pair {
+            Paired::Left(before) => removed.push(before.clone()),
+            Paired::Right(after) => added.push(after.clone()),
+            Paired::Both(..) => {}
         }
     }
+    (added, removed)
 }
 
 /// One pass over NEW in dependency order: a changed node's root causes are the union, over

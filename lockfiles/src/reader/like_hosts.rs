@@ -4,9 +4,10 @@
 //! every other and checked through the host's `nodes_digest`, as none is recorded.
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use crate::sorted_walk::{Paired, sorted_walk};
 
 use super::node_list::NodeList;
 use super::{DepsTable, HostWire, NodeTable, SharedTables, invalid, read_names, read_spec};
@@ -202,26 +203,16 @@ fn expand_host(
     shared: &SharedTables,
     origin: &str,
 ) -> Result<(), LockError> {
-    let mut own = own.into_iter().peekable();
-    let mut model_nodes = model_nodes.iter().peekable();
-    loop {
-        // Which comes next in name order: the host's own node, the model's, or both.
-        let next = match (own.peek(), model_nodes.peek()) {
-            (None, None) => return Ok(()),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(node), Some(model_node)) => node.name.cmp_in_scope(&model_node.node.name),
-        };
-        match next {
-            Ordering::Equal => {
-                let node = own.next().expect("peeked");
-                let model_node = model_nodes.next().expect("peeked");
+    let by_name =
+        |node: &LikeNode, model_node: &&ModelNode| node.name.cmp_in_scope(&model_node.node.name);
+    for pair in sorted_walk(own.into_iter(), model_nodes.iter(), by_name) {
+        match pair {
+            Paired::Both(node, model_node) => {
                 let class = expanded.new_class();
                 let merged = merged(node, model_node, (host, model), shared, origin)?;
                 expanded.push(merged, None, class);
             }
-            Ordering::Less => {
-                let node = own.next().expect("peeked");
+            Paired::Left(node) => {
                 let class = expanded.new_class();
                 let whole = SortedNode {
                     spec: read_spec(&node.name, node.fields, shared, origin)?,
@@ -231,13 +222,13 @@ fn expand_host(
                 };
                 expanded.push(whole, None, class);
             }
-            Ordering::Greater => {
-                let model_node = model_nodes.next().expect("peeked");
+            Paired::Right(model_node) => {
                 let node = renamed(&model_node.node, (host, model), None);
                 expanded.push(node, None, model_node.class);
             }
         }
     }
+    Ok(())
 }
 
 /// The model's node renamed to `host`, with `spec` if given, else the model's.

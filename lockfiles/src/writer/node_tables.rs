@@ -15,11 +15,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::sorted_walk::{Paired, sorted_walk};
 use foldhash::{HashMap, HashMapExt};
 
 use super::{push_name, write_field_value, write_names};
 use crate::lockfile::Lockfile;
 use crate::node::Node;
+use crate::node_kind::NodeKind;
 use crate::node_name::{NodeName, renamed_host};
 use crate::nodes::NodeSpec;
 use crate::toml_text::key;
@@ -107,27 +109,24 @@ fn written_fields(node: &Node) -> WrittenFields {
 /// (by kind and key), each with at least the fields of the model's (a field it lacks could
 /// not be said).
 fn can_be_written_like(nodes: &[Node], fields: &[WrittenFields], model: &Model<'_>) -> bool {
-    let mut own = nodes.iter().zip(fields).peekable();
-    for (model_node, model_fields) in model.nodes.iter().zip(&model.fields) {
-        let wanted = (model_node.name.kind, model_node.name.key.as_ref());
-        while own
-            .peek()
-            .is_some_and(|(node, _)| (node.name.kind, node.name.key.as_ref()) < wanted)
-        {
-            own.next();
-        }
-        let Some((node, fields)) = own.next() else {
-            return false;
-        };
-        if (node.name.kind, node.name.key.as_ref()) != wanted
-            || !model_fields
-                .iter()
-                .all(|(field, _)| fields.iter().any(|(own_field, _)| own_field == field))
-        {
-            return false;
-        }
-    }
-    true
+    let own = nodes.iter().zip(fields);
+    let model_nodes = model.nodes.iter().zip(&model.fields);
+    sorted_walk(own, model_nodes, |(node, _), (model_node, _)| {
+        in_scope(node).cmp(&in_scope(model_node))
+    })
+    .all(|pair| match pair {
+        // A node the model lacks is written whole.
+        Paired::Left(_) => true,
+        Paired::Right(_) => false,
+        Paired::Both((_, fields), (_, model_fields)) => model_fields
+            .iter()
+            .all(|(field, _)| fields.iter().any(|(own_field, _)| own_field == field)),
+    })
+}
+
+/// A node's name within its scope, as its host's nodes and its model's are matched.
+fn in_scope(node: &Node) -> (NodeKind, &str) {
+    (node.name.kind, node.name.key.as_ref())
 }
 
 /// Each node in full: its name, its id (unless its host is written like another), its
@@ -160,25 +159,26 @@ fn write_like(
     (nodes, fields): (&[Node], &[WrittenFields]),
     model: &Model<'_>,
 ) {
-    let mut model_nodes = model.nodes.iter().zip(&model.fields).peekable();
-    for (node, fields) in nodes.iter().zip(fields) {
-        let own = (node.name.kind, node.name.key.as_ref());
-        while model_nodes.peek().is_some_and(|(model_node, _)| {
-            (model_node.name.kind, model_node.name.key.as_ref()) < own
-        }) {
-            model_nodes.next();
-        }
-        let counterpart = model_nodes
-            .next_if(|(model_node, _)| (model_node.name.kind, model_node.name.key.as_ref()) == own);
-        let Some((model_node, model_fields)) = counterpart else {
-            write_whole(
-                out,
-                scratch,
-                std::slice::from_ref(node),
-                std::slice::from_ref(fields),
-                false,
-            );
-            continue;
+    let own = nodes.iter().zip(fields);
+    let model_nodes = model.nodes.iter().zip(&model.fields);
+    let pairs = sorted_walk(own, model_nodes, |(node, _), (model_node, _)| {
+        in_scope(node).cmp(&in_scope(model_node))
+    });
+    for pair in pairs {
+        let ((node, fields), (model_node, model_fields)) = match pair {
+            Paired::Both(own, counterpart) => (own, counterpart),
+            // A model node the host lacks: nothing to write.
+            Paired::Right(_) => continue,
+            Paired::Left((node, fields)) => {
+                write_whole(
+                    out,
+                    scratch,
+                    std::slice::from_ref(node),
+                    std::slice::from_ref(fields),
+                    false,
+                );
+                continue;
+            }
         };
         let renamed = |names: &[NodeName]| renamed_host(names, model.host, &node.name.scope);
         let deps_differ = renamed(&model_node.deps) != node.deps;
