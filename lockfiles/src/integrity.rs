@@ -68,6 +68,10 @@ impl Encoder {
 
     /// A count, as the text of its decimal digits.
     fn count(&mut self, count: usize) -> &mut Self {
+        // Most are a node's few dependencies: one digit, written without the loop.
+        if count < 10 {
+            return self.bytes(&[b'0' + count as u8]);
+        }
         let mut digits = [0u8; 20];
         let mut start = digits.len();
         let mut rest = count;

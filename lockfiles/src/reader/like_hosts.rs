@@ -258,15 +258,17 @@ fn merged(
     shared: &SharedTables,
     origin: &str,
 ) -> Result<SortedNode, LockError> {
-    // Room for the key, which `read_spec` adds.
-    let mut fields = Vec::with_capacity(model_node.fields.len() + node.fields.len() + 1);
-    fields.extend(model_node.fields.iter().cloned());
-    for (field, value) in node.fields {
-        match fields.iter_mut().find(|(known, _)| *known == field) {
-            Some(slot) => slot.1 = value,
-            None => fields.push((field, value)),
+    // Room for the key, which `read_spec` adds. The model's fields the host's table gives
+    // again are not cloned: they are what differs (a host's address, its file's content).
+    let mut own = node.fields;
+    let mut fields = Vec::with_capacity(model_node.fields.len() + own.len() + 1);
+    for (field, value) in &model_node.fields {
+        match own.iter().position(|(own_field, _)| own_field == field) {
+            Some(index) => fields.push(own.remove(index)),
+            None => fields.push((field.clone(), value.clone())),
         }
     }
+    fields.append(&mut own);
     let spec = read_spec(&node.name, fields, shared, origin)?;
     let mut merged = renamed(&model_node.node, hosts, Some(spec));
     if let Some(deps) = node.deps {
