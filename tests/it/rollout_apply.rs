@@ -127,6 +127,23 @@ fn page_soon(port: u16, expected: &str) -> String {
     }
 }
 
+/// Applies a release whose first turn (on `host`) fails: the apply exits 1
+/// and says the rollout stopped there, the two other hosts not reached. The report.
+fn apply_stopping_at(cluster: &AppCluster, host: &str) -> serde_json::Value {
+    let (outcome, report) = cluster.apply();
+    outcome.code(1).stderr_has(&format!(
+        "rollout web: stopped at {host}, 2 hosts not reached\n"
+    ));
+    report
+}
+
+/// Adds `setting` (a `key = value` line) to the spec's `[rollouts.web]`.
+fn set_rollout(cluster: &AppCluster, setting: &str) {
+    cluster.sandbox.edit("cluster.toml", |text| {
+        format!("{text}\n[rollouts.web]\n{setting}\n")
+    });
+}
+
 /// When the container node of `host` started and ended, in the report, in milliseconds.
 fn replacement_span(report: &serde_json::Value, host: &str) -> (u64, u64) {
     let name = format!("{host}:container:web");
@@ -202,10 +219,7 @@ fn a_replacement_that_fails_its_gate_stops_the_rollout_and_the_others_keep_servi
     );
     cluster.compile();
 
-    let (outcome, report) = cluster.apply();
-    outcome
-        .code(1)
-        .stderr_has("rollout web: stopped at failthree, 2 hosts not reached\n");
+    let report = apply_stopping_at(&cluster, "failthree");
     let failed = &report["hosts"]["failthree"]["failed"][0];
     assert_eq!(failed["name"], "failthree:container:web");
     assert!(
@@ -302,15 +316,10 @@ fn a_replacement_that_passes_its_gate_then_stops_serving_within_the_healthy_time
         "modules/web/serve.sh",
         "#!/bin/sh\nhttpd -f -p \"$PORT\" -h /www &\ntrap 'exit 0' TERM\nsleep 6\nkill $!\nwhile :; do sleep 1; done\n",
     );
-    cluster.sandbox.edit("cluster.toml", |text| {
-        format!("{text}\n[rollouts.web]\nmin_healthy_seconds = 10\n")
-    });
+    set_rollout(&cluster, "min_healthy_seconds = 10");
     cluster.compile();
 
-    let (outcome, report) = cluster.apply();
-    outcome
-        .code(1)
-        .stderr_has("rollout web: stopped at flapthree, 2 hosts not reached\n");
+    let report = apply_stopping_at(&cluster, "flapthree");
     let error = report["hosts"]["flapthree"]["failed"][0]["error"]
         .as_str()
         .unwrap();
@@ -366,15 +375,10 @@ fn a_replacement_whose_container_stops_at_start_fails_its_gate_without_waiting_o
         "PORT = \"{{ web.port + host.role_index.app - 1 }}\"",
         "PORT = \"not-a-port\"",
     );
-    cluster.sandbox.edit("cluster.toml", |text| {
-        format!("{text}\n[rollouts.web]\ndeadline_seconds = 300\n")
-    });
+    set_rollout(&cluster, "deadline_seconds = 300");
     cluster.compile();
 
-    let (outcome, report) = cluster.apply();
-    outcome
-        .code(1)
-        .stderr_has("rollout web: stopped at exitsthree, 2 hosts not reached\n");
+    let report = apply_stopping_at(&cluster, "exitsthree");
     let failed = &report["hosts"]["exitsthree"]["failed"][0];
     let error = failed["error"].as_str().unwrap();
     assert!(
@@ -430,10 +434,7 @@ fn a_bad_page_fails_the_first_turn_which_puts_the_page_back_and_the_hosts_not_re
     );
     cluster.compile();
 
-    let (outcome, report) = cluster.apply();
-    outcome
-        .code(1)
-        .stderr_has("rollout web: stopped at badpagethree, 2 hosts not reached\n");
+    let report = apply_stopping_at(&cluster, "badpagethree");
     let failed = report["hosts"]["badpagethree"]["failed"].to_string();
     assert!(
         failed.contains(
@@ -593,10 +594,7 @@ fn an_apply_killed_in_a_turn_leaves_the_state_before_and_a_failed_turn_next_puts
         "content = \"goodbye from {{ host.name }}\\n\"",
     );
     cluster.compile();
-    let (outcome, _) = cluster.apply();
-    outcome
-        .code(1)
-        .stderr_has("rollout web: stopped at killedthree, 2 hosts not reached\n");
+    apply_stopping_at(&cluster, "killedthree");
     assert_eq!(
         page_on_disk(&cluster, "killedthree"),
         "hello from killedthree\n"
@@ -793,10 +791,7 @@ fn a_put_back_whose_page_cannot_be_put_back_says_so_and_still_awaits_its_gates()
     cluster.compile();
     std::fs::write(cluster.root("stuckthree").join("stuck-once"), "").unwrap();
 
-    let (outcome, report) = cluster.apply();
-    outcome
-        .code(1)
-        .stderr_has("rollout web: stopped at stuckthree, 2 hosts not reached\n");
+    let report = apply_stopping_at(&cluster, "stuckthree");
     let failed = report["hosts"]["stuckthree"]["failed"].to_string();
     assert!(
         failed.contains("the previous container stuckthree-web is back in its place, but these files of its turn could not be put back as they were")
