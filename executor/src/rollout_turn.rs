@@ -1,9 +1,9 @@
 //! A replacement's turn in its rollout: the host drained (the policy's `drain`, which must
 //! succeed), the container replaced, then its gates: the health nodes the rollout names (on
 //! the container's host) must pass within the deadline, and pass again once
-//! `min_healthy_seconds` have gone by (one of three tries, its interval apart: a probe lost
-//! to a loaded host is not a failed release), before the next replacement may start. A gate the
-//! host does not have is skipped. Each gate is tried as its health node's probe (its
+//! `min_healthy_seconds` have gone by (one of three tries, its interval apart: a probe
+//! lost to a loaded host is not a failed release), before the next replacement may start.
+//! A gate the host does not have is skipped. Each gate is tried as its health node's probe (its
 //! timeout), every interval of its own, until the deadline, and recorded as passed: it
 //! ran, on the new release. A new container that stops (it exits at start, and waits in
 //! Docker's restart back-off) fails its gates at once: no deadline is waited out for it.

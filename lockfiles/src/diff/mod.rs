@@ -30,8 +30,6 @@ mod text_change;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::sorted_walk::{Paired, sorted_walk};
-
 pub use blast_radius::HostImpact;
 pub use changed_node::ChangedNode;
 pub use host_change::{FieldChange, HostChange};
@@ -45,6 +43,7 @@ pub use text_change::TextChange;
 use crate::lockfile::Lockfile;
 use crate::node::Node;
 use crate::node_name::NodeName;
+use crate::sorted_walk::{Paired, sorted_walk};
 use text_change::TextDiffCache;
 
 /// Everything that differs between two lockfiles. Every list is sorted (nodes by name,

@@ -7,8 +7,6 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::sorted_walk::{Paired, sorted_walk};
-
 use super::node_list::NodeList;
 use super::{DepsTable, HostWire, NodeTable, SharedTables, invalid, read_names, read_spec};
 use crate::error::LockError;
@@ -16,6 +14,7 @@ use crate::lockfile::LIKE_HOSTS_VERSION;
 use crate::node_name::{NodeName, Scope, renamed_host};
 use crate::nodes::NodeSpec;
 use crate::sorted_node::SortedNode;
+use crate::sorted_walk::{Paired, sorted_walk};
 use crate::value::Value;
 
 /// A `[[node]]` table of a host written like another: what it says differs from the

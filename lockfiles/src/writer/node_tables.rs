@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::sorted_walk::{Paired, sorted_walk};
 use foldhash::{HashMap, HashMapExt};
 
 use super::{push_name, write_field_value, write_names};
@@ -24,6 +23,7 @@ use crate::node::Node;
 use crate::node_kind::NodeKind;
 use crate::node_name::{NodeName, renamed_host};
 use crate::nodes::NodeSpec;
+use crate::sorted_walk::{Paired, sorted_walk};
 use crate::toml_text::key;
 use crate::value::Value;
 
