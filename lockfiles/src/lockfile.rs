@@ -1,4 +1,5 @@
 mod compile_classes;
+mod model_copies;
 mod node_ids;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +25,8 @@ use crate::rollout::RolloutPolicy;
 use crate::rollouts::default_rollouts;
 use crate::secret::{SecretEntry, SecretSource};
 use crate::sorted_node::SortedNode;
+pub(crate) use model_copies::ModelCopies;
+use model_copies::{is_renamed_model, moved_dependencies};
 use node_ids::hash_ids;
 
 /// The lockfile format this crate reads and writes.
@@ -237,14 +240,39 @@ fn resolve_dependencies(
     // Per class, the last node of it and where its scope started.
     let mut last_of_class: Vec<Option<(usize, usize)>> =
         vec![None; classes.map_or(0, |classes| classes.count)];
+    let copies = classes.map(|classes| &classes.copies);
+    let mut moved = Vec::new();
     for scope in scopes {
         let scope_start = scope.start;
         let same_scope = &nodes[scope.clone()];
+        // The nodes of the host the scope's copies are copies of, found at its first.
+        let mut model_scope: Option<Range<usize>> = None;
         for (position, node) in nodes.iter().enumerate().take(scope.end).skip(scope.start) {
             let previous = classes.and_then(|classes| {
                 let slot = &mut last_of_class[classes.of[position]];
                 slot.replace((position, scope_start))
             });
+            // A copy whose model is resolved: the model's dependencies, moved to its host.
+            if let Some(copies) = copies
+                && let Some(model) = copies.model_of(position)
+                && model < position
+            {
+                let model_scope = model_scope.get_or_insert_with(|| scope_of(scopes, model));
+                let model_dependencies = dependencies.dependencies_of(model);
+                if moved_dependencies(
+                    nodes,
+                    copies,
+                    model_dependencies,
+                    (model_scope, scope),
+                    &mut moved,
+                ) {
+                    for &dependency_position in &moved {
+                        dependencies.push_dependency(dependency_position);
+                    }
+                    dependencies.end_node();
+                    continue;
+                }
+            }
             for (index, dependency) in names_of(node).iter().enumerate() {
                 let found = if dependency.scope == node.name.scope {
                     let in_scope = |offset: usize| {
@@ -281,6 +309,11 @@ fn resolve_dependencies(
     Ok(dependencies)
 }
 
+/// The run of `scopes` that holds `position`.
+fn scope_of(scopes: &[Range<usize>], position: usize) -> Range<usize> {
+    scopes[scopes.partition_point(|scope| scope.end <= position)].clone()
+}
+
 /// The runs of nodes of one scope (a host, or the cluster), in order: galloping, then a
 /// binary search, so a host's few nodes cost a few comparisons.
 fn scope_runs(nodes: &[SortedNode]) -> Vec<Range<usize>> {
@@ -303,11 +336,13 @@ fn scope_runs(nodes: &[SortedNode]) -> Vec<Range<usize>> {
 }
 
 /// Which nodes of a sorted list share a spec (the reader knows the nodes it read from the
-/// same text): `of[position]` is each node's class, below `count`.
+/// same text): `of[position]` is each node's class, below `count`. `copies`: which nodes
+/// are copies of a model's (see `model_copies.rs`), each in its model's class.
 #[derive(Debug)]
 pub(crate) struct SpecClasses {
     pub(crate) of: Vec<usize>,
     pub(crate) count: usize,
+    pub(crate) copies: ModelCopies,
 }
 
 /// What the nodes of one class share in graph validation.
@@ -384,7 +419,12 @@ fn check_nodes(
                 &own_secrets
             }
         };
-        check_name(node, used_secrets, first_of_class)?;
+        // A copy's name and lists are its model's, renamed: checked with the model's (but
+        // for what is checked of its class's first node).
+        let copy = classes.and_then(|classes| classes.copies.model_of(position));
+        if copy.is_none() || first_of_class {
+            check_name(node, used_secrets, first_of_class)?;
+        }
         // A scope's first node says whether its host is declared.
         let starts_scope = scope_starts.next_if_eq(&position).is_some();
         check_declared(
@@ -525,6 +565,16 @@ impl Lockfile {
         let classes = spec_classes.as_ref();
         debug_assert!(classes.is_none_or(|classes| classes.of.len() == nodes.len()
             && classes.of.iter().all(|&class| class < classes.count)));
+        debug_assert!(classes.is_none_or(|classes| {
+            let copies = &classes.copies;
+            (copies.len() == 0 || copies.len() == nodes.len())
+                && (0..copies.len()).all(|position| {
+                    copies.model_of(position).is_none_or(|model| {
+                        classes.of[position] == classes.of[model]
+                            && is_renamed_model(&nodes[position], &nodes[model])
+                    })
+                })
+        }));
         let scopes = scope_runs(&nodes);
         let encoded_classes =
             check_nodes(&nodes, &scopes, &hosts, &secrets, classes, &mut on_text)?;

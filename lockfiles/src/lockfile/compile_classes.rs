@@ -9,7 +9,7 @@
 
 use foldhash::{HashMap, HashMapExt};
 
-use super::SpecClasses;
+use super::{ModelCopies, SpecClasses};
 use crate::nodes::{NodeSpec, PinSetHash};
 use crate::sorted_node::SortedNode;
 
@@ -53,7 +53,11 @@ pub(super) fn package_classes(nodes: &[SortedNode]) -> SpecClasses {
         });
         of.push(class);
     }
-    SpecClasses { of, count }
+    SpecClasses {
+        of,
+        count,
+        copies: ModelCopies::default(),
+    }
 }
 
 #[cfg(test)]

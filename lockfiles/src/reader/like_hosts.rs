@@ -10,8 +10,8 @@ use std::sync::Arc;
 use super::node_list::NodeList;
 use super::{DepsTable, HostWire, NodeTable, SharedTables, invalid, read_names, read_spec};
 use crate::error::LockError;
-use crate::lockfile::LIKE_HOSTS_VERSION;
-use crate::node_name::{NodeName, Scope, renamed_host};
+use crate::lockfile::{LIKE_HOSTS_VERSION, ModelCopies};
+use crate::node_name::{NodeName, Scope, renamed_host_in_place};
 use crate::nodes::NodeSpec;
 use crate::sorted_node::SortedNode;
 use crate::sorted_walk::{Paired, sorted_walk};
@@ -116,7 +116,7 @@ pub(super) fn expand(
         model_nodes.entry(model.as_str()).or_insert_with(|| {
             list.nodes_of_host(model)
                 .into_iter()
-                .map(|(node, class)| ModelNode::new(node, class))
+                .map(|(position, node, class)| ModelNode::new(position, node, class))
                 .collect()
         });
     }
@@ -130,6 +130,16 @@ pub(super) fn expand(
         .sum::<usize>()
         + like_nodes.len();
     expanded.reserve(written.len() + like_host_nodes);
+    // Each node's model, by the model's position in `written`; and where each node of
+    // `written` ends up.
+    let mut copies = ModelCopies::with_capacity(written.len() + like_host_nodes);
+    let mut moved: Vec<u32> = Vec::with_capacity(written.len());
+    let mut push_written =
+        |expanded: &mut NodeList, copies: &mut ModelCopies, (node, id, class)| {
+            moved.push(u32::try_from(expanded.len()).unwrap_or(u32::MAX));
+            copies.push(None);
+            expanded.push(node, id, class);
+        };
     let mut written = written.into_iter().peekable();
     // The own nodes, sorted by name, come host by host in the order of `models`.
     let mut like_nodes = like_nodes.into_iter().peekable();
@@ -139,9 +149,8 @@ pub(super) fn expand(
             Some(node) if node.name.host() == Some(host.as_str()) => node.name.scope.clone(),
             _ => Scope::Host(host.as_str().into()),
         };
-        while let Some((node, id, class)) = written.next_if(|(node, _, _)| node.name.scope < scope)
-        {
-            expanded.push(node, id, class);
+        while let Some(entry) = written.next_if(|(node, _, _)| node.name.scope < scope) {
+            push_written(&mut expanded, &mut copies, entry);
         }
         let own: Vec<LikeNode> =
             std::iter::from_fn(|| like_nodes.next_if(|node| node.name.scope == scope)).collect();
@@ -150,7 +159,7 @@ pub(super) fn expand(
             (&scope, model),
             model_nodes,
             own,
-            &mut expanded,
+            (&mut expanded, &mut copies),
             shared,
             origin,
         )?;
@@ -159,22 +168,26 @@ pub(super) fn expand(
         like_nodes.next().is_none(),
         "every own node is of a host written like another"
     );
-    for (node, id, class) in written {
-        expanded.push(node, id, class);
+    for entry in written {
+        push_written(&mut expanded, &mut copies, entry);
     }
+    copies.move_models(&moved);
+    expanded.set_copies(copies);
     Ok(expanded)
 }
 
 /// A node of a model, with its class and the fields a host's table is laid over (all but
 /// its key), built once for the thousands of hosts written like it.
 struct ModelNode {
+    /// Where it is among the nodes of the hosts written whole.
+    position: usize,
     node: SortedNode,
     class: usize,
     fields: Vec<(Cow<'static, str>, Value)>,
 }
 
 impl ModelNode {
-    fn new(node: SortedNode, class: usize) -> Self {
+    fn new(position: usize, node: SortedNode, class: usize) -> Self {
         let key_field = NodeSpec::key_field(node.name.kind);
         let fields = node
             .spec
@@ -184,6 +197,7 @@ impl ModelNode {
             .map(|(field, value)| (Cow::Borrowed(field), value))
             .collect();
         Self {
+            position,
             node,
             class,
             fields,
@@ -193,12 +207,13 @@ impl ModelNode {
 
 /// Adds `host`'s nodes to `expanded`, in name order: each of the model's (`model_nodes`,
 /// with their classes), renamed and with what `own` says of it; then each of `own` the
-/// model lacks.
+/// model lacks. A model's node `own` says nothing of is a copy of it (`copies`), where
+/// its lists kept their places.
 fn expand_host(
     (host, model): (&Scope, &str),
     model_nodes: &[ModelNode],
     own: Vec<LikeNode>,
-    expanded: &mut NodeList,
+    (expanded, copies): (&mut NodeList, &mut ModelCopies),
     shared: &SharedTables,
     origin: &str,
 ) -> Result<(), LockError> {
@@ -209,6 +224,7 @@ fn expand_host(
             Paired::Both(node, model_node) => {
                 let class = expanded.new_class();
                 let merged = merged(node, model_node, (host, model), shared, origin)?;
+                copies.push(None);
                 expanded.push(merged, None, class);
             }
             Paired::Left(node) => {
@@ -219,10 +235,12 @@ fn expand_host(
                     ordered_after: node.ordered_after.unwrap_or_default(),
                     name: node.name,
                 };
+                copies.push(None);
                 expanded.push(whole, None, class);
             }
             Paired::Right(model_node) => {
-                let node = renamed(&model_node.node, (host, model), None);
+                let (node, in_place) = renamed(&model_node.node, (host, model), None);
+                copies.push(in_place.then_some(model_node.position));
                 expanded.push(node, None, model_node.class);
             }
         }
@@ -230,22 +248,27 @@ fn expand_host(
     Ok(())
 }
 
-/// The model's node renamed to `host`, with `spec` if given, else the model's.
+/// The model's node renamed to `host`, with `spec` if given, else the model's; and
+/// whether each name of its lists kept its place.
 fn renamed(
     model_node: &SortedNode,
     (host, model): (&Scope, &str),
     spec: Option<Arc<NodeSpec>>,
-) -> SortedNode {
-    SortedNode {
+) -> (SortedNode, bool) {
+    let (deps, deps_in_place) = renamed_host_in_place(&model_node.deps, model, host);
+    let (ordered_after, ordered_after_in_place) =
+        renamed_host_in_place(&model_node.ordered_after, model, host);
+    let node = SortedNode {
         name: NodeName::new(
             host.clone(),
             model_node.name.kind,
             model_node.name.key.clone(),
         ),
-        deps: renamed_host(&model_node.deps, model, host),
-        ordered_after: renamed_host(&model_node.ordered_after, model, host),
+        deps,
+        ordered_after,
         spec: spec.unwrap_or_else(|| model_node.spec.clone()),
-    }
+    };
+    (node, deps_in_place && ordered_after_in_place)
 }
 
 /// The model's node with what `node` says in its place: its fields over the model's, its
@@ -269,7 +292,7 @@ fn merged(
     }
     fields.append(&mut own);
     let spec = read_spec(&node.name, fields, shared, origin)?;
-    let mut merged = renamed(&model_node.node, hosts, Some(spec));
+    let (mut merged, _) = renamed(&model_node.node, hosts, Some(spec));
     if let Some(deps) = node.deps {
         merged.deps = deps;
     }

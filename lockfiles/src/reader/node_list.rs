@@ -13,7 +13,7 @@ use super::{
 use crate::content::ContentHash;
 use crate::error::LockError;
 use crate::host::HostEntry;
-use crate::lockfile::{ClusterInfo, Lockfile, SpecClasses};
+use crate::lockfile::{ClusterInfo, Lockfile, ModelCopies, SpecClasses};
 use crate::node_id::NodeId;
 use crate::secret::SecretEntry;
 use crate::sorted_node::SortedNode;
@@ -30,6 +30,9 @@ pub(super) struct NodeList {
     /// ids.
     classes: Vec<usize>,
     class_count: usize,
+    /// Which nodes are copies of a model's: none, or each node's (see
+    /// `like_hosts::expand`).
+    copies: ModelCopies,
     /// Whether the nodes are known to be sorted by name, as written.
     sorted: bool,
 }
@@ -77,6 +80,7 @@ impl NodeList {
             recorded_ids: Vec::with_capacity(count),
             classes: Vec::with_capacity(count),
             class_count: 0,
+            copies: ModelCopies::default(),
             sorted,
         }
     }
@@ -115,8 +119,9 @@ impl NodeList {
             .collect()
     }
 
-    /// A copy of `host`'s nodes, with their classes (the list sorted by name).
-    pub(super) fn nodes_of_host(&self, host: &str) -> Vec<(SortedNode, usize)> {
+    /// A copy of `host`'s nodes, with their positions and classes (the list sorted by
+    /// name).
+    pub(super) fn nodes_of_host(&self, host: &str) -> Vec<(usize, SortedNode, usize)> {
         let start = self
             .nodes
             .partition_point(|node| node.name.host().is_none_or(|owner| owner < host));
@@ -124,8 +129,19 @@ impl NodeList {
             .iter()
             .zip(&self.classes[start..])
             .take_while(|(node, _)| node.name.host() == Some(host))
-            .map(|(node, &class)| (node.clone(), class))
+            .enumerate()
+            .map(|(offset, (node, &class))| (start + offset, node.clone(), class))
             .collect()
+    }
+
+    /// Which nodes are copies of a model's, position by position.
+    pub(super) fn set_copies(&mut self, copies: ModelCopies) {
+        debug_assert_eq!(copies.len(), self.nodes.len());
+        self.copies = copies;
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.nodes.len()
     }
 
     /// The general parser's tables: each node a class of its own.
@@ -237,6 +253,7 @@ impl NodeList {
             Some(SpecClasses {
                 of: self.classes,
                 count: self.class_count,
+                copies: self.copies,
             }),
             |text| {
                 used_content.insert(text.hash());

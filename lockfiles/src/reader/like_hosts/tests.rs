@@ -166,6 +166,48 @@ fn a_host_of_a_models_roles_is_written_as_what_differs_and_reads_back_the_same()
 }
 
 #[test]
+fn a_node_the_host_does_not_change_has_its_models_id_unless_it_depends_on_one_it_does() {
+    let text = cluster(|_| {}).to_toml();
+    let read = read_both(&text).unwrap();
+    let id = |name: &str| read.node(&name.parse().unwrap()).unwrap().id;
+    assert_eq!(
+        id("web2:check:os-release"),
+        id("web1:check:os-release"),
+        "the same inputs and no dependency"
+    );
+    assert_ne!(
+        id("web2:command:reload"),
+        id("web1:command:reload"),
+        "the same inputs, but it depends on web2's own hostname file"
+    );
+}
+
+#[test]
+fn a_model_depending_on_a_node_of_the_host_written_like_it_reads_back_the_same() {
+    let lockfile = cluster(|nodes| {
+        for host in ["web1", "web2"] {
+            let reload = nodes
+                .iter_mut()
+                .find(|node| node.name.to_string() == format!("{host}:command:reload"))
+                .unwrap();
+            reload.deps.push("web2:check:os-release".parse().unwrap());
+            reload.deps.sort_unstable();
+            reload.deps.dedup();
+        }
+    });
+    let text = lockfile.to_toml();
+    assert!(text.contains("like = \"web1\""), "{text}");
+    assert!(
+        !tables_of(&text, "web2")
+            .iter()
+            .any(|table| table.contains("command:reload")),
+        "web1's reload, renamed, is web2's: {text}"
+    );
+    let read = read_both(&text).unwrap();
+    assert_eq!(read.nodes(), lockfile.nodes());
+}
+
+#[test]
 fn a_list_that_differs_from_the_models_is_written_and_an_empty_one_as_such() {
     let lockfile = cluster(|nodes| {
         let reload = nodes
