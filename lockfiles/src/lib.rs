@@ -47,6 +47,8 @@ mod rollouts;
 mod secret;
 mod sorted_node;
 mod sorted_walk;
+#[cfg(test)]
+mod test_fixtures;
 mod toml_text;
 mod value;
 mod writer;

@@ -71,6 +71,12 @@ pub struct LockfileDiff {
 impl LockfileDiff {
     /// Compares `old` with `new`, node by node.
     pub fn between(old: &Lockfile, new: &Lockfile) -> Self {
+        Self::between_in_parts(old, new, CHANGES_A_THREAD)
+    }
+
+    /// [`LockfileDiff::between`], its changed nodes described on as many threads as have
+    /// `changes_a_thread` each (see [`describe_changes`]).
+    fn between_in_parts(old: &Lockfile, new: &Lockfile, changes_a_thread: usize) -> Self {
         let mut diff = Self {
             cluster: host_change::cluster_changes(&old.cluster, &new.cluster),
             hosts: host_change::host_changes(&old.hosts, &new.hosts),
@@ -107,11 +113,7 @@ impl LockfileDiff {
                 }
             }
         }
-        let mut texts = TextDiffCache::default();
-        diff.changed = changed_pairs
-            .iter()
-            .map(|(before, after, _)| describe_change(old, new, before, after, &mut texts))
-            .collect();
+        diff.changed = describe_changes(old, new, &changed_pairs, changes_a_thread);
         let new_positions: Vec<usize> = changed_pairs
             .iter()
             .map(|&(_, _, position)| position)
@@ -142,6 +144,47 @@ impl LockfileDiff {
         }
         self.impact.get_mut(host).expect("just inserted")
     }
+}
+
+/// The fewest changed nodes a thread of [`describe_changes`] is started for.
+const CHANGES_A_THREAD: usize = 4096;
+
+/// Each changed pair described, in order, on as many threads as have `changes_a_thread`
+/// each (up to the machine's cores): a setting read on every host of 10,000 changes 40,000
+/// nodes, and describing them on one core took a fifth of the diff while the other
+/// idled. Each thread has its own text diffs: a pair of texts two threads meet is diffed
+/// twice, to the same result.
+fn describe_changes(
+    old: &Lockfile,
+    new: &Lockfile,
+    pairs: &[(&Node, &Node, usize)],
+    changes_a_thread: usize,
+) -> Vec<ChangedNode> {
+    let describe = |part: &[(&Node, &Node, usize)]| -> Vec<ChangedNode> {
+        let mut texts = TextDiffCache::default();
+        part.iter()
+            .map(|(before, after, _)| describe_change(old, new, before, after, &mut texts))
+            .collect()
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(pairs.len() / changes_a_thread)
+        .max(1);
+    if threads == 1 {
+        return describe(pairs);
+    }
+    let mut parts = pairs.chunks(pairs.len().div_ceil(threads));
+    let here = parts.next().expect("at least one change a thread");
+    std::thread::scope(|scope| {
+        let spawned: Vec<_> = parts
+            .map(|part| scope.spawn(move || describe(part)))
+            .collect();
+        let mut described = describe(here);
+        for thread in spawned {
+            described.extend(thread.join().expect("describing a change does not panic"));
+        }
+        described
+    })
 }
 
 fn describe_change(
@@ -247,5 +290,56 @@ fn assign_root_causes(new: &Lockfile, changed: &mut [ChangedNode], new_positions
             .into_iter()
             .map(|index| names[index].clone())
             .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::test_fixtures::{host, lockfile, node};
+
+    /// Hosts `h00` to `h63`, each with a message of the day saying `release` and a
+    /// command that runs after it.
+    fn release(release: &str) -> Lockfile {
+        let names: Vec<String> = (0..64).map(|index| format!("h{index:02}")).collect();
+        let hosts = names
+            .iter()
+            .map(|name| (name.clone(), host("10.0.0.1", "app")))
+            .collect::<BTreeMap<_, _>>();
+        let nodes = names
+            .iter()
+            .flat_map(|name| {
+                let motd = format!("{name}:file:/etc/motd");
+                [
+                    node(
+                        &motd,
+                        &[],
+                        &[("content", format!("{name} runs {release}\n").into())],
+                    ),
+                    node(
+                        &format!("{name}:command:announce"),
+                        &[&motd],
+                        &[("run", "wall < /etc/motd".into())],
+                    ),
+                ]
+            })
+            .collect();
+        lockfile(hosts, nodes)
+    }
+
+    #[test]
+    fn changes_described_on_several_threads_are_those_described_on_one() {
+        let (old, new) = (release("1.0"), release("1.1"));
+        let on_one = LockfileDiff::between_in_parts(&old, &new, usize::MAX);
+        assert_eq!(on_one.changed.len(), 128, "each host's file and command");
+        for changes_a_thread in [1, 5, 64] {
+            assert_eq!(
+                LockfileDiff::between_in_parts(&old, &new, changes_a_thread),
+                on_one,
+                "{changes_a_thread} changes a thread"
+            );
+        }
     }
 }

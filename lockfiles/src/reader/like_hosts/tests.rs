@@ -2,48 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::host::{HostEntry, TransportKind};
-use crate::lockfile::{ClusterInfo, Lockfile, UnhashedNode};
-use crate::node_name::NodeName;
-use crate::nodes::{FieldReader, NodeSpec, TextSource};
+use crate::lockfile::{Lockfile, UnhashedNode};
+use crate::test_fixtures::{host, lockfile, node};
 use crate::value::Value;
-
-fn host(address: &str, role: &str) -> HostEntry {
-    HostEntry {
-        address: address.into(),
-        user: None,
-        port: None,
-        roles: vec![role.into()],
-        transport: TransportKind::Ssh,
-        root: None,
-        become_method: None,
-        become_password: None,
-    }
-}
-
-fn node(name: &str, deps: &[&str], fields: &[(&str, Value)]) -> UnhashedNode {
-    let name: NodeName = name.parse().unwrap();
-    let mut entries: BTreeMap<String, Value> = fields
-        .iter()
-        .map(|(field, value)| (field.to_string(), value.clone()))
-        .collect();
-    entries.insert(
-        NodeSpec::key_field(name.kind).to_string(),
-        Value::String(name.key.to_string()),
-    );
-    let mut deps: Vec<NodeName> = deps
-        .iter()
-        .map(|dependency| dependency.parse().unwrap())
-        .collect();
-    deps.sort_unstable();
-    UnhashedNode {
-        spec: NodeSpec::from_fields(name.kind, FieldReader::new(entries, TextSource::Inline))
-            .unwrap(),
-        name,
-        deps,
-        ordered_after: Vec::new(),
-    }
-}
 
 /// A host's nodes: a check, its hostname file (the one value of its own), and a command
 /// reloading after it (the same fields everywhere, its id differing through the file's).
@@ -87,21 +48,14 @@ fn cluster(edit: impl FnOnce(&mut Vec<UnhashedNode>)) -> Lockfile {
         &[("content", "extra\n".into())],
     ));
     edit(&mut nodes);
-    Lockfile::from_unhashed(
-        ClusterInfo {
-            name: "test".into(),
-            domain: "test.example".into(),
-            fingerprint_key: None,
-        },
+    lockfile(
         BTreeMap::from([
             ("db1".to_string(), host("10.0.0.3", "db")),
             ("web1".to_string(), host("10.0.0.1", "web")),
             ("web2".to_string(), host("10.0.0.2", "web")),
         ]),
-        BTreeMap::new(),
         nodes,
     )
-    .unwrap()
 }
 
 /// `text` read by the subset parser and by the general one: the same outcome from both.

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::host::{HostEntry, TransportKind};
 use crate::integrity::LockfileDigests;
-use crate::lockfile::{ClusterInfo, FORMAT_VERSION, Lockfile, UnhashedNode};
+use crate::lockfile::{FORMAT_VERSION, Lockfile, UnhashedNode};
 use crate::node_name::NodeName;
 use crate::nodes::{HostPackagePins, NodeSpec, PackageNode, PackagePin, PinSet};
+use crate::test_fixtures::{host, lockfile};
 
 /// What `apt-get install curl` pins on bookworm's required base.
 fn curl_pins() -> HostPackagePins {
@@ -31,19 +31,6 @@ fn curl_pins() -> HostPackagePins {
     }
 }
 
-fn host(address: &str) -> HostEntry {
-    HostEntry {
-        address: address.into(),
-        user: None,
-        port: None,
-        roles: vec!["app".into()],
-        transport: TransportKind::Ssh,
-        root: None,
-        become_method: None,
-        become_password: None,
-    }
-}
-
 /// A package node `HOST:package:tools` asking for curl, pinned to `pins`.
 fn tools_on(host: &str, pins: &PinSet) -> UnhashedNode {
     let mut package = PackageNode {
@@ -63,20 +50,13 @@ fn tools_on(host: &str, pins: &PinSet) -> UnhashedNode {
 /// Two hosts making the same request, as compile pins them: one set, shared.
 fn two_hosts_with_tools() -> Lockfile {
     let pins = PinSet::new(curl_pins());
-    Lockfile::from_unhashed(
-        ClusterInfo {
-            name: "test".into(),
-            domain: "test.example".into(),
-            fingerprint_key: None,
-        },
+    lockfile(
         BTreeMap::from([
-            ("h1".to_string(), host("10.0.0.1")),
-            ("h2".to_string(), host("10.0.0.2")),
+            ("h1".to_string(), host("10.0.0.1", "app")),
+            ("h2".to_string(), host("10.0.0.2", "app")),
         ]),
-        BTreeMap::new(),
         vec![tools_on("h1", &pins), tools_on("h2", &pins)],
     )
-    .unwrap()
 }
 
 fn pin_set_of<'a>(lockfile: &'a Lockfile, node: &str) -> &'a PinSet {
