@@ -755,36 +755,14 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::lockfile::UnhashedNode;
     use crate::secret::secret_placeholder;
+    use crate::test_fixtures::node;
 
     fn fields(entries: &[(&str, Value)]) -> BTreeMap<String, Value> {
         entries
             .iter()
             .map(|(key, value)| (key.to_string(), value.clone()))
             .collect()
-    }
-
-    fn node(name: &str, deps: &[&str], entries: &[(&str, Value)]) -> UnhashedNode {
-        let name: NodeName = name.parse().unwrap();
-        let mut entries = fields(entries);
-        entries.insert(
-            NodeSpec::key_field(name.kind).to_string(),
-            Value::String(name.key.to_string()),
-        );
-        let spec = NodeSpec::from_fields(name.kind, FieldReader::new(entries, TextSource::Inline))
-            .unwrap();
-        let mut deps: Vec<NodeName> = deps
-            .iter()
-            .map(|dependency| dependency.parse().unwrap())
-            .collect();
-        deps.sort_unstable();
-        UnhashedNode {
-            name,
-            deps,
-            ordered_after: Vec::new(),
-            spec,
-        }
     }
 
     /// Two hosts with the same nodes (the same text on both, as on ten thousand hosts), one
