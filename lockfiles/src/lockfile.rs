@@ -235,12 +235,18 @@ fn resolve_dependencies(
     classes: Option<&SpecClasses>,
     names_of: impl Fn(&SortedNode) -> &[NodeName],
 ) -> Result<DependencyPositions, GraphError> {
-    let edges = nodes.iter().map(|node| names_of(node).len()).sum();
+    let copies = classes.map(|classes| &classes.copies);
+    // A copy's lists are as long as its model's, which stays in cache for all its copies.
+    let edges = (0..nodes.len())
+        .map(|position| {
+            let model = copies.and_then(|copies| copies.model_of(position));
+            names_of(&nodes[model.unwrap_or(position)]).len()
+        })
+        .sum();
     let mut dependencies = DependencyPositions::with_capacity(nodes.len(), edges);
     // Per class, the last node of it and where its scope started.
     let mut last_of_class: Vec<Option<(usize, usize)>> =
         vec![None; classes.map_or(0, |classes| classes.count)];
-    let copies = classes.map(|classes| &classes.copies);
     let mut moved = Vec::new();
     for scope in scopes {
         let scope_start = scope.start;
@@ -453,8 +459,8 @@ fn check_declared(
     hosts: &BTreeMap<String, HostEntry>,
     secrets: &BTreeMap<String, SecretEntry>,
 ) -> Result<(), GraphError> {
-    if let Some(host) = node.name.host()
-        && starts_scope
+    if starts_scope
+        && let Some(host) = node.name.host()
         && !hosts.contains_key(host)
     {
         return Err(GraphError::UnknownHost {
