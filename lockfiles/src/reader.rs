@@ -265,7 +265,8 @@ pub(crate) fn read_file(path: &Path) -> Result<Lockfile, LockError> {
         source,
     };
     let file = std::fs::File::open(path).map_err(read_error)?;
-    let document = match subset_parser::parse(file).map_err(read_error)? {
+    let size = file.metadata().map_err(read_error)?.len();
+    let document = match subset_parser::parse_sized(file, size).map_err(read_error)? {
         Some(document) => document,
         None => {
             let text = std::fs::read_to_string(path).map_err(read_error)?;
@@ -1557,12 +1558,18 @@ mod tests {
         let text = two_hosts().to_toml();
         assert!(text.contains("\n[[node]]\nEOF\n"));
         let mut left = 0;
-        for chunk in [1, 7, 64, 300, 1000, 1 << 20] {
-            match subset_parser::parse_in_chunks(text.as_bytes(), chunk).unwrap() {
+        // The size a file's metadata gives, as it is, or off (the file changed meanwhile).
+        let length = text.len() as u64;
+        let sizes = [None, Some(length), Some(1), Some(3 * length)];
+        for (chunk, size) in [1, 7, 64, 300, 1000, 1 << 20]
+            .into_iter()
+            .flat_map(|chunk| sizes.map(|size| (chunk, size)))
+        {
+            match subset_parser::parse_in_chunks(text.as_bytes(), chunk, size).unwrap() {
                 Some(document) => assert_eq!(
                     outcome(read_document(document, "test.lock")),
                     Ok(text.clone()),
-                    "in chunks of {chunk}"
+                    "in chunks of {chunk}, of a source said to be {size:?} bytes"
                 ),
                 None => left += 1,
             }

@@ -57,18 +57,27 @@ const NODE_HEADER: &[u8] = b"\n[[node]]\n";
 /// The lockfile's tables, or `None` when the text is not in the writer's subset of TOML (or
 /// not UTF-8). An error is one of reading `source`.
 pub(super) fn parse(source: impl Read) -> io::Result<Option<LockDocument>> {
-    parse_in_chunks(source, CHUNK)
+    parse_in_chunks(source, CHUNK, None)
 }
 
-/// [`parse`], reading `chunk` bytes at a time.
+/// [`parse`] of a source of `size` bytes (a file's, as its metadata says): the content
+/// table, read whole, gets room for all of it at once.
+pub(super) fn parse_sized(source: impl Read, size: u64) -> io::Result<Option<LockDocument>> {
+    parse_in_chunks(source, CHUNK, Some(size))
+}
+
+/// [`parse`], reading `chunk` bytes at a time, of a source of `size` bytes if known.
 pub(super) fn parse_in_chunks(
     mut source: impl Read,
     chunk: usize,
+    size: Option<u64>,
 ) -> io::Result<Option<LockDocument>> {
     let mut buffer: Vec<u8> = Vec::with_capacity(2 * chunk);
     let mut state = ParseState::default();
     let mut at_end = false;
     let mut wanted = chunk;
+    // How much of the source the parser was fed.
+    let mut fed: u64 = 0;
     // How much of `buffer` is known to hold no node header: only what was read since is
     // searched (the content table, last, has none, and is read on to the end).
     let mut searched: usize = 0;
@@ -83,7 +92,14 @@ pub(super) fn parse_in_chunks(
             match memchr::memmem::rfind(&buffer[from..], NODE_HEADER).map(|at| from + at) {
                 Some(newline) if newline > 0 => newline + 1,
                 // No node starts in what was read: read on (the content table comes last).
+                // With the size known, the rest gets its room once: grown by doubling, a
+                // 20 MB table was copied to fresh memory five times, each page of it
+                // faulted in anew.
                 _ => {
+                    if let Some(size) = size {
+                        let rest = usize::try_from(size.saturating_sub(fed)).unwrap_or(0);
+                        buffer.reserve((rest + chunk).saturating_sub(buffer.len()));
+                    }
                     searched = buffer.len();
                     wanted = buffer.len() + chunk;
                     continue;
@@ -97,6 +113,7 @@ pub(super) fn parse_in_chunks(
             return Ok(None);
         }
         buffer.drain(..cut);
+        fed += cut as u64;
         // What is left starts with the last node header found: it holds no other.
         searched = buffer.len();
         wanted = chunk;
