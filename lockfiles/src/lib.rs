@@ -55,7 +55,7 @@ mod writer;
 
 pub use atomic_write::{write_atomically, write_atomically_with_mode};
 pub use canonical::{CanonicalInputs, canonical_inputs};
-pub use content::{ContentHash, Text};
+pub use content::{ContentHash, ContentTable, Text};
 pub use diff::{
     ChangedNode, FieldChange, FileChange, FileChangeKind, HostChange, HostImpact, InputChange,
     InputDifference, LockfileDiff, OrderChange, PackageChange, ReplicaRollout, RolloutChange,

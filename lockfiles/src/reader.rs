@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::content::{ContentHash, Text};
+use crate::content::{ContentHash, ContentTable, Text};
 use crate::error::LockError;
 use crate::host::{BecomeMethod, HostEntry, TransportKind};
 use crate::lockfile::{
@@ -66,7 +66,7 @@ struct LockDocument {
 /// What nodes name by hash, read and checked before the nodes: the texts of `[content]`
 /// and the pin sets of `[package_pins]`.
 struct SharedTables {
-    content: BTreeMap<ContentHash, Text>,
+    content: ContentTable,
     pin_sets: PinSets,
 }
 
@@ -342,8 +342,8 @@ fn invalid(origin: &str, message: String) -> LockError {
 fn read_content(
     entries: BTreeMap<String, String>,
     origin: &str,
-) -> Result<BTreeMap<ContentHash, Text>, LockError> {
-    let mut content: BTreeMap<ContentHash, Text> = BTreeMap::new();
+) -> Result<ContentTable, LockError> {
+    let mut content = ContentTable::with_capacity_and_hasher(entries.len(), Default::default());
     for (hash_text, body) in entries {
         let hash = hash_text
             .parse::<ContentHash>()

@@ -2,7 +2,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::content::{ContentHash, Text};
+use crate::content::{ContentHash, ContentTable, Text};
 use crate::nodes::pin_set::PinSets;
 use crate::value::Value;
 
@@ -12,7 +12,7 @@ pub enum TextSource<'a> {
     /// Text fields hold the text itself (the compiler's rendered nodes).
     Inline,
     /// Text fields hold a content hash to look up (a lockfile).
-    Table(&'a BTreeMap<ContentHash, Text>),
+    Table(&'a ContentTable),
 }
 
 /// Why the fields of a node do not make a node of its kind.

@@ -263,7 +263,12 @@ impl NodeList {
             origin: origin.to_string(),
             source: Box::new(source),
         })?;
-        if let Some(unused) = content.keys().find(|hash| !used_content.contains(hash)) {
+        // The first unused in order, whatever the table's: the same error for the same text.
+        if let Some(unused) = content
+            .keys()
+            .filter(|hash| !used_content.contains(hash))
+            .min()
+        {
             return Err(invalid(
                 origin,
                 format!(
