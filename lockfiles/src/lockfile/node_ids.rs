@@ -116,8 +116,9 @@ impl<'a> NodeHasher<'a> {
             // Nothing to share.
             id_of_encoded(inputs, &mut self.dependency_ids)
         } else if classes.copies.model_of(position).is_some() {
-            // A copy that does not have its model's id depends on its own host's nodes:
-            // no other node has its dependency ids, so none is remembered.
+            // A copy without its model's id: it depends on its own host's nodes (no other
+            // node has its dependency ids), or its model was not hashed before it (it
+            // waits on a copy elsewhere). None is remembered either way.
             self.memo
                 .hashed_alone(class, inputs, &mut self.dependency_ids)
         } else {
