@@ -590,8 +590,7 @@ impl Lockfile {
             resolve_dependencies(&nodes, &scopes, classes, |node| &node.ordered_after)?;
         // The order (and the cycle search) is over what apply waits for; the ids hash the
         // dependencies alone.
-        let waited_for = (!ordered_after.is_empty()).then(|| dependencies.union(&ordered_after));
-        let order = order_positions(waited_for.as_ref().unwrap_or(&dependencies), |position| {
+        let order = order_positions(&[&dependencies, &ordered_after], |position| {
             &nodes[position].name
         })?;
         let ids = hash_ids(
