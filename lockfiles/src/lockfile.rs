@@ -610,7 +610,9 @@ impl Lockfile {
             cluster,
             hosts,
             secrets,
-            rollouts: default_rollouts(&nodes),
+            rollouts: default_rollouts(&nodes, |position| {
+                classes.is_some_and(|classes| classes.copies.model_of(position).is_some())
+            }),
             nodes,
             order,
             index: OnceLock::new(),
