@@ -40,11 +40,12 @@ impl ModelCopies {
     }
 
     /// Every model position passed through `moved` (positions of a list the nodes were
-    /// moved from, to their positions now).
-    pub(crate) fn move_models(&mut self, moved: &[u32]) {
+    /// moved from, to their positions now). A model moved past `u32::MAX` leaves its copies
+    /// none, as [`ModelCopies::push`] does.
+    pub(crate) fn move_models(&mut self, moved: &[usize]) {
         for model in &mut self.model_of {
             if *model != NOT_A_COPY {
-                *model = moved[*model as usize];
+                *model = u32::try_from(moved[*model as usize]).unwrap_or(NOT_A_COPY);
             }
         }
     }

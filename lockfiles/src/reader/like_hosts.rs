@@ -133,10 +133,10 @@ pub(super) fn expand(
     // Each node's model, by the model's position in `written`; and where each node of
     // `written` ends up.
     let mut copies = ModelCopies::with_capacity(written.len() + like_host_nodes);
-    let mut moved: Vec<u32> = Vec::with_capacity(written.len());
+    let mut moved: Vec<usize> = Vec::with_capacity(written.len());
     let mut push_written =
         |expanded: &mut NodeList, copies: &mut ModelCopies, (node, id, class)| {
-            moved.push(u32::try_from(expanded.len()).unwrap_or(u32::MAX));
+            moved.push(expanded.len());
             copies.push(None);
             expanded.push(node, id, class);
         };
