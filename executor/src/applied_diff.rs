@@ -272,7 +272,7 @@ fn standing<'a>(lockfile: &'a Lockfile, records: Records<'a>) -> Standing<'a> {
             || node
                 .deps
                 .iter()
-                .any(|dependency| status[dependency] == Status::CannotApply);
+                .any(|dependency| status[&*dependency] == Status::CannotApply);
         let node_status = match records.entry_of(&node.name) {
             _ if blocked => Status::CannotApply,
             None => Status::Unrecorded,
@@ -296,7 +296,8 @@ fn change_causes(lockfile: &Lockfile, standing: &Standing<'_>) -> Vec<AppliedCha
         .nodes()
         .iter()
         .filter(|node| standing.status[&node.name] == Status::Same)
-        .flat_map(|node| &node.deps)
+        .flat_map(|node| lockfile.dependencies(node))
+        .map(|dependency| &dependency.name)
         .collect();
     let mut changes: Vec<AppliedChange> = Vec::with_capacity(standing.changed.len());
     for (node, entry) in &standing.changed {
@@ -331,7 +332,11 @@ fn inherited_cause(
     let mut root_causes: BTreeSet<&NodeName> = BTreeSet::new();
     let mut candidates: BTreeSet<&NodeName> = BTreeSet::new();
     for dependency in &node.deps {
-        match status[dependency] {
+        // The name as `status` holds it, borrowed for as long as the lockfile.
+        let (&dependency, &dependency_status) = status
+            .get_key_value(&*dependency)
+            .expect("every dependency comes first");
+        match dependency_status {
             Status::Same | Status::CannotApply => {}
             Status::Added => {
                 root_causes.insert(dependency);

@@ -29,7 +29,11 @@ pub(crate) fn running_dependants<'l>(lockfile: &'l Lockfile, plan: &Plan) -> Run
             continue;
         }
         for dependency in node.waits_for() {
-            if in_this_apply(plan.decision(dependency)) {
+            if in_this_apply(plan.decision(&dependency)) {
+                let dependency = &lockfile
+                    .node(&dependency)
+                    .expect("a lockfile's nodes wait for nodes of that lockfile")
+                    .name;
                 dependants.entry(dependency).or_default().push(&node.name);
             }
         }
@@ -68,7 +72,7 @@ pub(crate) fn files_in_turn(
                     && dependency.scope == replacement.scope
                     && plan.decision(dependency).runs()
                     && dependants
-                        .get(dependency)
+                        .get(&**dependency)
                         .is_some_and(|waiting| waiting.as_slice() == [&replacement])
             })
             .map(|file| file.key.to_string())

@@ -206,12 +206,12 @@ fn decide(
     }
     // What the node is ordered after stops it as its dependencies do: apply waits for both.
     for dependency in node.waits_for() {
-        match &decided[dependency] {
+        match &decided[&*dependency] {
             Decision::Unsupported(_) | Decision::Blocked(_) | Decision::Unreachable => {
-                return Decision::Blocked(cause_behind(dependency, decided));
+                return Decision::Blocked(cause_behind(&dependency, decided));
             }
             Decision::HeldBack(_) => {
-                return Decision::HeldBack(HeldBack::Needs(cause_behind(dependency, decided)));
+                return Decision::HeldBack(HeldBack::Needs(cause_behind(&dependency, decided)));
             }
             _ => {}
         }
@@ -273,9 +273,9 @@ fn decide(
                 | NodeKind::Health
                 | NodeKind::Image
                 | NodeKind::Repository
-        ) && decided[*dependency].runs()
+        ) && decided[&**dependency].runs()
     }) {
-        return Decision::Run(Reason::DependencyRuns(dependency.clone()));
+        return Decision::Run(Reason::DependencyRuns(dependency.into_owned()));
     }
     Decision::Skip
 }
@@ -362,7 +362,7 @@ fn barrier_decision(
     if node
         .deps
         .iter()
-        .any(|dependency| matches!(decided[dependency], Decision::Run(_) | Decision::Wait))
+        .any(|dependency| matches!(decided[&*dependency], Decision::Run(_) | Decision::Wait))
     {
         Decision::Wait
     } else {

@@ -230,12 +230,12 @@ fn waited_for(
 ) -> BTreeSet<usize> {
     let mut waited = BTreeSet::new();
     for dependency in nodes[index].waits_for() {
-        let dependency_index = position[dependency];
+        let dependency_index = position[&*dependency];
         if files_in_turn.turn_of.get(&dependency_index) == Some(&index) {
             waited.extend(
                 nodes[dependency_index]
                     .waits_for()
-                    .map(|file_dependency| position[file_dependency]),
+                    .map(|file_dependency| position[&*file_dependency]),
             );
         } else {
             waited.insert(dependency_index);

@@ -86,9 +86,9 @@ impl Encoder {
         self.bytes(&digits[start..])
     }
 
-    /// A node's name, as the text `scope:kind:key`.
-    fn name(&mut self, name: &crate::NodeName) -> &mut Self {
-        let parts = [name.scope.as_str(), name.kind.as_str(), &name.key];
+    /// A node's name in `scope`, as the text `scope:kind:key`.
+    fn name(&mut self, scope: &Scope, name: &crate::NodeName) -> &mut Self {
+        let parts = [scope.as_str(), name.kind.as_str(), &name.key];
         let length = parts.iter().map(|part| part.len()).sum::<usize>() + 2;
         self.0.extend_from_slice(&(length as u64).to_le_bytes());
         for (index, part) in parts.iter().enumerate() {
@@ -249,14 +249,14 @@ fn nodes_digest(nodes: &[Node], covered: CoveredLists, buffer: &mut Vec<u8>) -> 
             .bytes(node.id.as_bytes());
         if covered.ordered_after {
             encoder.count(node.ordered_after.len());
-            for name in &node.ordered_after {
-                encoder.name(name);
+            for (scope, name) in node.ordered_after.scoped() {
+                encoder.name(scope, name);
             }
         }
         if covered.deps {
             encoder.count(node.deps.len());
-            for name in &node.deps {
-                encoder.name(name);
+            for (scope, name) in node.deps.scoped() {
+                encoder.name(scope, name);
             }
         }
     }
@@ -320,7 +320,10 @@ mod tests {
         let name: crate::NodeName = "h1:check:port-free:80".parse().unwrap();
         for count in [0, 7, 10, 1234567] {
             assert_eq!(
-                Encoder::new("test").count(count).name(&name).finish(),
+                Encoder::new("test")
+                    .count(count)
+                    .name(&name.scope, &name)
+                    .finish(),
                 Encoder::new("test")
                     .text(&count.to_string())
                     .text(&name.to_string())

@@ -15,6 +15,7 @@ use crate::content::Text;
 use crate::error::{GraphError, LockError};
 use crate::graph::{DependencyPositions, order_positions};
 use crate::host::HostEntry;
+use crate::name_list::NameList;
 use crate::node::Node;
 use crate::node_id::NodeId;
 use crate::node_kind::NodeKind;
@@ -140,22 +141,19 @@ fn check_name(
     if let Some(both) = node
         .ordered_after
         .iter()
-        .find(|name| node.deps.binary_search(name).is_ok())
+        .find(|name| node.deps.contains(name))
     {
         return Err(GraphError::OrderedAfterADependency {
             node: node.name.clone(),
-            dependency: both.clone(),
+            dependency: both.into_owned(),
         });
     }
     if let NodeSpec::Container(container) = &*node.spec {
         let image = (Scope::Cluster, NodeKind::Image, container.image.as_str());
-        if node
-            .deps
-            .binary_search_by(|name| {
-                (&name.scope, name.kind, name.key.as_ref()).cmp(&(&image.0, image.1, image.2))
-            })
-            .is_err()
-        {
+        let on_image = node.deps.scoped().any(|(scope, name)| {
+            (scope, name.kind, name.key.as_ref()) == (&image.0, image.1, image.2)
+        });
+        if !on_image {
             let image_name = NodeName::new(image.0, image.1, image.2);
             return Err(invalid(format!(
                 "a container must depend on its image, `{image_name}`"
@@ -233,7 +231,7 @@ fn resolve_dependencies(
     nodes: &[SortedNode],
     scopes: &[Range<usize>],
     classes: Option<&SpecClasses>,
-    names_of: impl Fn(&SortedNode) -> &[NodeName],
+    names_of: impl Fn(&SortedNode) -> &NameList,
 ) -> Result<DependencyPositions, GraphError> {
     let copies = classes.map(|classes| &classes.copies);
     // A copy's lists are as long as its model's, which stays in cache for all its copies.
@@ -280,6 +278,7 @@ fn resolve_dependencies(
                 }
             }
             for (index, dependency) in names_of(node).iter().enumerate() {
+                let dependency: &NodeName = &dependency;
                 let found = if dependency.scope == node.name.scope {
                     let in_scope = |offset: usize| {
                         let other = &same_scope[offset].name;
@@ -532,8 +531,8 @@ impl Lockfile {
             .into_iter()
             .map(|node| SortedNode {
                 name: node.name,
-                deps: sorted_once_each(node.deps),
-                ordered_after: sorted_once_each(node.ordered_after),
+                deps: NameList::sorted(sorted_once_each(node.deps)),
+                ordered_after: NameList::sorted(sorted_once_each(node.ordered_after)),
                 spec: Arc::new(node.spec),
             })
             .collect();
@@ -565,8 +564,11 @@ impl Lockfile {
     ) -> Result<Self, GraphError> {
         debug_assert!(nodes.is_sorted_by(|left, right| left.name <= right.name));
         debug_assert!(nodes.iter().all(|node| {
-            node.deps.is_sorted_by(|left, right| left < right)
-                && node.ordered_after.is_sorted_by(|left, right| left < right)
+            node.deps.iter().is_sorted_by(|left, right| left < right)
+                && node
+                    .ordered_after
+                    .iter()
+                    .is_sorted_by(|left, right| left < right)
         }));
         let classes = spec_classes.as_ref();
         debug_assert!(classes.is_none_or(|classes| classes.of.len() == nodes.len()
@@ -648,6 +650,15 @@ impl Lockfile {
         index.get(name).map(|&position| &self.nodes[position])
     }
 
+    /// The nodes `node` (one of this lockfile's) depends on, borrowed for as long as the
+    /// lockfile: a name in a list may be made as it is read (`NameList`).
+    pub fn dependencies<'a>(&'a self, node: &'a Node) -> impl Iterator<Item = &'a Node> + 'a {
+        node.deps.iter().map(|name| {
+            self.node(&name)
+                .expect("a lockfile's nodes depend on nodes of that lockfile")
+        })
+    }
+
     /// Every node, dependencies before dependants.
     pub fn in_dependency_order(&self) -> impl Iterator<Item = &Node> {
         self.order.iter().map(|&position| &self.nodes[position])
@@ -685,7 +696,7 @@ impl Lockfile {
         let dependencies: Vec<(String, NodeId)> = node
             .deps
             .iter()
-            .filter_map(|name| self.node(name))
+            .filter_map(|name| self.node(&name))
             .map(|dependency| (dependency.name.to_string(), dependency.id))
             .collect();
         canonical_inputs(
@@ -1149,8 +1160,8 @@ mod tests {
             .iter()
             .map(|node| UnhashedNode {
                 name: node.name.clone(),
-                deps: node.deps.clone(),
-                ordered_after: node.ordered_after.clone(),
+                deps: node.deps.to_vec(),
+                ordered_after: node.ordered_after.to_vec(),
                 spec: NodeSpec::clone(&node.spec),
             })
             .collect()
@@ -1263,8 +1274,8 @@ mod tests {
             .enumerate()
             .map(|(position, name)| SortedNode {
                 name: name.parse().unwrap(),
-                deps: Vec::new(),
-                ordered_after: Vec::new(),
+                deps: NameList::default(),
+                ordered_after: NameList::default(),
                 // The position, to tell equal names apart.
                 spec: Arc::new(NodeSpec::Barrier(crate::nodes::BarrierNode {
                     name: position.to_string(),

@@ -201,45 +201,6 @@ fn shared_key(keys: &mut HashSet<Arc<str>>, key: &str) -> Arc<str> {
     shared
 }
 
-/// `names` with the nodes of host `from` renamed to host `to` (the rest as they are), sorted
-/// as a node's lists are: a host written like another waits on its own nodes where its
-/// model waits on the model's.
-pub(crate) fn renamed_host(names: &[NodeName], from: &str, to: &Scope) -> Vec<NodeName> {
-    renamed_host_in_place(names, from, to).0
-}
-
-/// [`renamed_host`], and whether each name kept its place: the list not sorted again, and
-/// no name of `to` in `names` (which a renamed one could repeat).
-pub(crate) fn renamed_host_in_place(
-    names: &[NodeName],
-    from: &str,
-    to: &Scope,
-) -> (Vec<NodeName>, bool) {
-    let mut moved = 0;
-    let mut in_place = true;
-    let mut renamed: Vec<NodeName> = names
-        .iter()
-        .map(|name| match name.host() {
-            Some(host) if host == from => {
-                moved += 1;
-                NodeName::new(to.clone(), name.kind, name.key.clone())
-            }
-            Some(host) => {
-                in_place &= to.host() != Some(host);
-                name.clone()
-            }
-            None => name.clone(),
-        })
-        .collect();
-    // `names` is sorted, and so are the names of one host among themselves: only a list
-    // with names of `from` and of other scopes can come out of order.
-    if moved != 0 && moved != names.len() && !renamed.is_sorted() {
-        renamed.sort();
-        in_place = false;
-    }
-    (renamed, in_place)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

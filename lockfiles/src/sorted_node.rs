@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::name_list::NameList;
 use crate::node::Node;
 use crate::node_id::NodeId;
 use crate::node_name::NodeName;
@@ -12,16 +13,14 @@ use crate::nodes::NodeSpec;
 #[derive(Debug, Clone)]
 pub(crate) struct SortedNode {
     pub name: NodeName,
-    /// Sorted, without duplicates.
-    pub deps: Vec<NodeName>,
-    /// Sorted, without duplicates.
-    pub ordered_after: Vec<NodeName>,
+    pub deps: NameList,
+    pub ordered_after: NameList,
     pub spec: Arc<NodeSpec>,
 }
 
 impl SortedNode {
-    /// A node as a lockfile gives it: its name, its lists (`deps`, `ordered_after`) and its
-    /// spec.
+    /// A node as a lockfile gives it: its name, its lists (`deps`, `ordered_after`, each
+    /// sorted and without duplicates) and its spec.
     pub fn read(
         name: NodeName,
         (deps, ordered_after): (Vec<NodeName>, Vec<NodeName>),
@@ -29,8 +28,8 @@ impl SortedNode {
     ) -> Self {
         Self {
             name,
-            deps,
-            ordered_after,
+            deps: NameList::sorted(deps),
+            ordered_after: NameList::sorted(ordered_after),
             spec,
         }
     }

@@ -158,14 +158,14 @@ fn write_hosts(
 }
 
 /// A list of node names, one per line (adding one is a one-line diff); nothing when empty.
-fn write_names(out: &mut String, scratch: &mut String, field: &str, names: &[crate::NodeName]) {
+fn write_names(out: &mut String, scratch: &mut String, field: &str, names: &crate::NameList) {
     if names.is_empty() {
         return;
     }
     let _ = writeln!(out, "{field} = [");
     for name in names {
         out.push_str("    ");
-        push_name(out, scratch, name);
+        push_name(out, scratch, &name);
         out.push_str(",\n");
     }
     out.push_str("]\n");

@@ -151,8 +151,8 @@ pub fn node_json(node: &Node) -> serde_json::Value {
         "kind": node.name.kind.as_str(),
         "host": node.name.host(),
         "id": node.id.to_string(),
-        "deps": node.deps.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "ordered_after": node.ordered_after.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "deps": node.deps.iter().map(|name| name.to_string()).collect::<Vec<_>>(),
+        "ordered_after": node.ordered_after.iter().map(|name| name.to_string()).collect::<Vec<_>>(),
     });
     if let cairn_lockfiles::NodeSpec::File(file) = &*node.spec {
         object["path"] = json!(file.path);

@@ -41,6 +41,7 @@ pub use secret_change::SecretChange;
 pub use text_change::TextChange;
 
 use crate::lockfile::Lockfile;
+use crate::name_list::NameList;
 use crate::node::Node;
 use crate::node_name::NodeName;
 use crate::sorted_walk::{Paired, sorted_walk};
@@ -263,12 +264,12 @@ fn describe_change(
 
 /// What `new` names that `old` does not, and what `old` names that `new` does not: both
 /// sorted and without duplicates (a node's lists), walked side by side.
-fn differences(old: &[NodeName], new: &[NodeName]) -> (Vec<NodeName>, Vec<NodeName>) {
+fn differences(old: &NameList, new: &NameList) -> (Vec<NodeName>, Vec<NodeName>) {
     let (mut added, mut removed) = (Vec::new(), Vec::new());
     for pair in sorted_walk(old.iter(), new.iter(), |before, after| before.cmp(after)) {
         match pair {
-            Paired::Left(before) => removed.push(before.clone()),
-            Paired::Right(after) => added.push(after.clone()),
+            Paired::Left(before) => removed.push(before.into_owned()),
+            Paired::Right(after) => added.push(after.into_owned()),
             Paired::Both(..) => {}
         }
     }
@@ -302,7 +303,7 @@ fn assign_root_causes(new: &Lockfile, changed: &mut [ChangedNode], new_positions
         let node = &new.nodes()[new_position];
         let mut found = BTreeSet::new();
         for dependency in &node.deps {
-            let Some(&dependency_index) = position.get(dependency) else {
+            let Some(&dependency_index) = position.get(&*dependency) else {
                 continue;
             };
             if changed[dependency_index].changed_itself() {

@@ -21,8 +21,8 @@ pub(super) fn order_change(before: &Node, after: &Node) -> Option<OrderChange> {
     if before.ordered_after == after.ordered_after {
         return None;
     }
-    let old: BTreeSet<&NodeName> = before.ordered_after.iter().collect();
-    let new: BTreeSet<&NodeName> = after.ordered_after.iter().collect();
+    let old: BTreeSet<NodeName> = before.ordered_after.to_vec().into_iter().collect();
+    let new: BTreeSet<NodeName> = after.ordered_after.to_vec().into_iter().collect();
     Some(OrderChange {
         name: after.name.clone(),
         added: new.difference(&old).map(|name| (*name).clone()).collect(),

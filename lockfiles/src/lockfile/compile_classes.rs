@@ -108,8 +108,8 @@ mod tests {
                     .unwrap(),
             ),
             name,
-            deps: Vec::new(),
-            ordered_after: Vec::new(),
+            deps: Default::default(),
+            ordered_after: Default::default(),
         }
     }
 

@@ -11,6 +11,7 @@
 
 use std::ops::Range;
 
+use crate::name_list::NameList;
 use crate::node_name::NodeName;
 use crate::sorted_node::SortedNode;
 
@@ -115,7 +116,7 @@ fn moved_dependency(
 /// spec, and each of its lists the model's with the model's host renamed, in order.
 /// Asserted in debug builds.
 pub(super) fn is_renamed_model(copy: &SortedNode, model: &SortedNode) -> bool {
-    let renamed = |copy_names: &[NodeName], model_names: &[NodeName]| {
+    let renamed = |copy_names: &NameList, model_names: &NameList| {
         copy_names.len() == model_names.len()
             && copy_names
                 .iter()

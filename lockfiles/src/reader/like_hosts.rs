@@ -11,7 +11,8 @@ use super::node_list::NodeList;
 use super::{DepsTable, HostWire, NodeTable, SharedTables, invalid, read_names, read_spec};
 use crate::error::LockError;
 use crate::lockfile::{LIKE_HOSTS_VERSION, ModelCopies};
-use crate::node_name::{NodeName, Scope, renamed_host_in_place};
+use crate::name_list::{HostRenamed, NameList};
+use crate::node_name::{NodeName, Scope};
 use crate::nodes::NodeSpec;
 use crate::sorted_node::SortedNode;
 use crate::sorted_walk::{Paired, sorted_walk};
@@ -219,11 +220,24 @@ fn expand_host(
 ) -> Result<(), LockError> {
     let by_name =
         |node: &LikeNode, model_node: &&ModelNode| node.name.cmp_in_scope(&model_node.node.name);
+    // Shared by the lists of all the host's copies, with the model's name as its nodes hold
+    // it.
+    let model_scope =
+        model_nodes
+            .first()
+            .and_then(|model_node| match &model_node.node.name.scope {
+                Scope::Host(shared) => Some(shared.clone()),
+                Scope::Cluster => None,
+            });
+    let renamed_host = Arc::new(HostRenamed {
+        model: model_scope.unwrap_or_else(|| model.into()),
+        host: host.clone(),
+    });
     for pair in sorted_walk(own.into_iter(), model_nodes.iter(), by_name) {
         match pair {
             Paired::Both(node, model_node) => {
                 let class = expanded.new_class();
-                let merged = merged(node, model_node, (host, model), shared, origin)?;
+                let merged = merged(node, model_node, &renamed_host, shared, origin)?;
                 copies.push(None);
                 expanded.push(merged, None, class);
             }
@@ -231,15 +245,15 @@ fn expand_host(
                 let class = expanded.new_class();
                 let whole = SortedNode {
                     spec: read_spec(&node.name, node.fields, shared, origin)?,
-                    deps: node.deps.unwrap_or_default(),
-                    ordered_after: node.ordered_after.unwrap_or_default(),
+                    deps: NameList::sorted(node.deps.unwrap_or_default()),
+                    ordered_after: NameList::sorted(node.ordered_after.unwrap_or_default()),
                     name: node.name,
                 };
                 copies.push(None);
                 expanded.push(whole, None, class);
             }
             Paired::Right(model_node) => {
-                let (node, in_place) = renamed(&model_node.node, (host, model), None);
+                let (node, in_place) = renamed(&model_node.node, &renamed_host, None);
                 copies.push(in_place.then_some(model_node.position));
                 expanded.push(node, None, model_node.class);
             }
@@ -248,19 +262,19 @@ fn expand_host(
     Ok(())
 }
 
-/// The model's node renamed to `host`, with `spec` if given, else the model's; and
-/// whether each name of its lists kept its place.
+/// The model's node renamed to its copy's host (`renamed`), with `spec` if given, else the
+/// model's; and whether each name of its lists kept its place (the lists then shared with
+/// the model's).
 fn renamed(
     model_node: &SortedNode,
-    (host, model): (&Scope, &str),
+    renamed: &Arc<HostRenamed>,
     spec: Option<Arc<NodeSpec>>,
 ) -> (SortedNode, bool) {
-    let (deps, deps_in_place) = renamed_host_in_place(&model_node.deps, model, host);
-    let (ordered_after, ordered_after_in_place) =
-        renamed_host_in_place(&model_node.ordered_after, model, host);
+    let (deps, deps_in_place) = renamed_list(&model_node.deps, renamed);
+    let (ordered_after, ordered_after_in_place) = renamed_list(&model_node.ordered_after, renamed);
     let node = SortedNode {
         name: NodeName::new(
-            host.clone(),
+            renamed.host.clone(),
             model_node.name.kind,
             model_node.name.key.clone(),
         ),
@@ -271,12 +285,23 @@ fn renamed(
     (node, deps_in_place && ordered_after_in_place)
 }
 
+/// A model's list as its copy on another host reads it (`renamed`): shared where each
+/// name keeps its place, else renamed and sorted again; and whether it is shared.
+fn renamed_list(list: &NameList, renamed: &Arc<HostRenamed>) -> (NameList, bool) {
+    if list.renames_in_place(renamed) {
+        (NameList::renamed(list, renamed), true)
+    } else {
+        let names = list.with_host_renamed(&renamed.model, &renamed.host);
+        (NameList::sorted(names), false)
+    }
+}
+
 /// The model's node with what `node` says in its place: its fields over the model's, its
 /// lists where given.
 fn merged(
     node: LikeNode,
     model_node: &ModelNode,
-    hosts: (&Scope, &str),
+    renamed_host: &Arc<HostRenamed>,
     shared: &SharedTables,
     origin: &str,
 ) -> Result<SortedNode, LockError> {
@@ -292,12 +317,12 @@ fn merged(
     }
     fields.append(&mut own);
     let spec = read_spec(&node.name, fields, shared, origin)?;
-    let (mut merged, _) = renamed(&model_node.node, hosts, Some(spec));
+    let (mut merged, _) = renamed(&model_node.node, renamed_host, Some(spec));
     if let Some(deps) = node.deps {
-        merged.deps = deps;
+        merged.deps = NameList::sorted(deps);
     }
     if let Some(ordered_after) = node.ordered_after {
-        merged.ordered_after = ordered_after;
+        merged.ordered_after = NameList::sorted(ordered_after);
     }
     Ok(merged)
 }

@@ -19,9 +19,10 @@ use foldhash::{HashMap, HashMapExt};
 
 use super::{push_name, write_field_value, write_names};
 use crate::lockfile::Lockfile;
+use crate::name_list::NameList;
 use crate::node::Node;
 use crate::node_kind::NodeKind;
-use crate::node_name::{NodeName, renamed_host};
+use crate::node_name::NodeName;
 use crate::nodes::NodeSpec;
 use crate::sorted_walk::{Paired, sorted_walk};
 use crate::toml_text::key;
@@ -180,7 +181,7 @@ fn write_like(
                 continue;
             }
         };
-        let renamed = |names: &[NodeName]| renamed_host(names, model.host, &node.name.scope);
+        let renamed = |names: &NameList| names.with_host_renamed(model.host, &node.name.scope);
         let deps_differ = renamed(&model_node.deps) != node.deps;
         let order_differs = renamed(&model_node.ordered_after) != node.ordered_after;
         let differing: Vec<&(&'static str, Value)> = fields
@@ -213,7 +214,7 @@ fn start_table(out: &mut String, scratch: &mut String, name: &NodeName) {
 
 /// A list written because it differs from the model's: `[]` when empty, where a node
 /// written whole leaves an empty list out.
-fn write_list(out: &mut String, scratch: &mut String, field: &str, names: &[NodeName]) {
+fn write_list(out: &mut String, scratch: &mut String, field: &str, names: &NameList) {
     if names.is_empty() {
         out.push_str(field);
         out.push_str(" = []\n");
