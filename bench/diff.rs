@@ -2,7 +2,8 @@
 //! default `dcos-ha,generated`: the dcos-ha example's hosts cloned, then the compile
 //! benchmark's lighter generated cluster; see `cluster_shape.rs`), then releases of it that
 //! each change one thing, and times `cairn diff` between the first and each (best and
-//! median of `CAIRN_BENCH_RUNS`, default 3; `CAIRN_BENCH_HOSTS` another size). Run with
+//! median of `CAIRN_BENCH_RUNS`, default 3, the pairs taking turns; `CAIRN_BENCH_HOSTS`
+//! another size). Run with
 //! `cargo bench --bench diff`; the figures and the machine they came from are kept in
 //! bench/README.md. `CAIRN_BENCH_KEEP=DIR` generates into DIR and keeps the lockfiles.
 //!
@@ -114,16 +115,13 @@ fn main() {
             "{:<38}  {:>8}  {:>10}  {:>10}  {:>10}",
             "pair", "changed", "best", "median", "report"
         );
-        time_cairn_diff(
-            binary,
-            &spec_folder,
-            "the same lockfile twice",
-            "old.lock",
-            runs,
+        let mut pairs = vec![("the same lockfile twice", "old.lock")];
+        pairs.extend(
+            releases
+                .iter()
+                .map(|release| (release.label, release.lockfile)),
         );
-        for release in &releases {
-            time_cairn_diff(binary, &spec_folder, release.label, release.lockfile, runs);
-        }
+        time_cairn_diffs(binary, &spec_folder, &pairs, runs);
     }
     println!("load average at the end: {}", load_average());
 }
@@ -188,36 +186,49 @@ fn time_in_process(spec_folder: &Path, releases: &[Release], runs: usize) {
     }
 }
 
-/// Times `cairn diff old.lock NEW` `runs` times and prints the table's row: the nodes
-/// changed (from `--stat`), best, median and the report's size.
-fn time_cairn_diff(binary: &str, spec_folder: &Path, label: &str, new: &str, runs: usize) {
-    let expected_code = if new == "old.lock" { 0 } else { 1 };
-    let mut timings = Vec::with_capacity(runs);
-    let mut report = Vec::new();
+/// Times `cairn diff old.lock NEW` `runs` times for each pair (label, NEW) and prints the
+/// table's rows: the nodes changed (from `--stat`), best, median and the report's size.
+/// Each round runs every pair once, so that the machine's speed, which on a shared VM
+/// drifts by a fifth within minutes, weighs on every pair alike.
+fn time_cairn_diffs(binary: &str, spec_folder: &Path, pairs: &[(&str, &str)], runs: usize) {
+    let mut timings: Vec<Vec<Duration>> = vec![Vec::with_capacity(runs); pairs.len()];
+    let mut reports: Vec<usize> = vec![0; pairs.len()];
     for _ in 0..runs {
-        let start = Instant::now();
-        let output = Command::new(binary)
-            .current_dir(spec_folder)
-            .args(["diff", "old.lock", new])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("cairn runs");
-        timings.push(start.elapsed());
-        assert_eq!(
-            output.status.code(),
-            Some(expected_code),
-            "cairn diff old.lock {new}"
-        );
-        report = output.stdout;
+        for (index, (_, new)) in pairs.iter().enumerate() {
+            let (elapsed, report) = time_cairn_diff(binary, spec_folder, new);
+            timings[index].push(elapsed);
+            reports[index] = report;
+        }
     }
-    timings.sort();
-    println!(
-        "{label:<38}  {:>8}  {:>10}  {:>10}  {:>6.1} KiB",
-        changed_nodes(binary, spec_folder, new),
-        seconds(timings[0]),
-        seconds(timings[timings.len() / 2]),
-        report.len() as f64 / 1024.0
+    for (((label, new), timings), report) in pairs.iter().zip(&mut timings).zip(reports) {
+        timings.sort();
+        println!(
+            "{label:<38}  {:>8}  {:>10}  {:>10}  {:>6.1} KiB",
+            changed_nodes(binary, spec_folder, new),
+            seconds(timings[0]),
+            seconds(timings[timings.len() / 2]),
+            report as f64 / 1024.0
+        );
+    }
+}
+
+/// One `cairn diff old.lock NEW`: how long it took and the report's size in bytes.
+fn time_cairn_diff(binary: &str, spec_folder: &Path, new: &str) -> (Duration, usize) {
+    let expected_code = if new == "old.lock" { 0 } else { 1 };
+    let start = Instant::now();
+    let output = Command::new(binary)
+        .current_dir(spec_folder)
+        .args(["diff", "old.lock", new])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cairn runs");
+    let elapsed = start.elapsed();
+    assert_eq!(
+        output.status.code(),
+        Some(expected_code),
+        "cairn diff old.lock {new}"
     );
+    (elapsed, output.stdout.len())
 }
 
 /// The nodes `cairn diff old.lock NEW --stat` counts as changed: its `total` line's last

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::node_kind::NodeKind;
 use crate::node_name::{NodeName, Scope};
 
 /// The names, shared where the list is a copy's (see the module's notes). Read through
@@ -101,6 +102,13 @@ impl NameList {
                 Some(renamed) => (renamed.scope_of(name), name),
                 None => (&name.scope, name),
             })
+    }
+
+    /// Each name as [`NameList::scoped`] gives it, as its scope, kind and key: compared
+    /// without making a renamed name.
+    pub(crate) fn seen(&self) -> impl ExactSizeIterator<Item = Seen<'_>> {
+        self.scoped()
+            .map(|(scope, name)| (scope, name.kind, &name.key))
     }
 
     /// Whether `name` is in the list.
@@ -200,7 +208,7 @@ impl PartialEq for NameList {
             (None, None) => true,
             _ => false,
         };
-        shared || (self.len() == other.len() && self.iter().eq(other.iter()))
+        shared || (self.len() == other.len() && self.seen().eq(other.seen()))
     }
 }
 
@@ -210,9 +218,8 @@ impl PartialEq<Vec<NodeName>> for NameList {
     fn eq(&self, names: &Vec<NodeName>) -> bool {
         self.len() == names.len()
             && self
-                .iter()
-                .zip(names)
-                .all(|(listed, name)| *listed == *name)
+                .seen()
+                .eq(names.iter().map(|name| (&name.scope, name.kind, &name.key)))
     }
 }
 
@@ -227,6 +234,9 @@ impl fmt::Debug for NameList {
         formatter.debug_list().entries(self.iter()).finish()
     }
 }
+
+/// A name as a list's holder sees it: its scope, kind and key.
+pub(crate) type Seen<'a> = (&'a Scope, NodeKind, &'a Arc<str>);
 
 /// The names of a [`NameList`], renamed where it is a copy's.
 #[derive(Debug, Clone)]

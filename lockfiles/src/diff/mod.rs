@@ -41,9 +41,9 @@ pub use secret_change::SecretChange;
 pub use text_change::TextChange;
 
 use crate::lockfile::Lockfile;
-use crate::name_list::NameList;
+use crate::name_list::{NameList, Seen};
 use crate::node::Node;
-use crate::node_name::NodeName;
+use crate::node_name::{NodeName, shared_cmp};
 use crate::sorted_walk::{Paired, sorted_walk};
 use text_change::TextDiffCache;
 
@@ -263,13 +263,20 @@ fn describe_change(
 }
 
 /// What `new` names that `old` does not, and what `old` names that `new` does not: both
-/// sorted and without duplicates (a node's lists), walked side by side.
+/// sorted and without duplicates (a node's lists), walked side by side. The names are
+/// compared as seen and made only where they differ: a copy's are made as they are read.
 fn differences(old: &NameList, new: &NameList) -> (Vec<NodeName>, Vec<NodeName>) {
     let (mut added, mut removed) = (Vec::new(), Vec::new());
-    for pair in sorted_walk(old.iter(), new.iter(), |before, after| before.cmp(after)) {
+    let in_order = |before: &Seen<'_>, after: &Seen<'_>| {
+        (before.0, before.1)
+            .cmp(&(after.0, after.1))
+            .then_with(|| shared_cmp(before.2, after.2))
+    };
+    let named = |(scope, kind, key): Seen<'_>| NodeName::new(scope.clone(), kind, key.clone());
+    for pair in sorted_walk(old.seen(), new.seen(), in_order) {
         match pair {
-            Paired::Left(before) => removed.push(before.into_owned()),
-            Paired::Right(after) => added.push(after.into_owned()),
+            Paired::Left(before) => removed.push(named(before)),
+            Paired::Right(after) => added.push(named(after)),
             Paired::Both(..) => {}
         }
     }
@@ -284,11 +291,12 @@ fn differences(old: &NameList, new: &NameList) -> (Vec<NodeName>, Vec<NodeName>)
 /// dependency order finds the changed among half a million nodes without hashing a name.
 fn assign_root_causes(new: &Lockfile, changed: &mut [ChangedNode], new_positions: &[usize]) {
     // foldhash: a node name is hashed once per dependency of every changed node, and
-    // SipHash made that half of the comparison of 30,000 changed nodes.
-    let position: foldhash::HashMap<&NodeName, usize> = changed
+    // SipHash made that half of the comparison of 30,000 changed nodes. Keyed by the name
+    // as seen, so that a copy's dependency is found without being made.
+    let position: foldhash::HashMap<Seen<'_>, usize> = changed
         .iter()
         .enumerate()
-        .map(|(index, node)| (&node.name, index))
+        .map(|(index, node)| ((&node.name.scope, node.name.kind, &node.name.key), index))
         .collect();
     let mut changed_at: Vec<Option<usize>> = vec![None; new.nodes().len()];
     for (index, &new_position) in new_positions.iter().enumerate() {
@@ -302,8 +310,8 @@ fn assign_root_causes(new: &Lockfile, changed: &mut [ChangedNode], new_positions
         };
         let node = &new.nodes()[new_position];
         let mut found = BTreeSet::new();
-        for dependency in &node.deps {
-            let Some(&dependency_index) = position.get(&*dependency) else {
+        for dependency in node.deps.seen() {
+            let Some(&dependency_index) = position.get(&dependency) else {
                 continue;
             };
             if changed[dependency_index].changed_itself() {
@@ -358,6 +366,25 @@ mod tests {
             })
             .collect();
         lockfile(hosts, nodes)
+    }
+
+    #[test]
+    fn the_dependencies_a_copy_gains_and_loses_are_named_on_its_own_host() {
+        let names = |texts: &[&str]| -> Vec<NodeName> {
+            texts.iter().map(|text| text.parse().unwrap()).collect()
+        };
+        let model = NameList::from(names(&["agent1:check:a", "agent1:check:b"]));
+        let renamed = std::sync::Arc::new(crate::name_list::HostRenamed {
+            model: "agent1".into(),
+            host: crate::Scope::Host("agent7".into()),
+        });
+        let copy = NameList::renamed(&model, &renamed);
+        let written = NameList::from(names(&["agent7:check:a", "agent7:check:c"]));
+        assert_eq!(
+            differences(&copy, &written),
+            (names(&["agent7:check:c"]), names(&["agent7:check:b"]))
+        );
+        assert_eq!(differences(&written, &written), (Vec::new(), Vec::new()));
     }
 
     #[test]
