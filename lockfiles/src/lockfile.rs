@@ -664,11 +664,6 @@ impl Lockfile {
         self.order.iter().map(|&position| &self.nodes[position])
     }
 
-    /// The positions in [`Lockfile::nodes`] of every node, dependencies before dependants.
-    pub(crate) fn dependency_order(&self) -> &[usize] {
-        &self.order
-    }
-
     /// The id of a node's own inputs, leaving its dependencies out: a host records it so the
     /// planner can tell "this node changed" from "something it depends on changed".
     pub fn inputs_id(&self, node: &Node) -> NodeId {

@@ -86,7 +86,7 @@ impl LockfileDiff {
             ..Self::default()
         };
         // Each changed node before and after, and its position in `new`.
-        let mut changed_pairs: Vec<(&Node, &Node, usize)> = Vec::new();
+        let mut changed_pairs: Vec<(&Node, &Node)> = Vec::new();
         let mut impacts = HostImpacts::default();
         let by_name = |before: &&Node, after: &(usize, &Node)| before.name.cmp(&after.1.name);
         for pair in sorted_walk(old.nodes().iter(), new.nodes().iter().enumerate(), by_name) {
@@ -103,11 +103,11 @@ impl LockfileDiff {
                         impacts.of(host).record_added(after);
                     }
                 }
-                Paired::Both(before, (new_position, after)) => {
+                Paired::Both(before, (_, after)) => {
                     diff.order_changes
                         .extend(order_change::order_change(before, after));
                     if before.id != after.id {
-                        changed_pairs.push((before, after, new_position));
+                        changed_pairs.push((before, after));
                         if let Some(host) = after.name.host() {
                             impacts.of(host).record_changed(after);
                         }
@@ -116,12 +116,10 @@ impl LockfileDiff {
             }
         }
         diff.impact = impacts.into_map();
-        diff.changed = describe_changes(old, new, &changed_pairs, changes_a_thread);
-        let new_positions: Vec<usize> = changed_pairs
-            .iter()
-            .map(|&(_, _, position)| position)
-            .collect();
-        assign_root_causes(new, &mut diff.changed, &new_positions);
+        let (mut changed, changed_dependencies) =
+            describe_changes(old, new, &changed_pairs, changes_a_thread);
+        assign_root_causes(&mut changed, &changed_dependencies);
+        diff.changed = changed;
         for impact in diff.impact.values_mut() {
             impact.services_stopped.sort();
         }
@@ -168,26 +166,42 @@ impl HostImpacts {
 /// The fewest changed nodes a thread of [`describe_changes`] is started for.
 const CHANGES_A_THREAD: usize = 4096;
 
-/// Each changed pair described, in order, on as many threads as have `changes_a_thread`
-/// each (up to the machine's cores): a setting read on every host of 10,000 changes 40,000
-/// nodes, and describing them on one core took a fifth of the diff while the other
-/// idled. Each thread has its own text diffs: a pair of texts two threads meet is diffed
-/// twice, to the same result.
+/// Each changed pair described, in order, with its changed dependencies (indices into
+/// `pairs`, which is sorted by name: sorting indices sorts names), on as many threads as
+/// have `changes_a_thread` each (up to the machine's cores): a setting read on every host
+/// of 10,000 changes 40,000 nodes, and describing them on one core took a fifth of the
+/// diff while the other idled. Each thread has its own text diffs: a pair of texts two
+/// threads meet is diffed twice, to the same result.
 fn describe_changes(
     old: &Lockfile,
     new: &Lockfile,
-    pairs: &[(&Node, &Node, usize)],
+    pairs: &[(&Node, &Node)],
     changes_a_thread: usize,
-) -> Vec<ChangedNode> {
+) -> (Vec<ChangedNode>, Vec<Vec<usize>>) {
     // With the same secrets, the same spec has the same inputs id on both sides.
     let secrets_alike = old.secrets == new.secrets;
-    let describe = |part: &[(&Node, &Node, usize)]| -> Vec<ChangedNode> {
+    // foldhash: a node name is hashed once per dependency of every changed node, and
+    // SipHash made that half of the comparison of 30,000 changed nodes. Keyed by the name
+    // as seen, so that a copy's dependency is found without being made.
+    let changed_at: foldhash::HashMap<Seen<'_>, usize> = pairs
+        .iter()
+        .enumerate()
+        .map(|(index, (_, after))| ((&after.name.scope, after.name.kind, &after.name.key), index))
+        .collect();
+    let describe = |part: &[(&Node, &Node)]| -> (Vec<ChangedNode>, Vec<Vec<usize>>) {
         let mut texts = TextDiffCache::default();
         part.iter()
-            .map(|&(before, after, _)| {
-                describe_change((old, before), (new, after), secrets_alike, &mut texts)
+            .map(|&(before, after)| {
+                let changed_dependencies = after
+                    .deps
+                    .seen()
+                    .filter_map(|dependency| changed_at.get(&dependency).copied())
+                    .collect();
+                let described =
+                    describe_change((old, before), (new, after), secrets_alike, &mut texts);
+                (described, changed_dependencies)
             })
-            .collect()
+            .unzip()
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
@@ -202,11 +216,14 @@ fn describe_changes(
         let spawned: Vec<_> = parts
             .map(|part| scope.spawn(move || describe(part)))
             .collect();
-        let mut described = describe(here);
+        let (mut described, mut dependencies) = describe(here);
         for thread in spawned {
-            described.extend(thread.join().expect("describing a change does not panic"));
+            let (more, more_dependencies) =
+                thread.join().expect("describing a change does not panic");
+            described.extend(more);
+            dependencies.extend(more_dependencies);
         }
-        described
+        (described, dependencies)
     })
 }
 
@@ -283,44 +300,47 @@ fn differences(old: &NameList, new: &NameList) -> (Vec<NodeName>, Vec<NodeName>)
     (added, removed)
 }
 
-/// One pass over NEW in dependency order: a changed node's root causes are the union, over
-/// its changed dependencies, of the dependency itself when it changed itself, else of the
+/// Each changed node's root causes: the union, over its changed dependencies (by index,
+/// `changed_dependencies`), of the dependency itself when it changed itself, else of the
 /// dependency's own root causes.
 ///
-/// `new_positions`: each changed node's position in `new`, so the walk of `new` in
-/// dependency order finds the changed among half a million nodes without hashing a name.
-fn assign_root_causes(new: &Lockfile, changed: &mut [ChangedNode], new_positions: &[usize]) {
-    // foldhash: a node name is hashed once per dependency of every changed node, and
-    // SipHash made that half of the comparison of 30,000 changed nodes. Keyed by the name
-    // as seen, so that a copy's dependency is found without being made.
-    let position: foldhash::HashMap<Seen<'_>, usize> = changed
-        .iter()
-        .enumerate()
-        .map(|(index, node)| ((&node.name.scope, node.name.kind, &node.name.key), index))
-        .collect();
-    let mut changed_at: Vec<Option<usize>> = vec![None; new.nodes().len()];
-    for (index, &new_position) in new_positions.iter().enumerate() {
-        changed_at[new_position] = Some(index);
-    }
-    // Indices into `changed`, which is sorted by name: sorting indices sorts names.
+/// Found depth first from each changed node through its changed dependencies (NEW has no
+/// cycle), so that only the changed nodes are visited: a walk of all of NEW in dependency
+/// order read half a million positions to find 40,000.
+fn assign_root_causes(changed: &mut [ChangedNode], changed_dependencies: &[Vec<usize>]) {
+    let waits = |dependency: usize, causes: &[Option<BTreeSet<usize>>]| {
+        !changed[dependency].changed_itself() && causes[dependency].is_none()
+    };
     let mut causes: Vec<Option<BTreeSet<usize>>> = vec![None; changed.len()];
-    for &new_position in new.dependency_order() {
-        let Some(index) = changed_at[new_position] else {
-            continue;
-        };
-        let node = &new.nodes()[new_position];
-        let mut found = BTreeSet::new();
-        for dependency in node.deps.seen() {
-            let Some(&dependency_index) = position.get(&dependency) else {
+    let mut unresolved: Vec<usize> = Vec::new();
+    for start in 0..changed.len() {
+        unresolved.push(start);
+        while let Some(&index) = unresolved.last() {
+            if causes[index].is_some() {
+                unresolved.pop();
                 continue;
-            };
-            if changed[dependency_index].changed_itself() {
-                found.insert(dependency_index);
-            } else if let Some(inherited) = &causes[dependency_index] {
-                found.extend(inherited.iter().copied());
             }
+            let dependencies = &changed_dependencies[index];
+            if let Some(&next) = dependencies
+                .iter()
+                .find(|&&dependency| waits(dependency, &causes))
+            {
+                unresolved.push(next);
+                continue;
+            }
+            let mut found = BTreeSet::new();
+            for &dependency in dependencies {
+                match &causes[dependency] {
+                    _ if changed[dependency].changed_itself() => {
+                        found.insert(dependency);
+                    }
+                    Some(inherited) => found.extend(inherited.iter().copied()),
+                    None => unreachable!("a dependency's causes are found before its dependants'"),
+                }
+            }
+            causes[index] = Some(found);
+            unresolved.pop();
         }
-        causes[index] = Some(found);
     }
     let names: Vec<NodeName> = changed.iter().map(|node| node.name.clone()).collect();
     for (node, found) in changed.iter_mut().zip(causes) {
