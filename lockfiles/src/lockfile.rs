@@ -755,7 +755,8 @@ mod tests {
         }
     }
 
-    /// One node of every kind, with text that needs escaping and a secret.
+    /// One node of every kind, with text that needs escaping and a secret: a fixture
+    /// written out field by field, as long as the kinds are many.
     fn every_kind() -> Lockfile {
         let mut image = ImageNode {
             name: "app".into(),

@@ -773,7 +773,8 @@ mod tests {
     }
 
     /// [`two_hosts`], where with `ordered_after` each host's health probe is ordered after
-    /// its `check:os-release-too` (a format-5 field).
+    /// its `check:os-release-too` (a format-5 field). A fixture written out node by node:
+    /// as long as its nodes are many.
     fn two_hosts_ordered(ordered_after: bool) -> Lockfile {
         let mut nodes = vec![node(
             "cluster:image:app",
@@ -1189,7 +1190,8 @@ mod tests {
     }
 
     /// Valid TOML of other shapes than the writer's (a lockfile edited by hand, carefully),
-    /// and invalid text: either way, what the general parser makes of it.
+    /// and invalid text: either way, what the general parser makes of it. One table of
+    /// cases, each a text and what is expected of it: as long as the table.
     #[test]
     fn text_outside_the_subset_reads_as_the_general_parser_reads_it() {
         let text = two_hosts().to_toml();

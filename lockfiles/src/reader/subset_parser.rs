@@ -750,25 +750,19 @@ impl<'a> SubsetParser<'a> {
         if self.expect_str("[content]").is_some() {
             return Some(Header::Content);
         }
-        if self.expect_str("[hosts.").is_some() {
-            let name = self.key()?;
-            self.expect(b']')?;
-            return Some(Header::Host(name.into_owned()));
-        }
-        if self.expect_str("[secrets.").is_some() {
-            let name = self.key()?;
-            self.expect(b']')?;
-            return Some(Header::Secret(name.into_owned()));
-        }
-        if self.expect_str("[rollouts.").is_some() {
-            let name = self.key()?;
-            self.expect(b']')?;
-            return Some(Header::Rollout(name.into_owned()));
-        }
-        if self.expect_str("[package_pins.").is_some() {
-            let hash = self.key()?;
-            self.expect(b']')?;
-            return Some(Header::PackagePins(hash.into_owned()));
+        // The tables named after their dot (a host, a secret, a container, a pin set's hash).
+        let named: [(&str, fn(String) -> Header); 4] = [
+            ("[hosts.", Header::Host),
+            ("[secrets.", Header::Secret),
+            ("[rollouts.", Header::Rollout),
+            ("[package_pins.", Header::PackagePins),
+        ];
+        for (opening, header) in named {
+            if self.expect_str(opening).is_some() {
+                let name = self.key()?;
+                self.expect(b']')?;
+                return Some(header(name.into_owned()));
+            }
         }
         None
     }
