@@ -574,6 +574,18 @@ enum Section {
     Content,
 }
 
+/// The tables named after their dot (a host, a secret, a container, a pin set's hash):
+/// the header's opening, and the header it makes of the name.
+const NAMED_HEADERS: [(&str, NamedHeader); 4] = [
+    ("[hosts.", Header::Host),
+    ("[secrets.", Header::Secret),
+    ("[rollouts.", Header::Rollout),
+    ("[package_pins.", Header::PackagePins),
+];
+
+/// The header a table named after its dot makes of its name.
+type NamedHeader = fn(String) -> Header;
+
 /// The table headers the writer writes.
 enum Header {
     Cluster,
@@ -750,14 +762,7 @@ impl<'a> SubsetParser<'a> {
         if self.expect_str("[content]").is_some() {
             return Some(Header::Content);
         }
-        // The tables named after their dot (a host, a secret, a container, a pin set's hash).
-        let named: [(&str, fn(String) -> Header); 4] = [
-            ("[hosts.", Header::Host),
-            ("[secrets.", Header::Secret),
-            ("[rollouts.", Header::Rollout),
-            ("[package_pins.", Header::PackagePins),
-        ];
-        for (opening, header) in named {
+        for (opening, header) in NAMED_HEADERS {
             if self.expect_str(opening).is_some() {
                 let name = self.key()?;
                 self.expect(b']')?;
