@@ -822,13 +822,22 @@ impl<'a> SubsetParser<'a> {
     /// An array of node names, into `names`.
     fn names(&mut self, names: &mut Vec<NodeName>, hosts: &mut SharedNames) -> Option<()> {
         self.expect(b'[')?;
+        self.array_items(|parser| {
+            names.push(hosts.parse(&parser.string()?).ok()?);
+            Some(())
+        })
+    }
+
+    /// The items of an array, after its `[`, each read by `item`: separated by commas, a
+    /// trailing comma allowed, with newlines and comments between them.
+    fn array_items(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         loop {
             self.skip_blanks_and_lines()?;
             if self.peek()? == b']' {
                 self.position += 1;
                 return Some(());
             }
-            names.push(hosts.parse(&self.string()?).ok()?);
+            item(self)?;
             self.skip_blanks_and_lines()?;
             match self.peek()? {
                 b',' => self.position += 1,
@@ -858,23 +867,7 @@ impl<'a> SubsetParser<'a> {
             }
             b'[' => {
                 self.position += 1;
-                loop {
-                    self.skip_blanks_and_lines()?;
-                    if self.peek()? == b']' {
-                        self.position += 1;
-                        return Some(());
-                    }
-                    self.skip_value()?;
-                    self.skip_blanks_and_lines()?;
-                    match self.peek()? {
-                        b',' => self.position += 1,
-                        b']' => {
-                            self.position += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
+                return self.array_items(Self::skip_value);
             }
             b'{' => {
                 // Rare (a container's secrets): read, and dropped.
@@ -964,27 +957,14 @@ impl<'a> SubsetParser<'a> {
         self.text[start..self.position].parse().ok()
     }
 
-    /// The items of an array, after its `[`: any values, separated by commas, a trailing
-    /// comma allowed, with newlines and comments between them.
+    /// The items of an array, after its `[`: any values (see [`SubsetParser::array_items`]).
     fn array(&mut self) -> Option<Vec<Value>> {
         let mut items = Vec::new();
-        loop {
-            self.skip_blanks_and_lines()?;
-            if self.peek()? == b']' {
-                self.position += 1;
-                return Some(items);
-            }
-            items.push(self.value()?);
-            self.skip_blanks_and_lines()?;
-            match self.peek()? {
-                b',' => self.position += 1,
-                b']' => {
-                    self.position += 1;
-                    return Some(items);
-                }
-                _ => return None,
-            }
-        }
+        self.array_items(|parser| {
+            items.push(parser.value()?);
+            Some(())
+        })?;
+        Some(items)
     }
 
     /// The entries of an inline table, after its `{`, on one line and without a trailing
