@@ -165,7 +165,7 @@ struct ParseState {
     nodes: Vec<ReadNode>,
     /// The nodes of the hosts written like another (format 7), each read apart.
     like_nodes: Vec<LikeNode>,
-    /// The node being read, in [`Section::Node`].
+    /// The node being read, under a [`Header::Node`].
     pending: Option<PendingNode>,
     classes: Vec<SpecClass>,
     /// Each distinct text of fields.
@@ -189,7 +189,9 @@ struct ParseState {
     /// Whether a node came after one whose name sorts after its.
     out_of_order: bool,
     content: Option<BTreeMap<String, String>>,
-    section: Section,
+    /// The table the `key = value` lines below the last header go to; `None` above the
+    /// first, the document's root.
+    section: Option<Header>,
 }
 
 /// A distinct text of the fields of nodes.
@@ -236,18 +238,14 @@ impl ParseState {
                 Some(b'#') => parser.comment()?,
                 Some(b'[') => {
                     self.end_node(text)?;
-                    self.section = match parser.header()? {
-                        Header::Node => {
-                            self.pending = Some(PendingNode::default());
-                            Section::Node
-                        }
+                    let header = parser.header()?;
+                    match &header {
+                        Header::Node => self.pending = Some(PendingNode::default()),
                         Header::Cluster if self.cluster.is_none() => {
                             self.cluster = Some(Table::new());
-                            Section::Cluster
                         }
                         Header::Content if self.content.is_none() => {
                             self.content = Some(BTreeMap::new());
-                            Section::Content
                         }
                         // A node is read knowing whether its host is written like another.
                         Header::Host(_)
@@ -255,18 +253,13 @@ impl ParseState {
                         {
                             return None;
                         }
-                        Header::Host(name) => {
-                            open_table(&mut self.hosts, &name).map(|()| Section::Host(name))?
-                        }
-                        Header::Secret(name) => {
-                            open_table(&mut self.secrets, &name).map(|()| Section::Secret(name))?
-                        }
-                        Header::Rollout(name) => open_table(&mut self.rollouts, &name)
-                            .map(|()| Section::Rollout(name))?,
-                        Header::PackagePins(hash) => open_table(&mut self.package_pins, &hash)
-                            .map(|()| Section::PackagePins(hash))?,
+                        Header::Host(name) => open_table(&mut self.hosts, name)?,
+                        Header::Secret(name) => open_table(&mut self.secrets, name)?,
+                        Header::Rollout(name) => open_table(&mut self.rollouts, name)?,
+                        Header::PackagePins(hash) => open_table(&mut self.package_pins, hash)?,
                         Header::Cluster | Header::Content => return None,
-                    };
+                    }
+                    self.section = Some(header);
                     parser.end_of_line()?;
                 }
                 Some(_) => {
@@ -276,7 +269,7 @@ impl ParseState {
                     parser.expect(b'=')?;
                     parser.skip_blanks();
                     let key = match &self.section {
-                        Section::Node => {
+                        Some(Header::Node) => {
                             let node = self.pending.as_mut()?;
                             if matches!(key.as_ref(), "name" | "id" | "deps" | "ordered_after") {
                                 // The writer writes them before the fields of the node's kind.
@@ -319,20 +312,20 @@ impl ParseState {
                     let value = parser.value()?;
                     parser.end_of_line()?;
                     let table = match &self.section {
-                        Section::Node => return None,
-                        Section::Content => {
+                        Some(Header::Node) => return None,
+                        Some(Header::Content) => {
                             let Value::String(body) = value else {
                                 return None;
                             };
                             insert(self.content.as_mut()?, key, body)?;
                             continue;
                         }
-                        Section::Root => &mut self.root,
-                        Section::Cluster => self.cluster.as_mut()?,
-                        Section::Host(name) => self.hosts.get_mut(name)?,
-                        Section::Secret(name) => self.secrets.get_mut(name)?,
-                        Section::Rollout(name) => self.rollouts.get_mut(name)?,
-                        Section::PackagePins(hash) => self.package_pins.get_mut(hash)?,
+                        None => &mut self.root,
+                        Some(Header::Cluster) => self.cluster.as_mut()?,
+                        Some(Header::Host(name)) => self.hosts.get_mut(name)?,
+                        Some(Header::Secret(name)) => self.secrets.get_mut(name)?,
+                        Some(Header::Rollout(name)) => self.rollouts.get_mut(name)?,
+                        Some(Header::PackagePins(hash)) => self.package_pins.get_mut(hash)?,
                     };
                     insert(table, key, value)?;
                 }
@@ -558,20 +551,6 @@ fn read_field(
     }
     fields.push((Cow::Owned(key.into_owned()), value));
     Some(())
-}
-
-/// The table the `key = value` lines below a header go to.
-#[derive(Default)]
-enum Section {
-    #[default]
-    Root,
-    Cluster,
-    Host(String),
-    Secret(String),
-    Rollout(String),
-    Node,
-    PackagePins(String),
-    Content,
 }
 
 /// The tables named after their dot (a host, a secret, a container, a pin set's hash):
