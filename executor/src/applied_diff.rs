@@ -296,8 +296,10 @@ fn change_causes(lockfile: &Lockfile, standing: &Standing<'_>) -> Vec<AppliedCha
         .nodes()
         .iter()
         .filter(|node| standing.status[&node.name] == Status::Same)
-        .flat_map(|node| lockfile.dependencies(node))
-        .map(|dependency| &dependency.name)
+        .flat_map(|node| &node.deps)
+        // The name as `status` holds it, borrowed for as long as the lockfile.
+        .filter_map(|dependency| standing.status.get_key_value(&*dependency))
+        .map(|(&dependency, _)| dependency)
         .collect();
     let mut changes: Vec<AppliedChange> = Vec::with_capacity(standing.changed.len());
     for (node, entry) in &standing.changed {

@@ -25,6 +25,7 @@ use crate::host::HostEntry;
 use crate::lockfile::{
     ClusterInfo, FORMAT_VERSION, LIKE_HOSTS_VERSION, Lockfile, ORDERED_AFTER_VERSION,
 };
+use crate::name_list::Seen;
 use crate::node::Node;
 use crate::node_name::Scope;
 use crate::rollout::RolloutPolicy;
@@ -86,9 +87,9 @@ impl Encoder {
         self.bytes(&digits[start..])
     }
 
-    /// A node's name in `scope`, as the text `scope:kind:key`.
-    fn name(&mut self, scope: &Scope, name: &crate::NodeName) -> &mut Self {
-        let parts = [scope.as_str(), name.kind.as_str(), &name.key];
+    /// A node's name as a list's holder sees it, as the text `scope:kind:key`.
+    fn name(&mut self, (scope, kind, key): Seen<'_>) -> &mut Self {
+        let parts = [scope.as_str(), kind.as_str(), key];
         let length = parts.iter().map(|part| part.len()).sum::<usize>() + 2;
         self.0.extend_from_slice(&(length as u64).to_le_bytes());
         for (index, part) in parts.iter().enumerate() {
@@ -249,14 +250,14 @@ fn nodes_digest(nodes: &[Node], covered: CoveredLists, buffer: &mut Vec<u8>) -> 
             .bytes(node.id.as_bytes());
         if covered.ordered_after {
             encoder.count(node.ordered_after.len());
-            for (scope, name) in node.ordered_after.scoped() {
-                encoder.name(scope, name);
+            for name in node.ordered_after.seen() {
+                encoder.name(name);
             }
         }
         if covered.deps {
             encoder.count(node.deps.len());
-            for (scope, name) in node.deps.scoped() {
-                encoder.name(scope, name);
+            for name in node.deps.seen() {
+                encoder.name(name);
             }
         }
     }
@@ -322,7 +323,7 @@ mod tests {
             assert_eq!(
                 Encoder::new("test")
                     .count(count)
-                    .name(&name.scope, &name)
+                    .name((&name.scope, name.kind, &name.key))
                     .finish(),
                 Encoder::new("test")
                     .text(&count.to_string())

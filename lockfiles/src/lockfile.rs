@@ -150,9 +150,10 @@ fn check_name(
     }
     if let NodeSpec::Container(container) = &*node.spec {
         let image = (Scope::Cluster, NodeKind::Image, container.image.as_str());
-        let on_image = node.deps.scoped().any(|(scope, name)| {
-            (scope, name.kind, name.key.as_ref()) == (&image.0, image.1, image.2)
-        });
+        let on_image = node
+            .deps
+            .seen()
+            .any(|(scope, kind, key)| (scope, kind, key.as_ref()) == (&image.0, image.1, image.2));
         if !on_image {
             let image_name = NodeName::new(image.0, image.1, image.2);
             return Err(invalid(format!(
@@ -648,15 +649,6 @@ impl Lockfile {
             index
         });
         index.get(name).map(|&position| &self.nodes[position])
-    }
-
-    /// The nodes `node` (one of this lockfile's) depends on, borrowed for as long as the
-    /// lockfile: a name in a list may be made as it is read (`NameList`).
-    pub fn dependencies<'a>(&'a self, node: &'a Node) -> impl Iterator<Item = &'a Node> + 'a {
-        node.deps.iter().map(|name| {
-            self.node(&name)
-                .expect("a lockfile's nodes depend on nodes of that lockfile")
-        })
     }
 
     /// Every node, dependencies before dependants.

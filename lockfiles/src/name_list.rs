@@ -28,7 +28,8 @@ pub struct NameList {
 /// for each host written like another, shared by all its copies' lists.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct HostRenamed {
-    /// Best the one the model's names hold: it is then found without a look at its text.
+    /// Ideally the `Arc` the model's names hold, so that `is_model` matches a pointer
+    /// before it compares text.
     pub(crate) model: Arc<str>,
     pub(crate) host: Scope,
 }
@@ -66,8 +67,7 @@ impl NameList {
     /// model's host renamed by `renamed`. The caller has checked that every name keeps its
     /// place (no name of the copy's host is in the list).
     pub(crate) fn renamed(model: &NameList, renamed: &Arc<HostRenamed>) -> Self {
-        debug_assert!(model.renamed.is_none(), "a model's list is its own");
-        debug_assert!(model.iter().all(|name| name.host() != renamed.host.host()));
+        debug_assert!(model.renames_in_place(renamed));
         Self {
             names: model.names.clone(),
             renamed: model.names.as_ref().map(|_| renamed.clone()),
@@ -90,9 +90,9 @@ impl NameList {
         }
     }
 
-    /// Each name as held, with the scope the node holding the list sees it in (its kind and
-    /// key are the held name's): [`NameList::iter`] without making a renamed name.
-    pub(crate) fn scoped(&self) -> impl ExactSizeIterator<Item = (&Scope, &NodeName)> {
+    /// Each name as held, with the scope the node holding the list sees it in: only its
+    /// kind and key are to be read of the held name (its scope may be the model's).
+    fn scoped(&self) -> impl ExactSizeIterator<Item = (&Scope, &NodeName)> {
         let renamed = self.renamed.as_deref();
         self.names
             .as_deref()
@@ -104,14 +104,14 @@ impl NameList {
             })
     }
 
-    /// Each name as [`NameList::scoped`] gives it, as its scope, kind and key: compared
-    /// without making a renamed name.
+    /// Each name as the node holding the list sees it, as its scope, kind and key:
+    /// [`NameList::iter`] without making a renamed name.
     pub(crate) fn seen(&self) -> impl ExactSizeIterator<Item = Seen<'_>> {
         self.scoped()
             .map(|(scope, name)| (scope, name.kind, &name.key))
     }
 
-    /// Whether `name` is in the list.
+    /// Whether `name` is in the list (a scan: a node's lists are a few names).
     pub fn contains(&self, name: &NodeName) -> bool {
         self.scoped().any(|(scope, listed)| {
             *scope == name.scope && listed.kind == name.kind && listed.key == name.key
@@ -152,8 +152,10 @@ impl NameList {
     }
 
     /// The names with the nodes of host `from` renamed to host `to` (the rest as they are),
-    /// sorted and each once, as a node's lists are: a host written like another waits on
-    /// its own nodes where its model waits on the model's.
+    /// sorted: a host written like another waits on its own nodes where its model waits on
+    /// the model's. A renamed name may repeat one of `to`'s: the writer compares this with
+    /// a node's list as it always has, and the reader keeps each name once
+    /// ([`NameList::from`]).
     pub(crate) fn with_host_renamed(&self, from: &str, to: &Scope) -> Vec<NodeName> {
         let mut renamed: Vec<NodeName> = self
             .iter()
@@ -164,11 +166,9 @@ impl NameList {
                 _ => name.into_owned(),
             })
             .collect();
-        // A list of names of `from` and of other scopes can come out of order, and a
-        // renamed name can repeat one of `to`'s.
-        if !renamed.is_sorted_by(|left, right| left < right) {
+        // Only a list of names of `from` and of other scopes can come out of order.
+        if !renamed.is_sorted() {
             renamed.sort();
-            renamed.dedup();
         }
         renamed
     }

@@ -85,11 +85,11 @@ impl LockfileDiff {
             rollout_changes: rollout_change::rollout_changes(old, new),
             ..Self::default()
         };
-        // Each changed node before and after, and its position in `new`.
+        // Each changed node before and after.
         let mut changed_pairs: Vec<(&Node, &Node)> = Vec::new();
         let mut impacts = HostImpacts::default();
-        let by_name = |before: &&Node, after: &(usize, &Node)| before.name.cmp(&after.1.name);
-        for pair in sorted_walk(old.nodes().iter(), new.nodes().iter().enumerate(), by_name) {
+        let by_name = |before: &&Node, after: &&Node| before.name.cmp(&after.name);
+        for pair in sorted_walk(old.nodes().iter(), new.nodes().iter(), by_name) {
             match pair {
                 Paired::Left(before) => {
                     diff.removed.push(before.name.clone());
@@ -97,13 +97,13 @@ impl LockfileDiff {
                         impacts.of(host).record_removed(before);
                     }
                 }
-                Paired::Right((_, after)) => {
+                Paired::Right(after) => {
                     diff.added.push(after.name.clone());
                     if let Some(host) = after.name.host() {
                         impacts.of(host).record_added(after);
                     }
                 }
-                Paired::Both(before, (_, after)) => {
+                Paired::Both(before, after) => {
                     diff.order_changes
                         .extend(order_change::order_change(before, after));
                     if before.id != after.id {
@@ -152,7 +152,11 @@ struct HostImpacts {
 impl HostImpacts {
     fn of(&mut self, host: &str) -> &mut HostImpact {
         if self.met.last().is_none_or(|(last, _)| last != host) {
-            debug_assert!(self.met.last().is_none_or(|(last, _)| last.as_str() < host));
+            // A host met twice would be two entries, the first lost in the map.
+            assert!(
+                self.met.last().is_none_or(|(last, _)| last.as_str() < host),
+                "a lockfile's nodes are sorted by name, their hosts with them"
+            );
             self.met.push((host.to_string(), HostImpact::default()));
         }
         &mut self.met.last_mut().expect("a host met").1
@@ -308,38 +312,39 @@ fn differences(old: &NameList, new: &NameList) -> (Vec<NodeName>, Vec<NodeName>)
 /// cycle), so that only the changed nodes are visited: a walk of all of NEW in dependency
 /// order read half a million positions to find 40,000.
 fn assign_root_causes(changed: &mut [ChangedNode], changed_dependencies: &[Vec<usize>]) {
-    let waits = |dependency: usize, causes: &[Option<BTreeSet<usize>>]| {
-        !changed[dependency].changed_itself() && causes[dependency].is_none()
-    };
     let mut causes: Vec<Option<BTreeSet<usize>>> = vec![None; changed.len()];
-    let mut unresolved: Vec<usize> = Vec::new();
+    // The nodes being resolved, each with how many of its dependencies were looked at.
+    let mut resolving: Vec<(usize, usize)> = Vec::new();
     for start in 0..changed.len() {
-        unresolved.push(start);
-        while let Some(&index) = unresolved.last() {
-            if causes[index].is_some() {
-                unresolved.pop();
-                continue;
-            }
-            let dependencies = &changed_dependencies[index];
-            if let Some(&next) = dependencies
-                .iter()
-                .find(|&&dependency| waits(dependency, &causes))
-            {
-                unresolved.push(next);
+        if causes[start].is_none() {
+            resolving.push((start, 0));
+        }
+        while let Some((index, looked_at)) = resolving.last_mut() {
+            let dependencies = &changed_dependencies[*index];
+            // The next dependency that changed only through its own, and is not resolved.
+            let waiting = dependencies[*looked_at..].iter().position(|&dependency| {
+                !changed[dependency].changed_itself() && causes[dependency].is_none()
+            });
+            if let Some(offset) = waiting {
+                let dependency = dependencies[*looked_at + offset];
+                *looked_at += offset + 1;
+                debug_assert!(
+                    resolving.iter().all(|&(open, _)| open != dependency),
+                    "NEW has no cycle"
+                );
+                resolving.push((dependency, 0));
                 continue;
             }
             let mut found = BTreeSet::new();
             for &dependency in dependencies {
-                match &causes[dependency] {
-                    _ if changed[dependency].changed_itself() => {
-                        found.insert(dependency);
-                    }
-                    Some(inherited) => found.extend(inherited.iter().copied()),
-                    None => unreachable!("a dependency's causes are found before its dependants'"),
+                if changed[dependency].changed_itself() {
+                    found.insert(dependency);
+                } else if let Some(inherited) = &causes[dependency] {
+                    found.extend(inherited.iter().copied());
                 }
             }
-            causes[index] = Some(found);
-            unresolved.pop();
+            causes[*index] = Some(found);
+            resolving.pop();
         }
     }
     let names: Vec<NodeName> = changed.iter().map(|node| node.name.clone()).collect();
@@ -405,6 +410,46 @@ mod tests {
             (names(&["agent7:check:c"]), names(&["agent7:check:b"]))
         );
         assert_eq!(differences(&written, &written), (Vec::new(), Vec::new()));
+    }
+
+    /// The barrier sorts first and waits on `a`, which waits on `b`, on `c`, on the file:
+    /// its root cause is found four deep, and once though it reaches the file twice.
+    #[test]
+    fn root_causes_are_found_through_dependants_that_sort_before_their_dependencies() {
+        let side = |content: &str| {
+            lockfile(
+                BTreeMap::from([("h1".to_string(), host("10.0.0.1", "app"))]),
+                vec![
+                    node("h1:file:/etc/app.conf", &[], &[("content", content.into())]),
+                    node(
+                        "h1:command:c",
+                        &["h1:file:/etc/app.conf"],
+                        &[("run", "c".into())],
+                    ),
+                    node("h1:command:b", &["h1:command:c"], &[("run", "b".into())]),
+                    node("h1:command:a", &["h1:command:b"], &[("run", "a".into())]),
+                    node("h1:barrier:ready", &["h1:command:a", "h1:command:c"], &[]),
+                ],
+            )
+        };
+        let (old, new) = (side("1\n"), side("2\n"));
+        let diff = LockfileDiff::between_in_parts(&old, &new, usize::MAX);
+        assert_eq!(diff.changed.len(), 5);
+        assert_eq!(diff.changed[0].name.to_string(), "h1:barrier:ready");
+        let file: NodeName = "h1:file:/etc/app.conf".parse().unwrap();
+        for node in &diff.changed {
+            let is_file = node.name == file;
+            assert_eq!(node.changed_itself(), is_file, "{}", node.name);
+            if !is_file {
+                assert_eq!(
+                    node.root_causes,
+                    std::slice::from_ref(&file),
+                    "{}",
+                    node.name
+                );
+            }
+        }
+        assert_eq!(LockfileDiff::between_in_parts(&old, &new, 1), diff);
     }
 
     #[test]

@@ -292,7 +292,7 @@ fn renamed_list(list: &NameList, renamed: &Arc<HostRenamed>) -> (NameList, bool)
         (NameList::renamed(list, renamed), true)
     } else {
         let names = list.with_host_renamed(&renamed.model, &renamed.host);
-        (NameList::sorted(names), false)
+        (NameList::from(names), false)
     }
 }
 
