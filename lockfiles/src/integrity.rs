@@ -323,7 +323,7 @@ mod tests {
             assert_eq!(
                 Encoder::new("test")
                     .count(count)
-                    .name((&name.scope, name.kind, &name.key))
+                    .name(crate::name_list::seen(&name))
                     .finish(),
                 Encoder::new("test")
                     .text(&count.to_string())

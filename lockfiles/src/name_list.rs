@@ -12,7 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::node_kind::NodeKind;
-use crate::node_name::{NodeName, Scope};
+use crate::node_name::{NodeName, Scope, shared_cmp};
 
 /// The names, shared where the list is a copy's (see the module's notes). Read through
 /// [`NameList::iter`], which gives each name as the node holding the list sees it.
@@ -35,13 +35,14 @@ pub(crate) struct HostRenamed {
 }
 
 impl HostRenamed {
-    /// The scope `name` is read in: the copy's host where it is the model's.
-    fn scope_of<'a>(&'a self, name: &'a NodeName) -> &'a Scope {
-        if self.is_model(&name.scope) {
+    /// `name` as a copy reads it: on the copy's host where it is the model's.
+    fn seen<'a>(&'a self, name: &'a NodeName) -> Seen<'a> {
+        let scope = if self.is_model(&name.scope) {
             &self.host
         } else {
             &name.scope
-        }
+        };
+        (scope, name.kind, &name.key)
     }
 
     /// Whether `scope` is the model's host.
@@ -90,32 +91,23 @@ impl NameList {
         }
     }
 
-    /// Each name as held, with the scope the node holding the list sees it in: only its
-    /// kind and key are to be read of the held name (its scope may be the model's).
-    fn scoped(&self) -> impl ExactSizeIterator<Item = (&Scope, &NodeName)> {
+    /// Each name as the node holding the list sees it, as its scope, kind and key:
+    /// [`NameList::iter`] without making a renamed name.
+    pub(crate) fn seen(&self) -> impl ExactSizeIterator<Item = Seen<'_>> {
         let renamed = self.renamed.as_deref();
         self.names
             .as_deref()
             .unwrap_or_default()
             .iter()
             .map(move |name| match renamed {
-                Some(renamed) => (renamed.scope_of(name), name),
-                None => (&name.scope, name),
+                Some(renamed) => renamed.seen(name),
+                None => seen(name),
             })
-    }
-
-    /// Each name as the node holding the list sees it, as its scope, kind and key:
-    /// [`NameList::iter`] without making a renamed name.
-    pub(crate) fn seen(&self) -> impl ExactSizeIterator<Item = Seen<'_>> {
-        self.scoped()
-            .map(|(scope, name)| (scope, name.kind, &name.key))
     }
 
     /// Whether `name` is in the list (a scan: a node's lists are a few names).
     pub fn contains(&self, name: &NodeName) -> bool {
-        self.scoped().any(|(scope, listed)| {
-            *scope == name.scope && listed.kind == name.kind && listed.key == name.key
-        })
+        self.seen().any(|listed| listed == seen(name))
     }
 
     pub fn to_vec(&self) -> Vec<NodeName> {
@@ -142,13 +134,9 @@ impl NameList {
         if moved == 0 || moved == names.len() {
             return true;
         }
-        names.windows(2).all(|pair| {
-            renamed
-                .scope_of(&pair[0])
-                .cmp(renamed.scope_of(&pair[1]))
-                .then_with(|| pair[0].cmp_in_scope(&pair[1]))
-                .is_lt()
-        })
+        names
+            .windows(2)
+            .all(|pair| seen_order(&renamed.seen(&pair[0]), &renamed.seen(&pair[1])).is_lt())
     }
 
     /// The names with the nodes of host `from` renamed to host `to` (the rest as they are),
@@ -216,10 +204,7 @@ impl Eq for NameList {}
 
 impl PartialEq<Vec<NodeName>> for NameList {
     fn eq(&self, names: &Vec<NodeName>) -> bool {
-        self.len() == names.len()
-            && self
-                .seen()
-                .eq(names.iter().map(|name| (&name.scope, name.kind, &name.key)))
+        self.len() == names.len() && self.seen().eq(names.iter().map(seen))
     }
 }
 
@@ -237,6 +222,19 @@ impl fmt::Debug for NameList {
 
 /// A name as a list's holder sees it: its scope, kind and key.
 pub(crate) type Seen<'a> = (&'a Scope, NodeKind, &'a Arc<str>);
+
+/// A name's own parts, as [`NameList::seen`] gives a listed one.
+pub(crate) fn seen(name: &NodeName) -> Seen<'_> {
+    (&name.scope, name.kind, &name.key)
+}
+
+/// Names as seen, in [`NodeName`]'s order: scope, kind, then key (a shared key compared
+/// without a look at its text).
+pub(crate) fn seen_order(left: &Seen<'_>, right: &Seen<'_>) -> std::cmp::Ordering {
+    (left.0, left.1)
+        .cmp(&(right.0, right.1))
+        .then_with(|| shared_cmp(left.2, right.2))
+}
 
 /// The names of a [`NameList`], renamed where it is a copy's.
 #[derive(Debug, Clone)]

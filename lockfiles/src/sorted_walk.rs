@@ -43,6 +43,9 @@ where
 {
     type Item = Paired<L::Item, R::Item>;
 
+    // Once per node of both sides in the reader's and the diff's walks: see
+    // `NodeList::push`'s note on inlining.
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let next = match (self.left.peek(), self.right.peek()) {
             (None, None) => return None,

@@ -41,9 +41,9 @@ pub use secret_change::SecretChange;
 pub use text_change::TextChange;
 
 use crate::lockfile::Lockfile;
-use crate::name_list::{NameList, Seen};
+use crate::name_list::{NameList, Seen, seen, seen_order};
 use crate::node::Node;
-use crate::node_name::{NodeName, shared_cmp};
+use crate::node_name::NodeName;
 use crate::sorted_walk::{Paired, sorted_walk};
 use text_change::TextDiffCache;
 
@@ -190,7 +190,7 @@ fn describe_changes(
     let changed_at: foldhash::HashMap<Seen<'_>, usize> = pairs
         .iter()
         .enumerate()
-        .map(|(index, (_, after))| ((&after.name.scope, after.name.kind, &after.name.key), index))
+        .map(|(index, (_, after))| (seen(&after.name), index))
         .collect();
     let describe = |part: &[(&Node, &Node)]| -> (Vec<ChangedNode>, Vec<Vec<usize>>) {
         let mut texts = TextDiffCache::default();
@@ -288,13 +288,8 @@ fn describe_change(
 /// compared as seen and made only where they differ: a copy's are made as they are read.
 fn differences(old: &NameList, new: &NameList) -> (Vec<NodeName>, Vec<NodeName>) {
     let (mut added, mut removed) = (Vec::new(), Vec::new());
-    let in_order = |before: &Seen<'_>, after: &Seen<'_>| {
-        (before.0, before.1)
-            .cmp(&(after.0, after.1))
-            .then_with(|| shared_cmp(before.2, after.2))
-    };
     let named = |(scope, kind, key): Seen<'_>| NodeName::new(scope.clone(), kind, key.clone());
-    for pair in sorted_walk(old.seen(), new.seen(), in_order) {
+    for pair in sorted_walk(old.seen(), new.seen(), seen_order) {
         match pair {
             Paired::Left(before) => removed.push(named(before)),
             Paired::Right(after) => added.push(named(after)),

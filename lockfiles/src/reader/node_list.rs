@@ -93,6 +93,9 @@ impl NodeList {
     }
 
     /// Appends a node with the id it records and its class.
+    // Once per node of half a million in `like_hosts::expand`: left to itself, LLVM stopped
+    // inlining it there when unrelated code changed (0.9% more instructions a diff).
+    #[inline]
     pub(super) fn push(&mut self, node: SortedNode, recorded_id: Option<NodeId>, class: usize) {
         self.nodes.push(node);
         self.recorded_ids.push(recorded_id);
