@@ -14,6 +14,9 @@
 //! and `CAIRN_BENCH_PYINFRA=0` leave Ansible or pyinfra out. Needs Debian's
 //! openssh-server, `pip install ansible-core` and `pip install pyinfra`; run as root.
 
+#[path = "../tests/it/support/free_ports.rs"]
+#[allow(dead_code)]
+mod free_ports;
 #[path = "../tests/it/support/ssh_fixture.rs"]
 #[allow(dead_code)]
 mod ssh_fixture;

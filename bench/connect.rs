@@ -14,6 +14,9 @@
 //! `cargo bench --bench connect`; run as root (network namespaces, sshd). The load
 //! average is printed before each run: the figures mean little on a busy machine.
 
+#[path = "../tests/it/support/free_ports.rs"]
+#[allow(dead_code)]
+mod free_ports;
 #[path = "../tests/it/support/network_namespaces.rs"]
 #[allow(dead_code)]
 mod network_namespaces;

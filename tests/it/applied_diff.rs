@@ -297,7 +297,7 @@ fn no_form_of_the_report_shows_a_secret() {
 fn an_unreachable_host_is_named_with_exit_2_and_the_others_are_still_reported() {
     let cluster = applied_locally(&HOSTS);
     // beta is now reached over SSH, at a port where nothing listens.
-    let port = crate::support::ssh_fixture::free_port("127.0.0.1");
+    let port = crate::support::free_ports::free_port("127.0.0.1");
     cluster.sandbox.replace(
         "cluster.toml",
         "[hosts.beta]\naddress = \"127.0.0.1\"\nport = 22\ntransport = \"local\"",

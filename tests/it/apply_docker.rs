@@ -29,7 +29,7 @@ fn docker(arguments: &[&str]) -> String {
 fn web_cluster(hosts: &[&str]) -> (AppCluster, u16) {
     ensure_base_image();
     let cluster = AppCluster::local(hosts);
-    let port = crate::support::ssh_fixture::free_ports("127.0.0.1", hosts.len());
+    let port = crate::support::free_ports::free_ports("127.0.0.1", hosts.len());
     add_web_module(&cluster.sandbox, WEB_MODULE, port);
     (cluster, port)
 }

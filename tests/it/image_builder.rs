@@ -355,7 +355,7 @@ pub(crate) struct Registry {
 impl Registry {
     pub(crate) fn start() -> Self {
         let folder = tempfile::tempdir().unwrap();
-        let port = crate::support::ssh_fixture::free_port("127.0.0.1");
+        let port = crate::support::free_ports::free_port("127.0.0.1");
         let address = format!("127.0.0.1:{port}");
         let config = folder.path().join("config.yml");
         std::fs::write(

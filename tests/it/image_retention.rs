@@ -100,7 +100,7 @@ impl WebCluster {
     ) -> (Self, serde_json::Value) {
         let hosts = [format!("{prefix}one"), format!("{prefix}two")];
         let mut cluster = AppCluster::local(&[&hosts[0], &hosts[1]]);
-        let port = crate::support::ssh_fixture::free_ports("127.0.0.1", hosts.len());
+        let port = crate::support::free_ports::free_ports("127.0.0.1", hosts.len());
         let downloads = match registry {
             None => {
                 BusyboxImage {

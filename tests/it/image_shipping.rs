@@ -98,7 +98,7 @@ impl Shipped {
         let downloads = DownloadServer::serve(folder, "busybox");
         let fixture = SshFixture::start(&["127.0.0.1"]);
         let cluster = AppCluster::over_ssh(&fixture, &[]);
-        let port = crate::support::ssh_fixture::free_port("127.0.0.1");
+        let port = crate::support::free_ports::free_port("127.0.0.1");
         cluster
             .sandbox
             .write(

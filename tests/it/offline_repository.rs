@@ -18,8 +18,8 @@ use crate::support::debian_repository::{
     APP_MODULE, DebianPackage, DebianRepository, app_packages, serve_folder,
 };
 use crate::support::download_server::sha256_hex;
+use crate::support::free_ports::free_port;
 use crate::support::private_apt::{PrivateApt, unsigned_source};
-use crate::support::ssh_fixture::free_port;
 use crate::support::{Outcome, Sandbox, cairn, file_content};
 
 /// [`app_packages`], `cairn-base` with an epoch, which no file name has: the image pins

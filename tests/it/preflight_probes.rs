@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
 use crate::support::busybox_image::{BusyboxImage, add_web_module};
+use crate::support::free_ports::free_port;
 use crate::support::namespace_container::{NamespaceContainer, run_in};
 use crate::support::network_namespaces::{NetworkHost, PrivateNetwork};
-use crate::support::ssh_fixture::free_port;
 use crate::support::{Outcome, Sandbox, cairn};
 use crate::time_service::start_time_daemon;
 

@@ -59,7 +59,7 @@ fn installed_cluster(prefix: &str) -> (AppCluster, u16, Containers) {
     }
     .ensure(BASE_IMAGE);
     let cluster = AppCluster::local(&hosts);
-    let port = crate::support::ssh_fixture::free_ports("127.0.0.1", hosts.len());
+    let port = crate::support::free_ports::free_ports("127.0.0.1", hosts.len());
     let module = rolled_web_module();
     assert!(
         module.contains("[node.rollout]") && module.contains("'^hello from {{ host.name }}'"),

@@ -103,7 +103,7 @@ impl AppCluster {
                 name: name.to_string(),
                 transport: "ssh",
                 address: address.to_string(),
-                port: Some(crate::support::ssh_fixture::free_port(address)),
+                port: Some(crate::support::free_ports::free_port(address)),
             });
         }
         Self::new(hosts, fixture.arguments())

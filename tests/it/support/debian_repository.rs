@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::support::download_server::sha256_hex;
+use crate::support::free_ports::free_port;
 use crate::support::run_successfully;
-use crate::support::ssh_fixture::{free_port, wait_for_port};
+use crate::support::ssh_fixture::wait_for_port;
 
 /// A module whose image asks for one package of the test's repository.
 pub(crate) const APP_MODULE: &str = r#"[module]

@@ -13,7 +13,7 @@ pub struct DownloadServer {
 impl DownloadServer {
     /// Serves `folder` (which must hold `probe`, asked for until the server answers).
     pub fn serve(folder: tempfile::TempDir, probe: &str) -> Self {
-        let port = crate::support::ssh_fixture::free_port("127.0.0.1");
+        let port = crate::support::free_ports::free_port("127.0.0.1");
         let server = Command::new("busybox")
             .args(["httpd", "-f", "-p", &format!("127.0.0.1:{port}"), "-h"])
             .arg(folder.path())

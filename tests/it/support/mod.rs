@@ -8,6 +8,7 @@ pub mod app_cluster_checks;
 pub mod busybox_image;
 pub mod debian_repository;
 pub mod download_server;
+pub mod free_ports;
 pub mod mid_command_cut;
 pub mod namespace_container;
 pub mod network_namespaces;

@@ -2,10 +2,12 @@
 //! address (127.0.0.2, 127.0.0.3, ...), with a host key the tests trust through a
 //! known_hosts file of their own and a client key in authorized_keys.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::free_ports::free_port;
 
 const SSHD: &str = "/usr/sbin/sshd";
 
@@ -250,34 +252,6 @@ pub fn keygen(path: &Path) {
         .status()
         .expect("ssh-keygen runs");
     assert!(status.success(), "ssh-keygen failed");
-}
-
-/// A port free on `address` (the kernel's choice), released for sshd to take.
-pub fn free_port(address: &str) -> u16 {
-    TcpListener::bind((address, 0))
-        .expect("a free port")
-        .local_addr()
-        .expect("an address")
-        .port()
-}
-
-/// The first of `count` consecutive ports free on `address` at once: the web module serves
-/// a cluster's hosts on one port each, from its `port` on (a port after a free one may be
-/// another test's).
-pub fn free_ports(address: &str, count: usize) -> u16 {
-    for _ in 0..100 {
-        let first = free_port(address);
-        let held: Vec<_> = (0..count)
-            .map_while(|offset| {
-                let port = u16::try_from(usize::from(first) + offset).ok()?;
-                TcpListener::bind((address, port)).ok()
-            })
-            .collect();
-        if held.len() == count {
-            return first;
-        }
-    }
-    panic!("no {count} consecutive free ports on {address}");
 }
 
 pub fn wait_for_port(address: &str, port: u16) {

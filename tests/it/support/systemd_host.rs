@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::debian_repository::{build_deb, scan_packages, serve_folder};
-use crate::support::ssh_fixture::{free_port, keygen, wait_for_port};
+use crate::support::free_ports::free_port;
+use crate::support::ssh_fixture::{keygen, wait_for_port};
 use crate::support::{Outcome, Sandbox, cairn, run_successfully};
 
 /// The lab's machine image, made unless the engine has it (tests of one or several
