@@ -4,7 +4,9 @@
 use std::process::Command;
 
 use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
-use crate::support::busybox_image::{BusyboxImage, Containers, WEB_MODULE, add_web_module};
+use crate::support::busybox_image::{
+    BusyboxImage, Containers, WEB_MODULE, add_web_module, stopping_on_term,
+};
 use crate::support::download_server::DownloadServer;
 
 const BASE_IMAGE: &str = "cairn-test/base:1";
@@ -47,6 +49,12 @@ fn an_image_is_built_once_and_its_containers_run_converge_and_are_replaced_when_
     let hosts = ["dockone", "docktwo"];
     let (cluster, port) = web_cluster(&hosts);
     let _cleanup = Containers(hosts.iter().map(|host| format!("{host}-web")).collect());
+    // The hosts are replaced one at a time, each after it stays healthy for its policy's
+    // seconds (five by default): this test is about what is replaced, `rollout_apply.rs`'s
+    // about how fast.
+    cluster.sandbox.edit("cluster.toml", |text| {
+        format!("{text}\n[rollouts.web]\nmin_healthy_seconds = 0\n")
+    });
     cluster.compile();
 
     let (outcome, report) = cluster.apply();
@@ -269,7 +277,8 @@ fn an_image_takes_pinned_downloads_unpacked_and_placed_and_builds_again_from_the
     let store = cluster.sandbox.path().join("store");
     let run_script = |greeting: &str| {
         format!(
-            "#!/bin/sh\n# {greeting}\n/usr/local/bin/greet; /opt/tool/bin/tool; cat /srv/site/index.html /srv/site/docs/readme.txt; exec sleep 600\n"
+            "#!/bin/sh\n# {greeting}\n/usr/local/bin/greet; /opt/tool/bin/tool; cat /srv/site/index.html /srv/site/docs/readme.txt\n{}",
+            stopping_on_term("sleep 600")
         )
     };
     cluster
@@ -335,7 +344,10 @@ fn a_download_whose_bytes_are_not_the_pinned_ones_fails_the_image_and_is_not_kep
     cluster
         .sandbox
         .write("modules/tool/module.toml", TOOL_MODULE)
-        .write("modules/tool/run.sh", "#!/bin/sh\nexec sleep 600\n");
+        .write(
+            "modules/tool/run.sh",
+            &format!("#!/bin/sh\n{}", stopping_on_term("sleep 600")),
+        );
     cluster.sandbox.edit("cluster.toml", |text| {
         format!("{text}{}", tool_settings(&downloads)).replace(&downloads.sha256("greet"), &wrong)
     });

@@ -5,6 +5,7 @@
 
 use crate::image_builder::Registry;
 use crate::support::app_cluster::AppCluster;
+use crate::support::busybox_image::stopping_on_term;
 use crate::support::cairn;
 use crate::support::download_server::DownloadServer;
 use crate::support::ssh_fixture::SshFixture;
@@ -51,7 +52,8 @@ deps = ["file:/srv/shipped/index.html"]
 /// The script's first line says which release it is: a new release, a new top layer.
 fn serve_script(release: &str) -> String {
     format!(
-        "#!/bin/busybox sh\n# release {release}\nexec /bin/busybox httpd -f -p \"127.0.0.1:$PORT\" -h /www\n"
+        "#!/bin/busybox sh\n# release {release}\n{}",
+        stopping_on_term("/bin/busybox httpd -f -p \"127.0.0.1:$PORT\" -h /www")
     )
 }
 

@@ -68,13 +68,23 @@ deps = ["container:web"]
 pub fn add_web_module(sandbox: &Sandbox, module: &str, port: u16) {
     sandbox.write("modules/web/module.toml", module).write(
         "modules/web/serve.sh",
-        // PID 1 has no default action for SIGTERM: the script stops the server itself, so
-        // `docker stop` (a replacement) takes no ten seconds.
-        "#!/bin/sh\nhttpd -f -p \"$PORT\" -h /www &\ntrap 'kill $!; exit 0' TERM\nwait\n",
+        &format!(
+            "#!/bin/sh\n{}",
+            stopping_on_term("httpd -f -p \"$PORT\" -h /www")
+        ),
     );
     sandbox.edit("cluster.toml", |text| {
         format!("{text}\n[web]\nport = {port}\n")
     });
+}
+
+/// The end of a container's entrypoint script that runs `command` until `docker stop`.
+/// PID 1 has no default action for SIGTERM, so a script that `exec`s a server or `sleep`
+/// would be killed only after `docker stop`'s ten seconds (every replacement of the
+/// container, since apply stops the running one cleanly to keep it as the previous one):
+/// the script runs it in the background and ends it on TERM itself.
+pub fn stopping_on_term(command: &str) -> String {
+    format!("{command} &\ntrap 'kill $!; exit 0' TERM\nwait\n")
 }
 
 /// An image of busybox, its `applets` as links in /bin, and `files` (path relative to the
