@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
 use crate::support::app_cluster_checks::assert_converged;
 use crate::support::cairn;
-use crate::support::mid_command_cut::{add_slow_command, apply_failing_after_a_cut};
+use crate::support::mid_command_cut::{
+    ALIVE_EVERY_SECOND, add_slow_command, apply_failing_after_a_cut,
+};
 use crate::support::ssh_fixture::SshFixture;
 
 const ADDRESSES: [&str; 3] = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
@@ -312,8 +314,15 @@ fn a_host_whose_network_vanishes_mid_command_fails_instead_of_hanging() {
     let fixture = SshFixture::start_in_namespace(&namespace.address, 2222, &namespace.namespace);
     let cluster = AppCluster::over_ssh(&fixture, &[]);
     add_slow_command(&cluster, 120);
+    cluster.sandbox.write("ssh_config", ALIVE_EVERY_SECOND);
     cluster.compile();
-    let stderr = apply_failing_after_a_cut(&cluster, &[], 100, || namespace.cut());
+    let stderr = apply_failing_after_a_cut(
+        &cluster,
+        &["--ssh-config", "ssh_config"],
+        100,
+        Duration::from_secs(15),
+        || namespace.cut(),
+    );
     assert!(stderr.contains("host1"), "{stderr}");
 }
 

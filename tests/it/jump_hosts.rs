@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use crate::support::app_cluster::{AppCluster, names, ran_besides_checks};
 use crate::support::cairn;
-use crate::support::mid_command_cut::{add_slow_command, apply_failing_after_a_cut};
+use crate::support::mid_command_cut::{
+    ALIVE_EVERY_SECOND, add_slow_command, apply_failing_after_a_cut,
+};
 use crate::support::network_namespaces::{HiddenHost, NetworkHost, PrivateNetwork};
 use crate::support::ssh_fixture::{ServerPlace, SshFixture};
 
@@ -164,9 +166,17 @@ fn a_host_behind_a_bastion_whose_network_vanishes_mid_command_fails_instead_of_h
     let place = BehindABastion::start("jpc", None);
     let cluster = place.cluster(&[("host1", "app-one")]);
     add_slow_command(&cluster, 150);
+    cluster.sandbox.edit("ssh_config", |config| {
+        format!("{ALIVE_EVERY_SECOND}{config}")
+    });
     cluster.compile();
-    let stderr =
-        apply_failing_after_a_cut(&cluster, &["--persist", "0"], 120, || place.hidden.cut());
+    let stderr = apply_failing_after_a_cut(
+        &cluster,
+        &["--persist", "0"],
+        120,
+        Duration::from_secs(15),
+        || place.hidden.cut(),
+    );
     assert!(stderr.contains("host1:command:slow"), "{stderr}");
 }
 

@@ -9,9 +9,10 @@
 //!
 //! Liveness, which the kernel's TCP keepalives give a direct connection but not a
 //! connection two hops away: the thread sends SSH keepalives on the jump host's session,
-//! and gives up on the channel when bytes went into it and nothing has come back for
-//! [`SILENCE_LIMIT`] (the next hop's own keepalives, sent while a command runs, are
-//! answered by a live host within that). Giving up closes the socket pair, so the next
+//! and gives up on the channel when bytes went into it and nothing has come back within
+//! the next hop's silence limit (its keepalive interval times the keepalives it may leave
+//! unanswered: the next hop's own keepalives, sent while a command runs, are answered by a
+//! live host within that). Giving up closes the socket pair, so the next
 //! session's reads and writes fail at once instead of waiting for ever.
 
 use std::io::{ErrorKind, Read, Write};
@@ -22,11 +23,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use ssh2::{BlockDirections, Channel, Session};
 
-/// How long a channel may stay silent while bytes sent into it wait for an answer.
-pub(crate) const SILENCE_LIMIT: Duration = Duration::from_secs(30);
-
-/// How often a session carrying other sessions sends an SSH keepalive.
-pub(crate) const KEEPALIVE_SECONDS: u32 = 10;
+use crate::transport::SshHop;
 
 /// Bytes buffered each way.
 const BUFFER: usize = 256 * 1024;
@@ -40,16 +37,16 @@ pub(crate) struct HopSession {
     pub socket: OwnedFd,
 }
 
-/// Opens a `direct-tcpip` channel from `upstream` to `host:port` (within `timeout`), and
-/// returns the socket the next session runs over. The relay lives until either side
-/// closes.
+/// Opens a `direct-tcpip` channel from `upstream` (the session to `upstream_hop`) to
+/// `next` (within `next`'s connect timeout), and returns the socket the next session runs
+/// over. The relay lives until either side closes.
 pub(crate) fn relay_to(
     upstream: HopSession,
-    host: &str,
-    port: u16,
-    timeout: Duration,
+    upstream_hop: &SshHop,
+    next: &SshHop,
 ) -> Result<UnixStream, String> {
     let HopSession { session, socket } = upstream;
+    let (host, port, timeout) = (next.host.as_str(), next.port, next.connect_timeout());
     session.set_timeout(u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX));
     let channel = session
         .channel_direct_tcpip(host, port, None)
@@ -64,7 +61,7 @@ pub(crate) fn relay_to(
     ours.set_nonblocking(true)
         .map_err(|error| error.to_string())?;
     session.set_blocking(false);
-    session.set_keepalive(true, KEEPALIVE_SECONDS);
+    session.set_keepalive(true, upstream_hop.alive_interval_seconds);
     let relay = ChannelRelay {
         session,
         socket,
@@ -74,6 +71,7 @@ pub(crate) fn relay_to(
         to_local: Vec::with_capacity(BUFFER),
         scratch: vec![0u8; CHUNK],
         awaiting_answer_since: None,
+        silence_limit: next.silence_limit(),
     };
     std::thread::Builder::new()
         .name(format!("cairn-relay-{host}:{port}"))
@@ -93,6 +91,8 @@ struct ChannelRelay {
     scratch: Vec<u8>,
     /// Since when bytes sent into the channel have had no answer.
     awaiting_answer_since: Option<Instant>,
+    /// How long that may last before the channel is given up.
+    silence_limit: Duration,
 }
 
 /// What one pass over both sides did.
@@ -111,7 +111,7 @@ impl ChannelRelay {
                 Pass::Idle => {}
             }
             if let Some(since) = self.awaiting_answer_since
-                && since.elapsed() > SILENCE_LIMIT
+                && since.elapsed() > self.silence_limit
             {
                 break;
             }

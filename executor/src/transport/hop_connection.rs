@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ssh2::Session;
 
-use crate::transport::channel_relay::{HopSession, KEEPALIVE_SECONDS, relay_to};
+use crate::transport::channel_relay::{HopSession, relay_to};
 use crate::transport::startup_limit::StartupPermit;
 use crate::transport::{SshHop, SshTarget, TransportError};
 
@@ -88,13 +88,10 @@ fn connect_once(target: &SshTarget) -> Result<Session, AttemptFailure> {
                 }
             }
             Some((previous, previous_hop)) => {
-                let stream = relay_to(previous, &hop.host, hop.port, hop.connect_timeout())
-                    .map_err(|problem| {
-                        connection.connect_error(format!(
-                            "jump host {}: {problem}",
-                            previous_hop.address()
-                        ))
-                    })?;
+                let stream = relay_to(previous, previous_hop, hop).map_err(|problem| {
+                    connection
+                        .connect_error(format!("jump host {}: {problem}", previous_hop.address()))
+                })?;
                 let socket = duplicate(&stream, &connection)?;
                 HopSession {
                     session: connection.open_session(stream)?,
@@ -106,7 +103,7 @@ fn connect_once(target: &SshTarget) -> Result<Session, AttemptFailure> {
     }
     let (destination, _) = upstream.expect("a target has a destination");
     let session = destination.session;
-    session.set_keepalive(true, KEEPALIVE_SECONDS);
+    session.set_keepalive(true, target.destination.alive_interval_seconds);
     session.set_timeout(milliseconds(PROTOCOL_TIMEOUT));
     Ok(session)
 }
@@ -173,7 +170,7 @@ impl<'a> HopConnection<'a> {
         for address in addresses {
             match TcpStream::connect_timeout(&address, timeout) {
                 Ok(tcp) => {
-                    configure_keepalives(&tcp);
+                    configure_keepalives(&tcp, self.hop);
                     return Ok(tcp);
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::TimedOut => {
@@ -217,15 +214,19 @@ impl<'a> HopConnection<'a> {
     }
 }
 
-/// Probes after 10 s of silence, 3 s apart, 3 unanswered: a dead connection fails in about
-/// 20 s; and data sent and never acknowledged fails it after 30 s.
-fn configure_keepalives(tcp: &TcpStream) {
+/// The kernel's part of the hop's liveness: probes after its keepalive interval of
+/// silence, a third of that apart, as many unanswered as its keepalives may be; and data
+/// sent and not acknowledged within its silence limit fails the connection. By default:
+/// probes after 10 s, 3 s apart, 3 unanswered (a dead idle connection fails in about
+/// 20 s), and unacknowledged data fails it after 30 s.
+fn configure_keepalives(tcp: &TcpStream, hop: &SshHop) {
     let _ = tcp.set_nodelay(true);
+    let interval = hop.alive_interval();
     let keepalive = socket2::TcpKeepalive::new()
-        .with_time(Duration::from_secs(10))
-        .with_interval(Duration::from_secs(3))
-        .with_retries(3);
+        .with_time(interval)
+        .with_interval((interval / 3).max(Duration::from_secs(1)))
+        .with_retries(hop.alive_count_max);
     let socket = socket2::SockRef::from(tcp);
     let _ = socket.set_tcp_keepalive(&keepalive);
-    let _ = socket.set_tcp_user_timeout(Some(Duration::from_secs(30)));
+    let _ = socket.set_tcp_user_timeout(Some(hop.silence_limit()));
 }

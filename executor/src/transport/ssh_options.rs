@@ -8,6 +8,16 @@ use crate::transport::SshConfig;
 /// `--connect-timeout` nor the SSH configuration's `ConnectTimeout` says.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a connected host may say nothing before cairn sends it an SSH keepalive,
+/// when the SSH configuration's `ServerAliveInterval` does not say (OpenSSH sends none by
+/// default; cairn always does, so that a host whose network vanishes fails instead of
+/// hanging the apply).
+pub const DEFAULT_ALIVE_INTERVAL_SECONDS: u32 = 10;
+
+/// Keepalives a host may leave unanswered before its connection is given up, when the
+/// SSH configuration's `ServerAliveCountMax` does not say: OpenSSH's default.
+pub const DEFAULT_ALIVE_COUNT_MAX: u32 = 3;
+
 /// Connections started at once to one SSH server, by default: below the 10 that OpenSSH's
 /// default `MaxStartups 10:30:100` lets start before it drops some at random, with room
 /// for the moment sshd takes to count a connection as authenticated once it is (at 8, a

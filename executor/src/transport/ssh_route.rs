@@ -18,9 +18,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::transport::ssh_config::{
-    JumpHost, Located, ProxySetting, SshConfig, TokenValues, expand_path, home_folder, local_user,
+    JumpHost, Located, ProxySetting, ResolvedHost, SshConfig, TokenValues, expand_path,
+    home_folder, local_user,
 };
-use crate::transport::ssh_options::DEFAULT_CONNECT_TIMEOUT;
+use crate::transport::ssh_options::{
+    DEFAULT_ALIVE_COUNT_MAX, DEFAULT_ALIVE_INTERVAL_SECONDS, DEFAULT_CONNECT_TIMEOUT,
+};
 use crate::transport::{SshHop, SshOptions, SshTarget};
 
 /// Jump hosts on the way to one host at most: more is a loop in the configuration.
@@ -69,6 +72,7 @@ impl RouteResolver<'_> {
         default_user: &str,
     ) -> Result<(SshHop, Option<Located<ProxySetting>>), String> {
         let resolved = self.config.resolve(name);
+        let (alive_interval_seconds, alive_count_max) = liveness(&resolved);
         let host = resolved.hostname.unwrap_or_else(|| name.to_string());
         let port = port.or(resolved.port).unwrap_or(22);
         let user = user
@@ -115,6 +119,8 @@ impl RouteResolver<'_> {
             identities,
             identities_only: resolved.identities_only.unwrap_or(false),
             connect_timeout_milliseconds: milliseconds(connect_timeout),
+            alive_interval_seconds,
+            alive_count_max,
         };
         Ok((hop, resolved.proxy))
     }
@@ -191,6 +197,22 @@ pub fn default_identities() -> Vec<PathBuf> {
         .collect()
 }
 
+/// `ServerAliveInterval` (in whole seconds) and `ServerAliveCountMax`, each else cairn's
+/// default; a zero, which turns OpenSSH's keepalives off, takes the default too: cairn
+/// never waits for ever on a connected host gone silent.
+fn liveness(resolved: &ResolvedHost) -> (u32, u32) {
+    let interval = resolved
+        .server_alive_interval
+        .map(|interval| u32::try_from(interval.as_secs()).unwrap_or(u32::MAX))
+        .filter(|seconds| *seconds > 0)
+        .unwrap_or(DEFAULT_ALIVE_INTERVAL_SECONDS);
+    let count = resolved
+        .server_alive_count_max
+        .filter(|count| *count > 0)
+        .unwrap_or(DEFAULT_ALIVE_COUNT_MAX);
+    (interval, count)
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -229,6 +251,39 @@ mod tests {
         command_line.connect_timeout = Some(Duration::from_millis(1500));
         let target = resolve_target("app", None, None, &command_line).unwrap();
         assert_eq!(target.destination.connect_timeout_milliseconds, 1500);
+    }
+
+    #[test]
+    fn each_hop_asks_whether_its_host_is_alive_as_its_configuration_says_else_every_10_s() {
+        let config = "\
+Host bastion
+    ServerAliveInterval 2
+    ServerAliveCountMax 5
+Host quiet
+    ServerAliveInterval 0
+    ServerAliveCountMax 0
+Host app
+    ProxyJump bastion
+    ServerAliveInterval 1m
+";
+        let target = resolve_target("app", None, None, &options(config)).unwrap();
+        let bastion = &target.jumps[0];
+        assert_eq!(
+            (bastion.alive_interval_seconds, bastion.alive_count_max),
+            (2, 5)
+        );
+        assert_eq!(bastion.silence_limit(), Duration::from_secs(10));
+        let app = &target.destination;
+        assert_eq!((app.alive_interval_seconds, app.alive_count_max), (60, 3));
+        assert_eq!(app.silence_limit(), Duration::from_secs(180));
+        // Zero turns OpenSSH's keepalives off; cairn keeps its own.
+        for address in ["quiet", "other"] {
+            let hop = resolve_target(address, None, None, &options(config))
+                .unwrap()
+                .destination;
+            assert_eq!((hop.alive_interval_seconds, hop.alive_count_max), (10, 3));
+            assert_eq!(hop.silence_limit(), Duration::from_secs(30), "{address}");
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// One SSH server on the way to a host, or the host itself, resolved: where to dial, who
-/// to log in as, with which keys, and how long it may stay silent while connecting.
+/// to log in as, with which keys, how long it may stay silent while connecting, and how
+/// its liveness is asked once connected.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SshHop {
     /// The name or address dialled (after the SSH configuration's `HostName`), and the
@@ -15,6 +16,12 @@ pub struct SshHop {
     /// `IdentitiesOnly`: of the agent's keys, offer only those of `identities`.
     pub identities_only: bool,
     pub connect_timeout_milliseconds: u64,
+    /// Seconds a connected host may say nothing before cairn sends it an SSH keepalive,
+    /// which a live host answers (`ServerAliveInterval`).
+    pub alive_interval_seconds: u32,
+    /// Keepalives that may go unanswered before the connection is given up
+    /// (`ServerAliveCountMax`).
+    pub alive_count_max: u32,
 }
 
 impl SshHop {
@@ -29,6 +36,16 @@ impl SshHop {
 
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_milliseconds)
+    }
+
+    pub fn alive_interval(&self) -> Duration {
+        Duration::from_secs(u64::from(self.alive_interval_seconds))
+    }
+
+    /// How long bytes sent to a connected host may go unanswered before its connection is
+    /// given up: the keepalive interval times the keepalives that may go unanswered.
+    pub fn silence_limit(&self) -> Duration {
+        self.alive_interval() * self.alive_count_max
     }
 }
 
@@ -83,6 +100,8 @@ mod tests {
             identities: Vec::new(),
             identities_only: false,
             connect_timeout_milliseconds: 10_000,
+            alive_interval_seconds: 10,
+            alive_count_max: 3,
         }
     }
 

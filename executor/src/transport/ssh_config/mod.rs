@@ -6,8 +6,9 @@
 //!   `Include` (relative paths under `~/.ssh`, or `/etc/ssh` for the system file, `*` and
 //!   `?` in the last part), inside a `Host` block only for the hosts it matches.
 //! - `HostName` (with `%h`), `Port`, `User`, `ProxyJump` (a list of `[user@]host[:port]`,
-//!   or `none`), `ConnectTimeout`, `IdentitiesOnly` and `IdentityFile` (with `~` and `%`
-//!   tokens, expanded in `ssh_route.rs`). The first value obtained for a host wins;
+//!   or `none`), `ConnectTimeout`, `ServerAliveInterval`, `ServerAliveCountMax`,
+//!   `IdentitiesOnly` and `IdentityFile` (with `~` and `%` tokens, expanded in
+//!   `ssh_route.rs`). The first value obtained for a host wins;
 //!   identity files add up. `ProxyCommand` is read so that a host using one is refused
 //!   rather than dialled directly.
 //! - Other keywords are left to `ssh`. A `Match` with other criteria is refused, naming
@@ -31,6 +32,9 @@ pub use resolved_host::{Located, ProxySetting, ResolvedHost};
 pub use tokens::{TokenValues, expand_path, home_folder, local_user};
 
 use host_patterns::HostPatterns;
+
+/// What a time value of the configuration is, as an error says it.
+const TIME_FORMAT: &str = "a time is seconds, or a number with s, m or h";
 
 /// OpenSSH's limit of nested `Include`s.
 const DEEPEST_INCLUDE: usize = 16;
@@ -57,6 +61,8 @@ enum Setting {
     User(String),
     Proxy(ProxySetting),
     ConnectTimeout(Duration),
+    ServerAliveInterval(Duration),
+    ServerAliveCountMax(u32),
     IdentitiesOnly(bool),
     IdentityFile(String),
 }
@@ -213,6 +219,12 @@ fn apply_setting(resolved: &mut ResolvedHost, setting: &Located<Setting>, host: 
         }
         Setting::ConnectTimeout(timeout) if resolved.connect_timeout.is_none() => {
             resolved.connect_timeout = Some(*timeout);
+        }
+        Setting::ServerAliveInterval(interval) if resolved.server_alive_interval.is_none() => {
+            resolved.server_alive_interval = Some(*interval);
+        }
+        Setting::ServerAliveCountMax(count) if resolved.server_alive_count_max.is_none() => {
+            resolved.server_alive_count_max = Some(*count);
         }
         Setting::IdentitiesOnly(only) if resolved.identities_only.is_none() => {
             resolved.identities_only = Some(*only);
@@ -394,11 +406,17 @@ fn parse_setting(
                 .filter(|port| *port > 0)
                 .ok_or_else(|| invalid("a port is a number from 1 to 65535".to_string()))?,
         ),
-        "connecttimeout" => {
-            Setting::ConnectTimeout(parse_time(single()?).ok_or_else(|| {
-                invalid("a time is seconds, or a number with s, m or h".to_string())
-            })?)
-        }
+        "connecttimeout" => Setting::ConnectTimeout(
+            parse_time(single()?).ok_or_else(|| invalid(TIME_FORMAT.to_string()))?,
+        ),
+        "serveraliveinterval" => Setting::ServerAliveInterval(
+            parse_time(single()?).ok_or_else(|| invalid(TIME_FORMAT.to_string()))?,
+        ),
+        "serveralivecountmax" => Setting::ServerAliveCountMax(
+            single()?
+                .parse::<u32>()
+                .map_err(|_| invalid("a count is a whole number".to_string()))?,
+        ),
         "identitiesonly" => {
             Setting::IdentitiesOnly(match single()?.to_ascii_lowercase().as_str() {
                 "yes" | "true" => true,

@@ -34,5 +34,10 @@ pub struct ResolvedHost {
     pub identity_files: Vec<Located<String>>,
     pub identities_only: Option<bool>,
     pub connect_timeout: Option<Duration>,
+    /// `ServerAliveInterval`: how long a connected host may say nothing before cairn asks
+    /// whether it is alive.
+    pub server_alive_interval: Option<Duration>,
+    /// `ServerAliveCountMax`: how many such questions may go unanswered.
+    pub server_alive_count_max: Option<u32>,
     pub proxy: Option<Located<ProxySetting>>,
 }

@@ -18,6 +18,8 @@ Host *
     HostName=fallback.example
     User = \"ops\"
     ConnectTimeout 1m30s
+    ServerAliveInterval 15
+    ServerAliveCountMax 4
 ";
 
 fn parse(text: &str) -> SshConfig {
@@ -37,6 +39,11 @@ fn the_first_value_obtained_wins_and_identity_files_add_up() {
     assert_eq!(resolved.port, Some(2240));
     assert_eq!(resolved.user.as_deref(), Some("deploy"));
     assert_eq!(resolved.connect_timeout, Some(Duration::from_secs(90)));
+    assert_eq!(
+        resolved.server_alive_interval,
+        Some(Duration::from_secs(15))
+    );
+    assert_eq!(resolved.server_alive_count_max, Some(4));
     let files: Vec<&str> = resolved
         .identity_files
         .iter()
@@ -106,6 +113,14 @@ fn values_are_checked_naming_the_file_and_line() {
         ),
         ("Port 0\n", "/test/config:1: `Port 0`: a port"),
         ("ConnectTimeout soon\n", "`ConnectTimeout soon`: a time"),
+        (
+            "ServerAliveInterval 5x\n",
+            "`ServerAliveInterval 5x`: a time",
+        ),
+        (
+            "ServerAliveCountMax -1\n",
+            "`ServerAliveCountMax -1`: a count is a whole number",
+        ),
         (
             "IdentitiesOnly maybe\n",
             "`IdentitiesOnly maybe`: the value is `yes` or `no`",
