@@ -55,9 +55,15 @@ impl Lab {
         )?;
         for container in containers {
             if owned_by(&docker, "container", &container, &folder)? {
-                docker.run(&["rm", "--force", "--volumes", &container])?;
                 removed.containers.push(container);
             }
+        }
+        if !removed.containers.is_empty() {
+            // One call: the engine removes them side by side (a machine whose disk an
+            // install filled takes a second or two), not one after the other.
+            let mut arguments = vec!["rm", "--force", "--volumes"];
+            arguments.extend(removed.containers.iter().map(String::as_str));
+            docker.run(&arguments)?;
         }
         let recorded = state.iter().map(|state| state.network.name.clone());
         let networks = labelled(
