@@ -272,8 +272,9 @@ pub struct ConnectionArguments {
     #[arg(long)]
     pub accept_new_host_keys: bool,
     /// The SSH client configuration to follow (`HostName`, `Port`, `User`, `ProxyJump`,
-    /// `ConnectTimeout`, `IdentitiesOnly`, `IdentityFile`), as `ssh -F FILE` [default:
-    /// ~/.ssh/config and /etc/ssh/ssh_config, as `ssh` reads them].
+    /// `ConnectTimeout`, `ServerAliveInterval`, `ServerAliveCountMax`, `IdentitiesOnly`,
+    /// `IdentityFile`), as `ssh -F FILE` [default: ~/.ssh/config and /etc/ssh/ssh_config,
+    /// as `ssh` reads them].
     #[arg(long, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
     /// Seconds a host may stay silent while cairn connects to it (each jump host too)
